@@ -1,0 +1,144 @@
+// Command verify checks a deployed HelloAgents platform: the backend's health
+// endpoints (always mandatory) and a smoke suite (courses API, CORS from the
+// frontend origin, the frontend, security headers, P95 response time).
+//
+//	go run ./infra/verify --api https://api.example.dev --frontend https://example.dev
+//
+// Exit status: 0 when every check passes, 1 when a check fails, 2 for a usage
+// error.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/helloagents/infra/verify"
+)
+
+// Exit statuses.
+const (
+	exitPass  = 0
+	exitFail  = 1
+	exitUsage = 2
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, colourWanted(os.Stdout))
+	stop()
+	os.Exit(code)
+}
+
+// colourWanted reports whether f is a terminal and NO_COLOR is unset
+// (https://no-color.org): pipes and CI logs get plain text.
+func colourWanted(f *os.File) bool {
+	if _, ok := os.LookupEnv("NO_COLOR"); ok {
+		return false
+	}
+	return term.IsTerminal(int(f.Fd()))
+}
+
+// run is main without the process: it parses args, verifies, prints, and
+// returns the exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, colour bool) int {
+	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		opts     verify.Options
+		retries  int
+		jsonOut  bool
+		minPass  float64
+		p95Limit time.Duration
+	)
+	fs.StringVar(&opts.API, "api", "", "base `URL` of the backend API, e.g. https://api.example.dev (required)")
+	fs.StringVar(&opts.Frontend, "frontend", "", "`URL` of the frontend; enables the frontend and CORS checks (its origin is sent as Origin)")
+	fs.IntVar(&retries, "retries", verify.DefaultRetries, "how often a failed check is retried before it counts as failed (0: no retries)")
+	fs.DurationVar(&opts.Backoff, "backoff", verify.DefaultBackoff, "wait before the first retry; doubles for each further retry")
+	fs.DurationVar(&opts.Timeout, "timeout", verify.DefaultTimeout, "time limit of one request")
+	fs.IntVar(&opts.Requests, "requests", verify.DefaultRequests, "number of sequential requests for the response-time (P95) measurement")
+	fs.Float64Var(&minPass, "min-pass-rate", verify.DefaultMinPassRate, "share of smoke checks that must pass, in (0, 1]; health checks are always mandatory")
+	fs.DurationVar(&p95Limit, "p95", verify.DefaultP95Limit, "response-time target: the P95 must stay below it")
+	fs.BoolVar(&jsonOut, "json", false, "print the report as JSON on stdout instead of text")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), `Usage: go run ./infra/verify --api URL [--frontend URL] [flags]
+
+Checks /health, /health/ready and /health/live (status, body shape, every
+component) and a smoke suite: GET /api/v1/courses, CORS preflight from the
+frontend origin, the frontend answering 200, security headers, and the P95
+response time over --requests requests.
+
+Exit status: 0 all checks pass, 1 a check failed, 2 usage error.
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return exitPass
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "verify: unexpected arguments %q\n", fs.Args())
+		fs.Usage()
+		return exitUsage
+	}
+	var errs []string
+	switch {
+	case retries < 0:
+		errs = append(errs, fmt.Sprintf("--retries %d: must be >= 0", retries))
+	case retries == 0:
+		opts.Retries = verify.NoRetries
+	default:
+		opts.Retries = retries
+	}
+	if minPass <= 0 || minPass > 1 {
+		errs = append(errs, fmt.Sprintf("--min-pass-rate %g: must be in (0, 1]", minPass))
+	}
+	if opts.Timeout <= 0 {
+		errs = append(errs, fmt.Sprintf("--timeout %s: must be positive", opts.Timeout))
+	}
+	if opts.Requests < 1 {
+		errs = append(errs, fmt.Sprintf("--requests %d: must be at least 1", opts.Requests))
+	}
+	if p95Limit <= 0 {
+		errs = append(errs, fmt.Sprintf("--p95 %s: must be positive", p95Limit))
+	}
+	opts.MinPassRate, opts.P95Limit = minPass, p95Limit
+	if err := opts.Validate(); err != nil {
+		errs = append(errs, err.Error())
+	}
+	if len(errs) > 0 {
+		for _, e := range errs {
+			fmt.Fprintln(stderr, "verify:", e)
+		}
+		fmt.Fprintln(stderr, "run with --help for usage")
+		return exitUsage
+	}
+
+	rep := verify.Run(ctx, opts)
+	if jsonOut {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			fmt.Fprintln(stderr, "verify: write report:", err)
+			return exitFail
+		}
+	} else {
+		printText(stdout, rep, colour)
+	}
+	if !rep.Passed() {
+		return exitFail
+	}
+	return exitPass
+}

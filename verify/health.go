@@ -1,0 +1,181 @@
+package verify
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Health is the body every health endpoint of the backend returns (see the
+// backend contract in ARCHITECTURE.md).
+type Health struct {
+	Status     string               `json:"status"`
+	Timestamp  string               `json:"timestamp"`
+	Version    string               `json:"version"`
+	Components map[string]Component `json:"components"`
+}
+
+// Component is one dependency's entry in a health body.
+type Component struct {
+	Status  string  `json:"status"`
+	Message *string `json:"message"`
+}
+
+// Overall statuses of a health body.
+const (
+	StatusHealthy   = "healthy"
+	StatusUnhealthy = "unhealthy"
+)
+
+// timestampLayouts are accepted for Health.Timestamp: RFC 3339 (what the
+// backend emits) and the zone-less ISO form of the contract's example.
+var timestampLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999"}
+
+// ParseHealth decodes and validates a health body. requireComponents is set
+// for /health and /health/ready, which must report what they checked; the
+// liveness probe checks only the process and may omit them.
+func ParseHealth(body []byte, requireComponents bool) (Health, error) {
+	var h Health
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&h); err != nil {
+		return Health{}, fmt.Errorf("not a health JSON document (%s): %w", excerpt(body), err)
+	}
+	var errs []error
+	switch h.Status {
+	case StatusHealthy, StatusUnhealthy:
+	case "":
+		errs = append(errs, errors.New(`"status" missing`))
+	default:
+		errs = append(errs, fmt.Errorf(`"status" %q: want "healthy" or "unhealthy"`, h.Status))
+	}
+	if h.Timestamp == "" {
+		errs = append(errs, errors.New(`"timestamp" missing`))
+	} else if !slices.ContainsFunc(timestampLayouts, func(l string) bool {
+		_, err := time.Parse(l, h.Timestamp)
+		return err == nil
+	}) {
+		errs = append(errs, fmt.Errorf(`"timestamp" %q: want RFC 3339`, h.Timestamp))
+	}
+	if h.Version == "" {
+		errs = append(errs, errors.New(`"version" missing`))
+	}
+	if requireComponents && len(h.Components) == 0 {
+		errs = append(errs, errors.New(`"components" missing or empty`))
+	}
+	for _, name := range sortedKeys(h.Components) {
+		c := h.Components[name]
+		if c.Status == "" {
+			errs = append(errs, fmt.Errorf(`component %q: "status" missing`, name))
+		}
+		if c.Message == nil {
+			errs = append(errs, fmt.Errorf(`component %q: "message" missing`, name))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return h, fmt.Errorf("health body: %s", strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	return h, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// health runs the mandatory checks: the three endpoints, then one check per
+// component that the full health body reports.
+func (r runner) health(ctx context.Context) []Check {
+	var checks []Check
+	var full *Health
+	for _, ep := range []struct {
+		path       string
+		components bool
+	}{{"/health", true}, {"/health/ready", true}, {"/health/live", false}} {
+		var last *Health
+		c := r.attempt(ctx, Check{Name: "GET " + ep.path, Group: GroupHealth}, func(ctx context.Context) (string, error) {
+			h, err := r.probeHealth(ctx, r.opts.API+ep.path, ep.components)
+			if h != nil {
+				last = h
+			}
+			return summary(h), err
+		})
+		checks = append(checks, c)
+		if ep.path == "/health" {
+			full = last
+		}
+	}
+	if full == nil {
+		return checks
+	}
+	for _, name := range sortedKeys(full.Components) {
+		comp := full.Components[name]
+		c := Check{Name: "component " + name, Group: GroupHealth, Status: Pass, Attempts: 1}
+		msg := ""
+		if comp.Message != nil {
+			msg = ": " + *comp.Message
+		}
+		c.Detail = comp.Status + msg
+		if comp.Status == "" || comp.Status == StatusUnhealthy {
+			c.Status = Fail
+		}
+		checks = append(checks, c)
+	}
+	return checks
+}
+
+// probeHealth fetches one health endpoint. It returns the parsed body when
+// there is one, even with an error, so component results can still be shown
+// for an unhealthy platform.
+func (r runner) probeHealth(ctx context.Context, target string, components bool) (*Health, error) {
+	resp, err := r.do(ctx, "GET", target, nil)
+	if err != nil {
+		return nil, err
+	}
+	h, perr := ParseHealth(resp.body, components)
+	var hp *Health
+	if perr == nil {
+		hp = &h
+	}
+	switch {
+	case resp.status != 200 && hp != nil:
+		return hp, fmt.Errorf("status %d, %s: %s", resp.status, h.Status, failing(h))
+	case resp.status != 200:
+		return nil, fmt.Errorf("status %d (want 200), %s", resp.status, excerpt(resp.body))
+	case perr != nil:
+		return nil, perr
+	case h.Status != StatusHealthy:
+		return hp, fmt.Errorf("status 200 but body says %q: %s", h.Status, failing(h))
+	}
+	return hp, nil
+}
+
+// summary describes a healthy body in one line.
+func summary(h *Health) string {
+	if h == nil {
+		return ""
+	}
+	return fmt.Sprintf("%s, version %s, %d components", h.Status, h.Version, len(h.Components))
+}
+
+// failing names the components that report unhealthy.
+func failing(h Health) string {
+	var names []string
+	for _, name := range sortedKeys(h.Components) {
+		if c := h.Components[name]; c.Status == StatusUnhealthy {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return "no component reports unhealthy"
+	}
+	return "unhealthy components: " + strings.Join(names, ", ")
+}
