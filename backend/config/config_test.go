@@ -1,0 +1,131 @@
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+)
+
+const dbURL = "postgres://app:s3cretpw@db.internal:5432/helloagents?sslmode=disable"
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestLoadDefaults(t *testing.T) {
+	c, err := Load(env(map[string]string{"DATABASE_URL": dbURL}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Host != "0.0.0.0" || c.Port != 8000 || c.SentryTracesSampleRate != 0.1 ||
+		c.HealthTimeout != 2*time.Second || c.LogLevel != slog.LevelInfo || c.Addr() != "0.0.0.0:8000" {
+		t.Errorf("defaults: got %+v", c)
+	}
+}
+
+func TestLoadValid(t *testing.T) {
+	c, err := Load(env(map[string]string{
+		"DATABASE_URL":              dbURL,
+		"HOST":                      "127.0.0.1",
+		"PORT":                      "18000",
+		"APP_VERSION":               "1.2.3-abc",
+		"AI_API_KEY":                "sk-xyz",
+		"SENTRY_DSN":                "https://public@o1.ingest.sentry.io/42",
+		"SENTRY_ENVIRONMENT":        "staging",
+		"SENTRY_TRACES_SAMPLE_RATE": "0.25",
+		"CORS_ALLOWED_ORIGINS":      "https://app.example.com, http://localhost:3000/",
+		"SANDBOX_POOL_URL":          "http://127.0.0.1:9000/health",
+		"HEALTH_CHECK_TIMEOUT":      "500ms",
+		"LOG_LEVEL":                 "debug",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"https://app.example.com", "http://localhost:3000"}
+	if fmt.Sprint(c.CORSAllowedOrigins) != fmt.Sprint(want) {
+		t.Errorf("origins = %v, want %v", c.CORSAllowedOrigins, want)
+	}
+	if c.Port != 18000 || c.SentryTracesSampleRate != 0.25 || c.HealthTimeout != 500*time.Millisecond ||
+		c.LogLevel != slog.LevelDebug || c.Version != "1.2.3-abc" {
+		t.Errorf("got %+v", c)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want []string // substrings of the error
+		hide []string // substrings that must not appear
+	}{
+		{"missing database", map[string]string{}, []string{"DATABASE_URL is required"}, nil},
+		{"bad database keeps secret", map[string]string{"DATABASE_URL": "postgres://u:hunter2@host:notaport/db"},
+			[]string{"DATABASE_URL (value hidden"}, []string{"hunter2"}},
+		{"bad port", map[string]string{"DATABASE_URL": dbURL, "PORT": "99999"},
+			[]string{`PORT="99999"`, "1 to 65535"}, nil},
+		{"bad host", map[string]string{"DATABASE_URL": dbURL, "HOST": "not a host!"},
+			[]string{`HOST="not a host!"`, "IP address"}, nil},
+		{"bad rate", map[string]string{"DATABASE_URL": dbURL, "SENTRY_TRACES_SAMPLE_RATE": "1.5"},
+			[]string{`SENTRY_TRACES_SAMPLE_RATE="1.5"`, "0 to 1"}, nil},
+		{"bad dsn hidden", map[string]string{"DATABASE_URL": dbURL, "SENTRY_DSN": "nope-secretkey"},
+			[]string{"SENTRY_DSN (value hidden"}, []string{"secretkey"}},
+		{"bad origin", map[string]string{"DATABASE_URL": dbURL, "CORS_ALLOWED_ORIGINS": "https://ok.example,ftp://x/y"},
+			[]string{`CORS_ALLOWED_ORIGINS="ftp://x/y"`}, []string{"ok.example"}},
+		{"bad sandbox url redacts password", map[string]string{"DATABASE_URL": dbURL, "SANDBOX_POOL_URL": "ftp://u:pw123@pool"},
+			[]string{"SANDBOX_POOL_URL=", "http://"}, []string{"pw123"}},
+		{"bad version", map[string]string{"DATABASE_URL": dbURL, "APP_VERSION": "1.0 beta"},
+			[]string{`APP_VERSION="1.0 beta"`}, nil},
+		{"bad environment", map[string]string{"DATABASE_URL": dbURL, "SENTRY_ENVIRONMENT": "prod/eu"},
+			[]string{`SENTRY_ENVIRONMENT="prod/eu"`}, nil},
+		{"bad timeout", map[string]string{"DATABASE_URL": dbURL, "HEALTH_CHECK_TIMEOUT": "2"},
+			[]string{`HEALTH_CHECK_TIMEOUT="2"`, "Go duration"}, nil},
+		{"bad level", map[string]string{"DATABASE_URL": dbURL, "LOG_LEVEL": "loud"},
+			[]string{`LOG_LEVEL="loud"`, "debug, info"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(env(tt.env))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+			for _, h := range tt.hide {
+				if strings.Contains(err.Error(), h) {
+					t.Errorf("error %q leaks %q", err, h)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadReportsAllErrors(t *testing.T) {
+	_, err := Load(env(map[string]string{"PORT": "x", "HOST": "!", "SENTRY_TRACES_SAMPLE_RATE": "-1"}))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, name := range []string{"DATABASE_URL", "PORT", "HOST", "SENTRY_TRACES_SAMPLE_RATE"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("error does not mention %s: %v", name, err)
+		}
+	}
+}
+
+func TestLogValueHidesSecrets(t *testing.T) {
+	c, err := Load(env(map[string]string{"DATABASE_URL": dbURL, "AI_API_KEY": "sk-topsecret"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	slog.New(slog.NewJSONHandler(&b, nil)).Info("config", "config", c)
+	for _, s := range []string{"s3cretpw", "sk-topsecret", "db.internal"} {
+		if strings.Contains(b.String(), s) {
+			t.Errorf("log leaks %q: %s", s, b.String())
+		}
+	}
+}
