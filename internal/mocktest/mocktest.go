@@ -1,0 +1,215 @@
+// Package mocktest runs Pulumi programs under pulumi.RunWithMocks and records
+// every resource they register, so tests (the platform's own and the policy
+// pack's real-graph tests) can assert on the exact inputs a program would send
+// to its providers, secrets included.
+//
+// Typical use:
+//
+//	m := mocktest.New()
+//	err := pulumi.RunErr(func(ctx *pulumi.Context) error { ... },
+//		pulumi.WithMocks("helloagents", "dev", m))
+//	for _, c := range m.ByType(mocktest.DockerContainer) { ... c.Inputs["user"] ... }
+//
+// Inputs are kept as resource.PropertyMap exactly as the engine would receive
+// them: a value set from a secret output is a secret PropertyValue
+// (IsSecret() reports true), so tests can prove no secret leaks in plain text.
+package mocktest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/internals"
+)
+
+// Type tokens of the resources the platform registers, for ByType and Count.
+const (
+	DockerProvider      = "pulumi:providers:docker"
+	DockerImage         = "docker:index/image:Image"
+	DockerRemoteImage   = "docker:index/remoteImage:RemoteImage"
+	DockerContainer     = "docker:index/container:Container"
+	DockerNetwork       = "docker:index/network:Network"
+	DockerVolume        = "docker:index/volume:Volume"
+	CloudflareProvider  = "pulumi:providers:cloudflare"
+	ZoneSettings        = "cloudflare:index/zoneSettingsOverride:ZoneSettingsOverride"
+	Tunnel              = "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared"
+	TunnelConfig        = "cloudflare:index/zeroTrustTunnelCloudflaredConfig:ZeroTrustTunnelCloudflaredConfig"
+	Record              = "cloudflare:index/record:Record"
+	PagesProject        = "cloudflare:index/pagesProject:PagesProject"
+	PagesDomain         = "cloudflare:index/pagesDomain:PagesDomain"
+	Healthcheck         = "cloudflare:index/healthcheck:Healthcheck"
+	LoadBalancerMonitor = "cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor"
+	LoadBalancerPool    = "cloudflare:index/loadBalancerPool:LoadBalancerPool"
+	LoadBalancer        = "cloudflare:index/loadBalancer:LoadBalancer"
+	R2Bucket            = "cloudflare:index/r2Bucket:R2Bucket"
+	RandomPassword      = "random:index/randomPassword:RandomPassword"
+	RandomID            = "random:index/randomId:RandomId"
+)
+
+// Resource is one registered resource as the engine would have seen it.
+type Resource struct {
+	// Type is the type token, e.g. "docker:index/container:Container" or a
+	// component's "helloagents:backend:BackendService".
+	Type string
+	// Name is the logical (Pulumi) name.
+	Name string
+	// Custom is false for component resources.
+	Custom bool
+	// Inputs are the resource's inputs with secrets preserved.
+	Inputs resource.PropertyMap
+	// Parent is the URN of the parent ("" for children of the stack).
+	Parent string
+	// Provider is the provider reference ("urn::id"), "" for the default provider.
+	Provider string
+}
+
+// Monitor implements pulumi.MockResourceMonitor and records every resource.
+// It answers each registration with the inputs as outputs plus plausible
+// values for the computed outputs the platform reads (image digests, tunnel
+// tokens, Pages subdomains), so a program composes exactly as it would in a
+// real deployment. The zero value is not usable; call New.
+type Monitor struct {
+	mu        sync.Mutex
+	resources []Resource
+}
+
+// New returns an empty Monitor.
+func New() *Monitor { return &Monitor{} }
+
+// NewResource records the registration and returns its mocked state.
+func (m *Monitor) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	r := Resource{
+		Type:     args.TypeToken,
+		Name:     args.Name,
+		Custom:   args.Custom,
+		Inputs:   args.Inputs.Copy(),
+		Provider: args.Provider,
+	}
+	if args.RegisterRPC != nil {
+		r.Parent = args.RegisterRPC.GetParent()
+	}
+	m.mu.Lock()
+	m.resources = append(m.resources, r)
+	m.mu.Unlock()
+
+	id := args.Name + "-id"
+	if args.ID != "" {
+		id = args.ID
+	}
+	return id, computed(args.TypeToken, args.Name, id, args.Inputs.Copy()), nil
+}
+
+// Call answers provider functions (invokes) with their arguments; the
+// platform calls none, so this only keeps unexpected invokes from failing.
+func (m *Monitor) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	return args.Args, nil
+}
+
+// Resources returns every recorded resource in registration order.
+func (m *Monitor) Resources() []Resource {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]Resource(nil), m.resources...)
+}
+
+// ByType returns the recorded resources with the given type token.
+func (m *Monitor) ByType(token string) []Resource {
+	var out []Resource
+	for _, r := range m.Resources() {
+		if r.Type == token {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Count returns how many resources of the given type were registered.
+func (m *Monitor) Count(token string) int { return len(m.ByType(token)) }
+
+// Named returns the resource with the given type and logical name.
+func (m *Monitor) Named(token, name string) (Resource, bool) {
+	for _, r := range m.ByType(token) {
+		if r.Name == name {
+			return r, true
+		}
+	}
+	return Resource{}, false
+}
+
+// Await resolves an output inside a mocked program. It reports the value,
+// whether it is a secret, and whether it is known.
+func Await(o pulumi.Output) (value any, secret, known bool, err error) {
+	res, err := internals.UnsafeAwaitOutput(context.Background(), o)
+	return res.Value, res.Secret, res.Known, err
+}
+
+// computed fills in the outputs a real provider would compute.
+func computed(token, name, id string, state resource.PropertyMap) resource.PropertyMap {
+	str := func(k string) string {
+		v, ok := state[resource.PropertyKey(k)]
+		if !ok {
+			return ""
+		}
+		if v.IsSecret() {
+			v = v.SecretValue().Element
+		}
+		if v.IsString() {
+			return v.StringValue()
+		}
+		return ""
+	}
+	set := func(k, v string) { state[resource.PropertyKey(k)] = resource.NewProperty(v) }
+	switch token {
+	case DockerImage:
+		img := str("imageName")
+		set("repoDigest", repoOf(img)+"@sha256:"+fakeDigest(img))
+	case DockerRemoteImage:
+		img := str("name")
+		set("imageId", "sha256:"+fakeDigest(img))
+		if strings.Contains(img, "@sha256:") {
+			set("repoDigest", img)
+		} else {
+			set("repoDigest", repoOf(img)+"@sha256:"+fakeDigest(img))
+		}
+	case Tunnel:
+		set("cname", id+".cfargotunnel.com")
+		state["tunnelToken"] = resource.MakeSecret(resource.NewProperty("token-" + fakeDigest(name)))
+	case PagesProject:
+		set("subdomain", str("name")+".pages.dev")
+	case DockerNetwork, DockerVolume, DockerContainer:
+		if str("name") == "" {
+			set("name", name)
+		}
+	case RandomID:
+		set("b64Std", "cmFuZG9tLWlk"+fakeDigest(name)[:8]+"=")
+		set("hex", fakeDigest(name)[:32])
+	case RandomPassword:
+		state["result"] = resource.MakeSecret(resource.NewProperty("pw-" + fakeDigest(name)[:24]))
+	}
+	return state
+}
+
+// repoOf strips a tag or digest from an image reference.
+func repoOf(img string) string {
+	if i := strings.Index(img, "@"); i >= 0 {
+		img = img[:i]
+	}
+	if i := strings.LastIndex(img, ":"); i > strings.LastIndex(img, "/") {
+		img = img[:i]
+	}
+	return img
+}
+
+func fakeDigest(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+// String renders a resource for test failure messages.
+func (r Resource) String() string { return fmt.Sprintf("%s %q", r.Type, r.Name) }
