@@ -1,0 +1,113 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// backend is a minimal contract-following API; ready sets /health/ready's status.
+func backend(t *testing.T, ready int) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("X-Frame-Options", "DENY")
+		w.Header().Set("Referrer-Policy", "no-referrer")
+		w.Header().Set("Content-Type", "application/json")
+		code, status := 200, "healthy"
+		if r.URL.Path == "/health/ready" && ready != 200 {
+			code, status = ready, "unhealthy"
+		}
+		if r.URL.Path == "/api/v1/courses" {
+			fmt.Fprint(w, `{"courses":[]}`)
+			return
+		}
+		w.WriteHeader(code)
+		fmt.Fprintf(w, `{"status":%q,"timestamp":%q,"version":"t","components":{"database":{"status":%q,"message":"m"}}}`,
+			status, time.Now().UTC().Format(time.RFC3339), status)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestRunExitCodes(t *testing.T) {
+	ok, bad := backend(t, 200), backend(t, 503)
+	fast := []string{"--retries", "0", "--timeout", "2s", "--requests", "3", "--p95", "1m"}
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{"pass", append([]string{"--api", ok.URL}, fast...), exitPass, "PASSED", ""},
+		{"fail", append([]string{"--api", bad.URL}, fast...), exitFail, "FAIL  GET /health/ready", ""},
+		{"missing api", nil, exitUsage, "", `API "": required`},
+		{"bad rate", []string{"--api", ok.URL, "--min-pass-rate", "0"}, exitUsage, "", "--min-pass-rate 0: must be in (0, 1]"},
+		{"bad retries", []string{"--api", ok.URL, "--retries", "-1"}, exitUsage, "", "--retries -1"},
+		{"stray argument", []string{"--api", ok.URL, "extra"}, exitUsage, "", "unexpected arguments"},
+		{"unknown flag", []string{"--nope"}, exitUsage, "", "flag provided but not defined"},
+		{"help", []string{"--help"}, exitPass, "", "Exit status: 0 all checks pass, 1 a check failed, 2 usage error"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			code := run(context.Background(), tt.args, &out, &errOut, false)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.code, &out, &errOut)
+			}
+			if !strings.Contains(out.String(), tt.stdout) {
+				t.Errorf("stdout lacks %q:\n%s", tt.stdout, &out)
+			}
+			if !strings.Contains(errOut.String(), tt.stderr) {
+				t.Errorf("stderr lacks %q:\n%s", tt.stderr, &errOut)
+			}
+			if strings.Contains(out.String(), "\033[") {
+				t.Errorf("colour escape codes without a terminal:\n%q", &out)
+			}
+		})
+	}
+}
+
+func TestHelpDescribesEveryFlag(t *testing.T) {
+	var out, errOut bytes.Buffer
+	run(context.Background(), []string{"--help"}, &out, &errOut, false)
+	for _, f := range []string{"api", "frontend", "retries", "backoff", "timeout", "requests", "min-pass-rate", "p95", "json"} {
+		if !strings.Contains(errOut.String(), "-"+f+" ") && !strings.Contains(errOut.String(), "-"+f+"\n") {
+			t.Errorf("--help does not describe --%s:\n%s", f, &errOut)
+		}
+	}
+}
+
+func TestJSONOutput(t *testing.T) {
+	srv := backend(t, 503)
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"--api", srv.URL, "--json", "--retries", "0", "--requests", "2"}, &out, &errOut, true)
+	var rep struct {
+		Passed bool `json:"passed"`
+		Checks []struct {
+			Name   string `json:"name"`
+			Status string `json:"status"`
+		} `json:"checks"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, &out)
+	}
+	if code != exitFail || rep.Passed || len(rep.Checks) == 0 {
+		t.Errorf("exit %d, report %+v; want exit 1 and a failed report", code, rep)
+	}
+}
+
+func TestColourOnTerminal(t *testing.T) {
+	var out, errOut bytes.Buffer
+	run(context.Background(), []string{"--api", backend(t, 200).URL, "--retries", "0", "--requests", "2", "--p95", "1m"}, &out, &errOut, true)
+	if !strings.Contains(out.String(), green+"PASS"+reset) {
+		t.Errorf("no colour with colour on:\n%q", &out)
+	}
+}
