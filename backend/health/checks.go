@@ -1,0 +1,75 @@
+package health
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+)
+
+// Pinger runs a real query against the database.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Database checks the database through p. The message is fixed text: driver
+// errors name hosts, users and databases, which the public body must not show.
+// onError, when not nil, receives the underlying error for the server's log.
+func Database(p Pinger, onError func(error)) Check {
+	return Check{Name: "database", Run: func(ctx context.Context) Result {
+		err := p.Ping(ctx)
+		if err == nil {
+			return Result{Healthy, "Database connection successful"}
+		}
+		if onError != nil {
+			onError(err)
+		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			return Result{Unhealthy, "Database did not answer in time"}
+		}
+		return Result{Unhealthy, "Database connection failed"}
+	}}
+}
+
+// SandboxPool checks the container sandbox pool by a GET of its health URL
+// (2xx is healthy). An empty URL means the pool is not enabled. The URL is
+// never echoed: it may carry credentials.
+func SandboxPool(url string, client *http.Client) Check {
+	return Check{Name: "sandbox_pool", Run: func(ctx context.Context) Result {
+		if url == "" {
+			return Result{Disabled, "Container pool is not enabled"}
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return Result{Unhealthy, "Container pool URL is invalid"}
+		}
+		if client == nil {
+			client = http.DefaultClient
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			if errors.Is(err, context.DeadlineExceeded) {
+				return Result{Unhealthy, "Container pool did not answer in time"}
+			}
+			return Result{Unhealthy, "Container pool is unreachable"}
+		}
+		defer resp.Body.Close()
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		if resp.StatusCode < 200 || resp.StatusCode > 299 {
+			return Result{Unhealthy, fmt.Sprintf("Container pool answered HTTP %d", resp.StatusCode)}
+		}
+		return Result{Healthy, "Container pool is available"}
+	}}
+}
+
+// AIService reports whether an AI API key is configured. It never calls the
+// AI service (a paid API probed every few seconds) and never shows the key.
+func AIService(key string) Check {
+	return Check{Name: "ai_service", Run: func(context.Context) Result {
+		if key == "" {
+			return Result{NotConfigured, "AI service API key is not configured"}
+		}
+		return Result{Configured, "AI service API key is configured"}
+	}}
+}

@@ -1,0 +1,161 @@
+// Package health runs the backend's dependency checks and renders the health
+// report that Docker, Cloudflare monitors and the promotion gates read.
+//
+// Checks run concurrently, each bounded by a timeout that the runner enforces
+// itself: a check that ignores its context (a hung dependency) is abandoned
+// and reported unhealthy, so an endpoint never answers later than the timeout.
+package health
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// Status is the state of one component or of the whole service.
+type Status string
+
+// The statuses of the platform's health contract.
+const (
+	Healthy       Status = "healthy"
+	Unhealthy     Status = "unhealthy"
+	Disabled      Status = "disabled"
+	Configured    Status = "configured"
+	NotConfigured Status = "not_configured"
+)
+
+// Result is one component's state. Message is shown to anyone who can reach
+// the endpoint, so it must never carry a secret, a password, a connection
+// string or an address.
+type Result struct {
+	Status  Status `json:"status"`
+	Message string `json:"message"`
+}
+
+// Check probes one dependency. It should honour ctx, but need not: the
+// runner stops waiting for it when the timeout passes.
+type Check struct {
+	Name string
+	Run  func(ctx context.Context) Result
+}
+
+// Report is the body of every health endpoint.
+type Report struct {
+	Status     Status            `json:"status"`
+	Timestamp  string            `json:"timestamp"`
+	Version    string            `json:"version"`
+	Components map[string]Result `json:"components"`
+}
+
+// TimestampLayout is RFC 3339 in UTC with microseconds, as the contract shows.
+const TimestampLayout = "2006-01-02T15:04:05.000000Z07:00"
+
+// Runner runs checks and builds reports.
+type Runner struct {
+	// Version is reported in every body.
+	Version string
+	// Timeout bounds each check; zero means 2 s.
+	Timeout time.Duration
+	// Now returns the current time; nil means time.Now. Tests set it.
+	Now func() time.Time
+}
+
+// Run runs checks concurrently and returns the report: unhealthy when any
+// component is unhealthy, healthy otherwise (disabled and not_configured
+// components are not failures). With no checks it is the liveness report.
+func (r Runner) Run(ctx context.Context, checks []Check) Report {
+	timeout := r.Timeout
+	if timeout <= 0 {
+		timeout = 2 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	type named struct {
+		name string
+		res  Result
+	}
+	// Buffered so that abandoned checks can still send and then exit.
+	done := make(chan named, len(checks))
+	for _, c := range checks {
+		go func() {
+			done <- named{c.Name, safeRun(ctx, c)}
+		}()
+	}
+	components := make(map[string]Result, len(checks))
+	for range checks {
+		select {
+		case n := <-done:
+			components[n.name] = n.res
+		case <-ctx.Done():
+			// Every check not yet reported is abandoned.
+			for _, c := range checks {
+				if _, ok := components[c.Name]; !ok {
+					components[c.Name] = Result{Unhealthy, timeoutMessage(c.Name, timeout, ctx.Err())}
+				}
+			}
+		}
+		if len(components) == len(checks) {
+			break
+		}
+	}
+
+	status := Healthy
+	for _, res := range components {
+		if res.Status == Unhealthy {
+			status = Unhealthy
+		}
+	}
+	now := time.Now
+	if r.Now != nil {
+		now = r.Now
+	}
+	return Report{
+		Status:     status,
+		Timestamp:  now().UTC().Format(TimestampLayout),
+		Version:    r.Version,
+		Components: components,
+	}
+}
+
+func timeoutMessage(name string, timeout time.Duration, err error) string {
+	if err == context.DeadlineExceeded {
+		return fmt.Sprintf("Check %s did not answer within %s", name, timeout)
+	}
+	return fmt.Sprintf("Check %s was cancelled", name)
+}
+
+// safeRun turns a panicking check into an unhealthy result instead of a
+// crashed process.
+func safeRun(ctx context.Context, c Check) (res Result) {
+	defer func() {
+		if p := recover(); p != nil {
+			res = Result{Unhealthy, fmt.Sprintf("Check %s failed unexpectedly", c.Name)}
+		}
+	}()
+	return c.Run(ctx)
+}
+
+// Handler serves the report of checks: 200 when healthy, 503 when not.
+func (r Runner) Handler(checks ...Check) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		rep := r.Run(req.Context(), checks)
+		code := http.StatusOK
+		if rep.Status != Healthy {
+			code = http.StatusServiceUnavailable
+		}
+		body, err := json.Marshal(rep)
+		if err != nil {
+			http.Error(w, `{"status":"unhealthy"}`, http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(code)
+		if req.Method != http.MethodHead {
+			_, _ = w.Write(append(body, '\n'))
+		}
+	})
+}
