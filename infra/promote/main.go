@@ -1,0 +1,174 @@
+// Command promote moves the image that passed staging into production,
+// region by region, with health gates and automatic rollback.
+//
+//	go run ./infra/promote --from staging --to production [--regions a,b] [--dry-run] [--json]
+//
+// It drives the Pulumi project in --work-dir through the Automation API
+// (the `pulumi` CLI on PATH, the backend `pulumi login` or
+// PULUMI_BACKEND_URL selects). Exit status: 0 promoted (or previewed),
+// 1 refused before any change, 2 usage error, 3 rolled back,
+// 4 error, manual action needed (see docs/DELIVERY.md).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+
+	"github.com/helloagents/infra/stacks/promote"
+	"github.com/helloagents/infra/verify"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, openProject)
+	stop()
+	os.Exit(code)
+}
+
+// openProject opens the Pulumi project in dir: the real program, run by
+// the language plugin of the user's Pulumi installation.
+func openProject(ctx context.Context, dir string) (promote.Stacks, error) {
+	ws, err := auto.NewLocalWorkspace(ctx, auto.WorkDir(dir))
+	if err != nil {
+		return nil, fmt.Errorf("open the Pulumi project in %s: %w", dir, err)
+	}
+	return promote.Workspace{WS: ws}, nil
+}
+
+// listFlag collects a repeatable flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// run is main without the process: it parses args, promotes, prints the
+// report and returns the exit status. open is injectable for tests.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer,
+	open func(context.Context, string) (promote.Stacks, error),
+) int {
+	fs := flag.NewFlagSet("promote", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		o       promote.Options
+		vo      verify.Options
+		regions string
+		workDir string
+		jsonOut bool
+		packs   listFlag
+		retries int
+	)
+	fs.StringVar(&o.From, "from", "", "source `stack` whose backendImage output is promoted (required), e.g. staging")
+	fs.StringVar(&o.To, "to", "", "target `stack` whose regions receive the image (required), e.g. production")
+	fs.StringVar(&regions, "regions", "", "comma-separated target `regions` to roll (default all); they still roll in configured order")
+	fs.BoolVar(&o.DryRun, "dry-run", false, "preview each wave and print the diffs; change no config and no state")
+	fs.BoolVar(&o.Abort, "abort", false, "roll back the interrupted promotion recorded in the journal instead of promoting")
+	fs.BoolVar(&jsonOut, "json", false, "print the per-region report as JSON on stdout instead of a table")
+	fs.Var(&packs, "policy-pack", "policy pack `dir` applied to every update and preview (repeatable), e.g. ./policy")
+	fs.StringVar(&workDir, "work-dir", ".", "`dir` of the Pulumi project (Pulumi.yaml and the Pulumi.<stack>.yaml files)")
+	fs.StringVar(&o.Journal, "journal", "", "`path` of the promotion journal (default <work-dir>/.promotion/<to>.json)")
+	fs.StringVar(&vo.Frontend, "frontend", "", "frontend `URL` for the CORS and frontend checks of every gate (default: skipped)")
+	fs.IntVar(&retries, "retries", verify.DefaultRetries, "retries of each smoke-suite check (0: none); region readiness gates use the stack's healthCheck settings")
+	fs.DurationVar(&vo.Timeout, "timeout", verify.DefaultTimeout, "time limit of one smoke-suite request")
+	fs.IntVar(&vo.Requests, "requests", verify.DefaultRequests, "requests of the response-time (P95) measurement of each gate")
+	fs.Float64Var(&vo.MinPassRate, "min-pass-rate", verify.DefaultMinPassRate, "share of smoke checks that must pass, in (0, 1]")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), `Usage: go run ./infra/promote --from STACK --to STACK [flags]
+
+Promotes the digest-pinned image the source stack exports (output
+backendImage) into the target stack: verifies the source (output apiUrl),
+then per target region in configured order sets helloagents:regions[i].image,
+runs pulumi up and gates on the region's healthUrls entry and the smoke
+suite. A failed update or gate restores every touched region's previous
+digest and deploys again. The previous digests are journaled before the first
+change; re-run to resume an interrupted promotion, or --abort to roll it back.
+
+Exit status: 0 promoted (dry run: previewed), 1 refused (nothing changed),
+2 usage error, 3 rolled back, 4 error, manual action needed.
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return int(promote.Promoted)
+		}
+		return int(promote.Usage)
+	}
+	var errs []string
+	if fs.NArg() > 0 {
+		errs = append(errs, fmt.Sprintf("unexpected arguments %q", fs.Args()))
+	}
+	if o.From == "" || o.To == "" {
+		errs = append(errs, "--from and --to are required")
+	}
+	for _, r := range strings.Split(regions, ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			o.Regions = append(o.Regions, r)
+		}
+	}
+	switch {
+	case retries < 0:
+		errs = append(errs, fmt.Sprintf("--retries %d: must be >= 0", retries))
+	case retries == 0:
+		vo.Retries = verify.NoRetries
+	default:
+		vo.Retries = retries
+	}
+	if vo.MinPassRate <= 0 || vo.MinPassRate > 1 {
+		errs = append(errs, fmt.Sprintf("--min-pass-rate %g: must be in (0, 1]", vo.MinPassRate))
+	}
+	if vo.Timeout <= 0 {
+		errs = append(errs, fmt.Sprintf("--timeout %s: must be positive", vo.Timeout))
+	}
+	if vo.Requests < 1 {
+		errs = append(errs, fmt.Sprintf("--requests %d: must be at least 1", vo.Requests))
+	}
+	if len(errs) > 0 {
+		for _, e := range errs {
+			fmt.Fprintln(stderr, "promote:", e)
+		}
+		fmt.Fprintln(stderr, "run with --help for usage")
+		return int(promote.Usage)
+	}
+	if o.Journal == "" {
+		o.Journal = filepath.Join(workDir, ".promotion", o.To+".json")
+	}
+	for i, p := range packs {
+		if abs, err := filepath.Abs(p); err == nil {
+			packs[i] = abs
+		}
+	}
+	o.PolicyPacks = packs
+	o.Gates = promote.VerifyGates{Verify: vo}
+	o.Log = stderr
+
+	st, err := open(ctx, workDir)
+	if err != nil {
+		fmt.Fprintln(stderr, "promote:", err)
+		return int(promote.Refused)
+	}
+	start := time.Now()
+	rep := promote.Run(ctx, st, o)
+	if jsonOut {
+		if err := rep.WriteJSON(stdout); err != nil {
+			fmt.Fprintln(stderr, "promote: write report:", err)
+		}
+	} else {
+		if err := rep.WriteText(stdout); err != nil {
+			fmt.Fprintln(stderr, "promote: write report:", err)
+		}
+	}
+	fmt.Fprintf(stderr, "promote: done in %s\n", time.Since(start).Round(time.Millisecond))
+	return int(rep.Outcome)
+}

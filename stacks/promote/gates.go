@@ -1,0 +1,69 @@
+package promote
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/helloagents/infra/components"
+	"github.com/helloagents/infra/verify"
+)
+
+// Gates decides whether a deployment is good enough to go on. The engine
+// asks it twice: once for the source stack before anything changes, and
+// once per region after that region's update.
+type Gates interface {
+	// Source checks the whole source deployment behind its API URL.
+	Source(ctx context.Context, apiURL string) error
+	// Region checks one target region through its readiness URL, with the
+	// shared health-check settings.
+	Region(ctx context.Context, healthURL string, hc components.HealthCheck) error
+}
+
+// VerifyGates are the gates of the issue: the verify suite (health
+// endpoints and smoke suite) on the source, and on each region its
+// readiness gate (verify.Gate) followed by the same suite against that
+// region's API.
+type VerifyGates struct {
+	// Verify is the template of every suite run: retries, backoff,
+	// timeouts, request count, minimum pass rate, frontend origin. API is
+	// filled in per run.
+	Verify verify.Options
+	// Client makes the gate requests; nil means a default client.
+	Client *http.Client
+}
+
+// Source implements Gates.
+func (g VerifyGates) Source(ctx context.Context, apiURL string) error {
+	return g.suite(ctx, apiURL)
+}
+
+// Region implements Gates.
+func (g VerifyGates) Region(ctx context.Context, healthURL string, hc components.HealthCheck) error {
+	if err := verify.Gate(ctx, healthURL, hc, g.Client); err != nil {
+		return err
+	}
+	api, err := verify.APIFromHealthURL(healthURL)
+	if err != nil {
+		return err
+	}
+	return g.suite(ctx, api)
+}
+
+func (g VerifyGates) suite(ctx context.Context, api string) error {
+	o := g.Verify
+	o.API = api
+	if o.Client == nil {
+		o.Client = g.Client
+	}
+	rep := verify.Run(ctx, o)
+	if rep.Passed() {
+		return nil
+	}
+	var failed []string
+	for _, c := range rep.Failed() {
+		failed = append(failed, fmt.Sprintf("%s: %s", c.Name, c.Detail))
+	}
+	return fmt.Errorf("verify %s failed: %s", rep.API, strings.Join(failed, "; "))
+}

@@ -1,0 +1,220 @@
+// Package promote moves a verified image from one stack to another, region
+// by region, with health gates and automatic rollback: the promotion
+// engine behind `infra/promote`.
+//
+// A promotion reads the digest-pinned image the source stack exports,
+// verifies the source, then for each target region in configured order
+// writes the digest into the target's config (helloagents:regions[i].image),
+// runs `pulumi up` and gates on that region's readiness URL and the smoke
+// suite. Any failed update or gate restores the previous digest of every
+// region it touched and deploys again. The previous digests are written to a
+// journal file before the first change, so an interrupted run resumes (same
+// image) or rolls back (--abort) when run again.
+package promote
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+)
+
+// Options describe one promotion.
+type Options struct {
+	// From is the source stack (the one that passed verification), To the
+	// target stack.
+	From, To string
+	// Regions restricts the rollout to these target regions; they still
+	// roll in configured order. Empty means all.
+	Regions []string
+	// DryRun previews each wave and restores the config; nothing is
+	// deployed and no journal is written.
+	DryRun bool
+	// Abort rolls back the interrupted promotion recorded in the journal
+	// instead of promoting.
+	Abort bool
+	// PolicyPacks are passed to every update and preview (--policy-pack).
+	PolicyPacks []string
+	// Journal is the path of the promotion journal; required.
+	Journal string
+	// Gates judge the source and each region; required (VerifyGates in
+	// production).
+	Gates Gates
+	// Log receives one line per step; nil discards them.
+	Log io.Writer
+	// AfterWave, when set, is called after a region passed its gates and
+	// before the next wave starts. Tests use it to interrupt a run between
+	// waves.
+	AfterWave func(region string)
+}
+
+func (o Options) check() error {
+	var errs []error
+	if o.From == "" || o.To == "" {
+		errs = append(errs, errors.New("both the source (--from) and the target (--to) stack are required"))
+	}
+	if o.From != "" && o.From == o.To {
+		errs = append(errs, fmt.Errorf("--from and --to are both %q; a promotion needs two stacks", o.From))
+	}
+	if o.Journal == "" {
+		errs = append(errs, errors.New("a journal path is required"))
+	}
+	if o.Gates == nil {
+		errs = append(errs, errors.New("gates are required"))
+	}
+	if o.Abort && o.DryRun {
+		errs = append(errs, errors.New("--abort and --dry-run exclude each other"))
+	}
+	return errors.Join(errs...)
+}
+
+// engine is the state of one run.
+type engine struct {
+	st  Stacks
+	o   Options
+	rep *Report
+}
+
+// Run performs the promotion described by o against st and returns its
+// report; Report.Outcome says how it ended and is the exit code.
+func Run(ctx context.Context, st Stacks, o Options) *Report {
+	start := time.Now()
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	e := &engine{st: st, o: o, rep: &Report{From: o.From, To: o.To, DryRun: o.DryRun, Journal: o.Journal}}
+	e.run(ctx)
+	e.rep.Seconds = time.Since(start).Seconds()
+	e.rep.ExitCode = int(e.rep.Outcome)
+	return e.rep
+}
+
+func (e *engine) logf(format string, args ...any) {
+	fmt.Fprintf(e.o.Log, "promote: "+format+"\n", args...)
+}
+
+// end records the outcome and its reason.
+func (e *engine) end(o Outcome, reason error) {
+	e.rep.Outcome = o
+	if reason != nil {
+		e.rep.Reason = reason.Error()
+	}
+}
+
+func (e *engine) run(ctx context.Context) {
+	o := e.o
+	if err := o.check(); err != nil {
+		e.end(Usage, err)
+		return
+	}
+	if err := e.st.Busy(ctx, o.To); err != nil {
+		e.end(Refused, fmt.Errorf("target not free, nothing changed: %w", err))
+		return
+	}
+	j, err := loadJournal(o.Journal)
+	if err != nil {
+		e.end(ManualAction, err)
+		return
+	}
+	if o.Abort {
+		if j == nil {
+			e.end(Refused, fmt.Errorf("--abort: no interrupted promotion recorded at %s", o.Journal))
+			return
+		}
+		e.rep.Image = j.Image
+		e.rollback(ctx, j, nil, errors.New("interrupted promotion aborted with --abort"))
+		return
+	}
+	tgt, sel, ok := e.readTarget(ctx)
+	if !ok {
+		return
+	}
+	image, api, ok := e.readSource(ctx)
+	if !ok {
+		return
+	}
+	if j != nil {
+		if j.From != o.From || j.To != o.To || j.Image != image {
+			e.end(Refused, fmt.Errorf("an interrupted promotion of %s from %q to %q is recorded at %s; "+
+				"re-run it while %q exports that image to resume it, or run with --abort to roll it back",
+				j.Image, j.From, j.To, o.Journal, j.From))
+			return
+		}
+		if o.DryRun {
+			e.end(Refused, fmt.Errorf("an interrupted promotion is recorded at %s; resume or --abort it before a dry run", o.Journal))
+			return
+		}
+		e.rep.Resumed = true
+		e.logf("resuming the promotion of %s recorded at %s", image, o.Journal)
+	}
+	e.logf("gating source %q at %s", o.From, api)
+	if err := o.Gates.Source(ctx, api); err != nil {
+		e.end(Refused, fmt.Errorf("source stack %q failed its gate, nothing changed: %w", o.From, err))
+		return
+	}
+	if o.DryRun {
+		e.dryRun(ctx, sel, image)
+		return
+	}
+	if j == nil {
+		j = &Journal{Version: 1, From: o.From, To: o.To, Image: image, Started: time.Now().UTC()}
+		for _, r := range sel {
+			j.Regions = append(j.Regions, JournalRegion{Name: r.Name, Index: r.Index, Previous: r.Image, State: statePending})
+		}
+		if err := j.save(o.Journal); err != nil {
+			e.end(Refused, fmt.Errorf("nothing changed: %w", err))
+			return
+		}
+	}
+	e.rollout(ctx, tgt, j)
+}
+
+// readTarget reads and checks the target's regions; ok is false when the
+// run ended.
+func (e *engine) readTarget(ctx context.Context) (target, []region, bool) {
+	raw, err := e.st.Config(ctx, e.o.To)
+	if err != nil {
+		e.end(Refused, err)
+		return target{}, nil, false
+	}
+	tgt, err := readTarget(e.o.To, raw)
+	if err != nil {
+		e.end(Refused, err)
+		return target{}, nil, false
+	}
+	sel, err := selectRegions(tgt.Regions, e.o.Regions)
+	if err != nil {
+		e.end(Usage, fmt.Errorf("--regions: %w", err))
+		return target{}, nil, false
+	}
+	for _, r := range sel {
+		if err := pinned(r.Image); err != nil {
+			e.end(Refused, fmt.Errorf("stack %q: %s: %w (each target region needs the digest it runs, to roll back to)", e.o.To, r.imageKey(), err))
+			return target{}, nil, false
+		}
+	}
+	return tgt, sel, true
+}
+
+// readSource returns the source's pinned image and API URL; ok is false
+// when the run ended.
+func (e *engine) readSource(ctx context.Context) (image, api string, ok bool) {
+	out, err := e.st.Outputs(ctx, e.o.From)
+	if err != nil {
+		e.end(Refused, err)
+		return "", "", false
+	}
+	image, _ = out["backendImage"].(string)
+	e.rep.Image = image
+	if err := pinned(image); err != nil {
+		e.end(Refused, fmt.Errorf("source stack %q output backendImage: %w; nothing changed", e.o.From, err))
+		return "", "", false
+	}
+	api, _ = out["apiUrl"].(string)
+	if api == "" {
+		e.end(Refused, fmt.Errorf("source stack %q has no apiUrl output to verify; nothing changed", e.o.From))
+		return "", "", false
+	}
+	return image, api, true
+}

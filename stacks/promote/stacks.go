@@ -1,0 +1,224 @@
+package promote
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+)
+
+// Stacks is the slice of Pulumi the engine needs. It is an interface so the
+// engine runs the same against the project on disk (the CLI) and against an
+// inline program in a throwaway backend (the tests); Workspace implements it
+// over the Automation API.
+type Stacks interface {
+	// Outputs returns the stack's outputs as last deployed.
+	Outputs(ctx context.Context, stack string) (map[string]any, error)
+	// Config returns every config value of the stack by full key
+	// ("helloagents:regions"), objects as JSON text, secrets in plain text.
+	Config(ctx context.Context, stack string) (map[string]string, error)
+	// SetConfigPath sets one path config value such as
+	// "helloagents:regions[1].image" (pulumi config set --path).
+	SetConfigPath(ctx context.Context, stack, path, value string) error
+	// Up deploys the stack with the given policy packs and returns its outputs.
+	Up(ctx context.Context, stack string, policyPacks []string) (map[string]any, error)
+	// Preview returns the diff an Up would deploy, as the CLI prints it.
+	Preview(ctx context.Context, stack string, policyPacks []string) (string, error)
+	// Busy returns an error naming the holder when another update holds the
+	// stack, nil when the stack is free.
+	Busy(ctx context.Context, stack string) error
+}
+
+// ErrLocked marks errors that mean another update holds the stack.
+var ErrLocked = errors.New("another update holds the stack")
+
+// Workspace implements Stacks over an Automation API workspace: the project
+// directory for the CLI (auto.NewLocalWorkspace with auto.WorkDir), an
+// inline program for tests. Every stack it names must already exist:
+// promotion never creates one.
+type Workspace struct {
+	WS auto.Workspace
+}
+
+func (w Workspace) stack(ctx context.Context, name string) (auto.Stack, error) {
+	s, err := auto.SelectStack(ctx, name, w.WS)
+	if err != nil {
+		return auto.Stack{}, fmt.Errorf("select stack %q: %w", name, err)
+	}
+	return s, nil
+}
+
+// Outputs implements Stacks.
+func (w Workspace) Outputs(ctx context.Context, name string) (map[string]any, error) {
+	s, err := w.stack(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.Outputs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("outputs of stack %q: %w", name, err)
+	}
+	return plain(out), nil
+}
+
+// Config implements Stacks.
+func (w Workspace) Config(ctx context.Context, name string) (map[string]string, error) {
+	cfg, err := w.WS.GetAllConfig(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("config of stack %q: %w", name, err)
+	}
+	raw := make(map[string]string, len(cfg))
+	for k, v := range cfg {
+		raw[k] = v.Value
+	}
+	return raw, nil
+}
+
+// SetConfigPath implements Stacks.
+func (w Workspace) SetConfigPath(ctx context.Context, name, path, value string) error {
+	err := w.WS.SetConfigWithOptions(ctx, name, path, auto.ConfigValue{Value: value}, &auto.ConfigOptions{Path: true})
+	if err != nil {
+		return fmt.Errorf("stack %q: set %s: %w", name, path, err)
+	}
+	return nil
+}
+
+// Up implements Stacks. A lock held by another update comes back wrapped
+// in ErrLocked.
+func (w Workspace) Up(ctx context.Context, name string, policyPacks []string) (map[string]any, error) {
+	s, err := w.stack(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	opts := []optup.Option{optup.SuppressProgress()}
+	if len(policyPacks) > 0 {
+		opts = append(opts, optup.PolicyPacks(policyPacks...))
+	}
+	res, err := s.Up(ctx, opts...)
+	if err != nil {
+		if auto.IsConcurrentUpdateError(err) {
+			return nil, fmt.Errorf("up %q: %w: %w", name, ErrLocked, err)
+		}
+		return nil, fmt.Errorf("up %q: %w", name, err)
+	}
+	return plain(res.Outputs), nil
+}
+
+// Preview implements Stacks.
+func (w Workspace) Preview(ctx context.Context, name string, policyPacks []string) (string, error) {
+	s, err := w.stack(ctx, name)
+	if err != nil {
+		return "", err
+	}
+	var buf bytes.Buffer
+	opts := []optpreview.Option{optpreview.Diff(), optpreview.ProgressStreams(&buf), optpreview.Color("never")}
+	if len(policyPacks) > 0 {
+		opts = append(opts, optpreview.PolicyPacks(policyPacks...))
+	}
+	if _, err := s.Preview(ctx, opts...); err != nil {
+		if auto.IsConcurrentUpdateError(err) {
+			return "", fmt.Errorf("preview %q: %w: %w", name, ErrLocked, err)
+		}
+		return "", fmt.Errorf("preview %q: %w", name, err)
+	}
+	return buf.String(), nil
+}
+
+// Busy implements Stacks. The Pulumi Cloud backend reports an update in
+// progress in the stack list; the file ("diy") backends keep a lock file
+// per running update under .pulumi/locks, which is what `pulumi cancel`
+// deletes, so for file:// backends Busy looks for those files.
+func (w Workspace) Busy(ctx context.Context, name string) error {
+	list, err := w.WS.ListStacks(ctx)
+	if err != nil {
+		return fmt.Errorf("list stacks: %w", err)
+	}
+	found := false
+	for _, s := range list {
+		if s.Name != name && !strings.HasSuffix(s.Name, "/"+name) {
+			continue
+		}
+		found = true
+		if s.UpdateInProgress {
+			return fmt.Errorf("stack %q: %w (an update is in progress; wait for it or run `pulumi cancel`)", name, ErrLocked)
+		}
+	}
+	if !found {
+		return fmt.Errorf("stack %q does not exist in this backend", name)
+	}
+	who, err := w.WS.WhoAmIDetails(ctx)
+	if err != nil {
+		return fmt.Errorf("backend of stack %q: %w", name, err)
+	}
+	locks, err := fileLocks(who.URL, w.project(ctx), name)
+	if err != nil {
+		return err
+	}
+	if len(locks) > 0 {
+		return fmt.Errorf("stack %q: %w: lock file %s (wait for that update to end or run `pulumi cancel`)", name, ErrLocked, locks[0])
+	}
+	return nil
+}
+
+func (w Workspace) project(ctx context.Context) string {
+	p, err := w.WS.ProjectSettings(ctx)
+	if err != nil || p == nil {
+		return "*"
+	}
+	return string(p.Name)
+}
+
+// fileLocks lists the lock files of a stack in a file:// backend (both the
+// project-scoped layout .pulumi/locks/<org>/<project>/<stack> and the legacy
+// .pulumi/locks/<stack>); other backends have none.
+func fileLocks(backendURL, project, stack string) ([]string, error) {
+	u, err := url.Parse(backendURL)
+	if err != nil || u.Scheme != "file" {
+		return nil, nil
+	}
+	root := u.Path
+	switch u.Host {
+	case "", "localhost":
+	case "~":
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return nil, fmt.Errorf("backend %s: %w", backendURL, err)
+		}
+		root = filepath.Join(home, u.Path)
+	default:
+		root = filepath.Join(u.Host, u.Path)
+	}
+	var all []string
+	for _, pattern := range []string{
+		filepath.Join(root, ".pulumi", "locks", "*", project, stack, "*.json"),
+		filepath.Join(root, ".pulumi", "locks", stack, "*.json"),
+	} {
+		m, err := filepath.Glob(pattern)
+		if err != nil {
+			return nil, fmt.Errorf("look for lock files %s: %w", pattern, err)
+		}
+		all = append(all, m...)
+	}
+	return all, nil
+}
+
+// plain drops the secret markers of an output map; the engine reads only
+// URLs and image references, never secrets.
+func plain(out auto.OutputMap) map[string]any {
+	m := make(map[string]any, len(out))
+	for k, v := range out {
+		if v.Secret {
+			continue
+		}
+		m[k] = v.Value
+	}
+	return m
+}
