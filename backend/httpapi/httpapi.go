@@ -1,0 +1,129 @@
+// Package httpapi is the backend's HTTP surface: the routes (health
+// endpoints and the public API) and the middleware every request passes
+// through (request id, JSON access log with redaction, panic recovery,
+// security headers, CORS, Sentry).
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/getsentry/sentry-go"
+	"github.com/rs/cors"
+
+	"github.com/helloagents/infra/backend/health"
+	"github.com/helloagents/infra/backend/redact"
+	"github.com/helloagents/infra/backend/store"
+)
+
+// CourseLister reads the course catalogue.
+type CourseLister interface {
+	Courses(ctx context.Context, limit int) ([]store.Course, error)
+}
+
+// Deps are what the handler serves.
+type Deps struct {
+	Logger *slog.Logger
+	// Health renders the health reports.
+	Health health.Runner
+	// Full are the checks of /health; Ready those of /health/ready.
+	Full, Ready []health.Check
+	Courses     CourseLister
+	// AllowedOrigins is the CORS allow-list; empty allows no cross-origin calls.
+	AllowedOrigins []string
+	// Hub reports to Sentry; nil disables it.
+	Hub *sentry.Hub
+	// QueryTimeout bounds API database queries; zero means 5 s.
+	QueryTimeout time.Duration
+}
+
+// Course limits of GET /api/v1/courses.
+const (
+	defaultCourseLimit = 50
+	maxCourseLimit     = 100
+)
+
+// New returns the complete handler: routes wrapped in the middleware chain.
+func New(d Deps) http.Handler {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.QueryTimeout <= 0 {
+		d.QueryTimeout = 5 * time.Second
+	}
+	mux := http.NewServeMux()
+	handle := func(pattern string, h http.Handler) { mux.Handle(pattern, recordRoute(h)) }
+	handle("GET /health", d.Health.Handler(d.Full...))
+	handle("GET /health/ready", d.Health.Handler(d.Ready...))
+	handle("GET /health/live", d.Health.Handler())
+	handle("GET /api/v1/courses", coursesHandler(d))
+	// Unknown paths and methods get the mux's own 404 and 405 (with Allow).
+
+	var h http.Handler = mux
+	if d.Hub != nil {
+		h = withSentry(d.Hub, h)
+	}
+	if len(d.AllowedOrigins) > 0 {
+		h = cors.New(cors.Options{
+			AllowedOrigins: d.AllowedOrigins,
+			AllowedMethods: []string{http.MethodGet, http.MethodHead},
+			AllowedHeaders: []string{"Content-Type", "Authorization", "X-Request-Id"},
+			ExposedHeaders: []string{"X-Request-Id"},
+			MaxAge:         600,
+		}).Handler(h)
+	}
+	h = securityHeaders(h)
+	h = recoverPanics(d.Logger, h)
+	h = accessLog(d.Logger, h)
+	return requestID(h)
+}
+
+func coursesHandler(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		limit := defaultCourseLimit
+		if v := r.URL.Query().Get("limit"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > maxCourseLimit {
+				writeError(w, http.StatusBadRequest,
+					fmt.Sprintf("query parameter limit=%q is invalid: want an integer from 1 to %d", v, maxCourseLimit))
+				return
+			}
+			limit = n
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), d.QueryTimeout)
+		defer cancel()
+		courses, err := d.Courses.Courses(ctx, limit)
+		if err != nil {
+			d.Logger.ErrorContext(r.Context(), "list courses", "request_id", RequestID(r.Context()),
+				"error", redact.Text(err.Error()))
+			if hub := sentry.GetHubFromContext(r.Context()); hub != nil {
+				hub.CaptureException(err)
+			}
+			writeError(w, http.StatusServiceUnavailable, "the course catalogue is temporarily unavailable")
+			return
+		}
+		if courses == nil {
+			courses = []store.Course{}
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"courses": courses})
+	})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		code, body = http.StatusInternalServerError, []byte(`{"error":"internal error"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_, _ = w.Write(append(body, '\n'))
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, map[string]string{"error": msg})
+}
