@@ -1,0 +1,108 @@
+package backup
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os/exec"
+	"strings"
+	"time"
+)
+
+// BackupOptions says what to back up and where in the destination.
+type BackupOptions struct {
+	DatabaseURL string
+	Prefix      string           // key prefix at the destination ("" for file://)
+	PGBin       string           // directory of pg_dump; "" means PATH
+	Now         func() time.Time // the backup's timestamp; time.Now when nil
+}
+
+// Backup streams `pg_dump -Fc` of the database to the store, hashing it on
+// the way, then writes the manifest. Memory use is the store's upload buffer,
+// independent of the database size. On any failure no manifest is written and
+// the dump, if it was stored, is deleted; a crash leaves at most an orphan
+// that ReadCatalog does not count as a backup.
+func Backup(ctx context.Context, s Store, opts BackupOptions) (Manifest, error) {
+	db, err := DatabaseName(opts.DatabaseURL)
+	if err != nil {
+		return Manifest{}, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	conn, err := newPGConn(opts.DatabaseURL)
+	if err != nil {
+		return Manifest{}, err
+	}
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
+	created := now().UTC()
+	key := DumpKey(opts.Prefix, db, created)
+	version := pgDumpVersion(ctx, opts.PGBin)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, program(opts.PGBin, "pg_dump"),
+		"--format=custom", "--no-password", "--dbname="+conn.url)
+	cmd.Env = conn.env
+	setParentDeathSignal(cmd)
+	stderr := &tail{max: 8 << 10}
+	cmd.Stderr = stderr
+	pr, pw := io.Pipe()
+	cmd.Stdout = pw
+	if err := cmd.Start(); err != nil {
+		return Manifest{}, fmt.Errorf("start pg_dump: %w", err)
+	}
+	// The pipe ends with pg_dump's exit: a clean EOF only when it succeeded,
+	// so a failed dump fails the upload and nothing is published.
+	waited := make(chan error, 1)
+	go func() {
+		err := cmd.Wait()
+		if err != nil {
+			err = exitError("pg_dump", err, stderr)
+		}
+		_ = pw.CloseWithError(err)
+		waited <- err
+	}()
+
+	h := sha256.New()
+	size, putErr := s.Put(ctx, key, io.TeeReader(pr, h))
+	if putErr != nil {
+		cancel() // stop pg_dump if the upload failed first
+		_ = pr.CloseWithError(putErr)
+	}
+	dumpErr := <-waited
+	if putErr != nil {
+		// A failed pg_dump reaches here through the pipe, inside putErr.
+		return Manifest{}, fmt.Errorf("backup %s: %w", key, putErr)
+	}
+	if dumpErr != nil { // not expected from a Store that reads to EOF; be safe
+		_ = s.Delete(context.WithoutCancel(ctx), key)
+		return Manifest{}, fmt.Errorf("backup %s: %w", key, dumpErr)
+	}
+
+	m := Manifest{
+		Version: 1, Key: key, Database: db, Size: size,
+		SHA256: hex.EncodeToString(h.Sum(nil)), Created: created, PGDump: version,
+	}
+	data, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return Manifest{}, err
+	}
+	if _, err := s.Put(ctx, key+ManifestSuffix, bytes.NewReader(append(data, '\n'))); err != nil {
+		_ = s.Delete(context.WithoutCancel(ctx), key)
+		return Manifest{}, fmt.Errorf("backup %s: write manifest: %w", key, err)
+	}
+	return m, nil
+}
+
+func pgDumpVersion(ctx context.Context, binDir string) string {
+	out, err := exec.CommandContext(ctx, program(binDir, "pg_dump"), "--version").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
