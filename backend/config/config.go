@@ -96,8 +96,8 @@ func (c Config) LogValue() slog.Value {
 		slog.Float64("sentry_traces_sample_rate", c.SentryTracesSampleRate),
 		slog.Any("cors_allowed_origins", c.CORSAllowedOrigins),
 		slog.Bool("sandbox_pool", c.SandboxPoolURL != ""),
-		slog.Duration("health_timeout", c.HealthTimeout),
-		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+		slog.String("health_timeout", c.HealthTimeout.String()),
+		slog.String("shutdown_timeout", c.ShutdownTimeout.String()),
 		slog.String("log_level", c.LogLevel.String()),
 	)
 }
