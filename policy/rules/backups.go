@@ -1,0 +1,196 @@
+package rules
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
+)
+
+// Env vars of the pgbackup job (backend/cmd/pgbackup), which mark a container
+// as a backup job and describe where and how long backups are kept.
+const (
+	EnvBackupDestination   = "BACKUP_DESTINATION"
+	EnvBackupS3Endpoint    = "BACKUP_S3_ENDPOINT"
+	EnvBackupRetentionDays = "BACKUP_RETENTION_DAYS"
+)
+
+// IsBackupJob reports whether a container is a pgbackup job.
+func IsBackupJob(r policyx.AnalyzerResource) bool {
+	if r.Type != TypeContainer {
+		return false
+	}
+	_, ok := envValue(r, EnvBackupDestination)
+	return ok
+}
+
+// IsPostgres reports whether a container runs PostgreSQL: it is configured
+// with the official image's POSTGRES_* variables or runs a postgres image.
+func IsPostgres(r policyx.AnalyzerResource) bool {
+	if r.Type != TypeContainer || IsBackupJob(r) {
+		return false
+	}
+	for _, e := range containerEnv(r) {
+		if e.Known && (strings.HasPrefix(e.Key, "POSTGRES_") || e.Key == "PGDATA") {
+			return true
+		}
+	}
+	image, st := stringAt(r.Properties, "image")
+	return st == known && strings.Contains(strings.ToLower(image), "postgres")
+}
+
+// BackupsConfigured is a stack rule: every PostgreSQL container has a backup
+// job on the same Docker host (provider), and outside dev each job writes to
+// an off-host destination (s3://..., not file:// on the database's own host,
+// not a loopback endpoint). A job is paired with a database by the host of its
+// DATABASE_URL (container name or hostname); jobs whose URL cannot be read are
+// paired by count.
+func BackupsConfigured(resources []policyx.AnalyzerResource, c Context) []Finding {
+	type group struct {
+		dbs, jobs []policyx.AnalyzerResource
+	}
+	groups := map[string]*group{}
+	var order []string
+	get := func(r policyx.AnalyzerResource) *group {
+		k := r.Provider.URN
+		if groups[k] == nil {
+			groups[k] = &group{}
+			order = append(order, k)
+		}
+		return groups[k]
+	}
+	for _, r := range resources {
+		switch {
+		case IsBackupJob(r):
+			g := get(r)
+			g.jobs = append(g.jobs, r)
+		case IsPostgres(r):
+			g := get(r)
+			g.dbs = append(g.dbs, r)
+		}
+	}
+	var out []Finding
+	for _, k := range order {
+		g := groups[k]
+		used := make([]bool, len(g.jobs))
+		var unmatched []policyx.AnalyzerResource
+		for _, db := range g.dbs {
+			names := containerNames(db)
+			found := false
+			for i, job := range g.jobs {
+				if !used[i] && names[databaseHost(job)] {
+					used[i], found = true, true
+					break
+				}
+			}
+			if !found {
+				unmatched = append(unmatched, db)
+			}
+		}
+		for _, db := range unmatched {
+			found := false
+			for i, job := range g.jobs {
+				if !used[i] && databaseHost(job) == "" {
+					used[i], found = true, true
+					break
+				}
+			}
+			if !found {
+				out = append(out, Finding{URN: db.URN, Message: fmt.Sprintf(
+					"%s: PostgreSQL has no backup job on the same Docker host; add a pgbackup container whose DATABASE_URL points at it, with %s and %s",
+					label(db), EnvBackupDestination, EnvBackupRetentionDays)})
+			}
+		}
+		if c.Env == Dev {
+			continue
+		}
+		for _, job := range g.jobs {
+			if msg := offHost(job); msg != "" {
+				out = append(out, Finding{URN: job.URN, Message: msg})
+			}
+		}
+	}
+	return out
+}
+
+// offHost explains why a backup job's destination is not off-host ("" if it is).
+func offHost(job policyx.AnalyzerResource) string {
+	dest, _ := envValue(job, EnvBackupDestination)
+	if !dest.Known {
+		return ""
+	}
+	u, err := url.Parse(dest.Value)
+	if err != nil || u.Scheme == "" || strings.EqualFold(u.Scheme, "file") {
+		return fmt.Sprintf("%s: %s %q keeps backups on the database's own host, where they die with it; use an object store such as s3://<bucket>/<prefix> (Cloudflare R2)",
+			label(job), EnvBackupDestination, dest.Value)
+	}
+	if ep, ok := envValue(job, EnvBackupS3Endpoint); ok && ep.Known {
+		if eu, err := url.Parse(ep.Value); err == nil && isLoopback(eu.Hostname()) {
+			return fmt.Sprintf("%s: %s %q is on the database's own host; point it at the off-host object store (e.g. https://<account>.r2.cloudflarestorage.com)",
+				label(job), EnvBackupS3Endpoint, ep.Value)
+		}
+	}
+	return ""
+}
+
+// databaseHost is the host of a backup job's DATABASE_URL ("" when unknown).
+func databaseHost(job policyx.AnalyzerResource) string {
+	e, ok := envValue(job, "DATABASE_URL")
+	if !ok || !e.Known {
+		return ""
+	}
+	u, err := url.Parse(e.Value)
+	if err != nil {
+		return ""
+	}
+	return u.Hostname()
+}
+
+// containerNames are the names a container is reachable by on its networks.
+func containerNames(r policyx.AnalyzerResource) map[string]bool {
+	names := map[string]bool{}
+	for _, key := range []string{"name", "hostname"} {
+		if v, st := stringAt(r.Properties, key); st == known && v != "" {
+			names[v] = true
+		}
+	}
+	nets, _ := arrayAt(r.Properties, "networksAdvanced")
+	for _, n := range nets {
+		if !n.IsMap() {
+			continue
+		}
+		aliases, _ := arrayAt(n.AsMap(), "aliases")
+		for _, a := range aliases {
+			if a.IsString() {
+				names[a.AsString()] = true
+			}
+		}
+	}
+	return names
+}
+
+// BackupRetention requires every backup job outside dev to keep backups for
+// at least Settings.MinimumRetentionDays days (BACKUP_RETENTION_DAYS).
+func BackupRetention(r policyx.AnalyzerResource, c Context) []string {
+	if c.Env == Dev || !IsBackupJob(r) {
+		return nil
+	}
+	min := c.Settings.MinimumRetentionDays
+	e, ok := envValue(r, EnvBackupRetentionDays)
+	if !ok {
+		for _, x := range containerEnv(r) {
+			if !x.Known {
+				return nil // may be the retention, not known yet
+			}
+		}
+		return []string{fmt.Sprintf("%s: %s is not set; set it to at least %d days", label(r), EnvBackupRetentionDays, min)}
+	}
+	days, err := strconv.Atoi(strings.TrimSpace(e.Value))
+	if err != nil || days < min {
+		return []string{fmt.Sprintf("%s: %s is %q; keep backups for at least %d days (policy config `%s`)",
+			label(r), EnvBackupRetentionDays, e.Value, min, ConfigMinimumRetentionDays)}
+	}
+	return nil
+}
