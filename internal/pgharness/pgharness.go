@@ -86,6 +86,16 @@ func Start(t testing.TB) *Server {
 	return s
 }
 
+// Stop shuts the server down (fast mode: connections are closed at once) and
+// waits until it is gone, so a test can watch the code under test lose its
+// database.
+func (s *Server) Stop(t testing.TB) {
+	t.Helper()
+	if out, err := s.run("pg_ctl", "-D", filepath.Join(s.Dir, "data"), "stop", "-m", "fast", "-w"); err != nil {
+		t.Fatalf("pgharness: stop: %v\n%s", err, out)
+	}
+}
+
 // URL is the connection string of database db as the superuser "postgres".
 func (s *Server) URL(db string) string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", s.Port, db)
