@@ -1,0 +1,234 @@
+package promote_test
+
+import (
+	"context"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/helloagents/infra/stacks/promote"
+)
+
+var threeRegions = []string{"eu-west", "us-east", "ap-south"}
+
+func journalExists(t *testing.T, o promote.Options) bool {
+	t.Helper()
+	_, err := os.Stat(o.Journal)
+	return err == nil
+}
+
+func same(a, b []string) bool { return slices.Equal(a, b) }
+
+func TestPromoteSucceedsRegionByRegion(t *testing.T) {
+	e := newEnv(t, threeRegions...)
+	o := e.options()
+	var snapshots [][]string
+	o.AfterWave = func(region string) {
+		snapshots = append(snapshots, append([]string{region}, e.configImages(t)...))
+	}
+	rep := promote.Run(t.Context(), e.stacks, o)
+	if rep.Outcome != promote.Promoted {
+		t.Fatalf("outcome %s (%s), want promoted", rep.Outcome, rep.Reason)
+	}
+	// Each wave changed exactly its own region, in configured order.
+	want := [][]string{
+		{"eu-west", newImage, oldImage, oldImage},
+		{"us-east", newImage, newImage, oldImage},
+		{"ap-south", newImage, newImage, newImage},
+	}
+	if !slices.EqualFunc(snapshots, want, same) {
+		t.Errorf("config after each wave:\n got %q\nwant %q", snapshots, want)
+	}
+	if got := e.deployedImages(t); !same(got, []string{newImage, newImage, newImage}) {
+		t.Errorf("deployed images %q, want the new image everywhere", got)
+	}
+	for i, r := range rep.Regions {
+		if r.Region != threeRegions[i] || r.Update != promote.ResultSucceeded || r.Gate != promote.ResultPassed ||
+			r.OldImage != oldImage || r.NewImage != newImage || r.RolledBack || r.Seconds <= 0 {
+			t.Errorf("report row %d: %+v", i, r)
+		}
+	}
+	for _, f := range e.regions {
+		if f.probes(tagOf(newImage)) == 0 {
+			t.Errorf("region %s was never gated on the new image", f.name)
+		}
+	}
+	if journalExists(t, o) {
+		t.Error("journal left behind after a successful promotion")
+	}
+}
+
+func TestPromoteRollsBackWhenRegionTwoFails(t *testing.T) {
+	for _, m := range []mode{down, slow, wrongBody} {
+		t.Run(string(m), func(t *testing.T) {
+			e := newEnv(t, threeRegions...)
+			e.regions[1].set(tagOf(newImage), m)
+			o := e.options()
+			rep := promote.Run(t.Context(), e.stacks, o)
+			if rep.Outcome != promote.RolledBack || rep.ExitCode != 3 {
+				t.Fatalf("outcome %s (exit %d, %s), want rolled back (exit 3)", rep.Outcome, rep.ExitCode, rep.Reason)
+			}
+			if !strings.Contains(rep.Reason, "gate of region us-east failed") {
+				t.Errorf("reason %q does not say region us-east failed its gate", rep.Reason)
+			}
+			old := []string{oldImage, oldImage, oldImage}
+			if got := e.configImages(t); !same(got, old) {
+				t.Errorf("config images after rollback %q, want the old ones", got)
+			}
+			if got := e.deployedImages(t); !same(got, old) {
+				t.Errorf("deployed images after rollback %q, want the old ones", got)
+			}
+			if n := e.regions[2].probes(tagOf(newImage)); n != 0 {
+				t.Errorf("region ap-south was probed %d times on the new image; it must stay untouched", n)
+			}
+			if len(rep.Regions) != 3 {
+				t.Fatalf("report has %d rows, want 3: %+v", len(rep.Regions), rep.Regions)
+			}
+			r1, r2, r3 := rep.Regions[0], rep.Regions[1], rep.Regions[2]
+			if r1.Gate != promote.ResultPassed || !r1.RolledBack {
+				t.Errorf("eu-west row %+v, want gate passed and rolled back", r1)
+			}
+			if r2.Gate != promote.ResultFailed || !r2.RolledBack || !strings.Contains(r2.Detail, "us-east") {
+				t.Errorf("us-east row %+v, want gate failed, rolled back, detail naming it", r2)
+			}
+			if r3.Update != promote.ResultSkipped || r3.RolledBack {
+				t.Errorf("ap-south row %+v, want skipped and not rolled back", r3)
+			}
+			if journalExists(t, o) {
+				t.Error("journal left behind after a complete rollback")
+			}
+		})
+	}
+}
+
+func TestPromoteRollsBackAFailedUpdate(t *testing.T) {
+	e := newEnv(t, "eu-west", "us-east")
+	bad := digest("badbadbadbad")
+	e.setSource(t, bad)
+	rep := promote.Run(t.Context(), e.stacks, e.options())
+	if rep.Outcome != promote.RolledBack {
+		t.Fatalf("outcome %s (%s), want rolled back", rep.Outcome, rep.Reason)
+	}
+	if !strings.Contains(rep.Reason, "update of region eu-west failed") {
+		t.Errorf("reason %q does not name the failed update", rep.Reason)
+	}
+	if got := e.configImages(t); !same(got, []string{oldImage, oldImage}) {
+		t.Errorf("config images %q, want the old ones", got)
+	}
+}
+
+func TestDryRunChangesNothing(t *testing.T) {
+	e := newEnv(t, threeRegions...)
+	beforeCfg, beforeUpdates := e.configImages(t), e.updates(t)
+	o := e.options()
+	o.DryRun = true
+	rep := promote.Run(t.Context(), e.stacks, o)
+	if rep.Outcome != promote.Promoted {
+		t.Fatalf("outcome %s (%s), want a successful dry run", rep.Outcome, rep.Reason)
+	}
+	if got := e.configImages(t); !same(got, beforeCfg) {
+		t.Errorf("dry run changed the config: %q, was %q", got, beforeCfg)
+	}
+	if got := e.updates(t); got != beforeUpdates {
+		t.Errorf("dry run changed the state: %d updates, was %d", got, beforeUpdates)
+	}
+	if got := e.deployedImages(t); !same(got, beforeCfg) {
+		t.Errorf("dry run changed the deployed outputs: %q", got)
+	}
+	if len(rep.Regions) != 3 {
+		t.Fatalf("dry run report has %d rows, want 3", len(rep.Regions))
+	}
+	for _, r := range rep.Regions {
+		if r.Update != promote.ResultPreviewed || !strings.Contains(r.Diff, newImage) {
+			t.Errorf("dry run row %s: update %q, diff %q; want previewed with a diff naming the new image", r.Region, r.Update, r.Diff)
+		}
+	}
+	if journalExists(t, o) {
+		t.Error("dry run wrote a journal")
+	}
+}
+
+func TestUnpinnedSourceImageIsRefused(t *testing.T) {
+	e := newEnv(t, threeRegions...)
+	e.setSource(t, "ghcr.io/helloagents/backend:latest")
+	beforeUpdates := e.updates(t)
+	o := e.options()
+	rep := promote.Run(t.Context(), e.stacks, o)
+	if rep.Outcome != promote.Refused || rep.ExitCode != 1 {
+		t.Fatalf("outcome %s (exit %d), want refused (exit 1)", rep.Outcome, rep.ExitCode)
+	}
+	if !strings.Contains(rep.Reason, "not pinned by digest") {
+		t.Errorf("reason %q does not say the image is not pinned", rep.Reason)
+	}
+	if got := e.configImages(t); !same(got, []string{oldImage, oldImage, oldImage}) {
+		t.Errorf("config changed: %q", got)
+	}
+	if got := e.updates(t); got != beforeUpdates {
+		t.Errorf("state changed: %d updates, was %d", got, beforeUpdates)
+	}
+	if journalExists(t, o) {
+		t.Error("a refused promotion wrote a journal")
+	}
+}
+
+func TestInterruptedRunResumes(t *testing.T) {
+	e := newEnv(t, threeRegions...)
+	o := e.options()
+	ctx, cancel := context.WithCancel(t.Context())
+	o.AfterWave = func(string) { cancel() } // the process "dies" after wave 1
+	rep := promote.Run(ctx, e.stacks, o)
+	if rep.Outcome != promote.ManualAction || !strings.Contains(rep.Reason, "interrupted") {
+		t.Fatalf("interrupted run: outcome %s (%s), want manual action, interrupted", rep.Outcome, rep.Reason)
+	}
+	if got := e.configImages(t); !same(got, []string{newImage, oldImage, oldImage}) {
+		t.Fatalf("after the interruption config is %q, want only eu-west promoted", got)
+	}
+	if !journalExists(t, o) {
+		t.Fatal("the interrupted run left no journal")
+	}
+	o.AfterWave = nil
+	rep = promote.Run(t.Context(), e.stacks, o)
+	if rep.Outcome != promote.Promoted || !rep.Resumed {
+		t.Fatalf("re-run: outcome %s (resumed %v, %s), want a resumed promotion", rep.Outcome, rep.Resumed, rep.Reason)
+	}
+	if rep.Regions[0].Update != promote.ResultSkipped || rep.Regions[1].Update != promote.ResultSucceeded {
+		t.Errorf("re-run report %+v, want eu-west skipped, the rest updated", rep.Regions)
+	}
+	all := []string{newImage, newImage, newImage}
+	if got := e.deployedImages(t); !same(got, all) {
+		t.Errorf("deployed images %q, want the new image everywhere", got)
+	}
+	if journalExists(t, o) {
+		t.Error("journal left behind")
+	}
+}
+
+func TestInterruptedRunRollsBackOnAbort(t *testing.T) {
+	e := newEnv(t, threeRegions...)
+	o := e.options()
+	ctx, cancel := context.WithCancel(t.Context())
+	o.AfterWave = func(string) { cancel() }
+	if rep := promote.Run(ctx, e.stacks, o); rep.Outcome != promote.ManualAction {
+		t.Fatalf("interrupted run: outcome %s (%s)", rep.Outcome, rep.Reason)
+	}
+	// A new image reached staging meanwhile: the old promotion cannot be
+	// resumed, and a plain re-run refuses rather than guess.
+	e.setSource(t, digest("c0ffeec0ffee"))
+	o.AfterWave = nil
+	if rep := promote.Run(t.Context(), e.stacks, o); rep.Outcome != promote.Refused || !strings.Contains(rep.Reason, "--abort") {
+		t.Fatalf("re-run with another image: outcome %s (%s), want refused pointing at --abort", rep.Outcome, rep.Reason)
+	}
+	o.Abort = true
+	rep := promote.Run(t.Context(), e.stacks, o)
+	if rep.Outcome != promote.RolledBack {
+		t.Fatalf("--abort: outcome %s (%s), want rolled back", rep.Outcome, rep.Reason)
+	}
+	old := []string{oldImage, oldImage, oldImage}
+	if got := e.deployedImages(t); !same(got, old) {
+		t.Errorf("deployed images after --abort %q, want the old ones", got)
+	}
+	if got := e.configImages(t); !same(got, old) {
+		t.Errorf("config images after --abort %q, want the old ones", got)
+	}
+}
