@@ -92,9 +92,9 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // health runs the mandatory checks: the three endpoints, then one check per
-// component that the full health body reports.
-func (r runner) health(ctx context.Context) []Check {
-	var checks []Check
+// component that the full health body reports. answered says whether any
+// request got an HTTP response at all.
+func (r runner) health(ctx context.Context) (checks []Check, answered bool) {
 	var full *Health
 	for _, ep := range []struct {
 		path       string
@@ -102,7 +102,8 @@ func (r runner) health(ctx context.Context) []Check {
 	}{{"/health", true}, {"/health/ready", true}, {"/health/live", false}} {
 		var last *Health
 		c := r.attempt(ctx, Check{Name: "GET " + ep.path, Group: GroupHealth}, func(ctx context.Context) (string, error) {
-			h, err := r.probeHealth(ctx, r.opts.API+ep.path, ep.components)
+			h, got, err := r.probeHealth(ctx, r.opts.API+ep.path, ep.components)
+			answered = answered || got
 			if h != nil {
 				last = h
 			}
@@ -114,7 +115,7 @@ func (r runner) health(ctx context.Context) []Check {
 		}
 	}
 	if full == nil {
-		return checks
+		return checks, answered
 	}
 	for _, name := range sortedKeys(full.Components) {
 		comp := full.Components[name]
@@ -129,16 +130,16 @@ func (r runner) health(ctx context.Context) []Check {
 		}
 		checks = append(checks, c)
 	}
-	return checks
+	return checks, answered
 }
 
 // probeHealth fetches one health endpoint. It returns the parsed body when
 // there is one, even with an error, so component results can still be shown
-// for an unhealthy platform.
-func (r runner) probeHealth(ctx context.Context, target string, components bool) (*Health, error) {
+// for an unhealthy platform; answered says whether the server responded.
+func (r runner) probeHealth(ctx context.Context, target string, components bool) (*Health, bool, error) {
 	resp, err := r.do(ctx, "GET", target, nil)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	h, perr := ParseHealth(resp.body, components)
 	var hp *Health
@@ -147,15 +148,15 @@ func (r runner) probeHealth(ctx context.Context, target string, components bool)
 	}
 	switch {
 	case resp.status != 200 && hp != nil:
-		return hp, fmt.Errorf("status %d, %s: %s", resp.status, h.Status, failing(h))
+		return hp, true, fmt.Errorf("status %d, %s: %s", resp.status, h.Status, failing(h))
 	case resp.status != 200:
-		return nil, fmt.Errorf("status %d (want 200), %s", resp.status, excerpt(resp.body))
+		return nil, true, fmt.Errorf("status %d (want 200), %s", resp.status, excerpt(resp.body))
 	case perr != nil:
-		return nil, perr
+		return nil, true, perr
 	case h.Status != StatusHealthy:
-		return hp, fmt.Errorf("status 200 but body says %q: %s", h.Status, failing(h))
+		return hp, true, fmt.Errorf("status 200 but body says %q: %s", h.Status, failing(h))
 	}
-	return hp, nil
+	return hp, true, nil
 }
 
 // summary describes a healthy body in one line.

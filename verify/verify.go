@@ -171,10 +171,18 @@ func Run(ctx context.Context, opts Options) Report {
 	opts = opts.withDefaults()
 	rep.MinPassRate = opts.MinPassRate
 	r := runner{opts: opts}
-	rep.Checks = append(rep.Checks, r.health(ctx)...)
-	smoke, lat := r.smoke(ctx)
-	rep.Checks = append(rep.Checks, smoke...)
-	rep.Latency = lat
+	health, answered := r.health(ctx)
+	rep.Checks = append(rep.Checks, health...)
+	if answered {
+		smoke, lat := r.smoke(ctx)
+		rep.Checks = append(rep.Checks, smoke...)
+		rep.Latency = lat
+	} else {
+		// Nothing answers: the smoke suite would only repeat the same
+		// connection errors, retries and timeouts, and delay the verdict.
+		rep.Checks = append(rep.Checks, Check{Name: "smoke suite", Group: GroupSmoke, Status: Fail,
+			Detail: "not run: the API answered no health request"})
+	}
 	rep.Duration = time.Since(start)
 	return rep
 }

@@ -258,3 +258,25 @@ func TestAPIFromHealthURL(t *testing.T) {
 		t.Error("APIFromHealthURL of a relative URL: want error")
 	}
 }
+
+// An API that answers nothing gets a quick verdict: the smoke suite is not
+// run against it (it would only repeat the connection errors).
+func TestRunUnreachable(t *testing.T) {
+	srv := start(t, &fake{})
+	url := srv.URL
+	srv.Close()
+	rep := Run(context.Background(), fastOptions(url))
+	if rep.Passed() {
+		t.Fatal("Passed() against a closed server")
+	}
+	checks := byName(rep)
+	if c := checks["smoke suite"]; c.Status != Fail || !strings.Contains(c.Detail, "not run") {
+		t.Errorf("smoke suite = %+v, want fail, not run", c)
+	}
+	if _, ok := checks["GET /api/v1/courses"]; ok || rep.Latency != nil {
+		t.Error("smoke checks ran against an unreachable API")
+	}
+	if c := checks["GET /health"]; c.Attempts != 2 || !strings.Contains(c.Detail, "connection refused") {
+		t.Errorf("GET /health = %+v, want 2 attempts, connection refused", c)
+	}
+}
