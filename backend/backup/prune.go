@@ -2,10 +2,10 @@ package backup
 
 import (
 	"context"
-	"path"
-	"strings"
 	"errors"
 	"fmt"
+	"path"
+	"strings"
 	"time"
 )
 
