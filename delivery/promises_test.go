@@ -111,7 +111,7 @@ func TestPromoteIsProtectedAndReported(t *testing.T) {
 	}
 	for _, ev := range w.On {
 		if d, ok := ev.(*actionlint.WorkflowDispatchEvent); ok {
-			for _, in := range []string{"regions", "dry-run"} {
+			for _, in := range []string{"regions", "dry-run", "resume-run-id", "abort"} {
 				if d.Inputs[in] == nil {
 					t.Errorf("promote dispatch lacks input %q", in)
 				}
@@ -135,6 +135,12 @@ func TestPromoteIsProtectedAndReported(t *testing.T) {
 	up := index(j.Steps, usesPrefix("actions/upload-artifact@"))
 	if up < run || !strings.HasPrefix(str(j.Steps[up].If), "always()") {
 		t.Error("promote job must upload the JSON report as an artifact after the run, always (also on failure)")
+	}
+	journal := index(j.Steps, func(s *actionlint.Step) bool {
+		return strings.HasPrefix(uses(s), "actions/upload-artifact@") && strings.HasPrefix(input(s, "path"), ".promotion")
+	})
+	if journal < run || str(j.Steps[journal].If) != "always()" || input(j.Steps[journal], "include-hidden-files") != "true" {
+		t.Error("promote job must always upload the promotion journal (.promotion/, a hidden directory), so an interrupted run can be resumed")
 	}
 	pr := index(j.Steps, usesPrefix("peter-evans/create-pull-request@"))
 	if pr < run || input(j.Steps[pr], "add-paths") != "Pulumi.production.yaml" {
