@@ -132,12 +132,15 @@ func containerEnv(r policyx.AnalyzerResource) []envEntry {
 	return out
 }
 
-// envValue returns a container's env value for key.
+// envValue returns a container's env value for key (the last entry wins, as
+// in Docker).
 func envValue(r policyx.AnalyzerResource, key string) (envEntry, bool) {
+	var found envEntry
+	ok := false
 	for _, e := range containerEnv(r) {
 		if e.Known && e.Key == key {
-			return e, true
+			found, ok = e, true
 		}
 	}
-	return envEntry{}, false
+	return found, ok
 }

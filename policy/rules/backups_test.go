@@ -1,0 +1,102 @@
+package rules
+
+import (
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
+)
+
+func postgres(name string) map[string]any {
+	return map[string]any{"image": "postgres:15-bookworm", "name": name, "user": "999:999",
+		"envs": []any{"POSTGRES_USER=app", secret{"POSTGRES_PASSWORD=pw"}, "POSTGRES_DB=app"}}
+}
+
+func backupJob(db, dest, retention string) map[string]any {
+	envs := []any{secret{"DATABASE_URL=postgres://app:pw@" + db + ":5432/app"}, "BACKUP_DESTINATION=" + dest,
+		"BACKUP_S3_ENDPOINT=https://acct.r2.cloudflarestorage.com", "BACKUP_SCHEDULE=0 3 * * *"}
+	if retention != "" {
+		envs = append(envs, "BACKUP_RETENTION_DAYS="+retention)
+	}
+	return map[string]any{"image": "helloagents/pgbackup@sha256:abc", "name": db + "-backup", "user": "10001:10001", "envs": envs}
+}
+
+func onHost(r policyx.AnalyzerResource, provider string) policyx.AnalyzerResource {
+	r.Provider.URN = provider
+	return r
+}
+
+func TestBackupsConfigured(t *testing.T) {
+	eu, us := "urn:provider:docker::eu", "urn:provider:docker::us"
+	dbEU := onHost(resource(t, TypeContainer, "postgres-eu", postgres("postgres-eu")), eu)
+	dbUS := onHost(resource(t, TypeContainer, "postgres-us", postgres("postgres-us")), us)
+	jobEU := onHost(resource(t, TypeContainer, "backup-eu", backupJob("postgres-eu", "s3://backups/eu", "14")), eu)
+	jobUS := onHost(resource(t, TypeContainer, "backup-us", backupJob("postgres-us", "s3://backups/us", "14")), us)
+	jobUSWrongHost := onHost(resource(t, TypeContainer, "backup-us", backupJob("postgres-us", "s3://backups/us", "14")), eu)
+	jobLocal := onHost(resource(t, TypeContainer, "backup-eu", backupJob("postgres-eu", "file:///backups", "14")), eu)
+	loopbackProps := backupJob("postgres-eu", "s3://backups/eu", "14")
+	loopbackProps["envs"] = append(loopbackProps["envs"].([]any), "BACKUP_S3_ENDPOINT=http://127.0.0.1:9000")
+	jobLoopback := onHost(resource(t, TypeContainer, "backup-eu", loopbackProps), eu)
+	unknownURL := backupJob("x", "s3://b/p", "14")
+	unknownURL["envs"] = append([]any{computed}, unknownURL["envs"].([]any)[1:]...)
+	jobUnknownURL := onHost(resource(t, TypeContainer, "backup-eu", unknownURL), eu)
+
+	tests := []struct {
+		name      string
+		env       Env
+		resources []policyx.AnalyzerResource
+		wantURNs  []string
+	}{
+		{"every region backed up off-host", Production, []policyx.AnalyzerResource{dbEU, jobEU, dbUS, jobUS}, nil},
+		{"no backup job", Production, []policyx.AnalyzerResource{dbEU, jobEU, dbUS}, []string{dbUS.URN}},
+		{"backup job on the wrong host", Staging, []policyx.AnalyzerResource{dbEU, jobEU, dbUS, jobUSWrongHost}, []string{dbUS.URN}},
+		{"file destination outside dev", Staging, []policyx.AnalyzerResource{dbEU, jobLocal}, []string{jobLocal.URN}},
+		{"file destination in dev", Dev, []policyx.AnalyzerResource{dbEU, jobLocal}, nil},
+		{"no backup job in dev", Dev, []policyx.AnalyzerResource{dbEU}, []string{dbEU.URN}},
+		{"loopback S3 endpoint", Production, []policyx.AnalyzerResource{dbEU, jobLoopback}, []string{jobLoopback.URN}},
+		{"job paired by count when its URL is not known", Production, []policyx.AnalyzerResource{dbEU, jobUnknownURL}, nil},
+		{"no databases", Production, nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := BackupsConfigured(tt.resources, ctxFor(tt.env))
+			if len(got) != len(tt.wantURNs) {
+				t.Fatalf("findings = %+v, want URNs %v", got, tt.wantURNs)
+			}
+			for i, f := range got {
+				if f.URN != tt.wantURNs[i] {
+					t.Errorf("finding %d on %s, want %s (%s)", i, f.URN, tt.wantURNs[i], f.Message)
+				}
+			}
+		})
+	}
+}
+
+func TestBackupRetention(t *testing.T) {
+	long := DefaultSettings()
+	long.MinimumRetentionDays = 30
+	tests := []struct {
+		name     string
+		env      Env
+		settings *Settings
+		props    map[string]any
+		want     [][]string
+	}{
+		{"14 days", Production, nil, backupJob("db", "s3://b/p", "14"), nil},
+		{"exactly 7", Staging, nil, backupJob("db", "s3://b/p", "7"), nil},
+		{"3 days", Production, nil, backupJob("db", "s3://b/p", "3"), [][]string{{`BACKUP_RETENTION_DAYS is "3"`, "at least 7 days"}}},
+		{"configured 30", Production, &long, backupJob("db", "s3://b/p", "14"), [][]string{{"at least 30 days"}}},
+		{"not a number", Production, nil, backupJob("db", "s3://b/p", "week"), [][]string{{`"week"`}}},
+		{"unset", Production, nil, backupJob("db", "s3://b/p", ""), [][]string{{"BACKUP_RETENTION_DAYS is not set"}}},
+		{"dev is not judged", Dev, nil, backupJob("db", "file:///backups", "1"), nil},
+		{"not a backup job", Production, nil, goodContainer(), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := ctxFor(tt.env)
+			if tt.settings != nil {
+				c.Settings = *tt.settings
+			}
+			assertMessages(t, BackupRetention(resource(t, TypeContainer, "backup", tt.props), c), tt.want)
+		})
+	}
+}

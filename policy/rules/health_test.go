@@ -1,0 +1,27 @@
+package rules
+
+import "testing"
+
+func TestHealthChecksConfigured(t *testing.T) {
+	tests := []struct {
+		name  string
+		typ   string
+		props map[string]any
+		want  [][]string
+	}{
+		{"backend with healthcheck", TypeContainer, goodContainer(), nil},
+		{"backend without healthcheck", TypeContainer, with(goodContainer(), "healthcheck", nil), [][]string{{"backend container has no healthcheck"}}},
+		{"healthcheck NONE", TypeContainer, with(goodContainer(), "healthcheck", map[string]any{"tests": []string{"NONE"}}), [][]string{{"no healthcheck"}}},
+		{"healthcheck not known yet", TypeContainer, with(goodContainer(), "healthcheck", computed), nil},
+		{"backup job needs none", TypeContainer, backupJob("db", "s3://b/p", "7"), nil},
+		{"postgres is not the backend", TypeContainer, postgres("db"), nil},
+		{"pool with monitor", TypeLoadBalancerPool, map[string]any{"accountId": "a", "name": "eu", "monitor": "mon-1"}, nil},
+		{"pool with monitor not known yet", TypeLoadBalancerPool, map[string]any{"accountId": "a", "name": "eu", "monitor": computed}, nil},
+		{"pool without monitor", TypeLoadBalancerPool, map[string]any{"accountId": "a", "name": "eu"}, [][]string{{"pool has no monitor"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assertMessages(t, HealthChecksConfigured(resource(t, tt.typ, "r", tt.props), ctxFor(Production)), tt.want)
+		})
+	}
+}
