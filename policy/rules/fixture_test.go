@@ -69,12 +69,12 @@ func resource(t *testing.T, typ, name string, props map[string]any) policyx.Anal
 // container rule; tests mutate a copy.
 func goodContainer() map[string]any {
 	return map[string]any{
-		"image":       "ghcr.io/helloagents/backend@sha256:" + strings.Repeat("a", 64),
-		"name":        "backend-eu-west-0",
-		"user":        "10001:10001",
-		"readOnly":    true,
-		"privileged":  false,
-		"restart":     "on-failure",
+		"image":        "ghcr.io/helloagents/backend@sha256:" + strings.Repeat("a", 64),
+		"name":         "backend-eu-west-0",
+		"user":         "10001:10001",
+		"readOnly":     true,
+		"privileged":   false,
+		"restart":      "on-failure",
 		"capabilities": map[string]any{"drops": []string{"ALL"}},
 		"healthcheck": map[string]any{
 			"tests":    []string{"CMD", "/server", "healthcheck"},
