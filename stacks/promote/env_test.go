@@ -53,7 +53,9 @@ type env struct {
 	regions []*fakeRegion
 
 	mu          sync.Mutex
-	sourceImage string // what staging exports as backendImage
+	sourceImage string        // what staging exports as backendImage
+	hold        chan struct{} // when set, the production program waits on it (an update holding the lock)
+	holding     chan struct{} // closed once the held update is running
 }
 
 // pulumiCommand finds the Pulumi CLI: PATH first, then the repository's
@@ -162,6 +164,13 @@ func (e *env) program(ctx *pulumi.Context) error {
 		ctx.Export("apiUrl", pulumi.String(e.staging.srv.URL+"/"+tagOf(img)))
 		ctx.Export("healthUrls", pulumi.StringMap{"staging": pulumi.String(e.staging.srv.URL + "/" + tagOf(img) + "/health/ready")})
 		return nil
+	}
+	e.mu.Lock()
+	hold, holding := e.hold, e.holding
+	e.mu.Unlock()
+	if hold != nil {
+		close(holding)
+		<-hold
 	}
 	urls, images := pulumi.StringMap{}, pulumi.StringMap{}
 	for _, r := range regions {

@@ -232,3 +232,40 @@ func TestInterruptedRunRollsBackOnAbort(t *testing.T) {
 		t.Errorf("config images after --abort %q, want the old ones", got)
 	}
 }
+
+func TestLockedTargetIsRefused(t *testing.T) {
+	e := newEnv(t, threeRegions...)
+	beforeUpdates := e.updates(t)
+	// Another update holds production: its program is still running.
+	e.mu.Lock()
+	e.hold, e.holding = make(chan struct{}), make(chan struct{})
+	hold, holding := e.hold, e.holding
+	e.mu.Unlock()
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.stacks.Up(context.WithoutCancel(t.Context()), "production", nil)
+		done <- err
+	}()
+	<-holding
+	o := e.options()
+	rep := promote.Run(t.Context(), e.stacks, o)
+	e.mu.Lock()
+	e.hold = nil
+	e.mu.Unlock()
+	close(hold)
+	if err := <-done; err != nil {
+		t.Fatalf("the concurrent update failed: %v", err)
+	}
+	if rep.Outcome != promote.Refused || !strings.Contains(rep.Reason, "another update holds the stack") {
+		t.Fatalf("outcome %s (%s), want refused because the stack is locked", rep.Outcome, rep.Reason)
+	}
+	if got := e.configImages(t); !same(got, []string{oldImage, oldImage, oldImage}) {
+		t.Errorf("config changed: %q", got)
+	}
+	if got := e.updates(t); got != beforeUpdates+1 {
+		t.Errorf("%d updates, want %d (only the concurrent one)", got, beforeUpdates+1)
+	}
+	if journalExists(t, o) {
+		t.Error("a refused promotion wrote a journal")
+	}
+}

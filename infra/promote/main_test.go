@@ -1,0 +1,112 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/helloagents/infra/stacks/promote"
+)
+
+// unpinned is a Stacks whose source exports a tag, not a digest: enough to
+// drive the CLI end to end to a refusal without a Pulumi engine (the engine
+// itself is tested against the real one in stacks/promote).
+type unpinned struct{}
+
+func (unpinned) Outputs(context.Context, string) (map[string]any, error) {
+	return map[string]any{"backendImage": "ghcr.io/helloagents/backend:latest", "apiUrl": "http://127.0.0.1:1"}, nil
+}
+
+func (unpinned) Config(context.Context, string) (map[string]string, error) {
+	return map[string]string{"helloagents:regions": `[{"name":"eu-west","image":"ghcr.io/helloagents/backend@sha256:` +
+		strings.Repeat("0", 64) + `"}]`}, nil
+}
+
+func (unpinned) SetConfigPath(context.Context, string, string, string) error {
+	return errors.New("must not be called")
+}
+
+func (unpinned) Up(context.Context, string, []string) (map[string]any, error) {
+	return nil, errors.New("must not be called")
+}
+
+func (unpinned) Preview(context.Context, string, []string) (string, error) {
+	return "", errors.New("must not be called")
+}
+func (unpinned) Busy(context.Context, string) error { return nil }
+
+func openUnpinned(context.Context, string) (promote.Stacks, error) { return unpinned{}, nil }
+
+func TestRun(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{"help", []string{"--help"}, 0, "", "Exit status: 0 promoted"},
+		{"missing stacks", nil, 2, "", "--from and --to are required"},
+		{"unknown flag", []string{"--from", "staging", "--to", "production", "--colour"}, 2, "", "flag provided but not defined"},
+		{"bad pass rate", []string{"--from", "a", "--to", "b", "--min-pass-rate", "2"}, 2, "", "--min-pass-rate 2"},
+		{"extra args", []string{"--from", "a", "--to", "b", "now"}, 2, "", "unexpected arguments"},
+		{"unknown region", []string{"--from", "staging", "--to", "production", "--regions", "eu-west,mars"}, 2,
+			`region "mars" is not configured`, ""},
+		{"unpinned refused", []string{"--from", "staging", "--to", "production", "--work-dir", "WORK"}, 1,
+			"not pinned by digest", ""},
+		{"json", []string{"--from", "staging", "--to", "production", "--json", "--work-dir", "WORK"}, 1,
+			`"exitCode": 1`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string(nil), tt.args...)
+			for i, a := range args {
+				if a == "WORK" {
+					args[i] = t.TempDir()
+				}
+			}
+			var stdout, stderr bytes.Buffer
+			code := run(t.Context(), args, &stdout, &stderr, openUnpinned)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.code, stdout.String(), stderr.String())
+			}
+			if !strings.Contains(stdout.String(), tt.stdout) {
+				t.Errorf("stdout lacks %q:\n%s", tt.stdout, stdout.String())
+			}
+			if !strings.Contains(stderr.String(), tt.stderr) {
+				t.Errorf("stderr lacks %q:\n%s", tt.stderr, stderr.String())
+			}
+		})
+	}
+}
+
+func TestJSONReportParses(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	run(t.Context(), []string{"--from", "staging", "--to", "production", "--json", "--work-dir", t.TempDir()}, &stdout, &stderr, openUnpinned)
+	var rep struct {
+		Outcome  string `json:"outcome"`
+		ExitCode int    `json:"exitCode"`
+		Image    string `json:"image"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatalf("JSON report: %v\n%s", err, stdout.String())
+	}
+	if rep.Outcome != "refused" || rep.ExitCode != 1 || rep.Image != "ghcr.io/helloagents/backend:latest" {
+		t.Errorf("report %+v", rep)
+	}
+}
+
+// TestHelpDescribesEveryFlag keeps --help honest: every flag has a usage text.
+func TestHelpDescribesEveryFlag(t *testing.T) {
+	var stderr bytes.Buffer
+	run(t.Context(), []string{"--help"}, &bytes.Buffer{}, &stderr, openUnpinned)
+	for _, name := range []string{"from", "to", "regions", "dry-run", "abort", "json", "policy-pack", "work-dir",
+		"journal", "frontend", "retries", "timeout", "requests", "min-pass-rate"} {
+		if !strings.Contains(stderr.String(), "-"+name+" ") && !strings.Contains(stderr.String(), "-"+name+"\n") {
+			t.Errorf("--help does not describe -%s", name)
+		}
+	}
+}

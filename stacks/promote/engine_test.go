@@ -1,0 +1,176 @@
+package promote_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/helloagents/infra/components"
+	"github.com/helloagents/infra/stacks/promote"
+)
+
+// memStacks is an in-memory Stacks for the engine's edge cases that the
+// real engine cannot produce on demand (a lock appearing mid-run, a failing
+// rollback). The end-to-end tests use the real Pulumi engine.
+type memStacks struct {
+	source   map[string]any
+	regions  []map[string]any // target helloagents:regions
+	deployed []string         // images of the last successful up
+	ups      int
+	upErr    func(n int) error // error of the n-th up (1-based), nil for success
+	order    []string          // regions whose image changed, per up
+}
+
+func newMem(names ...string) *memStacks {
+	m := &memStacks{source: map[string]any{"backendImage": newImage, "apiUrl": "http://source.test"}}
+	for _, n := range names {
+		m.regions = append(m.regions, map[string]any{"name": n, "image": oldImage})
+		m.deployed = append(m.deployed, oldImage)
+	}
+	return m
+}
+
+func (m *memStacks) Outputs(_ context.Context, stack string) (map[string]any, error) {
+	if stack == "staging" {
+		return m.source, nil
+	}
+	return m.outputs(), nil
+}
+
+func (m *memStacks) outputs() map[string]any {
+	urls := map[string]any{}
+	for i, r := range m.regions {
+		urls[r["name"].(string)] = fmt.Sprintf("http://%s.test/%s/health/ready", r["name"], tagOf(m.deployed[i]))
+	}
+	return map[string]any{"healthUrls": urls}
+}
+
+func (m *memStacks) Config(context.Context, string) (map[string]string, error) {
+	b, _ := json.Marshal(m.regions)
+	return map[string]string{"helloagents:regions": string(b)}, nil
+}
+
+var imagePath = regexp.MustCompile(`^helloagents:regions\[(\d+)\]\.image$`)
+
+func (m *memStacks) SetConfigPath(_ context.Context, _, path, value string) error {
+	g := imagePath.FindStringSubmatch(path)
+	if g == nil {
+		return fmt.Errorf("unexpected path %q", path)
+	}
+	i, _ := strconv.Atoi(g[1])
+	m.regions[i]["image"] = value
+	return nil
+}
+
+func (m *memStacks) Up(context.Context, string, []string) (map[string]any, error) {
+	m.ups++
+	if m.upErr != nil {
+		if err := m.upErr(m.ups); err != nil {
+			return nil, err
+		}
+	}
+	var changed []string
+	for i, r := range m.regions {
+		if img := r["image"].(string); img != m.deployed[i] {
+			m.deployed[i] = img
+			changed = append(changed, r["name"].(string))
+		}
+	}
+	m.order = append(m.order, strings.Join(changed, "+"))
+	return m.outputs(), nil
+}
+
+func (m *memStacks) Preview(context.Context, string, []string) (string, error) { return "", nil }
+func (m *memStacks) Busy(context.Context, string) error                        { return nil }
+
+// gates passes everything except health URLs containing fail.
+type gates struct{ fail string }
+
+func (g gates) Source(context.Context, string) error { return nil }
+func (g gates) Region(_ context.Context, url string, _ components.HealthCheck) error {
+	if g.fail != "" && strings.Contains(url, g.fail) {
+		return fmt.Errorf("%s: status 503", url)
+	}
+	return nil
+}
+
+func memOptions(t *testing.T) promote.Options {
+	return promote.Options{From: "staging", To: "production", Journal: filepath.Join(t.TempDir(), "j.json"), Gates: gates{}}
+}
+
+func TestEngineEdgeCases(t *testing.T) {
+	locked := fmt.Errorf("up: %w", promote.ErrLocked)
+	tests := []struct {
+		name     string
+		regions  []string // --regions
+		mutate   func(*memStacks, *promote.Options)
+		want     promote.Outcome
+		reason   string
+		order    []string // images changed per up
+		deployed []string
+		journal  bool // journal kept
+	}{
+		{name: "subset in configured order", regions: []string{"c", "a"},
+			want: promote.Promoted, order: []string{"a", "c"}, deployed: []string{newImage, oldImage, newImage}},
+		{name: "unknown region", regions: []string{"a", "zz"}, want: promote.Usage, reason: `region "zz" is not configured`,
+			deployed: []string{oldImage, oldImage, oldImage}},
+		{name: "same stack twice", mutate: func(_ *memStacks, o *promote.Options) { o.To = o.From },
+			want: promote.Usage, reason: "a promotion needs two stacks", deployed: []string{oldImage, oldImage, oldImage}},
+		{name: "lock appears at the first update",
+			mutate: func(m *memStacks, _ *promote.Options) {
+				m.upErr = func(int) error { return locked }
+			},
+			want: promote.Refused, reason: "nothing deployed", deployed: []string{oldImage, oldImage, oldImage}},
+		{name: "rollback update fails",
+			mutate: func(m *memStacks, o *promote.Options) {
+				o.Gates = gates{fail: "b.test/" + tagOf(newImage)}
+				m.upErr = func(n int) error {
+					if n == 3 {
+						return errors.New("provider crashed")
+					}
+					return nil
+				}
+			},
+			want: promote.ManualAction, reason: "the rollback update failed", order: []string{"a", "b"},
+			deployed: []string{newImage, newImage, oldImage}, journal: true},
+		{name: "target region without a digest",
+			mutate: func(m *memStacks, _ *promote.Options) { m.regions[1]["image"] = "ghcr.io/helloagents/backend:v1" },
+			want:   promote.Refused, reason: "regions[1].image", deployed: []string{oldImage, oldImage, oldImage}},
+		{name: "corrupt journal",
+			mutate: func(_ *memStacks, o *promote.Options) { _ = os.WriteFile(o.Journal, []byte("{"), 0o644) },
+			want:   promote.ManualAction, reason: "corrupt", deployed: []string{oldImage, oldImage, oldImage}, journal: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newMem("a", "b", "c")
+			o := memOptions(t)
+			o.Regions = tt.regions
+			if tt.mutate != nil {
+				tt.mutate(m, &o)
+			}
+			rep := promote.Run(t.Context(), m, o)
+			if rep.Outcome != tt.want || !strings.Contains(rep.Reason, tt.reason) {
+				t.Fatalf("outcome %s (%q), want %s with reason containing %q", rep.Outcome, rep.Reason, tt.want, tt.reason)
+			}
+			if tt.order != nil && !same(m.order[:len(tt.order)], tt.order) {
+				t.Errorf("updates changed %q, want %q first", m.order, tt.order)
+			}
+			if !same(m.deployed, tt.deployed) {
+				t.Errorf("deployed %q, want %q", m.deployed, tt.deployed)
+			}
+			if _, err := os.Stat(o.Journal); (err == nil) != tt.journal {
+				t.Errorf("journal present: %v, want %v", err == nil, tt.journal)
+			}
+			if tt.want == promote.Refused && m.regions[0]["image"] != oldImage {
+				t.Errorf("a refused promotion left region a at %v", m.regions[0]["image"])
+			}
+		})
+	}
+}
