@@ -126,8 +126,8 @@ func TestRealBackend(t *testing.T) {
 			t.Errorf("check %q = %s (%s), want %s", name, checks[name].Status, checks[name].Detail, want)
 		}
 	}
-	t.Logf("real backend latency: P50 %s, P95 %s, max %s over %d requests",
-		rep.Latency.P50, rep.Latency.P95, rep.Latency.Max, rep.Latency.Requests)
+	t.Logf("real backend: verify took %s; latency P50 %s, P95 %s, max %s over %d requests",
+		rep.Duration, rep.Latency.P50, rep.Latency.P95, rep.Latency.Max, rep.Latency.Requests)
 
 	// A frontend origin the backend does not allow is refused.
 	other := opts
@@ -141,6 +141,7 @@ func TestRealBackend(t *testing.T) {
 	down := opts
 	down.Retries, down.Requests = NoRetries, 2
 	rep = Run(ctx, down)
+	t.Logf("database down: verify took %s to fail", rep.Duration)
 	if rep.Passed() {
 		t.Fatal("verify passed with the database stopped")
 	}
@@ -154,7 +155,9 @@ func TestRealBackend(t *testing.T) {
 		t.Errorf("liveness with the database down = %s %q, want pass (the process is alive)", c.Status, c.Detail)
 	}
 	hc.Retries = 2
+	gateStart := time.Now()
 	err := Gate(ctx, api+"/health/ready", hc, &http.Client{})
+	t.Logf("database down: Gate (interval %s, retries %d) failed after %s", hc.Interval, hc.Retries, time.Since(gateStart))
 	if err == nil || !strings.Contains(err.Error(), "status 503") {
 		t.Errorf("Gate with the database down = %v, want a 503 failure", err)
 	}
