@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/dustin/go-humanize"
+
+	"github.com/helloagents/infra/backend/backup"
+)
+
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("pgbackup "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("unexpected arguments %q", fs.Args())}
+	}
+	return nil
+}
+
+func cmdBackup(ctx context.Context, a *app, args []string) error {
+	if err := parse(newFlags("backup", a.stderr), args); err != nil {
+		return err
+	}
+	m, err := a.backup(ctx)
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(a.stdout).Encode(m)
+}
+
+func (a *app) backup(ctx context.Context) (backup.Manifest, error) {
+	if a.cfg.DatabaseURL == "" {
+		return backup.Manifest{}, usageError{errors.New("DATABASE_URL: required to take a backup")}
+	}
+	return backup.Backup(ctx, a.store, backup.BackupOptions{
+		DatabaseURL: a.cfg.DatabaseURL, Prefix: a.prefix, PGBin: a.cfg.PGBin,
+	})
+}
+
+func cmdList(ctx context.Context, a *app, args []string) error {
+	fs := newFlags("list", a.stderr)
+	asJSON := fs.Bool("json", false, "one JSON object per backup")
+	all := fs.Bool("all", false, "every database at the destination, not only DATABASE_URL's")
+	db := fs.String("database", "", "database name (default: DATABASE_URL's)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *db == "" && !*all {
+		*db = a.databaseName()
+	}
+	cat, err := backup.ReadCatalog(ctx, a.store, a.prefix, *db)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(a.stdout)
+		for _, m := range cat.Backups {
+			if err := enc.Encode(m); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "KEY\tSIZE\tAGE\tSHA256")
+	now := time.Now()
+	for _, m := range cat.Backups {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", m.Key, humanize.IBytes(uint64(m.Size)), age(now.Sub(m.Created)), m.SHA256)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(cat.Orphans) > 0 {
+		fmt.Fprintf(a.stderr, "pgbackup list: %d incomplete or unconfirmed objects not shown (prune removes them after the retention)\n", len(cat.Orphans))
+	}
+	return nil
+}
+
+func age(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	default:
+		return fmt.Sprintf("%dd", int(d.Hours()/24))
+	}
+}
+
+func cmdRestore(ctx context.Context, a *app, args []string) error {
+	fs := newFlags("restore", a.stderr)
+	latest := fs.Bool("latest", false, "restore the newest good backup of the database")
+	key := fs.String("key", "", "restore the backup with this key (see pgbackup list)")
+	target := fs.String("target-url", "", "database to restore into (default: DATABASE_URL); prefer PGPASSWORD to a password in the URL")
+	clean := fs.Bool("clean", false, "replace the objects of a non-empty target (in the same transaction)")
+	db := fs.String("database", "", "source database of --latest (default: DATABASE_URL's, else the target's)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *latest == (*key != "") {
+		return usageError{errors.New("give exactly one of --latest or --key KEY")}
+	}
+	if *target == "" {
+		*target = a.cfg.DatabaseURL
+	}
+	if *target == "" {
+		return usageError{errors.New("no target: give --target-url or set DATABASE_URL")}
+	}
+	targetDB, err := backup.DatabaseName(*target)
+	if err != nil {
+		return usageError{fmt.Errorf("--target-url %s: %w", backup.RedactURL(*target), err)}
+	}
+	if *db == "" {
+		*db = a.databaseName()
+	}
+	if *db == "" {
+		*db = targetDB
+	}
+	m, err := backup.Restore(ctx, a.store, backup.RestoreOptions{
+		Key: *key, Latest: *latest, Database: *db, Prefix: a.prefix,
+		TargetURL: *target, Clean: *clean, PGBin: a.cfg.PGBin,
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "restored %s (%s, sha256 %s, taken %s) into database %q\n",
+		a.where(m.Key), humanize.IBytes(uint64(m.Size)), m.SHA256, m.Created.Format(time.RFC3339), targetDB)
+	return nil
+}
+
+func cmdPrune(ctx context.Context, a *app, args []string) error {
+	fs := newFlags("prune", a.stderr)
+	dry := fs.Bool("dry-run", false, "print what would be deleted")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *dry {
+		cat, err := backup.ReadCatalog(ctx, a.store, a.prefix, "")
+		if err != nil {
+			return err
+		}
+		byDB := map[string][]backup.Manifest{}
+		for _, m := range cat.Backups {
+			byDB[m.Database] = append(byDB[m.Database], m)
+		}
+		for _, list := range byDB {
+			for _, m := range backup.Expired(list, time.Now(), a.cfg.Retention, a.cfg.KeepLast) {
+				fmt.Fprintf(a.stdout, "would delete %s\n", m.Key)
+			}
+		}
+		return nil
+	}
+	res, err := backup.Prune(ctx, a.store, a.prefix, time.Now(), a.cfg.Retention, a.cfg.KeepLast)
+	for _, k := range res.Deleted {
+		fmt.Fprintf(a.stdout, "deleted %s\n", k)
+	}
+	for _, k := range res.Orphans {
+		fmt.Fprintf(a.stdout, "deleted incomplete %s\n", k)
+	}
+	fmt.Fprintf(a.stdout, "kept %d backups\n", res.Kept)
+	return err
+}

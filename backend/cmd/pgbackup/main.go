@@ -1,0 +1,154 @@
+// Command pgbackup backs up a PostgreSQL database to a directory or an
+// S3-compatible bucket (Cloudflare R2), lists, verifies and restores the
+// backups, applies retention, and schedules all of it.
+//
+//	pgbackup backup                 dump DATABASE_URL to BACKUP_DESTINATION
+//	pgbackup list [--json] [--all]  backups of the database, newest first
+//	pgbackup restore --latest | --key KEY [--target-url URL] [--clean] [--database NAME]
+//	pgbackup prune [--dry-run]      delete backups past the retention, keeping the newest BACKUP_KEEP_LAST
+//	pgbackup run                    backup then prune on BACKUP_SCHEDULE until SIGTERM
+//
+// Configuration is the environment (see backup.LoadConfig). No credential is
+// ever written: every byte of output passes through a filter that replaces
+// the configured secrets.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path"
+	"strings"
+	"syscall"
+
+	"github.com/helloagents/infra/backend/backup"
+	"github.com/helloagents/infra/backend/backup/filestore"
+	"github.com/helloagents/infra/backend/backup/s3store"
+)
+
+// Exit codes.
+const (
+	exitOK     = 0
+	exitFailed = 1 // the operation failed
+	exitUsage  = 2 // bad arguments or configuration
+)
+
+const usage = `usage: pgbackup <command> [flags]
+
+commands:
+  backup    dump DATABASE_URL (pg_dump -Fc) to BACKUP_DESTINATION, with its size and sha256
+  list      list good backups, newest first (--json, --all for every database)
+  restore   verify and restore a backup: --latest | --key KEY [--target-url URL] [--clean]
+  prune     delete backups older than BACKUP_RETENTION_DAYS, keeping the newest BACKUP_KEEP_LAST
+  run       backup then prune on BACKUP_SCHEDULE; logs one JSON line per run; stops on SIGTERM
+
+environment: DATABASE_URL, BACKUP_DESTINATION (file:///dir or s3://bucket/prefix), BACKUP_S3_ENDPOINT,
+  BACKUP_S3_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, BACKUP_SCHEDULE, BACKUP_RETENTION_DAYS,
+  BACKUP_KEEP_LAST, BACKUP_S3_PART_SIZE_MB, SENTRY_DSN, SENTRY_ENVIRONMENT, PG_BIN
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	code := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// app is one invocation: its configuration, destination and output.
+type app struct {
+	cfg    backup.Config
+	store  backup.Store
+	prefix string
+	stdout io.Writer
+	stderr io.Writer
+	lookup func(string) (string, bool)
+}
+
+func run(ctx context.Context, args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stderr, usage)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	cmds := map[string]func(context.Context, *app, []string) error{
+		"backup": cmdBackup, "list": cmdList, "restore": cmdRestore, "prune": cmdPrune, "run": cmdRun,
+	}
+	cmd, ok := cmds[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "pgbackup: unknown command %q\n%s", args[0], usage)
+		return exitUsage
+	}
+
+	cfg, cfgErr := backup.LoadConfig(lookup)
+	// Everything written from here on is filtered for the secrets, including
+	// any a flag such as --target-url adds.
+	secrets := newSecrets(cfg.Secrets()...)
+	a := &app{cfg: cfg, lookup: lookup,
+		stdout: &redactWriter{w: stdout, s: secrets}, stderr: &redactWriter{w: stderr, s: secrets}}
+	for _, arg := range args[1:] {
+		secrets.addFromURLArg(arg)
+	}
+	if cfgErr != nil {
+		fmt.Fprintf(a.stderr, "pgbackup: invalid configuration:\n  %s\n",
+			strings.ReplaceAll(cfgErr.Error(), "\n", "\n  "))
+		return exitUsage
+	}
+	store, prefix, err := openStore(cfg)
+	if err != nil {
+		fmt.Fprintf(a.stderr, "pgbackup: %v\n", err)
+		return exitUsage
+	}
+	a.store, a.prefix = store, prefix
+
+	if err := cmd(ctx, a, args[1:]); err != nil {
+		fmt.Fprintf(a.stderr, "pgbackup %s: %v\n", args[0], err)
+		var u usageError
+		if errors.As(err, &u) {
+			return exitUsage
+		}
+		return exitFailed
+	}
+	return exitOK
+}
+
+// usageError marks a bad invocation (exit 2) rather than a failed operation.
+type usageError struct{ error }
+
+func openStore(cfg backup.Config) (backup.Store, string, error) {
+	d := cfg.Destination
+	switch d.Scheme {
+	case "file":
+		s, err := filestore.New(d.Path)
+		return s, "", err
+	case "s3":
+		s, err := s3store.New(s3store.Config{
+			Endpoint: cfg.S3Endpoint, Region: cfg.S3Region, Bucket: d.Bucket,
+			AccessKeyID: cfg.AccessKeyID, SecretAccessKey: cfg.SecretAccessKey,
+			PartSize: uint64(cfg.PartSizeMiB) << 20,
+		})
+		return s, d.Prefix, err
+	}
+	return nil, "", fmt.Errorf("destination %q not supported", d.String())
+}
+
+// databaseName is the name of the configured database, "" without DATABASE_URL.
+func (a *app) databaseName() string {
+	if a.cfg.DatabaseURL == "" {
+		return ""
+	}
+	db, _ := backup.DatabaseName(a.cfg.DatabaseURL)
+	return db
+}
+
+func (a *app) where(key string) string {
+	d := a.cfg.Destination
+	if d.Scheme == "file" {
+		return "file://" + path.Join(d.Path, key)
+	}
+	return "s3://" + path.Join(d.Bucket, key)
+}
