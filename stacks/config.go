@@ -1,0 +1,258 @@
+// Package stacks turns a stack's Pulumi configuration into a typed, validated
+// Config (with per-environment defaults, so each Pulumi.<stack>.yaml holds only
+// what differs) and composes the platform's components from it.
+package stacks
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/helloagents/infra/components"
+)
+
+// Namespace is the Pulumi config namespace of every platform key.
+const Namespace = "helloagents"
+
+// Environment names the kind of stack; it selects defaults and rules.
+type Environment string
+
+// The three environments. Dev runs on the local Docker engine with no
+// Cloudflare; staging and production sit behind Cloudflare.
+const (
+	Dev        Environment = "dev"
+	Staging    Environment = "staging"
+	Production Environment = "production"
+)
+
+// Config is the whole typed configuration of one stack.
+type Config struct {
+	// Stack is the Pulumi stack name the config belongs to.
+	Stack       string
+	Environment Environment
+	// Regions in promotion order.
+	Regions     []Region
+	HealthCheck components.HealthCheck
+	Backend     Backend
+	Database    Database
+	Backup      Backup
+	Frontend    Frontend
+	Edge        Edge
+	Secrets     Secrets
+}
+
+// Region is one Docker host running a full copy of the service.
+type Region struct {
+	// Name is a DNS label, unique in the stack.
+	Name string `json:"name"`
+	// DockerHost is unix:///var/run/docker.sock (dev) or ssh://user@host[:port].
+	DockerHost string `json:"dockerHost"`
+	// Replicas of the backend container, 1..3.
+	Replicas int `json:"replicas"`
+	// Image is the digest-pinned backend image (repo@sha256:...). Required in
+	// production, where promotion writes it; staging and dev build instead.
+	Image string `json:"image,omitempty"`
+	// SSHOpts are extra ssh(1) options for the docker provider.
+	SSHOpts []string `json:"sshOpts,omitempty"`
+}
+
+// Backend configures the API containers and how their image is produced.
+type Backend struct {
+	// Port the server listens on inside the container.
+	Port int `json:"port"`
+	// HostPort is the dev-only port published on 127.0.0.1.
+	HostPort int `json:"hostPort"`
+	// User is the numeric uid:gid the container runs as (never 0).
+	User string `json:"user"`
+	// MemoryMB is the container memory limit.
+	MemoryMB int `json:"memoryMb"`
+	// CPUs is the container CPU limit (fractional cores).
+	CPUs float64 `json:"cpus"`
+	// MaxRestarts bounds the on-failure restart policy.
+	MaxRestarts int `json:"maxRestarts"`
+	// Repository is the image repository: a local name in dev, the registry
+	// repository the image is pushed to in staging (e.g. ghcr.io/org/backend).
+	Repository string `json:"repository"`
+	// RegistryServer and RegistryUsername authenticate pushes and pulls; the
+	// password is the secret helloagents:registryPassword.
+	RegistryServer   string `json:"registryServer,omitempty"`
+	RegistryUsername string `json:"registryUsername,omitempty"`
+	// BuildHost is the Docker daemon that builds the images (staging, dev).
+	BuildHost string `json:"buildHost"`
+	// AppVersion is stamped into APP_VERSION (CI sets it to the commit).
+	AppVersion string `json:"appVersion"`
+	// SentryTracesSampleRate is SENTRY_TRACES_SAMPLE_RATE, 0..1.
+	SentryTracesSampleRate float64 `json:"sentryTracesSampleRate"`
+	// CORSAllowedOrigins defaults to the frontend URL.
+	CORSAllowedOrigins []string `json:"corsAllowedOrigins,omitempty"`
+	// SandboxPoolURL is SANDBOX_POOL_URL (empty: pool disabled).
+	SandboxPoolURL string `json:"sandboxPoolUrl,omitempty"`
+	// HealthcheckCommand is the Docker healthcheck test; it probes the
+	// liveness path of the shared HealthCheck.
+	HealthcheckCommand []string `json:"healthcheckCommand"`
+}
+
+// Database configures the per-region Postgres container.
+type Database struct {
+	// Image is the Postgres image; its tag pins the major version.
+	Image string `json:"image"`
+	Name  string `json:"name"`
+	User  string `json:"user"`
+	// RunAs is the numeric uid:gid Postgres runs as (70 in the alpine image).
+	RunAs    string `json:"runAs"`
+	MemoryMB int    `json:"memoryMb"`
+}
+
+// Backup configures the scheduled pg_dump job of every region.
+type Backup struct {
+	// Schedule is a standard 5-field cron expression (or @daily etc.).
+	Schedule      string `json:"schedule"`
+	RetentionDays int    `json:"retentionDays"`
+	KeepLast      int    `json:"keepLast"`
+	// Bucket is the R2 bucket the stack creates (not dev).
+	Bucket string `json:"bucket"`
+	// Prefix is prepended to every object key; the region name follows.
+	Prefix string `json:"prefix"`
+	// Image is the digest-pinned pgbackup image (production: required,
+	// promoted like the backend image; elsewhere it is built).
+	Image string `json:"image,omitempty"`
+	// RunAs is the numeric uid:gid of the backup container.
+	RunAs string `json:"runAs"`
+}
+
+// Frontend configures the Cloudflare Pages project (not dev).
+type Frontend struct {
+	ProjectName      string `json:"projectName"`
+	Hostname         string `json:"hostname"`
+	GitHubOwner      string `json:"githubOwner"`
+	GitHubRepo       string `json:"githubRepo"`
+	ProductionBranch string `json:"productionBranch"`
+	RootDir          string `json:"rootDir"`
+	BuildCommand     string `json:"buildCommand"`
+	OutputDir        string `json:"outputDir"`
+	// APIURLVariable is the build-time variable that carries the API URL.
+	APIURLVariable string `json:"apiUrlVariable"`
+	// LocalURL is the frontend URL in dev (a local dev server, not deployed).
+	LocalURL string `json:"localUrl"`
+}
+
+// Edge configures Cloudflare: zone, tunnels, health checks, load balancing.
+type Edge struct {
+	AccountID string `json:"accountId"`
+	ZoneID    string `json:"zoneId"`
+	// Domain is the zone apex, e.g. helloagents.dev.
+	Domain string `json:"domain"`
+	// APIHostname is the public API host. Regional hosts are derived as
+	// "<first label>-<region>.<rest>" so Universal SSL (one wildcard level)
+	// covers them.
+	APIHostname string `json:"apiHostname"`
+	// ManageZoneSettings applies the HTTPS zone settings from this stack.
+	ManageZoneSettings bool   `json:"manageZoneSettings"`
+	MinTLSVersion      string `json:"minTlsVersion"`
+	HSTSMaxAgeSeconds  int    `json:"hstsMaxAgeSeconds"`
+	// TunnelImage is the cloudflared image.
+	TunnelImage string `json:"tunnelImage"`
+	// CheckRegions are Cloudflare's probe regions, e.g. ["WEU","ENAM"].
+	CheckRegions []string `json:"checkRegions"`
+}
+
+// Secret is a string that never prints: fmt, %v and JSON show a placeholder,
+// so a Config can be logged without leaking credentials.
+type Secret string
+
+// String implements fmt.Stringer without revealing the value.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "[secret]"
+}
+
+// GoString keeps %#v from revealing the value.
+func (s Secret) GoString() string { return s.String() }
+
+// MarshalText keeps encoders from revealing the value.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Reveal returns the value, for the Secrets component only.
+func (s Secret) Reveal() string { return string(s) }
+
+// Secrets are the credentials set with `pulumi config set --secret`. The
+// Secrets component turns them into Pulumi secret outputs.
+type Secrets struct {
+	AIAPIKey           Secret
+	SentryDSN          Secret
+	CloudflareAPIToken Secret
+	R2AccessKeyID      Secret
+	R2SecretAccessKey  Secret
+	RegistryPassword   Secret
+}
+
+// Config keys (without the namespace). Objects are JSON in the raw map.
+const (
+	keyEnvironment = "environment"
+	keyRegions     = "regions"
+	keyHealthCheck = "healthCheck"
+	keyBackend     = "backend"
+	keyDatabase    = "database"
+	keyBackup      = "backup"
+	keyFrontend    = "frontend"
+	keyEdge        = "edge"
+
+	keyAIAPIKey           = "aiApiKey"
+	keySentryDSN          = "sentryDsn"
+	keyCloudflareAPIToken = "cloudflareApiToken"
+	keyR2AccessKeyID      = "r2AccessKeyId"
+	keyR2SecretAccessKey  = "r2SecretAccessKey"
+	keyRegistryPassword   = "registryPassword"
+)
+
+// Keys returns every config key the platform reads, without the namespace.
+func Keys() []string {
+	return []string{
+		keyEnvironment, keyRegions, keyHealthCheck, keyBackend, keyDatabase,
+		keyBackup, keyFrontend, keyEdge,
+		keyAIAPIKey, keySentryDSN, keyCloudflareAPIToken, keyR2AccessKeyID,
+		keyR2SecretAccessKey, keyRegistryPassword,
+	}
+}
+
+// SecretKeys returns the keys whose values must be set with --secret.
+func SecretKeys() []string {
+	return []string{
+		keyAIAPIKey, keySentryDSN, keyCloudflareAPIToken, keyR2AccessKeyID,
+		keyR2SecretAccessKey, keyRegistryPassword,
+	}
+}
+
+func full(key string) string { return Namespace + ":" + key }
+
+// APIURL is the public URL of the API.
+func (c Config) APIURL() string {
+	if c.Environment == Dev {
+		return fmt.Sprintf("http://127.0.0.1:%d", c.Backend.HostPort)
+	}
+	return "https://" + c.Edge.APIHostname
+}
+
+// FrontendURL is the public URL of the frontend.
+func (c Config) FrontendURL() string {
+	if c.Environment == Dev {
+		return c.Frontend.LocalURL
+	}
+	return "https://" + c.Frontend.Hostname
+}
+
+// RegionHostname is the public hostname that reaches only region r, used by
+// the per-region health URLs and the promotion gates.
+func (c Config) RegionHostname(r Region) string {
+	first, rest, _ := strings.Cut(c.Edge.APIHostname, ".")
+	return first + "-" + r.Name + "." + rest
+}
+
+// HealthURL is the readiness probe URL of region r.
+func (c Config) HealthURL(r Region) string {
+	if c.Environment == Dev {
+		return c.APIURL() + c.HealthCheck.Path
+	}
+	return "https://" + c.RegionHostname(r) + c.HealthCheck.Path
+}

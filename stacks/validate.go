@@ -1,0 +1,412 @@
+package stacks
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/robfig/cron/v3"
+)
+
+var (
+	dnsLabel     = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	regionName   = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,22}[a-z0-9])?$`)
+	pinnedImage  = regexp.MustCompile(`^[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}$`)
+	taggedMajor  = regexp.MustCompile(`^[a-z0-9][a-z0-9._/-]*:[0-9]+([.-][A-Za-z0-9.-]+)?(@sha256:[0-9a-f]{64})?$`)
+	numericUser  = regexp.MustCompile(`^([0-9]+)(:[0-9]+)?$`)
+	hex32        = regexp.MustCompile(`^[0-9a-f]{32}$`)
+	sqlIdent     = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
+	bucketName   = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$`)
+	objectPrefix = regexp.MustCompile(`^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$`)
+	pagesName    = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,56}[a-z0-9])?$`)
+	githubName   = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,100}$`)
+	envVarName   = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
+	allDigits    = regexp.MustCompile(`^[0-9]+$`)
+)
+
+// checkRegions are Cloudflare's health-check probe regions.
+var checkRegions = []string{"WNAM", "ENAM", "WEU", "EEU", "NSAM", "SSAM", "OC", "ME", "NAF", "SAF", "IN", "SEAS", "NEAS", "ALL_REGIONS"}
+
+// problems collects validation errors; each names the key, the value and
+// what is allowed.
+type problems []error
+
+func (p *problems) bad(key string, value any, allowed string) {
+	*p = append(*p, fmt.Errorf("%s: invalid value %s; allowed: %s", key, quote(value), allowed))
+}
+
+func (p *problems) missing(key, why string) {
+	*p = append(*p, fmt.Errorf("%s: missing; %s", key, why))
+}
+
+func quote(v any) string {
+	switch v := v.(type) {
+	case string:
+		return clip(v)
+	case Secret:
+		return "[secret]"
+	default:
+		return fmt.Sprint(v)
+	}
+}
+
+// validate checks every rule and returns all violations.
+func (c Config) validate() []error {
+	var p problems
+	c.validateRegions(&p)
+	c.validateHealthCheck(&p)
+	c.validateBackend(&p)
+	c.validateDatabase(&p)
+	c.validateBackup(&p)
+	if c.Environment == Dev {
+		if u, err := url.Parse(c.Frontend.LocalURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			p.bad(full(keyFrontend)+".localUrl", c.Frontend.LocalURL, "an http(s) URL such as http://localhost:5173")
+		}
+	} else {
+		c.validateEdge(&p)
+		c.validateFrontend(&p)
+		c.validateSecrets(&p)
+	}
+	return p
+}
+
+func (c Config) validateRegions(p *problems) {
+	key := full(keyRegions)
+	if len(c.Regions) == 0 {
+		p.missing(key, "no regions; at least one region {name, dockerHost, replicas} is required")
+		return
+	}
+	if c.Environment == Dev && len(c.Regions) > 1 {
+		p.bad(key, fmt.Sprintf("%d regions", len(c.Regions)), "exactly one region in dev (the local engine)")
+	}
+	seen := map[string]bool{}
+	for i, r := range c.Regions {
+		k := fmt.Sprintf("%s[%d]", key, i)
+		if !regionName.MatchString(r.Name) {
+			p.bad(k+".name", r.Name, "a DNS label: lowercase letters, digits and '-', 1..24 characters")
+		} else if seen[r.Name] {
+			p.bad(k+".name", r.Name, "a name not used by another region (duplicate)")
+		}
+		seen[r.Name] = true
+		if r.Replicas < 1 || r.Replicas > 3 {
+			p.bad(k+".replicas", r.Replicas, "1..3 (the platform's scaling bounds)")
+		}
+		c.checkDockerHost(p, k+".dockerHost", r.DockerHost)
+		switch {
+		case c.Environment == Production && r.Image == "":
+			p.missing(k+".image", "production deploys only digest-pinned images: repo@sha256:<64 hex>, written by promotion")
+		case c.Environment == Production && !pinnedImage.MatchString(r.Image):
+			p.bad(k+".image", r.Image, "a digest-pinned image reference repo@sha256:<64 hex>")
+		case c.Environment != Production && r.Image != "":
+			p.bad(k+".image", r.Image, "unset outside production (staging and dev build the image from backend/)")
+		}
+	}
+}
+
+// checkDockerHost accepts unix:///path in dev and ssh://user@host[:port]
+// everywhere: a plain tcp:// daemon would expose root on the network.
+func (c Config) checkDockerHost(p *problems, key, host string) {
+	allowed := "ssh://user@host[:port]"
+	if c.Environment == Dev {
+		allowed = "unix:///var/run/docker.sock or " + allowed
+	}
+	u, err := url.Parse(host)
+	if err != nil {
+		p.bad(key, host, allowed)
+		return
+	}
+	switch u.Scheme {
+	case "unix":
+		if c.Environment != Dev || u.Host != "" || u.Path == "" {
+			p.bad(key, host, allowed)
+		}
+	case "ssh":
+		port := u.Port()
+		okPort := port == ""
+		if n, err := strconv.Atoi(port); err == nil && n > 0 && n < 65536 {
+			okPort = true
+		}
+		if u.User == nil || u.User.Username() == "" || u.Hostname() == "" || !okPort ||
+			(u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			p.bad(key, host, allowed)
+		}
+		if _, hasPassword := u.User.Password(); hasPassword {
+			p.bad(key, "ssh://[password redacted]", allowed+" with key authentication, no password in the URL")
+		}
+	default:
+		p.bad(key, host, allowed)
+	}
+}
+
+func (c Config) validateHealthCheck(p *problems) {
+	k := full(keyHealthCheck)
+	hc := c.HealthCheck
+	if !strings.HasPrefix(hc.Path, "/") {
+		p.bad(k+".path", hc.Path, "an absolute path such as /health/ready")
+	}
+	if !strings.HasPrefix(hc.LivenessPath, "/") {
+		p.bad(k+".livenessPath", hc.LivenessPath, "an absolute path such as /health/live")
+	}
+	if hc.Interval < 1e9 {
+		p.bad(k+".interval", hc.Interval.String(), "at least 1s")
+	}
+	if hc.Timeout < 1e9 || hc.Timeout >= hc.Interval {
+		p.bad(k+".timeout", hc.Timeout.String(), fmt.Sprintf("at least 1s and shorter than interval (%s)", hc.Interval))
+	}
+	if hc.Retries < 1 || hc.Retries > 10 {
+		p.bad(k+".retries", hc.Retries, "1..10")
+	}
+	if hc.StartPeriod < 0 {
+		p.bad(k+".startPeriod", hc.StartPeriod.String(), "0s or more")
+	}
+	if len(hc.ExpectedCodes) == 0 {
+		p.bad(k+".expectedCodes", "[]", "at least one HTTP status code")
+	}
+	for _, code := range hc.ExpectedCodes {
+		if code < 200 || code > 399 {
+			p.bad(k+".expectedCodes", code, "HTTP status codes 200..399")
+		}
+	}
+}
+
+func (c Config) validateBackend(p *problems) {
+	k := full(keyBackend)
+	b := c.Backend
+	if b.Port < 1 || b.Port > 65535 {
+		p.bad(k+".port", b.Port, "1..65535")
+	}
+	if c.Environment == Dev && (b.HostPort < 1 || b.HostPort > 65535) {
+		p.bad(k+".hostPort", b.HostPort, "1..65535")
+	}
+	checkUser(p, k+".user", b.User)
+	if b.MemoryMB < 64 || b.MemoryMB > 65536 {
+		p.bad(k+".memoryMb", b.MemoryMB, "64..65536")
+	}
+	if b.CPUs <= 0 || b.CPUs > 64 {
+		p.bad(k+".cpus", b.CPUs, "more than 0 and at most 64")
+	}
+	if b.MaxRestarts < 1 || b.MaxRestarts > 10 {
+		p.bad(k+".maxRestarts", b.MaxRestarts, "1..10 (a bounded on-failure restart policy)")
+	}
+	if b.SentryTracesSampleRate < 0 || b.SentryTracesSampleRate > 1 {
+		p.bad(k+".sentryTracesSampleRate", b.SentryTracesSampleRate, "0..1")
+	}
+	if b.Repository == "" {
+		p.missing(k+".repository", "the image repository name")
+	}
+	if c.Environment == Staging {
+		if !strings.Contains(b.Repository, "/") {
+			p.bad(k+".repository", b.Repository, "a registry repository such as ghcr.io/org/backend (staging pushes)")
+		}
+		if b.RegistryServer == "" {
+			p.missing(k+".registryServer", "staging pushes the image: set the registry host, e.g. ghcr.io")
+		}
+		if b.RegistryUsername == "" {
+			p.missing(k+".registryUsername", "staging pushes the image: set the registry user")
+		}
+	}
+	if c.Environment != Production {
+		// The builder may be the CI runner's own engine, in any environment.
+		builder := c
+		builder.Environment = Dev
+		builder.checkDockerHost(p, k+".buildHost", b.BuildHost)
+	}
+	for i, o := range b.CORSAllowedOrigins {
+		c.checkPublicURL(p, fmt.Sprintf("%s.corsAllowedOrigins[%d]", k, i), o)
+	}
+	if b.SandboxPoolURL != "" {
+		if u, err := url.Parse(b.SandboxPoolURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			p.bad(k+".sandboxPoolUrl", b.SandboxPoolURL, "an http(s) URL")
+		}
+	}
+	if len(b.HealthcheckCommand) < 2 || (b.HealthcheckCommand[0] != "CMD" && b.HealthcheckCommand[0] != "CMD-SHELL") {
+		p.bad(k+".healthcheckCommand", strings.Join(b.HealthcheckCommand, " "), `["CMD", "<binary>", args...]`)
+	}
+}
+
+// checkPublicURL rejects anything but https outside dev.
+func (c Config) checkPublicURL(p *problems, key, raw string) {
+	u, err := url.Parse(raw)
+	ok := err == nil && u.Host != "" && (u.Scheme == "https" || (u.Scheme == "http" && c.Environment == Dev))
+	if !ok {
+		allowed := "an https:// URL (HTTP is allowed only in dev)"
+		if c.Environment == Dev {
+			allowed = "an http(s):// URL"
+		}
+		p.bad(key, raw, allowed)
+	}
+}
+
+func checkUser(p *problems, key, user string) {
+	m := numericUser.FindStringSubmatch(user)
+	if m == nil || m[1] == "0" || strings.TrimLeft(m[1], "0") == "" {
+		p.bad(key, user, "a numeric non-root uid[:gid] such as 65532:65532")
+	}
+}
+
+func (c Config) validateDatabase(p *problems) {
+	k := full(keyDatabase)
+	d := c.Database
+	if !taggedMajor.MatchString(d.Image) {
+		p.bad(k+".image", d.Image, "a Postgres image whose tag pins the major version, e.g. postgres:15-alpine")
+	}
+	if !sqlIdent.MatchString(d.Name) {
+		p.bad(k+".name", d.Name, "a lowercase SQL identifier")
+	}
+	if !sqlIdent.MatchString(d.User) {
+		p.bad(k+".user", d.User, "a lowercase SQL identifier")
+	}
+	checkUser(p, k+".runAs", d.RunAs)
+	if d.MemoryMB < 128 || d.MemoryMB > 262144 {
+		p.bad(k+".memoryMb", d.MemoryMB, "128..262144")
+	}
+}
+
+func (c Config) validateBackup(p *problems) {
+	k := full(keyBackup)
+	b := c.Backup
+	if _, err := cron.ParseStandard(b.Schedule); err != nil {
+		p.bad(k+".schedule", b.Schedule, "a 5-field cron expression (minute hour day month weekday) or @hourly/@daily/@weekly")
+	}
+	if b.RetentionDays < 1 {
+		p.bad(k+".retentionDays", b.RetentionDays, "at least 1 day")
+	}
+	if b.KeepLast < 1 {
+		p.bad(k+".keepLast", b.KeepLast, "at least 1 dump")
+	}
+	if !objectPrefix.MatchString(b.Prefix) || slices.Contains(strings.Split(b.Prefix, "/"), "..") {
+		p.bad(k+".prefix", b.Prefix, "path segments of letters, digits, '.', '_' and '-' separated by '/'")
+	}
+	checkUser(p, k+".runAs", b.RunAs)
+	if c.Environment != Dev && !bucketName.MatchString(b.Bucket) {
+		p.bad(k+".bucket", b.Bucket, "an R2 bucket name: 3..63 lowercase letters, digits and '-'")
+	}
+	switch {
+	case c.Environment == Production && b.Image == "":
+		p.missing(k+".image", "production deploys only the digest-pinned pgbackup image: repo@sha256:<64 hex>")
+	case c.Environment == Production && !pinnedImage.MatchString(b.Image):
+		p.bad(k+".image", b.Image, "a digest-pinned image reference repo@sha256:<64 hex>")
+	case c.Environment != Production && b.Image != "":
+		p.bad(k+".image", b.Image, "unset outside production (staging and dev build it from backend/)")
+	}
+}
+
+func (c Config) validateEdge(p *problems) {
+	k := full(keyEdge)
+	e := c.Edge
+	if !hex32.MatchString(e.AccountID) {
+		p.bad(k+".accountId", e.AccountID, "a Cloudflare account id (32 hex characters)")
+	}
+	if !hex32.MatchString(e.ZoneID) {
+		p.bad(k+".zoneId", e.ZoneID, "a Cloudflare zone id (32 hex characters)")
+	}
+	if !isDomain(e.Domain) {
+		p.bad(k+".domain", e.Domain, "a DNS domain such as helloagents.dev")
+		return
+	}
+	if !isDomain(e.APIHostname) || !strings.HasSuffix(e.APIHostname, "."+e.Domain) {
+		p.bad(k+".apiHostname", e.APIHostname, "a hostname inside "+e.Domain+", e.g. api."+e.Domain)
+	} else {
+		for _, r := range c.Regions {
+			if h := c.RegionHostname(r); !isDomain(h) {
+				p.bad(k+".apiHostname", e.APIHostname, "a hostname whose regional form "+h+" is a valid DNS name")
+			}
+		}
+	}
+	if e.MinTLSVersion != "1.2" && e.MinTLSVersion != "1.3" {
+		p.bad(k+".minTlsVersion", e.MinTLSVersion, `"1.2" or "1.3"`)
+	}
+	if e.HSTSMaxAgeSeconds < 86400 {
+		p.bad(k+".hstsMaxAgeSeconds", e.HSTSMaxAgeSeconds, "at least 86400 (one day); 31536000 recommended")
+	}
+	if e.TunnelImage == "" {
+		p.missing(k+".tunnelImage", "the cloudflared image")
+	}
+	if len(e.CheckRegions) == 0 {
+		p.bad(k+".checkRegions", "[]", strings.Join(checkRegions, ", "))
+	}
+	for _, r := range e.CheckRegions {
+		if !slices.Contains(checkRegions, r) {
+			p.bad(k+".checkRegions", r, strings.Join(checkRegions, ", "))
+		}
+	}
+}
+
+func (c Config) validateFrontend(p *problems) {
+	k := full(keyFrontend)
+	f := c.Frontend
+	if !pagesName.MatchString(f.ProjectName) {
+		p.bad(k+".projectName", f.ProjectName, "a Pages project name: lowercase letters, digits and '-', 1..58 characters")
+	}
+	if !isDomain(f.Hostname) || (c.Edge.Domain != "" && f.Hostname != c.Edge.Domain && !strings.HasSuffix(f.Hostname, "."+c.Edge.Domain)) {
+		p.bad(k+".hostname", f.Hostname, "a hostname inside the zone "+c.Edge.Domain)
+	}
+	if !githubName.MatchString(f.GitHubOwner) {
+		p.bad(k+".githubOwner", f.GitHubOwner, "a GitHub user or organization name")
+	}
+	if !githubName.MatchString(f.GitHubRepo) {
+		p.bad(k+".githubRepo", f.GitHubRepo, "a GitHub repository name")
+	}
+	if f.ProductionBranch == "" {
+		p.missing(k+".productionBranch", "the branch Pages deploys to production, e.g. main")
+	}
+	if f.OutputDir == "" {
+		p.missing(k+".outputDir", "the build output directory, e.g. dist")
+	}
+	if !envVarName.MatchString(f.APIURLVariable) {
+		p.bad(k+".apiUrlVariable", f.APIURLVariable, "an environment variable name such as VITE_API_URL")
+	}
+}
+
+// validateSecrets requires every credential outside dev, where nothing may
+// silently run unauthenticated or without error tracking. Values are never
+// quoted in the messages.
+func (c Config) validateSecrets(p *problems) {
+	s := c.Secrets
+	required := []struct {
+		key   string
+		value Secret
+	}{
+		{keyCloudflareAPIToken, s.CloudflareAPIToken},
+		{keyR2AccessKeyID, s.R2AccessKeyID},
+		{keyR2SecretAccessKey, s.R2SecretAccessKey},
+		{keySentryDSN, s.SentryDSN},
+		{keyAIAPIKey, s.AIAPIKey},
+	}
+	if c.Environment == Staging || c.Backend.RegistryUsername != "" {
+		required = append(required, struct {
+			key   string
+			value Secret
+		}{keyRegistryPassword, s.RegistryPassword})
+	}
+	for _, r := range required {
+		if r.value == "" {
+			p.missing(full(r.key), fmt.Sprintf("required outside dev; set it with: pulumi config set --secret %s <value>", full(r.key)))
+		}
+	}
+	if s.SentryDSN != "" {
+		if u, err := url.Parse(s.SentryDSN.Reveal()); err != nil || u.Scheme != "https" || u.Host == "" {
+			p.bad(full(keySentryDSN), s.SentryDSN, "an https:// Sentry DSN (HTTP is allowed only in dev)")
+		}
+	}
+}
+
+// isDomain reports whether s is a DNS name of at least two labels.
+func isDomain(s string) bool {
+	if len(s) > 253 {
+		return false
+	}
+	labels := strings.Split(s, ".")
+	if len(labels) < 2 {
+		return false
+	}
+	for _, l := range labels {
+		if !dnsLabel.MatchString(l) {
+			return false
+		}
+	}
+	return !allDigits.MatchString(labels[len(labels)-1])
+}
