@@ -27,34 +27,22 @@ func ParseEnv(s string) (Env, error) {
 	return "", fmt.Errorf("environment %q: allowed values are dev, staging, production", s)
 }
 
-// DetectEnv decides the environment of a stack. An explicit configured value
-// (the stack's `helloagents:environment` config) wins; otherwise the stack
-// name decides: its last path segment ("org/project/prod-eu" -> "prod-eu")
-// equal to, or starting with "<name>-", one of dev/development/local,
-// staging/stage, production/prod. Any other name is treated as Production,
-// the strictest environment, so an unrecognized stack never gets dev leniency.
+// DetectEnv decides the environment of a stack the way the program does
+// (stacks.Parse): an explicit configured value (the stack's
+// `helloagents:environment` config) wins; otherwise the last segment of the
+// stack name ("acme/prod" -> "prod") when it is dev, staging, production or
+// prod. Any other name is treated as Production, the strictest environment,
+// so an unrecognized stack never gets dev leniency (the program itself
+// refuses such a stack without an explicit environment).
 func DetectEnv(stack, configured string) (Env, error) {
 	if strings.TrimSpace(configured) != "" {
 		return ParseEnv(configured)
 	}
-	name := strings.ToLower(stack)
-	if i := strings.LastIndex(name, "/"); i >= 0 {
-		name = name[i+1:]
-	}
-	aliases := []struct {
-		env   Env
-		names []string
-	}{
-		{Dev, []string{"dev", "development", "local"}},
-		{Staging, []string{"staging", "stage"}},
-		{Production, []string{"production", "prod"}},
-	}
-	for _, a := range aliases {
-		for _, n := range a.names {
-			if name == n || strings.HasPrefix(name, n+"-") {
-				return a.env, nil
-			}
-		}
+	switch name := stack[strings.LastIndex(stack, "/")+1:]; name {
+	case "dev":
+		return Dev, nil
+	case "staging":
+		return Staging, nil
 	}
 	return Production, nil
 }
