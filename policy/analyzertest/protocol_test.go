@@ -138,6 +138,23 @@ func TestProtocol(t *testing.T) {
 		}
 	})
 
+	t.Run("preview: unknown values are not judged and do not fail the analysis", func(t *testing.T) {
+		srv := Start(t, bin, programDir)
+		c := res("staging", container, "backend", backend("10001"), nil)
+		c.Inputs["user"] = resource.MakeComputed(resource.NewProperty(""))
+		c.Inputs["envs"] = resource.NewProperty([]resource.PropertyValue{
+			resource.NewProperty("PORT=8080"),
+			resource.NewProperty(resource.Output{Known: false, Secret: true}),
+			resource.MakeComputed(resource.NewProperty("")),
+		})
+		z := res("staging", zone, "zone", zoneSettings("on", "1.2"), nil)
+		z.Inputs["zoneId"] = resource.NewProperty(resource.Output{Known: false})
+		got := srv.Run(t, Stack{Name: "staging", Project: "helloagents", DryRun: true}, nil, []Resource{c, z})
+		if len(got.All()) != 0 {
+			t.Errorf("unknown values judged:\n%s", Format(got.All()))
+		}
+	})
+
 	t.Run("policy config: minimum TLS, retention, enforcement level", func(t *testing.T) {
 		srv := Start(t, bin, programDir)
 		z := res("production", zone, "zone", zoneSettings("on", "1.2"), nil)
