@@ -79,7 +79,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) (int64, error)
 		ContentType: "application/octet-stream",
 	})
 	if err != nil {
-		return 0, fmt.Errorf("upload %s to %s: %w", key, s.where, err)
+		return 0, s.wrap("upload", key, err)
 	}
 	return info.Size, nil
 }
@@ -117,14 +117,21 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
+// deniedCodes are the S3 error codes of bad credentials. XAdminUserNotFound
+// is the Versity gateway's answer (with status 404) for an unknown access key.
+var deniedCodes = map[string]bool{
+	"InvalidAccessKeyId": true, "SignatureDoesNotMatch": true, "AccessDenied": true, "XAdminUserNotFound": true,
+}
+
 func (s *Store) wrap(op, key string, err error) error {
 	var resp minio.ErrorResponse
 	if errors.As(err, &resp) {
-		switch resp.Code {
-		case minio.NoSuchKey:
+		switch {
+		case resp.Code == minio.NoSuchKey:
 			return fmt.Errorf("%s %s at %s: %w", op, key, s.where, backup.ErrNotFound)
-		case "InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied":
-			return fmt.Errorf("%s %s at %s: access denied (%s): check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", op, key, s.where, resp.Code)
+		case resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusUnauthorized || deniedCodes[resp.Code]:
+			return fmt.Errorf("%s %s at %s: access denied (%s %s): check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and the bucket's permissions",
+				op, key, s.where, resp.Code, resp.Message)
 		}
 	}
 	return fmt.Errorf("%s %s at %s: %w", op, key, s.where, err)
