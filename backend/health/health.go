@@ -66,6 +66,10 @@ type Runner struct {
 // component is unhealthy, healthy otherwise (disabled and not_configured
 // components are not failures). With no checks it is the liveness report.
 func (r Runner) Run(ctx context.Context, checks []Check) Report {
+	if len(checks) == 0 {
+		// Liveness: nothing to wait for, so no timer and no goroutines.
+		return r.report(Healthy, map[string]Result{})
+	}
 	timeout := r.Timeout
 	if timeout <= 0 {
 		timeout = 2 * time.Second
@@ -108,6 +112,10 @@ func (r Runner) Run(ctx context.Context, checks []Check) Report {
 			status = Unhealthy
 		}
 	}
+	return r.report(status, components)
+}
+
+func (r Runner) report(status Status, components map[string]Result) Report {
 	now := time.Now
 	if r.Now != nil {
 		now = r.Now
@@ -138,6 +146,13 @@ func safeRun(ctx context.Context, c Check) (res Result) {
 	return c.Run(ctx)
 }
 
+// Shared header values (canonical keys, stored without Header.Set's work:
+// these endpoints are probed constantly).
+var (
+	jsonType = []string{"application/json"}
+	noStore  = []string{"no-store"}
+)
+
 // Handler serves the report of checks: 200 when healthy, 503 when not.
 func (r Runner) Handler(checks ...Check) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -151,8 +166,9 @@ func (r Runner) Handler(checks ...Check) http.Handler {
 			http.Error(w, `{"status":"unhealthy"}`, http.StatusInternalServerError)
 			return
 		}
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "no-store")
+		h := w.Header()
+		h["Content-Type"] = jsonType
+		h["Cache-Control"] = noStore
 		w.WriteHeader(code)
 		if req.Method != http.MethodHead {
 			_, _ = w.Write(append(body, '\n'))

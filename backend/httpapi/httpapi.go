@@ -79,8 +79,7 @@ func New(d Deps) http.Handler {
 	}
 	h = securityHeaders(h)
 	h = recoverPanics(d.Logger, h)
-	h = accessLog(d.Logger, h)
-	return requestID(h)
+	return accessLog(d.Logger, h)
 }
 
 func coursesHandler(d Deps) http.Handler {

@@ -2,10 +2,11 @@ package httpapi
 
 import (
 	"context"
-	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"regexp"
 	"runtime/debug"
@@ -17,47 +18,46 @@ import (
 	"github.com/helloagents/infra/backend/redact"
 )
 
-type ctxKey int
-
-const (
-	requestIDKey ctxKey = iota
-	routeKey
-)
+type ctxKey struct{}
 
 // RequestIDHeader carries the request id in and out.
 const RequestIDHeader = "X-Request-Id"
 
 var requestIDRE = regexp.MustCompile(`^[A-Za-z0-9._\-]{1,64}$`)
 
+// requestInfo travels in the request context: the id for every log line, and
+// the route pattern, filled in by the mux's handler so that the access log
+// (which runs outside the mux) can name the pattern instead of the raw path.
+// One context value per request keeps the chain cheap.
+type requestInfo struct {
+	id      string
+	pattern string
+}
+
 // RequestID returns the id of the request being served, or "".
 func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey).(string)
-	return id
+	if info, ok := ctx.Value(ctxKey{}).(*requestInfo); ok {
+		return info.id
+	}
+	return ""
 }
 
-// requestID keeps a well-formed incoming X-Request-Id (set by the edge) or
-// makes one, and returns it in the response.
-func requestID(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get(RequestIDHeader)
-		if !requestIDRE.MatchString(id) {
-			var b [12]byte
-			_, _ = rand.Read(b[:])
-			id = hex.EncodeToString(b[:])
-		}
-		w.Header().Set(RequestIDHeader, id)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
-	})
+// newRequestID keeps a well-formed incoming X-Request-Id (set by the edge)
+// or makes one. Ids correlate log lines; they need to be unique, not secret.
+func newRequestID(incoming string) string {
+	if incoming != "" && requestIDRE.MatchString(incoming) {
+		return incoming
+	}
+	var b [12]byte
+	binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
+	binary.LittleEndian.PutUint32(b[8:], rand.Uint32())
+	return hex.EncodeToString(b[:])
 }
-
-// route is filled in by the mux's handler so that the access log, which runs
-// outside the mux, can name the matched pattern instead of the raw path.
-type route struct{ pattern string }
 
 func recordRoute(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if rt, ok := r.Context().Value(routeKey).(*route); ok {
-			rt.pattern = r.Pattern
+		if info, ok := r.Context().Value(ctxKey{}).(*requestInfo); ok {
+			info.pattern = r.Pattern
 		}
 		h.ServeHTTP(w, r)
 	})
@@ -89,14 +89,17 @@ func (s *statusWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
-// accessLog writes one JSON line per request. The query is logged with
-// sensitive values masked; headers (masked) only at debug level.
+// accessLog assigns the request id (returned in X-Request-Id) and writes one
+// JSON line per request. The query is logged with sensitive values masked;
+// headers (masked) only at debug level.
 func accessLog(log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		rt := &route{}
+		info := &requestInfo{id: newRequestID(r.Header.Get(RequestIDHeader))}
+		w.Header()[RequestIDHeader] = []string{info.id}
 		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), routeKey, rt)))
+		ctx := context.WithValue(r.Context(), ctxKey{}, info)
+		next.ServeHTTP(sw, r.WithContext(ctx))
 		status := sw.status
 		if status == 0 {
 			status = http.StatusOK
@@ -105,22 +108,26 @@ func accessLog(log *slog.Logger, next http.Handler) http.Handler {
 		if status >= 500 {
 			level = slog.LevelWarn
 		}
-		attrs := []slog.Attr{
+		route := info.pattern
+		if route == "" {
+			route = "unmatched " + r.URL.Path
+		}
+		attrs := make([]slog.Attr, 0, 8)
+		attrs = append(attrs,
 			slog.String("method", r.Method),
-			slog.String("route", rt.pattern),
-			slog.String("path", r.URL.Path),
+			slog.String("route", route),
 			slog.Int("status", status),
 			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
 			slog.Int("bytes", sw.bytes),
-			slog.String("request_id", RequestID(r.Context())),
-		}
+			slog.String("request_id", info.id),
+		)
 		if q := redact.Query(r.URL.RawQuery); q != "" {
 			attrs = append(attrs, slog.String("query", q))
 		}
-		if log.Enabled(r.Context(), slog.LevelDebug) {
+		if log.Enabled(ctx, slog.LevelDebug) {
 			attrs = append(attrs, slog.Any("headers", redact.Headers(r.Header)))
 		}
-		log.LogAttrs(r.Context(), level, "request", attrs...)
+		log.LogAttrs(ctx, level, "request", attrs...)
 	})
 }
 
@@ -146,20 +153,29 @@ func recoverPanics(log *slog.Logger, next http.Handler) http.Handler {
 	})
 }
 
+// Security header values, shared by every response (net/http never mutates them).
+var (
+	nosniff     = []string{"nosniff"}
+	frameDeny   = []string{"DENY"}
+	noReferrer  = []string{"no-referrer"}
+	cspNone     = []string{"default-src 'none'; frame-ancestors 'none'"}
+	hsts        = []string{"max-age=63072000; includeSubDomains"}
+	noStore     = []string{"no-store"}
+	headerNames = [...]string{"X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy",
+		"Content-Security-Policy", "Strict-Transport-Security", "Cache-Control"}
+)
+
 // securityHeaders are for an API that only returns JSON: nothing may frame
-// it, sniff it, or load sub-resources from it. HSTS is honoured by browsers
-// only over HTTPS, which the edge enforces.
+// it, sniff it, or load sub-resources from it; nothing caches it. HSTS is
+// honoured by browsers only over HTTPS, which the edge enforces. The keys
+// are canonical already, so they are stored without Header.Set's work.
 func securityHeaders(next http.Handler) http.Handler {
+	values := [...][]string{nosniff, frameDeny, noReferrer, cspNone, hsts, noStore}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
-		h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
-		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-		h.Set("Cache-Control", "no-store")
+		for i, k := range headerNames {
+			h[k] = values[i]
+		}
 		next.ServeHTTP(w, r)
 	})
 }

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Benchmark of the health endpoints, on loopback, in one run:
+#   1. wrk (closed loop, max throughput) on a bare net/http handler (bench/bare),
+#      /health/live and /health/ready (real PostgreSQL), side by side;
+#   2. /health/ready at a fixed 500 req/s (open loop, bench/rate) for its p99.
+# Prints a Markdown table for docs/PERFORMANCE.md.
+#
+#   backend/bench/health.sh                       # starts a throwaway PostgreSQL 15
+#   DATABASE_URL=postgres://... backend/bench/health.sh
+#
+# Needs: go, wrk (apt-get install wrk), and unless DATABASE_URL is given the
+# PostgreSQL 15 programs (apt-get install postgresql-15; PG_BIN overrides
+# their directory). Tunables: DURATION (10s), CONNECTIONS (32), THREADS (2),
+# RATE (500), RATE_DURATION (10s), LOG_LEVEL of the server (info).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-32}
+THREADS=${THREADS:-2}
+RATE=${RATE:-500}
+RATE_DURATION=${RATE_DURATION:-10s}
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+SERVER_PORT=${SERVER_PORT:-18080}
+BARE_PORT=${BARE_PORT:-18081}
+PG_PORT=${PG_PORT:-18082}
+
+command -v wrk >/dev/null || { echo "wrk not found: apt-get install wrk" >&2; exit 1; }
+
+work=$(mktemp -d /tmp/health-bench.XXXXXX)
+chmod 755 "$work"
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	if [[ -f $work/pg/PG_VERSION ]]; then as_pg "$PG_BIN/pg_ctl" -D "$work/pg" stop -m immediate >/dev/null 2>&1 || true; fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+# PostgreSQL refuses to run as root.
+as_pg() { if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+echo "building server and bare handler" >&2
+go build -trimpath -ldflags "-X main.version=bench" -o "$work/server" ./cmd/server
+go build -trimpath -o "$work/bare" ./bench/bare
+go build -trimpath -o "$work/rate" ./bench/rate
+
+if [[ -z ${DATABASE_URL:-} ]]; then
+	echo "starting PostgreSQL on 127.0.0.1:$PG_PORT" >&2
+	mkdir "$work/pg" && [[ $(id -u) != 0 ]] || chown postgres: "$work/pg"
+	as_pg "$PG_BIN/initdb" -D "$work/pg" -U postgres --auth=trust --no-sync >/dev/null
+	as_pg "$PG_BIN/pg_ctl" -D "$work/pg" -l "$work/pg/log" -w \
+		-o "-p $PG_PORT -k $work/pg -c listen_addresses=127.0.0.1" start >/dev/null
+	DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres?sslmode=disable"
+fi
+
+DATABASE_URL=$DATABASE_URL HOST=127.0.0.1 PORT=$SERVER_PORT LOG_LEVEL=${LOG_LEVEL:-info} \
+	"$work/server" >"$work/server.log" 2>&1 &
+pids+=($!)
+"$work/bare" -addr "127.0.0.1:$BARE_PORT" 2>"$work/bare.log" &
+pids+=($!)
+
+# Bounded wait for both servers (and the database behind /health/ready).
+for _ in $(seq 100); do
+	if [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$SERVER_PORT/health/ready") == 200 ]] &&
+		curl -sf -o /dev/null "http://127.0.0.1:$BARE_PORT/"; then ready=1; break; fi
+	sleep 0.1
+done
+[[ ${ready:-} ]] || { echo "servers did not become ready" >&2; cat "$work/server.log" >&2; exit 1; }
+
+# wrk prints latencies as 1.23ms / 456.78us / 1.02s; convert to ms.
+to_ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) printf "%.3f", v/1000; else if (v ~ /ms$/) printf "%.3f", v+0; else if (v ~ /s$/) printf "%.3f", v*1000; else print v }'; }
+
+declare -A rps p50 p99
+run_wrk() { # name url
+	local out
+	curl -s -o /dev/null "$2" # warm the connection path
+	wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$2" >"$work/$1.wrk"
+	out=$(cat "$work/$1.wrk")
+	if grep -q "Non-2xx" <<<"$out"; then echo "$1: non-2xx answers" >&2; cat "$work/$1.wrk" >&2; grep -m5 "check failed" "$work/server.log" >&2; exit 1; fi
+	rps[$1]=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' <<<"$out")
+	p50[$1]=$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")
+	p99[$1]=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
+	echo "$1: ${rps[$1]} req/s, p50 ${p50[$1]} ms, p99 ${p99[$1]} ms" >&2
+}
+
+run_wrk bare "http://127.0.0.1:$BARE_PORT/health/live"
+run_wrk live "http://127.0.0.1:$SERVER_PORT/health/live"
+run_wrk ready "http://127.0.0.1:$SERVER_PORT/health/ready"
+fixed=$("$work/rate" -url "http://127.0.0.1:$SERVER_PORT/health/ready" -rate "$RATE" -duration "$RATE_DURATION")
+echo "fixed rate: $fixed" >&2
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f %%", 100*a/b }'; }
+field() { tr ' ' '\n' <<<"$fixed" | awk -F= -v k="$1" '$1 == k {print $2}'; }
+
+cat <<EOF
+
+Run: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs ($(uname -m)), $(go version | awk '{print $3}'), wrk -t$THREADS -c$CONNECTIONS -d$DURATION, server LOG_LEVEL=${LOG_LEVEL:-info}
+
+| endpoint | req/s | p50 (ms) | p99 (ms) | throughput vs bare |
+|---|---:|---:|---:|---:|
+| bare net/http handler | ${rps[bare]} | ${p50[bare]} | ${p99[bare]} | 100 % |
+| \`/health/live\` | ${rps[live]} | ${p50[live]} | ${p99[live]} | $(ratio "${rps[live]}" "${rps[bare]}") |
+| \`/health/ready\` (PostgreSQL) | ${rps[ready]} | ${p50[ready]} | ${p99[ready]} | $(ratio "${rps[ready]}" "${rps[bare]}") |
+
+\`/health/ready\` at a fixed $RATE req/s for $RATE_DURATION (open loop, bench/rate): p50 $(field p50), p99 $(field p99), max $(field max), errors $(field errors), non-2xx $(field non2xx), achieved $(field rate).
+EOF

@@ -1,0 +1,33 @@
+package httpapi
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/helloagents/infra/backend/health"
+)
+
+// BenchmarkLive measures the middleware and liveness cost per request,
+// without the network; bench/health.sh measures end to end.
+func BenchmarkLive(b *testing.B) {
+	h := New(Deps{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Health: health.Runner{Version: "1.0.0"}})
+	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"healthy"}`))
+	})
+	for _, c := range []struct {
+		name string
+		h    http.Handler
+	}{{"bare", bare}, {"live", h}} {
+		b.Run(c.name, func(b *testing.B) {
+			r := httptest.NewRequest("GET", "/health/live", nil)
+			b.ReportAllocs()
+			for b.Loop() {
+				c.h.ServeHTTP(httptest.NewRecorder(), r)
+			}
+		})
+	}
+}
