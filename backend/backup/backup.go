@@ -49,6 +49,7 @@ func Backup(ctx context.Context, s Store, opts BackupOptions) (Manifest, error) 
 		"--format=custom", "--no-password", "--dbname="+conn.url)
 	cmd.Env = conn.env
 	setParentDeathSignal(cmd)
+	cmd.WaitDelay = 5 * time.Second // after a cancel, do not wait on inherited pipes
 	stderr := &tail{max: 8 << 10}
 	cmd.Stderr = stderr
 	pr, pw := io.Pipe()

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -68,6 +69,7 @@ func Restore(ctx context.Context, s Store, opts RestoreOptions) (Manifest, error
 	cmd := exec.CommandContext(ctx, program(opts.PGBin, "pg_restore"), append(args, f.Name())...)
 	cmd.Env = conn.env
 	setParentDeathSignal(cmd)
+	cmd.WaitDelay = 5 * time.Second // after a cancel, do not wait on inherited pipes
 	stderr := &tail{max: 8 << 10}
 	cmd.Stdout, cmd.Stderr = io.Discard, stderr
 	if err := cmd.Run(); err != nil {
