@@ -10,7 +10,7 @@
 #
 # Needs: go, wrk (apt-get install wrk), and unless DATABASE_URL is given the
 # PostgreSQL 15 programs (apt-get install postgresql-15; PG_BIN overrides
-# their directory). Tunables: DURATION (10s), CONNECTIONS (32), THREADS (2),
+# their directory). Tunables: DURATION (10s per wrk run), ROUNDS (3), CONNECTIONS (32), THREADS (2),
 # RATE (500), RATE_DURATION (10s), LOG_LEVEL of the server (info).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +18,7 @@ cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
+ROUNDS=${ROUNDS:-3}
 RATE=${RATE:-500}
 RATE_DURATION=${RATE_DURATION:-10s}
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
@@ -41,6 +42,7 @@ trap cleanup EXIT
 # PostgreSQL refuses to run as root.
 as_pg() { if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
+load=$(cut -d' ' -f1 /proc/loadavg)
 echo "building server and bare handler" >&2
 go build -trimpath -ldflags "-X main.version=bench" -o "$work/server" ./cmd/server
 go build -trimpath -o "$work/bare" ./bench/bare
@@ -73,21 +75,37 @@ done
 to_ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) printf "%.3f", v/1000; else if (v ~ /ms$/) printf "%.3f", v+0; else if (v ~ /s$/) printf "%.3f", v*1000; else print v }'; }
 
 declare -A rps p50 p99
-run_wrk() { # name url
+# One wrk run; prints "req/s p50_ms p99_ms".
+wrk_once() { # name url
 	local out
-	curl -s -o /dev/null "$2" # warm the connection path
 	wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$2" >"$work/$1.wrk"
 	out=$(cat "$work/$1.wrk")
-	if grep -q "Non-2xx" <<<"$out"; then echo "$1: non-2xx answers" >&2; cat "$work/$1.wrk" >&2; grep -m5 "check failed" "$work/server.log" >&2; exit 1; fi
-	rps[$1]=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' <<<"$out")
-	p50[$1]=$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")
-	p99[$1]=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
-	echo "$1: ${rps[$1]} req/s, p50 ${p50[$1]} ms, p99 ${p99[$1]} ms" >&2
+	if grep -q "Non-2xx" <<<"$out"; then
+		echo "$1: non-2xx answers" >&2; cat "$work/$1.wrk" >&2
+		grep -m5 "check failed" "$work/server.log" >&2 || true
+		exit 1
+	fi
+	echo "$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' <<<"$out") $(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")") $(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")"
 }
+# The machine may be shared: run the three targets in interleaved rounds and
+# keep, per target, the round with the median throughput.
+declare -A results
+for round in $(seq "$ROUNDS"); do
+	for target in bare live ready; do
+		case $target in
+		bare) url="http://127.0.0.1:$BARE_PORT/health/live" ;;
+		live) url="http://127.0.0.1:$SERVER_PORT/health/live" ;;
+		ready) url="http://127.0.0.1:$SERVER_PORT/health/ready" ;;
+		esac
+		r=$(wrk_once "$target" "$url")
+		echo "round $round $target: $r (req/s p50 p99)" >&2
+		results[$target]+="$r"$'\n'
+	done
+done
+for target in bare live ready; do
+	read -r rps[$target] p50[$target] p99[$target] < <(sort -n <<<"${results[$target]}" | grep . | awk -v n="$ROUNDS" 'NR == int((n+1)/2)')
+done
 
-run_wrk bare "http://127.0.0.1:$BARE_PORT/health/live"
-run_wrk live "http://127.0.0.1:$SERVER_PORT/health/live"
-run_wrk ready "http://127.0.0.1:$SERVER_PORT/health/ready"
 fixed=$("$work/rate" -url "http://127.0.0.1:$SERVER_PORT/health/ready" -rate "$RATE" -duration "$RATE_DURATION")
 echo "fixed rate: $fixed" >&2
 
@@ -96,7 +114,7 @@ field() { tr ' ' '\n' <<<"$fixed" | awk -F= -v k="$1" '$1 == k {print $2}'; }
 
 cat <<EOF
 
-Run: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs ($(uname -m)), $(go version | awk '{print $3}'), wrk -t$THREADS -c$CONNECTIONS -d$DURATION, server LOG_LEVEL=${LOG_LEVEL:-info}
+Run: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs ($(uname -m)), $(go version | awk '{print $3}'), wrk -t$THREADS -c$CONNECTIONS -d$DURATION, median of $ROUNDS interleaved rounds, load average before: $load, server LOG_LEVEL=${LOG_LEVEL:-info}
 
 | endpoint | req/s | p50 (ms) | p99 (ms) | throughput vs bare |
 |---|---:|---:|---:|---:|

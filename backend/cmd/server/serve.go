@@ -16,6 +16,7 @@ import (
 	"github.com/helloagents/infra/backend/errorreport"
 	"github.com/helloagents/infra/backend/health"
 	"github.com/helloagents/infra/backend/httpapi"
+	"github.com/helloagents/infra/backend/logging"
 	"github.com/helloagents/infra/backend/redact"
 	"github.com/helloagents/infra/backend/store"
 )
@@ -32,8 +33,9 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	if cfg.Version != "" {
 		ver = cfg.Version
 	}
-	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel})).
-		With("service", "helloagents-backend", "version", ver)
+	log, closeLog := logging.New(stdout, cfg.LogLevel)
+	defer func() { _ = closeLog() }()
+	log = log.With("service", "helloagents-backend", "version", ver)
 
 	hub, err := errorreport.NewHub(errorreport.Options{
 		DSN: cfg.SentryDSN, Environment: cfg.SentryEnvironment, Release: ver,
