@@ -1,0 +1,187 @@
+package components
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// PostgresPort is the port Postgres listens on inside the private network.
+const PostgresPort = 5432
+
+// DatabaseArgs configure one region's Postgres and its backup job.
+type DatabaseArgs struct {
+	// Prefix names the Docker objects ("helloagents-production").
+	Prefix string
+	Region string
+	// Host is the region's engine and networks.
+	Host *RegionHost
+	// Image is the Postgres image; its tag pins the major version.
+	Image    string
+	Name     string
+	User     string
+	RunAs    string
+	Password pulumi.StringInput
+	Limits   Limits
+	// ProtectData makes Pulumi refuse to delete the data volume.
+	ProtectData bool
+	// HealthCheck timing also paces pg_isready.
+	HealthCheck HealthCheck
+	Backup      BackupArgs
+}
+
+// BackupArgs wire the pgbackup job (backend/cmd/pgbackup) of one region.
+type BackupArgs struct {
+	// Image is the pgbackup image reference; Pull fetches it onto the
+	// region's engine first (it was pushed or is digest-pinned).
+	Image pulumi.StringInput
+	Pull  bool
+	RunAs string
+	// Schedule is the cron expression; RetentionDays and KeepLast bound the
+	// dumps kept.
+	Schedule      string
+	RetentionDays int
+	KeepLast      int
+	// Destination is file:///backups (LocalVolume) or s3://bucket/prefix.
+	Destination string
+	// LocalVolume mounts a named volume at /backups (dev).
+	LocalVolume bool
+	// S3Endpoint, AccessKeyID and SecretAccessKey reach R2 (not dev).
+	S3Endpoint      string
+	AccessKeyID     pulumi.StringInput
+	SecretAccessKey pulumi.StringInput
+	// SentryDSN reports failed runs; nil when unset.
+	SentryDSN pulumi.StringInput
+	Limits    Limits
+}
+
+// Database is Postgres on a named volume, reachable only on the region's
+// internal network, plus the scheduled job that ships its dumps off the host.
+type Database struct {
+	pulumi.ResourceState
+
+	// URL is DATABASE_URL for the region's containers; always a secret.
+	URL pulumi.StringOutput
+	// Hostname is the Postgres alias on the private network.
+	Hostname string
+}
+
+// NewDatabase creates the region's database and backup job.
+func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...pulumi.ResourceOption) (*Database, error) {
+	d := &Database{Hostname: "postgres"}
+	if err := ctx.RegisterComponentResource("helloagents:database:Database", name, d, opts...); err != nil {
+		return nil, err
+	}
+	in := []pulumi.ResourceOption{pulumi.Parent(d), pulumi.Provider(args.Host.Provider)}
+
+	pgImage, err := image(ctx, name+"-postgres-image", pulumi.String(args.Image), true, in...)
+	if err != nil {
+		return nil, err
+	}
+	data, err := docker.NewVolume(ctx, name+"-pgdata", &docker.VolumeArgs{
+		Name: pulumi.Sprintf("%s-pgdata", args.Prefix),
+	}, append(in, pulumi.Protect(args.ProtectData))...)
+	if err != nil {
+		return nil, fmt.Errorf("postgres volume for region %s: %w", args.Region, err)
+	}
+	pg := &docker.ContainerArgs{
+		Name:  pulumi.Sprintf("%s-postgres", args.Prefix),
+		Image: pgImage,
+		Envs: env(map[string]string{
+			"POSTGRES_DB":   args.Name,
+			"POSTGRES_USER": args.User,
+			// A subdirectory, so initdb never meets the volume's lost+found.
+			"PGDATA": "/var/lib/postgresql/data/pgdata",
+		}, map[string]pulumi.StringInput{"POSTGRES_PASSWORD": args.Password}),
+		Healthcheck: dockerHealthcheck(args.HealthCheck, []string{
+			"CMD", "pg_isready", "-U", args.User, "-d", args.Name, "-h", "127.0.0.1",
+		}),
+		Mounts: docker.ContainerMountArray{docker.ContainerMountArgs{
+			Type:   pulumi.String("volume"),
+			Source: data.Name,
+			Target: pulumi.String("/var/lib/postgresql/data"),
+		}},
+		NetworksAdvanced: docker.ContainerNetworksAdvancedArray{docker.ContainerNetworksAdvancedArgs{
+			Name:    args.Host.PrivateNetworkName,
+			Aliases: pulumi.StringArray{pulumi.String(d.Hostname)},
+		}},
+		Tmpfs: pulumi.StringMap{
+			"/tmp":                pulumi.String("rw,noexec,nosuid,size=64m"),
+			"/var/run/postgresql": pulumi.String("rw,noexec,nosuid,size=16m"),
+		},
+		ShmSize:     pulumi.Int(128),
+		StopSignal:  pulumi.String("SIGINT"),
+		StopTimeout: pulumi.Int(60),
+	}
+	harden(pg, args.RunAs, args.Limits)
+	if _, err := docker.NewContainer(ctx, name+"-postgres", pg, in...); err != nil {
+		return nil, fmt.Errorf("postgres container for region %s: %w", args.Region, err)
+	}
+
+	d.URL = pulumi.ToSecret(pulumi.Sprintf("postgres://%s:%s@%s:%d/%s?sslmode=disable",
+		args.User, args.Password, d.Hostname, PostgresPort, args.Name)).(pulumi.StringOutput)
+
+	if err := d.backupJob(ctx, name, args, in); err != nil {
+		return nil, err
+	}
+	if err := ctx.RegisterResourceOutputs(d, pulumi.Map{
+		"databaseUrl": d.URL,
+		"hostname":    pulumi.String(d.Hostname),
+	}); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func (d *Database) backupJob(ctx *pulumi.Context, name string, args *DatabaseArgs, in []pulumi.ResourceOption) error {
+	b := args.Backup
+	img, err := image(ctx, name+"-backup-image", b.Image, b.Pull, in...)
+	if err != nil {
+		return err
+	}
+	plain := map[string]string{
+		"BACKUP_DESTINATION":    b.Destination,
+		"BACKUP_SCHEDULE":       b.Schedule,
+		"BACKUP_RETENTION_DAYS": strconv.Itoa(b.RetentionDays),
+		"BACKUP_KEEP_LAST":      strconv.Itoa(b.KeepLast),
+	}
+	secret := map[string]pulumi.StringInput{"DATABASE_URL": d.URL}
+	if b.S3Endpoint != "" {
+		plain["BACKUP_S3_ENDPOINT"] = b.S3Endpoint
+		secret["AWS_ACCESS_KEY_ID"] = b.AccessKeyID
+		secret["AWS_SECRET_ACCESS_KEY"] = b.SecretAccessKey
+	}
+	if b.SentryDSN != nil {
+		secret["SENTRY_DSN"] = b.SentryDSN
+	}
+	job := &docker.ContainerArgs{
+		Name:    pulumi.Sprintf("%s-backup", args.Prefix),
+		Image:   img,
+		Command: pulumi.ToStringArray([]string{"run"}),
+		Envs:    env(plain, secret),
+		NetworksAdvanced: docker.ContainerNetworksAdvancedArray{
+			docker.ContainerNetworksAdvancedArgs{Name: args.Host.PrivateNetworkName},
+			docker.ContainerNetworksAdvancedArgs{Name: args.Host.EgressNetworkName},
+		},
+	}
+	if b.LocalVolume {
+		vol, err := docker.NewVolume(ctx, name+"-backups", &docker.VolumeArgs{
+			Name: pulumi.Sprintf("%s-backups", args.Prefix),
+		}, in...)
+		if err != nil {
+			return fmt.Errorf("backup volume for region %s: %w", args.Region, err)
+		}
+		job.Mounts = docker.ContainerMountArray{docker.ContainerMountArgs{
+			Type:   pulumi.String("volume"),
+			Source: vol.Name,
+			Target: pulumi.String("/backups"),
+		}}
+	}
+	harden(job, b.RunAs, b.Limits)
+	if _, err := docker.NewContainer(ctx, name+"-backup", job, in...); err != nil {
+		return fmt.Errorf("backup container for region %s: %w", args.Region, err)
+	}
+	return nil
+}

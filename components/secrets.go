@@ -1,0 +1,96 @@
+package components
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// SecretsArgs are the inputs of Secrets: the credentials an operator set with
+// `pulumi config set --secret` (empty when unset) and what to generate.
+type SecretsArgs struct {
+	// Regions get one generated database password each.
+	Regions []string
+	// Tunnels generates one Cloudflare Tunnel secret per region.
+	Tunnels bool
+
+	AIAPIKey           string
+	SentryDSN          string
+	CloudflareAPIToken string
+	R2AccessKeyID      string
+	R2SecretAccessKey  string
+	RegistryPassword   string
+}
+
+// Secrets is the one place that generates (random) and collects (config)
+// every secret of the platform and hands each out as a Pulumi secret output,
+// so no component ever sees a credential as a plain string and none ends up
+// in the state or a preview in clear text.
+type Secrets struct {
+	pulumi.ResourceState
+
+	// DatabasePasswords and TunnelSecrets are keyed by region name.
+	DatabasePasswords map[string]pulumi.StringOutput
+	TunnelSecrets     map[string]pulumi.StringOutput
+
+	// Collected secrets; the Has* flags say whether the operator set them.
+	AIAPIKey           pulumi.StringOutput
+	SentryDSN          pulumi.StringOutput
+	CloudflareAPIToken pulumi.StringOutput
+	R2AccessKeyID      pulumi.StringOutput
+	R2SecretAccessKey  pulumi.StringOutput
+	RegistryPassword   pulumi.StringOutput
+	HasAIAPIKey        bool
+	HasSentryDSN       bool
+	HasRegistry        bool
+}
+
+// NewSecrets generates and collects the platform's secrets.
+func NewSecrets(ctx *pulumi.Context, name string, args *SecretsArgs, opts ...pulumi.ResourceOption) (*Secrets, error) {
+	s := &Secrets{
+		DatabasePasswords: map[string]pulumi.StringOutput{},
+		TunnelSecrets:     map[string]pulumi.StringOutput{},
+	}
+	if err := ctx.RegisterComponentResource("helloagents:secrets:Secrets", name, s, opts...); err != nil {
+		return nil, err
+	}
+	child := pulumi.Parent(s)
+	for _, region := range args.Regions {
+		// Alphanumeric only: the password is embedded in DATABASE_URL.
+		pw, err := random.NewRandomPassword(ctx, fmt.Sprintf("%s-db-password-%s", name, region), &random.RandomPasswordArgs{
+			Length:  pulumi.Int(32),
+			Special: pulumi.Bool(false),
+		}, child)
+		if err != nil {
+			return nil, fmt.Errorf("database password for region %s: %w", region, err)
+		}
+		s.DatabasePasswords[region] = pulumi.ToSecret(pw.Result).(pulumi.StringOutput)
+		if args.Tunnels {
+			// Cloudflare wants at least 32 random bytes, base64-encoded.
+			id, err := random.NewRandomId(ctx, fmt.Sprintf("%s-tunnel-secret-%s", name, region), &random.RandomIdArgs{
+				ByteLength: pulumi.Int(32),
+			}, child)
+			if err != nil {
+				return nil, fmt.Errorf("tunnel secret for region %s: %w", region, err)
+			}
+			s.TunnelSecrets[region] = pulumi.ToSecret(id.B64Std).(pulumi.StringOutput)
+		}
+	}
+	secret := func(v string) pulumi.StringOutput {
+		return pulumi.ToSecret(pulumi.String(v)).(pulumi.StringOutput)
+	}
+	s.AIAPIKey, s.HasAIAPIKey = secret(args.AIAPIKey), args.AIAPIKey != ""
+	s.SentryDSN, s.HasSentryDSN = secret(args.SentryDSN), args.SentryDSN != ""
+	s.CloudflareAPIToken = secret(args.CloudflareAPIToken)
+	s.R2AccessKeyID = secret(args.R2AccessKeyID)
+	s.R2SecretAccessKey = secret(args.R2SecretAccessKey)
+	s.RegistryPassword, s.HasRegistry = secret(args.RegistryPassword), args.RegistryPassword != ""
+	// Only the count is registered: the values must not become outputs.
+	if err := ctx.RegisterResourceOutputs(s, pulumi.Map{
+		"generated": pulumi.Int(len(s.DatabasePasswords) + len(s.TunnelSecrets)),
+	}); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
