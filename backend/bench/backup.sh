@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Benchmark of pgbackup, on loopback, in one run: a generated database of about
+# SIZE_MB MB (default 200), then
+#   1. plain `pg_dump -Fc > file` (the baseline),
+#   2. `pgbackup backup` to a real S3 server (versitygw, posix backend),
+#   3. `pgbackup backup` to a file:// destination,
+# each ROUNDS times (median kept), with wall time and peak RSS from
+# /usr/bin/time -v. Throughput is the database size (pg_database_size) over
+# wall time. Prints a Markdown table for docs/PERFORMANCE.md.
+#
+#   backend/bench/backup.sh                 # SIZE_MB=200 ROUNDS=3
+#   SIZE_MB=50 backend/bench/backup.sh      # memory must not grow with size
+#
+# Needs: go, /usr/bin/time (apt-get install time), the PostgreSQL 15 programs
+# (PG_BIN, default /usr/lib/postgresql/15/bin) and versitygw (VERSITYGW, else
+# bin/versitygw, else PATH; build it with
+# GOBIN=$PWD/bin go install github.com/versity/versitygw/cmd/versitygw@v1.8.0).
+# Peak RSS of pgbackup is its own (pg_dump is a child: /usr/bin/time reports the
+# larger of the two, so the pg_dump row is shown for comparison).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SIZE_MB=${SIZE_MB:-200}
+ROUNDS=${ROUNDS:-3}
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+PG_PORT=${PG_PORT:-18092}
+S3_PORT=${S3_PORT:-18093}
+PART_MB=${PART_MB:-16}
+
+VERSITYGW=${VERSITYGW:-}
+if [[ -z $VERSITYGW ]]; then
+	if [[ -x ../bin/versitygw ]]; then VERSITYGW=$(realpath ../bin/versitygw); else VERSITYGW=$(command -v versitygw || true); fi
+fi
+[[ -x $VERSITYGW ]] || { echo "versitygw not found: set VERSITYGW (see the header)" >&2; exit 1; }
+[[ -x /usr/bin/time ]] || { echo "/usr/bin/time not found: apt-get install time" >&2; exit 1; }
+
+work=$(mktemp -d /tmp/backup-bench.XXXXXX)
+chmod 755 "$work"
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	if [[ -f $work/pg/PG_VERSION ]]; then as_pg "$PG_BIN/pg_ctl" -D "$work/pg" stop -m immediate >/dev/null 2>&1 || true; fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+# PostgreSQL refuses to run as root.
+as_pg() { if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+echo "building pgbackup" >&2
+go build -trimpath -o "$work/pgbackup" ./cmd/pgbackup
+
+echo "starting PostgreSQL 15 on 127.0.0.1:$PG_PORT" >&2
+mkdir -p "$work/pg" && chown postgres "$work/pg" 2>/dev/null || true
+as_pg "$PG_BIN/initdb" -D "$work/pg" -U postgres --auth=trust -E UTF8 --locale=C --no-sync >/dev/null
+as_pg "$PG_BIN/pg_ctl" -D "$work/pg" -l "$work/pg/log" -w -o "-p $PG_PORT -k $work/pg -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null
+DB="postgres://postgres@127.0.0.1:$PG_PORT/bench?sslmode=disable"
+psql() { "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
+psql "postgres://postgres@127.0.0.1:$PG_PORT/postgres" -c "CREATE DATABASE bench"
+
+echo "generating about $SIZE_MB MB" >&2
+rows=$((SIZE_MB * 4000))
+# Text that compresses (repeated hashes) and bytes that do not, like real rows.
+psql "$DB" -c "CREATE TABLE events AS SELECT g AS id, now() - g * interval '1 second' AS at,
+	md5(g::text) AS name, repeat(md5((g % 1000)::text), 3) AS body,
+	decode(md5(g::text) || md5((g * 7)::text), 'hex') AS blob
+	FROM generate_series(1, $rows) g; ALTER TABLE events ADD PRIMARY KEY (id)"
+psql "$DB" -c "VACUUM ANALYZE events"
+db_bytes=$(psql "$DB" -At -c "SELECT pg_database_size('bench')")
+db_mb=$(awk -v b="$db_bytes" 'BEGIN { printf "%.0f", b / 1e6 }')
+echo "database: $db_mb MB" >&2
+
+echo "starting versitygw on 127.0.0.1:$S3_PORT" >&2
+mkdir -p "$work/s3"
+AK=bench$RANDOM$RANDOM SK=benchsecret$RANDOM$RANDOM$RANDOM
+ROOT_ACCESS_KEY_ID=$AK ROOT_SECRET_ACCESS_KEY=$SK "$VERSITYGW" --port "127.0.0.1:$S3_PORT" --quiet posix "$work/s3" >"$work/s3.log" 2>&1 &
+pids+=($!)
+mkdir -p "$work/s3/bench" # a bucket of the posix backend is a directory
+for _ in $(seq 100); do
+	(exec 3<>"/dev/tcp/127.0.0.1/$S3_PORT") 2>/dev/null && break
+	sleep 0.1
+done
+
+# measure NAME CMD...: runs CMD ROUNDS times; prints "seconds maxrss_kb" of the median run.
+measure() {
+	local name=$1; shift
+	local results=()
+	for r in $(seq "$ROUNDS"); do
+		/usr/bin/time -v -o "$work/time" "$@" >/dev/null 2>"$work/err" || { cat "$work/err" "$work/time" >&2; exit 1; }
+		local wall rss
+		wall=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }' "$work/time")
+		rss=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$work/time")
+		echo "  $name round $r: ${wall}s, peak RSS ${rss} kB" >&2
+		results+=("$wall $rss")
+	done
+	printf '%s\n' "${results[@]}" | sort -n | sed -n "$(((ROUNDS + 1) / 2))p"
+}
+
+echo "pg_dump -Fc > file" >&2
+read -r t_dump rss_dump < <(measure pg_dump sh -c "'$PG_BIN/pg_dump' -Fc -d '$DB' > '$work/plain.dump'")
+dump_bytes=$(stat -c %s "$work/plain.dump")
+
+export DATABASE_URL=$DB PG_BIN
+echo "pgbackup backup -> S3 (versitygw)" >&2
+read -r t_s3 rss_s3 < <(BACKUP_DESTINATION=s3://bench/pg BACKUP_S3_ENDPOINT="http://127.0.0.1:$S3_PORT" \
+	AWS_ACCESS_KEY_ID=$AK AWS_SECRET_ACCESS_KEY=$SK BACKUP_S3_PART_SIZE_MB=$PART_MB \
+	measure pgbackup-s3 "$work/pgbackup" backup)
+echo "pgbackup backup -> file://" >&2
+read -r t_file rss_file < <(BACKUP_DESTINATION="file://$work/files" measure pgbackup-file "$work/pgbackup" backup)
+
+mbps() { awk -v b="$db_bytes" -v t="$1" 'BEGIN { printf "%.1f", b / 1e6 / t }'; }
+ratio() { awk -v a="$t_dump" -v t="$1" 'BEGIN { printf "%.2f", a / t }'; }
+mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+
+cat <<EOF
+
+database $db_mb MB (pg_database_size), dump $(awk -v b="$dump_bytes" 'BEGIN { printf "%.1f", b / 1e6 }') MB, $ROUNDS rounds (median), part size $PART_MB MiB, $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg)
+
+| run | wall (s) | throughput (DB MB/s) | ratio to pg_dump | peak RSS (MiB) |
+|---|---|---|---|---|
+| \`pg_dump -Fc > file\` | $t_dump | $(mbps "$t_dump") | 1.00 | $(mb "$rss_dump") |
+| \`pgbackup backup\` → S3 (versitygw) | $t_s3 | $(mbps "$t_s3") | $(ratio "$t_s3") | $(mb "$rss_s3") |
+| \`pgbackup backup\` → file:// | $t_file | $(mbps "$t_file") | $(ratio "$t_file") | $(mb "$rss_file") |
+EOF
