@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"text/tabwriter"
 	"time"
 
@@ -119,6 +120,7 @@ func cmdRestore(ctx context.Context, a *app, args []string) error {
 	if *target == "" {
 		*target = a.cfg.DatabaseURL
 	}
+	*target = borrowPassword(*target, a.cfg.DatabaseURL)
 	if *target == "" {
 		return usageError{errors.New("no target: give --target-url or set DATABASE_URL")}
 	}
@@ -175,4 +177,28 @@ func cmdPrune(ctx context.Context, a *app, args []string) error {
 	}
 	fmt.Fprintf(a.stdout, "kept %d backups\n", res.Kept)
 	return err
+}
+
+// borrowPassword gives a target URL without a password the password of
+// DATABASE_URL when both name the same user on the same host, so that the
+// restore drill can name a scratch database on the same server without
+// typing (or leaking into shell history) the password.
+func borrowPassword(target, databaseURL string) string {
+	t, err := url.Parse(target)
+	if err != nil || t.User == nil || databaseURL == "" {
+		return target
+	}
+	if _, set := t.User.Password(); set || t.Query().Get("password") != "" {
+		return target
+	}
+	d, err := url.Parse(databaseURL)
+	if err != nil || d.User == nil || d.Host != t.Host || d.User.Username() != t.User.Username() {
+		return target
+	}
+	pw, ok := d.User.Password()
+	if !ok {
+		return target
+	}
+	t.User = url.UserPassword(t.User.Username(), pw)
+	return t.String()
 }
