@@ -48,7 +48,7 @@ func buildServer(t *testing.T, dir string) string {
 		t.Fatalf("backend server sources not found at %s: %v", src, err)
 	}
 	bin := filepath.Join(dir, "server")
-	cmd := exec.Command("go", "build", "-o", bin, "-ldflags", "-X main.version=1.0.0-verify", "./cmd/server")
+	cmd := exec.CommandContext(t.Context(), "go", "build", "-o", bin, "-ldflags", "-X main.version=1.0.0-verify", "./cmd/server")
 	cmd.Dir = src
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build ./cmd/server in %s: %v\n%s", src, err, out)
@@ -67,7 +67,11 @@ func TestRealBackend(t *testing.T) {
 	api := "http://127.0.0.1:" + strconv.Itoa(port)
 
 	var logs syncBuffer
-	cmd := exec.Command(bin)
+	// When the test ends its context is cancelled: the server gets SIGTERM
+	// (a graceful drain), and SIGKILL if it is still there 15 s later.
+	cmd := exec.CommandContext(t.Context(), bin)
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 15 * time.Second
 	cmd.Env = append(os.Environ(),
 		"DATABASE_URL="+pg.URL("postgres"),
 		"HOST=127.0.0.1",
@@ -83,14 +87,9 @@ func TestRealBackend(t *testing.T) {
 		t.Fatalf("start backend: %v", err)
 	}
 	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
+		_ = cmd.Wait() // reports the cancellation; the exit status tells more
+		if code := cmd.ProcessState.ExitCode(); code != 0 {
+			t.Logf("backend exited with status %d after SIGTERM", code)
 		}
 		if t.Failed() {
 			t.Logf("backend output:\n%s", logs.String())

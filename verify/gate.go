@@ -48,7 +48,7 @@ func Gate(ctx context.Context, url string, hc components.HealthCheck, client *ht
 				redact(url), failures, probes, time.Since(start).Round(time.Millisecond), err)
 		}
 		if !sleep(ctx, hc.Interval) {
-			return fmt.Errorf("gate %s: stopped after %d probes: %w (last probe: %v)",
+			return fmt.Errorf("gate %s: stopped after %d probes: %w (last probe: %w)",
 				redact(url), probes, ctx.Err(), err)
 		}
 	}

@@ -102,26 +102,26 @@ func (o Options) Validate() error {
 	}
 	if o.Frontend != "" {
 		if err := checkURL(o.Frontend); err != nil {
-			errs = append(errs, fmt.Errorf("Frontend %q: %w", redact(o.Frontend), err))
+			errs = append(errs, fmt.Errorf("frontend %q: %w", redact(o.Frontend), err))
 		}
 	}
 	if o.Retries < NoRetries {
-		errs = append(errs, fmt.Errorf("Retries %d: must be >= 0 (or NoRetries)", o.Retries))
+		errs = append(errs, fmt.Errorf("retries %d: must be >= 0 (or NoRetries)", o.Retries))
 	}
 	if o.Backoff < 0 {
-		errs = append(errs, fmt.Errorf("Backoff %s: must not be negative", o.Backoff))
+		errs = append(errs, fmt.Errorf("backoff %s: must not be negative", o.Backoff))
 	}
 	if o.Timeout < 0 {
-		errs = append(errs, fmt.Errorf("Timeout %s: must be positive", o.Timeout))
+		errs = append(errs, fmt.Errorf("timeout %s: must be positive", o.Timeout))
 	}
 	if o.Requests < 0 {
-		errs = append(errs, fmt.Errorf("Requests %d: must be at least 1", o.Requests))
+		errs = append(errs, fmt.Errorf("requests %d: must be at least 1", o.Requests))
 	}
 	if o.MinPassRate < 0 || o.MinPassRate > 1 {
-		errs = append(errs, fmt.Errorf("MinPassRate %g: must be in (0, 1]", o.MinPassRate))
+		errs = append(errs, fmt.Errorf("min pass rate %g: must be in (0, 1]", o.MinPassRate))
 	}
 	if o.P95Limit < 0 {
-		errs = append(errs, fmt.Errorf("P95Limit %s: must be positive", o.P95Limit))
+		errs = append(errs, fmt.Errorf("p95 limit %s: must be positive", o.P95Limit))
 	}
 	return errors.Join(errs...)
 }

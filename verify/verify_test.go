@@ -193,9 +193,9 @@ func TestOptionsValidate(t *testing.T) {
 		{Options{API: "ftp://x"}, `scheme "ftp"`},
 		{Options{API: "/health"}, `scheme ""`},
 		{Options{API: "http:///health"}, "no host"},
-		{Options{API: "http://x", Frontend: "x.dev"}, "Frontend \"x.dev\""},
-		{Options{API: "http://x", MinPassRate: 1.5}, "MinPassRate 1.5: must be in (0, 1]"},
-		{Options{API: "http://x", Retries: -2, Requests: -1}, "Retries -2"},
+		{Options{API: "http://x", Frontend: "x.dev"}, "frontend \"x.dev\""},
+		{Options{API: "http://x", MinPassRate: 1.5}, "min pass rate 1.5: must be in (0, 1]"},
+		{Options{API: "http://x", Retries: -2, Requests: -1}, "retries -2"},
 		{Options{API: "http://user:secret@x"}, ""},
 	}
 	for _, tt := range tests {

@@ -10,6 +10,7 @@ package pgharness
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"strconv"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // DefaultBinDir is where Debian's postgresql-15 package installs its programs.
@@ -101,8 +103,12 @@ func (s *Server) URL(db string) string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", s.Port, db)
 }
 
+// run runs one PostgreSQL program, bounded so a wedged server cannot hang
+// the test run (pg_ctl itself waits at most 60 s).
 func (s *Server) run(prog string, args ...string) ([]byte, error) {
-	cmd := exec.Command(filepath.Join(s.BinDir, prog), args...)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(s.BinDir, prog), args...)
 	cmd.Dir = s.Dir
 	if s.cred != nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred}
@@ -139,7 +145,8 @@ func FreePort(t testing.TB) int { return freePort(t) }
 
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	var lc net.ListenConfig
+	l, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("pgharness: free port: %v", err)
 	}

@@ -11,7 +11,8 @@ import (
 // business of the code under test, which brings its own client.)
 func TestStart(t *testing.T) {
 	s := Start(t)
-	c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port)), 5*time.Second)
+	d := net.Dialer{Timeout: 5 * time.Second}
+	c, err := d.DialContext(t.Context(), "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port)))
 	if err != nil {
 		t.Fatalf("server on port %d not listening: %v", s.Port, err)
 	}
