@@ -4,7 +4,7 @@
 #   1. plain `pg_dump -Fc > file` (the baseline),
 #   2. `pgbackup backup` to a real S3 server (versitygw, posix backend),
 #   3. `pgbackup backup` to a file:// destination,
-# each ROUNDS times (median kept), with wall time and peak RSS from
+# each ROUNDS times interleaved (median time, highest RSS), with wall time and peak RSS from
 # /usr/bin/time -v. Throughput is the database size (pg_database_size) over
 # wall time. Prints a Markdown table for docs/PERFORMANCE.md.
 #
@@ -82,32 +82,41 @@ for _ in $(seq 100); do
 	sleep 0.1
 done
 
-# measure NAME CMD...: runs CMD ROUNDS times; prints "seconds maxrss_kb" of the median run.
-measure() {
+# once NAME CMD...: runs CMD once under /usr/bin/time; appends "seconds maxrss_kb" to $work/NAME.
+once() {
 	local name=$1; shift
-	local results=()
-	for r in $(seq "$ROUNDS"); do
-		/usr/bin/time -v -o "$work/time" "$@" >/dev/null 2>"$work/err" || { cat "$work/err" "$work/time" >&2; exit 1; }
-		local wall rss
-		wall=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }' "$work/time")
-		rss=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$work/time")
-		echo "  $name round $r: ${wall}s, peak RSS ${rss} kB" >&2
-		results+=("$wall $rss")
-	done
-	printf '%s\n' "${results[@]}" | sort -n | sed -n "$(((ROUNDS + 1) / 2))p"
+	/usr/bin/time -v -o "$work/time" "$@" >/dev/null 2>"$work/err" || { cat "$work/err" "$work/time" >&2; exit 1; }
+	local wall rss
+	wall=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }' "$work/time")
+	rss=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$work/time")
+	echo "  $name: ${wall}s, peak RSS ${rss} kB" >&2
+	echo "$wall $rss" >>"$work/$name"
+}
+# median NAME: "seconds maxrss_kb" of the median-time run (the highest RSS of all runs).
+median() {
+	local rss
+	rss=$(awk '$2 > m { m = $2 } END { print m }' "$work/$1")
+	echo "$(sort -n "$work/$1" | sed -n "$(((ROUNDS + 1) / 2))p" | cut -d' ' -f1) $rss"
 }
 
-echo "pg_dump -Fc > file" >&2
-read -r t_dump rss_dump < <(measure pg_dump sh -c "'$PG_BIN/pg_dump' -Fc -d '$DB' > '$work/plain.dump'")
-dump_bytes=$(stat -c %s "$work/plain.dump")
-
 export DATABASE_URL=$DB PG_BIN
-echo "pgbackup backup -> S3 (versitygw)" >&2
-read -r t_s3 rss_s3 < <(BACKUP_DESTINATION=s3://bench/pg BACKUP_S3_ENDPOINT="http://127.0.0.1:$S3_PORT" \
-	AWS_ACCESS_KEY_ID=$AK AWS_SECRET_ACCESS_KEY=$SK BACKUP_S3_PART_SIZE_MB=$PART_MB \
-	measure pgbackup-s3 "$work/pgbackup" backup)
-echo "pgbackup backup -> file://" >&2
-read -r t_file rss_file < <(BACKUP_DESTINATION="file://$work/files" measure pgbackup-file "$work/pgbackup" backup)
+s3env=(env BACKUP_DESTINATION=s3://bench/pg BACKUP_S3_ENDPOINT="http://127.0.0.1:$S3_PORT"
+	AWS_ACCESS_KEY_ID="$AK" AWS_SECRET_ACCESS_KEY="$SK" BACKUP_S3_PART_SIZE_MB="$PART_MB")
+fileenv=(env BACKUP_DESTINATION="file://$work/files")
+
+echo "warm-up: one unmeasured pg_dump" >&2
+"$PG_BIN/pg_dump" -Fc -d "$DB" >/dev/null
+# Rounds interleave the three runs so that load from elsewhere hits all alike.
+for r in $(seq "$ROUNDS"); do
+	echo "round $r" >&2
+	once pg_dump sh -c "'$PG_BIN/pg_dump' -Fc -d '$DB' > '$work/plain.dump'"
+	once pgbackup-s3 "${s3env[@]}" "$work/pgbackup" backup
+	once pgbackup-file "${fileenv[@]}" "$work/pgbackup" backup
+done
+dump_bytes=$(stat -c %s "$work/plain.dump")
+read -r t_dump rss_dump < <(median pg_dump)
+read -r t_s3 rss_s3 < <(median pgbackup-s3)
+read -r t_file rss_file < <(median pgbackup-file)
 
 mbps() { awk -v b="$db_bytes" -v t="$1" 'BEGIN { printf "%.1f", b / 1e6 / t }'; }
 ratio() { awk -v a="$t_dump" -v t="$1" 'BEGIN { printf "%.2f", a / t }'; }
@@ -115,7 +124,7 @@ mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
 cat <<EOF
 
-database $db_mb MB (pg_database_size), dump $(awk -v b="$dump_bytes" 'BEGIN { printf "%.1f", b / 1e6 }') MB, $ROUNDS rounds (median), part size $PART_MB MiB, $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg)
+database $db_mb MB (pg_database_size), dump $(awk -v b="$dump_bytes" 'BEGIN { printf "%.1f", b / 1e6 }') MB, $ROUNDS rounds (median time, highest RSS), part size $PART_MB MiB, $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg)
 
 | run | wall (s) | throughput (DB MB/s) | ratio to pg_dump | peak RSS (MiB) |
 |---|---|---|---|---|
