@@ -1,0 +1,302 @@
+package stacks
+
+import (
+	"fmt"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/pulumi/pulumi-cloudflare/sdk/v5/go/cloudflare"
+	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/helloagents/infra/components"
+)
+
+// Outputs are the stack outputs Platform exports (names in the contract).
+type Outputs struct {
+	APIURL       pulumi.StringOutput
+	FrontendURL  pulumi.StringOutput
+	HealthURLs   pulumi.StringMapOutput
+	BackendImage pulumi.StringOutput
+	BackupBucket pulumi.StringOutput
+}
+
+// Fixed limits of the sidecar containers; the backend's come from config.
+var (
+	tunnelLimits = components.Limits{MemoryMB: 128, CPUs: 0.5}
+	backupLimits = components.Limits{MemoryMB: 256, CPUs: 0.5}
+)
+
+// Platform composes the components for cfg and exports the stack outputs:
+// apiUrl, frontendUrl, healthUrls (region -> readiness URL), backendImage and
+// backupBucket. cfg must come from Parse or Load (validated).
+func Platform(ctx *pulumi.Context, cfg Config) (*Outputs, error) {
+	p := platform{ctx: ctx, cfg: cfg, prefix: "helloagents-" + sanitizeStack(cfg.Stack), cloud: cfg.Environment != Dev}
+	return p.compose()
+}
+
+type platform struct {
+	ctx    *pulumi.Context
+	cfg    Config
+	prefix string
+	cloud  bool
+
+	secrets    *components.Secrets
+	cloudflare *cloudflare.Provider
+	registry   *components.RegistryAuth
+}
+
+func (p *platform) compose() (*Outputs, error) {
+	ctx, cfg := p.ctx, p.cfg
+	var names []string
+	for _, r := range cfg.Regions {
+		names = append(names, r.Name)
+	}
+	s := cfg.Secrets
+	secrets, err := components.NewSecrets(ctx, "secrets", &components.SecretsArgs{
+		Regions: names, Tunnels: p.cloud,
+		AIAPIKey: s.AIAPIKey.Reveal(), SentryDSN: s.SentryDSN.Reveal(),
+		CloudflareAPIToken: s.CloudflareAPIToken.Reveal(),
+		R2AccessKeyID:      s.R2AccessKeyID.Reveal(), R2SecretAccessKey: s.R2SecretAccessKey.Reveal(),
+		RegistryPassword: s.RegistryPassword.Reveal(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	p.secrets = secrets
+	if cfg.Backend.RegistryServer != "" && secrets.HasRegistry {
+		p.registry = &components.RegistryAuth{
+			Server: cfg.Backend.RegistryServer, Username: cfg.Backend.RegistryUsername, Password: secrets.RegistryPassword,
+		}
+	}
+	if p.cloud {
+		p.cloudflare, err = cloudflare.NewProvider(ctx, "cloudflare", &cloudflare.ProviderArgs{ApiToken: secrets.CloudflareAPIToken})
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	backendRef, backupRef, err := p.images()
+	if err != nil {
+		return nil, err
+	}
+	pull := cfg.Environment != Dev
+
+	out := &Outputs{APIURL: pulumi.String(cfg.APIURL()).ToStringOutput()}
+	var bucket *components.BackupBucket
+	if p.cloud {
+		bucket, err = components.NewBackupBucket(ctx, "backups", &components.BackupBucketArgs{
+			AccountID: cfg.Edge.AccountID, Bucket: cfg.Backup.Bucket, Cloudflare: p.cloudflare,
+			Protect: cfg.Environment == Production,
+		})
+		if err != nil {
+			return nil, err
+		}
+		out.BackupBucket = bucket.Name
+	} else {
+		out.BackupBucket = pulumi.String(p.prefix + "-backups").ToStringOutput()
+	}
+
+	health := pulumi.StringMap{}
+	var edgeRegions []components.EdgeRegion
+	for _, r := range cfg.Regions {
+		ref := backendRef
+		if cfg.Environment == Production {
+			ref = pulumi.String(r.Image).ToStringOutput()
+		}
+		tunnel, err := p.region(r, ref, backupRef, pull, bucket)
+		if err != nil {
+			return nil, err
+		}
+		health[r.Name] = pulumi.String(cfg.HealthURL(r))
+		if tunnel != nil {
+			edgeRegions = append(edgeRegions, components.EdgeRegion{
+				Name: r.Name, Hostname: cfg.RegionHostname(r), TunnelCNAME: tunnel.CNAME,
+			})
+		}
+	}
+	out.HealthURLs = health.ToStringMapOutput()
+	out.BackendImage = backendRef
+	if cfg.Environment == Production {
+		out.BackendImage = pulumi.String(cfg.Regions[0].Image).ToStringOutput()
+	}
+
+	out.FrontendURL = pulumi.String(cfg.FrontendURL()).ToStringOutput()
+	if p.cloud {
+		e := cfg.Edge
+		if _, err := components.NewEdge(ctx, "edge", &components.EdgeArgs{
+			AccountID: e.AccountID, ZoneID: e.ZoneID, APIHostname: e.APIHostname,
+			Regions: edgeRegions, HealthCheck: cfg.HealthCheck,
+			ManageZoneSettings: e.ManageZoneSettings, MinTLSVersion: e.MinTLSVersion,
+			HSTSMaxAgeSeconds: e.HSTSMaxAgeSeconds, CheckRegions: e.CheckRegions,
+			Cloudflare: p.cloudflare,
+		}); err != nil {
+			return nil, err
+		}
+		f := cfg.Frontend
+		fe, err := components.NewFrontend(ctx, "frontend", &components.FrontendArgs{
+			AccountID: e.AccountID, ZoneID: e.ZoneID, ProjectName: f.ProjectName, Hostname: f.Hostname,
+			GitHubOwner: f.GitHubOwner, GitHubRepo: f.GitHubRepo, ProductionBranch: f.ProductionBranch,
+			RootDir: f.RootDir, BuildCommand: f.BuildCommand, OutputDir: f.OutputDir,
+			APIURLVariable: f.APIURLVariable, APIURL: cfg.APIURL(), Cloudflare: p.cloudflare,
+		})
+		if err != nil {
+			return nil, err
+		}
+		out.FrontendURL = fe.URL
+	}
+
+	ctx.Export("apiUrl", out.APIURL)
+	ctx.Export("frontendUrl", out.FrontendURL)
+	ctx.Export("healthUrls", out.HealthURLs)
+	ctx.Export("backendImage", out.BackendImage)
+	ctx.Export("backupBucket", out.BackupBucket)
+	return out, nil
+}
+
+// images builds the backend and pgbackup images (dev: on the build engine,
+// kept local; staging: pushed, referenced by repo digest) or, in
+// production, returns the digest-pinned references from config: production
+// never builds.
+func (p *platform) images() (backend, backup pulumi.StringOutput, err error) {
+	cfg := p.cfg
+	if cfg.Environment == Production {
+		return pulumi.String(cfg.Regions[0].Image).ToStringOutput(), pulumi.String(cfg.Backup.Image).ToStringOutput(), nil
+	}
+	builder, err := docker.NewProvider(p.ctx, "build-docker", &docker.ProviderArgs{Host: pulumi.String(cfg.Backend.BuildHost)})
+	if err != nil {
+		return backend, backup, err
+	}
+	build := func(name, repo, dockerfile string) (pulumi.StringOutput, error) {
+		img, err := components.NewImage(p.ctx, name, &components.ImageArgs{
+			Repository: repo, Tag: sanitizeStack(cfg.Stack),
+			Context: BackendContext(), Dockerfile: filepath.Join(BackendContext(), dockerfile),
+			Push: cfg.Environment == Staging, Registry: p.registry, Provider: builder,
+		})
+		if err != nil {
+			return pulumi.StringOutput{}, err
+		}
+		return img.Ref, nil
+	}
+	if backend, err = build("backend-image", cfg.Backend.Repository, BackendDockerfile); err != nil {
+		return backend, backup, err
+	}
+	backup, err = build("backup-image", BackupRepository(cfg.Backend.Repository), BackupDockerfile)
+	return backend, backup, err
+}
+
+// BackupRepository is where the pgbackup image lives: beside the backend
+// repository ("ghcr.io/org/backend" -> "ghcr.io/org/pgbackup"), or the local
+// name "helloagents-pgbackup" in dev.
+func BackupRepository(backendRepo string) string {
+	if !strings.Contains(backendRepo, "/") {
+		return "helloagents-pgbackup"
+	}
+	return path.Dir(backendRepo) + "/pgbackup"
+}
+
+// region creates one region: its engine and networks, database and backups,
+// backend replicas and (outside dev) its tunnel.
+func (p *platform) region(r Region, backendRef, backupRef pulumi.StringOutput, pull bool, bucket *components.BackupBucket) (*components.Tunnel, error) {
+	ctx, cfg := p.ctx, p.cfg
+	prefix := p.prefix
+	if len(cfg.Regions) > 1 {
+		prefix += "-" + r.Name
+	}
+	var registry *components.RegistryAuth
+	if pull {
+		registry = p.registry
+	}
+	host, err := components.NewRegionHost(ctx, "region-"+r.Name, &components.RegionHostArgs{
+		Prefix: prefix, Region: r.Name, DockerHost: r.DockerHost, SSHOpts: r.SSHOpts, Registry: registry,
+	})
+	if err != nil {
+		return nil, err
+	}
+	b := cfg.Backup
+	backup := components.BackupArgs{
+		Image: backupRef, Pull: pull, RunAs: b.RunAs,
+		Schedule: b.Schedule, RetentionDays: b.RetentionDays, KeepLast: b.KeepLast,
+		Limits: backupLimits,
+	}
+	backup.Limits.MaxRestarts = cfg.Backend.MaxRestarts
+	if p.cloud {
+		backup.Destination = fmt.Sprintf("s3://%s/%s/%s", b.Bucket, b.Prefix, r.Name)
+		backup.S3Endpoint = bucket.Endpoint
+		backup.AccessKeyID = p.secrets.R2AccessKeyID
+		backup.SecretAccessKey = p.secrets.R2SecretAccessKey
+	} else {
+		backup.Destination = "file:///backups"
+		backup.LocalVolume = true
+	}
+	if p.secrets.HasSentryDSN {
+		backup.SentryDSN = p.secrets.SentryDSN
+	}
+	d := cfg.Database
+	db, err := components.NewDatabase(ctx, "db-"+r.Name, &components.DatabaseArgs{
+		Prefix: prefix, Region: r.Name, Host: host,
+		Image: d.Image, Name: d.Name, User: d.User, RunAs: d.RunAs,
+		Password:    p.secrets.DatabasePasswords[r.Name],
+		Limits:      components.Limits{MemoryMB: d.MemoryMB, CPUs: cfg.Backend.CPUs, MaxRestarts: cfg.Backend.MaxRestarts},
+		ProtectData: cfg.Environment == Production,
+		HealthCheck: cfg.HealthCheck,
+		Backup:      backup,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	be := cfg.Backend
+	envs := map[string]string{
+		"SENTRY_ENVIRONMENT":        string(cfg.Environment),
+		"SENTRY_TRACES_SAMPLE_RATE": strconv.FormatFloat(be.SentryTracesSampleRate, 'f', -1, 64),
+		"CORS_ALLOWED_ORIGINS":      strings.Join(be.CORSAllowedOrigins, ","),
+	}
+	if be.AppVersion != "" {
+		envs["APP_VERSION"] = be.AppVersion
+	}
+	if be.SandboxPoolURL != "" {
+		envs["SANDBOX_POOL_URL"] = be.SandboxPoolURL
+	}
+	secretEnv := map[string]pulumi.StringInput{"DATABASE_URL": db.URL}
+	if p.secrets.HasAIAPIKey {
+		secretEnv["AI_API_KEY"] = p.secrets.AIAPIKey
+	}
+	if p.secrets.HasSentryDSN {
+		secretEnv["SENTRY_DSN"] = p.secrets.SentryDSN
+	}
+	hostPort := 0
+	if cfg.Environment == Dev {
+		hostPort = be.HostPort
+	}
+	svc, err := components.NewBackendService(ctx, "backend-"+r.Name, &components.BackendServiceArgs{
+		Prefix: prefix, Region: r.Name, Host: host,
+		Image: backendRef, Pull: pull, Replicas: r.Replicas,
+		Port: be.Port, HostPort: hostPort, User: be.User,
+		Limits:      components.Limits{MemoryMB: be.MemoryMB, CPUs: be.CPUs, MaxRestarts: be.MaxRestarts},
+		HealthCheck: cfg.HealthCheck, HealthcheckCommand: be.HealthcheckCommand,
+		Env: envs, SecretEnv: secretEnv,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !p.cloud {
+		return nil, nil
+	}
+	limits := tunnelLimits
+	limits.MaxRestarts = be.MaxRestarts
+	return components.NewTunnel(ctx, "tunnel-"+r.Name, &components.TunnelArgs{
+		Prefix: prefix, Region: r.Name, AccountID: cfg.Edge.AccountID,
+		Secret:    p.secrets.TunnelSecrets[r.Name],
+		Hostnames: []string{cfg.Edge.APIHostname, cfg.RegionHostname(r)},
+		Service:   svc.InternalURL, Image: cfg.Edge.TunnelImage,
+		Host: host, Cloudflare: p.cloudflare, Limits: limits, HealthCheck: cfg.HealthCheck,
+	})
+}
+
+// sanitizeStack makes a stack name ("org/production") usable in names.
+func sanitizeStack(stack string) string {
+	return strings.NewReplacer("/", "-", ".", "-").Replace(stack)
+}

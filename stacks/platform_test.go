@@ -1,0 +1,474 @@
+package stacks
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/helloagents/infra/internal/mocktest"
+)
+
+// runStack runs the whole program of a committed stack under mocks.
+func runStack(t *testing.T, stack string) (*mocktest.Monitor, Config, map[string]any) {
+	t.Helper()
+	cfg, err := Parse(stack, stackRaw(t, stack))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := mocktest.New()
+	outputs := map[string]any{}
+	err = pulumi.RunErr(func(ctx *pulumi.Context) error {
+		out, err := Platform(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		for name, o := range map[string]pulumi.Output{
+			"apiUrl": out.APIURL, "frontendUrl": out.FrontendURL, "healthUrls": out.HealthURLs,
+			"backendImage": out.BackendImage, "backupBucket": out.BackupBucket,
+		} {
+			v, secret, known, err := mocktest.Await(o)
+			if err != nil || !known || secret {
+				return fmt.Errorf("output %s: known=%v secret=%v err=%v", name, known, secret, err)
+			}
+			outputs[name] = v
+		}
+		return nil
+	}, pulumi.WithMocks("helloagents", stack, m))
+	if err != nil {
+		t.Fatalf("program failed: %v", err)
+	}
+	return m, cfg, outputs
+}
+
+// perRegion counts resources of a type whose logical name belongs to region.
+func perRegion(m *mocktest.Monitor, token, region string) int {
+	n := 0
+	for _, r := range m.ByType(token) {
+		if strings.Contains(r.Name, "-"+region+"-") || strings.HasSuffix(r.Name, "-"+region) {
+			n++
+		}
+	}
+	return n
+}
+
+type counts map[string]int
+
+func TestStackResourceCounts(t *testing.T) {
+	for _, tc := range []struct {
+		stack     string
+		total     counts
+		perRegion counts
+	}{
+		{"dev",
+			counts{mocktest.DockerProvider: 2, mocktest.DockerImage: 2, mocktest.RandomPassword: 1, mocktest.RandomID: 0,
+				mocktest.CloudflareProvider: 0, mocktest.Tunnel: 0, mocktest.Record: 0, mocktest.R2Bucket: 0,
+				mocktest.ZoneSettings: 0, mocktest.PagesProject: 0, mocktest.Healthcheck: 0, mocktest.LoadBalancer: 0},
+			counts{mocktest.DockerProvider: 1, mocktest.DockerRemoteImage: 1, mocktest.DockerContainer: 3,
+				mocktest.DockerNetwork: 2, mocktest.DockerVolume: 2}},
+		{"staging",
+			counts{mocktest.DockerProvider: 2, mocktest.DockerImage: 2, mocktest.RandomPassword: 1, mocktest.RandomID: 1,
+				mocktest.CloudflareProvider: 1, mocktest.R2Bucket: 1, mocktest.ZoneSettings: 1, mocktest.Record: 3,
+				mocktest.Healthcheck: 1, mocktest.LoadBalancerMonitor: 0, mocktest.LoadBalancerPool: 0, mocktest.LoadBalancer: 0,
+				mocktest.PagesProject: 1, mocktest.PagesDomain: 1},
+			counts{mocktest.DockerProvider: 1, mocktest.DockerRemoteImage: 4, mocktest.DockerContainer: 4,
+				mocktest.DockerNetwork: 2, mocktest.DockerVolume: 1, mocktest.Tunnel: 1, mocktest.TunnelConfig: 1,
+				mocktest.Record: 1, mocktest.RandomPassword: 1, mocktest.RandomID: 1}},
+		{"production",
+			counts{mocktest.DockerProvider: 2, mocktest.DockerImage: 0, mocktest.RandomPassword: 2, mocktest.RandomID: 2,
+				mocktest.CloudflareProvider: 1, mocktest.R2Bucket: 1, mocktest.ZoneSettings: 1, mocktest.Record: 3,
+				mocktest.Healthcheck: 0, mocktest.LoadBalancerMonitor: 1, mocktest.LoadBalancerPool: 2, mocktest.LoadBalancer: 1,
+				mocktest.PagesProject: 1, mocktest.PagesDomain: 1},
+			counts{mocktest.DockerProvider: 1, mocktest.DockerRemoteImage: 4, mocktest.DockerContainer: 5,
+				mocktest.DockerNetwork: 2, mocktest.DockerVolume: 1, mocktest.Tunnel: 1, mocktest.TunnelConfig: 1,
+				mocktest.Record: 1, mocktest.LoadBalancerPool: 1, mocktest.RandomPassword: 1, mocktest.RandomID: 1}},
+	} {
+		t.Run(tc.stack, func(t *testing.T) {
+			m, cfg, _ := runStack(t, tc.stack)
+			for token, want := range tc.total {
+				if got := m.Count(token); got != want {
+					t.Errorf("%s: %d, want %d", token, got, want)
+				}
+			}
+			for _, r := range cfg.Regions {
+				for token, want := range tc.perRegion {
+					if got := perRegion(m, token, r.Name); got != want {
+						t.Errorf("region %s: %s: %d, want %d", r.Name, token, got, want)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestStackOutputs(t *testing.T) {
+	pinned := "ghcr.io/helloagents/backend@sha256:" + strings.Repeat("0", 64)
+	for _, tc := range []struct {
+		stack string
+		want  map[string]any
+	}{
+		{"dev", map[string]any{
+			"apiUrl":       "http://127.0.0.1:8000",
+			"frontendUrl":  "http://localhost:5173",
+			"healthUrls":   map[string]any{"local": "http://127.0.0.1:8000/health/ready"},
+			"backendImage": "helloagents-backend:dev",
+			"backupBucket": "helloagents-dev-backups",
+		}},
+		{"staging", map[string]any{
+			"apiUrl":       "https://api-staging.helloagents.dev",
+			"frontendUrl":  "https://app-staging.helloagents.dev",
+			"healthUrls":   map[string]any{"eu-west": "https://api-staging-eu-west.helloagents.dev/health/ready"},
+			"backupBucket": "helloagents-backups-staging",
+		}},
+		{"production", map[string]any{
+			"apiUrl":      "https://api.helloagents.dev",
+			"frontendUrl": "https://app.helloagents.dev",
+			"healthUrls": map[string]any{
+				"eu-west": "https://api-eu-west.helloagents.dev/health/ready",
+				"us-east": "https://api-us-east.helloagents.dev/health/ready",
+			},
+			"backendImage": pinned,
+			"backupBucket": "helloagents-backups-production",
+		}},
+	} {
+		t.Run(tc.stack, func(t *testing.T) {
+			_, _, got := runStack(t, tc.stack)
+			for k, want := range tc.want {
+				if fmt.Sprint(got[k]) != fmt.Sprint(want) {
+					t.Errorf("output %s = %v, want %v", k, got[k], want)
+				}
+			}
+			if tc.stack == "staging" {
+				img := fmt.Sprint(got["backendImage"])
+				if !pinnedImage.MatchString(img) || !strings.HasPrefix(img, "ghcr.io/helloagents/backend@sha256:") {
+					t.Errorf("staging backendImage = %q, want the pushed repo digest", img)
+				}
+			}
+		})
+	}
+}
+
+// unwrap strips the secret marker.
+func unwrap(v resource.PropertyValue) resource.PropertyValue {
+	for v.IsSecret() {
+		v = v.SecretValue().Element
+	}
+	return v
+}
+
+func obj(v resource.PropertyValue) resource.PropertyMap { return unwrap(v).ObjectValue() }
+
+func strs(v resource.PropertyValue) []string {
+	var out []string
+	for _, e := range unwrap(v).ArrayValue() {
+		out = append(out, unwrap(e).StringValue())
+	}
+	return out
+}
+
+// role classifies a container by its logical name.
+func role(name string) string {
+	for _, r := range []string{"postgres", "backup", "cloudflared"} {
+		if strings.HasSuffix(name, "-"+r) {
+			return r
+		}
+	}
+	return "backend"
+}
+
+func TestContainerSecurity(t *testing.T) {
+	for _, stack := range []string{"dev", "staging", "production"} {
+		t.Run(stack, func(t *testing.T) {
+			m, cfg, _ := runStack(t, stack)
+			wantUser := map[string]string{"backend": "65532:65532", "postgres": "70:70", "backup": "65532:65532", "cloudflared": "65532:65532"}
+			for _, c := range m.ByType(mocktest.DockerContainer) {
+				in := c.Inputs
+				r := role(c.Name)
+				if got := unwrap(in["user"]).StringValue(); got != wantUser[r] {
+					t.Errorf("%s: user %q, want %q", c.Name, got, wantUser[r])
+				}
+				if !unwrap(in["readOnly"]).BoolValue() {
+					t.Errorf("%s: root filesystem not read-only", c.Name)
+				}
+				if got := strs(obj(in["capabilities"])["drops"]); len(got) != 1 || got[0] != "ALL" {
+					t.Errorf("%s: capabilities drop %v, want [ALL]", c.Name, got)
+				}
+				if _, ok := obj(in["capabilities"])["adds"]; ok {
+					t.Errorf("%s: adds capabilities", c.Name)
+				}
+				if got := strs(in["securityOpts"]); len(got) != 1 || got[0] != "no-new-privileges:true" {
+					t.Errorf("%s: securityOpts %v", c.Name, got)
+				}
+				if unwrap(in["restart"]).StringValue() != "on-failure" || unwrap(in["maxRetryCount"]).NumberValue() != float64(cfg.Backend.MaxRestarts) {
+					t.Errorf("%s: restart %v max %v", c.Name, in["restart"], in["maxRetryCount"])
+				}
+				if unwrap(in["memory"]).NumberValue() <= 0 || unwrap(in["cpus"]).StringValue() == "" {
+					t.Errorf("%s: no memory/CPU limits", c.Name)
+				}
+				if !c.Custom || !strings.Contains(c.Provider, "region-") {
+					t.Errorf("%s: not on its region's explicit provider: %q", c.Name, c.Provider)
+				}
+				checkNetworks(t, stack, c)
+				checkPorts(t, stack, c)
+				if r != "backup" {
+					checkHealthcheck(t, cfg, c)
+				}
+			}
+		})
+	}
+}
+
+func checkHealthcheck(t *testing.T, cfg Config, c mocktest.Resource) {
+	t.Helper()
+	hc, ok := c.Inputs["healthcheck"]
+	if !ok {
+		t.Errorf("%s: no healthcheck", c.Name)
+		return
+	}
+	h := obj(hc)
+	if unwrap(h["interval"]).StringValue() != "30s" || unwrap(h["timeout"]).StringValue() != "5s" ||
+		unwrap(h["retries"]).NumberValue() != 3 || unwrap(h["startPeriod"]).StringValue() != "10s" {
+		t.Errorf("%s: healthcheck %v does not follow the shared settings", c.Name, h)
+	}
+	tests := strs(h["tests"])
+	switch role(c.Name) {
+	case "backend":
+		if strings.Join(tests, " ") != strings.Join(cfg.Backend.HealthcheckCommand, " ") {
+			t.Errorf("%s: healthcheck test %v", c.Name, tests)
+		}
+	case "postgres":
+		if len(tests) < 2 || tests[1] != "pg_isready" {
+			t.Errorf("%s: healthcheck test %v, want pg_isready", c.Name, tests)
+		}
+	}
+}
+
+func checkNetworks(t *testing.T, stack string, c mocktest.Resource) {
+	t.Helper()
+	var nets []string
+	for _, n := range unwrap(c.Inputs["networksAdvanced"]).ArrayValue() {
+		nets = append(nets, unwrap(obj(n)["name"]).StringValue())
+	}
+	var want []string
+	switch role(c.Name) {
+	case "postgres":
+		want = []string{"private"}
+	case "cloudflared":
+		want = []string{"egress"}
+	default:
+		want = []string{"private", "egress"}
+	}
+	if len(nets) != len(want) {
+		t.Errorf("%s: networks %v, want %v", c.Name, nets, want)
+		return
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(nets[i], "helloagents-"+stack) || !strings.HasSuffix(nets[i], "-"+w) {
+			t.Errorf("%s: network %d = %q, want the stack's %s network", c.Name, i, nets[i], w)
+		}
+	}
+	if _, ok := c.Inputs["networkMode"]; ok {
+		t.Errorf("%s: sets networkMode", c.Name)
+	}
+}
+
+func checkPorts(t *testing.T, stack string, c mocktest.Resource) {
+	t.Helper()
+	ports, ok := c.Inputs["ports"]
+	if stack != "dev" || role(c.Name) != "backend" {
+		if ok && len(unwrap(ports).ArrayValue()) > 0 {
+			t.Errorf("%s: publishes ports %v; only the dev backend may", c.Name, ports)
+		}
+		return
+	}
+	list := unwrap(ports).ArrayValue()
+	if len(list) != 1 {
+		t.Fatalf("%s: ports %v, want exactly one", c.Name, ports)
+	}
+	p := obj(list[0])
+	if unwrap(p["ip"]).StringValue() != "127.0.0.1" || unwrap(p["internal"]).NumberValue() != 8000 || unwrap(p["external"]).NumberValue() != 8000 {
+		t.Errorf("%s: port %v, want 127.0.0.1:8000->8000", c.Name, p)
+	}
+}
+
+func TestNetworksPrivateIsInternal(t *testing.T) {
+	m, _, _ := runStack(t, "production")
+	for _, n := range m.ByType(mocktest.DockerNetwork) {
+		internal := n.Inputs["internal"].IsBool() && n.Inputs["internal"].BoolValue()
+		if strings.HasSuffix(n.Name, "-private") != internal {
+			t.Errorf("%s: internal=%v", n.Name, internal)
+		}
+	}
+}
+
+// TestSecretsAreSecret scans every input of every resource: a value that
+// holds a credential must be a Pulumi secret, and no credential may appear
+// anywhere in plain text.
+func TestSecretsAreSecret(t *testing.T) {
+	for _, stack := range []string{"dev", "staging", "production"} {
+		t.Run(stack, func(t *testing.T) {
+			m, _, _ := runStack(t, stack)
+			needles := []string{"pw-", "token-", "cmFuZG9tLWlk"}
+			for _, s := range testSecrets {
+				needles = append(needles, s)
+			}
+			for _, r := range m.Resources() {
+				for k, v := range r.Inputs {
+					for _, leak := range plainLeaks(v, needles) {
+						t.Errorf("%s: input %s holds a credential in plain text: %q", r, k, leak)
+					}
+				}
+			}
+			// The variables that must be present and secret.
+			for _, c := range m.ByType(mocktest.DockerContainer) {
+				envs := c.Inputs["envs"]
+				var want []string
+				switch role(c.Name) {
+				case "backend":
+					want = []string{"DATABASE_URL="}
+					if stack != "dev" {
+						want = append(want, "AI_API_KEY=", "SENTRY_DSN=")
+					}
+				case "postgres":
+					want = []string{"POSTGRES_PASSWORD="}
+				case "backup":
+					want = []string{"DATABASE_URL="}
+					if stack != "dev" {
+						want = append(want, "AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "SENTRY_DSN=")
+					}
+				case "cloudflared":
+					want = []string{"TUNNEL_TOKEN="}
+				}
+				all := strings.Join(strs(envs), "\n")
+				for _, w := range want {
+					if !strings.Contains(all, w) {
+						t.Errorf("%s: env lacks %s", c.Name, w)
+					}
+				}
+				if !envs.IsSecret() {
+					t.Errorf("%s: env holding secrets is not a Pulumi secret", c.Name)
+				}
+			}
+		})
+	}
+}
+
+// plainLeaks returns the needles found in v outside secret values.
+func plainLeaks(v resource.PropertyValue, needles []string) []string {
+	switch {
+	case v.IsSecret():
+		return nil
+	case v.IsString():
+		var out []string
+		for _, n := range needles {
+			if strings.Contains(v.StringValue(), n) {
+				out = append(out, v.StringValue())
+			}
+		}
+		return out
+	case v.IsArray():
+		var out []string
+		for _, e := range v.ArrayValue() {
+			out = append(out, plainLeaks(e, needles)...)
+		}
+		return out
+	case v.IsObject():
+		var out []string
+		for _, e := range v.ObjectValue() {
+			out = append(out, plainLeaks(e, needles)...)
+		}
+		return out
+	}
+	return nil
+}
+
+func TestBackupWiring(t *testing.T) {
+	for _, tc := range []struct {
+		stack string
+		dest  string
+	}{
+		{"dev", "BACKUP_DESTINATION=file:///backups"},
+		{"staging", "BACKUP_DESTINATION=s3://helloagents-backups-staging/staging/eu-west"},
+		{"production", "BACKUP_DESTINATION=s3://helloagents-backups-production/production/us-east"},
+	} {
+		t.Run(tc.stack, func(t *testing.T) {
+			m, cfg, _ := runStack(t, tc.stack)
+			var all []string
+			for _, c := range m.ByType(mocktest.DockerContainer) {
+				if role(c.Name) == "backup" {
+					all = append(all, strs(c.Inputs["envs"])...)
+					if got := strs(c.Inputs["command"]); len(got) != 1 || got[0] != "run" {
+						t.Errorf("%s: command %v, want [run]", c.Name, got)
+					}
+				}
+			}
+			env := strings.Join(all, "\n")
+			want := []string{tc.dest, "BACKUP_SCHEDULE=" + cfg.Backup.Schedule,
+				fmt.Sprintf("BACKUP_RETENTION_DAYS=%d", cfg.Backup.RetentionDays),
+				fmt.Sprintf("BACKUP_KEEP_LAST=%d", cfg.Backup.KeepLast)}
+			if tc.stack != "dev" {
+				want = append(want, "BACKUP_S3_ENDPOINT=https://0123456789abcdef0123456789abcdef.r2.cloudflarestorage.com")
+			}
+			for _, w := range want {
+				if !strings.Contains(env, w) {
+					t.Errorf("backup env lacks %q:\n%s", w, env)
+				}
+			}
+		})
+	}
+}
+
+func TestProductionNeverBuilds(t *testing.T) {
+	m, cfg, _ := runStack(t, "production")
+	if n := m.Count(mocktest.DockerImage); n != 0 {
+		t.Fatalf("production builds %d images", n)
+	}
+	pulled := map[string]bool{}
+	for _, r := range m.ByType(mocktest.DockerRemoteImage) {
+		pulled[unwrap(r.Inputs["name"]).StringValue()] = true
+	}
+	for _, r := range cfg.Regions {
+		if !pulled[r.Image] {
+			t.Errorf("region %s image %s not pulled", r.Name, r.Image)
+		}
+	}
+	if !pulled[cfg.Backup.Image] {
+		t.Errorf("backup image %s not pulled", cfg.Backup.Image)
+	}
+}
+
+func TestBackendEnv(t *testing.T) {
+	m, _, _ := runStack(t, "production")
+	c, ok := m.Named(mocktest.DockerContainer, "backend-eu-west-1")
+	if !ok {
+		t.Fatal("backend-eu-west-1 not registered")
+	}
+	env := strings.Join(strs(c.Inputs["envs"]), "\n")
+	for _, w := range []string{
+		"SENTRY_ENVIRONMENT=production", "SENTRY_TRACES_SAMPLE_RATE=0.1",
+		"CORS_ALLOWED_ORIGINS=https://app.helloagents.dev", "HOST=0.0.0.0", "PORT=8000",
+		"DATABASE_URL=postgres://helloagents:",
+	} {
+		if !strings.Contains(env, w) {
+			t.Errorf("backend env lacks %q", w)
+		}
+	}
+}
+
+func TestImageBuildContext(t *testing.T) {
+	m, _, _ := runStack(t, "dev")
+	img, ok := m.Named(mocktest.DockerImage, "backend-image")
+	if !ok {
+		t.Fatal("backend-image not registered")
+	}
+	b := obj(img.Inputs["build"])
+	ctxDir, dockerfile := unwrap(b["context"]).StringValue(), unwrap(b["dockerfile"]).StringValue()
+	if !strings.HasSuffix(ctxDir, "/backend") || dockerfile != ctxDir+"/Dockerfile" {
+		t.Errorf("build context %q dockerfile %q", ctxDir, dockerfile)
+	}
+	if !unwrap(img.Inputs["skipPush"]).BoolValue() {
+		t.Error("dev pushes its image")
+	}
+}
