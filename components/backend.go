@@ -2,6 +2,7 @@ package components
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -29,8 +30,9 @@ type BackendServiceArgs struct {
 	HostPort int
 	User     string
 	Limits   Limits
-	// HealthCheck paces the Docker healthcheck; HealthcheckCommand is its
-	// test, which probes HealthCheck.LivenessPath.
+	// HealthCheck paces the Docker healthcheck. HealthcheckCommand is its
+	// test without the path: HealthCheck.LivenessPath is appended, so the
+	// probe follows the shared settings (`/server healthcheck /health/live`).
 	HealthCheck        HealthCheck
 	HealthcheckCommand []string
 	// Env are plain variables; SecretEnv are secret ones (DATABASE_URL,
@@ -72,7 +74,7 @@ func NewBackendService(ctx *pulumi.Context, name string, args *BackendServiceArg
 			Name:        pulumi.Sprintf("%s-backend-%d", args.Prefix, i),
 			Image:       img,
 			Envs:        env(plain, args.SecretEnv),
-			Healthcheck: dockerHealthcheck(args.HealthCheck, args.HealthcheckCommand),
+			Healthcheck: dockerHealthcheck(args.HealthCheck, append(slices.Clone(args.HealthcheckCommand), args.HealthCheck.LivenessPath)),
 			NetworksAdvanced: docker.ContainerNetworksAdvancedArray{
 				docker.ContainerNetworksAdvancedArgs{Name: args.Host.PrivateNetworkName, Aliases: pulumi.ToStringArray([]string{BackendAlias})},
 				docker.ContainerNetworksAdvancedArgs{Name: args.Host.EgressNetworkName, Aliases: pulumi.ToStringArray([]string{BackendAlias})},

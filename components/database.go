@@ -52,9 +52,10 @@ type BackupArgs struct {
 	S3Endpoint      string
 	AccessKeyID     pulumi.StringInput
 	SecretAccessKey pulumi.StringInput
-	// SentryDSN reports failed runs; nil when unset.
-	SentryDSN pulumi.StringInput
-	Limits    Limits
+	// SentryDSN reports failed runs; nil when unset. SentryEnvironment tags them.
+	SentryDSN         pulumi.StringInput
+	SentryEnvironment string
+	Limits            Limits
 }
 
 // Database is Postgres on a named volume, reachable only on the region's
@@ -147,9 +148,14 @@ func (d *Database) backupJob(ctx *pulumi.Context, name string, args *DatabaseArg
 		"BACKUP_RETENTION_DAYS": strconv.Itoa(b.RetentionDays),
 		"BACKUP_KEEP_LAST":      strconv.Itoa(b.KeepLast),
 	}
+	if b.SentryEnvironment != "" {
+		plain["SENTRY_ENVIRONMENT"] = b.SentryEnvironment
+	}
 	secret := map[string]pulumi.StringInput{"DATABASE_URL": d.URL}
 	if b.S3Endpoint != "" {
 		plain["BACKUP_S3_ENDPOINT"] = b.S3Endpoint
+		// R2 has a single region, which S3 clients must call "auto".
+		plain["BACKUP_S3_REGION"] = "auto"
 		secret["AWS_ACCESS_KEY_ID"] = b.AccessKeyID
 		secret["AWS_SECRET_ACCESS_KEY"] = b.SecretAccessKey
 	}

@@ -219,7 +219,7 @@ func (p *platform) region(r Region, backendRef, backupRef pulumi.StringOutput, p
 	backup := components.BackupArgs{
 		Image: backupRef, Pull: pull, RunAs: b.RunAs,
 		Schedule: b.Schedule, RetentionDays: b.RetentionDays, KeepLast: b.KeepLast,
-		Limits: backupLimits,
+		Limits: backupLimits, SentryEnvironment: string(cfg.Environment),
 	}
 	backup.Limits.MaxRestarts = cfg.Backend.MaxRestarts
 	if p.cloud {

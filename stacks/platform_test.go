@@ -235,7 +235,7 @@ func checkHealthcheck(t *testing.T, cfg Config, c mocktest.Resource) {
 	tests := strs(h["tests"])
 	switch role(c.Name) {
 	case "backend":
-		if strings.Join(tests, " ") != strings.Join(cfg.Backend.HealthcheckCommand, " ") {
+		if strings.Join(tests, " ") != strings.Join(cfg.Backend.HealthcheckCommand, " ")+" /health/live" {
 			t.Errorf("%s: healthcheck test %v", c.Name, tests)
 		}
 	case "postgres":
@@ -409,7 +409,7 @@ func TestBackupWiring(t *testing.T) {
 				fmt.Sprintf("BACKUP_RETENTION_DAYS=%d", cfg.Backup.RetentionDays),
 				fmt.Sprintf("BACKUP_KEEP_LAST=%d", cfg.Backup.KeepLast)}
 			if tc.stack != "dev" {
-				want = append(want, "BACKUP_S3_ENDPOINT=https://0123456789abcdef0123456789abcdef.r2.cloudflarestorage.com")
+				want = append(want, "BACKUP_S3_ENDPOINT=https://0123456789abcdef0123456789abcdef.r2.cloudflarestorage.com", "BACKUP_S3_REGION=auto")
 			}
 			for _, w := range want {
 				if !strings.Contains(env, w) {
