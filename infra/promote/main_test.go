@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/helloagents/infra/stacks"
 	"github.com/helloagents/infra/stacks/promote"
 )
 
@@ -20,9 +22,18 @@ func (unpinned) Outputs(context.Context, string) (map[string]any, error) {
 	return map[string]any{"backendImage": "ghcr.io/helloagents/backend:latest", "apiUrl": "http://127.0.0.1:1"}, nil
 }
 
+// Config is the repository's production stack file plus the secrets it
+// leaves to each workspace.
 func (unpinned) Config(context.Context, string) (map[string]string, error) {
-	return map[string]string{"helloagents:regions": `[{"name":"eu-west","image":"ghcr.io/helloagents/backend@sha256:` +
-		strings.Repeat("0", 64) + `"}]`}, nil
+	raw, err := stacks.ReadStackFile(filepath.Join("..", "..", "Pulumi.production.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range stacks.SecretKeys() {
+		raw["helloagents:"+k] = "test-secret"
+	}
+	raw["helloagents:sentryDsn"] = "https://key@sentry.example.dev/1"
+	return raw, nil
 }
 
 func (unpinned) SetConfigPath(context.Context, string, string, string) error {

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/helloagents/infra/components"
+	"github.com/helloagents/infra/stacks"
 	"github.com/helloagents/infra/stacks/promote"
 )
 
@@ -31,7 +32,7 @@ type memStacks struct {
 func newMem(names ...string) *memStacks {
 	m := &memStacks{source: map[string]any{"backendImage": newImage, "apiUrl": "http://source.test"}}
 	for _, n := range names {
-		m.regions = append(m.regions, map[string]any{"name": n, "image": oldImage})
+		m.regions = append(m.regions, map[string]any{"name": n, "dockerHost": "ssh://deploy@" + n + ".example.dev", "replicas": 1, "image": oldImage})
 		m.deployed = append(m.deployed, oldImage)
 	}
 	return m
@@ -52,9 +53,21 @@ func (m *memStacks) outputs() map[string]any {
 	return map[string]any{"healthUrls": urls}
 }
 
+// Config is the repository's production stack file with the test's
+// regions and health check, and every required secret.
 func (m *memStacks) Config(context.Context, string) (map[string]string, error) {
+	raw, err := stacks.ReadStackFile(filepath.Join("..", "..", "Pulumi.production.yaml"))
+	if err != nil {
+		return nil, err
+	}
 	b, _ := json.Marshal(m.regions)
-	return map[string]string{"helloagents:regions": string(b)}, nil
+	raw["helloagents:regions"] = string(b)
+	hc, _ := json.Marshal(testHealthCheck)
+	raw["helloagents:healthCheck"] = string(hc)
+	for k, v := range secrets() {
+		raw[k] = v.Value
+	}
+	return raw, nil
 }
 
 var imagePath = regexp.MustCompile(`^helloagents:regions\[(\d+)\]\.image$`)

@@ -12,11 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 
+	"github.com/helloagents/infra/stacks"
 	"github.com/helloagents/infra/stacks/promote"
 	"github.com/helloagents/infra/verify"
 )
@@ -51,6 +53,9 @@ type env struct {
 	dir     string
 	staging *fakeRegion
 	regions []*fakeRegion
+	// urls maps "staging" and each region to its server's base URL: all
+	// the program needs, so a child process can rebuild the program.
+	urls map[string]string
 
 	mu          sync.Mutex
 	sourceImage string        // what staging exports as backendImage
@@ -80,19 +85,60 @@ func pulumiCommand(t *testing.T) auto.PulumiCommand {
 	return cmd
 }
 
-// productionConfig is Pulumi.production.yaml of the test: the contract's
-// shape, three regions on the old image, fast health-check settings.
-func productionConfig(regions []string) string {
-	var b strings.Builder
-	b.WriteString("config:\n  helloagents:environment: production\n")
-	b.WriteString("  helloagents:healthCheck:\n    path: /health/ready\n    livenessPath: /health/live\n" +
-		"    interval: 50ms\n    timeout: 300ms\n    retries: 2\n    startPeriod: 0s\n    expectedCodes: [200]\n")
-	b.WriteString("  helloagents:regions:\n")
-	for i, r := range regions {
-		fmt.Fprintf(&b, "    - name: %s\n      dockerHost: ssh://deploy@%s.example.dev\n      replicas: %d\n      image: %s\n",
-			r, r, 1+i%2, oldImage)
+// testHealthCheck is the production health-check setting of the tests:
+// the smallest values the config validation allows, one probe per gate.
+var testHealthCheck = map[string]any{
+	"path": "/health/ready", "livenessPath": "/health/live", "interval": "2s", "timeout": "1s",
+	"retries": 1, "startPeriod": "0s", "expectedCodes": []int{200},
+}
+
+// stackFile returns the repository's Pulumi.<stack>.yaml with the given
+// config values replaced: the real shape, so the tests break when it
+// changes.
+func stackFile(t *testing.T, stack string, replace map[string]any) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "Pulumi."+stack+".yaml"))
+	if err != nil {
+		t.Fatalf("the repository's stack file: %v", err)
 	}
-	return b.String()
+	var f map[string]any
+	if err := yaml.Unmarshal(b, &f); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := f["config"].(map[string]any)
+	for k, v := range replace {
+		cfg[k] = v
+	}
+	out, err := yaml.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// productionRegions is the test's helloagents:regions: three regions on the
+// old image.
+func productionRegions(names []string) []any {
+	var list []any
+	for i, n := range names {
+		list = append(list, map[string]any{
+			"name": n, "dockerHost": "ssh://deploy@" + n + ".hosts.helloagents.dev", "replicas": 1 + i%2, "image": oldImage,
+		})
+	}
+	return list
+}
+
+// secrets are the credentials the config validation requires outside dev.
+func secrets() map[string]auto.ConfigValue {
+	m := map[string]auto.ConfigValue{}
+	for _, k := range stacks.SecretKeys() {
+		v := "test-" + k
+		if k == "sentryDsn" {
+			v = "https://key@sentry.example.dev/1"
+		}
+		m["helloagents:"+k] = auto.ConfigValue{Value: v, Secret: true}
+	}
+	return m
 }
 
 // newEnv creates the backend, the stacks and the servers, and deploys both
@@ -100,43 +146,39 @@ func productionConfig(regions []string) string {
 func newEnv(t *testing.T, regionNames ...string) *env {
 	t.Helper()
 	cmd := pulumiCommand(t)
-	e := &env{t: t, dir: t.TempDir(), sourceImage: newImage}
+	e := &env{t: t, dir: t.TempDir(), sourceImage: newImage, urls: map[string]string{}}
 	e.staging = newFakeRegion(t, "staging")
+	e.urls["staging"] = e.staging.srv.URL
 	for _, n := range regionNames {
-		e.regions = append(e.regions, newFakeRegion(t, n))
+		f := newFakeRegion(t, n)
+		e.regions = append(e.regions, f)
+		e.urls[n] = f.srv.URL
 	}
-	state, work, home := filepath.Join(e.dir, "state"), filepath.Join(e.dir, "work"), filepath.Join(e.dir, "home")
-	for _, d := range []string{state, work, home} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
+	work := filepath.Join(e.dir, "work")
+	for _, d := range []string{"state", "work", "home"} {
+		if err := os.MkdirAll(filepath.Join(e.dir, d), 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := os.WriteFile(filepath.Join(work, "Pulumi.production.yaml"), []byte(productionConfig(regionNames)), 0o644); err != nil {
-		t.Fatal(err)
+	files := map[string][]byte{
+		"production": stackFile(t, "production", map[string]any{
+			"helloagents:regions": productionRegions(regionNames), "helloagents:healthCheck": testHealthCheck,
+		}),
+		"staging": stackFile(t, "staging", nil),
 	}
-	if err := os.WriteFile(filepath.Join(work, "Pulumi.staging.yaml"),
-		[]byte("config:\n  helloagents:environment: staging\n  helloagents:regions:\n    - name: staging\n      dockerHost: ssh://deploy@staging.example.dev\n      replicas: 1\n"), 0o644); err != nil {
-		t.Fatal(err)
+	for s, b := range files {
+		if err := os.WriteFile(filepath.Join(work, "Pulumi."+s+".yaml"), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
+	e.open(t, cmd)
 	ctx := t.Context()
-	ws, err := auto.NewLocalWorkspace(ctx,
-		auto.Program(e.program),
-		auto.Project(workspace.Project{Name: "helloagents", Runtime: workspace.NewProjectRuntimeInfo("go", nil)}),
-		auto.WorkDir(work),
-		auto.Pulumi(cmd),
-		auto.EnvVars(map[string]string{
-			"PULUMI_BACKEND_URL":       "file://" + state,
-			"PULUMI_CONFIG_PASSPHRASE": "promote-test",
-			"PULUMI_HOME":              home,
-			"PULUMI_SKIP_UPDATE_CHECK": "true",
-		}))
-	if err != nil {
-		t.Fatalf("workspace: %v", err)
-	}
-	e.ws, e.stacks = ws, promote.Workspace{WS: ws}
 	for _, s := range []string{"staging", "production"} {
-		if _, err := auto.NewStack(ctx, s, ws); err != nil {
+		if _, err := auto.NewStack(ctx, s, e.ws); err != nil {
 			t.Fatalf("create stack %s: %v", s, err)
+		}
+		if err := e.ws.SetAllConfig(ctx, s, secrets()); err != nil {
+			t.Fatalf("secrets of %s: %v", s, err)
 		}
 		if _, err := e.stacks.Up(ctx, s, nil); err != nil {
 			t.Fatalf("first up of %s: %v", s, err)
@@ -145,24 +187,42 @@ func newEnv(t *testing.T, regionNames ...string) *env {
 	return e
 }
 
-// program is the inline Pulumi program of both stacks: the contract's
-// config shape and outputs, and no provider resources (plugins cannot be
-// downloaded here).
-func (e *env) program(ctx *pulumi.Context) error {
-	var regions []struct {
-		Name  string `json:"name"`
-		Image string `json:"image"`
+// open creates the workspace over e.dir (the stacks may already exist).
+func (e *env) open(t *testing.T, cmd auto.PulumiCommand) {
+	t.Helper()
+	ws, err := auto.NewLocalWorkspace(t.Context(),
+		auto.Program(e.program),
+		auto.Project(workspace.Project{Name: "helloagents", Runtime: workspace.NewProjectRuntimeInfo("go", nil)}),
+		auto.WorkDir(filepath.Join(e.dir, "work")),
+		auto.Pulumi(cmd),
+		auto.EnvVars(map[string]string{
+			"PULUMI_BACKEND_URL":       "file://" + filepath.Join(e.dir, "state"),
+			"PULUMI_CONFIG_PASSPHRASE": "promote-test",
+			"PULUMI_HOME":              filepath.Join(e.dir, "home"),
+			"PULUMI_SKIP_UPDATE_CHECK": "true",
+		}))
+	if err != nil {
+		t.Fatalf("workspace: %v", err)
 	}
-	if err := json.Unmarshal([]byte(config.Require(ctx, "helloagents:regions")), &regions); err != nil {
-		return fmt.Errorf("helloagents:regions: %w", err)
+	e.ws, e.stacks = ws, promote.Workspace{WS: ws}
+}
+
+// program is the inline Pulumi program of both stacks: it loads the config
+// with stacks.Load like the real program, exports the contract's outputs,
+// and registers no provider resources (plugins cannot be downloaded here).
+func (e *env) program(ctx *pulumi.Context) error {
+	cfg, err := stacks.Load(ctx)
+	if err != nil {
+		return err
 	}
 	if ctx.Stack() == "staging" {
 		e.mu.Lock()
 		img := e.sourceImage
 		e.mu.Unlock()
+		base := e.urls["staging"] + "/" + tagOf(img)
 		ctx.Export("backendImage", pulumi.String(img))
-		ctx.Export("apiUrl", pulumi.String(e.staging.srv.URL+"/"+tagOf(img)))
-		ctx.Export("healthUrls", pulumi.StringMap{"staging": pulumi.String(e.staging.srv.URL + "/" + tagOf(img) + "/health/ready")})
+		ctx.Export("apiUrl", pulumi.String(base))
+		ctx.Export("healthUrls", pulumi.StringMap{cfg.Regions[0].Name: pulumi.String(base + cfg.HealthCheck.Path)})
 		return nil
 	}
 	e.mu.Lock()
@@ -173,21 +233,21 @@ func (e *env) program(ctx *pulumi.Context) error {
 		<-hold
 	}
 	urls, images := pulumi.StringMap{}, pulumi.StringMap{}
-	for _, r := range regions {
-		f := e.region(r.Name)
-		if f == nil {
+	for _, r := range cfg.Regions {
+		base, ok := e.urls[r.Name]
+		if !ok {
 			return fmt.Errorf("no test server for region %q", r.Name)
 		}
 		if strings.Contains(r.Image, "badbad") {
 			return fmt.Errorf("region %s: image %s cannot be deployed", r.Name, r.Image)
 		}
-		urls[r.Name] = pulumi.String(f.srv.URL + "/" + tagOf(r.Image) + "/health/ready")
+		urls[r.Name] = pulumi.String(base + "/" + tagOf(r.Image) + cfg.HealthCheck.Path)
 		images[r.Name] = pulumi.String(r.Image)
 	}
 	ctx.Export("healthUrls", urls)
 	ctx.Export("images", images)
-	ctx.Export("apiUrl", pulumi.String(e.regions[0].srv.URL+"/"+tagOf(regions[0].Image)))
-	ctx.Export("backendImage", pulumi.String(regions[0].Image))
+	ctx.Export("apiUrl", pulumi.String(e.urls[cfg.Regions[0].Name]+"/"+tagOf(cfg.Regions[0].Image)))
+	ctx.Export("backendImage", pulumi.String(cfg.Regions[0].Image))
 	return nil
 }
 

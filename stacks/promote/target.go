@@ -1,20 +1,17 @@
 package promote
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/helloagents/infra/components"
+	"github.com/helloagents/infra/stacks"
 )
 
-// Config keys the engine reads and writes in the target stack.
-const (
-	keyRegions     = "helloagents:regions"
-	keyHealthCheck = "helloagents:healthCheck"
-)
+// keyRegions is the target's ordered region list; the engine writes
+// keyRegions[i].image.
+const keyRegions = "helloagents:regions"
 
 // region is one target region as configured, in rollout order.
 type region struct {
@@ -36,86 +33,22 @@ type target struct {
 }
 
 // readTarget extracts the ordered regions and the health-check settings
-// from the target's raw config.
+// from the target's raw config through stacks.Parse, so promotion reads the
+// config exactly as the program does and refuses a target whose config the
+// program would reject anyway (every problem is listed at once).
 func readTarget(stack string, raw map[string]string) (target, error) {
-	var t target
-	text, ok := raw[keyRegions]
-	if !ok || strings.TrimSpace(text) == "" {
-		return t, fmt.Errorf("stack %q: %s is not set; allowed: an ordered list of regions with name and image", stack, keyRegions)
+	cfg, err := stacks.Parse(stack, raw)
+	if err != nil {
+		return target{}, fmt.Errorf("stack %q config is invalid: %w", stack, err)
 	}
-	var list []struct {
-		Name  string `json:"name"`
-		Image string `json:"image"`
-	}
-	if err := json.Unmarshal([]byte(text), &list); err != nil {
-		return t, fmt.Errorf("stack %q: %s: %w", stack, keyRegions, err)
-	}
-	if len(list) == 0 {
-		return t, fmt.Errorf("stack %q: %s is empty; allowed: at least one region", stack, keyRegions)
-	}
-	for i, r := range list {
-		if r.Name == "" {
-			return t, fmt.Errorf("stack %q: %s[%d].name is empty", stack, keyRegions, i)
-		}
-		if slices.ContainsFunc(t.Regions, func(o region) bool { return o.Name == r.Name }) {
-			return t, fmt.Errorf("stack %q: %s[%d].name %q is not unique", stack, keyRegions, i, r.Name)
-		}
+	t := target{HealthCheck: cfg.HealthCheck}
+	for i, r := range cfg.Regions {
 		t.Regions = append(t.Regions, region{Index: i, Name: r.Name, Image: r.Image})
 	}
-	hc, err := healthCheck(stack, raw[keyHealthCheck])
-	if err != nil {
-		return t, err
+	if len(t.Regions) == 0 {
+		return t, fmt.Errorf("stack %q: %s is empty; allowed: at least one region", stack, keyRegions)
 	}
-	t.HealthCheck = hc
 	return t, nil
-}
-
-// healthCheck decodes helloagents:healthCheck over the defaults; durations
-// are Go duration strings such as "30s".
-func healthCheck(stack, text string) (components.HealthCheck, error) {
-	hc := components.DefaultHealthCheck()
-	if strings.TrimSpace(text) == "" {
-		return hc, nil
-	}
-	var in struct {
-		Path          *string `json:"path"`
-		LivenessPath  *string `json:"livenessPath"`
-		Interval      *string `json:"interval"`
-		Timeout       *string `json:"timeout"`
-		Retries       *int    `json:"retries"`
-		StartPeriod   *string `json:"startPeriod"`
-		ExpectedCodes []int   `json:"expectedCodes"`
-	}
-	if err := json.Unmarshal([]byte(text), &in); err != nil {
-		return hc, fmt.Errorf("stack %q: %s: %w", stack, keyHealthCheck, err)
-	}
-	if in.Path != nil {
-		hc.Path = *in.Path
-	}
-	if in.LivenessPath != nil {
-		hc.LivenessPath = *in.LivenessPath
-	}
-	if in.Retries != nil {
-		hc.Retries = *in.Retries
-	}
-	if in.ExpectedCodes != nil {
-		hc.ExpectedCodes = in.ExpectedCodes
-	}
-	for _, d := range []struct {
-		field string
-		in    *string
-		out   *time.Duration
-	}{{"interval", in.Interval, &hc.Interval}, {"timeout", in.Timeout, &hc.Timeout}, {"startPeriod", in.StartPeriod, &hc.StartPeriod}} {
-		if d.in == nil {
-			continue
-		}
-		v, err := time.ParseDuration(*d.in)
-		if err != nil {
-			return hc, fmt.Errorf("stack %q: %s.%s = %q: not a duration such as \"30s\"", stack, keyHealthCheck, d.field, *d.in)
-		}
-		*d.out = v
-	}
-	return hc, nil
 }
 
 // selectRegions returns the regions named in only (all when empty), always
