@@ -30,7 +30,9 @@ func unwrap(v resource.PropertyValue) resource.PropertyValue {
 	return v
 }
 
-func str(r mocktest.Resource, k string) string { return unwrap(r.Inputs[resource.PropertyKey(k)]).StringValue() }
+func str(r mocktest.Resource, k string) string {
+	return unwrap(r.Inputs[resource.PropertyKey(k)]).StringValue()
+}
 
 func strs(v resource.PropertyValue) []string {
 	var out []string
