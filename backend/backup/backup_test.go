@@ -3,12 +3,14 @@ package backup_test
 import (
 	"context"
 	"errors"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/helloagents/infra/backend/backup"
@@ -216,5 +218,53 @@ func TestPrune(t *testing.T) {
 	cat, _ = backup.ReadCatalog(ctx, store, "", "app")
 	if len(cat.Backups) != 1 || cat.Backups[0].Key != a1 {
 		t.Errorf("after pruning everything with keep-last 1: %+v, want only %s", cat.Backups, a1)
+	}
+}
+
+// TestStoreContract checks what Backup and Restore rely on, for each store:
+// a Put whose reader fails publishes nothing, a missing key is ErrNotFound,
+// List filters by prefix, Delete of a missing key is not an error.
+func TestStoreContract(t *testing.T) {
+	for name, newStore := range destinations(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			store, _ := newStore(t)
+			boom := errors.New("reader failed")
+			big := io.MultiReader(strings.NewReader(strings.Repeat("x", 6<<20)), iotest.ErrReader(boom))
+			if _, err := store.Put(ctx, "a/failed.dump", big); !errors.Is(err, boom) {
+				t.Errorf("Put with a failing reader: err = %v, want it to wrap the reader's error", err)
+			}
+			if n, err := store.Put(ctx, "a/one.dump", strings.NewReader("hello")); err != nil || n != 5 {
+				t.Fatalf("Put = %d, %v", n, err)
+			}
+			if _, err := store.Put(ctx, "b/two.dump", strings.NewReader("")); err != nil {
+				t.Fatalf("Put empty: %v", err)
+			}
+			objs, err := store.List(ctx, "a/")
+			if err != nil || len(objs) != 1 || objs[0].Key != "a/one.dump" || objs[0].Size != 5 {
+				t.Errorf("List(a/) = %+v, %v; want only a/one.dump (5 bytes)", objs, err)
+			}
+			rc, err := store.Get(ctx, "a/one.dump")
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, _ := io.ReadAll(rc)
+			_ = rc.Close()
+			if string(data) != "hello" {
+				t.Errorf("Get = %q", data)
+			}
+			if _, err := store.Get(ctx, "a/failed.dump"); !errors.Is(err, backup.ErrNotFound) {
+				t.Errorf("Get of a failed Put: err = %v, want ErrNotFound", err)
+			}
+			if err := store.Delete(ctx, "a/one.dump"); err != nil {
+				t.Fatal(err)
+			}
+			if err := store.Delete(ctx, "a/one.dump"); err != nil {
+				t.Errorf("Delete of a missing key: %v", err)
+			}
+			if objs, _ := store.List(ctx, ""); len(objs) != 1 {
+				t.Errorf("List after delete = %+v, want only b/two.dump", objs)
+			}
+		})
 	}
 }
