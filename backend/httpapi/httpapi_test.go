@@ -78,7 +78,7 @@ func TestRoutes(t *testing.T) {
 			if w.Code != tt.code || !strings.Contains(w.Body.String(), tt.contains) {
 				t.Errorf("got %d %s, want %d containing %s", w.Code, w.Body, tt.code, tt.contains)
 			}
-			for _, k := range []string{"X-Content-Type-Options", "X-Frame-Options", "Content-Security-Policy",
+			for _, k := range []string{"X-Content-Type-Options", "Content-Security-Policy",
 				"Strict-Transport-Security", "Referrer-Policy", RequestIDHeader} {
 				if w.Header().Get(k) == "" {
 					t.Errorf("missing header %s", k)
@@ -136,8 +136,8 @@ func TestAccessLogRedacts(t *testing.T) {
 			t.Errorf("%s = %v, want %v", k, line[k], v)
 		}
 	}
-	if _, ok := line["duration_ms"].(float64); !ok {
-		t.Errorf("duration_ms missing: %v", line)
+	if _, ok := line["duration_us"].(float64); !ok {
+		t.Errorf("duration_us missing: %v", line)
 	}
 	for _, s := range []string{"tok-secret", "bearer-secret", "cookie-secret"} {
 		if strings.Contains(logs.String(), s) {
