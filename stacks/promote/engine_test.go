@@ -27,6 +27,7 @@ type memStacks struct {
 	ups      int
 	upErr    func(n int) error // error of the n-th up (1-based), nil for success
 	order    []string          // regions whose image changed, per up
+	packs    [][]string        // policy packs of every up and preview
 }
 
 func newMem(names ...string) *memStacks {
@@ -82,8 +83,9 @@ func (m *memStacks) SetConfigPath(_ context.Context, _, path, value string) erro
 	return nil
 }
 
-func (m *memStacks) Up(context.Context, string, []string) (map[string]any, error) {
+func (m *memStacks) Up(_ context.Context, _ string, packs []string) (map[string]any, error) {
 	m.ups++
+	m.packs = append(m.packs, packs)
 	if m.upErr != nil {
 		if err := m.upErr(m.ups); err != nil {
 			return nil, err
@@ -100,8 +102,12 @@ func (m *memStacks) Up(context.Context, string, []string) (map[string]any, error
 	return m.outputs(), nil
 }
 
-func (m *memStacks) Preview(context.Context, string, []string) (string, error) { return "", nil }
-func (m *memStacks) Busy(context.Context, string) error                        { return nil }
+func (m *memStacks) Preview(_ context.Context, _ string, packs []string) (string, error) {
+	m.packs = append(m.packs, packs)
+	return "", nil
+}
+
+func (m *memStacks) Busy(context.Context, string) error { return nil }
 
 // gates passes everything except health URLs containing fail.
 type gates struct{ fail string }
@@ -183,6 +189,35 @@ func TestEngineEdgeCases(t *testing.T) {
 			}
 			if tt.want == promote.Refused && m.regions[0]["image"] != oldImage {
 				t.Errorf("a refused promotion left region a at %v", m.regions[0]["image"])
+			}
+		})
+	}
+}
+
+func TestPolicyPacksReachEveryUpdateAndPreview(t *testing.T) {
+	packs := []string{"/repo/policy", "/repo/extra"}
+	for _, tt := range []struct {
+		name  string
+		opts  func(*promote.Options)
+		calls int
+	}{
+		{"promotion", func(*promote.Options) {}, 3},
+		{"dry run", func(o *promote.Options) { o.DryRun = true }, 3},
+		{"rollback", func(o *promote.Options) { o.Gates = gates{fail: "b.test/" + tagOf(newImage)} }, 3},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newMem("a", "b", "c")
+			o := memOptions(t)
+			o.PolicyPacks = packs
+			tt.opts(&o)
+			promote.Run(t.Context(), m, o)
+			if len(m.packs) != tt.calls {
+				t.Fatalf("%d updates and previews, want %d", len(m.packs), tt.calls)
+			}
+			for i, p := range m.packs {
+				if !same(p, packs) {
+					t.Errorf("call %d had policy packs %q, want %q", i+1, p, packs)
+				}
 			}
 		})
 	}

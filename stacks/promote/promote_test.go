@@ -124,6 +124,9 @@ func TestDryRunChangesNothing(t *testing.T) {
 	o := e.options()
 	o.DryRun = true
 	rep := promote.Run(t.Context(), e.stacks, o)
+	var text strings.Builder
+	_ = rep.WriteText(&text)
+	t.Log("dry run report:\n" + text.String())
 	if rep.Outcome != promote.Promoted {
 		t.Fatalf("outcome %s (%s), want a successful dry run", rep.Outcome, rep.Reason)
 	}

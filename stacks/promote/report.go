@@ -130,11 +130,11 @@ func (r *Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(w, "--- preview of the %s wave ---\n%s\n", g.Region, strings.TrimRight(g.Diff, "\n"))
 		}
 	}
-	mode := ""
-	if r.DryRun {
-		mode = " (dry run: nothing changed)"
+	outcome := r.Outcome.String()
+	if r.DryRun && r.Outcome == Promoted {
+		outcome = "previewed (dry run: nothing changed)"
 	}
-	fmt.Fprintf(w, "%s -> %s: %s%s, exit code %d\n", r.From, r.To, r.Outcome, mode, int(r.Outcome))
+	fmt.Fprintf(w, "%s -> %s: %s, exit code %d\n", r.From, r.To, outcome, int(r.Outcome))
 	if r.Reason != "" {
 		fmt.Fprintf(w, "reason: %s\n", r.Reason)
 	}
