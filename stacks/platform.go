@@ -21,6 +21,9 @@ type Outputs struct {
 	HealthURLs   pulumi.StringMapOutput
 	BackendImage pulumi.StringOutput
 	BackupBucket pulumi.StringOutput
+	// BackupImage is the pgbackup image (an extra output, beyond the
+	// contract): the digest to copy into production's backup.image.
+	BackupImage pulumi.StringOutput
 }
 
 // Fixed limits of the sidecar containers; the backend's come from config.
@@ -119,6 +122,7 @@ func (p *platform) compose() (*Outputs, error) {
 	}
 	out.HealthURLs = health.ToStringMapOutput()
 	out.BackendImage = backendRef
+	out.BackupImage = backupRef
 	if cfg.Environment == Production {
 		out.BackendImage = pulumi.String(cfg.Regions[0].Image).ToStringOutput()
 	}
@@ -153,6 +157,7 @@ func (p *platform) compose() (*Outputs, error) {
 	ctx.Export("healthUrls", out.HealthURLs)
 	ctx.Export("backendImage", out.BackendImage)
 	ctx.Export("backupBucket", out.BackupBucket)
+	ctx.Export("backupImage", out.BackupImage)
 	return out, nil
 }
 
