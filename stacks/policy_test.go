@@ -1,0 +1,189 @@
+package stacks_test
+
+// The policy pack against the real resource graphs: the dev, staging and
+// production programs run under pulumi.RunWithMocks with the capturing mock,
+// every registered resource becomes an analyzer resource (secrets stay
+// secrets), and the whole pack runs over it, in process and over gRPC through
+// the built pack binary. Then one property of a real graph is mutated per
+// policy and exactly that policy must report it.
+
+import (
+	"context"
+	"maps"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
+
+	"github.com/helloagents/infra/internal/mocktest"
+	"github.com/helloagents/infra/policy/analyzertest"
+	"github.com/helloagents/infra/policy/pack"
+	"github.com/helloagents/infra/policy/rules"
+	"github.com/helloagents/infra/stacks"
+)
+
+const project = "helloagents"
+
+// policyTestSecrets stand in for `pulumi config set --secret` values.
+var policyTestSecrets = map[string]string{
+	"helloagents:cloudflareApiToken": "cf-token-SECRET",
+	"helloagents:r2AccessKeyId":      "r2-id-SECRET",
+	"helloagents:r2SecretAccessKey":  "r2-key-SECRET",
+	"helloagents:sentryDsn":          "https://abc@o1.ingest.sentry.io/1",
+	"helloagents:aiApiKey":           "ai-key-SECRET",
+	"helloagents:registryPassword":   "registry-SECRET",
+}
+
+// graph is one stack's captured resources.
+type graph struct {
+	stack     string
+	env       rules.Env
+	resources []analyzertest.Resource
+}
+
+// capture runs the committed stack's program under mocks.
+func capture(t *testing.T, stack string) graph {
+	t.Helper()
+	raw, err := stacks.ReadStackFile(filepath.Join("..", "Pulumi."+stack+".yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stack != "dev" {
+		maps.Copy(raw, policyTestSecrets)
+	}
+	cfg, err := stacks.Parse(stack, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := mocktest.New()
+	err = pulumi.RunErr(func(ctx *pulumi.Context) error {
+		_, err := stacks.Platform(ctx, cfg)
+		return err
+	}, pulumi.WithMocks(project, stack, m))
+	if err != nil {
+		t.Fatalf("%s program: %v", stack, err)
+	}
+	env, err := rules.DetectEnv(stack, raw[pack.EnvironmentKey])
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := graph{stack: stack, env: env}
+	for _, r := range m.Resources() {
+		g.resources = append(g.resources, analyzertest.Resource{
+			Type: r.Type, Name: r.Name, URN: urn(stack, r), Parent: r.Parent,
+			ProviderURN: providerURN(r.Provider), Inputs: r.Inputs,
+		})
+	}
+	if len(g.resources) < 10 {
+		t.Fatalf("%s: only %d resources captured", stack, len(g.resources))
+	}
+	return g
+}
+
+// urn rebuilds the URN the engine gives a resource: children of the stack
+// have no parent type in their URN, children of components do.
+func urn(stack string, r mocktest.Resource) string {
+	var parentType tokens.Type
+	if r.Parent != "" {
+		if p, err := resource.ParseURN(r.Parent); err == nil && p.Type() != resource.RootStackType {
+			parentType = p.QualifiedType()
+		}
+	}
+	return string(resource.NewURN(tokens.QName(stack), project, parentType, tokens.Type(r.Type), r.Name))
+}
+
+// providerURN strips the id from a provider reference ("urn::id").
+func providerURN(ref string) string {
+	if i := strings.LastIndex(ref, "::"); i >= 0 {
+		return ref[:i]
+	}
+	return ref
+}
+
+// analyzerResources converts the graph the way policyx converts what the
+// engine sends (resource.FromResourcePropertyMap keeps secrets as secrets).
+func (g graph) analyzerResources() []policyx.AnalyzerResource {
+	out := make([]policyx.AnalyzerResource, 0, len(g.resources))
+	for _, r := range g.resources {
+		out = append(out, policyx.AnalyzerResource{
+			Type: r.Type, Name: r.Name, URN: r.URN, Parent: r.Parent,
+			Properties: resource.FromResourcePropertyMap(r.Inputs),
+			Provider:   policyx.AnalyzerProviderResource{URN: r.ProviderURN},
+		})
+	}
+	return out
+}
+
+func evaluate(t *testing.T, g graph, resources []policyx.AnalyzerResource) []pack.Diagnostic {
+	t.Helper()
+	p, err := pack.New(g.env, pack.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := pack.Evaluate(context.Background(), p, resources, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ds
+}
+
+func TestPolicyRealGraphsPass(t *testing.T) {
+	for _, stack := range []string{"dev", "staging", "production"} {
+		t.Run(stack, func(t *testing.T) {
+			g := capture(t, stack)
+			ds := evaluate(t, g, g.analyzerResources())
+			if m := pack.Mandatory(ds); len(m) > 0 {
+				t.Errorf("%s: %d mandatory violations:\n%s", stack, len(m), diagnostics(m))
+			}
+			for _, d := range ds {
+				t.Logf("advisory: %s", d)
+			}
+		})
+	}
+}
+
+// TestPolicyRealGraphsOverGRPC drives the built pack binary with the real
+// dev, staging and production graphs, as `pulumi preview --policy-pack
+// ./policy` would, from the program's directory (infra/).
+func TestPolicyRealGraphsOverGRPC(t *testing.T) {
+	bin := analyzertest.Build(t)
+	for _, stack := range []string{"dev", "staging", "production"} {
+		t.Run(stack, func(t *testing.T) {
+			g := capture(t, stack)
+			srv := analyzertest.Start(t, bin, filepath.Join("..", "infra"))
+			res := srv.Run(t, analyzertest.Stack{Name: stack, Project: project, DryRun: true}, nil, g.resources)
+			if m := res.Mandatory(); len(m) > 0 {
+				t.Errorf("%s over gRPC: %d mandatory violations:\n%s", stack, len(m), analyzertest.Format(m))
+			}
+			if len(res.Info.GetPolicies()) != len(pack.Specs()) {
+				t.Errorf("pack reports %d policies, want %d", len(res.Info.GetPolicies()), len(pack.Specs()))
+			}
+		})
+	}
+}
+
+func diagnostics(ds []pack.Diagnostic) string {
+	var b strings.Builder
+	for _, d := range ds {
+		b.WriteString("  " + d.String() + "\n")
+	}
+	return b.String()
+}
+
+// mandatoryPolicies returns the sorted, distinct names of the policies with
+// mandatory findings.
+func mandatoryPolicies(ds []pack.Diagnostic) []string {
+	var names []string
+	for _, d := range pack.Mandatory(ds) {
+		if !slices.Contains(names, d.Policy) {
+			names = append(names, d.Policy)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
