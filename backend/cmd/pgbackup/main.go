@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/signal"
 	"path"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -98,6 +99,7 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 			strings.ReplaceAll(cfgErr.Error(), "\n", "\n  "))
 		return exitUsage
 	}
+	limitMemory(cfg, lookup)
 	store, prefix, err := openStore(cfg)
 	if err != nil {
 		fmt.Fprintf(a.stderr, "pgbackup: %v\n", err)
@@ -114,6 +116,17 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		return exitFailed
 	}
 	return exitOK
+}
+
+// limitMemory sets a soft memory limit of one upload part plus 24 MiB (unless
+// GOMEMLIMIT is set). The upload's live memory is one part buffer; without a
+// limit the garbage collector lets the heap grow to twice the live size
+// before collecting, so peak RSS would creep towards two parts on long dumps.
+func limitMemory(cfg backup.Config, lookup func(string) (string, bool)) {
+	if _, set := lookup("GOMEMLIMIT"); set {
+		return
+	}
+	debug.SetMemoryLimit(int64(cfg.PartSizeMiB)<<20 + 24<<20)
 }
 
 // usageError marks a bad invocation (exit 2) rather than a failed operation.

@@ -73,7 +73,8 @@ func Start(t testing.TB) *Server {
 	s.Addr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	s.Endpoint = "http://" + s.Addr
 	var logs bytes.Buffer
-	cmd := exec.Command(bin, "--port", s.Addr, "--quiet", "--region", s.Region, "posix", s.Dir)
+	// Stopped by SIGTERM in the cleanup below, not by a context.
+	cmd := exec.CommandContext(context.Background(), bin, "--port", s.Addr, "--quiet", "--region", s.Region, "posix", s.Dir)
 	// Keys through the environment, not argv.
 	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY_ID="+s.AccessKey, "ROOT_SECRET_ACCESS_KEY="+s.SecretKey)
 	cmd.Stdout, cmd.Stderr = &logs, &logs
@@ -155,7 +156,7 @@ func randomHex(t testing.TB, n int) string {
 
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := new(net.ListenConfig).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("s3test: free port: %v", err)
 	}
