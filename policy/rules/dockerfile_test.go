@@ -224,4 +224,24 @@ func TestImagesRunAsNonRoot(t *testing.T) {
 			assertMessages(t, ImagesRunAsNonRoot(r, c), tt.want)
 		})
 	}
+	remote := []struct {
+		name, typ string
+		props     map[string]any
+		want      [][]string
+	}{
+		{"RemoteImage pulled", TypeRemoteImage, map[string]any{"name": "postgres:15-bookworm"}, nil},
+		{"RemoteImage built, dockerfile inside the context", TypeRemoteImage,
+			map[string]any{"name": "x", "build": map[string]any{"context": "../backend", "dockerfile": "root.Dockerfile"}},
+			[][]string{{filepath.Join(dir, "backend", "root.Dockerfile"), `effective USER is "root"`}}},
+		{"RegistryImage built with buildArgs", TypeRegistryImage,
+			map[string]any{"name": "x", "build": map[string]any{"context": "../backend", "buildArgs": map[string]any{"UID": "0"}}},
+			[][]string{{`effective USER is "0:0"`}}},
+		{"RemoteImage built non-root", TypeRemoteImage,
+			map[string]any{"name": "x", "build": map[string]any{"context": filepath.Join(dir, "backend")}}, nil},
+	}
+	for _, tt := range remote {
+		t.Run(tt.name, func(t *testing.T) {
+			assertMessages(t, ImagesRunAsNonRoot(resource(t, tt.typ, "img", tt.props), c), tt.want)
+		})
+	}
 }

@@ -37,13 +37,33 @@ func DockerfilePath(programDir, context, dockerfile string) (string, error) {
 	return filepath.Join(base, dockerfile), nil
 }
 
-// ImagesRunAsNonRoot refuses a docker Image built from a Dockerfile whose
-// built stage (build.target, or the last stage) ends without a USER or with a
-// root USER. A base image's own USER cannot be seen from here, so the
-// Dockerfile must say USER explicitly. A Dockerfile that cannot be read or
-// parsed is refused too: the rule fails closed.
+// Docker resources that can build an image besides docker.Image: the
+// Terraform-bridged RemoteImage and RegistryImage, whose `build.dockerfile`
+// is a name inside the context and whose build args are `build.buildArgs`.
+const (
+	TypeRemoteImage   = "docker:index/remoteImage:RemoteImage"
+	TypeRegistryImage = "docker:index/registryImage:RegistryImage"
+)
+
+// builders maps the image-building types to how they name their inputs.
+var builders = map[string]struct {
+	argsKey             string
+	dockerfileInContext bool
+}{
+	TypeImage:         {"args", false},
+	TypeRemoteImage:   {"buildArgs", true},
+	TypeRegistryImage: {"buildArgs", true},
+}
+
+// ImagesRunAsNonRoot refuses an image built from a Dockerfile (docker Image,
+// or RemoteImage/RegistryImage with a `build` block) whose built stage
+// (build.target, or the last stage) ends without a USER or with a root USER.
+// A base image's own USER cannot be seen from here, so the Dockerfile must
+// say USER explicitly. A Dockerfile that cannot be read or parsed is refused
+// too: the rule fails closed.
 func ImagesRunAsNonRoot(r policyx.AnalyzerResource, c Context) []string {
-	if r.Type != TypeImage {
+	builder, ok := builders[r.Type]
+	if !ok {
 		return nil
 	}
 	if _, st := at(r.Properties, "build"); st != known {
@@ -56,7 +76,7 @@ func ImagesRunAsNonRoot(r policyx.AnalyzerResource, c Context) []string {
 		return nil
 	}
 	args := map[string]string{}
-	if v, st := at(r.Properties, "build", "args"); st == known && v.IsMap() {
+	if v, st := at(r.Properties, "build", builder.argsKey); st == known && v.IsMap() {
 		for k, a := range v.AsMap().All {
 			if a.IsComputed() {
 				return nil // a build arg not known yet may be the USER
@@ -65,6 +85,11 @@ func ImagesRunAsNonRoot(r policyx.AnalyzerResource, c Context) []string {
 				args[k] = a.AsString()
 			}
 		}
+	}
+	if builder.dockerfileInContext && dockerfile != "" && !filepath.IsAbs(dockerfile) {
+		// Relative to the context: make it relative to the program
+		// directory as DockerfilePath expects.
+		dockerfile = filepath.Join(context, dockerfile)
 	}
 	path, err := DockerfilePath(c.Settings.ProgramDir, context, dockerfile)
 	if err != nil {
