@@ -87,9 +87,24 @@ func Start(t testing.TB, bin, workDir string) *Server {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		t.Fatalf("policy pack printed no port: %v", err)
+	type read struct {
+		line string
+		err  error
+	}
+	ch := make(chan read, 1)
+	go func() {
+		line, err := bufio.NewReader(stdout).ReadString('\n')
+		ch <- read{line, err}
+	}()
+	var line string
+	select {
+	case r := <-ch:
+		if r.err != nil {
+			t.Fatalf("policy pack printed no port: %v", r.err)
+		}
+		line = r.line
+	case <-time.After(time.Minute):
+		t.Fatal("policy pack printed no port within a minute")
 	}
 	port, err := strconv.Atoi(strings.TrimSpace(line))
 	if err != nil {
