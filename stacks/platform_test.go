@@ -472,3 +472,26 @@ func TestImageBuildContext(t *testing.T) {
 		t.Error("dev pushes its image")
 	}
 }
+
+// TestEveryResourceIsParented: every provider resource sits under one of
+// the platform's components (helloagents:<module>:<Type>), except the two
+// stack-wide providers.
+func TestEveryResourceIsParented(t *testing.T) {
+	for _, stack := range []string{"dev", "staging", "production"} {
+		m, _, _ := runStack(t, stack)
+		for _, r := range m.Resources() {
+			if !r.Custom {
+				if !strings.HasPrefix(r.Type, "helloagents:") {
+					t.Errorf("%s: component type token outside helloagents:", r)
+				}
+				continue
+			}
+			if r.Name == "cloudflare" || r.Name == "build-docker" {
+				continue
+			}
+			if !strings.HasPrefix(string(resource.URN(r.Parent).Type()), "helloagents:") {
+				t.Errorf("%s/%s: parent %q is not a platform component", stack, r, r.Parent)
+			}
+		}
+	}
+}
