@@ -59,9 +59,11 @@ fi
 
 DATABASE_URL=$DATABASE_URL HOST=127.0.0.1 PORT=$SERVER_PORT LOG_LEVEL=${LOG_LEVEL:-info} \
 	"$work/server" >"$work/server.log" 2>&1 &
-pids+=($!)
+server_pid=$!
+pids+=($server_pid)
 "$work/bare" -addr "127.0.0.1:$BARE_PORT" 2>"$work/bare.log" &
-pids+=($!)
+bare_pid=$!
+pids+=($bare_pid)
 
 # Bounded wait for both servers (and the database behind /health/ready).
 for _ in $(seq 100); do
@@ -74,18 +76,26 @@ done
 # wrk prints latencies as 1.23ms / 456.78us / 1.02s; convert to ms.
 to_ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) printf "%.3f", v/1000; else if (v ~ /ms$/) printf "%.3f", v+0; else if (v ~ /s$/) printf "%.3f", v*1000; else print v }'; }
 
-declare -A rps p50 p99
-# One wrk run; prints "req/s p50_ms p99_ms".
-wrk_once() { # name url
-	local out
+declare -A rps p50 p99 cpu
+# CPU time (user+system, clock ticks) the process has used so far.
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+# One wrk run against the process pid; prints "req/s p50_ms p99_ms cpu_us_per_request".
+# CPU per request counts only the server's own CPU time, so it is much less
+# sensitive than req/s to other work on a shared machine.
+wrk_once() { # name url pid
+	local out t0 t1 n
+	t0=$(ticks "$3")
 	wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$2" >"$work/$1.wrk"
+	t1=$(ticks "$3")
 	out=$(cat "$work/$1.wrk")
 	if grep -q "Non-2xx" <<<"$out"; then
 		echo "$1: non-2xx answers" >&2; cat "$work/$1.wrk" >&2
 		grep -m5 "check failed" "$work/server.log" >&2 || true
 		exit 1
 	fi
-	echo "$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' <<<"$out") $(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")") $(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")"
+	n=$(awk '/requests in/ {print $1}' <<<"$out")
+	echo "$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' <<<"$out") $(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")") $(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")") $(awk -v d="$((t1 - t0))" -v hz="$hz" -v n="$n" 'BEGIN { printf "%.1f", d * 1e6 / hz / n }')"
 }
 # The machine may be shared: run the three targets in interleaved rounds and
 # keep, per target, the round with the median throughput.
@@ -93,17 +103,17 @@ declare -A results
 for round in $(seq "$ROUNDS"); do
 	for target in bare live ready; do
 		case $target in
-		bare) url="http://127.0.0.1:$BARE_PORT/health/live" ;;
-		live) url="http://127.0.0.1:$SERVER_PORT/health/live" ;;
-		ready) url="http://127.0.0.1:$SERVER_PORT/health/ready" ;;
+		bare) url="http://127.0.0.1:$BARE_PORT/health/live" pid=$bare_pid ;;
+		live) url="http://127.0.0.1:$SERVER_PORT/health/live" pid=$server_pid ;;
+		ready) url="http://127.0.0.1:$SERVER_PORT/health/ready" pid=$server_pid ;;
 		esac
-		r=$(wrk_once "$target" "$url")
-		echo "round $round $target: $r (req/s p50 p99)" >&2
+		r=$(wrk_once "$target" "$url" "$pid")
+		echo "round $round $target: $r (req/s p50_ms p99_ms server_cpu_us/req)" >&2
 		results[$target]+="$r"$'\n'
 	done
 done
 for target in bare live ready; do
-	read -r rps[$target] p50[$target] p99[$target] < <(sort -n <<<"${results[$target]}" | grep . | awk -v n="$ROUNDS" 'NR == int((n+1)/2)')
+	read -r rps[$target] p50[$target] p99[$target] cpu[$target] < <(sort -n <<<"${results[$target]}" | grep . | awk -v n="$ROUNDS" 'NR == int((n+1)/2)')
 done
 
 fixed=$("$work/rate" -url "http://127.0.0.1:$SERVER_PORT/health/ready" -rate "$RATE" -duration "$RATE_DURATION") || true # errors are in the line
@@ -116,11 +126,11 @@ cat <<EOF
 
 Run: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs ($(uname -m)), $(go version | awk '{print $3}'), wrk -t$THREADS -c$CONNECTIONS -d$DURATION, median of $ROUNDS interleaved rounds, load average before: $load, server LOG_LEVEL=${LOG_LEVEL:-info}
 
-| endpoint | req/s | p50 (ms) | p99 (ms) | throughput vs bare |
-|---|---:|---:|---:|---:|
-| bare net/http handler | ${rps[bare]} | ${p50[bare]} | ${p99[bare]} | 100 % |
-| \`/health/live\` | ${rps[live]} | ${p50[live]} | ${p99[live]} | $(ratio "${rps[live]}" "${rps[bare]}") |
-| \`/health/ready\` (PostgreSQL) | ${rps[ready]} | ${p50[ready]} | ${p99[ready]} | $(ratio "${rps[ready]}" "${rps[bare]}") |
+| endpoint | req/s | p50 (ms) | p99 (ms) | throughput vs bare | server CPU per request (µs) | CPU vs bare |
+|---|---:|---:|---:|---:|---:|---:|
+| bare net/http handler | ${rps[bare]} | ${p50[bare]} | ${p99[bare]} | 100 % | ${cpu[bare]} | 100 % |
+| \`/health/live\` | ${rps[live]} | ${p50[live]} | ${p99[live]} | $(ratio "${rps[live]}" "${rps[bare]}") | ${cpu[live]} | $(ratio "${cpu[live]}" "${cpu[bare]}") |
+| \`/health/ready\` (PostgreSQL) | ${rps[ready]} | ${p50[ready]} | ${p99[ready]} | $(ratio "${rps[ready]}" "${rps[bare]}") | ${cpu[ready]} | $(ratio "${cpu[ready]}" "${cpu[bare]}") |
 
 \`/health/ready\` at a fixed $RATE req/s for $RATE_DURATION (open loop, bench/rate): p50 $(field p50), p99 $(field p99), max $(field max), errors $(field errors), non-2xx $(field non2xx), achieved $(field rate).
 EOF
