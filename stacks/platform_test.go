@@ -489,7 +489,7 @@ func TestEveryResourceIsParented(t *testing.T) {
 			if r.Name == "cloudflare" || r.Name == "build-docker" {
 				continue
 			}
-			if !strings.HasPrefix(string(resource.URN(r.Parent).Type()), "helloagents:") {
+			if r.Parent == "" || !strings.HasPrefix(string(resource.URN(r.Parent).Type()), "helloagents:") {
 				t.Errorf("%s/%s: parent %q is not a platform component", stack, r, r.Parent)
 			}
 		}
