@@ -50,6 +50,9 @@ func IsPostgres(r policyx.AnalyzerResource) bool {
 func BackupsConfigured(resources []policyx.AnalyzerResource, c Context) []Finding {
 	type group struct {
 		dbs, jobs []policyx.AnalyzerResource
+		// pending counts containers whose env is not known yet: any of
+		// them may be the backup job, so no job is declared missing.
+		pending int
 	}
 	groups := map[string]*group{}
 	var order []string
@@ -69,6 +72,8 @@ func BackupsConfigured(resources []policyx.AnalyzerResource, c Context) []Findin
 		case IsPostgres(r):
 			g := get(r)
 			g.dbs = append(g.dbs, r)
+		case r.Type == TypeContainer && envPending(r):
+			get(r).pending++
 		}
 	}
 	var out []Finding
@@ -90,6 +95,9 @@ func BackupsConfigured(resources []policyx.AnalyzerResource, c Context) []Findin
 			}
 		}
 		for _, db := range unmatched {
+			if g.pending > 0 {
+				break
+			}
 			found := false
 			for i, job := range g.jobs {
 				if !used[i] && databaseHost(job) == "" {
@@ -193,4 +201,18 @@ func BackupRetention(r policyx.AnalyzerResource, c Context) []string {
 			label(r), EnvBackupRetentionDays, e.Value, min, ConfigMinimumRetentionDays)}
 	}
 	return nil
+}
+
+// envPending reports whether a container's env, or an entry of it, is not
+// known yet.
+func envPending(r policyx.AnalyzerResource) bool {
+	if _, st := at(r.Properties, "envs"); st == unknown {
+		return true
+	}
+	for _, e := range containerEnv(r) {
+		if !e.Known {
+			return true
+		}
+	}
+	return false
 }

@@ -55,6 +55,10 @@ func TestBackupsConfigured(t *testing.T) {
 		{"loopback S3 endpoint", Production, []policyx.AnalyzerResource{dbEU, jobLoopback}, []string{jobLoopback.URN}},
 		{"job paired by count when its URL is not known", Production, []policyx.AnalyzerResource{dbEU, jobUnknownURL}, nil},
 		{"no databases", Production, nil, nil},
+		{"a container whose env is not known yet may be the job", Production,
+			[]policyx.AnalyzerResource{dbEU, onHost(resource(t, TypeContainer, "pending", map[string]any{"envs": computed}), eu)}, nil},
+		{"pending container on another host does not count", Production,
+			[]policyx.AnalyzerResource{dbEU, onHost(resource(t, TypeContainer, "pending", map[string]any{"envs": computed}), us)}, []string{dbEU.URN}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -174,8 +174,11 @@ func ZonesHaveHTTPSSettings(resources []policyx.AnalyzerResource, _ Context) []F
 	managed := map[string]bool{}
 	for _, r := range resources {
 		if r.Type == TypeZoneSettingsOverride {
-			if id, st := stringAt(r.Properties, "zoneId"); st == known {
+			switch id, st := stringAt(r.Properties, "zoneId"); st {
+			case known:
 				managed[id] = true
+			case unknown:
+				return nil // it may be any zone: judged again in the update
 			}
 		}
 	}

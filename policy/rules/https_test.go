@@ -99,6 +99,10 @@ func TestZonesHaveHTTPSSettings(t *testing.T) {
 	for _, f := range got {
 		assertMessages(t, []string{f.Message}, [][]string{{"zone", "ZoneSettingsOverride"}})
 	}
+	pendingZone := resource(t, TypeZoneSettingsOverride, "zone-pending", map[string]any{"zoneId": computed})
+	if got := ZonesHaveHTTPSSettings([]policyx.AnalyzerResource{pendingZone, unmanaged}, ctxFor(Production)); got != nil {
+		t.Errorf("zone settings with an unknown zoneId may cover any record: %v", got)
+	}
 	if got := ZonesHaveHTTPSSettings(nil, ctxFor(Production)); got != nil {
 		t.Errorf("empty stack: %v", got)
 	}
