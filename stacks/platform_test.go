@@ -31,7 +31,7 @@ func runStack(t *testing.T, stack string) (*mocktest.Monitor, Config, map[string
 		} {
 			v, secret, known, err := mocktest.Await(o)
 			if err != nil || !known || secret {
-				return fmt.Errorf("output %s: known=%v secret=%v err=%v", name, known, secret, err)
+				return fmt.Errorf("output %s: known=%v secret=%v: %w", name, known, secret, err)
 			}
 			outputs[name] = v
 		}
