@@ -37,8 +37,9 @@ func TestDockerImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	goproxy := os.Getenv("GOPROXY")
-	if goproxy == "" {
+	// The builder downloads modules through the same proxy as this machine.
+	goproxy := strings.TrimSpace(output(t, "go", "env", "GOPROXY"))
+	if goproxy == "" || goproxy == "off" {
 		goproxy = "https://proxy.golang.org,direct"
 	}
 	dk.run(t, 20*time.Minute, "build", "--build-arg", "GO_IMAGE="+builder, "--build-arg", "GOPROXY="+goproxy,
