@@ -74,7 +74,13 @@ func New(cfg Config) (*Store, error) {
 // invisible (incomplete uploads are not objects) until the bucket's lifecycle
 // rule removes it.
 func (s *Store) Put(ctx context.Context, key string, r io.Reader) (int64, error) {
-	info, err := s.client.PutObject(ctx, s.bucket, key, r, -1, minio.PutObjectOptions{
+	// A reader of known length (the manifest) is sent in one request; only a
+	// stream of unknown length needs the part buffer.
+	size := int64(-1)
+	if l, ok := r.(interface{ Len() int }); ok {
+		size = int64(l.Len())
+	}
+	info, err := s.client.PutObject(ctx, s.bucket, key, r, size, minio.PutObjectOptions{
 		PartSize:    s.partSize,
 		ContentType: "application/octet-stream",
 	})
