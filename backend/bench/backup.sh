@@ -23,8 +23,8 @@ cd "$(dirname "$0")/.."
 SIZE_MB=${SIZE_MB:-200}
 ROUNDS=${ROUNDS:-3}
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
-PG_PORT=${PG_PORT:-18092}
-S3_PORT=${S3_PORT:-18093}
+PG_PORT=${PG_PORT:-18492}
+S3_PORT=${S3_PORT:-18493}
 PART_MB=${PART_MB:-16}
 
 VERSITYGW=${VERSITYGW:-}
