@@ -251,15 +251,6 @@ func (e *env) program(ctx *pulumi.Context) error {
 	return nil
 }
 
-func (e *env) region(name string) *fakeRegion {
-	for _, r := range e.regions {
-		if r.name == name {
-			return r
-		}
-	}
-	return nil
-}
-
 func (e *env) setSource(t *testing.T, image string) {
 	t.Helper()
 	e.mu.Lock()

@@ -26,6 +26,7 @@ type childSpec struct {
 // cleanup, no signal handler runs), and re-runs the promotion, which must
 // find the journal and complete the remaining waves.
 func TestKilledRunResumes(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, threeRegions...)
 	spec, err := json.Marshal(childSpec{Dir: e.dir, URLs: e.urls, Image: newImage})
 	if err != nil {

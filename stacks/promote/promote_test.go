@@ -21,6 +21,7 @@ func journalExists(t *testing.T, o promote.Options) bool {
 func same(a, b []string) bool { return slices.Equal(a, b) }
 
 func TestPromoteSucceedsRegionByRegion(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, threeRegions...)
 	o := e.options()
 	var snapshots [][]string
@@ -60,8 +61,10 @@ func TestPromoteSucceedsRegionByRegion(t *testing.T) {
 }
 
 func TestPromoteRollsBackWhenRegionTwoFails(t *testing.T) {
+	t.Parallel()
 	for _, m := range []mode{down, slow, wrongBody} {
 		t.Run(string(m), func(t *testing.T) {
+			t.Parallel()
 			e := newEnv(t, threeRegions...)
 			e.regions[1].set(tagOf(newImage), m)
 			o := e.options()
@@ -103,6 +106,7 @@ func TestPromoteRollsBackWhenRegionTwoFails(t *testing.T) {
 }
 
 func TestPromoteRollsBackAFailedUpdate(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "eu-west", "us-east")
 	bad := digest("badbadbadbad")
 	e.setSource(t, bad)
@@ -119,6 +123,7 @@ func TestPromoteRollsBackAFailedUpdate(t *testing.T) {
 }
 
 func TestDryRunChangesNothing(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, threeRegions...)
 	beforeCfg, beforeUpdates := e.configImages(t), e.updates(t)
 	o := e.options()
@@ -153,6 +158,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 }
 
 func TestUnpinnedSourceImageIsRefused(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, threeRegions...)
 	e.setSource(t, "ghcr.io/helloagents/backend:latest")
 	beforeUpdates := e.updates(t)
@@ -176,6 +182,7 @@ func TestUnpinnedSourceImageIsRefused(t *testing.T) {
 }
 
 func TestInterruptedRunResumes(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, threeRegions...)
 	o := e.options()
 	ctx, cancel := context.WithCancel(t.Context())
@@ -208,6 +215,7 @@ func TestInterruptedRunResumes(t *testing.T) {
 }
 
 func TestInterruptedRunRollsBackOnAbort(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, threeRegions...)
 	o := e.options()
 	ctx, cancel := context.WithCancel(t.Context())
@@ -237,6 +245,7 @@ func TestInterruptedRunRollsBackOnAbort(t *testing.T) {
 }
 
 func TestLockedTargetIsRefused(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, threeRegions...)
 	beforeUpdates := e.updates(t)
 	// Another update holds production: its program is still running.

@@ -132,14 +132,14 @@ func (e *engine) rollback(ctx context.Context, j *Journal, rows []RegionReport, 
 		tgt, err = readTarget(o.To, raw)
 	}
 	if err != nil {
-		e.end(ManualAction, fmt.Errorf("%v; rollback could not read the target config: %w; journal kept at %s", why, err, o.Journal))
+		e.end(ManualAction, fmt.Errorf("%w; rollback could not read the target config: %w; journal kept at %s", why, err, o.Journal))
 		return
 	}
 	var restored []string
 	for _, jr := range j.Regions {
 		cur, err := configuredImage(tgt, jr)
 		if err != nil {
-			e.end(ManualAction, fmt.Errorf("%v; rollback: %w; journal kept at %s", why, err, o.Journal))
+			e.end(ManualAction, fmt.Errorf("%w; rollback: %w; journal kept at %s", why, err, o.Journal))
 			return
 		}
 		if cur != jr.Previous || jr.State != statePending {
@@ -150,7 +150,7 @@ func (e *engine) rollback(ctx context.Context, j *Journal, rows []RegionReport, 
 		}
 		e.logf("region %s: restore %s", jr.Name, jr.Previous)
 		if err := e.st.SetConfigPath(ctx, o.To, regionKey(jr.Index), jr.Previous); err != nil {
-			e.end(ManualAction, fmt.Errorf("%v; rollback: %w; journal kept at %s", why, err, o.Journal))
+			e.end(ManualAction, fmt.Errorf("%w; rollback: %w; journal kept at %s", why, err, o.Journal))
 			return
 		}
 	}
@@ -159,18 +159,18 @@ func (e *engine) rollback(ctx context.Context, j *Journal, rows []RegionReport, 
 		e.logf("rollback: up")
 		out, err := e.st.Up(ctx, o.To, o.PolicyPacks)
 		if err != nil {
-			e.end(ManualAction, fmt.Errorf("%v; the rollback update failed: %w; the config holds the previous digests, run `pulumi up` on %q; journal kept at %s", why, err, o.To, o.Journal))
+			e.end(ManualAction, fmt.Errorf("%w; the rollback update failed: %w; the config holds the previous digests, run `pulumi up` on %q; journal kept at %s", why, err, o.To, o.Journal))
 			return
 		}
 		for _, name := range restored {
 			if err := e.gate(ctx, out, name, tgt); err != nil {
-				e.end(ManualAction, fmt.Errorf("%v; after the rollback region %s is still unhealthy: %w; journal kept at %s", why, name, err, o.Journal))
+				e.end(ManualAction, fmt.Errorf("%w; after the rollback region %s is still unhealthy: %w; journal kept at %s", why, name, err, o.Journal))
 				return
 			}
 		}
 	}
 	if err := removeJournal(o.Journal); err != nil {
-		e.end(ManualAction, fmt.Errorf("%v; rolled back, but: %w", why, err))
+		e.end(ManualAction, fmt.Errorf("%w; rolled back, but: %w", why, err))
 		return
 	}
 	e.end(RolledBack, why)
@@ -210,7 +210,7 @@ func (e *engine) interrupted(ctx context.Context, j *Journal, wave int) {
 // the first update found the stack locked by someone else.
 func (e *engine) refuseLocked(ctx context.Context, j *Journal, jr JournalRegion, lockErr error) {
 	if err := e.st.SetConfigPath(context.WithoutCancel(ctx), e.o.To, regionKey(jr.Index), jr.Previous); err != nil {
-		e.end(ManualAction, fmt.Errorf("%v; restoring %s failed: %w; journal kept at %s", lockErr, regionKey(jr.Index), err, e.o.Journal))
+		e.end(ManualAction, fmt.Errorf("%w; restoring %s failed: %w; journal kept at %s", lockErr, regionKey(jr.Index), err, e.o.Journal))
 		return
 	}
 	if err := removeJournal(e.o.Journal); err != nil {
