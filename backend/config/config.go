@@ -278,11 +278,9 @@ func (p *parser) httpURL(name string) string {
 	}
 	u, err := url.Parse(v)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		shown := v
+		shown := "(unparsable, hidden)"
 		if err == nil {
 			shown = u.Redacted()
-		} else {
-			shown = "(unparsable, hidden)"
 		}
 		p.fail(name, shown, "want an absolute http:// or https:// URL of the sandbox pool's health endpoint, or unset to disable the pool")
 		return ""

@@ -49,9 +49,9 @@ func ClientOptions(o Options) sentry.ClientOptions {
 		Release:          o.Release,
 		EnableTracing:    o.TracesSampleRate > 0,
 		TracesSampleRate: o.TracesSampleRate,
-		SendDefaultPII:   false,
-		// DataCollection supersedes SendDefaultPII in this SDK version: say
-		// explicitly what is collected. BeforeSend scrubs again regardless.
+		// SendDefaultPII stays false (its zero value); in this SDK version
+		// DataCollection supersedes it, so say explicitly what is collected.
+		// BeforeSend scrubs again regardless.
 		DataCollection: &sentry.DataCollection{
 			UserInfo:    sentry.Set(false),
 			Cookies:     off,

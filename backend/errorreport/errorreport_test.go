@@ -1,6 +1,7 @@
 package errorreport
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http/httptest"
@@ -35,7 +36,7 @@ func TestEventsCarryNoPII(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := httptest.NewRequest("GET", "http://user:pw-in-url@api.example.com/api/v1/courses?token=tok-123&limit=5", nil)
+	r := httptest.NewRequestWithContext(context.Background(), "GET", "http://user:pw-in-url@api.example.com/api/v1/courses?token=tok-123&limit=5", nil)
 	r.RemoteAddr = "203.0.113.7:5555"
 	r.Header.Set("Authorization", "Bearer bearer-secret")
 	r.Header.Set("Cookie", "session=cookie-secret")
@@ -71,8 +72,13 @@ func TestEventsCarryNoPII(t *testing.T) {
 
 func TestClientOptions(t *testing.T) {
 	o := ClientOptions(Options{DSN: "https://k@127.0.0.1/1", TracesSampleRate: 0.1})
-	if o.SendDefaultPII || !o.EnableTracing || o.TracesSampleRate != 0.1 || o.BeforeSend == nil {
+	if !o.EnableTracing || o.TracesSampleRate != 0.1 || o.BeforeSend == nil || o.BeforeSendTransaction == nil {
 		t.Errorf("options: %+v", o)
+	}
+	dc := o.DataCollection
+	if dc == nil || !dc.UserInfo.IsSet || dc.UserInfo.Value || dc.Cookies.Mode != sentry.CollectionOff ||
+		len(dc.HTTPBodies) != 0 || dc.HTTPBodies == nil {
+		t.Errorf("data collection: %+v", dc)
 	}
 	if ClientOptions(Options{}).EnableTracing {
 		t.Error("tracing enabled at rate 0")

@@ -9,6 +9,7 @@ package health
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -129,7 +130,7 @@ func (r Runner) report(status Status, components map[string]Result) Report {
 }
 
 func timeoutMessage(name string, timeout time.Duration, err error) string {
-	if err == context.DeadlineExceeded {
+	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Sprintf("Check %s did not answer within %s", name, timeout)
 	}
 	return fmt.Sprintf("Check %s was cancelled", name)

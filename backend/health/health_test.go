@@ -109,7 +109,7 @@ func TestDatabaseMessagesHaveNoSecrets(t *testing.T) {
 			if got != tt.want {
 				t.Errorf("got %+v, want %+v", got, tt.want)
 			}
-			if logged != tt.err {
+			if !errors.Is(logged, tt.err) {
 				t.Errorf("onError got %v", logged)
 			}
 			assertClean(t, got.Message, "hunter2", "db.internal", "5432", "10.0.0.5", "postgres://")
@@ -124,7 +124,7 @@ func TestSandboxPool(t *testing.T) {
 		http.Error(w, "down", http.StatusInternalServerError)
 	}))
 	defer badSrv.Close()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +188,7 @@ func TestHandlerBody(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
-			r.Handler(tt.checks...).ServeHTTP(rec, httptest.NewRequest("GET", "/health", nil))
+			r.Handler(tt.checks...).ServeHTTP(rec, httptest.NewRequestWithContext(context.Background(), "GET", "/health", nil))
 			if rec.Code != tt.code {
 				t.Errorf("code = %d, want %d", rec.Code, tt.code)
 			}

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -23,7 +24,7 @@ func BenchmarkLive(b *testing.B) {
 		h    http.Handler
 	}{{"bare", bare}, {"live", h}} {
 		b.Run(c.name, func(b *testing.B) {
-			r := httptest.NewRequest("GET", "/health/live", nil)
+			r := httptest.NewRequestWithContext(context.Background(), "GET", "/health/live", nil)
 			b.ReportAllocs()
 			for b.Loop() {
 				c.h.ServeHTTP(httptest.NewRecorder(), r)

@@ -47,7 +47,7 @@ func newAPI(t *testing.T, mod func(*Deps)) (http.Handler, *bytes.Buffer) {
 }
 
 func do(h http.Handler, method, target string, hdr map[string]string) *httptest.ResponseRecorder {
-	r := httptest.NewRequest(method, target, nil)
+	r := httptest.NewRequestWithContext(context.Background(), method, target, nil)
 	for k, v := range hdr {
 		r.Header.Set(k, v)
 	}

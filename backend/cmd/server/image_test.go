@@ -74,7 +74,7 @@ func TestDockerImage(t *testing.T) {
 		}
 	}
 	if health != "healthy" {
-		logs, _ := exec.Command(dk.bin, "logs", id).CombinedOutput()
+		logs, _ := dk.command(context.Background(), "logs", id).CombinedOutput()
 		t.Fatalf("container health = %q, want healthy\nlogs:\n%s", health, logs)
 	}
 
@@ -226,7 +226,9 @@ func effectiveUID(t *testing.T, dk docker, id, pid string) string {
 
 func output(t *testing.T, name string, args ...string) string {
 	t.Helper()
-	out, err := exec.Command(name, args...).Output()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, name, args...).Output()
 	if err != nil {
 		t.Fatalf("%s %s: %v", name, strings.Join(args, " "), err)
 	}

@@ -87,7 +87,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		MaxHeaderBytes: 64 << 10,
 		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	ln, err := net.Listen("tcp", cfg.Addr())
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", cfg.Addr())
 	if err != nil {
 		log.Error("listen", "addr", cfg.Addr(), "error", err)
 		return 1
