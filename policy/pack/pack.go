@@ -97,7 +97,7 @@ func Specs() []Spec {
 		},
 		{
 			Name:        "https-only",
-			Description: "Zones force HTTPS with TLS 1.2+ and strict SSL, web records are proxied, probes use HTTPS, and URLs handed to the backend and frontend are https:// (loopback excepted in dev).",
+			Description: "Zones force HTTPS with a modern minimum TLS and strict SSL, web records are proxied, probes use HTTPS, and URLs handed to the backend and frontend are https:// (loopback excepted in dev).",
 			Level:       mandatory,
 			Schema: &policyx.ConfigSchema{Properties: map[string]map[string]any{
 				rules.ConfigMinimumTLSVersion: {

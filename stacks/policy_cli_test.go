@@ -1,0 +1,222 @@
+package stacks_test
+
+// The pack under the real Pulumi engine: `pulumi preview --policy-pack
+// ./policy` through the Automation API, with the real program (an inline
+// program running stacks.Platform) against stand-in providers. The docker,
+// cloudflare and random plugins cannot be downloaded here, so the engine is
+// told to attach to in-process stand-ins (PULUMI_DEBUG_PROVIDERS) that accept
+// every input and echo it back; the pack is the built binary, which the
+// engine runs directly when --policy-pack names a file.
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/types/known/emptypb"
+
+	"github.com/helloagents/infra/policy/analyzertest"
+	"github.com/helloagents/infra/stacks"
+)
+
+// echoProvider accepts any configuration and inputs and returns the inputs as
+// the outputs; in a preview the engine never asks it for more.
+type echoProvider struct {
+	pulumirpc.UnimplementedResourceProviderServer
+	version string
+}
+
+func (p *echoProvider) Handshake(context.Context, *pulumirpc.ProviderHandshakeRequest) (*pulumirpc.ProviderHandshakeResponse, error) {
+	return &pulumirpc.ProviderHandshakeResponse{AcceptSecrets: true, AcceptResources: true, AcceptOutputs: true}, nil
+}
+
+func (p *echoProvider) GetPluginInfo(context.Context, *emptypb.Empty) (*pulumirpc.PluginInfo, error) {
+	return &pulumirpc.PluginInfo{Version: p.version}, nil
+}
+
+func (p *echoProvider) CheckConfig(_ context.Context, req *pulumirpc.CheckRequest) (*pulumirpc.CheckResponse, error) {
+	return &pulumirpc.CheckResponse{Inputs: req.GetNews()}, nil
+}
+
+func (p *echoProvider) DiffConfig(context.Context, *pulumirpc.DiffRequest) (*pulumirpc.DiffResponse, error) {
+	return &pulumirpc.DiffResponse{Changes: pulumirpc.DiffResponse_DIFF_NONE}, nil
+}
+
+func (p *echoProvider) Configure(context.Context, *pulumirpc.ConfigureRequest) (*pulumirpc.ConfigureResponse, error) {
+	return &pulumirpc.ConfigureResponse{AcceptSecrets: true, SupportsPreview: true, AcceptResources: true, AcceptOutputs: true}, nil
+}
+
+func (p *echoProvider) Check(_ context.Context, req *pulumirpc.CheckRequest) (*pulumirpc.CheckResponse, error) {
+	return &pulumirpc.CheckResponse{Inputs: req.GetNews()}, nil
+}
+
+func (p *echoProvider) Diff(context.Context, *pulumirpc.DiffRequest) (*pulumirpc.DiffResponse, error) {
+	return &pulumirpc.DiffResponse{Changes: pulumirpc.DiffResponse_DIFF_NONE}, nil
+}
+
+func (p *echoProvider) Create(_ context.Context, req *pulumirpc.CreateRequest) (*pulumirpc.CreateResponse, error) {
+	if !req.GetPreview() {
+		return nil, fmt.Errorf("stand-in provider: %s: only previews are supported", req.GetUrn())
+	}
+	return &pulumirpc.CreateResponse{Properties: req.GetProperties()}, nil
+}
+
+func (p *echoProvider) Attach(context.Context, *pulumirpc.PluginAttach) (*emptypb.Empty, error) {
+	return &emptypb.Empty{}, nil
+}
+
+func (p *echoProvider) Cancel(context.Context, *emptypb.Empty) (*emptypb.Empty, error) {
+	return &emptypb.Empty{}, nil
+}
+
+// serveProvider starts a stand-in provider and returns its port.
+func serveProvider(t *testing.T, version string) int {
+	t.Helper()
+	cancel := make(chan bool)
+	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
+		Cancel: cancel,
+		Init: func(srv *grpc.Server) error {
+			pulumirpc.RegisterResourceProviderServer(srv, &echoProvider{version: version})
+			return nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { close(cancel); <-handle.Done })
+	return handle.Port
+}
+
+func needCLI(t *testing.T) string {
+	t.Helper()
+	path, err := exec.LookPath("pulumi")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("the pulumi CLI is required on PATH (make tools builds bin/pulumi): %v", err)
+		}
+		t.Skip("pulumi CLI not on PATH (make tools builds bin/pulumi; set CI=1 to make this a failure)")
+	}
+	return path
+}
+
+// buildPackFile builds the pack binary beside a copy of PulumiPolicy.yaml:
+// the engine runs a policy pack given as a file directly (the directory form
+// needs the pulumi-language-go host to build it).
+func buildPackFile(t *testing.T) string {
+	t.Helper()
+	bin := analyzertest.Build(t)
+	yaml, err := os.ReadFile(filepath.Join(analyzertest.PackDir(), "PulumiPolicy.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(filepath.Dir(bin), "PulumiPolicy.yaml"), yaml, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+// previewWithPack previews a committed stack's program under the engine with
+// the policy pack binary and returns the engine's output and error.
+func previewWithPack(t *testing.T, bin, stack, packConfig string) (string, error) {
+	t.Helper()
+	cli := needCLI(t)
+	dir := t.TempDir()
+	t.Setenv("PATH", filepath.Dir(cli)+string(os.PathListSeparator)+os.Getenv("PATH"))
+	t.Setenv("PULUMI_HOME", filepath.Join(dir, "home"))
+	t.Setenv("PULUMI_BACKEND_URL", "file://"+filepath.Join(dir, "state"))
+	t.Setenv("PULUMI_CONFIG_PASSPHRASE", "policy-test")
+	t.Setenv("PULUMI_SKIP_UPDATE_CHECK", "true")
+	t.Setenv("PULUMI_DEBUG_PROVIDERS", fmt.Sprintf("docker:%d,cloudflare:%d,random:%d",
+		serveProvider(t, "4.10.0"), serveProvider(t, "5.49.1"), serveProvider(t, "4.18.3")))
+	if err := os.MkdirAll(filepath.Join(dir, "state"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	raw, err := stacks.ReadStackFile(filepath.Join("..", "Pulumi."+stack+".yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stack != "dev" {
+		maps.Copy(raw, policyTestSecrets)
+	}
+	cfg, err := stacks.Parse(stack, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	s, err := auto.UpsertStackInlineSource(ctx, stack, project, func(ctx *pulumi.Context) error {
+		_, err := stacks.Platform(ctx, cfg)
+		return err
+	}, auto.WorkDir(filepath.Join("..", "infra")))
+	if err != nil {
+		t.Fatalf("create stack %s: %v", stack, err)
+	}
+	var out strings.Builder
+	opts := []optpreview.Option{optpreview.PolicyPacks(bin), optpreview.ProgressStreams(&out), optpreview.ErrorProgressStreams(&out)}
+	if packConfig != "" {
+		opts = append(opts, optpreview.PolicyPackConfigs(packConfig))
+	}
+	_, err = s.Preview(ctx, opts...)
+	return out.String(), err
+}
+
+// TestPolicyUnderEngine runs `pulumi preview --policy-pack` on the real
+// staging and production programs with the example config: they must pass;
+// a stricter config must make the pack refuse the zone's TLS 1.2, and an
+// invalid config must be refused by the engine's schema validation.
+func TestPolicyUnderEngine(t *testing.T) {
+	needCLI(t)
+	bin := buildPackFile(t)
+	example := filepath.Join(analyzertest.PackDir(), "policy-config.example.json")
+	for _, stack := range []string{"staging", "production"} {
+		t.Run(stack+" passes", func(t *testing.T) {
+			out, err := previewWithPack(t, bin, stack, example)
+			if err != nil {
+				t.Fatalf("preview with the policy pack failed: %v\n%s", err, out)
+			}
+			for _, want := range []string{"helloagents-guardrails", "docker:index:Container backend-eu-west-0", "cloudflare:index:ZoneSettingsOverride"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("preview output does not mention %s:\n%s", want, out)
+				}
+			}
+		})
+	}
+	t.Run("stricter config refuses the zone's TLS 1.2", func(t *testing.T) {
+		config := filepath.Join(t.TempDir(), "policy-config.json")
+		if err := os.WriteFile(config, []byte(`{"https-only": {"minimumTlsVersion": "1.3"}}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := previewWithPack(t, bin, "staging", config)
+		if err == nil {
+			t.Fatalf("preview passed; want a mandatory https-only violation:\n%s", out)
+		}
+		for _, want := range []string{"mandatory", "https-only", `settings.minTlsVersion is "1.2"`} {
+			if !strings.Contains(out, want) {
+				t.Errorf("output does not mention %q:\n%s", want, out)
+			}
+		}
+	})
+	t.Run("invalid config is refused by the engine", func(t *testing.T) {
+		config := filepath.Join(t.TempDir(), "policy-config.json")
+		if err := os.WriteFile(config, []byte(`{"backups-retention": {"minimumRetentionDays": 0}}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := previewWithPack(t, bin, "staging", config)
+		if err == nil || !strings.Contains(out, "minimumRetentionDays") {
+			t.Fatalf("err = %v; want a config validation error naming minimumRetentionDays:\n%s", err, out)
+		}
+	})
+}
