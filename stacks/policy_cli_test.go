@@ -140,8 +140,10 @@ func previewWithPack(t *testing.T, bin, stack, packConfig string) (string, error
 	t.Setenv("PULUMI_SKIP_UPDATE_CHECK", "true")
 	t.Setenv("PULUMI_DEBUG_PROVIDERS", fmt.Sprintf("docker:%d,cloudflare:%d,random:%d",
 		serveProvider(t, "4.10.0"), serveProvider(t, "5.49.1"), serveProvider(t, "4.18.3")))
-	if err := os.MkdirAll(filepath.Join(dir, "state"), 0o755); err != nil {
-		t.Fatal(err)
+	for _, d := range []string{"state", "work"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	raw, err := stacks.ReadStackFile(filepath.Join("..", "Pulumi."+stack+".yaml"))
@@ -160,7 +162,7 @@ func previewWithPack(t *testing.T, bin, stack, packConfig string) (string, error
 	s, err := auto.UpsertStackInlineSource(ctx, stack, project, func(ctx *pulumi.Context) error {
 		_, err := stacks.Platform(ctx, cfg)
 		return err
-	}, auto.WorkDir(filepath.Join("..", "infra")))
+	}, auto.WorkDir(filepath.Join(dir, "work")))
 	if err != nil {
 		t.Fatalf("create stack %s: %v", stack, err)
 	}
