@@ -122,6 +122,8 @@ func TestValidation(t *testing.T) {
 			nil, []string{`helloagents:environment: unknown environment "qa"; allowed: dev, staging, production`}},
 		{"stack name names no environment", "feature-x", nil,
 			[]string{"helloagents:environment"}, []string{`stack name "feature-x" names no environment`}},
+		{"environment contradicts stack name", "production", map[string]string{"helloagents:environment": "dev"},
+			nil, []string{`helloagents:environment: invalid value "dev" for stack "production"; allowed: "production"`}},
 		{"no regions", "staging", map[string]string{"helloagents:regions": "[]"},
 			nil, []string{"helloagents:regions: missing; no regions"}},
 		{"duplicate region names", "production", map[string]string{"helloagents:regions": "[" +

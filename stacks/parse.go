@@ -116,19 +116,28 @@ func Load(ctx *pulumi.Context) (Config, error) {
 // name ("dev", "staging", "production"/"prod", optionally "org/" prefixed).
 func environment(stack, explicit string) (Environment, error) {
 	allowed := "dev, staging, production"
+	var named Environment
+	switch name := stack[strings.LastIndex(stack, "/")+1:]; name {
+	case "dev", "staging", "production":
+		named = Environment(name)
+	case "prod":
+		named = Production
+	}
 	if explicit != "" {
 		switch e := Environment(explicit); e {
 		case Dev, Staging, Production:
+			// A stack named after an environment must be that environment:
+			// "production" deployed with dev rules would skip every guard.
+			if named != "" && e != named {
+				return "", fmt.Errorf("%s: invalid value %q for stack %q; allowed: %q (the environment the stack name names)",
+					full(keyEnvironment), explicit, stack, named)
+			}
 			return e, nil
 		}
 		return "", fmt.Errorf("%s: unknown environment %q; allowed: %s", full(keyEnvironment), explicit, allowed)
 	}
-	name := stack[strings.LastIndex(stack, "/")+1:]
-	switch name {
-	case "dev", "staging", "production":
-		return Environment(name), nil
-	case "prod":
-		return Production, nil
+	if named != "" {
+		return named, nil
 	}
 	return "", fmt.Errorf("%s: not set and stack name %q names no environment; set it to one of: %s",
 		full(keyEnvironment), stack, allowed)
