@@ -28,6 +28,7 @@ type memStacks struct {
 	upErr    func(n int) error // error of the n-th up (1-based), nil for success
 	order    []string          // regions whose image changed, per up
 	packs    [][]string        // policy packs of every up and preview
+	backup   string            // helloagents:backup.image when set
 }
 
 func newMem(names ...string) *memStacks {
@@ -63,6 +64,15 @@ func (m *memStacks) Config(context.Context, string) (map[string]string, error) {
 	}
 	b, _ := json.Marshal(m.regions)
 	raw["helloagents:regions"] = string(b)
+	if m.backup != "" {
+		var b map[string]any
+		if err := json.Unmarshal([]byte(raw["helloagents:backup"]), &b); err != nil {
+			return nil, err
+		}
+		b["image"] = m.backup
+		bb, _ := json.Marshal(b)
+		raw["helloagents:backup"] = string(bb)
+	}
 	hc, _ := json.Marshal(testHealthCheck)
 	raw["helloagents:healthCheck"] = string(hc)
 	for k, v := range secrets() {
@@ -74,6 +84,10 @@ func (m *memStacks) Config(context.Context, string) (map[string]string, error) {
 var imagePath = regexp.MustCompile(`^helloagents:regions\[(\d+)\]\.image$`)
 
 func (m *memStacks) SetConfigPath(_ context.Context, _, path, value string) error {
+	if path == "helloagents:backup.image" {
+		m.backup = value
+		return nil
+	}
 	g := imagePath.FindStringSubmatch(path)
 	if g == nil {
 		return fmt.Errorf("unexpected path %q", path)
@@ -220,5 +234,26 @@ func TestPolicyPacksReachEveryUpdateAndPreview(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The backup job's image is promoted only with every region: each region
+// runs it, so a partial rollout must leave it alone.
+func TestBackupImageOnlyWithEveryRegion(t *testing.T) {
+	for _, tt := range []struct {
+		regions []string
+		want    string
+	}{{nil, newBackup}, {[]string{"a"}, zeroBackup}} {
+		m := newMem("a", "b")
+		m.backup = zeroBackup
+		m.source["backupImage"] = newBackup
+		o := memOptions(t)
+		o.Regions = tt.regions
+		if rep := promote.Run(t.Context(), m, o); rep.Outcome != promote.Promoted {
+			t.Fatalf("--regions %v: outcome %s (%s)", tt.regions, rep.Outcome, rep.Reason)
+		}
+		if m.backup != tt.want {
+			t.Errorf("--regions %v: backup image %s, want %s", tt.regions, m.backup, tt.want)
+		}
 	}
 }

@@ -39,8 +39,12 @@ func tagOf(ref string) string {
 }
 
 var (
-	oldImage = digest("0bd0bd0bd0bd")
-	newImage = digest("aeaeaeaeaeae")
+	oldImage  = digest("0bd0bd0bd0bd")
+	newImage  = digest("aeaeaeaeaeae")
+	newBackup = "ghcr.io/helloagents/pgbackup@sha256:" + strings.Repeat("b", 64)
+	// zeroBackup is the placeholder backup.image of the repository's
+	// Pulumi.production.yaml.
+	zeroBackup = "ghcr.io/helloagents/pgbackup@sha256:" + strings.Repeat("0", 64)
 )
 
 // env is one test's Pulumi world: a file state backend and a workspace with
@@ -59,6 +63,7 @@ type env struct {
 
 	mu          sync.Mutex
 	sourceImage string        // what staging exports as backendImage
+	sourceBkp   string        // what staging exports as backupImage
 	hold        chan struct{} // when set, the production program waits on it (an update holding the lock)
 	holding     chan struct{} // closed once the held update is running
 }
@@ -146,7 +151,7 @@ func secrets() map[string]auto.ConfigValue {
 func newEnv(t *testing.T, regionNames ...string) *env {
 	t.Helper()
 	cmd := pulumiCommand(t)
-	e := &env{t: t, dir: t.TempDir(), sourceImage: newImage, urls: map[string]string{}}
+	e := &env{t: t, dir: t.TempDir(), sourceImage: newImage, sourceBkp: newBackup, urls: map[string]string{}}
 	e.staging = newFakeRegion(t, "staging")
 	e.urls["staging"] = e.staging.srv.URL
 	for _, n := range regionNames {
@@ -217,10 +222,11 @@ func (e *env) program(ctx *pulumi.Context) error {
 	}
 	if ctx.Stack() == "staging" {
 		e.mu.Lock()
-		img := e.sourceImage
+		img, bkp := e.sourceImage, e.sourceBkp
 		e.mu.Unlock()
 		base := e.urls["staging"] + "/" + tagOf(img)
 		ctx.Export("backendImage", pulumi.String(img))
+		ctx.Export("backupImage", pulumi.String(bkp))
 		ctx.Export("apiUrl", pulumi.String(base))
 		ctx.Export("healthUrls", pulumi.StringMap{cfg.Regions[0].Name: pulumi.String(base + cfg.HealthCheck.Path)})
 		return nil
@@ -244,17 +250,22 @@ func (e *env) program(ctx *pulumi.Context) error {
 		urls[r.Name] = pulumi.String(base + "/" + tagOf(r.Image) + cfg.HealthCheck.Path)
 		images[r.Name] = pulumi.String(r.Image)
 	}
+	if strings.Contains(cfg.Backup.Image, "badbad") {
+		return fmt.Errorf("backup image %s cannot be deployed", cfg.Backup.Image)
+	}
 	ctx.Export("healthUrls", urls)
 	ctx.Export("images", images)
+	ctx.Export("backupImage", pulumi.String(cfg.Backup.Image))
 	ctx.Export("apiUrl", pulumi.String(e.urls[cfg.Regions[0].Name]+"/"+tagOf(cfg.Regions[0].Image)))
 	ctx.Export("backendImage", pulumi.String(cfg.Regions[0].Image))
 	return nil
 }
 
-func (e *env) setSource(t *testing.T, image string) {
+// setSource redeploys staging exporting these images.
+func (e *env) setSource(t *testing.T, image, backup string) {
 	t.Helper()
 	e.mu.Lock()
-	e.sourceImage = image
+	e.sourceImage, e.sourceBkp = image, backup
 	e.mu.Unlock()
 	if _, err := e.stacks.Up(t.Context(), "staging", nil); err != nil {
 		t.Fatalf("up staging: %v", err)
@@ -289,6 +300,26 @@ func (e *env) configImages(t *testing.T) []string {
 		out = append(out, r.Image)
 	}
 	return out
+}
+
+// backupImages returns the backup job's image in the production config and
+// in the deployed state.
+func (e *env) backupImages(t *testing.T) (config, deployed string) {
+	t.Helper()
+	raw, err := e.stacks.Config(t.Context(), "production")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b struct{ Image string }
+	if err := json.Unmarshal([]byte(raw["helloagents:backup"]), &b); err != nil {
+		t.Fatal(err)
+	}
+	out, err := e.stacks.Outputs(t.Context(), "production")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deployed, _ = out["backupImage"].(string)
+	return b.Image, deployed
 }
 
 // deployedImages returns each region's image in the deployed state.

@@ -32,6 +32,17 @@ type Journal struct {
 	Started time.Time `json:"started"`
 	// Regions are the selected regions in rollout order.
 	Regions []JournalRegion `json:"regions"`
+	// Backup is the final wave that promotes the backup job's image
+	// (helloagents:backup.image, run by every region); nil when the
+	// promotion does not include it.
+	Backup *JournalBackup `json:"backup,omitempty"`
+}
+
+// JournalBackup is the backup-image wave's entry in the journal.
+type JournalBackup struct {
+	Image    string `json:"image"`
+	Previous string `json:"previous"`
+	State    string `json:"state"`
 }
 
 // JournalRegion is one region's entry in the journal.

@@ -85,7 +85,7 @@ func TestPromoteChild(t *testing.T) {
 	if err := json.Unmarshal([]byte(raw), &c); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, dir: c.Dir, urls: c.URLs, sourceImage: c.Image}
+	e := &env{t: t, dir: c.Dir, urls: c.URLs, sourceImage: c.Image, sourceBkp: newBackup}
 	e.open(t, pulumiCommand(t))
 	o := e.options()
 	o.AfterWave = func(region string) {

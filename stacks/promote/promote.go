@@ -130,9 +130,14 @@ func (e *engine) run(ctx context.Context) {
 	if !ok {
 		return
 	}
-	image, api, ok := e.readSource(ctx)
+	image, backup, api, ok := e.readSource(ctx)
 	if !ok {
 		return
+	}
+	// The backup job's image goes with a promotion of every region only:
+	// every region runs it, so a partial rollout must not change it.
+	if len(o.Regions) > 0 || backup == tgt.BackupImage {
+		backup = ""
 	}
 	if j != nil {
 		if j.From != o.From || j.To != o.To || j.Image != image {
@@ -154,13 +159,16 @@ func (e *engine) run(ctx context.Context) {
 		return
 	}
 	if o.DryRun {
-		e.dryRun(ctx, sel, image)
+		e.dryRun(ctx, sel, image, tgt.BackupImage, backup)
 		return
 	}
 	if j == nil {
 		j = &Journal{Version: 1, From: o.From, To: o.To, Image: image, Started: time.Now().UTC()}
 		for _, r := range sel {
 			j.Regions = append(j.Regions, JournalRegion{Name: r.Name, Index: r.Index, Previous: r.Image, State: statePending})
+		}
+		if backup != "" {
+			j.Backup = &JournalBackup{Image: backup, Previous: tgt.BackupImage, State: statePending}
 		}
 		if err := j.save(o.Journal); err != nil {
 			e.end(Refused, fmt.Errorf("nothing changed: %w", err))
@@ -197,24 +205,32 @@ func (e *engine) readTarget(ctx context.Context) (target, []region, bool) {
 	return tgt, sel, true
 }
 
-// readSource returns the source's pinned image and API URL; ok is false
-// when the run ended.
-func (e *engine) readSource(ctx context.Context) (image, api string, ok bool) {
+// readSource returns the source's pinned backend image, its backup-job
+// image (empty when the source does not export backupImage) and its API
+// URL; ok is false when the run ended.
+func (e *engine) readSource(ctx context.Context) (image, backup, api string, ok bool) {
 	out, err := e.st.Outputs(ctx, e.o.From)
 	if err != nil {
 		e.end(Refused, err)
-		return "", "", false
+		return "", "", "", false
 	}
 	image, _ = out["backendImage"].(string)
 	e.rep.Image = image
 	if err := pinned(image); err != nil {
 		e.end(Refused, fmt.Errorf("source stack %q output backendImage: %w; nothing changed", e.o.From, err))
-		return "", "", false
+		return "", "", "", false
+	}
+	if b, present := out["backupImage"]; present {
+		backup, _ = b.(string)
+		if err := pinned(backup); err != nil {
+			e.end(Refused, fmt.Errorf("source stack %q output backupImage: %w; nothing changed", e.o.From, err))
+			return "", "", "", false
+		}
 	}
 	api, _ = out["apiUrl"].(string)
 	if api == "" {
 		e.end(Refused, fmt.Errorf("source stack %q has no apiUrl output to verify; nothing changed", e.o.From))
-		return "", "", false
+		return "", "", "", false
 	}
-	return image, api, true
+	return image, backup, api, true
 }

@@ -44,7 +44,17 @@ func TestPromoteSucceedsRegionByRegion(t *testing.T) {
 	if got := e.deployedImages(t); !same(got, []string{newImage, newImage, newImage}) {
 		t.Errorf("deployed images %q, want the new image everywhere", got)
 	}
-	for i, r := range rep.Regions {
+	if len(rep.Regions) != 4 {
+		t.Fatalf("report has %d rows, want 3 regions and the backup job: %+v", len(rep.Regions), rep.Regions)
+	}
+	if b := rep.Regions[3]; b.Region != "(backup job)" || b.Update != promote.ResultSucceeded || b.Gate != promote.ResultPassed ||
+		b.OldImage != zeroBackup || b.NewImage != newBackup {
+		t.Errorf("backup job row %+v", b)
+	}
+	if cfg, deployed := e.backupImages(t); cfg != newBackup || deployed != newBackup {
+		t.Errorf("backup image: config %q, deployed %q; want %q", cfg, deployed, newBackup)
+	}
+	for i, r := range rep.Regions[:3] {
 		if r.Region != threeRegions[i] || r.Update != promote.ResultSucceeded || r.Gate != promote.ResultPassed ||
 			r.OldImage != oldImage || r.NewImage != newImage || r.RolledBack || r.Seconds <= 0 {
 			t.Errorf("report row %d: %+v", i, r)
@@ -85,8 +95,14 @@ func TestPromoteRollsBackWhenRegionTwoFails(t *testing.T) {
 			if n := e.regions[2].probes(tagOf(newImage)); n != 0 {
 				t.Errorf("region ap-south was probed %d times on the new image; it must stay untouched", n)
 			}
-			if len(rep.Regions) != 3 {
-				t.Fatalf("report has %d rows, want 3: %+v", len(rep.Regions), rep.Regions)
+			if len(rep.Regions) != 4 {
+				t.Fatalf("report has %d rows, want 3 regions and the backup job: %+v", len(rep.Regions), rep.Regions)
+			}
+			if b := rep.Regions[3]; b.Update != promote.ResultSkipped || b.RolledBack {
+				t.Errorf("backup job row %+v, want skipped and not rolled back", b)
+			}
+			if cfg, deployed := e.backupImages(t); cfg != zeroBackup || deployed != zeroBackup {
+				t.Errorf("backup image: config %q, deployed %q; want it unchanged", cfg, deployed)
 			}
 			r1, r2, r3 := rep.Regions[0], rep.Regions[1], rep.Regions[2]
 			if r1.Gate != promote.ResultPassed || !r1.RolledBack {
@@ -109,7 +125,7 @@ func TestPromoteRollsBackAFailedUpdate(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, "eu-west", "us-east")
 	bad := digest("badbadbadbad")
-	e.setSource(t, bad)
+	e.setSource(t, bad, newBackup)
 	rep := promote.Run(t.Context(), e.stacks, e.options())
 	if rep.Outcome != promote.RolledBack {
 		t.Fatalf("outcome %s (%s), want rolled back", rep.Outcome, rep.Reason)
@@ -119,6 +135,31 @@ func TestPromoteRollsBackAFailedUpdate(t *testing.T) {
 	}
 	if got := e.configImages(t); !same(got, []string{oldImage, oldImage}) {
 		t.Errorf("config images %q, want the old ones", got)
+	}
+}
+
+func TestPromoteRollsBackAFailedBackupWave(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "eu-west", "us-east")
+	e.setSource(t, newImage, "ghcr.io/helloagents/pgbackup@sha256:badbad"+strings.Repeat("0", 58))
+	rep := promote.Run(t.Context(), e.stacks, e.options())
+	if rep.Outcome != promote.RolledBack || !strings.Contains(rep.Reason, "update of the backup job image failed") {
+		t.Fatalf("outcome %s (%s), want rolled back after the backup job update", rep.Outcome, rep.Reason)
+	}
+	old := []string{oldImage, oldImage}
+	if got := e.configImages(t); !same(got, old) {
+		t.Errorf("config images %q, want the old ones", got)
+	}
+	if got := e.deployedImages(t); !same(got, old) {
+		t.Errorf("deployed images %q, want the old ones", got)
+	}
+	if cfg, deployed := e.backupImages(t); cfg != zeroBackup || deployed != zeroBackup {
+		t.Errorf("backup image: config %q, deployed %q; want it restored", cfg, deployed)
+	}
+	for _, r := range rep.Regions {
+		if !r.RolledBack {
+			t.Errorf("row %s not marked rolled back: %+v", r.Region, r)
+		}
 	}
 }
 
@@ -144,11 +185,14 @@ func TestDryRunChangesNothing(t *testing.T) {
 	if got := e.deployedImages(t); !same(got, beforeCfg) {
 		t.Errorf("dry run changed the deployed outputs: %q", got)
 	}
-	if len(rep.Regions) != 3 {
-		t.Fatalf("dry run report has %d rows, want 3", len(rep.Regions))
+	if len(rep.Regions) != 4 {
+		t.Fatalf("dry run report has %d rows, want 3 regions and the backup job", len(rep.Regions))
+	}
+	if cfg, _ := e.backupImages(t); cfg != zeroBackup {
+		t.Errorf("dry run changed the backup image config to %q", cfg)
 	}
 	for _, r := range rep.Regions {
-		if r.Update != promote.ResultPreviewed || !strings.Contains(r.Diff, newImage) {
+		if r.Update != promote.ResultPreviewed || !strings.Contains(r.Diff, r.NewImage) {
 			t.Errorf("dry run row %s: update %q, diff %q; want previewed with a diff naming the new image", r.Region, r.Update, r.Diff)
 		}
 	}
@@ -160,7 +204,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 func TestUnpinnedSourceImageIsRefused(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, threeRegions...)
-	e.setSource(t, "ghcr.io/helloagents/backend:latest")
+	e.setSource(t, "ghcr.io/helloagents/backend:latest", newBackup)
 	beforeUpdates := e.updates(t)
 	o := e.options()
 	rep := promote.Run(t.Context(), e.stacks, o)
@@ -225,7 +269,7 @@ func TestInterruptedRunRollsBackOnAbort(t *testing.T) {
 	}
 	// A new image reached staging meanwhile: the old promotion cannot be
 	// resumed, and a plain re-run refuses rather than guess.
-	e.setSource(t, digest("c0ffeec0ffee"))
+	e.setSource(t, digest("c0ffeec0ffee"), newBackup)
 	o.AfterWave = nil
 	if rep := promote.Run(t.Context(), e.stacks, o); rep.Outcome != promote.Refused || !strings.Contains(rep.Reason, "--abort") {
 		t.Fatalf("re-run with another image: outcome %s (%s), want refused pointing at --abort", rep.Outcome, rep.Reason)

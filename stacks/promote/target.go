@@ -9,9 +9,12 @@ import (
 	"github.com/helloagents/infra/stacks"
 )
 
-// keyRegions is the target's ordered region list; the engine writes
-// keyRegions[i].image.
-const keyRegions = "helloagents:regions"
+// Config keys the engine writes: keyRegions[i].image per region, and the
+// backup job's image, which every region runs.
+const (
+	keyRegions     = "helloagents:regions"
+	keyBackupImage = "helloagents:backup.image"
+)
 
 // region is one target region as configured, in rollout order.
 type region struct {
@@ -30,6 +33,8 @@ func (r region) imageKey() string {
 type target struct {
 	Regions     []region
 	HealthCheck components.HealthCheck
+	// BackupImage is helloagents:backup.image, the pgbackup digest.
+	BackupImage string
 }
 
 // readTarget extracts the ordered regions and the health-check settings
@@ -41,7 +46,7 @@ func readTarget(stack string, raw map[string]string) (target, error) {
 	if err != nil {
 		return target{}, fmt.Errorf("stack %q config is invalid: %w", stack, err)
 	}
-	t := target{HealthCheck: cfg.HealthCheck}
+	t := target{HealthCheck: cfg.HealthCheck, BackupImage: cfg.Backup.Image}
 	for i, r := range cfg.Regions {
 		t.Regions = append(t.Regions, region{Index: i, Name: r.Name, Image: r.Image})
 	}
