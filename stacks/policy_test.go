@@ -137,6 +137,7 @@ func TestPolicyRealGraphsPass(t *testing.T) {
 		t.Run(stack, func(t *testing.T) {
 			g := capture(t, stack)
 			ds := evaluate(t, g, g.analyzerResources())
+			t.Logf("%s: %d resources analyzed, %d findings", stack, len(g.resources), len(ds))
 			if m := pack.Mandatory(ds); len(m) > 0 {
 				t.Errorf("%s: %d mandatory violations:\n%s", stack, len(m), diagnostics(m))
 			}
