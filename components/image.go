@@ -25,7 +25,8 @@ type ImageArgs struct {
 
 // Image builds an image from backend/ with pulumi-docker. Ref is what the
 // regions run: the repo digest (repo@sha256:...) of a pushed image, so every
-// region runs exactly the bytes that were built, or the local name:tag in dev.
+// region runs exactly the bytes that were built, or in dev the local image
+// ID (sha256:...).
 type Image struct {
 	pulumi.ResourceState
 
@@ -58,10 +59,10 @@ func NewImage(ctx *pulumi.Context, name string, args *ImageArgs, opts ...pulumi.
 	if err != nil {
 		return nil, err
 	}
-	im.Ref = img.ImageName
-	if args.Push {
-		im.Ref = img.RepoDigest
-	}
+	// pulumi-docker reports the pushed manifest digest, or for a local image
+	// its image ID (sha256:...): either way a rebuild changes Ref and so
+	// replaces the containers that run it.
+	im.Ref = img.RepoDigest
 	if err := ctx.RegisterResourceOutputs(im, pulumi.Map{"ref": im.Ref}); err != nil {
 		return nil, err
 	}

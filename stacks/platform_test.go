@@ -113,7 +113,6 @@ func TestStackOutputs(t *testing.T) {
 			"apiUrl":       "http://127.0.0.1:8000",
 			"frontendUrl":  "http://localhost:5173",
 			"healthUrls":   map[string]any{"local": "http://127.0.0.1:8000/health/ready"},
-			"backendImage": "helloagents-backend:dev",
 			"backupBucket": "helloagents-dev-backups",
 		}},
 		{"staging", map[string]any{
@@ -139,6 +138,9 @@ func TestStackOutputs(t *testing.T) {
 				if fmt.Sprint(got[k]) != fmt.Sprint(want) {
 					t.Errorf("output %s = %v, want %v", k, got[k], want)
 				}
+			}
+			if img := fmt.Sprint(got["backendImage"]); tc.stack == "dev" && !strings.HasPrefix(img, "sha256:") {
+				t.Errorf("dev backendImage = %q, want the local image ID", img)
 			}
 			if tc.stack == "staging" {
 				img := fmt.Sprint(got["backendImage"])

@@ -167,8 +167,14 @@ func computed(token, name, id string, state resource.PropertyMap) resource.Prope
 	set := func(k, v string) { state[resource.PropertyKey(k)] = resource.NewProperty(v) }
 	switch token {
 	case DockerImage:
+		// Like pulumi-docker v4: the pushed manifest digest, or the local
+		// image ID for an image that is not pushed.
 		img := str("imageName")
-		set("repoDigest", repoOf(img)+"@sha256:"+fakeDigest(img))
+		if v, ok := state["skipPush"]; ok && v.IsBool() && v.BoolValue() {
+			set("repoDigest", "sha256:"+fakeDigest(img))
+		} else {
+			set("repoDigest", repoOf(img)+"@sha256:"+fakeDigest(img))
+		}
 	case DockerRemoteImage:
 		img := str("name")
 		set("imageId", "sha256:"+fakeDigest(img))
