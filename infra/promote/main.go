@@ -89,8 +89,9 @@ Promotes the digest-pinned image the source stack exports (output
 backendImage) into the target stack: verifies the source (output apiUrl),
 then per target region in configured order sets helloagents:regions[i].image,
 runs pulumi up and gates on the region's healthUrls entry and the smoke
-suite. A failed update or gate restores every touched region's previous
-digest and deploys again. The previous digests are journaled before the first
+suite. After every region (not with --regions) a final wave promotes the
+source's backupImage into backup.image. A failed update or gate restores
+every touched region's previous digest and deploys again. The previous digests are journaled before the first
 change; re-run to resume an interrupted promotion, or --abort to roll it back.
 
 Exit status: 0 promoted (dry run: previewed), 1 refused (nothing changed),
