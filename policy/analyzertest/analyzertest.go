@@ -53,7 +53,7 @@ func Build(t testing.TB) string {
 	t.Helper()
 	goBin := need(t, "go")
 	bin := filepath.Join(t.TempDir(), "helloagents-policy")
-	cmd := exec.Command(goBin, "build", "-o", bin, ".")
+	cmd := exec.CommandContext(t.Context(), goBin, "build", "-o", bin, ".")
 	cmd.Dir = PackDir()
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build the policy pack in %s: %v\n%s", cmd.Dir, err, out)
@@ -73,7 +73,8 @@ type Server struct {
 // prints and connects. The process is stopped when the test ends.
 func Start(t testing.TB, bin, workDir string) *Server {
 	t.Helper()
-	cmd := exec.Command(bin)
+	// The process lives until the test ends: t.Context is canceled then.
+	cmd := exec.CommandContext(t.Context(), bin)
 	cmd.Dir = workDir
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()

@@ -185,7 +185,7 @@ func BackupRetention(r policyx.AnalyzerResource, c Context) []string {
 	if c.Env == Dev || !IsBackupJob(r) {
 		return nil
 	}
-	min := c.Settings.MinimumRetentionDays
+	minimum := c.Settings.MinimumRetentionDays
 	e, ok := envValue(r, EnvBackupRetentionDays)
 	if !ok {
 		for _, x := range containerEnv(r) {
@@ -193,12 +193,12 @@ func BackupRetention(r policyx.AnalyzerResource, c Context) []string {
 				return nil // may be the retention, not known yet
 			}
 		}
-		return []string{fmt.Sprintf("%s: %s is not set; set it to at least %d days", label(r), EnvBackupRetentionDays, min)}
+		return []string{fmt.Sprintf("%s: %s is not set; set it to at least %d days", label(r), EnvBackupRetentionDays, minimum)}
 	}
 	days, err := strconv.Atoi(strings.TrimSpace(e.Value))
-	if err != nil || days < min {
+	if err != nil || days < minimum {
 		return []string{fmt.Sprintf("%s: %s is %q; keep backups for at least %d days (policy config `%s`)",
-			label(r), EnvBackupRetentionDays, e.Value, min, ConfigMinimumRetentionDays)}
+			label(r), EnvBackupRetentionDays, e.Value, minimum, ConfigMinimumRetentionDays)}
 	}
 	return nil
 }
