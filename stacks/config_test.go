@@ -129,6 +129,8 @@ func TestValidation(t *testing.T) {
 		{"duplicate region names", "production", map[string]string{"helloagents:regions": "[" +
 			prodRegion("eu-west", "ssh://d@a", 2) + "," + prodRegion("eu-west", "ssh://d@b", 2) + "]"},
 			nil, []string{`helloagents:regions[1].name: invalid value "eu-west"; allowed: a name not used by another region (duplicate)`}},
+		{"production with one region", "production", map[string]string{"helloagents:regions": "[" + prodRegion("eu", "ssh://d@a", 2) + "]"},
+			nil, []string{`helloagents:regions: invalid value "1 region"; allowed: at least two regions in production`}},
 		{"replicas zero", "production", map[string]string{"helloagents:regions": "[" + prodRegion("eu", "ssh://d@a", 0) + "]"},
 			nil, []string{"helloagents:regions[0].replicas: invalid value 0; allowed: 1..3"}},
 		{"replicas four", "production", map[string]string{"helloagents:regions": "[" + prodRegion("eu", "ssh://d@a", 4) + "]"},

@@ -79,6 +79,9 @@ func (c Config) validateRegions(p *problems) {
 		p.missing(key, "no regions; at least one region {name, dockerHost, replicas} is required")
 		return
 	}
+	if c.Environment == Production && len(c.Regions) < 2 {
+		p.bad(key, fmt.Sprintf("%d region", len(c.Regions)), "at least two regions in production (the load balancer fails over between them)")
+	}
 	if c.Environment == Dev && len(c.Regions) > 1 {
 		p.bad(key, fmt.Sprintf("%d regions", len(c.Regions)), "exactly one region in dev (the local engine)")
 	}
