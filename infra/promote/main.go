@@ -91,8 +91,9 @@ then per target region in configured order sets helloagents:regions[i].image,
 runs pulumi up and gates on the region's healthUrls entry and the smoke
 suite. After every region (not with --regions) a final wave promotes the
 source's backupImage into backup.image. A failed update or gate restores
-every touched region's previous digest and deploys again. The previous digests are journaled before the first
-change; re-run to resume an interrupted promotion, or --abort to roll it back.
+every touched region's previous digest and deploys again. The previous
+digests are journaled before the first change; re-run to resume an
+interrupted promotion, or --abort to roll it back.
 
 Exit status: 0 promoted (dry run: previewed), 1 refused (nothing changed),
 2 usage error, 3 rolled back, 4 error, manual action needed.
