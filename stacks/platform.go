@@ -1,10 +1,8 @@
 package stacks
 
 import (
-	"fmt"
 	"path"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/pulumi/pulumi-cloudflare/sdk/v5/go/cloudflare"
@@ -200,108 +198,4 @@ func BackupRepository(backendRepo string) string {
 		return "helloagents-pgbackup"
 	}
 	return path.Dir(backendRepo) + "/pgbackup"
-}
-
-// region creates one region: its engine and networks, database and backups,
-// backend replicas and (outside dev) its tunnel.
-func (p *platform) region(r Region, backendRef, backupRef pulumi.StringOutput, pull bool, bucket *components.BackupBucket) (*components.Tunnel, error) {
-	ctx, cfg := p.ctx, p.cfg
-	prefix := p.prefix
-	if len(cfg.Regions) > 1 {
-		prefix += "-" + r.Name
-	}
-	var registry *components.RegistryAuth
-	if pull {
-		registry = p.registry
-	}
-	host, err := components.NewRegionHost(ctx, "region-"+r.Name, &components.RegionHostArgs{
-		Prefix: prefix, Region: r.Name, DockerHost: r.DockerHost, SSHOpts: r.SSHOpts, Registry: registry,
-	})
-	if err != nil {
-		return nil, err
-	}
-	b := cfg.Backup
-	backup := components.BackupArgs{
-		Image: backupRef, Pull: pull, RunAs: b.RunAs,
-		Schedule: b.Schedule, RetentionDays: b.RetentionDays, KeepLast: b.KeepLast,
-		Limits: backupLimits, SentryEnvironment: string(cfg.Environment),
-	}
-	backup.Limits.MaxRestarts = cfg.Backend.MaxRestarts
-	if p.cloud {
-		backup.Destination = fmt.Sprintf("s3://%s/%s/%s", b.Bucket, b.Prefix, r.Name)
-		backup.S3Endpoint = bucket.Endpoint
-		backup.AccessKeyID = p.secrets.R2AccessKeyID
-		backup.SecretAccessKey = p.secrets.R2SecretAccessKey
-	} else {
-		backup.Destination = "file:///backups"
-		backup.LocalVolume = true
-	}
-	if p.secrets.HasSentryDSN {
-		backup.SentryDSN = p.secrets.SentryDSN
-	}
-	d := cfg.Database
-	db, err := components.NewDatabase(ctx, "db-"+r.Name, &components.DatabaseArgs{
-		Prefix: prefix, Region: r.Name, Host: host,
-		Image: d.Image, Name: d.Name, User: d.User, RunAs: d.RunAs,
-		Password:    p.secrets.DatabasePasswords[r.Name],
-		Limits:      components.Limits{MemoryMB: d.MemoryMB, CPUs: cfg.Backend.CPUs, MaxRestarts: cfg.Backend.MaxRestarts},
-		ProtectData: cfg.Environment == Production,
-		HealthCheck: cfg.HealthCheck,
-		Backup:      backup,
-	})
-	if err != nil {
-		return nil, err
-	}
-
-	be := cfg.Backend
-	envs := map[string]string{
-		"SENTRY_ENVIRONMENT":        string(cfg.Environment),
-		"SENTRY_TRACES_SAMPLE_RATE": strconv.FormatFloat(be.SentryTracesSampleRate, 'f', -1, 64),
-		"CORS_ALLOWED_ORIGINS":      strings.Join(be.CORSAllowedOrigins, ","),
-	}
-	if be.AppVersion != "" {
-		envs["APP_VERSION"] = be.AppVersion
-	}
-	if be.SandboxPoolURL != "" {
-		envs["SANDBOX_POOL_URL"] = be.SandboxPoolURL
-	}
-	secretEnv := map[string]pulumi.StringInput{"DATABASE_URL": db.URL}
-	if p.secrets.HasAIAPIKey {
-		secretEnv["AI_API_KEY"] = p.secrets.AIAPIKey
-	}
-	if p.secrets.HasSentryDSN {
-		secretEnv["SENTRY_DSN"] = p.secrets.SentryDSN
-	}
-	hostPort := 0
-	if cfg.Environment == Dev {
-		hostPort = be.HostPort
-	}
-	svc, err := components.NewBackendService(ctx, "backend-"+r.Name, &components.BackendServiceArgs{
-		Prefix: prefix, Region: r.Name, Host: host,
-		Image: backendRef, Pull: pull, Replicas: r.Replicas,
-		Port: be.Port, HostPort: hostPort, User: be.User,
-		Limits:      components.Limits{MemoryMB: be.MemoryMB, CPUs: be.CPUs, MaxRestarts: be.MaxRestarts},
-		HealthCheck: cfg.HealthCheck, HealthcheckCommand: be.HealthcheckCommand,
-		Env: envs, SecretEnv: secretEnv,
-	})
-	if err != nil {
-		return nil, err
-	}
-	if !p.cloud {
-		return nil, nil
-	}
-	limits := tunnelLimits
-	limits.MaxRestarts = be.MaxRestarts
-	return components.NewTunnel(ctx, "tunnel-"+r.Name, &components.TunnelArgs{
-		Prefix: prefix, Region: r.Name, AccountID: cfg.Edge.AccountID,
-		Secret:    p.secrets.TunnelSecrets[r.Name],
-		Hostnames: []string{cfg.Edge.APIHostname, cfg.RegionHostname(r)},
-		Service:   svc.InternalURL, Image: cfg.Edge.TunnelImage,
-		Host: host, Cloudflare: p.cloudflare, Limits: limits, HealthCheck: cfg.HealthCheck,
-	})
-}
-
-// sanitizeStack makes a stack name ("org/production") usable in names.
-func sanitizeStack(stack string) string {
-	return strings.NewReplacer("/", "-", ".", "-").Replace(stack)
 }

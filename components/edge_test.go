@@ -1,0 +1,196 @@
+package components_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi-cloudflare/sdk/v5/go/cloudflare"
+	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/helloagents/infra/components"
+	"github.com/helloagents/infra/internal/mocktest"
+)
+
+func cfProvider(ctx *pulumi.Context) (*cloudflare.Provider, error) {
+	return cloudflare.NewProvider(ctx, "cloudflare", &cloudflare.ProviderArgs{ApiToken: secret("cf-token")})
+}
+
+func TestTunnel(t *testing.T) {
+	m := run(t, func(ctx *pulumi.Context) error {
+		host, err := newHost(ctx, "ssh://d@h")
+		if err != nil {
+			return err
+		}
+		cf, err := cfProvider(ctx)
+		if err != nil {
+			return err
+		}
+		_, err = components.NewTunnel(ctx, "tunnel-eu", &components.TunnelArgs{
+			Prefix: "helloagents-test", Region: "eu", AccountID: "acct", Secret: secret("c2VjcmV0"),
+			Hostnames: []string{"api.example.dev", "api-eu.example.dev"}, Service: "http://backend:8000",
+			Image: "cloudflare/cloudflared:2024.12.2", Host: host, Cloudflare: cf,
+			Limits: components.Limits{MemoryMB: 128, CPUs: 0.5, MaxRestarts: 5}, HealthCheck: components.DefaultHealthCheck(),
+		})
+		return err
+	})
+	tun, _ := m.Named(mocktest.Tunnel, "tunnel-eu")
+	if !tun.Inputs["secret"].IsSecret() || str(tun, "configSrc") != "cloudflare" {
+		t.Errorf("tunnel inputs %v", tun.Inputs)
+	}
+	conf, _ := m.Named(mocktest.TunnelConfig, "tunnel-eu-config")
+	rules := unwrap(unwrap(conf.Inputs["config"]).ObjectValue()["ingressRules"]).ArrayValue()
+	if len(rules) != 3 || unwrap(rules[2].ObjectValue()["service"]).StringValue() != "http_status:404" {
+		t.Errorf("ingress rules %v: want two hostnames then a 404 catch-all", rules)
+	}
+	c, _ := m.Named(mocktest.DockerContainer, "tunnel-eu-cloudflared")
+	if !c.Inputs["envs"].IsSecret() || strings.Contains(c.Inputs["command"].String(), "token") {
+		t.Errorf("tunnel token must travel only as a secret env: envs=%v command=%v", c.Inputs["envs"], c.Inputs["command"])
+	}
+	if !strings.Contains(tun.Provider, "cloudflare") || !strings.Contains(c.Provider, "region-eu-docker") {
+		t.Errorf("providers: tunnel %q container %q", tun.Provider, c.Provider)
+	}
+}
+
+func edgeRun(t *testing.T, regions ...string) *mocktest.Monitor {
+	return run(t, func(ctx *pulumi.Context) error {
+		cf, err := cfProvider(ctx)
+		if err != nil {
+			return err
+		}
+		var rs []components.EdgeRegion
+		for _, r := range regions {
+			rs = append(rs, components.EdgeRegion{Name: r, Hostname: "api-" + r + ".example.dev", TunnelCNAME: pulumi.String(r + ".cfargotunnel.com")})
+		}
+		_, err = components.NewEdge(ctx, "edge", &components.EdgeArgs{
+			AccountID: "acct", ZoneID: "zone", APIHostname: "api.example.dev", Regions: rs,
+			HealthCheck: components.DefaultHealthCheck(), ManageZoneSettings: true, MinTLSVersion: "1.2",
+			HSTSMaxAgeSeconds: 31536000, CheckRegions: []string{"WEU"}, Cloudflare: cf,
+		})
+		return err
+	})
+}
+
+func TestEdgeZoneSettingsForceHTTPS(t *testing.T) {
+	m := edgeRun(t, "eu")
+	z, ok := m.Named(mocktest.ZoneSettings, "edge-zone-settings")
+	if !ok {
+		t.Fatal("no zone settings")
+	}
+	s := unwrap(z.Inputs["settings"]).ObjectValue()
+	for k, want := range map[string]string{"alwaysUseHttps": "on", "minTlsVersion": "1.2", "tls13": "on", "ssl": "strict", "automaticHttpsRewrites": "on"} {
+		if got := unwrap(s[resource.PropertyKey(k)]).StringValue(); got != want {
+			t.Errorf("settings.%s = %q, want %q", k, got, want)
+		}
+	}
+	hsts := unwrap(s["securityHeader"]).ObjectValue()
+	if !unwrap(hsts["enabled"]).BoolValue() || unwrap(hsts["maxAge"]).NumberValue() != 31536000 {
+		t.Errorf("HSTS %v", hsts)
+	}
+}
+
+func TestEdgeSingleRegionHealthCheck(t *testing.T) {
+	m := edgeRun(t, "eu")
+	if m.Count(mocktest.Healthcheck) != 1 || m.Count(mocktest.LoadBalancer) != 0 || m.Count(mocktest.Record) != 2 {
+		t.Fatalf("healthchecks=%d lbs=%d records=%d", m.Count(mocktest.Healthcheck), m.Count(mocktest.LoadBalancer), m.Count(mocktest.Record))
+	}
+	h := m.ByType(mocktest.Healthcheck)[0]
+	if str(h, "type") != "HTTPS" || str(h, "path") != "/health/ready" || unwrap(h.Inputs["interval"]).NumberValue() != 30 ||
+		unwrap(h.Inputs["timeout"]).NumberValue() != 5 || unwrap(h.Inputs["retries"]).NumberValue() != 3 ||
+		strings.Join(strs(h.Inputs["expectedCodes"]), ",") != "200" {
+		t.Errorf("health check %v does not follow the shared settings", h.Inputs)
+	}
+	for _, r := range m.ByType(mocktest.Record) {
+		if !unwrap(r.Inputs["proxied"]).BoolValue() {
+			t.Errorf("%s not proxied", r.Name)
+		}
+	}
+}
+
+func TestEdgeLoadBalancerFailover(t *testing.T) {
+	m := edgeRun(t, "eu", "us", "ap")
+	if m.Count(mocktest.LoadBalancerMonitor) != 1 || m.Count(mocktest.LoadBalancerPool) != 3 || m.Count(mocktest.LoadBalancer) != 1 || m.Count(mocktest.Healthcheck) != 0 {
+		t.Fatalf("monitor=%d pools=%d lb=%d", m.Count(mocktest.LoadBalancerMonitor), m.Count(mocktest.LoadBalancerPool), m.Count(mocktest.LoadBalancer))
+	}
+	mon := m.ByType(mocktest.LoadBalancerMonitor)[0]
+	if str(mon, "type") != "https" || str(mon, "path") != "/health/ready" || str(mon, "expectedCodes") != "200" {
+		t.Errorf("monitor %v", mon.Inputs)
+	}
+	lb := m.ByType(mocktest.LoadBalancer)[0]
+	pools := strs(lb.Inputs["defaultPoolIds"])
+	if str(lb, "steeringPolicy") != "off" || len(pools) != 3 || pools[0] != "edge-eu-pool-id" || pools[2] != "edge-ap-pool-id" ||
+		str(lb, "fallbackPoolId") != "edge-ap-pool-id" || !unwrap(lb.Inputs["proxied"]).BoolValue() {
+		t.Errorf("load balancer %v: want failover over pools in region order", lb.Inputs)
+	}
+}
+
+func TestFrontend(t *testing.T) {
+	m := run(t, func(ctx *pulumi.Context) error {
+		cf, err := cfProvider(ctx)
+		if err != nil {
+			return err
+		}
+		_, err = components.NewFrontend(ctx, "frontend", &components.FrontendArgs{
+			AccountID: "acct", ZoneID: "zone", ProjectName: "helloagents", Hostname: "app.example.dev",
+			GitHubOwner: "o", GitHubRepo: "r", ProductionBranch: "main", RootDir: "frontend",
+			BuildCommand: "npm run build", OutputDir: "dist", APIURLVariable: "VITE_API_URL",
+			APIURL: "https://api.example.dev", Cloudflare: cf,
+		})
+		return err
+	})
+	p, _ := m.Named(mocktest.PagesProject, "frontend")
+	src := unwrap(unwrap(p.Inputs["source"]).ObjectValue()["config"]).ObjectValue()
+	if unwrap(src["productionBranch"]).StringValue() != "main" || unwrap(src["previewDeploymentSetting"]).StringValue() != "all" {
+		t.Errorf("pages source %v", src)
+	}
+	dc := unwrap(p.Inputs["deploymentConfigs"]).ObjectValue()
+	for _, env := range []resource.PropertyKey{"production", "preview"} {
+		vars := unwrap(unwrap(dc[env]).ObjectValue()["environmentVariables"]).ObjectValue()
+		if unwrap(vars["VITE_API_URL"]).StringValue() != "https://api.example.dev" {
+			t.Errorf("%s env vars %v", env, vars)
+		}
+	}
+	rec, _ := m.Named(mocktest.Record, "frontend-dns")
+	if str(rec, "content") != "helloagents.pages.dev" || !unwrap(rec.Inputs["proxied"]).BoolValue() {
+		t.Errorf("frontend record %v", rec.Inputs)
+	}
+	if m.Count(mocktest.PagesDomain) != 1 {
+		t.Error("no custom domain")
+	}
+}
+
+func TestImageAndBucket(t *testing.T) {
+	var ref pulumi.StringOutput
+	m := run(t, func(ctx *pulumi.Context) error {
+		p, err := docker.NewProvider(ctx, "build-docker", &docker.ProviderArgs{Host: pulumi.String("unix:///var/run/docker.sock")})
+		if err != nil {
+			return err
+		}
+		img, err := components.NewImage(ctx, "backend-image", &components.ImageArgs{
+			Repository: "ghcr.io/o/backend", Tag: "staging", Context: "/src/backend", Dockerfile: "/src/backend/Dockerfile",
+			Push: true, Registry: &components.RegistryAuth{Server: "ghcr.io", Username: "u", Password: secret("pw")}, Provider: p,
+		})
+		if err != nil {
+			return err
+		}
+		ref = img.Ref
+		cf, err := cfProvider(ctx)
+		if err != nil {
+			return err
+		}
+		_, err = components.NewBackupBucket(ctx, "backups", &components.BackupBucketArgs{AccountID: "acct", Bucket: "b", Cloudflare: cf})
+		return err
+	})
+	img, _ := m.Named(mocktest.DockerImage, "backend-image")
+	if unwrap(img.Inputs["skipPush"]).BoolValue() || !unwrap(img.Inputs["registry"]).ObjectValue()["password"].IsSecret() {
+		t.Errorf("image inputs %v", img.Inputs)
+	}
+	v, _, _, _ := mocktest.Await(ref)
+	if !strings.HasPrefix(v.(string), "ghcr.io/o/backend@sha256:") {
+		t.Errorf("ref %v, want the repo digest", v)
+	}
+	if m.Count(mocktest.R2Bucket) != 1 {
+		t.Error("no R2 bucket")
+	}
+}
