@@ -52,18 +52,18 @@ func dockerHealthcheck(hc HealthCheck, test []string) *docker.ContainerHealthche
 	}
 }
 
-// env renders plain and secret variables as Docker's KEY=value list. The
-// list is a secret as soon as one value is, so a secret never sits in the
-// state or a diff in plain text.
-func env(plain map[string]string, secret map[string]pulumi.StringInput) pulumi.StringArrayOutput {
+// env renders plain and secret variables as Docker's KEY=value list. Each
+// secret entry is itself a Pulumi secret (encrypted in the state, masked in
+// diffs) while plain entries stay readable in previews.
+func env(plain map[string]string, secret map[string]pulumi.StringInput) pulumi.StringArray {
 	var items pulumi.StringArray
 	for _, k := range sortedKeys(plain) {
 		items = append(items, pulumi.String(k+"="+plain[k]))
 	}
 	for _, k := range sortedKeys(secret) {
-		items = append(items, pulumi.Sprintf("%s=%s", k, secret[k]))
+		items = append(items, pulumi.ToSecret(pulumi.Sprintf("%s=%s", k, secret[k])).(pulumi.StringOutput))
 	}
-	return items.ToStringArrayOutput()
+	return items
 }
 
 // image returns the image a region's containers run: ref itself when the

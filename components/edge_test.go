@@ -45,7 +45,8 @@ func TestTunnel(t *testing.T) {
 		t.Errorf("ingress rules %v: want two hostnames then a 404 catch-all", rules)
 	}
 	c, _ := m.Named(mocktest.DockerContainer, "tunnel-eu-cloudflared")
-	if !c.Inputs["envs"].IsSecret() || strings.Contains(c.Inputs["command"].String(), "token") {
+	envs := unwrap(c.Inputs["envs"]).ArrayValue()
+	if len(envs) != 1 || !envs[0].IsSecret() || strings.Contains(c.Inputs["command"].String(), "token") {
 		t.Errorf("tunnel token must travel only as a secret env: envs=%v command=%v", c.Inputs["envs"], c.Inputs["command"])
 	}
 	if !strings.Contains(tun.Provider, "cloudflare") || !strings.Contains(c.Provider, "region-eu-docker") {
