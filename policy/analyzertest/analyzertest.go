@@ -189,24 +189,24 @@ func (s *Server) Run(t testing.TB, stack Stack, policyConfig map[string]map[stri
 func (s *Server) run(ctx context.Context, stack Stack, policyConfig map[string]map[string]any, resources []Resource) (Result, error) {
 	dir := PackDir()
 	if _, err := s.Client.Handshake(ctx, &pulumirpc.AnalyzerHandshakeRequest{RootDirectory: &dir, ProgramDirectory: &dir}); err != nil {
-		return Result{}, fmt.Errorf("Handshake: %w", err)
+		return Result{}, fmt.Errorf("rpc Handshake: %w", err)
 	}
 	if _, err := s.Client.ConfigureStack(ctx, &pulumirpc.AnalyzerStackConfigureRequest{
 		Stack: stack.Name, Project: stack.Project, Organization: stack.Organization,
 		Config: stack.Config, Tags: stack.Tags, DryRun: stack.DryRun,
 	}); err != nil {
-		return Result{}, fmt.Errorf("ConfigureStack: %w", err)
+		return Result{}, fmt.Errorf("rpc ConfigureStack: %w", err)
 	}
 	info, err := s.Client.GetAnalyzerInfo(ctx, &emptypb.Empty{})
 	if err != nil {
-		return Result{}, fmt.Errorf("GetAnalyzerInfo: %w", err)
+		return Result{}, fmt.Errorf("rpc GetAnalyzerInfo: %w", err)
 	}
 	conf, err := reconcile(info, policyConfig)
 	if err != nil {
 		return Result{}, err
 	}
 	if _, err := s.Client.Configure(ctx, &pulumirpc.ConfigureAnalyzerRequest{PolicyConfig: conf}); err != nil {
-		return Result{}, fmt.Errorf("Configure: %w", err)
+		return Result{}, fmt.Errorf("rpc Configure: %w", err)
 	}
 	out := Result{Info: info}
 	var stackResources []*pulumirpc.AnalyzerResource
@@ -226,7 +226,7 @@ func (s *Server) run(ctx context.Context, stack Stack, policyConfig map[string]m
 			Options: &pulumirpc.AnalyzerResourceOptions{Parent: r.Parent}, Provider: provider,
 		})
 		if err != nil {
-			return out, fmt.Errorf("Analyze %s: %w", r.URN, err)
+			return out, fmt.Errorf("rpc Analyze %s: %w", r.URN, err)
 		}
 		out.Analyze = append(out.Analyze, resp.GetDiagnostics()...)
 		stackResources = append(stackResources, &pulumirpc.AnalyzerResource{
@@ -236,7 +236,7 @@ func (s *Server) run(ctx context.Context, stack Stack, policyConfig map[string]m
 	}
 	resp, err := s.Client.AnalyzeStack(ctx, &pulumirpc.AnalyzeStackRequest{Resources: stackResources})
 	if err != nil {
-		return out, fmt.Errorf("AnalyzeStack: %w", err)
+		return out, fmt.Errorf("rpc AnalyzeStack: %w", err)
 	}
 	out.AnalyzeStack = resp.GetDiagnostics()
 	return out, nil

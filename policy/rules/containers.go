@@ -35,10 +35,10 @@ func ContainersRunAsNonRoot(r policyx.AnalyzerResource, _ Context) []string {
 // numeric non-zero uid).
 func rootUser(user string) string {
 	uid, _, _ := strings.Cut(strings.TrimSpace(user), ":")
-	switch {
-	case uid == "":
+	switch uid {
+	case "":
 		return "is empty, so the image's default user (root unless the image says otherwise) runs the process"
-	case uid == "root":
+	case "root":
 		return "is root"
 	}
 	n, err := strconv.ParseUint(uid, 10, 32)
