@@ -77,7 +77,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer,
 	fs.Var(&packs, "policy-pack", "policy pack `dir` applied to every update and preview (repeatable), e.g. ./policy")
 	fs.StringVar(&workDir, "work-dir", ".", "`dir` of the Pulumi project (Pulumi.yaml and the Pulumi.<stack>.yaml files)")
 	fs.StringVar(&o.Journal, "journal", "", "`path` of the promotion journal (default <work-dir>/.promotion/<to>.json)")
-	fs.StringVar(&vo.Frontend, "frontend", "", "frontend `URL` for the CORS and frontend checks of every gate (default: skipped)")
 	fs.IntVar(&retries, "retries", verify.DefaultRetries, "retries of each smoke-suite check (0: none); region readiness gates use the stack's healthCheck settings")
 	fs.DurationVar(&vo.Timeout, "timeout", verify.DefaultTimeout, "time limit of one smoke-suite request")
 	fs.IntVar(&vo.Requests, "requests", verify.DefaultRequests, "requests of the response-time (P95) measurement of each gate")

@@ -115,7 +115,7 @@ func TestHelpDescribesEveryFlag(t *testing.T) {
 	var stderr bytes.Buffer
 	run(t.Context(), []string{"--help"}, &bytes.Buffer{}, &stderr, openUnpinned)
 	for _, name := range []string{"from", "to", "regions", "dry-run", "abort", "json", "policy-pack", "work-dir",
-		"journal", "frontend", "retries", "timeout", "requests", "min-pass-rate"} {
+		"journal", "retries", "timeout", "requests", "min-pass-rate"} {
 		if !strings.Contains(stderr.String(), "-"+name+" ") && !strings.Contains(stderr.String(), "-"+name+"\n") {
 			t.Errorf("--help does not describe -%s", name)
 		}

@@ -126,8 +126,8 @@ func (m *memStacks) Busy(context.Context, string) error { return nil }
 // gates passes everything except health URLs containing fail.
 type gates struct{ fail string }
 
-func (g gates) Source(context.Context, string) error { return nil }
-func (g gates) Region(_ context.Context, url string, _ components.HealthCheck) error {
+func (g gates) Source(context.Context, string, string) error { return nil }
+func (g gates) Region(_ context.Context, url, _ string, _ components.HealthCheck) error {
 	if g.fail != "" && strings.Contains(url, g.fail) {
 		return fmt.Errorf("%s: status 503", url)
 	}

@@ -228,6 +228,7 @@ func (e *env) program(ctx *pulumi.Context) error {
 		ctx.Export("backendImage", pulumi.String(img))
 		ctx.Export("backupImage", pulumi.String(bkp))
 		ctx.Export("apiUrl", pulumi.String(base))
+		ctx.Export("frontendUrl", pulumi.String(base+"/app"))
 		ctx.Export("healthUrls", pulumi.StringMap{cfg.Regions[0].Name: pulumi.String(base + cfg.HealthCheck.Path)})
 		return nil
 	}
@@ -256,6 +257,7 @@ func (e *env) program(ctx *pulumi.Context) error {
 	ctx.Export("healthUrls", urls)
 	ctx.Export("images", images)
 	ctx.Export("backupImage", pulumi.String(cfg.Backup.Image))
+	ctx.Export("frontendUrl", pulumi.String(e.urls[cfg.Regions[0].Name]+"/app/app"))
 	ctx.Export("apiUrl", pulumi.String(e.urls[cfg.Regions[0].Name]+"/"+tagOf(cfg.Regions[0].Image)))
 	ctx.Export("backendImage", pulumi.String(cfg.Regions[0].Image))
 	return nil

@@ -31,6 +31,7 @@ type fakeRegion struct {
 	mu    sync.Mutex
 	modes map[string]mode // by image tag; default healthy
 	hits  map[string]int  // readiness probes by image tag
+	app   int             // frontend requests (the gates' frontend check)
 }
 
 func newFakeRegion(t *testing.T, name string) *fakeRegion {
@@ -74,6 +75,9 @@ func (f *fakeRegion) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if path == "/health/ready" {
 		f.hits[tag]++
 	}
+	if path == "/app" && r.Method == http.MethodGet {
+		f.app++
+	}
 	f.mu.Unlock()
 	h := w.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -108,6 +112,9 @@ func (f *fakeRegion) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, healthBody("healthy"))
 	case "/health/live":
 		fmt.Fprint(w, healthBody("healthy"))
+	case "/app":
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, "<!doctype html><title>HelloAgents</title>")
 	case "/api/v1/courses":
 		fmt.Fprint(w, `{"courses":[{"id":1,"title":"Agents 101"}]}`)
 	default:

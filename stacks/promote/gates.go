@@ -14,11 +14,12 @@ import (
 // asks it twice: once for the source stack before anything changes, and
 // once per region after that region's update.
 type Gates interface {
-	// Source checks the whole source deployment behind its API URL.
-	Source(ctx context.Context, apiURL string) error
+	// Source checks the whole source deployment behind its API URL;
+	// frontendURL is the source's frontend ("" when it exports none).
+	Source(ctx context.Context, apiURL, frontendURL string) error
 	// Region checks one target region through its readiness URL, with the
-	// shared health-check settings.
-	Region(ctx context.Context, healthURL string, hc components.HealthCheck) error
+	// shared health-check settings; frontendURL is the target's frontend.
+	Region(ctx context.Context, healthURL, frontendURL string, hc components.HealthCheck) error
 }
 
 // VerifyGates are the gates of the issue: the verify suite (health
@@ -27,20 +28,21 @@ type Gates interface {
 // region's API.
 type VerifyGates struct {
 	// Verify is the template of every suite run: retries, backoff,
-	// timeouts, request count, minimum pass rate, frontend origin. API is
-	// filled in per run.
+	// timeouts, request count, minimum pass rate. API and Frontend are
+	// filled in per run from the stacks' apiUrl, healthUrls and frontendUrl
+	// outputs, so the CORS check uses the origin that stack really serves.
 	Verify verify.Options
 	// Client makes the gate requests; nil means a default client.
 	Client *http.Client
 }
 
 // Source implements Gates.
-func (g VerifyGates) Source(ctx context.Context, apiURL string) error {
-	return g.suite(ctx, apiURL)
+func (g VerifyGates) Source(ctx context.Context, apiURL, frontendURL string) error {
+	return g.suite(ctx, apiURL, frontendURL)
 }
 
 // Region implements Gates.
-func (g VerifyGates) Region(ctx context.Context, healthURL string, hc components.HealthCheck) error {
+func (g VerifyGates) Region(ctx context.Context, healthURL, frontendURL string, hc components.HealthCheck) error {
 	if err := verify.Gate(ctx, healthURL, hc, g.Client); err != nil {
 		return err
 	}
@@ -48,12 +50,12 @@ func (g VerifyGates) Region(ctx context.Context, healthURL string, hc components
 	if err != nil {
 		return err
 	}
-	return g.suite(ctx, api)
+	return g.suite(ctx, api, frontendURL)
 }
 
-func (g VerifyGates) suite(ctx context.Context, api string) error {
+func (g VerifyGates) suite(ctx context.Context, api, frontend string) error {
 	o := g.Verify
-	o.API = api
+	o.API, o.Frontend = api, frontend
 	if o.Client == nil {
 		o.Client = g.Client
 	}

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 )
 
@@ -85,6 +86,9 @@ func Run(ctx context.Context, st Stacks, o Options) *Report {
 	}
 	e := &engine{st: st, o: o, rep: &Report{From: o.From, To: o.To, DryRun: o.DryRun, Journal: o.Journal}}
 	e.run(ctx)
+	if _, err := os.Stat(o.Journal); err != nil {
+		e.rep.Journal = "" // only a kept journal is worth naming
+	}
 	e.rep.Seconds = time.Since(start).Seconds()
 	e.rep.ExitCode = int(e.rep.Outcome)
 	return e.rep
@@ -130,7 +134,7 @@ func (e *engine) run(ctx context.Context) {
 	if !ok {
 		return
 	}
-	image, backup, api, ok := e.readSource(ctx)
+	image, backup, api, frontend, ok := e.readSource(ctx)
 	if !ok {
 		return
 	}
@@ -154,7 +158,7 @@ func (e *engine) run(ctx context.Context) {
 		e.logf("resuming the promotion of %s recorded at %s", image, o.Journal)
 	}
 	e.logf("gating source %q at %s", o.From, api)
-	if err := o.Gates.Source(ctx, api); err != nil {
+	if err := o.Gates.Source(ctx, api, frontend); err != nil {
 		e.end(Refused, fmt.Errorf("source stack %q failed its gate, nothing changed: %w", o.From, err))
 		return
 	}
@@ -206,31 +210,32 @@ func (e *engine) readTarget(ctx context.Context) (target, []region, bool) {
 }
 
 // readSource returns the source's pinned backend image, its backup-job
-// image (empty when the source does not export backupImage) and its API
-// URL; ok is false when the run ended.
-func (e *engine) readSource(ctx context.Context) (image, backup, api string, ok bool) {
+// image (empty when the source does not export backupImage), its API URL
+// and its frontend URL (optional); ok is false when the run ended.
+func (e *engine) readSource(ctx context.Context) (image, backup, api, frontend string, ok bool) {
 	out, err := e.st.Outputs(ctx, e.o.From)
 	if err != nil {
 		e.end(Refused, err)
-		return "", "", "", false
+		return "", "", "", "", false
 	}
 	image, _ = out["backendImage"].(string)
 	e.rep.Image = image
 	if err := pinned(image); err != nil {
 		e.end(Refused, fmt.Errorf("source stack %q output backendImage: %w; nothing changed", e.o.From, err))
-		return "", "", "", false
+		return "", "", "", "", false
 	}
 	if b, present := out["backupImage"]; present {
 		backup, _ = b.(string)
 		if err := pinned(backup); err != nil {
 			e.end(Refused, fmt.Errorf("source stack %q output backupImage: %w; nothing changed", e.o.From, err))
-			return "", "", "", false
+			return "", "", "", "", false
 		}
 	}
 	api, _ = out["apiUrl"].(string)
 	if api == "" {
 		e.end(Refused, fmt.Errorf("source stack %q has no apiUrl output to verify; nothing changed", e.o.From))
-		return "", "", "", false
+		return "", "", "", "", false
 	}
-	return image, backup, api, true
+	frontend, _ = out["frontendUrl"].(string)
+	return image, backup, api, frontend, true
 }

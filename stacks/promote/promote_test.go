@@ -60,6 +60,14 @@ func TestPromoteSucceedsRegionByRegion(t *testing.T) {
 			t.Errorf("report row %d: %+v", i, r)
 		}
 	}
+	e.staging.mu.Lock()
+	e.regions[0].mu.Lock()
+	if e.staging.app == 0 || e.regions[0].app == 0 {
+		t.Errorf("frontend checks: %d on staging's frontend, %d on production's; the gates must check each stack's frontendUrl",
+			e.staging.app, e.regions[0].app)
+	}
+	e.regions[0].mu.Unlock()
+	e.staging.mu.Unlock()
 	for _, f := range e.regions {
 		if f.probes(tagOf(newImage)) == 0 {
 			t.Errorf("region %s was never gated on the new image", f.name)

@@ -117,8 +117,14 @@ func (e *engine) interrupted(ctx context.Context, wave string) {
 }
 
 // refuseLocked undoes the only change made so far (one config value) when
-// the first update found the stack locked by someone else.
-func (e *engine) refuseLocked(ctx context.Context, j *Journal, jr JournalRegion, lockErr error) {
+// the first update found the stack locked by someone else. A resumed run
+// keeps everything as it found it: the journal and the half-changed config
+// are exactly what the next re-run needs.
+func (e *engine) refuseLocked(ctx context.Context, jr JournalRegion, lockErr error) {
+	if e.rep.Resumed {
+		e.end(Refused, fmt.Errorf("target not free, nothing deployed by this run: %w; the journal at %s is kept: re-run when the stack is free", lockErr, e.o.Journal))
+		return
+	}
 	if err := e.st.SetConfigPath(context.WithoutCancel(ctx), e.o.To, regionKey(jr.Index), jr.Previous); err != nil {
 		e.end(ManualAction, fmt.Errorf("%w; restoring %s failed: %w; journal kept at %s", lockErr, regionKey(jr.Index), err, e.o.Journal))
 		return

@@ -51,7 +51,7 @@ func (e *engine) rollout(ctx context.Context, tgt target, j *Journal) {
 				return
 			}
 			if errors.Is(err, ErrLocked) && !deployed {
-				e.refuseLocked(ctx, j, jr, err)
+				e.refuseLocked(ctx, jr, err)
 				return
 			}
 			rr.Update, rr.Gate = ResultFailed, ResultSkipped
@@ -168,7 +168,8 @@ func (e *engine) gate(ctx context.Context, out map[string]any, name string, tgt 
 	if url == "" {
 		return fmt.Errorf("stack %q output healthUrls has no entry for region %q", e.o.To, name)
 	}
-	return e.o.Gates.Region(ctx, url, tgt.HealthCheck)
+	frontend, _ := out["frontendUrl"].(string)
+	return e.o.Gates.Region(ctx, url, frontend, tgt.HealthCheck)
 }
 
 // failWave records the failed region and rolls back.
