@@ -1,0 +1,25 @@
+// Package components holds the platform's typed Pulumi ComponentResources
+// and the one HealthCheck value they share.
+//
+// Each component has an XArgs struct, exported outputs, a constructor
+// NewX(ctx, name, args, opts...), the type token helloagents:<module>:<Type>,
+// parents every child to itself, creates Docker resources only through the
+// explicit provider of its region (RegionHost.Provider) and Cloudflare
+// resources through the explicit Cloudflare provider it is given, and ends
+// with RegisterResourceOutputs.
+//
+//	Secrets         helloagents:secrets:Secrets          generated and configured secrets, as secret outputs
+//	RegionHost      helloagents:region:Host               a region's docker provider, private and egress networks
+//	Image           helloagents:backend:Image             docker.Image built from backend/ (pushed in staging)
+//	BackendService  helloagents:backend:BackendService    the API replicas of a region
+//	Database        helloagents:database:Database         Postgres on a volume plus the pgbackup job
+//	BackupBucket    helloagents:database:BackupBucket     the R2 bucket of the dumps
+//	Tunnel          helloagents:edge:Tunnel               Cloudflare Tunnel plus its cloudflared container
+//	Edge            helloagents:edge:Edge                 zone settings, DNS, health check or load balancer
+//	Frontend        helloagents:frontend:Frontend         Cloudflare Pages project, domain, DNS
+//
+// Every container goes through harden (container.go): numeric non-root
+// user, read-only root filesystem, all capabilities dropped,
+// no-new-privileges, memory and CPU limits, restart on failure with a
+// bounded retry count.
+package components
