@@ -89,6 +89,9 @@ func Run(ctx context.Context, st Stacks, o Options) *Report {
 	if _, err := os.Stat(o.Journal); err != nil {
 		e.rep.Journal = "" // only a kept journal is worth naming
 	}
+	if e.rep.Regions == nil {
+		e.rep.Regions = []RegionReport{} // "regions": [] for JSON readers
+	}
 	e.rep.Seconds = time.Since(start).Seconds()
 	e.rep.ExitCode = int(e.rep.Outcome)
 	return e.rep
@@ -113,7 +116,10 @@ func (e *engine) run(ctx context.Context) {
 		return
 	}
 	if err := e.st.Busy(ctx, o.To); err != nil {
-		e.end(Refused, fmt.Errorf("target not free, nothing changed: %w", err))
+		if errors.Is(err, ErrLocked) {
+			err = fmt.Errorf("target not free, nothing changed: %w", err)
+		}
+		e.end(Refused, err)
 		return
 	}
 	j, err := loadJournal(o.Journal)

@@ -109,17 +109,7 @@ func (r *Report) WriteJSON(w io.Writer) error {
 
 // WriteText writes the report as a table followed by the outcome.
 func (r *Report) WriteText(w io.Writer) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "REGION\tOLD DIGEST\tNEW DIGEST\tUPDATE\tGATE\tROLLED BACK\tDURATION\n")
-	for _, g := range r.Regions {
-		rolled := "no"
-		if g.RolledBack {
-			rolled = "yes"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", g.Region, short(g.OldImage), short(g.NewImage),
-			g.Update, g.Gate, rolled, g.Duration.Round(10*time.Millisecond))
-	}
-	if err := tw.Flush(); err != nil {
+	if err := r.writeTable(w); err != nil {
 		return err
 	}
 	for _, g := range r.Regions {
@@ -139,6 +129,24 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(w, "reason: %s\n", r.Reason)
 	}
 	return nil
+}
+
+// writeTable writes one row per region; nothing when no region was reached.
+func (r *Report) writeTable(w io.Writer) error {
+	if len(r.Regions) == 0 {
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "REGION\tOLD DIGEST\tNEW DIGEST\tUPDATE\tGATE\tROLLED BACK\tDURATION\n")
+	for _, g := range r.Regions {
+		rolled := "no"
+		if g.RolledBack {
+			rolled = "yes"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", g.Region, short(g.OldImage), short(g.NewImage),
+			g.Update, g.Gate, rolled, g.Duration.Round(10*time.Millisecond))
+	}
+	return tw.Flush()
 }
 
 // short renders a digest reference compactly: the repository and the
