@@ -95,7 +95,12 @@ func serveProvider(t *testing.T, version string) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { close(cancel); <-handle.Done })
+	t.Cleanup(func() {
+		close(cancel)
+		if err := <-handle.Done; err != nil {
+			t.Errorf("stand-in provider: %v", err)
+		}
+	})
 	return handle.Port
 }
 
