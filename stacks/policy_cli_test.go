@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pulumi/pulumi-cloudflare/sdk/v5/go/cloudflare"
+	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
@@ -134,7 +136,7 @@ func buildPackFile(t *testing.T) string {
 
 // previewWithPack previews a committed stack's program under the engine with
 // the policy pack binary and returns the engine's output and error.
-func previewWithPack(t *testing.T, bin, stack, packConfig string) (string, error) {
+func previewWithPack(t *testing.T, bin, stack, packConfig string, transform pulumi.ResourceTransformation) (string, error) {
 	t.Helper()
 	cli := needCLI(t)
 	dir := t.TempDir()
@@ -165,6 +167,11 @@ func previewWithPack(t *testing.T, bin, stack, packConfig string) (string, error
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	s, err := auto.UpsertStackInlineSource(ctx, stack, project, func(ctx *pulumi.Context) error {
+		if transform != nil {
+			if err := ctx.RegisterStackTransformation(transform); err != nil {
+				return err
+			}
+		}
 		_, err := stacks.Platform(ctx, cfg)
 		return err
 	}, auto.WorkDir(filepath.Join(dir, "work")))
@@ -190,7 +197,7 @@ func TestPolicyUnderEngine(t *testing.T) {
 	example := filepath.Join(analyzertest.PackDir(), "policy-config.example.json")
 	for _, stack := range []string{"staging", "production"} {
 		t.Run(stack+" passes", func(t *testing.T) {
-			out, err := previewWithPack(t, bin, stack, example)
+			out, err := previewWithPack(t, bin, stack, example, nil)
 			if err != nil {
 				t.Fatalf("preview with the policy pack failed: %v\n%s", err, out)
 			}
@@ -206,7 +213,7 @@ func TestPolicyUnderEngine(t *testing.T) {
 		if err := os.WriteFile(config, []byte(`{"https-only": {"minimumTlsVersion": "1.3"}}`), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		out, err := previewWithPack(t, bin, "staging", config)
+		out, err := previewWithPack(t, bin, "staging", config, nil)
 		if err == nil {
 			t.Fatalf("preview passed; want a mandatory https-only violation:\n%s", out)
 		}
@@ -216,12 +223,51 @@ func TestPolicyUnderEngine(t *testing.T) {
 			}
 		}
 	})
+	// The program itself changed (a stack transformation, as a careless edit
+	// would): the engine hands the pack the changed inputs and the pack stops
+	// the preview.
+	refusals := []struct {
+		name, policy, message string
+		transform             pulumi.ResourceTransformation
+	}{
+		{"container user root", "containers-run-as-non-root", `user "root" is root`,
+			func(a *pulumi.ResourceTransformationArgs) *pulumi.ResourceTransformationResult {
+				if c, ok := a.Props.(*docker.ContainerArgs); ok && strings.HasPrefix(a.Name, "backend-") {
+					c.User = pulumi.String("root")
+					return &pulumi.ResourceTransformationResult{Props: c, Opts: a.Opts}
+				}
+				return nil
+			}},
+		{"always_use_https off", "https-only", `settings.alwaysUseHttps is "off"`,
+			func(a *pulumi.ResourceTransformationArgs) *pulumi.ResourceTransformationResult {
+				if z, ok := a.Props.(*cloudflare.ZoneSettingsOverrideArgs); ok {
+					if st, ok := z.Settings.(*cloudflare.ZoneSettingsOverrideSettingsArgs); ok {
+						st.AlwaysUseHttps = pulumi.String("off")
+						return &pulumi.ResourceTransformationResult{Props: z, Opts: a.Opts}
+					}
+				}
+				return nil
+			}},
+	}
+	for _, r := range refusals {
+		t.Run("refuses "+r.name, func(t *testing.T) {
+			out, err := previewWithPack(t, bin, "production", example, r.transform)
+			if err == nil {
+				t.Fatalf("preview passed; want a mandatory %s violation:\n%s", r.policy, out)
+			}
+			for _, want := range []string{"[mandatory]  " + r.policy, r.message} {
+				if !strings.Contains(out, want) {
+					t.Errorf("output does not mention %q:\n%s", want, out)
+				}
+			}
+		})
+	}
 	t.Run("invalid config is refused by the engine", func(t *testing.T) {
 		config := filepath.Join(t.TempDir(), "policy-config.json")
 		if err := os.WriteFile(config, []byte(`{"backups-retention": {"minimumRetentionDays": 0}}`), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		out, err := previewWithPack(t, bin, "staging", config)
+		out, err := previewWithPack(t, bin, "staging", config, nil)
 		if err == nil || !strings.Contains(out, "minimumRetentionDays") {
 			t.Fatalf("err = %v; want a config validation error naming minimumRetentionDays:\n%s", err, out)
 		}
