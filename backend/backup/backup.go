@@ -70,7 +70,8 @@ func Backup(ctx context.Context, s Store, opts BackupOptions) (Manifest, error) 
 	}()
 
 	h := sha256.New()
-	size, putErr := s.Put(ctx, key, io.TeeReader(pr, h))
+	var counted countWriter
+	size, putErr := s.Put(ctx, key, io.TeeReader(pr, io.MultiWriter(h, &counted)))
 	if putErr != nil {
 		cancel() // stop pg_dump if the upload failed first
 		_ = pr.CloseWithError(putErr)
@@ -83,6 +84,11 @@ func Backup(ctx context.Context, s Store, opts BackupOptions) (Manifest, error) 
 	if dumpErr != nil { // not expected from a Store that reads to EOF; be safe
 		_ = s.Delete(context.WithoutCancel(ctx), key)
 		return Manifest{}, fmt.Errorf("backup %s: %w", key, dumpErr)
+	}
+
+	if size != int64(counted) {
+		_ = s.Delete(context.WithoutCancel(ctx), key)
+		return Manifest{}, fmt.Errorf("backup %s: destination stored %d bytes, pg_dump produced %d", key, size, counted)
 	}
 
 	m := Manifest{
@@ -106,4 +112,12 @@ func pgDumpVersion(ctx context.Context, binDir string) string {
 		return ""
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// countWriter counts the bytes written to it.
+type countWriter int64
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	*c += countWriter(len(p))
+	return len(p), nil
 }

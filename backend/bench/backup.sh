@@ -85,6 +85,10 @@ done
 # once NAME CMD...: runs CMD once under /usr/bin/time; appends "seconds maxrss_kb" to $work/NAME.
 once() {
 	local name=$1; shift
+	# Start each run with no dirty pages waiting for writeback (the data
+	# generation and the previous runs leave hundreds of MB), or whichever run
+	# comes first pays for the flush.
+	sync
 	/usr/bin/time -v -o "$work/time" "$@" >/dev/null 2>"$work/err" || { cat "$work/err" "$work/time" >&2; exit 1; }
 	local wall rss
 	wall=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }' "$work/time")
