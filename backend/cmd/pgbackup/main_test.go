@@ -130,6 +130,13 @@ func TestFileBackupRestoreLatest(t *testing.T) {
 	if keys := listed(t, env); len(keys) != 1 || keys[0] != m.Key {
 		t.Fatalf("list = %v, want [%s]", keys, m.Key)
 	}
+	if l := mustRun(t, env, "list"); !strings.Contains(l.stdout, "KEY") || !strings.Contains(l.stdout, m.Key) ||
+		!strings.Contains(l.stdout, m.SHA256) {
+		t.Errorf("list does not show the backup with its checksum:\n%s", l)
+	}
+	if p := mustRun(t, env, "prune", "--dry-run"); strings.Contains(p.stdout, "would delete") {
+		t.Errorf("prune --dry-run of one fresh backup would delete something:\n%s", p)
+	}
 	r := mustRun(t, env, "restore", "--latest", "--target-url", empty)
 	if !strings.Contains(r.stdout, m.Key) {
 		t.Errorf("restore output does not name the key %s:\n%s", m.Key, r)
