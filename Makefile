@@ -4,11 +4,13 @@
 #   make preview STACK=...  preview a stack (dev, staging, production)
 #   make test               all tests: infra module, policy pack, backend (needs Postgres 15 and dockerd)
 #   make lint               gofmt, go vet and golangci-lint over every module
-#   make tools              build the pinned Pulumi CLI (and test servers) into bin/
+#   make tools              build the pinned Pulumi CLI and the S3 test server into bin/
 
 SHELL := /bin/bash
 PULUMI_VERSION := v3.274.1
 GOLANGCI_VERSION := v2.15.0
+# versitygw: the real S3-compatible server the backup tests ship dumps to.
+VERSITYGW_VERSION := v1.8.0
 BIN := $(CURDIR)/bin
 STACK ?= dev
 MODULES := . policy backend
@@ -55,12 +57,15 @@ lint: $(BIN)/golangci-lint
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@for m in $(MODULES); do (cd $$m && echo "== $$m" && go vet ./... && $(BIN)/golangci-lint run ./...) || exit 1; done
 
-tools: $(BIN)/pulumi
+tools: $(BIN)/pulumi $(BIN)/versitygw
 
 $(BIN)/pulumi: tools/go.mod tools/go.sum
 	cd tools && go build -o $(BIN)/pulumi \
 		-ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$(PULUMI_VERSION)" \
 		github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
+
+$(BIN)/versitygw:
+	GOBIN=$(BIN) go install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
 
 $(BIN)/golangci-lint:
 	GOBIN=$(BIN) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)
