@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/helloagents/infra/backend/health"
+	"github.com/helloagents/infra/backend/logging"
 )
 
 // BenchmarkLive measures the middleware and liveness cost per request,
@@ -28,6 +29,22 @@ func BenchmarkLive(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				c.h.ServeHTTP(httptest.NewRecorder(), r)
+			}
+		})
+	}
+}
+
+// BenchmarkLiveLogLevels isolates the cost of the access log line.
+func BenchmarkLiveLogLevels(b *testing.B) {
+	for _, level := range []slog.Level{slog.LevelInfo, slog.LevelWarn} {
+		b.Run(level.String(), func(b *testing.B) {
+			log, closeLog := logging.New(io.Discard, level)
+			defer func() { _ = closeLog() }()
+			h := New(Deps{Logger: log.With("service", "helloagents-backend", "version", "1.0.0"), Health: health.Runner{Version: "1.0.0"}})
+			r := httptest.NewRequestWithContext(context.Background(), "GET", "/health/live", nil)
+			b.ReportAllocs()
+			for b.Loop() {
+				h.ServeHTTP(httptest.NewRecorder(), r)
 			}
 		})
 	}
