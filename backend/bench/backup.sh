@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Benchmark of pgbackup, on loopback, in one run: a generated database of about
 # SIZE_MB MB (default 200), then
-#   1. plain `pg_dump -Fc > file` (the baseline),
+#   1. plain `pg_dump -Fc > file` (the baseline), and `pg_dump -Fc | cat > file`
+#      (the same dump written through a pipe, as pgbackup reads it),
 #   2. `pgbackup backup` to a real S3 server (versitygw, posix backend),
 #   3. `pgbackup backup` to a file:// destination,
 # each ROUNDS times interleaved (median time, highest RSS), with wall time and peak RSS from
 # /usr/bin/time -v. Throughput is the database size (pg_database_size) over
 # wall time. Prints a Markdown table for docs/PERFORMANCE.md.
 #
-#   backend/bench/backup.sh                 # SIZE_MB=200 ROUNDS=3
+#   backend/bench/backup.sh                 # SIZE_MB=200 ROUNDS=4
 #   SIZE_MB=50 backend/bench/backup.sh      # memory must not grow with size
 #
 # Needs: go, /usr/bin/time (apt-get install time), the PostgreSQL 15 programs
@@ -21,7 +22,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SIZE_MB=${SIZE_MB:-200}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-4}
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 PG_PORT=${PG_PORT:-18492}
 S3_PORT=${S3_PORT:-18493}
@@ -110,15 +111,24 @@ fileenv=(env BACKUP_DESTINATION="file://$work/files")
 
 echo "warm-up: one unmeasured pg_dump" >&2
 "$PG_BIN/pg_dump" -Fc -d "$DB" >/dev/null
-# Rounds interleave the three runs so that load from elsewhere hits all alike.
+# Rounds interleave the runs, and rotate which goes first, so that load from
+# elsewhere and whatever a run leaves behind (page cache, writeback) hit all alike.
+runs=(pg_dump pg_dump-pipe pgbackup-s3 pgbackup-file)
+run_one() {
+	case $1 in
+	pg_dump) once pg_dump sh -c "'$PG_BIN/pg_dump' -Fc -d '$DB' > '$work/plain.dump'" ;;
+	pg_dump-pipe) once pg_dump-pipe sh -c "'$PG_BIN/pg_dump' -Fc -d '$DB' | cat > '$work/piped.dump'" ;;
+	pgbackup-s3) once pgbackup-s3 "${s3env[@]}" "$work/pgbackup" backup ;;
+	pgbackup-file) once pgbackup-file "${fileenv[@]}" "$work/pgbackup" backup ;;
+	esac
+}
 for r in $(seq "$ROUNDS"); do
 	echo "round $r" >&2
-	once pg_dump sh -c "'$PG_BIN/pg_dump' -Fc -d '$DB' > '$work/plain.dump'"
-	once pgbackup-s3 "${s3env[@]}" "$work/pgbackup" backup
-	once pgbackup-file "${fileenv[@]}" "$work/pgbackup" backup
+	for i in 0 1 2 3; do run_one "${runs[$(((i + r - 1) % 4))]}"; done
 done
 dump_bytes=$(stat -c %s "$work/plain.dump")
 read -r t_dump rss_dump < <(median pg_dump)
+read -r t_pipe rss_pipe < <(median pg_dump-pipe)
 read -r t_s3 rss_s3 < <(median pgbackup-s3)
 read -r t_file rss_file < <(median pgbackup-file)
 
@@ -133,6 +143,7 @@ database $db_mb MB (pg_database_size), dump $(awk -v b="$dump_bytes" 'BEGIN { pr
 | run | wall (s) | throughput (DB MB/s) | ratio to pg_dump | peak RSS (MiB) |
 |---|---|---|---|---|
 | \`pg_dump -Fc > file\` | $t_dump | $(mbps "$t_dump") | 1.00 | $(mb "$rss_dump") |
+| \`pg_dump -Fc \| cat > file\` | $t_pipe | $(mbps "$t_pipe") | $(ratio "$t_pipe") | $(mb "$rss_pipe") |
 | \`pgbackup backup\` → S3 (versitygw) | $t_s3 | $(mbps "$t_s3") | $(ratio "$t_s3") | $(mb "$rss_s3") |
 | \`pgbackup backup\` → file:// | $t_file | $(mbps "$t_file") | $(ratio "$t_file") | $(mb "$rss_file") |
 EOF
