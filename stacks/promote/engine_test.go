@@ -257,3 +257,37 @@ func TestBackupImageOnlyWithEveryRegion(t *testing.T) {
 		}
 	}
 }
+
+// A journal of a running promotion is not an interrupted one: a second run
+// meanwhile must be refused, not "resume" it.
+func TestSecondRunIsRefusedWhileOneRuns(t *testing.T) {
+	m := newMem("a", "b")
+	o := memOptions(t)
+	inWave, release := make(chan struct{}), make(chan struct{})
+	o.AfterWave = func(string) {
+		select {
+		case <-inWave:
+		default:
+			close(inWave)
+			<-release
+		}
+	}
+	done := make(chan *promote.Report, 1)
+	go func() { done <- promote.Run(t.Context(), m, o) }()
+	<-inWave
+	second := o
+	second.AfterWave = nil
+	rep := promote.Run(t.Context(), newMem("a", "b"), second)
+	close(release)
+	first := <-done
+	if rep.Outcome != promote.Refused || !strings.Contains(rep.Reason, "another promotion is running") {
+		t.Errorf("second run: outcome %s (%s), want refused because one is running", rep.Outcome, rep.Reason)
+	}
+	if first.Outcome != promote.Promoted {
+		t.Errorf("first run: outcome %s (%s)", first.Outcome, first.Reason)
+	}
+	// Once the first run ended, the lock is free again.
+	if rep := promote.Run(t.Context(), newMem("a", "b"), second); rep.Outcome != promote.Promoted {
+		t.Errorf("a run after the first ended: outcome %s (%s)", rep.Outcome, rep.Reason)
+	}
+}

@@ -115,6 +115,12 @@ func (e *engine) run(ctx context.Context) {
 		e.end(Usage, err)
 		return
 	}
+	unlock, err := lockRun(o.Journal)
+	if err != nil {
+		e.end(Refused, fmt.Errorf("nothing changed: %w", err))
+		return
+	}
+	defer unlock()
 	if err := e.st.Busy(ctx, o.To); err != nil {
 		if errors.Is(err, ErrLocked) {
 			err = fmt.Errorf("target not free, nothing changed: %w", err)
