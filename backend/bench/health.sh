@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark of the health endpoints, on loopback, in one run:
 #   1. wrk (closed loop, max throughput) on a bare net/http handler (bench/bare),
-#      /health/live and /health/ready (real PostgreSQL), side by side;
+#      the same with cmd/server's read/write/idle timeouts, /health/live and
+#      /health/ready (real PostgreSQL), side by side;
 #   2. /health/ready at a fixed 500 req/s (open loop, bench/rate) for its p99.
 # Prints a Markdown table for docs/PERFORMANCE.md.
 #
@@ -24,6 +25,7 @@ RATE_DURATION=${RATE_DURATION:-10s}
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 SERVER_PORT=${SERVER_PORT:-18080}
 BARE_PORT=${BARE_PORT:-18081}
+BARE_TIMEOUTS_PORT=${BARE_TIMEOUTS_PORT:-18083}
 PG_PORT=${PG_PORT:-18082}
 
 command -v wrk >/dev/null || { echo "wrk not found: apt-get install wrk" >&2; exit 1; }
@@ -64,11 +66,15 @@ pids+=($server_pid)
 "$work/bare" -addr "127.0.0.1:$BARE_PORT" 2>"$work/bare.log" &
 bare_pid=$!
 pids+=($bare_pid)
+"$work/bare" -timeouts -addr "127.0.0.1:$BARE_TIMEOUTS_PORT" 2>>"$work/bare.log" &
+baret_pid=$!
+pids+=($baret_pid)
 
 # Bounded wait for both servers (and the database behind /health/ready).
 for _ in $(seq 100); do
 	if [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$SERVER_PORT/health/ready") == 200 ]] &&
-		curl -sf -o /dev/null "http://127.0.0.1:$BARE_PORT/"; then ready=1; break; fi
+		curl -sf -o /dev/null "http://127.0.0.1:$BARE_PORT/" &&
+		curl -sf -o /dev/null "http://127.0.0.1:$BARE_TIMEOUTS_PORT/"; then ready=1; break; fi
 	sleep 0.1
 done
 [[ ${ready:-} ]] || { echo "servers did not become ready" >&2; cat "$work/server.log" >&2; exit 1; }
@@ -101,9 +107,10 @@ wrk_once() { # name url pid
 # keep, per target, the round with the median throughput.
 declare -A results
 for round in $(seq "$ROUNDS"); do
-	for target in bare live ready; do
+	for target in bare baret live ready; do
 		case $target in
 		bare) url="http://127.0.0.1:$BARE_PORT/health/live" pid=$bare_pid ;;
+		baret) url="http://127.0.0.1:$BARE_TIMEOUTS_PORT/health/live" pid=$baret_pid ;;
 		live) url="http://127.0.0.1:$SERVER_PORT/health/live" pid=$server_pid ;;
 		ready) url="http://127.0.0.1:$SERVER_PORT/health/ready" pid=$server_pid ;;
 		esac
@@ -112,7 +119,7 @@ for round in $(seq "$ROUNDS"); do
 		results[$target]+="$r"$'\n'
 	done
 done
-for target in bare live ready; do
+for target in bare baret live ready; do
 	read -r rps[$target] p50[$target] p99[$target] cpu[$target] < <(sort -n <<<"${results[$target]}" | grep . | awk -v n="$ROUNDS" 'NR == int((n+1)/2)')
 done
 
@@ -129,6 +136,7 @@ Run: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs ($(uname -m)), $(go version | aw
 | endpoint | req/s | p50 (ms) | p99 (ms) | throughput vs bare | server CPU per request (µs) | CPU vs bare |
 |---|---:|---:|---:|---:|---:|---:|
 | bare net/http handler | ${rps[bare]} | ${p50[bare]} | ${p99[bare]} | 100 % | ${cpu[bare]} | 100 % |
+| bare handler + cmd/server's timeouts | ${rps[baret]} | ${p50[baret]} | ${p99[baret]} | $(ratio "${rps[baret]}" "${rps[bare]}") | ${cpu[baret]} | $(ratio "${cpu[baret]}" "${cpu[bare]}") |
 | \`/health/live\` | ${rps[live]} | ${p50[live]} | ${p99[live]} | $(ratio "${rps[live]}" "${rps[bare]}") | ${cpu[live]} | $(ratio "${cpu[live]}" "${cpu[bare]}") |
 | \`/health/ready\` (PostgreSQL) | ${rps[ready]} | ${p50[ready]} | ${p99[ready]} | $(ratio "${rps[ready]}" "${rps[bare]}") | ${cpu[ready]} | $(ratio "${cpu[ready]}" "${cpu[bare]}") |
 
