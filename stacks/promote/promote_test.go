@@ -320,7 +320,8 @@ func TestLockedTargetIsRefused(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("the concurrent update failed: %v", err)
 	}
-	if rep.Outcome != promote.Refused || !strings.Contains(rep.Reason, "another update holds the stack") {
+	t.Logf("refused: %s", rep.Reason)
+	if rep.Outcome != promote.Refused || !strings.Contains(rep.Reason, "another update holds the stack: lock file") {
 		t.Fatalf("outcome %s (%s), want refused because the stack is locked", rep.Outcome, rep.Reason)
 	}
 	if got := e.configImages(t); !same(got, []string{oldImage, oldImage, oldImage}) {
