@@ -66,6 +66,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer,
 		workDir string
 		jsonOut bool
 		packs   listFlag
+		configs listFlag
 		retries int
 	)
 	fs.StringVar(&o.From, "from", "", "source `stack` whose backendImage output is promoted (required), e.g. staging")
@@ -75,6 +76,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer,
 	fs.BoolVar(&o.Abort, "abort", false, "roll back the interrupted promotion recorded in the journal instead of promoting")
 	fs.BoolVar(&jsonOut, "json", false, "print the per-region report as JSON on stdout instead of a table")
 	fs.Var(&packs, "policy-pack", "policy pack `dir` applied to every update and preview (repeatable), e.g. ./policy")
+	fs.Var(&configs, "policy-pack-config", "policy pack config `file`, one per --policy-pack in the same order (repeatable), e.g. policy/policy-config.example.json")
 	fs.StringVar(&workDir, "work-dir", ".", "`dir` of the Pulumi project (Pulumi.yaml and the Pulumi.<stack>.yaml files)")
 	fs.StringVar(&o.Journal, "journal", "", "`path` of the promotion journal (default <work-dir>/.promotion/<to>.json)")
 	fs.IntVar(&retries, "retries", verify.DefaultRetries, "retries of each smoke-suite check (0: none); region readiness gates use the stack's healthCheck settings")
@@ -136,6 +138,9 @@ Flags:
 	if vo.Requests < 1 {
 		errs = append(errs, fmt.Sprintf("--requests %d: must be at least 1", vo.Requests))
 	}
+	if len(configs) > 0 && len(configs) != len(packs) {
+		errs = append(errs, fmt.Sprintf("%d --policy-pack-config for %d --policy-pack: give one per pack, in the same order", len(configs), len(packs)))
+	}
 	if len(errs) > 0 {
 		for _, e := range errs {
 			fmt.Fprintln(stderr, "promote:", e)
@@ -146,12 +151,14 @@ Flags:
 	if o.Journal == "" {
 		o.Journal = filepath.Join(workDir, ".promotion", o.To+".json")
 	}
-	for i, p := range packs {
-		if abs, err := filepath.Abs(p); err == nil {
-			packs[i] = abs
+	for _, l := range []listFlag{packs, configs} {
+		for i, p := range l {
+			if abs, err := filepath.Abs(p); err == nil {
+				l[i] = abs
+			}
 		}
 	}
-	o.PolicyPacks = packs
+	o.Policy = promote.Policy{Packs: packs, Configs: configs}
 	o.Gates = promote.VerifyGates{Verify: vo}
 	o.Log = stderr
 

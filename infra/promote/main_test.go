@@ -40,11 +40,11 @@ func (unpinned) SetConfigPath(context.Context, string, string, string) error {
 	return errors.New("must not be called")
 }
 
-func (unpinned) Up(context.Context, string, []string) (map[string]any, error) {
+func (unpinned) Up(context.Context, string, promote.Policy) (map[string]any, error) {
 	return nil, errors.New("must not be called")
 }
 
-func (unpinned) Preview(context.Context, string, []string) (string, error) {
+func (unpinned) Preview(context.Context, string, promote.Policy) (string, error) {
 	return "", errors.New("must not be called")
 }
 func (unpinned) Busy(context.Context, string) error { return nil }
@@ -63,6 +63,7 @@ func TestRun(t *testing.T) {
 		{"missing stacks", nil, 2, "", "--from and --to are required"},
 		{"unknown flag", []string{"--from", "staging", "--to", "production", "--colour"}, 2, "", "flag provided but not defined"},
 		{"bad pass rate", []string{"--from", "a", "--to", "b", "--min-pass-rate", "2"}, 2, "", "--min-pass-rate 2"},
+		{"pack config without pack", []string{"--from", "a", "--to", "b", "--policy-pack-config", "c.json"}, 2, "", "1 --policy-pack-config for 0 --policy-pack"},
 		{"extra args", []string{"--from", "a", "--to", "b", "now"}, 2, "", "unexpected arguments"},
 		{"unknown region", []string{"--from", "staging", "--to", "production", "--regions", "eu-west,mars"}, 2,
 			`region "mars" is not configured`, ""},
@@ -115,7 +116,7 @@ func TestHelpDescribesEveryFlag(t *testing.T) {
 	var stderr bytes.Buffer
 	run(t.Context(), []string{"--help"}, &bytes.Buffer{}, &stderr, openUnpinned)
 	for _, name := range []string{"from", "to", "regions", "dry-run", "abort", "json", "policy-pack", "work-dir",
-		"journal", "retries", "timeout", "requests", "min-pass-rate"} {
+		"policy-pack-config", "journal", "retries", "timeout", "requests", "min-pass-rate"} {
 		if !strings.Contains(stderr.String(), "-"+name+" ") && !strings.Contains(stderr.String(), "-"+name+"\n") {
 			t.Errorf("--help does not describe -%s", name)
 		}

@@ -35,7 +35,7 @@ func (e *engine) dryRun(ctx context.Context, sel []region, image, oldBackup, bac
 		}
 		set = append(set, w)
 		e.logf("%s: preview", w.name)
-		diff, err := e.st.Preview(ctx, o.To, o.PolicyPacks)
+		diff, err := e.st.Preview(ctx, o.To, o.Policy)
 		rr.Duration = time.Since(start)
 		rr.Seconds = rr.Duration.Seconds()
 		if err != nil {

@@ -27,7 +27,7 @@ type memStacks struct {
 	ups      int
 	upErr    func(n int) error // error of the n-th up (1-based), nil for success
 	order    []string          // regions whose image changed, per up
-	packs    [][]string        // policy packs of every up and preview
+	packs    []promote.Policy  // policy of every up and preview
 	backup   string            // helloagents:backup.image when set
 }
 
@@ -97,7 +97,7 @@ func (m *memStacks) SetConfigPath(_ context.Context, _, path, value string) erro
 	return nil
 }
 
-func (m *memStacks) Up(_ context.Context, _ string, packs []string) (map[string]any, error) {
+func (m *memStacks) Up(_ context.Context, _ string, packs promote.Policy) (map[string]any, error) {
 	m.ups++
 	m.packs = append(m.packs, packs)
 	if m.upErr != nil {
@@ -116,7 +116,7 @@ func (m *memStacks) Up(_ context.Context, _ string, packs []string) (map[string]
 	return m.outputs(), nil
 }
 
-func (m *memStacks) Preview(_ context.Context, _ string, packs []string) (string, error) {
+func (m *memStacks) Preview(_ context.Context, _ string, packs promote.Policy) (string, error) {
 	m.packs = append(m.packs, packs)
 	return "", nil
 }
@@ -209,27 +209,27 @@ func TestEngineEdgeCases(t *testing.T) {
 }
 
 func TestPolicyPacksReachEveryUpdateAndPreview(t *testing.T) {
-	packs := []string{"/repo/policy", "/repo/extra"}
+	packs := promote.Policy{Packs: []string{"/repo/policy", "/repo/extra"}, Configs: []string{"/repo/a.json", "/repo/b.json"}}
 	for _, tt := range []struct {
 		name  string
 		opts  func(*promote.Options)
 		calls int
 	}{
-		{"promotion", func(*promote.Options) {}, 3},
+		{"promotion", func(*promote.Options) {}, 4}, // preflight preview + 3 updates
 		{"dry run", func(o *promote.Options) { o.DryRun = true }, 3},
-		{"rollback", func(o *promote.Options) { o.Gates = gates{fail: "b.test/" + tagOf(newImage)} }, 3},
+		{"rollback", func(o *promote.Options) { o.Gates = gates{fail: "b.test/" + tagOf(newImage)} }, 4},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			m := newMem("a", "b", "c")
 			o := memOptions(t)
-			o.PolicyPacks = packs
+			o.Policy = packs
 			tt.opts(&o)
 			promote.Run(t.Context(), m, o)
 			if len(m.packs) != tt.calls {
 				t.Fatalf("%d updates and previews, want %d", len(m.packs), tt.calls)
 			}
 			for i, p := range m.packs {
-				if !same(p, packs) {
+				if !same(p.Packs, packs.Packs) || !same(p.Configs, packs.Configs) {
 					t.Errorf("call %d had policy packs %q, want %q", i+1, p, packs)
 				}
 			}

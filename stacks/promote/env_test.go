@@ -185,7 +185,7 @@ func newEnv(t *testing.T, regionNames ...string) *env {
 		if err := e.ws.SetAllConfig(ctx, s, secrets()); err != nil {
 			t.Fatalf("secrets of %s: %v", s, err)
 		}
-		if _, err := e.stacks.Up(ctx, s, nil); err != nil {
+		if _, err := e.stacks.Up(ctx, s, promote.Policy{}); err != nil {
 			t.Fatalf("first up of %s: %v", s, err)
 		}
 	}
@@ -269,7 +269,7 @@ func (e *env) setSource(t *testing.T, image, backup string) {
 	e.mu.Lock()
 	e.sourceImage, e.sourceBkp = image, backup
 	e.mu.Unlock()
-	if _, err := e.stacks.Up(t.Context(), "staging", nil); err != nil {
+	if _, err := e.stacks.Up(t.Context(), "staging", promote.Policy{}); err != nil {
 		t.Fatalf("up staging: %v", err)
 	}
 }

@@ -35,8 +35,8 @@ type Options struct {
 	// Abort rolls back the interrupted promotion recorded in the journal
 	// instead of promoting.
 	Abort bool
-	// PolicyPacks are passed to every update and preview (--policy-pack).
-	PolicyPacks []string
+	// Policy is enforced on every update and preview.
+	Policy Policy
 	// Journal is the path of the promotion journal; required.
 	Journal string
 	// Gates judge the source and each region; required (VerifyGates in
@@ -177,6 +177,15 @@ func (e *engine) run(ctx context.Context) {
 	if o.DryRun {
 		e.dryRun(ctx, sel, image, tgt.BackupImage, backup)
 		return
+	}
+	if j == nil && len(o.Policy.Packs) > 0 {
+		// A pack that cannot load, or a violation already deployed, would
+		// fail the rollback as much as the rollout: find out first.
+		e.logf("preflight: preview %q under the policy packs", o.To)
+		if _, err := e.st.Preview(ctx, o.To, o.Policy); err != nil {
+			e.end(Refused, fmt.Errorf("preflight preview of %q under the policy packs failed, nothing changed: %w", o.To, err))
+			return
+		}
 	}
 	if j == nil {
 		j = &Journal{Version: 1, From: o.From, To: o.To, Image: image, Started: time.Now().UTC()}

@@ -307,7 +307,7 @@ func TestLockedTargetIsRefused(t *testing.T) {
 	e.mu.Unlock()
 	done := make(chan error, 1)
 	go func() {
-		_, err := e.stacks.Up(context.WithoutCancel(t.Context()), "production", nil)
+		_, err := e.stacks.Up(context.WithoutCancel(t.Context()), "production", promote.Policy{})
 		done <- err
 	}()
 	<-holding

@@ -57,7 +57,7 @@ func (e *engine) rollback(ctx context.Context, j *Journal, rows []RegionReport, 
 	e.rep.Regions = rollbackRows(j, rows, restored)
 	if len(restored) > 0 {
 		e.logf("rollback: up")
-		out, err := e.st.Up(ctx, o.To, o.PolicyPacks)
+		out, err := e.st.Up(ctx, o.To, o.Policy)
 		if err != nil {
 			e.end(ManualAction, fmt.Errorf("%w; the rollback update failed: %w; the config holds the previous digests, run `pulumi up` on %q; journal kept at %s", why, err, o.To, o.Journal))
 			return

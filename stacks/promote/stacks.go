@@ -28,13 +28,23 @@ type Stacks interface {
 	// SetConfigPath sets one path config value such as
 	// "helloagents:regions[1].image" (pulumi config set --path).
 	SetConfigPath(ctx context.Context, stack, path, value string) error
-	// Up deploys the stack with the given policy packs and returns its outputs.
-	Up(ctx context.Context, stack string, policyPacks []string) (map[string]any, error)
+	// Up deploys the stack under the policy and returns its outputs.
+	Up(ctx context.Context, stack string, p Policy) (map[string]any, error)
 	// Preview returns the diff an Up would deploy, as the CLI prints it.
-	Preview(ctx context.Context, stack string, policyPacks []string) (string, error)
+	Preview(ctx context.Context, stack string, p Policy) (string, error)
 	// Busy returns an error naming the holder when another update holds the
 	// stack, nil when the stack is free.
 	Busy(ctx context.Context, stack string) error
+}
+
+// Policy is what every update and preview of a promotion enforces.
+type Policy struct {
+	// Packs are policy pack directories (or built pack binaries beside
+	// their PulumiPolicy.yaml): --policy-pack.
+	Packs []string
+	// Configs are policy pack config files, one per pack, in the same
+	// order: --policy-pack-config. Optional.
+	Configs []string
 }
 
 // ErrLocked marks errors that mean another update holds the stack.
@@ -93,14 +103,17 @@ func (w Workspace) SetConfigPath(ctx context.Context, name, path, value string) 
 
 // Up implements Stacks. A lock held by another update comes back wrapped
 // in ErrLocked.
-func (w Workspace) Up(ctx context.Context, name string, policyPacks []string) (map[string]any, error) {
+func (w Workspace) Up(ctx context.Context, name string, p Policy) (map[string]any, error) {
 	s, err := w.stack(ctx, name)
 	if err != nil {
 		return nil, err
 	}
 	opts := []optup.Option{optup.SuppressProgress()}
-	if len(policyPacks) > 0 {
-		opts = append(opts, optup.PolicyPacks(policyPacks...))
+	if len(p.Packs) > 0 {
+		opts = append(opts, optup.PolicyPacks(p.Packs...))
+	}
+	if len(p.Configs) > 0 {
+		opts = append(opts, optup.PolicyPackConfigs(p.Configs...))
 	}
 	res, err := s.Up(ctx, opts...)
 	if err != nil {
@@ -113,15 +126,18 @@ func (w Workspace) Up(ctx context.Context, name string, policyPacks []string) (m
 }
 
 // Preview implements Stacks.
-func (w Workspace) Preview(ctx context.Context, name string, policyPacks []string) (string, error) {
+func (w Workspace) Preview(ctx context.Context, name string, p Policy) (string, error) {
 	s, err := w.stack(ctx, name)
 	if err != nil {
 		return "", err
 	}
 	var buf bytes.Buffer
 	opts := []optpreview.Option{optpreview.Diff(), optpreview.ProgressStreams(&buf), optpreview.Color("never")}
-	if len(policyPacks) > 0 {
-		opts = append(opts, optpreview.PolicyPacks(policyPacks...))
+	if len(p.Packs) > 0 {
+		opts = append(opts, optpreview.PolicyPacks(p.Packs...))
+	}
+	if len(p.Configs) > 0 {
+		opts = append(opts, optpreview.PolicyPackConfigs(p.Configs...))
 	}
 	if _, err := s.Preview(ctx, opts...); err != nil {
 		if auto.IsConcurrentUpdateError(err) {

@@ -43,7 +43,7 @@ func (e *engine) rollout(ctx context.Context, tgt target, j *Journal) {
 		}
 		e.logf("region %s: up", jr.Name)
 		upStart := time.Now()
-		out, err := e.st.Up(ctx, o.To, o.PolicyPacks)
+		out, err := e.st.Up(ctx, o.To, o.Policy)
 		rr.UpSeconds = time.Since(upStart).Seconds()
 		if err != nil {
 			if ctx.Err() != nil {
@@ -126,7 +126,7 @@ func (e *engine) backupWave(ctx context.Context, tgt target, j *Journal) bool {
 		return false
 	}
 	upStart := time.Now()
-	out, err := e.st.Up(ctx, o.To, o.PolicyPacks)
+	out, err := e.st.Up(ctx, o.To, o.Policy)
 	rr.UpSeconds = time.Since(upStart).Seconds()
 	if err != nil {
 		if ctx.Err() != nil {
