@@ -74,7 +74,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer,
 	fs.StringVar(&regions, "regions", "", "comma-separated target `regions` to roll (default all); they still roll in configured order")
 	fs.BoolVar(&o.DryRun, "dry-run", false, "preview each wave and print the diffs; change no config and no state")
 	fs.BoolVar(&o.Abort, "abort", false, "roll back the interrupted promotion recorded in the journal instead of promoting")
-	fs.BoolVar(&jsonOut, "json", false, "print the per-region report as JSON on stdout instead of a table")
+	fs.BoolVar(&jsonOut, "json", false, "print the per-region report as JSON on stdout (the table then goes to stderr)")
 	fs.Var(&packs, "policy-pack", "policy pack `dir` applied to every update and preview (repeatable), e.g. ./policy")
 	fs.Var(&configs, "policy-pack-config", "policy pack config `file`, one per --policy-pack in the same order (repeatable), e.g. policy/policy-config.example.json")
 	fs.StringVar(&workDir, "work-dir", ".", "`dir` of the Pulumi project (Pulumi.yaml and the Pulumi.<stack>.yaml files)")
@@ -170,6 +170,11 @@ Flags:
 	start := time.Now()
 	rep := promote.Run(ctx, st, o)
 	if jsonOut {
+		// The table still goes to the log (stderr) for the humans reading
+		// a CI run; stdout carries only the JSON.
+		if err := rep.WriteText(stderr); err != nil {
+			fmt.Fprintln(stderr, "promote: write report:", err)
+		}
 		if err := rep.WriteJSON(stdout); err != nil {
 			fmt.Fprintln(stderr, "promote: write report:", err)
 		}

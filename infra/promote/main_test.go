@@ -70,7 +70,7 @@ func TestRun(t *testing.T) {
 		{"unpinned refused", []string{"--from", "staging", "--to", "production", "--work-dir", "WORK"}, 1,
 			"not pinned by digest", ""},
 		{"json", []string{"--from", "staging", "--to", "production", "--json", "--work-dir", "WORK"}, 1,
-			`"exitCode": 1`, ""},
+			`"exitCode": 1`, "staging -> production: refused, exit code 1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -167,6 +167,9 @@ func (e *engine) run(ctx context.Context) {
 			return
 		}
 		e.rep.Resumed = true
+		if len(o.Regions) > 0 {
+			e.logf("resuming: --regions is ignored, the journal's regions are rolled")
+		}
 		e.logf("resuming the promotion of %s recorded at %s", image, o.Journal)
 	}
 	e.logf("gating source %q at %s", o.From, api)
