@@ -135,7 +135,10 @@ func (s *Server) Restart(t testing.TB) {
 func (s *Server) data() string { return filepath.Join(s.DataDir, "data") }
 
 func (s *Server) run(prog string, args ...string) ([]byte, error) {
-	cmd := exec.Command(filepath.Join(s.BinDir, prog), args...)
+	// Bounded so a wedged pg_ctl fails the test instead of hanging it.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(s.BinDir, prog), args...)
 	cmd.Dir = s.DataDir
 	if s.cred != nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred}
@@ -169,7 +172,8 @@ func runAs() (*syscall.Credential, error) {
 
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	var lc net.ListenConfig
+	l, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("pgtest: find a free port: %v", err)
 	}
