@@ -4,6 +4,7 @@
 #   make preview STACK=...  preview a stack (dev, staging, production)
 #   make test               all tests: infra module, policy pack, backend (needs Postgres 15 and dockerd)
 #   make lint               gofmt, go vet and golangci-lint over every module
+#   make build              build the backend binaries bin/server and bin/pgbackup
 #   make tools              build the pinned Pulumi CLI and the S3 test server into bin/
 
 SHELL := /bin/bash
@@ -26,7 +27,7 @@ DEV_ENV := PULUMI_BACKEND_URL=file://$(CURDIR)/.pulumi-state \
 
 export PATH := $(BIN):$(PATH)
 
-.PHONY: up preview test test-infra test-policy test-backend lint tools
+.PHONY: up preview build test test-infra test-policy test-backend lint tools
 
 up:
 	@mkdir -p .pulumi-state
@@ -41,6 +42,10 @@ ifeq ($(STACK),dev)
 else
 	$(PULUMI) preview --stack $(STACK) --diff --policy-pack ./policy
 endif
+
+build:
+	cd backend && go build -trimpath -ldflags "-X main.version=$$(git describe --always --dirty 2>/dev/null || echo dev)" \
+		-o $(BIN)/ ./cmd/server ./cmd/pgbackup
 
 test: test-infra test-policy test-backend
 
