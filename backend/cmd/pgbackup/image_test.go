@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -61,7 +60,8 @@ func TestImage(t *testing.T) {
 	sh(t, 15*time.Minute, "debootstrap", "--variant=minbase", "bookworm", root, mirror)
 	_ = os.RemoveAll(filepath.Join(root, "var/cache/apt/archives"))
 	importDir(t, root, base)
-	sh(t, 5*time.Minute, "cp", "-a", runtime.GOROOT(), filepath.Join(root, "usr/local/go"))
+	goroot := strings.TrimSpace(sh(t, time.Minute, "go", "env", "GOROOT"))
+	sh(t, 5*time.Minute, "cp", "-a", goroot, filepath.Join(root, "usr/local/go"))
 	// The builder fetches modules over HTTPS: give it this machine's trust
 	// store (which may include a local proxy's CA), as golang images have one.
 	sh(t, time.Minute, "mkdir", "-p", filepath.Join(root, "etc/ssl/certs"))

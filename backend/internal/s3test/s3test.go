@@ -86,11 +86,14 @@ func Start(t testing.TB) *Server {
 	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
+		// Its exit status only says it was signalled; ignored.
 		select {
-		case <-exited:
+		case err := <-exited:
+			_ = err
 		case <-time.After(10 * time.Second):
 			_ = cmd.Process.Kill()
-			<-exited
+			err := <-exited
+			_ = err
 		}
 	})
 
