@@ -59,7 +59,7 @@ func Restore(ctx context.Context, s Store, opts RestoreOptions) (Manifest, error
 	defer os.Remove(f.Name())
 	defer f.Close()
 	if err := download(ctx, s, m, f); err != nil {
-		return Manifest{}, err
+		return Manifest{}, fmt.Errorf("%w; target untouched", err)
 	}
 
 	args := []string{"--no-owner", "--no-password", "--exit-on-error", "--single-transaction", "--dbname=" + conn.url}
@@ -101,8 +101,24 @@ func resolve(ctx context.Context, s Store, opts RestoreOptions) (Manifest, error
 	}
 }
 
+// Verify reads the dump of m from the store and checks its size and SHA-256
+// against the manifest, without writing it anywhere.
+func Verify(ctx context.Context, s Store, m Manifest) error {
+	return copyVerified(ctx, s, m, io.Discard)
+}
+
 // download copies the dump into f, verifying its size and SHA-256 against m.
 func download(ctx context.Context, s Store, m Manifest, f *os.File) error {
+	if err := copyVerified(ctx, s, m, f); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("stage dump: %w", err)
+	}
+	return nil
+}
+
+func copyVerified(ctx context.Context, s Store, m Manifest, w io.Writer) error {
 	rc, err := s.Get(ctx, m.Key)
 	if err != nil {
 		return fmt.Errorf("download %s: %w", m.Key, err)
@@ -110,18 +126,15 @@ func download(ctx context.Context, s Store, m Manifest, f *os.File) error {
 	defer rc.Close()
 	h := sha256.New()
 	// Read one byte past the recorded size to notice an object that grew.
-	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(rc, m.Size+1))
+	n, err := io.Copy(io.MultiWriter(w, h), io.LimitReader(rc, m.Size+1))
 	if err != nil {
 		return fmt.Errorf("download %s: %w", m.Key, err)
 	}
 	if n != m.Size {
-		return fmt.Errorf("backup %s is corrupt: %d bytes at the destination, manifest records %d (truncated or replaced); target untouched", m.Key, n, m.Size)
+		return fmt.Errorf("backup %s is corrupt: %d bytes at the destination, manifest records %d (truncated or replaced)", m.Key, n, m.Size)
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != m.SHA256 {
-		return fmt.Errorf("backup %s is corrupt: sha256 %s, manifest records %s; target untouched", m.Key, got, m.SHA256)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("stage dump: %w", err)
+		return fmt.Errorf("backup %s is corrupt: sha256 %s, manifest records %s", m.Key, got, m.SHA256)
 	}
 	return nil
 }

@@ -146,6 +146,63 @@ func cmdRestore(ctx context.Context, a *app, args []string) error {
 	return nil
 }
 
+// cmdVerify downloads backups and checks them against their manifests
+// without restoring: the cheap half of a drill, safe to run any time.
+func cmdVerify(ctx context.Context, a *app, args []string) error {
+	fs := newFlags("verify", a.stderr)
+	latest := fs.Bool("latest", false, "verify the newest good backup of the database")
+	key := fs.String("key", "", "verify the backup with this key")
+	all := fs.Bool("all", false, "verify every good backup at the destination")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	var n int
+	for _, set := range []bool{*latest, *key != "", *all} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 {
+		return usageError{errors.New("give exactly one of --latest, --key KEY or --all")}
+	}
+	var todo []backup.Manifest
+	if *key != "" {
+		m, err := backup.ReadManifest(ctx, a.store, *key)
+		if err != nil {
+			return err
+		}
+		todo = append(todo, m)
+	} else {
+		db := ""
+		if *latest {
+			if db = a.databaseName(); db == "" {
+				return usageError{errors.New("--latest needs DATABASE_URL (or use --key or --all)")}
+			}
+		}
+		cat, err := backup.ReadCatalog(ctx, a.store, a.prefix, db)
+		if err != nil {
+			return err
+		}
+		if len(cat.Backups) == 0 {
+			return fmt.Errorf("no good backup at the destination: %w", backup.ErrNotFound)
+		}
+		todo = cat.Backups
+		if *latest {
+			todo = todo[:1]
+		}
+	}
+	var errs []error
+	for _, m := range todo {
+		if err := backup.Verify(ctx, a.store, m); err != nil {
+			errs = append(errs, err)
+			fmt.Fprintf(a.stdout, "CORRUPT %s\n", m.Key)
+			continue
+		}
+		fmt.Fprintf(a.stdout, "ok %s (%s, sha256 %s)\n", m.Key, humanize.IBytes(uint64(m.Size)), m.SHA256)
+	}
+	return errors.Join(errs...)
+}
+
 func cmdPrune(ctx context.Context, a *app, args []string) error {
 	fs := newFlags("prune", a.stderr)
 	dry := fs.Bool("dry-run", false, "print what would be deleted")

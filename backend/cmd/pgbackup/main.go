@@ -5,6 +5,7 @@
 //	pgbackup backup                 dump DATABASE_URL to BACKUP_DESTINATION
 //	pgbackup list [--json] [--all]  backups of the database, newest first
 //	pgbackup restore --latest | --key KEY [--target-url URL] [--clean] [--database NAME]
+//	pgbackup verify --latest | --key KEY | --all   check checksums without restoring
 //	pgbackup prune [--dry-run]      delete backups past the retention, keeping the newest BACKUP_KEEP_LAST
 //	pgbackup run                    backup then prune on BACKUP_SCHEDULE until SIGTERM
 //
@@ -43,6 +44,7 @@ commands:
   backup    dump DATABASE_URL (pg_dump -Fc) to BACKUP_DESTINATION, with its size and sha256
   list      list good backups, newest first (--json, --all for every database)
   restore   verify and restore a backup: --latest | --key KEY [--target-url URL] [--clean]
+  verify    download and check backups against their manifests: --latest | --key KEY | --all
   prune     delete backups older than BACKUP_RETENTION_DAYS, keeping the newest BACKUP_KEEP_LAST
   run       backup then prune on BACKUP_SCHEDULE; logs one JSON line per run; stops on SIGTERM
 
@@ -77,7 +79,7 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		return exitOK
 	}
 	cmds := map[string]func(context.Context, *app, []string) error{
-		"backup": cmdBackup, "list": cmdList, "restore": cmdRestore, "prune": cmdPrune, "run": cmdRun,
+		"backup": cmdBackup, "list": cmdList, "restore": cmdRestore, "verify": cmdVerify, "prune": cmdPrune, "run": cmdRun,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {

@@ -70,6 +70,18 @@ func TestS3RestoreFailures(t *testing.T) {
 		t.Errorf("list = %v, want [%s %s]: newest first, the truncated one not trusted", keys, good, corrupt)
 	}
 
+	// verify checks without restoring: the corrupt one fails, the good one passes.
+	v := runCLI(t, env, "verify", "--all")
+	if v.code != 1 || !strings.Contains(v.stdout, "CORRUPT "+corrupt) || !strings.Contains(v.stdout, "ok "+good) {
+		t.Errorf("verify --all: want exit 1, %s corrupt and %s ok: %s", corrupt, good, v)
+	}
+	if v := runCLI(t, env, "verify", "--key", truncated); v.code != 1 || !strings.Contains(v.stderr, "is corrupt") {
+		t.Errorf("verify --key <truncated>: %s", v)
+	}
+	if v := runCLI(t, env, "verify", "--latest"); v.code != 0 || !strings.Contains(v.stdout, "ok "+good) {
+		t.Errorf("verify --latest: %s", v)
+	}
+
 	closed := closedPort(t)
 	tests := []struct {
 		name string
