@@ -40,6 +40,8 @@ type Config struct {
 	SentryEnv     string
 	PGBin         string // directory of pg_dump and pg_restore; "" means PATH
 	SchedulerSpec cron.Schedule
+
+	pgPassword string // PGPASSWORD, used by the PostgreSQL programs and pgx; only redacted
 }
 
 // Destination is where backups go: a directory (file://) or a bucket (s3://).
@@ -63,7 +65,7 @@ func (d Destination) String() string {
 
 // Secrets returns the credential values in c, for redaction of any output.
 func (c Config) Secrets() []string {
-	out := []string{c.SecretAccessKey, c.AccessKeyID}
+	out := []string{c.SecretAccessKey, c.AccessKeyID, c.pgPassword}
 	if pw := urlPassword(c.DatabaseURL); pw != "" {
 		out = append(out, pw)
 	}
@@ -94,6 +96,7 @@ func LoadConfig(lookup func(string) (string, bool)) (Config, error) {
 		SentryDSN:       get("SENTRY_DSN"),
 		SentryEnv:       get("SENTRY_ENVIRONMENT"),
 		PGBin:           get("PG_BIN"),
+		pgPassword:      get("PGPASSWORD"),
 	}
 
 	if c.DatabaseURL != "" {
