@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/helloagents/infra/backend/pgtest"
 	"github.com/helloagents/infra/components"
-	"github.com/helloagents/infra/internal/pgharness"
 )
 
 // syncBuffer collects a child process's output for failure messages.
@@ -60,10 +60,10 @@ func buildServer(t *testing.T, dir string) string {
 // a real PostgreSQL: everything passes while the database is up, and the
 // health checks (not only the status codes) fail once it is stopped.
 func TestRealBackend(t *testing.T) {
-	pg := pgharness.Start(t)
+	pg := pgtest.Start(t)
 	bin := buildServer(t, t.TempDir())
 	frontend := frontendServer(t, 0)
-	port := pgharness.FreePort(t)
+	port := pgtest.FreePort(t)
 	api := "http://127.0.0.1:" + strconv.Itoa(port)
 
 	var logs syncBuffer

@@ -17,8 +17,8 @@ import (
 	"github.com/helloagents/infra/backend/backup/filestore"
 	"github.com/helloagents/infra/backend/backup/s3store"
 	"github.com/helloagents/infra/backend/internal/dbfixture"
-	"github.com/helloagents/infra/backend/internal/pgtest"
 	"github.com/helloagents/infra/backend/internal/s3test"
+	"github.com/helloagents/infra/backend/pgtest"
 )
 
 // destinations returns a fresh store of each kind, with its key prefix.

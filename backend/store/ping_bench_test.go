@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/helloagents/infra/backend/internal/pgtest"
+	"github.com/helloagents/infra/backend/pgtest"
 )
 
 // BenchmarkPing is the database part of /health/ready.

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/helloagents/infra/backend/internal/pgtest"
+	"github.com/helloagents/infra/backend/pgtest"
 )
 
 func TestOpenRejectsBadURLWithoutEchoingIt(t *testing.T) {

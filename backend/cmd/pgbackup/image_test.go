@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/helloagents/infra/backend/internal/dbfixture"
-	"github.com/helloagents/infra/backend/internal/pgtest"
+	"github.com/helloagents/infra/backend/pgtest"
 )
 
 // TestImage builds backend/pgbackup.Dockerfile and runs the image as the

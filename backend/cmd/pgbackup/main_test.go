@@ -15,7 +15,7 @@ import (
 
 	"github.com/helloagents/infra/backend/backup"
 	"github.com/helloagents/infra/backend/internal/dbfixture"
-	"github.com/helloagents/infra/backend/internal/pgtest"
+	"github.com/helloagents/infra/backend/pgtest"
 )
 
 // binary is the pgbackup program built once for the tests, which run it as a

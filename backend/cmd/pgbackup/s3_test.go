@@ -15,8 +15,8 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"github.com/helloagents/infra/backend/internal/dbfixture"
-	"github.com/helloagents/infra/backend/internal/pgtest"
 	"github.com/helloagents/infra/backend/internal/s3test"
+	"github.com/helloagents/infra/backend/pgtest"
 )
 
 func s3Env(srv *s3test.Server, bucket, dbURL string) map[string]string {

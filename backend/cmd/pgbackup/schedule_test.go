@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/helloagents/infra/backend/internal/dbfixture"
-	"github.com/helloagents/infra/backend/internal/pgtest"
+	"github.com/helloagents/infra/backend/pgtest"
 )
 
 // logLine is one JSON log line of `pgbackup run`.

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/helloagents/infra/backend/internal/pgtest"
+	"github.com/helloagents/infra/backend/pgtest"
 )
 
 // maxImageBytes is the size budget of the runtime image.

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/helloagents/infra/backend/internal/pgtest"
+	"github.com/helloagents/infra/backend/pgtest"
 )
 
 // The whole server against a real PostgreSQL: healthy, database stopped,

@@ -1,5 +1,8 @@
 // Package pgtest runs a private, throwaway PostgreSQL cluster for a test.
 //
+// It is exported (not internal) so that the infrastructure module's tests,
+// which run the real backend against a real database, share this one harness.
+//
 // Each Server is a real postgres process from the Debian packages, listening on a
 // free loopback port with trust authentication, its data in a temporary directory
 // that is removed when the test ends. Tests can stop and restart it to exercise
@@ -83,7 +86,7 @@ func Start(t testing.TB) *Server {
 		"--auth=trust", "-E", "UTF8", "--no-sync", "--locale=C"); err != nil {
 		t.Fatalf("pgtest: initdb: %v\n%s", err, out)
 	}
-	s.Port = freePort(t)
+	s.Port = FreePort(t)
 	t.Cleanup(func() { _, _ = s.run("pg_ctl", "-D", s.data(), "stop", "-m", "immediate", "-w") })
 	s.Restart(t)
 	return s
@@ -170,7 +173,8 @@ func runAs() (*syscall.Credential, error) {
 	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
 }
 
-func freePort(t testing.TB) int {
+// FreePort returns a loopback TCP port that was free a moment ago.
+func FreePort(t testing.TB) int {
 	t.Helper()
 	var lc net.ListenConfig
 	l, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
