@@ -15,6 +15,8 @@ VERSITYGW_VERSION := v1.8.0
 BIN := $(CURDIR)/bin
 STACK ?= dev
 MODULES := . policy backend
+# Extra `go test` flags; .ci/run sets -count=1 so CI never reports cached results.
+GOTESTFLAGS ?=
 
 # The source-built CLI has no language plugins; a user's official install does.
 # Prefer the official CLI on PATH for `up`/`preview`, fall back to bin/pulumi.
@@ -50,13 +52,13 @@ build:
 test: test-infra test-policy test-backend
 
 test-infra:
-	go test -timeout 30m ./...
+	go test $(GOTESTFLAGS) -timeout 30m ./...
 
 test-policy:
-	cd policy && go test -timeout 10m ./...
+	cd policy && go test $(GOTESTFLAGS) -timeout 10m ./...
 
 test-backend:
-	cd backend && go test -timeout 20m ./...
+	cd backend && go test $(GOTESTFLAGS) -timeout 20m ./...
 
 lint: $(BIN)/golangci-lint
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
