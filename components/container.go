@@ -1,6 +1,8 @@
 package components
 
 import (
+	"maps"
+	"slices"
 	"strconv"
 
 	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
@@ -57,10 +59,10 @@ func dockerHealthcheck(hc HealthCheck, test []string) *docker.ContainerHealthche
 // diffs) while plain entries stay readable in previews.
 func env(plain map[string]string, secret map[string]pulumi.StringInput) pulumi.StringArray {
 	var items pulumi.StringArray
-	for _, k := range sortedKeys(plain) {
+	for _, k := range slices.Sorted(maps.Keys(plain)) {
 		items = append(items, pulumi.String(k+"="+plain[k]))
 	}
-	for _, k := range sortedKeys(secret) {
+	for _, k := range slices.Sorted(maps.Keys(secret)) {
 		items = append(items, pulumi.ToSecret(pulumi.Sprintf("%s=%s", k, secret[k])).(pulumi.StringOutput))
 	}
 	return items

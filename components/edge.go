@@ -2,6 +2,7 @@ package components
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/pulumi/pulumi-cloudflare/sdk/v5/go/cloudflare"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -122,7 +123,7 @@ func (e *Edge) singleRegion(ctx *pulumi.Context, name string, args *EdgeArgs, cf
 		Method:           pulumi.String("GET"),
 		Path:             pulumi.String(hc.Path),
 		Port:             pulumi.Int(443),
-		ExpectedCodes:    pulumi.ToStringArray(codes(hc)),
+		ExpectedCodes:    pulumi.ToStringArray(hc.ExpectedCodeStrings()),
 		Interval:         pulumi.Int(seconds(hc.Interval)),
 		Timeout:          pulumi.Int(seconds(hc.Timeout)),
 		Retries:          pulumi.Int(hc.Retries),
@@ -200,3 +201,6 @@ func (e *Edge) loadBalanced(ctx *pulumi.Context, name string, args *EdgeArgs, cf
 	}
 	return nil
 }
+
+// sanitize turns a hostname into a Cloudflare object name.
+func sanitize(host string) string { return strings.ReplaceAll(host, ".", "-") }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -49,20 +50,25 @@ func (h HealthCheck) Healthy(status int) bool {
 	return slices.Contains(h.ExpectedCodes, status)
 }
 
-// ExpectedCodesString renders the expected codes the way Cloudflare wants
-// them: "200" or "200,204".
-func (h HealthCheck) ExpectedCodesString() string {
-	s := ""
+// ExpectedCodeStrings renders the expected codes one string each, as
+// Cloudflare's load balancer monitors want them.
+func (h HealthCheck) ExpectedCodeStrings() []string {
+	out := make([]string, len(h.ExpectedCodes))
 	for i, c := range h.ExpectedCodes {
-		if i > 0 {
-			s += ","
-		}
-		s += strconv.Itoa(c)
+		out[i] = strconv.Itoa(c)
 	}
-	return s
+	return out
 }
 
-// DockerDuration renders d as Docker's healthcheck wants it ("30s").
-func DockerDuration(d time.Duration) string {
-	return fmt.Sprintf("%ds", int(d.Round(time.Second)/time.Second))
+// ExpectedCodesString renders the expected codes the way Cloudflare's
+// standalone health checks want them: "200" or "200,204".
+func (h HealthCheck) ExpectedCodesString() string {
+	return strings.Join(h.ExpectedCodeStrings(), ",")
 }
+
+// seconds rounds d to whole seconds, the unit of Docker's and Cloudflare's
+// health-check settings.
+func seconds(d time.Duration) int { return int(d.Round(time.Second) / time.Second) }
+
+// DockerDuration renders d as Docker's healthcheck wants it ("30s").
+func DockerDuration(d time.Duration) string { return fmt.Sprintf("%ds", seconds(d)) }

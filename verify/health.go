@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -67,7 +68,7 @@ func ParseHealth(body []byte, requireComponents bool) (Health, error) {
 	if requireComponents && len(h.Components) == 0 {
 		errs = append(errs, errors.New(`"components" missing or empty`))
 	}
-	for _, name := range sortedKeys(h.Components) {
+	for _, name := range slices.Sorted(maps.Keys(h.Components)) {
 		c := h.Components[name]
 		if c.Status == "" {
 			errs = append(errs, fmt.Errorf(`component %q: "status" missing`, name))
@@ -80,15 +81,6 @@ func ParseHealth(body []byte, requireComponents bool) (Health, error) {
 		return h, fmt.Errorf("health body: %s", strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
 	return h, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // health runs the mandatory checks: the three endpoints, then one check per
@@ -117,7 +109,7 @@ func (r runner) health(ctx context.Context) (checks []Check, answered bool) {
 	if full == nil {
 		return checks, answered
 	}
-	for _, name := range sortedKeys(full.Components) {
+	for _, name := range slices.Sorted(maps.Keys(full.Components)) {
 		comp := full.Components[name]
 		c := Check{Name: "component " + name, Group: GroupHealth, Status: Pass, Attempts: 1}
 		msg := ""
@@ -170,7 +162,7 @@ func summary(h *Health) string {
 // failing names the components that report unhealthy.
 func failing(h Health) string {
 	var names []string
-	for _, name := range sortedKeys(h.Components) {
+	for _, name := range slices.Sorted(maps.Keys(h.Components)) {
 		if c := h.Components[name]; c.Status == StatusUnhealthy {
 			names = append(names, name)
 		}
