@@ -93,6 +93,33 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
+// ApplyFlags takes the command-line form of the options: retries counts
+// retries, so 0 means NoRetries, and a zero timeout, request count or pass
+// rate is a mistake rather than "the default". It sets o.Retries and returns
+// one message per bad flag, named as the flag, for the CLIs (verify, promote)
+// that share these flags.
+func (o *Options) ApplyFlags(retries int) []string {
+	var errs []string
+	switch {
+	case retries < 0:
+		errs = append(errs, fmt.Sprintf("--retries %d: must be >= 0", retries))
+	case retries == 0:
+		o.Retries = NoRetries
+	default:
+		o.Retries = retries
+	}
+	if o.MinPassRate <= 0 || o.MinPassRate > 1 {
+		errs = append(errs, fmt.Sprintf("--min-pass-rate %g: must be in (0, 1]", o.MinPassRate))
+	}
+	if o.Timeout <= 0 {
+		errs = append(errs, fmt.Sprintf("--timeout %s: must be positive", o.Timeout))
+	}
+	if o.Requests < 1 {
+		errs = append(errs, fmt.Sprintf("--requests %d: must be at least 1", o.Requests))
+	}
+	return errs
+}
+
 // Validate reports every problem with o at once, each naming the field, its
 // value and what is allowed.
 func (o Options) Validate() error {

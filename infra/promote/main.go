@@ -121,23 +121,7 @@ Flags:
 			o.Regions = append(o.Regions, r)
 		}
 	}
-	switch {
-	case retries < 0:
-		errs = append(errs, fmt.Sprintf("--retries %d: must be >= 0", retries))
-	case retries == 0:
-		vo.Retries = verify.NoRetries
-	default:
-		vo.Retries = retries
-	}
-	if vo.MinPassRate <= 0 || vo.MinPassRate > 1 {
-		errs = append(errs, fmt.Sprintf("--min-pass-rate %g: must be in (0, 1]", vo.MinPassRate))
-	}
-	if vo.Timeout <= 0 {
-		errs = append(errs, fmt.Sprintf("--timeout %s: must be positive", vo.Timeout))
-	}
-	if vo.Requests < 1 {
-		errs = append(errs, fmt.Sprintf("--requests %d: must be at least 1", vo.Requests))
-	}
+	errs = append(errs, vo.ApplyFlags(retries)...)
 	if len(configs) > 0 && len(configs) != len(packs) {
 		errs = append(errs, fmt.Sprintf("%d --policy-pack-config for %d --policy-pack: give one per pack, in the same order", len(configs), len(packs)))
 	}

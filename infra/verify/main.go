@@ -94,28 +94,11 @@ Flags:
 		fs.Usage()
 		return exitUsage
 	}
-	var errs []string
-	switch {
-	case retries < 0:
-		errs = append(errs, fmt.Sprintf("--retries %d: must be >= 0", retries))
-	case retries == 0:
-		opts.Retries = verify.NoRetries
-	default:
-		opts.Retries = retries
-	}
-	if minPass <= 0 || minPass > 1 {
-		errs = append(errs, fmt.Sprintf("--min-pass-rate %g: must be in (0, 1]", minPass))
-	}
-	if opts.Timeout <= 0 {
-		errs = append(errs, fmt.Sprintf("--timeout %s: must be positive", opts.Timeout))
-	}
-	if opts.Requests < 1 {
-		errs = append(errs, fmt.Sprintf("--requests %d: must be at least 1", opts.Requests))
-	}
+	opts.MinPassRate, opts.P95Limit = minPass, p95Limit
+	errs := opts.ApplyFlags(retries)
 	if p95Limit <= 0 {
 		errs = append(errs, fmt.Sprintf("--p95 %s: must be positive", p95Limit))
 	}
-	opts.MinPassRate, opts.P95Limit = minPass, p95Limit
 	if err := opts.Validate(); err != nil {
 		errs = append(errs, err.Error())
 	}
