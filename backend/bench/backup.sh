@@ -35,27 +35,14 @@ fi
 [[ -x $VERSITYGW ]] || { echo "versitygw not found: set VERSITYGW (see the header)" >&2; exit 1; }
 [[ -x /usr/bin/time ]] || { echo "/usr/bin/time not found: apt-get install time" >&2; exit 1; }
 
-work=$(mktemp -d /tmp/backup-bench.XXXXXX)
-chmod 755 "$work"
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	if [[ -f $work/pg/PG_VERSION ]]; then as_pg "$PG_BIN/pg_ctl" -D "$work/pg" stop -m immediate >/dev/null 2>&1 || true; fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-# PostgreSQL refuses to run as root.
-as_pg() { if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+# shellcheck source=pg.sh
+source bench/pg.sh
+bench_workdir backup-bench
 
 echo "building pgbackup" >&2
 go build -trimpath -o "$work/pgbackup" ./cmd/pgbackup
 
-echo "starting PostgreSQL 15 on 127.0.0.1:$PG_PORT" >&2
-mkdir -p "$work/pg" && chown postgres "$work/pg" 2>/dev/null || true
-as_pg "$PG_BIN/initdb" -D "$work/pg" -U postgres --auth=trust -E UTF8 --locale=C --no-sync >/dev/null
-as_pg "$PG_BIN/pg_ctl" -D "$work/pg" -l "$work/pg/log" -w -o "-p $PG_PORT -k $work/pg -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null
+start_pg "$PG_PORT" -c fsync=off
 DB="postgres://postgres@127.0.0.1:$PG_PORT/bench?sslmode=disable"
 psql() { "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
 psql "postgres://postgres@127.0.0.1:$PG_PORT/postgres" -c "CREATE DATABASE bench"

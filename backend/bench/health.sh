@@ -30,19 +30,9 @@ PG_PORT=${PG_PORT:-18082}
 
 command -v wrk >/dev/null || { echo "wrk not found: apt-get install wrk" >&2; exit 1; }
 
-work=$(mktemp -d /tmp/health-bench.XXXXXX)
-chmod 755 "$work"
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	if [[ -f $work/pg/PG_VERSION ]]; then as_pg "$PG_BIN/pg_ctl" -D "$work/pg" stop -m immediate >/dev/null 2>&1 || true; fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-# PostgreSQL refuses to run as root.
-as_pg() { if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+# shellcheck source=pg.sh
+source bench/pg.sh
+bench_workdir health-bench
 
 load=$(cut -d' ' -f1 /proc/loadavg)
 echo "building server and bare handler" >&2
@@ -51,24 +41,20 @@ go build -trimpath -o "$work/bare" ./bench/bare
 go build -trimpath -o "$work/rate" ./bench/rate
 
 if [[ -z ${DATABASE_URL:-} ]]; then
-	echo "starting PostgreSQL on 127.0.0.1:$PG_PORT" >&2
-	mkdir "$work/pg" && [[ $(id -u) != 0 ]] || chown postgres: "$work/pg"
-	as_pg "$PG_BIN/initdb" -D "$work/pg" -U postgres --auth=trust --no-sync >/dev/null
-	as_pg "$PG_BIN/pg_ctl" -D "$work/pg" -l "$work/pg/log" -w \
-		-o "-p $PG_PORT -k $work/pg -c listen_addresses=127.0.0.1" start >/dev/null
+	start_pg "$PG_PORT"
 	DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres?sslmode=disable"
 fi
 
 DATABASE_URL=$DATABASE_URL HOST=127.0.0.1 PORT=$SERVER_PORT LOG_LEVEL=${LOG_LEVEL:-info} \
 	"$work/server" >"$work/server.log" 2>&1 &
 server_pid=$!
-pids+=($server_pid)
+pids+=("$server_pid")
 "$work/bare" -addr "127.0.0.1:$BARE_PORT" 2>"$work/bare.log" &
 bare_pid=$!
-pids+=($bare_pid)
+pids+=("$bare_pid")
 "$work/bare" -timeouts -addr "127.0.0.1:$BARE_TIMEOUTS_PORT" 2>>"$work/bare.log" &
 baret_pid=$!
-pids+=($baret_pid)
+pids+=("$baret_pid")
 
 # Bounded wait for both servers (and the database behind /health/ready).
 for _ in $(seq 100); do
