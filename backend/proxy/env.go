@@ -1,0 +1,45 @@
+package proxy
+
+// Environment variables read by haproxy.cfg. The image sets every one of
+// them (Defaults); a container overrides what differs.
+const (
+	// EnvAddr is the address the public frontend binds (IPv4).
+	EnvAddr = "PROXY_ADDR"
+	// EnvPort is the public frontend's port; unprivileged, the proxy is not root.
+	EnvPort = "PROXY_PORT"
+	// EnvMonitorPort is the loopback-only port of the proxy's own liveness
+	// endpoint (GET /healthz), asked by the image's HEALTHCHECK.
+	EnvMonitorPort = "PROXY_MONITOR_PORT"
+	// EnvBackendHost is the DNS name whose A records are the replicas: the
+	// replicas' network alias.
+	EnvBackendHost = "PROXY_BACKEND_HOST"
+	// EnvBackendPort is the port every replica listens on.
+	EnvBackendPort = "PROXY_BACKEND_PORT"
+	// EnvResolver is the DNS server (ip:port) asked for EnvBackendHost:
+	// Docker's embedded DNS in a container network.
+	EnvResolver = "PROXY_RESOLVER"
+	// EnvHealthPath is the replicas' readiness path; 200 means send traffic.
+	EnvHealthPath = "PROXY_HEALTH_PATH"
+	// EnvMaxServers is how many replicas the proxy can track at once; a
+	// release runs old and new replicas side by side, so keep it at least
+	// twice the replica count.
+	EnvMaxServers = "PROXY_MAX_SERVERS"
+	// EnvHardStopAfter bounds the soft stop (SIGUSR1): keep it below the
+	// container's stop timeout (Docker's default is 10 s).
+	EnvHardStopAfter = "PROXY_HARD_STOP_AFTER"
+)
+
+// Defaults are the values backend/proxy.Dockerfile sets for each variable.
+func Defaults() map[string]string {
+	return map[string]string{
+		EnvAddr:          "0.0.0.0",
+		EnvPort:          "8000",
+		EnvMonitorPort:   "8404",
+		EnvBackendHost:   "backend",
+		EnvBackendPort:   "8000",
+		EnvResolver:      "127.0.0.11:53",
+		EnvHealthPath:    "/health/ready",
+		EnvMaxServers:    "10",
+		EnvHardStopAfter: "8s",
+	}
+}
