@@ -1,35 +1,35 @@
 package components
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 
 	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// BackendAlias is the backend replicas' shared name on the region's networks;
-// Docker's DNS spreads cloudflared's connections over the replicas.
+// BackendAlias is the backend replicas' shared name on the region's egress
+// network: the region's proxy resolves it to every replica, old and new.
 const BackendAlias = "backend"
 
 // BackendServiceArgs configure the API replicas of one region.
 type BackendServiceArgs struct {
-	// Prefix names the Docker objects ("helloagents-production").
-	Prefix string
-	Region string
-	Host   *RegionHost
+	// Host is the region's engine, networks and identity.
+	Host *RegionHost
 	// Image is the reference to run; Pull fetches it onto the region's
 	// engine first (pushed or digest-pinned images).
 	Image    pulumi.StringInput
 	Pull     bool
 	Replicas int
-	// Port is the container port; HostPort, when non-zero, publishes
-	// replica i on 127.0.0.1:HostPort+i (dev only; elsewhere traffic arrives
-	// through the tunnel and no host port is published).
-	Port     int
-	HostPort int
-	User     string
-	Limits   Limits
+	// Port is the container port. No replica publishes a host port: traffic
+	// arrives through the region's Proxy.
+	Port   int
+	User   string
+	Limits Limits
 	// HealthCheck paces the Docker healthcheck. HealthcheckCommand is its
 	// test without the path: HealthCheck.LivenessPath is appended, so the
 	// probe follows the shared settings (`/server healthcheck /health/live`).
@@ -43,14 +43,25 @@ type BackendServiceArgs struct {
 
 // BackendService runs the backend replicas of one region: hardened
 // containers (see harden) with a healthcheck on the liveness path, on the
-// private network (to reach Postgres) and the egress network.
+// private network (to reach Postgres) and the egress network (where the
+// proxy finds them).
+//
+// A release never deletes a serving replica before its successor is
+// healthy. Each replica's Docker name carries a fingerprint of everything
+// that would replace it (image, variables, limits, healthcheck), so the new
+// replica can exist beside the old one; the replacement is create-before-
+// delete, and creation returns only once Docker reports the new container
+// healthy (wait). The engine deletes the old replicas at the end of the
+// update, by which time the proxy already sends traffic to the new ones.
 type BackendService struct {
 	pulumi.ResourceState
 
-	// InternalURL is how other containers of the region reach the API.
+	// InternalURL is how the region's proxy reaches the replicas.
 	InternalURL string
 	// Containers are the replicas' Docker names.
 	Containers pulumi.StringArrayOutput
+	// Fingerprint names the current generation of replicas (10 hex digits).
+	Fingerprint pulumi.StringOutput
 }
 
 // NewBackendService creates the region's replicas.
@@ -64,50 +75,94 @@ func NewBackendService(ctx *pulumi.Context, name string, args *BackendServiceArg
 	if err != nil {
 		return nil, err
 	}
-	plain := map[string]string{"HOST": "0.0.0.0", "PORT": fmt.Sprint(args.Port)}
-	for k, v := range args.Env {
-		plain[k] = v
-	}
+	s.Fingerprint = replicaFingerprint(img, args)
 	var names pulumi.StringArray
 	for i := range args.Replicas {
-		c := &docker.ContainerArgs{
-			Name:        pulumi.Sprintf("%s-backend-%d", args.Prefix, i),
-			Image:       img,
-			Envs:        env(plain, args.SecretEnv),
-			Healthcheck: dockerHealthcheck(args.HealthCheck, append(slices.Clone(args.HealthcheckCommand), args.HealthCheck.LivenessPath)),
-			NetworksAdvanced: docker.ContainerNetworksAdvancedArray{
-				docker.ContainerNetworksAdvancedArgs{Name: args.Host.PrivateNetworkName, Aliases: pulumi.ToStringArray([]string{BackendAlias})},
-				docker.ContainerNetworksAdvancedArgs{Name: args.Host.EgressNetworkName, Aliases: pulumi.ToStringArray([]string{BackendAlias})},
-			},
-			Labels: docker.ContainerLabelArray{
-				docker.ContainerLabelArgs{Label: pulumi.String("helloagents.region"), Value: pulumi.String(args.Region)},
-				docker.ContainerLabelArgs{Label: pulumi.String("helloagents.replica"), Value: pulumi.Sprintf("%d", i)},
-			},
-			// Let in-flight requests drain on SIGTERM.
-			StopSignal:  pulumi.String("SIGTERM"),
-			StopTimeout: pulumi.Int(30),
-		}
-		if args.HostPort != 0 {
-			c.Ports = docker.ContainerPortArray{docker.ContainerPortArgs{
-				Internal: pulumi.Int(args.Port),
-				External: pulumi.Int(args.HostPort + i),
-				Ip:       pulumi.String("127.0.0.1"),
-				Protocol: pulumi.String("tcp"),
-			}}
-		}
-		harden(c, args.User, args.Limits)
-		ctr, err := docker.NewContainer(ctx, fmt.Sprintf("%s-%d", name, i), c, in...)
+		ctr, err := docker.NewContainer(ctx, fmt.Sprintf("%s-%d", name, i), replicaArgs(args, img, s.Fingerprint, i),
+			append(in, pulumi.DeleteBeforeReplace(false))...)
 		if err != nil {
-			return nil, fmt.Errorf("backend replica %d in region %s: %w", i, args.Region, err)
+			return nil, fmt.Errorf("backend replica %d in region %s: %w", i, args.Host.Region, err)
 		}
 		names = append(names, ctr.Name)
 	}
 	s.Containers = names.ToStringArrayOutput()
 	if err := ctx.RegisterResourceOutputs(s, pulumi.Map{
 		"containers":  s.Containers,
+		"fingerprint": s.Fingerprint,
 		"internalUrl": pulumi.String(s.InternalURL),
 	}); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// replicaArgs is replica i of the current generation.
+func replicaArgs(args *BackendServiceArgs, img, fingerprint pulumi.StringOutput, i int) *docker.ContainerArgs {
+	c := &docker.ContainerArgs{
+		Name:        pulumi.Sprintf("%s-backend-%s-%d", args.Host.Prefix, fingerprint, i),
+		Image:       img,
+		Envs:        env(backendEnv(args), args.SecretEnv),
+		Healthcheck: dockerHealthcheck(args.HealthCheck, backendHealthTest(args)),
+		// Creation returns once Docker reports the replica healthy; a replica
+		// that never gets there fails the update before any old one goes.
+		Wait:        pulumi.Bool(true),
+		WaitTimeout: pulumi.Int(WaitSeconds(args.HealthCheck)),
+		NetworksAdvanced: docker.ContainerNetworksAdvancedArray{
+			docker.ContainerNetworksAdvancedArgs{Name: args.Host.PrivateNetworkName},
+			docker.ContainerNetworksAdvancedArgs{Name: args.Host.EgressNetworkName, Aliases: pulumi.ToStringArray([]string{BackendAlias})},
+		},
+		Labels: docker.ContainerLabelArray{
+			docker.ContainerLabelArgs{Label: pulumi.String("helloagents.replica"), Value: pulumi.Sprintf("%d", i)},
+		},
+		// SIGTERM starts the server's drain: readiness turns 503, the proxy
+		// takes the replica out, in-flight requests finish.
+		StopSignal:  pulumi.String("SIGTERM"),
+		StopTimeout: pulumi.Int(30),
+	}
+	harden(c, args.User, args.Limits, args.Host.Identity(RoleBackend))
+	return c
+}
+
+func backendEnv(args *BackendServiceArgs) map[string]string {
+	plain := map[string]string{"HOST": "0.0.0.0", "PORT": fmt.Sprint(args.Port)}
+	for k, v := range args.Env {
+		plain[k] = v
+	}
+	return plain
+}
+
+func backendHealthTest(args *BackendServiceArgs) []string {
+	return append(slices.Clone(args.HealthcheckCommand), args.HealthCheck.LivenessPath)
+}
+
+// WaitSeconds bounds how long creating a container may wait for Docker's
+// first "healthy": the start period, one probe interval per allowed failure
+// plus the first, and one probe timeout.
+func WaitSeconds(hc HealthCheck) int {
+	return seconds(hc.StartPeriod) + seconds(hc.Interval)*(hc.Retries+1) + seconds(hc.Timeout)
+}
+
+// replicaFingerprint digests every input that would make the docker provider
+// replace a replica: the image, the variables (secret ones included, since
+// rotating a key replaces the containers too) and the container settings.
+// The digest is not secret: it is a truncated SHA-256 and reveals nothing
+// of the values in it.
+func replicaFingerprint(img pulumi.StringOutput, args *BackendServiceArgs) pulumi.StringOutput {
+	spec := fmt.Sprintf("%q %v %d %q %+v %+v %q", args.Host.Prefix, backendEnv(args), args.Port, args.User,
+		args.Limits, args.HealthCheck, backendHealthTest(args))
+	parts := pulumi.Array{img}
+	keys := slices.Sorted(maps.Keys(args.SecretEnv))
+	for _, k := range keys {
+		parts = append(parts, args.SecretEnv[k])
+	}
+	digest := parts.ToArrayOutput().ApplyT(func(vals []any) string {
+		h := sha256.New()
+		fmt.Fprintln(h, spec)
+		fmt.Fprintln(h, strings.Join(keys, ","))
+		for _, v := range vals {
+			fmt.Fprintf(h, "%d:%v\n", len(fmt.Sprint(v)), v)
+		}
+		return hex.EncodeToString(h.Sum(nil))[:10]
+	}).(pulumi.StringOutput)
+	return pulumi.Unsecret(digest).(pulumi.StringOutput)
 }

@@ -1,6 +1,9 @@
 package components_test
 
 import (
+	"fmt"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -55,7 +58,7 @@ func secret(s string) pulumi.StringOutput {
 
 func newHost(ctx *pulumi.Context, dockerHost string) (*components.RegionHost, error) {
 	return components.NewRegionHost(ctx, "region-eu", &components.RegionHostArgs{
-		Prefix: "helloagents-test", Region: "eu", DockerHost: dockerHost,
+		Prefix: "helloagents-test", Stack: "test", Region: "eu", DockerHost: dockerHost,
 		Registry: &components.RegistryAuth{Server: "ghcr.io", Username: "u", Password: secret("registry-pw")},
 	})
 }
@@ -192,6 +195,12 @@ func TestDatabaseDevAndCloud(t *testing.T) {
 			if tests := strs(unwrap(pg.Inputs["healthcheck"]).ObjectValue()["tests"]); tests[1] != "pg_isready" {
 				t.Errorf("postgres healthcheck %v", tests)
 			}
+			if pg.DeleteBeforeReplace == nil || !*pg.DeleteBeforeReplace {
+				t.Errorf("postgres deleteBeforeReplace %v, want explicitly true: two servers must never share the volume", pg.DeleteBeforeReplace)
+			}
+			if got := labels(pg); got["helloagents.role"] != "postgres" || got["helloagents.region"] != "eu" {
+				t.Errorf("postgres labels %v", got)
+			}
 			job, _ := m.Named(mocktest.DockerContainer, "db-eu-backup")
 			env := strings.Join(strs(job.Inputs["envs"]), "\n")
 			for _, w := range append(tc.wantEnv, "DATABASE_URL=postgres://app:pw-db@postgres:5432/app") {
@@ -210,50 +219,166 @@ func TestDatabaseDevAndCloud(t *testing.T) {
 	}
 }
 
-func TestBackendServiceReplicasAndPorts(t *testing.T) {
+func newBackend(ctx *pulumi.Context, host *components.RegionHost, img string, env map[string]string) (*components.BackendService, error) {
+	return components.NewBackendService(ctx, "backend-eu", &components.BackendServiceArgs{
+		Host: host, Image: pulumi.String(img),
+		Pull: true, Replicas: 3, Port: 8000, User: "65532:65532",
+		Limits:      components.Limits{MemoryMB: 512, CPUs: 1, MaxRestarts: 5},
+		HealthCheck: components.DefaultHealthCheck(), HealthcheckCommand: []string{"CMD", "/server", "healthcheck"},
+		Env: env, SecretEnv: map[string]pulumi.StringInput{"DATABASE_URL": secret("postgres://x")},
+	})
+}
+
+// TestBackendServiceReplicas looks replicas up by logical name: the mock
+// records registrations in whatever order the SDK's goroutines reach it.
+func TestBackendServiceReplicas(t *testing.T) {
+	m := run(t, func(ctx *pulumi.Context) error {
+		host, err := newHost(ctx, "unix:///var/run/docker.sock")
+		if err != nil {
+			return err
+		}
+		_, err = newBackend(ctx, host, "r/b@sha256:"+strings.Repeat("2", 64), map[string]string{"APP_VERSION": "1.2.3"})
+		return err
+	})
+	if n := m.Count(mocktest.DockerContainer); n != 3 || m.Count(mocktest.DockerRemoteImage) != 1 {
+		t.Fatalf("containers %d images %d, want 3 and 1", n, m.Count(mocktest.DockerRemoteImage))
+	}
+	wait := components.WaitSeconds(components.DefaultHealthCheck())
+	names := map[string]bool{}
+	for i := range 3 {
+		c, ok := m.Named(mocktest.DockerContainer, fmt.Sprintf("backend-eu-%d", i))
+		if !ok {
+			t.Fatalf("replica %d not registered", i)
+		}
+		name := str(c, "name")
+		names[name] = true
+		if !regexp.MustCompile(fmt.Sprintf(`^helloagents-test-backend-[0-9a-f]{10}-%d$`, i)).MatchString(name) {
+			t.Errorf("replica %d name %q, want helloagents-test-backend-<fingerprint>-%d", i, name, i)
+		}
+		if ports := arr(c.Inputs["ports"]); len(ports) != 0 {
+			t.Errorf("%s publishes %v: replicas are reached through the proxy only", c.Name, ports)
+		}
+		hc := unwrap(c.Inputs["healthcheck"]).ObjectValue()
+		if got := strings.Join(strs(hc["tests"]), " "); got != "CMD /server healthcheck /health/live" {
+			t.Errorf("%s healthcheck %q", c.Name, got)
+		}
+		if !strings.Contains(c.Inputs["image"].String(), "sha256:") {
+			t.Errorf("%s image %v, want the pulled image id", c.Name, c.Inputs["image"])
+		}
+		if !unwrap(c.Inputs["wait"]).BoolValue() || unwrap(c.Inputs["waitTimeout"]).NumberValue() != float64(wait) {
+			t.Errorf("%s wait=%v waitTimeout=%v, want true and %d", c.Name, c.Inputs["wait"], c.Inputs["waitTimeout"], wait)
+		}
+		if c.DeleteBeforeReplace == nil || *c.DeleteBeforeReplace {
+			t.Errorf("%s deleteBeforeReplace %v, want explicitly false (create the successor first)", c.Name, c.DeleteBeforeReplace)
+		}
+		if got := labels(c); got["helloagents.role"] != "backend" || got["helloagents.region"] != "eu" || got["helloagents.stack"] != "test" {
+			t.Errorf("%s labels %v", c.Name, got)
+		}
+	}
+	if len(names) != 3 {
+		t.Errorf("replica names %v are not distinct", names)
+	}
+}
+
+// TestBackendFingerprint: the replicas' names change with everything that
+// replaces them, and only with that.
+func TestBackendFingerprint(t *testing.T) {
+	img1, img2 := "r/b@sha256:"+strings.Repeat("2", 64), "r/b@sha256:"+strings.Repeat("3", 64)
+	render := func(img string, env map[string]string) string {
+		var fp string
+		run(t, func(ctx *pulumi.Context) error {
+			host, err := newHost(ctx, "unix:///var/run/docker.sock")
+			if err != nil {
+				return err
+			}
+			svc, err := newBackend(ctx, host, img, env)
+			if err != nil {
+				return err
+			}
+			v, isSecret, _, err := mocktest.Await(svc.Fingerprint)
+			if isSecret {
+				t.Error("fingerprint is a secret output; it must be plain (it names containers)")
+			}
+			fp, _ = v.(string)
+			return err
+		})
+		return fp
+	}
+	base := render(img1, map[string]string{"APP_VERSION": "1"})
+	if base == "" {
+		t.Fatal("no fingerprint")
+	}
+	if again := render(img1, map[string]string{"APP_VERSION": "1"}); again != base {
+		t.Errorf("same inputs gave fingerprints %s and %s", base, again)
+	}
+	if other := render(img2, map[string]string{"APP_VERSION": "1"}); other == base {
+		t.Error("a new image kept the fingerprint: its replicas would collide with the old ones")
+	}
+	if other := render(img1, map[string]string{"APP_VERSION": "2"}); other == base {
+		t.Error("a new variable kept the fingerprint: its replicas would collide with the old ones")
+	}
+}
+
+func TestProxy(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		hostPort int
 	}{{"dev", 8000}, {"tunnelled", 0}} {
 		t.Run(tc.name, func(t *testing.T) {
+			var url string
 			m := run(t, func(ctx *pulumi.Context) error {
 				host, err := newHost(ctx, "unix:///var/run/docker.sock")
 				if err != nil {
 					return err
 				}
-				_, err = components.NewBackendService(ctx, "backend-eu", &components.BackendServiceArgs{
-					Prefix: "helloagents-test", Region: "eu", Host: host, Image: pulumi.String("r/b@sha256:" + strings.Repeat("2", 64)),
-					Pull: true, Replicas: 3, Port: 8000, HostPort: tc.hostPort, User: "65532:65532",
-					Limits:      components.Limits{MemoryMB: 512, CPUs: 1, MaxRestarts: 5},
-					HealthCheck: components.DefaultHealthCheck(), HealthcheckCommand: []string{"CMD", "/server", "healthcheck"},
-					Env: map[string]string{"APP_VERSION": "1.2.3"}, SecretEnv: map[string]pulumi.StringInput{"DATABASE_URL": secret("postgres://x")},
+				p, err := components.NewProxy(ctx, "proxy-eu", &components.ProxyArgs{
+					Host: host, Image: pulumi.String("r/proxy@sha256:" + strings.Repeat("4", 64)), Pull: true,
+					Port: 8000, BackendPort: 8000, HostPort: tc.hostPort, MaxReplicas: 3,
+					HealthCheck: components.DefaultHealthCheck(), Limits: components.Limits{MemoryMB: 128, CPUs: 0.5, MaxRestarts: 5},
 				})
+				if p != nil {
+					url = p.URL
+				}
 				return err
 			})
-			cs := m.ByType(mocktest.DockerContainer)
-			if len(cs) != 3 || m.Count(mocktest.DockerRemoteImage) != 1 {
-				t.Fatalf("containers %d images %d, want 3 and 1", len(cs), m.Count(mocktest.DockerRemoteImage))
+			c, ok := m.Named(mocktest.DockerContainer, "proxy-eu")
+			if !ok {
+				t.Fatal("no proxy container")
 			}
-			for i, c := range cs {
-				ports := arr(c.Inputs["ports"])
-				if tc.hostPort == 0 {
-					if len(ports) != 0 {
-						t.Errorf("%s publishes %v", c.Name, ports)
-					}
-				} else {
-					p := ports[0].ObjectValue()
-					if unwrap(p["ip"]).StringValue() != "127.0.0.1" || unwrap(p["external"]).NumberValue() != float64(8000+i) {
-						t.Errorf("%s port %v", c.Name, p)
-					}
+			if url != "http://proxy:8000" || str(c, "name") != "helloagents-test-proxy" || str(c, "user") != "65532:65532" {
+				t.Errorf("proxy url %q name %q user %q", url, str(c, "name"), str(c, "user"))
+			}
+			env := strs(c.Inputs["envs"])
+			for _, want := range []string{"PROXY_BACKEND_HOST=backend", "PROXY_BACKEND_PORT=8000", "PROXY_HEALTH_PATH=/health/ready", "PROXY_MAX_SERVERS=6", "PROXY_PORT=8000"} {
+				if !slices.Contains(env, want) {
+					t.Errorf("proxy env %v lacks %s", env, want)
 				}
-				hc := unwrap(c.Inputs["healthcheck"]).ObjectValue()
-				if got := strings.Join(strs(hc["tests"]), " "); got != "CMD /server healthcheck /health/live" {
-					t.Errorf("%s healthcheck %q", c.Name, got)
-				}
-				if !strings.Contains(c.Inputs["image"].String(), "sha256:") {
-					t.Errorf("%s image %v, want the pulled image id", c.Name, c.Inputs["image"])
-				}
+			}
+			nets := unwrap(c.Inputs["networksAdvanced"]).ArrayValue()
+			if len(nets) != 1 || strings.Join(strs(unwrap(nets[0]).ObjectValue()["aliases"]), ",") != "proxy" {
+				t.Errorf("proxy networks %v, want the egress network with alias proxy", nets)
+			}
+			ports := arr(c.Inputs["ports"])
+			switch {
+			case tc.hostPort == 0 && len(ports) != 0:
+				t.Errorf("proxy publishes %v outside dev", ports)
+			case tc.hostPort != 0 && (len(ports) != 1 || unwrap(ports[0].ObjectValue()["ip"]).StringValue() != "127.0.0.1" ||
+				unwrap(ports[0].ObjectValue()["external"]).NumberValue() != 8000):
+				t.Errorf("dev proxy ports %v, want 127.0.0.1:8000", ports)
+			}
+			if got := labels(c); got["helloagents.role"] != "proxy" {
+				t.Errorf("proxy labels %v", got)
 			}
 		})
 	}
+}
+
+// labels returns a container's labels as a map.
+func labels(c mocktest.Resource) map[string]string {
+	out := map[string]string{}
+	for _, l := range arr(c.Inputs["labels"]) {
+		o := unwrap(l).ObjectValue()
+		out[unwrap(o["label"]).StringValue()] = unwrap(o["value"]).StringValue()
+	}
+	return out
 }

@@ -2,8 +2,9 @@ package components
 
 import (
 	"maps"
+	"math/big"
 	"slices"
-	"strconv"
+	"strings"
 
 	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -19,20 +20,57 @@ type Limits struct {
 	MaxRestarts int
 }
 
+// Role says what a container is for. It is stamped on every container as
+// the label helloagents.role, so operators filter with
+// `docker ps --filter label=helloagents.role=backend` and the policy pack
+// judges a container by what it is, not by guessing from its variables.
+type Role string
+
+// The roles of the platform's containers.
+const (
+	RoleBackend  Role = "backend"
+	RolePostgres Role = "postgres"
+	RoleBackup   Role = "backup"
+	RoleProxy    Role = "proxy"
+	RoleTunnel   Role = "tunnel"
+)
+
+// Label keys stamped on every container (see Identity).
+const (
+	LabelStack  = "helloagents.stack"
+	LabelRegion = "helloagents.region"
+	LabelRole   = "helloagents.role"
+)
+
+// Identity names the stack, region and role a container belongs to.
+type Identity struct {
+	Stack  string
+	Region string
+	Role   Role
+}
+
 // harden applies the platform's container baseline to args: a numeric
 // non-root user, a read-only root filesystem with a small private /tmp, every
 // Linux capability dropped, no privilege escalation through setuid binaries,
-// memory and CPU limits, restart on failure with a bounded retry count, and
-// rotated logs. Every container of the platform goes through it, so the
-// policy pack and the tests check one baseline.
-func harden(args *docker.ContainerArgs, user string, l Limits) {
+// memory (without swap) and CPU limits, restart on failure with a bounded
+// retry count, rotated logs, and the identity labels. Every container of the
+// platform goes through it, so the policy pack and the tests check one
+// baseline.
+//
+// Every value is written in the form the docker provider reads back from the
+// engine, so a no-change `pulumi up` is a no-op (see canonical_test.go).
+func harden(args *docker.ContainerArgs, user string, l Limits, id Identity) {
 	args.User = pulumi.String(user)
 	args.ReadOnly = pulumi.Bool(true)
 	args.Capabilities = &docker.ContainerCapabilitiesArgs{Drops: pulumi.StringArray{pulumi.String("ALL")}}
 	args.SecurityOpts = pulumi.StringArray{pulumi.String("no-new-privileges:true")}
 	args.Privileged = pulumi.Bool(false)
 	args.Memory = pulumi.Int(l.MemoryMB)
-	args.Cpus = pulumi.String(strconv.FormatFloat(l.CPUs, 'f', -1, 64))
+	// Unset, Docker reports a swap limit of twice the memory limit, which the
+	// provider reads back as a change; equal to Memory means no swap at all,
+	// and so predictable latency.
+	args.MemorySwap = pulumi.Int(l.MemoryMB)
+	args.Cpus = pulumi.String(DockerCPUs(l.CPUs))
 	args.Restart = pulumi.String("on-failure")
 	args.MaxRetryCount = pulumi.Int(l.MaxRestarts)
 	if args.Tmpfs == nil {
@@ -40,6 +78,36 @@ func harden(args *docker.ContainerArgs, user string, l Limits) {
 	}
 	args.LogDriver = pulumi.String("json-file")
 	args.LogOpts = pulumi.StringMap{"max-size": pulumi.String("10m"), "max-file": pulumi.String("3")}
+	labels, _ := args.Labels.(docker.ContainerLabelArray)
+	args.Labels = append(labels,
+		docker.ContainerLabelArgs{Label: pulumi.String(LabelStack), Value: pulumi.String(id.Stack)},
+		docker.ContainerLabelArgs{Label: pulumi.String(LabelRegion), Value: pulumi.String(id.Region)},
+		docker.ContainerLabelArgs{Label: pulumi.String(LabelRole), Value: pulumi.String(string(id.Role))},
+	)
+}
+
+// DockerCPUs renders a CPU limit the way the docker provider reads it back
+// from the engine's NanoCPUs (terraform-provider-docker's
+// nanoInt64ToDecimalString): a whole number keeps one fractional digit
+// ("1.0", "2.0"), other values lose their trailing zeros ("0.5", "0.25").
+// Any other spelling ("1", "0.50") is a diff on every preview, and since
+// cpus forces a new container, a replacement.
+func DockerCPUs(cpus float64) string {
+	nano := new(big.Rat).SetFloat64(cpus)
+	nano.Mul(nano, big.NewRat(1e9, 1))
+	// Docker stores whole nanoCPUs (docker/cli opts.ParseCPUs).
+	n := new(big.Int).Quo(nano.Num(), nano.Denom()).Int64()
+	if n == 0 {
+		return "0"
+	}
+	rat := new(big.Rat).SetFrac64(n, 1e9)
+	s := rat.FloatString(9)
+	// The provider's own test for "a round value": exactly nine zeros in the
+	// string. Kept as it is, since its output is what the state holds.
+	if strings.Count(s, "0") == 9 {
+		return rat.FloatString(1)
+	}
+	return strings.TrimRight(s, "0")
 }
 
 // dockerHealthcheck renders the shared settings as a Docker healthcheck

@@ -116,8 +116,10 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 		StopSignal:  pulumi.String("SIGINT"),
 		StopTimeout: pulumi.Int(60),
 	}
-	harden(pg, args.RunAs, args.Limits)
-	if _, err := docker.NewContainer(ctx, name+"-postgres", pg, in...); err != nil {
+	harden(pg, args.RunAs, args.Limits, args.Host.Identity(RolePostgres))
+	// Two servers must never share one data volume: Postgres is replaced
+	// delete-before-create, and nothing a release changes replaces it.
+	if _, err := docker.NewContainer(ctx, name+"-postgres", pg, append(in, pulumi.DeleteBeforeReplace(true))...); err != nil {
 		return nil, fmt.Errorf("postgres container for region %s: %w", args.Region, err)
 	}
 
@@ -185,7 +187,7 @@ func (d *Database) backupJob(ctx *pulumi.Context, name string, args *DatabaseArg
 			Target: pulumi.String("/backups"),
 		}}
 	}
-	harden(job, b.RunAs, b.Limits)
+	harden(job, b.RunAs, b.Limits, args.Host.Identity(RoleBackup))
 	if _, err := docker.NewContainer(ctx, name+"-backup", job, in...); err != nil {
 		return fmt.Errorf("backup container for region %s: %w", args.Region, err)
 	}

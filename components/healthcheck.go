@@ -1,7 +1,6 @@
 package components
 
 import (
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -70,5 +69,10 @@ func (h HealthCheck) ExpectedCodesString() string {
 // health-check settings.
 func seconds(d time.Duration) int { return int(d.Round(time.Second) / time.Second) }
 
-// DockerDuration renders d as Docker's healthcheck wants it ("30s").
-func DockerDuration(d time.Duration) string { return fmt.Sprintf("%ds", seconds(d)) }
+// DockerDuration renders d, rounded to whole seconds, the way the docker
+// provider reads a healthcheck duration back from the engine: Go's
+// time.Duration.String ("30s", "1m0s", "1m30s"). "60s" would read back as
+// "1m0s" and replace the container on every `up`.
+func DockerDuration(d time.Duration) string {
+	return (time.Duration(seconds(d)) * time.Second).String()
+}

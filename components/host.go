@@ -18,7 +18,9 @@ type RegistryAuth struct {
 type RegionHostArgs struct {
 	// Prefix names the Docker objects ("helloagents-production").
 	Prefix string
-	// Region is the region's name.
+	// Stack is the Pulumi stack and Region the region's name; with a
+	// container's role they label every container of the region.
+	Stack  string
 	Region string
 	// DockerHost is unix:///... or ssh://user@host[:port].
 	DockerHost string
@@ -39,11 +41,21 @@ type RegionHost struct {
 	Provider           *docker.Provider
 	PrivateNetworkName pulumi.StringOutput
 	EgressNetworkName  pulumi.StringOutput
+
+	// Prefix, Stack and Region are the arguments the host was made with.
+	Prefix string
+	Stack  string
+	Region string
+}
+
+// Identity is the label set of a container of this region with role r.
+func (h *RegionHost) Identity(r Role) Identity {
+	return Identity{Stack: h.Stack, Region: h.Region, Role: r}
 }
 
 // NewRegionHost creates the region's provider and networks.
 func NewRegionHost(ctx *pulumi.Context, name string, args *RegionHostArgs, opts ...pulumi.ResourceOption) (*RegionHost, error) {
-	h := &RegionHost{}
+	h := &RegionHost{Prefix: args.Prefix, Stack: args.Stack, Region: args.Region}
 	if err := ctx.RegisterComponentResource("helloagents:region:Host", name, h, opts...); err != nil {
 		return nil, err
 	}

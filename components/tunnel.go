@@ -19,7 +19,8 @@ type TunnelArgs struct {
 	// Hostnames are routed to Service (the public API hostname and the
 	// region's own hostname).
 	Hostnames []string
-	// Service is the backend's URL inside the region, e.g. http://backend:8000.
+	// Service is where the tunnel sends requests inside the region: the
+	// region's proxy, e.g. http://proxy:8000.
 	Service string
 	// Image is the cloudflared image.
 	Image string
@@ -102,7 +103,7 @@ func NewTunnel(ctx *pulumi.Context, name string, args *TunnelArgs, opts ...pulum
 		},
 	}
 	// 65532 is the nonroot user of the distroless cloudflared image.
-	harden(c, "65532:65532", args.Limits)
+	harden(c, "65532:65532", args.Limits, args.Host.Identity(RoleTunnel))
 	if _, err := docker.NewContainer(ctx, name+"-cloudflared", c, in...); err != nil {
 		return nil, fmt.Errorf("cloudflared for region %s: %w", args.Region, err)
 	}

@@ -89,6 +89,10 @@ type Backend struct {
 	// HealthcheckCommand is the Docker healthcheck test; it probes the
 	// liveness path of the shared HealthCheck.
 	HealthcheckCommand []string `json:"healthcheckCommand"`
+	// ProxyImage is the digest-pinned image of the region proxy (production:
+	// required, copied from staging's proxyImage output; elsewhere built
+	// from backend/proxy.Dockerfile).
+	ProxyImage string `json:"proxyImage,omitempty"`
 }
 
 // Database configures the per-region Postgres container.

@@ -113,8 +113,9 @@ func BackendContext() string {
 	}
 }
 
-// Dockerfiles of the two images, relative to BackendContext().
+// Dockerfiles of the images, relative to BackendContext().
 const (
 	BackendDockerfile = "Dockerfile"
 	BackupDockerfile  = "pgbackup.Dockerfile"
+	ProxyDockerfile   = "proxy.Dockerfile"
 )

@@ -22,13 +22,28 @@ type Outputs struct {
 	// BackupImage is the pgbackup image (an extra output, beyond the
 	// contract): the digest to copy into production's backup.image.
 	BackupImage pulumi.StringOutput
+	// ProxyImage is the region proxy's image: the digest to copy into
+	// production's backend.proxyImage.
+	ProxyImage pulumi.StringOutput
+}
+
+// images are the references the regions run: built here (dev, staging) or
+// digest-pinned in config (production). In production each region's
+// backend image comes from its own regions[i].image.
+type images struct {
+	backend, backup, proxy pulumi.StringOutput
 }
 
 // Fixed limits of the sidecar containers; the backend's come from config.
 var (
 	tunnelLimits = components.Limits{MemoryMB: 128, CPUs: 0.5}
 	backupLimits = components.Limits{MemoryMB: 256, CPUs: 0.5}
+	proxyLimits  = components.Limits{MemoryMB: 128, CPUs: 0.5}
 )
+
+// maxReplicas is the most backend replicas a region may run (validation's
+// upper bound); the proxy is sized for two generations of them.
+const maxReplicas = 3
 
 // Platform composes the components for cfg and exports the stack outputs:
 // apiUrl, frontendUrl, healthUrls (region -> readiness URL), backendImage and
@@ -79,7 +94,7 @@ func (p *platform) compose() (*Outputs, error) {
 		}
 	}
 
-	backendRef, backupRef, err := p.images()
+	imgs, err := p.images()
 	if err != nil {
 		return nil, err
 	}
@@ -103,11 +118,7 @@ func (p *platform) compose() (*Outputs, error) {
 	health := pulumi.StringMap{}
 	var edgeRegions []components.EdgeRegion
 	for _, r := range cfg.Regions {
-		ref := backendRef
-		if cfg.Environment == Production {
-			ref = pulumi.String(r.Image).ToStringOutput()
-		}
-		tunnel, err := p.region(r, ref, backupRef, pull, bucket)
+		tunnel, err := p.region(r, imgs, pull, bucket)
 		if err != nil {
 			return nil, err
 		}
@@ -119,8 +130,9 @@ func (p *platform) compose() (*Outputs, error) {
 		}
 	}
 	out.HealthURLs = health.ToStringMapOutput()
-	out.BackendImage = backendRef
-	out.BackupImage = backupRef
+	out.BackendImage = imgs.backend
+	out.BackupImage = imgs.backup
+	out.ProxyImage = imgs.proxy
 	if cfg.Environment == Production {
 		out.BackendImage = pulumi.String(cfg.Regions[0].Image).ToStringOutput()
 	}
@@ -156,21 +168,26 @@ func (p *platform) compose() (*Outputs, error) {
 	ctx.Export("backendImage", out.BackendImage)
 	ctx.Export("backupBucket", out.BackupBucket)
 	ctx.Export("backupImage", out.BackupImage)
+	ctx.Export("proxyImage", out.ProxyImage)
 	return out, nil
 }
 
-// images builds the backend and pgbackup images (dev: on the build engine,
-// kept local; staging: pushed, referenced by repo digest) or, in
+// images builds the backend, pgbackup and proxy images (dev: on the build
+// engine, kept local; staging: pushed, referenced by repo digest) or, in
 // production, returns the digest-pinned references from config: production
 // never builds.
-func (p *platform) images() (backend, backup pulumi.StringOutput, err error) {
+func (p *platform) images() (images, error) {
 	cfg := p.cfg
 	if cfg.Environment == Production {
-		return pulumi.String(cfg.Regions[0].Image).ToStringOutput(), pulumi.String(cfg.Backup.Image).ToStringOutput(), nil
+		return images{
+			backend: pulumi.String(cfg.Regions[0].Image).ToStringOutput(),
+			backup:  pulumi.String(cfg.Backup.Image).ToStringOutput(),
+			proxy:   pulumi.String(cfg.Backend.ProxyImage).ToStringOutput(),
+		}, nil
 	}
 	builder, err := docker.NewProvider(p.ctx, "build-docker", &docker.ProviderArgs{Host: pulumi.String(cfg.Backend.BuildHost)})
 	if err != nil {
-		return backend, backup, err
+		return images{}, err
 	}
 	build := func(name, repo, dockerfile string) (pulumi.StringOutput, error) {
 		img, err := components.NewImage(p.ctx, name, &components.ImageArgs{
@@ -183,19 +200,26 @@ func (p *platform) images() (backend, backup pulumi.StringOutput, err error) {
 		}
 		return img.Ref, nil
 	}
-	if backend, err = build("backend-image", cfg.Backend.Repository, BackendDockerfile); err != nil {
-		return backend, backup, err
+	var imgs images
+	if imgs.backend, err = build("backend-image", cfg.Backend.Repository, BackendDockerfile); err != nil {
+		return imgs, err
 	}
-	backup, err = build("backup-image", BackupRepository(cfg.Backend.Repository), BackupDockerfile)
-	return backend, backup, err
+	if imgs.backup, err = build("backup-image", SiblingRepository(cfg.Backend.Repository, "pgbackup"), BackupDockerfile); err != nil {
+		return imgs, err
+	}
+	imgs.proxy, err = build("proxy-image", SiblingRepository(cfg.Backend.Repository, "proxy"), ProxyDockerfile)
+	return imgs, err
 }
 
-// BackupRepository is where the pgbackup image lives: beside the backend
-// repository ("ghcr.io/org/backend" -> "ghcr.io/org/pgbackup"), or the local
-// name "helloagents-pgbackup" in dev.
-func BackupRepository(backendRepo string) string {
+// SiblingRepository is where another image of the platform lives: beside
+// the backend repository ("ghcr.io/org/backend" -> "ghcr.io/org/pgbackup"),
+// or the local name "helloagents-pgbackup" in dev.
+func SiblingRepository(backendRepo, name string) string {
 	if !strings.Contains(backendRepo, "/") {
-		return "helloagents-pgbackup"
+		return "helloagents-" + name
 	}
-	return path.Dir(backendRepo) + "/pgbackup"
+	return path.Dir(backendRepo) + "/" + name
 }
+
+// BackupRepository is where the pgbackup image lives (see SiblingRepository).
+func BackupRepository(backendRepo string) string { return SiblingRepository(backendRepo, "pgbackup") }

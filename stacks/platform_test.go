@@ -63,17 +63,17 @@ func TestStackResourceCounts(t *testing.T) {
 		perRegion counts
 	}{
 		{"dev",
-			counts{mocktest.DockerProvider: 2, mocktest.DockerImage: 2, mocktest.RandomPassword: 1, mocktest.RandomID: 0,
+			counts{mocktest.DockerProvider: 2, mocktest.DockerImage: 3, mocktest.RandomPassword: 1, mocktest.RandomID: 0,
 				mocktest.CloudflareProvider: 0, mocktest.Tunnel: 0, mocktest.Record: 0, mocktest.R2Bucket: 0,
 				mocktest.ZoneSettings: 0, mocktest.PagesProject: 0, mocktest.Healthcheck: 0, mocktest.LoadBalancer: 0},
-			counts{mocktest.DockerProvider: 1, mocktest.DockerRemoteImage: 1, mocktest.DockerContainer: 3,
+			counts{mocktest.DockerProvider: 1, mocktest.DockerRemoteImage: 1, mocktest.DockerContainer: 4,
 				mocktest.DockerNetwork: 2, mocktest.DockerVolume: 2}},
 		{"staging",
-			counts{mocktest.DockerProvider: 2, mocktest.DockerImage: 2, mocktest.RandomPassword: 1, mocktest.RandomID: 1,
+			counts{mocktest.DockerProvider: 2, mocktest.DockerImage: 3, mocktest.RandomPassword: 1, mocktest.RandomID: 1,
 				mocktest.CloudflareProvider: 1, mocktest.R2Bucket: 1, mocktest.ZoneSettings: 1, mocktest.Record: 3,
 				mocktest.Healthcheck: 1, mocktest.LoadBalancerMonitor: 0, mocktest.LoadBalancerPool: 0, mocktest.LoadBalancer: 0,
 				mocktest.PagesProject: 1, mocktest.PagesDomain: 1},
-			counts{mocktest.DockerProvider: 1, mocktest.DockerRemoteImage: 4, mocktest.DockerContainer: 4,
+			counts{mocktest.DockerProvider: 1, mocktest.DockerRemoteImage: 5, mocktest.DockerContainer: 5,
 				mocktest.DockerNetwork: 2, mocktest.DockerVolume: 1, mocktest.Tunnel: 1, mocktest.TunnelConfig: 1,
 				mocktest.Record: 1, mocktest.RandomPassword: 1, mocktest.RandomID: 1}},
 		{"production",
@@ -81,7 +81,7 @@ func TestStackResourceCounts(t *testing.T) {
 				mocktest.CloudflareProvider: 1, mocktest.R2Bucket: 1, mocktest.ZoneSettings: 1, mocktest.Record: 3,
 				mocktest.Healthcheck: 0, mocktest.LoadBalancerMonitor: 1, mocktest.LoadBalancerPool: 2, mocktest.LoadBalancer: 1,
 				mocktest.PagesProject: 1, mocktest.PagesDomain: 1},
-			counts{mocktest.DockerProvider: 1, mocktest.DockerRemoteImage: 4, mocktest.DockerContainer: 5,
+			counts{mocktest.DockerProvider: 1, mocktest.DockerRemoteImage: 5, mocktest.DockerContainer: 6,
 				mocktest.DockerNetwork: 2, mocktest.DockerVolume: 1, mocktest.Tunnel: 1, mocktest.TunnelConfig: 1,
 				mocktest.Record: 1, mocktest.LoadBalancerPool: 1, mocktest.RandomPassword: 1, mocktest.RandomID: 1}},
 	} {
@@ -174,7 +174,7 @@ func TestSecretsAreSecret(t *testing.T) {
 			for _, c := range m.ByType(mocktest.DockerContainer) {
 				envs := c.Inputs["envs"]
 				var want []string
-				switch role(c.Name) {
+				switch role(c) {
 				case "backend":
 					want = []string{"DATABASE_URL="}
 					if stack != "dev" {
@@ -187,8 +187,11 @@ func TestSecretsAreSecret(t *testing.T) {
 					if stack != "dev" {
 						want = append(want, "AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "SENTRY_DSN=")
 					}
-				case "cloudflared":
+				case "tunnel":
 					want = []string{"TUNNEL_TOKEN="}
+				case "proxy":
+				default:
+					t.Errorf("%s: no helloagents.role label", c.Name)
 				}
 				secretEntries := map[string]bool{}
 				for _, e := range unwrap(envs).ArrayValue() {
@@ -250,7 +253,7 @@ func TestBackupWiring(t *testing.T) {
 			m, cfg, _ := runStack(t, tc.stack)
 			var all []string
 			for _, c := range m.ByType(mocktest.DockerContainer) {
-				if role(c.Name) == "backup" {
+				if role(c) == "backup" {
 					all = append(all, strs(c.Inputs["envs"])...)
 					if got := strs(c.Inputs["command"]); len(got) != 1 || got[0] != "run" {
 						t.Errorf("%s: command %v, want [run]", c.Name, got)
@@ -289,6 +292,9 @@ func TestProductionNeverBuilds(t *testing.T) {
 	}
 	if !pulled[cfg.Backup.Image] {
 		t.Errorf("backup image %s not pulled", cfg.Backup.Image)
+	}
+	if !pulled[cfg.Backend.ProxyImage] {
+		t.Errorf("proxy image %s not pulled", cfg.Backend.ProxyImage)
 	}
 }
 

@@ -12,7 +12,7 @@ import (
 
 // region creates one region: its engine and networks, database and backups,
 // backend replicas and (outside dev) its tunnel.
-func (p *platform) region(r Region, backendRef, backupRef pulumi.StringOutput, pull bool, bucket *components.BackupBucket) (*components.Tunnel, error) {
+func (p *platform) region(r Region, imgs images, pull bool, bucket *components.BackupBucket) (*components.Tunnel, error) {
 	ctx, cfg := p.ctx, p.cfg
 	prefix := p.prefix
 	if len(cfg.Regions) > 1 {
@@ -23,14 +23,14 @@ func (p *platform) region(r Region, backendRef, backupRef pulumi.StringOutput, p
 		registry = p.registry
 	}
 	host, err := components.NewRegionHost(ctx, "region-"+r.Name, &components.RegionHostArgs{
-		Prefix: prefix, Region: r.Name, DockerHost: r.DockerHost, SSHOpts: r.SSHOpts, Registry: registry,
+		Prefix: prefix, Stack: cfg.Stack, Region: r.Name, DockerHost: r.DockerHost, SSHOpts: r.SSHOpts, Registry: registry,
 	})
 	if err != nil {
 		return nil, err
 	}
 	b := cfg.Backup
 	backup := components.BackupArgs{
-		Image: backupRef, Pull: pull, RunAs: b.RunAs,
+		Image: imgs.backup, Pull: pull, RunAs: b.RunAs,
 		Schedule: b.Schedule, RetentionDays: b.RetentionDays, KeepLast: b.KeepLast,
 		Limits: backupLimits, SentryEnvironment: string(cfg.Environment),
 	}
@@ -80,17 +80,30 @@ func (p *platform) region(r Region, backendRef, backupRef pulumi.StringOutput, p
 	if p.secrets.HasSentryDSN {
 		secretEnv["SENTRY_DSN"] = p.secrets.SentryDSN
 	}
+	backendRef := imgs.backend
+	if cfg.Environment == Production {
+		backendRef = pulumi.String(r.Image).ToStringOutput()
+	}
+	if _, err := components.NewBackendService(ctx, "backend-"+r.Name, &components.BackendServiceArgs{
+		Host:  host,
+		Image: backendRef, Pull: pull, Replicas: r.Replicas,
+		Port: be.Port, User: be.User,
+		Limits:      components.Limits{MemoryMB: be.MemoryMB, CPUs: be.CPUs, MaxRestarts: be.MaxRestarts},
+		HealthCheck: cfg.HealthCheck, HealthcheckCommand: be.HealthcheckCommand,
+		Env: envs, SecretEnv: secretEnv,
+	}); err != nil {
+		return nil, err
+	}
 	hostPort := 0
 	if cfg.Environment == Dev {
 		hostPort = be.HostPort
 	}
-	svc, err := components.NewBackendService(ctx, "backend-"+r.Name, &components.BackendServiceArgs{
-		Prefix: prefix, Region: r.Name, Host: host,
-		Image: backendRef, Pull: pull, Replicas: r.Replicas,
-		Port: be.Port, HostPort: hostPort, User: be.User,
-		Limits:      components.Limits{MemoryMB: be.MemoryMB, CPUs: be.CPUs, MaxRestarts: be.MaxRestarts},
-		HealthCheck: cfg.HealthCheck, HealthcheckCommand: be.HealthcheckCommand,
-		Env: envs, SecretEnv: secretEnv,
+	proxyLimits := proxyLimits
+	proxyLimits.MaxRestarts = be.MaxRestarts
+	proxy, err := components.NewProxy(ctx, "proxy-"+r.Name, &components.ProxyArgs{
+		Host: host, Image: imgs.proxy, Pull: pull,
+		Port: be.Port, BackendPort: be.Port, HostPort: hostPort, MaxReplicas: maxReplicas,
+		HealthCheck: cfg.HealthCheck, Limits: proxyLimits,
 	})
 	if err != nil {
 		return nil, err
@@ -104,7 +117,7 @@ func (p *platform) region(r Region, backendRef, backupRef pulumi.StringOutput, p
 		Prefix: prefix, Region: r.Name, AccountID: cfg.Edge.AccountID,
 		Secret:    p.secrets.TunnelSecrets[r.Name],
 		Hostnames: []string{cfg.Edge.APIHostname, cfg.RegionHostname(r)},
-		Service:   svc.InternalURL, Image: cfg.Edge.TunnelImage,
+		Service:   proxy.URL, Image: cfg.Edge.TunnelImage,
 		Host: host, Cloudflare: p.cloudflare, Limits: limits, HealthCheck: cfg.HealthCheck,
 	})
 }

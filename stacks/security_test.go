@@ -27,24 +27,24 @@ func strs(v resource.PropertyValue) []string {
 	return out
 }
 
-// role classifies a container by its logical name.
-func role(name string) string {
-	for _, r := range []string{"postgres", "backup", "cloudflared"} {
-		if strings.HasSuffix(name, "-"+r) {
-			return r
+// role is what a container is for, from its helloagents.role label.
+func role(c mocktest.Resource) string {
+	for _, l := range unwrap(c.Inputs["labels"]).ArrayValue() {
+		if o := obj(l); unwrap(o["label"]).StringValue() == "helloagents.role" {
+			return unwrap(o["value"]).StringValue()
 		}
 	}
-	return "backend"
+	return ""
 }
 
 func TestContainerSecurity(t *testing.T) {
 	for _, stack := range []string{"dev", "staging", "production"} {
 		t.Run(stack, func(t *testing.T) {
 			m, cfg, _ := runStack(t, stack)
-			wantUser := map[string]string{"backend": "65532:65532", "postgres": "70:70", "backup": "65532:65532", "cloudflared": "65532:65532"}
+			wantUser := map[string]string{"backend": "65532:65532", "postgres": "70:70", "backup": "65532:65532", "tunnel": "65532:65532", "proxy": "65532:65532"}
 			for _, c := range m.ByType(mocktest.DockerContainer) {
 				in := c.Inputs
-				r := role(c.Name)
+				r := role(c)
 				if got := unwrap(in["user"]).StringValue(); got != wantUser[r] {
 					t.Errorf("%s: user %q, want %q", c.Name, got, wantUser[r])
 				}
@@ -71,7 +71,9 @@ func TestContainerSecurity(t *testing.T) {
 				}
 				checkNetworks(t, stack, c)
 				checkPorts(t, stack, c)
-				if r != "backup" {
+				// The backup job has no server to probe; the proxy's healthcheck
+				// is its image's (HAProxy's own monitor endpoint).
+				if r != "backup" && r != "proxy" {
 					checkHealthcheck(t, cfg, c)
 				}
 			}
@@ -92,7 +94,7 @@ func checkHealthcheck(t *testing.T, cfg Config, c mocktest.Resource) {
 		t.Errorf("%s: healthcheck %v does not follow the shared settings", c.Name, h)
 	}
 	tests := strs(h["tests"])
-	switch role(c.Name) {
+	switch role(c) {
 	case "backend":
 		if strings.Join(tests, " ") != strings.Join(cfg.Backend.HealthcheckCommand, " ")+" /health/live" {
 			t.Errorf("%s: healthcheck test %v", c.Name, tests)
@@ -111,10 +113,10 @@ func checkNetworks(t *testing.T, stack string, c mocktest.Resource) {
 		nets = append(nets, unwrap(obj(n)["name"]).StringValue())
 	}
 	var want []string
-	switch role(c.Name) {
+	switch role(c) {
 	case "postgres":
 		want = []string{"private"}
-	case "cloudflared":
+	case "tunnel", "proxy":
 		want = []string{"egress"}
 	default:
 		want = []string{"private", "egress"}
@@ -136,9 +138,9 @@ func checkNetworks(t *testing.T, stack string, c mocktest.Resource) {
 func checkPorts(t *testing.T, stack string, c mocktest.Resource) {
 	t.Helper()
 	ports, ok := c.Inputs["ports"]
-	if stack != "dev" || role(c.Name) != "backend" {
+	if stack != "dev" || role(c) != "proxy" {
 		if ok && len(unwrap(ports).ArrayValue()) > 0 {
-			t.Errorf("%s: publishes ports %v; only the dev backend may", c.Name, ports)
+			t.Errorf("%s: publishes ports %v; only the dev proxy may", c.Name, ports)
 		}
 		return
 	}

@@ -188,9 +188,10 @@ func (c Config) validateBackend(p *problems) {
 	if b.MemoryMB < 64 || b.MemoryMB > 65536 {
 		p.bad(k+".memoryMb", b.MemoryMB, "64..65536")
 	}
-	if b.CPUs <= 0 || b.CPUs > 64 {
-		p.bad(k+".cpus", b.CPUs, "more than 0 and at most 64")
+	if b.CPUs <= 0 || b.CPUs > 64 || b.CPUs*1e9 != float64(int64(b.CPUs*1e9)) {
+		p.bad(k+".cpus", b.CPUs, "more than 0 and at most 64, with at most 9 decimal places")
 	}
+	c.checkPinnedImage(p, k+".proxyImage", b.ProxyImage, "proxy")
 	if b.MaxRestarts < 1 || b.MaxRestarts > 10 {
 		p.bad(k+".maxRestarts", b.MaxRestarts, "1..10 (a bounded on-failure restart policy)")
 	}
@@ -287,12 +288,18 @@ func (c Config) validateBackup(p *problems) {
 	if c.Environment != Dev && !bucketName.MatchString(b.Bucket) {
 		p.bad(k+".bucket", b.Bucket, "an R2 bucket name: 3..63 lowercase letters, digits and '-'")
 	}
+	c.checkPinnedImage(p, k+".image", b.Image, "pgbackup")
+}
+
+// checkPinnedImage checks an image that production pins and the other
+// environments build from backend/.
+func (c Config) checkPinnedImage(p *problems, key, ref, what string) {
 	switch {
-	case c.Environment == Production && b.Image == "":
-		p.missing(k+".image", "production deploys only the digest-pinned pgbackup image: repo@sha256:<64 hex>")
-	case c.Environment == Production && !pinnedImage.MatchString(b.Image):
-		p.bad(k+".image", b.Image, "a digest-pinned image reference repo@sha256:<64 hex>")
-	case c.Environment != Production && b.Image != "":
-		p.bad(k+".image", b.Image, "unset outside production (staging and dev build it from backend/)")
+	case c.Environment == Production && ref == "":
+		p.missing(key, "production deploys only the digest-pinned "+what+" image: repo@sha256:<64 hex>")
+	case c.Environment == Production && !pinnedImage.MatchString(ref):
+		p.bad(key, ref, "a digest-pinned image reference repo@sha256:<64 hex>")
+	case c.Environment != Production && ref != "":
+		p.bad(key, ref, "unset outside production (staging and dev build it from backend/)")
 	}
 }

@@ -67,6 +67,9 @@ type Resource struct {
 	Parent string
 	// Provider is the provider reference ("urn::id"), "" for the default provider.
 	Provider string
+	// DeleteBeforeReplace is the resource option as the program set it: nil
+	// when unset (the provider decides), else the program's choice.
+	DeleteBeforeReplace *bool
 }
 
 // Monitor implements pulumi.MockResourceMonitor and records every resource.
@@ -91,8 +94,12 @@ func (m *Monitor) NewResource(args pulumi.MockResourceArgs) (string, resource.Pr
 		Inputs:   args.Inputs.Copy(),
 		Provider: args.Provider,
 	}
-	if args.RegisterRPC != nil {
-		r.Parent = args.RegisterRPC.GetParent()
+	if rpc := args.RegisterRPC; rpc != nil {
+		r.Parent = rpc.GetParent()
+		if rpc.GetDeleteBeforeReplaceDefined() {
+			dbr := rpc.GetDeleteBeforeReplace()
+			r.DeleteBeforeReplace = &dbr
+		}
 	}
 	m.mu.Lock()
 	m.resources = append(m.resources, r)

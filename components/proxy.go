@@ -1,0 +1,101 @@
+package components
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/helloagents/infra/backend/proxy"
+)
+
+// ProxyAlias is the proxy's name on the region's egress network: cloudflared
+// sends every request to it.
+const ProxyAlias = "proxy"
+
+// ProxyArgs configure the region's reverse proxy.
+type ProxyArgs struct {
+	// Host is the region's engine, networks and identity.
+	Host *RegionHost
+	// Image is the proxy image (backend/proxy.Dockerfile); Pull fetches it
+	// onto the region's engine first.
+	Image pulumi.StringInput
+	Pull  bool
+	// Port is the proxy's container port; BackendPort the replicas' port.
+	Port        int
+	BackendPort int
+	// HostPort, when non-zero, publishes the proxy on 127.0.0.1:HostPort
+	// (dev only; elsewhere cloudflared reaches it on the egress network).
+	HostPort int
+	// MaxReplicas is the most replicas a region runs; a release runs two
+	// generations side by side, so the proxy tracks twice as many.
+	MaxReplicas int
+	// HealthCheck gives the readiness path the proxy probes.
+	HealthCheck HealthCheck
+	Limits      Limits
+}
+
+// Proxy is the region's health-aware entry point (HAProxy, see
+// backend/proxy): it resolves the replicas through Docker's DNS alias,
+// sends requests only to replicas whose readiness probe answers, and
+// retries a request that meets a stopping replica on another one. Releases
+// drop no request because of it.
+type Proxy struct {
+	pulumi.ResourceState
+
+	// URL is how cloudflared reaches the proxy inside the region.
+	URL string
+}
+
+// proxyUser is the image's non-root user.
+const proxyUser = "65532:65532"
+
+// NewProxy creates the proxy container. It has a fixed name (and in dev a
+// fixed host port), so a change to the proxy itself is delete-before-
+// replace: a few seconds without an entry point, which is why the proxy's
+// settings change only with its image, not with releases of the backend.
+func NewProxy(ctx *pulumi.Context, name string, args *ProxyArgs, opts ...pulumi.ResourceOption) (*Proxy, error) {
+	p := &Proxy{URL: fmt.Sprintf("http://%s:%d", ProxyAlias, args.Port)}
+	if err := ctx.RegisterComponentResource("helloagents:backend:Proxy", name, p, opts...); err != nil {
+		return nil, err
+	}
+	in := []pulumi.ResourceOption{pulumi.Parent(p), pulumi.Provider(args.Host.Provider)}
+	img, err := image(ctx, name+"-image", args.Image, args.Pull, in...)
+	if err != nil {
+		return nil, err
+	}
+	c := &docker.ContainerArgs{
+		Name:  pulumi.Sprintf("%s-proxy", args.Host.Prefix),
+		Image: img,
+		Envs: env(map[string]string{
+			proxy.EnvPort:        strconv.Itoa(args.Port),
+			proxy.EnvBackendHost: BackendAlias,
+			proxy.EnvBackendPort: strconv.Itoa(args.BackendPort),
+			proxy.EnvHealthPath:  args.HealthCheck.Path,
+			proxy.EnvMaxServers:  strconv.Itoa(2 * args.MaxReplicas),
+		}, nil),
+		NetworksAdvanced: docker.ContainerNetworksAdvancedArray{
+			docker.ContainerNetworksAdvancedArgs{Name: args.Host.EgressNetworkName, Aliases: pulumi.ToStringArray([]string{ProxyAlias})},
+		},
+		// SIGUSR1 is HAProxy's soft stop: finish what is in flight, then exit.
+		StopSignal:  pulumi.String("SIGUSR1"),
+		StopTimeout: pulumi.Int(10),
+	}
+	if args.HostPort != 0 {
+		c.Ports = docker.ContainerPortArray{docker.ContainerPortArgs{
+			Internal: pulumi.Int(args.Port),
+			External: pulumi.Int(args.HostPort),
+			Ip:       pulumi.String("127.0.0.1"),
+			Protocol: pulumi.String("tcp"),
+		}}
+	}
+	harden(c, proxyUser, args.Limits, args.Host.Identity(RoleProxy))
+	if _, err := docker.NewContainer(ctx, name, c, append(in, pulumi.DeleteBeforeReplace(true))...); err != nil {
+		return nil, fmt.Errorf("proxy for region %s: %w", args.Host.Region, err)
+	}
+	if err := ctx.RegisterResourceOutputs(p, pulumi.Map{"url": pulumi.String(p.URL)}); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
