@@ -2,6 +2,7 @@ package components
 
 import (
 	"maps"
+	"math"
 	"math/big"
 	"slices"
 	"strings"
@@ -93,10 +94,8 @@ func harden(args *docker.ContainerArgs, user string, l Limits, id Identity) {
 // Any other spelling ("1", "0.50") is a diff on every preview, and since
 // cpus forces a new container, a replacement.
 func DockerCPUs(cpus float64) string {
-	nano := new(big.Rat).SetFloat64(cpus)
-	nano.Mul(nano, big.NewRat(1e9, 1))
 	// Docker stores whole nanoCPUs (docker/cli opts.ParseCPUs).
-	n := new(big.Int).Quo(nano.Num(), nano.Denom()).Int64()
+	n := nanoCPUs(cpus)
 	if n == 0 {
 		return "0"
 	}
@@ -109,6 +108,20 @@ func DockerCPUs(cpus float64) string {
 	}
 	return strings.TrimRight(s, "0")
 }
+
+// ExactCPUs reports whether the provider reads cpus back as the same
+// number. Its "round value" test misfires on some values (0.01 reads back
+// as "0.0", 0.05 as "0.1"), and such a limit would differ from its state
+// on every preview; validation refuses them.
+func ExactCPUs(cpus float64) bool {
+	back, ok := new(big.Rat).SetString(DockerCPUs(cpus))
+	n := nanoCPUs(cpus)
+	return ok && n > 0 && back.Cmp(big.NewRat(n, 1e9)) == 0
+}
+
+// nanoCPUs is cpus in the engine's unit, rounded as the decimal the user
+// wrote would be (0.1 is not exact in binary).
+func nanoCPUs(cpus float64) int64 { return int64(math.Round(cpus * 1e9)) }
 
 // dockerHealthcheck renders the shared settings as a Docker healthcheck
 // running test.

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/robfig/cron/v3"
+
+	"github.com/helloagents/infra/components"
 )
 
 var (
@@ -188,8 +190,8 @@ func (c Config) validateBackend(p *problems) {
 	if b.MemoryMB < 64 || b.MemoryMB > 65536 {
 		p.bad(k+".memoryMb", b.MemoryMB, "64..65536")
 	}
-	if b.CPUs <= 0 || b.CPUs > 64 || b.CPUs*1e9 != float64(int64(b.CPUs*1e9)) {
-		p.bad(k+".cpus", b.CPUs, "more than 0 and at most 64, with at most 9 decimal places")
+	if b.CPUs <= 0 || b.CPUs > 64 || !components.ExactCPUs(b.CPUs) {
+		p.bad(k+".cpus", b.CPUs, "more than 0 and at most 64, in tenths or quarters of a core (the docker provider reads 0.01 back as 0.0 and 0.05 as 0.1)")
 	}
 	c.checkPinnedImage(p, k+".proxyImage", b.ProxyImage, "proxy")
 	if b.MaxRestarts < 1 || b.MaxRestarts > 10 {
