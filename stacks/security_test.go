@@ -29,7 +29,11 @@ func strs(v resource.PropertyValue) []string {
 
 // role is what a container is for, from its helloagents.role label.
 func role(c mocktest.Resource) string {
-	for _, l := range unwrap(c.Inputs["labels"]).ArrayValue() {
+	labels := unwrap(c.Inputs["labels"])
+	if c.Type != mocktest.DockerContainer || !labels.IsArray() {
+		return ""
+	}
+	for _, l := range labels.ArrayValue() {
 		if o := obj(l); unwrap(o["label"]).StringValue() == "helloagents.role" {
 			return unwrap(o["value"]).StringValue()
 		}
