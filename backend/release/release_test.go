@@ -173,6 +173,13 @@ func TestRelease(t *testing.T) {
 			t.Errorf("GET /health through the proxy after the release: version %q, want gen2", v)
 		}
 	}
+
+	// The proxy stops softly on the image's STOPSIGNAL (SIGUSR1): it exits 0
+	// by itself before the stop timeout (a SIGKILL would be 137).
+	dk.Run(t, time.Minute, "stop", "-t", "20", proxyName)
+	if code := dk.Run(t, time.Minute, "inspect", "-f", "{{.State.ExitCode}}", proxyName); code != "0" {
+		t.Errorf("proxy exit code after docker stop = %s, want 0 (soft stop)", code)
+	}
 }
 
 // waitServed waits (bounded) until the proxy answers path with 200 from
