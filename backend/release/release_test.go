@@ -23,12 +23,12 @@ const backendName = "backend"
 // but Docker's network: the backend image built twice (VERSION gen1, gen2),
 // the proxy image, PostgreSQL 15, and the release in the order the program
 // orders it: start the new replicas, wait until Docker reports them healthy,
-// then stop and remove the old ones one by one (`docker stop`: SIGTERM, then
-// the stop timeout). Traffic stays on loopback: every container runs with
-// host networking, each replica on its own loopback address, and the proxy
-// resolves the replicas through a DNS server in this test that answers like
-// Docker's embedded DNS (a container is in the answer from its start until
-// its removal).
+// then stop and remove the old ones one by one (`docker stop`: SIGTERM, and
+// SIGKILL after the program's stop timeout of 30 s). Traffic stays on
+// loopback: every container runs with host networking, each replica on its
+// own loopback address, and the proxy resolves the replicas through a DNS
+// server in this test that answers like Docker's embedded DNS (a container is
+// in the answer from its start until its removal).
 //
 // Meanwhile a bounded load runs on the proxy: keep-alive and new-connection
 // clients on raw sockets (no transparent retries), /api/v1/courses and
@@ -89,7 +89,8 @@ func TestRelease(t *testing.T) {
 		ip := next
 		next = next.Next()
 		name := imagetest.Tag("release", gen)
-		run := append([]string{"run", "-d", "--name", name}, hardening...)
+		// SIGTERM and a 30 s stop timeout, as components/backend.go sets them.
+		run := append([]string{"run", "-d", "--name", name, "--stop-signal", "SIGTERM", "--stop-timeout", "30"}, hardening...)
 		run = append(run, health...)
 		run = append(run, "-e", "DATABASE_URL="+dbURL, "-e", "HOST="+ip.String(), "-e", "PORT="+strconv.Itoa(backendPort),
 			"-e", "LOG_LEVEL=warn", images[gen])
@@ -172,6 +173,13 @@ func TestRelease(t *testing.T) {
 		if v := healthVersion(body); v != "gen2" {
 			t.Errorf("GET /health through the proxy after the release: version %q, want gen2", v)
 		}
+	}
+
+	// The proxy stops softly on the image's STOPSIGNAL (SIGUSR1): it exits 0
+	// by itself before the stop timeout (a SIGKILL would be 137).
+	dk.Run(t, time.Minute, "stop", "-t", "20", proxyName)
+	if code := dk.Run(t, time.Minute, "inspect", "-f", "{{.State.ExitCode}}", proxyName); code != "0" {
+		t.Errorf("proxy exit code after docker stop = %s, want 0 (soft stop)", code)
 	}
 }
 

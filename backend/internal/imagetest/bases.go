@@ -80,29 +80,41 @@ func (d Docker) DebianBase(t testing.TB) string {
 	return tag
 }
 
-// ensure makes the image tag with build unless it exists. The check and the
-// build run under an exclusive lock shared by every test process on the
-// machine, so concurrent packages wait for one build instead of racing.
+// ensure makes the image tag with build unless it exists.
 func (d Docker) ensure(t testing.TB, tag string, build func()) {
 	t.Helper()
-	if d.Exists(tag) {
-		return
+	err := onceAcrossProcesses(tag, func() bool { return d.Exists(tag) }, func() error {
+		t.Logf("making base image %s (once per machine)", tag)
+		build()
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	name := strings.NewReplacer("/", "_", ":", "_").Replace(tag)
+}
+
+// onceAcrossProcesses runs make unless exists reports true. The second
+// check and make run under an exclusive lock on a file in os.TempDir() named
+// after key, shared by every process on the machine: concurrent test
+// packages wait for one build instead of racing to make the same image.
+func onceAcrossProcesses(key string, exists func() bool, make func() error) error {
+	if exists() {
+		return nil
+	}
+	name := strings.NewReplacer("/", "_", ":", "_").Replace(key)
 	f, err := os.OpenFile(filepath.Join(os.TempDir(), "helloagents-imagetest-"+name+".lock"), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
-		t.Fatalf("lock for %s: %v", tag, err)
+		return fmt.Errorf("lock for %s: %w", key, err)
 	}
 	defer f.Close()
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		t.Fatalf("lock for %s: %v", tag, err)
+		return fmt.Errorf("lock for %s: %w", key, err)
 	}
 	defer func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN) }()
-	if d.Exists(tag) { // made by another process while this one waited
-		return
+	if exists() { // made by another process while this one waited
+		return nil
 	}
-	t.Logf("making base image %s (once per machine)", tag)
-	build()
+	return make()
 }
 
 // importTree pipes `tar -c tarArgs...` into `docker import changes... - tag`.
