@@ -44,7 +44,12 @@ type Config struct {
 	SandboxPoolURL string
 	// HealthTimeout bounds every dependency check of the health endpoints.
 	HealthTimeout time.Duration
-	// ShutdownTimeout bounds how long in-flight requests may drain after SIGTERM.
+	// ShutdownDelay is how long the server keeps serving after SIGTERM, with
+	// readiness 503 and every response closing its connection, so that a
+	// health-checking proxy takes the replica out before it stops listening.
+	ShutdownDelay time.Duration
+	// ShutdownTimeout bounds how long in-flight requests may drain after the
+	// delay. Delay plus timeout must fit the container's stop timeout.
 	ShutdownTimeout time.Duration
 	// LogLevel is the minimum level of the JSON logs.
 	LogLevel slog.Level
@@ -56,8 +61,14 @@ const (
 	DefaultPort             = 8000
 	DefaultTracesSampleRate = 0.1
 	DefaultHealthTimeout    = 2 * time.Second
-	// DefaultShutdownTimeout stays under Docker's default 10 s stop grace period.
-	DefaultShutdownTimeout = 8 * time.Second
+	// DefaultShutdownDelay must cover the time the proxy in front needs to
+	// take a replica out (its readiness check interval times the failures it
+	// waits for): 5 s covers, for example, two failed probes 2 s apart.
+	DefaultShutdownDelay = 5 * time.Second
+	// DefaultShutdownTimeout leaves, with the delay (25 s in all), 5 s of the
+	// 30 s stop timeout the platform's backend containers get for closing
+	// the pool and flushing logs and Sentry.
+	DefaultShutdownTimeout = 20 * time.Second
 )
 
 // Load reads every variable through getenv (os.Getenv in production, a map in
@@ -77,6 +88,7 @@ func Load(getenv func(string) string) (Config, error) {
 		CORSAllowedOrigins:     p.origins("CORS_ALLOWED_ORIGINS"),
 		SandboxPoolURL:         p.httpURL("SANDBOX_POOL_URL"),
 		HealthTimeout:          p.duration("HEALTH_CHECK_TIMEOUT", DefaultHealthTimeout, 100*time.Millisecond, time.Minute),
+		ShutdownDelay:          p.duration("SHUTDOWN_DELAY", DefaultShutdownDelay, 0, time.Minute),
 		ShutdownTimeout:        p.duration("SHUTDOWN_TIMEOUT", DefaultShutdownTimeout, 0, 10*time.Minute),
 		LogLevel:               p.level("LOG_LEVEL"),
 	}
@@ -97,6 +109,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("cors_allowed_origins", c.CORSAllowedOrigins),
 		slog.Bool("sandbox_pool", c.SandboxPoolURL != ""),
 		slog.String("health_timeout", c.HealthTimeout.String()),
+		slog.String("shutdown_delay", c.ShutdownDelay.String()),
 		slog.String("shutdown_timeout", c.ShutdownTimeout.String()),
 		slog.String("log_level", c.LogLevel.String()),
 	)

@@ -20,8 +20,20 @@ func TestLoadDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Host != "0.0.0.0" || c.Port != 8000 || c.SentryTracesSampleRate != 0.1 ||
-		c.HealthTimeout != 2*time.Second || c.LogLevel != slog.LevelInfo || c.Addr() != "0.0.0.0:8000" {
+		c.HealthTimeout != 2*time.Second || c.LogLevel != slog.LevelInfo || c.Addr() != "0.0.0.0:8000" ||
+		c.ShutdownDelay != 5*time.Second || c.ShutdownTimeout != 20*time.Second {
 		t.Errorf("defaults: got %+v", c)
+	}
+}
+
+// The platform's backend containers get a 30 s stop timeout
+// (components/backend.go): the default pre-stop delay plus the default drain
+// must end before Docker sends SIGKILL, with room to close the pool and
+// flush logs and Sentry (up to 2 s).
+func TestDefaultShutdownFitsStopTimeout(t *testing.T) {
+	const stopTimeout, exitRoom = 30 * time.Second, 5 * time.Second
+	if got := DefaultShutdownDelay + DefaultShutdownTimeout; got+exitRoom > stopTimeout {
+		t.Errorf("SHUTDOWN_DELAY + SHUTDOWN_TIMEOUT defaults = %s, want at most %s", got, stopTimeout-exitRoom)
 	}
 }
 
@@ -38,6 +50,8 @@ func TestLoadValid(t *testing.T) {
 		"CORS_ALLOWED_ORIGINS":      "https://app.example.com, http://localhost:3000/",
 		"SANDBOX_POOL_URL":          "http://127.0.0.1:9000/health",
 		"HEALTH_CHECK_TIMEOUT":      "500ms",
+		"SHUTDOWN_DELAY":            "0s",
+		"SHUTDOWN_TIMEOUT":          "3s",
 		"LOG_LEVEL":                 "debug",
 	}))
 	if err != nil {
@@ -48,7 +62,7 @@ func TestLoadValid(t *testing.T) {
 		t.Errorf("origins = %v, want %v", c.CORSAllowedOrigins, want)
 	}
 	if c.Port != 18000 || c.SentryTracesSampleRate != 0.25 || c.HealthTimeout != 500*time.Millisecond ||
-		c.LogLevel != slog.LevelDebug || c.Version != "1.2.3-abc" {
+		c.LogLevel != slog.LevelDebug || c.Version != "1.2.3-abc" || c.ShutdownDelay != 0 || c.ShutdownTimeout != 3*time.Second {
 		t.Errorf("got %+v", c)
 	}
 }
@@ -81,6 +95,14 @@ func TestLoadErrors(t *testing.T) {
 			[]string{`SENTRY_ENVIRONMENT="prod/eu"`}, nil},
 		{"bad timeout", map[string]string{"DATABASE_URL": dbURL, "HEALTH_CHECK_TIMEOUT": "2"},
 			[]string{`HEALTH_CHECK_TIMEOUT="2"`, "Go duration"}, nil},
+		{"delay not a duration", map[string]string{"DATABASE_URL": dbURL, "SHUTDOWN_DELAY": "5"},
+			[]string{`SHUTDOWN_DELAY="5"`, "Go duration from 0s to 1m0s"}, nil},
+		{"delay too long", map[string]string{"DATABASE_URL": dbURL, "SHUTDOWN_DELAY": "2m"},
+			[]string{`SHUTDOWN_DELAY="2m"`, "from 0s to 1m0s"}, nil},
+		{"negative delay", map[string]string{"DATABASE_URL": dbURL, "SHUTDOWN_DELAY": "-1s"},
+			[]string{`SHUTDOWN_DELAY="-1s"`, "from 0s to 1m0s"}, nil},
+		{"bad shutdown timeout", map[string]string{"DATABASE_URL": dbURL, "SHUTDOWN_TIMEOUT": "soon"},
+			[]string{`SHUTDOWN_TIMEOUT="soon"`, "from 0s to 10m0s"}, nil},
 		{"bad level", map[string]string{"DATABASE_URL": dbURL, "LOG_LEVEL": "loud"},
 			[]string{`LOG_LEVEL="loud"`, "debug, info"}, nil},
 	}

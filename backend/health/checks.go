@@ -32,6 +32,26 @@ func Database(p Pinger, onError func(error)) Check {
 	}}
 }
 
+// Gated reports c unhealthy with message pending until done is closed, and
+// c's own result after that. A failing c is reported as it is (its cause is
+// the more useful message). The server gates the database check on the
+// schema migration: until it has run, the API answers 503, so the replica
+// must not be ready.
+func Gated(c Check, done <-chan struct{}, pending string) Check {
+	return Check{Name: c.Name, Run: func(ctx context.Context) Result {
+		res := c.Run(ctx)
+		if res.Status == Unhealthy {
+			return res
+		}
+		select {
+		case <-done:
+			return res
+		default:
+			return Result{Unhealthy, pending}
+		}
+	}}
+}
+
 // SandboxPool checks the container sandbox pool by a GET of its health URL
 // (2xx is healthy). An empty URL means the pool is not enabled. The URL is
 // never echoed: it may carry credentials.

@@ -61,7 +61,16 @@ type Runner struct {
 	Timeout time.Duration
 	// Now returns the current time; nil means time.Now. Tests set it.
 	Now func() time.Time
+	// ShuttingDown, when not nil and true, makes every report with checks
+	// (full and readiness, not liveness) unhealthy with a "server" component
+	// saying so: a replica that received SIGTERM must leave the proxy's
+	// rotation while it still serves.
+	ShuttingDown func() bool
 }
+
+// ShutdownComponent is the component that a shutting-down server adds to its
+// reports.
+const ShutdownComponent = "server"
 
 // Run runs checks concurrently and returns the report: unhealthy when any
 // component is unhealthy, healthy otherwise (disabled and not_configured
@@ -95,7 +104,15 @@ func (r Runner) Run(ctx context.Context, checks []Check) Report {
 		case n := <-done:
 			components[n.name] = n.res
 		case <-ctx.Done():
-			// Every check not yet reported is abandoned.
+			// Keep the results already sent; every other check is abandoned.
+			for drained := false; !drained; {
+				select {
+				case n := <-done:
+					components[n.name] = n.res
+				default:
+					drained = true
+				}
+			}
 			for _, c := range checks {
 				if _, ok := components[c.Name]; !ok {
 					components[c.Name] = Result{Unhealthy, timeoutMessage(c.Name, timeout, ctx.Err())}
@@ -107,6 +124,9 @@ func (r Runner) Run(ctx context.Context, checks []Check) Report {
 		}
 	}
 
+	if r.ShuttingDown != nil && r.ShuttingDown() {
+		components[ShutdownComponent] = Result{Unhealthy, "Server is shutting down"}
+	}
 	status := Healthy
 	for _, res := range components {
 		if res.Status == Unhealthy {

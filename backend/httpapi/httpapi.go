@@ -40,6 +40,10 @@ type Deps struct {
 	Hub *sentry.Hub
 	// QueryTimeout bounds API database queries; zero means 5 s.
 	QueryTimeout time.Duration
+	// ShuttingDown, when not nil, reports that the server has received
+	// SIGTERM: every response then carries Connection: close, and /health and
+	// /health/ready answer 503 (it overrides Health.ShuttingDown).
+	ShuttingDown func() bool
 }
 
 // Course limits of GET /api/v1/courses.
@@ -55,6 +59,9 @@ func New(d Deps) http.Handler {
 	}
 	if d.QueryTimeout <= 0 {
 		d.QueryTimeout = 5 * time.Second
+	}
+	if d.ShuttingDown != nil {
+		d.Health.ShuttingDown = d.ShuttingDown
 	}
 	mux := http.NewServeMux()
 	handle := func(pattern string, h http.Handler) { mux.Handle(pattern, recordRoute(h)) }
@@ -79,6 +86,9 @@ func New(d Deps) http.Handler {
 	}
 	h = securityHeaders(h)
 	h = recoverPanics(d.Logger, h)
+	if d.ShuttingDown != nil {
+		h = closeWhenShuttingDown(d.ShuttingDown, h)
+	}
 	return accessLog(d.Logger, h)
 }
 

@@ -192,6 +192,23 @@ func securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
+// closeWhenShuttingDown makes every response of a shutting-down server carry
+// Connection: close, so net/http closes each keep-alive connection right
+// after its response and the client, having read that header, opens its next
+// connection elsewhere. Turning keep-alives off on the server instead
+// (SetKeepAlivesEnabled(false)) closes idle connections at once, racing a
+// client that is sending its next request on one: that request fails.
+func closeWhenShuttingDown(shuttingDown func() bool, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if shuttingDown() {
+			w.Header()["Connection"] = connClose
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+var connClose = []string{"close"}
+
 // withSentry gives each request its own clone of hub (no global hub) and
 // lets sentryhttp trace it and report panics, which it re-raises for
 // recoverPanics to answer.

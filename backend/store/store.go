@@ -21,9 +21,9 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// migrationLockID is the advisory lock that serialises migrations when
-// several replicas start at once.
-const migrationLockID = 0x68656c6c6f // "hello"
+// MigrationLockID is the advisory lock that serialises migrations when
+// several replicas start at once (a test holds it to hold a migration back).
+const MigrationLockID = 0x68656c6c6f // "hello"
 
 // Store wraps the pool.
 type Store struct {
@@ -85,14 +85,14 @@ func (s *Store) Migrate(ctx context.Context) (applied []string, err error) {
 		return nil, fmt.Errorf("store: migrate: acquire connection: %w", err)
 	}
 	defer conn.Release()
-	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", migrationLockID); err != nil {
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", MigrationLockID); err != nil {
 		return nil, fmt.Errorf("store: migrate: lock: %w", err)
 	}
 	defer func() {
 		// A fresh context: the caller's may be cancelled, the lock must go.
 		uctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_, _ = conn.Exec(uctx, "SELECT pg_advisory_unlock($1)", migrationLockID)
+		_, _ = conn.Exec(uctx, "SELECT pg_advisory_unlock($1)", MigrationLockID)
 	}()
 	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`); err != nil {

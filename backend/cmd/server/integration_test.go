@@ -27,6 +27,7 @@ func TestServerWithPostgres(t *testing.T) {
 		exited <- run(ctx, nil, envFunc(map[string]string{
 			"DATABASE_URL": dbURL, "HOST": "127.0.0.1", "PORT": strconv.Itoa(port),
 			"APP_VERSION": "1.0.0", "AI_API_KEY": "sk-test-secret", "HEALTH_CHECK_TIMEOUT": "2s",
+			"SHUTDOWN_DELAY": "0s",
 		}), &stdout, &stderr)
 	}()
 	t.Cleanup(func() {

@@ -37,9 +37,10 @@ func closedPortURL(t *testing.T) string {
 	return fmt.Sprintf("postgres://app:hunter2@127.0.0.1:%d/x?sslmode=disable", freePort(t))
 }
 
-// SIGTERM while a request is in flight: the request completes with its full
-// answer, new connections are refused, and the process exits 0.
-func TestSIGTERMDrainsInFlightRequests(t *testing.T) {
+// SIGTERM while a request is in flight (no pre-stop delay): the request
+// completes with its full answer, new connections are refused, and the
+// process exits 0.
+func TestShutdownDrainsInFlightRequests(t *testing.T) {
 	bin := buildServer(t)
 	started, release := make(chan struct{}), make(chan struct{})
 	pool := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -59,7 +60,7 @@ func TestSIGTERMDrainsInFlightRequests(t *testing.T) {
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	cmd := exec.CommandContext(context.Background(), bin) // ended by SIGTERM or the deferred Kill
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+closedPortURL(t), "HOST=127.0.0.1", "PORT="+strconv.Itoa(port),
-		"SANDBOX_POOL_URL="+pool.URL, "HEALTH_CHECK_TIMEOUT=30s", "SHUTDOWN_TIMEOUT=30s")
+		"SANDBOX_POOL_URL="+pool.URL, "HEALTH_CHECK_TIMEOUT=30s", "SHUTDOWN_DELAY=0s", "SHUTDOWN_TIMEOUT=30s")
 	var stdout bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stdout
 	if err := cmd.Start(); err != nil {
@@ -171,6 +172,7 @@ func TestHungDatabaseBoundedByTimeout(t *testing.T) {
 		exited <- run(ctx, nil, envFunc(map[string]string{
 			"DATABASE_URL": "postgres://app@" + l.Addr().String() + "/x?sslmode=disable",
 			"HOST":         "127.0.0.1", "PORT": strconv.Itoa(port), "HEALTH_CHECK_TIMEOUT": "300ms",
+			"SHUTDOWN_DELAY": "0s",
 		}), &out, &out)
 	}()
 	defer func() { cancel(); <-exited }()

@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -22,7 +24,18 @@ import (
 )
 
 // serve runs the HTTP server until SIGTERM or SIGINT (or ctx ends), then
-// drains in-flight requests for up to SHUTDOWN_TIMEOUT.
+// shuts down in the order a proxy in front needs:
+//
+//  1. at once: /health and /health/ready answer 503 and every response
+//     carries Connection: close, so each keep-alive connection is closed by
+//     the server right after a response, never while a client may be
+//     sending on it;
+//  2. for SHUTDOWN_DELAY it keeps serving normally, so the proxy's readiness
+//     checks take the replica out while requests still succeed (a second
+//     signal ends the delay early);
+//  3. it stops listening, answers the requests of the connections it has
+//     accepted, closes the idle ones, all within SHUTDOWN_TIMEOUT, and
+//     exits 0.
 func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) int {
 	cfg, err := config.Load(getenv)
 	if err != nil {
@@ -49,8 +62,20 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		defer hub.Flush(2 * time.Second)
 	}
 
-	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+	// The first signal starts the shutdown (ctx ends); a later one, still
+	// in sigs, cuts the pre-stop delay short.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sigs)
+	ctx, stop := context.WithCancel(ctx)
 	defer stop()
+	go func() {
+		select {
+		case <-sigs:
+			stop()
+		case <-ctx.Done():
+		}
+	}()
 
 	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{ConnectTimeout: cfg.HealthTimeout})
 	if err != nil {
@@ -60,25 +85,34 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	defer st.Close()
 
 	// Migrations retry in the background: a database that is down at start
-	// makes the service unhealthy, not absent.
-	migrated := make(chan struct{})
-	go migrate(ctx, log, st, migrated)
+	// makes the service unhealthy, not absent. The database check stays
+	// unhealthy until they have run, because until then the API answers 503.
+	migrated, migrateDone := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(migrateDone)
+		migrate(ctx, log, st, migrated)
+	}()
+	db := health.Gated(health.Database(st, dbError(log)), migrated, migrationPending)
 
+	var shuttingDown atomic.Bool
 	handler := httpapi.New(httpapi.Deps{
 		Logger: log,
 		Health: health.Runner{Version: ver, Timeout: cfg.HealthTimeout},
 		Full: []health.Check{
-			health.Database(st, dbError(log)),
+			db,
 			health.SandboxPool(cfg.SandboxPoolURL, &http.Client{Timeout: cfg.HealthTimeout}),
 			health.AIService(cfg.AIAPIKey),
 		},
-		Ready:          []health.Check{health.Database(st, dbError(log))},
+		Ready:          []health.Check{db},
 		Courses:        st,
 		AllowedOrigins: cfg.CORSAllowedOrigins,
 		Hub:            hub,
+		ShuttingDown:   shuttingDown.Load,
 	})
+	conns := newConnStates()
 	srv := &http.Server{
 		Handler:           handler,
+		ConnState:         conns.track,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		// Longer than the slowest handler: a health check bounded by HealthTimeout.
@@ -103,32 +137,63 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	case <-ctx.Done():
 	}
 
-	log.Info("shutting down: draining in-flight requests", "timeout", cfg.ShutdownTimeout.String())
+	shuttingDown.Store(true)
+	log.Info("shutting down: readiness 503, connections close after their response; serving until the pre-stop delay ends",
+		"delay", cfg.ShutdownDelay.String())
+	delay := time.NewTimer(cfg.ShutdownDelay)
+	select {
+	case <-delay.C:
+	case <-sigs:
+		delay.Stop()
+		log.Info("second signal: pre-stop delay cut short")
+	case err := <-served:
+		log.Error("serve", "error", err)
+		return 1
+	}
+
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
+	log.Info("pre-stop delay over: closing the listener, draining in-flight requests", "timeout", cfg.ShutdownTimeout.String())
+	// Not Shutdown yet: it would drop the requests that accepted connections
+	// have not sent yet (see connStates).
+	_ = ln.Close()
+	if err := <-served; !errors.Is(err, net.ErrClosed) {
+		log.Error("serve", "error", err)
+	}
+	if n := conns.waitIdle(sctx); n > 0 {
+		log.Warn("drain timeout: connections still busy", "connections", n)
+	}
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Error("shutdown: requests still running were cut off", "error", err)
 		return 1
 	}
-	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
-		log.Error("serve", "error", err)
-	}
-	<-migrated // ctx is done, so a pending migration gives up; then the pool may close
+	<-migrateDone // ctx is done, so a pending migration gives up; then the pool may close
 	log.Info("stopped")
 	return 0
 }
 
+// migrationPending is the database component's message while the database
+// answers but the schema is not migrated yet.
+const migrationPending = "Database schema migration has not completed"
+
+// Bounds of the migration retry backoff: a database that comes back is
+// migrated within maxMigrateBackoff (plus one attempt).
+const (
+	minMigrateBackoff = 500 * time.Millisecond
+	maxMigrateBackoff = 5 * time.Second
+)
+
 // migrate applies the embedded migrations, retrying with backoff until they
-// succeed or ctx ends.
-func migrate(ctx context.Context, log *slog.Logger, st *store.Store, done chan<- struct{}) {
-	defer close(done)
-	wait := time.Second
+// succeed (then it closes migrated) or ctx ends.
+func migrate(ctx context.Context, log *slog.Logger, st *store.Store, migrated chan<- struct{}) {
+	wait := minMigrateBackoff
 	for {
 		mctx, cancel := context.WithTimeout(ctx, time.Minute)
 		applied, err := st.Migrate(mctx)
 		cancel()
 		if err == nil {
 			log.Info("migrations up to date", "applied", applied)
+			close(migrated)
 			return
 		}
 		log.Warn("migrations pending: database unavailable, retrying", "retry_in", wait.String(), "error", redact.Text(err.Error()))
@@ -137,7 +202,7 @@ func migrate(ctx context.Context, log *slog.Logger, st *store.Store, done chan<-
 			return
 		case <-time.After(wait):
 		}
-		wait = min(wait*2, 30*time.Second)
+		wait = min(wait*2, maxMigrateBackoff)
 	}
 }
 
