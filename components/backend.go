@@ -156,13 +156,22 @@ func replicaFingerprint(img pulumi.StringOutput, args *BackendServiceArgs) pulum
 		parts = append(parts, args.SecretEnv[k])
 	}
 	digest := parts.ToArrayOutput().ApplyT(func(vals []any) string {
-		h := sha256.New()
-		fmt.Fprintln(h, spec)
-		fmt.Fprintln(h, strings.Join(keys, ","))
+		strs := []string{strings.Join(keys, ",")}
 		for _, v := range vals {
-			fmt.Fprintf(h, "%d:%v\n", len(fmt.Sprint(v)), v)
+			strs = append(strs, fmt.Sprint(v))
 		}
-		return hex.EncodeToString(h.Sum(nil))[:10]
+		return fingerprint(spec, strs...)
 	}).(pulumi.StringOutput)
 	return pulumi.Unsecret(digest).(pulumi.StringOutput)
+}
+
+// fingerprint is 10 hex digits of SHA-256 over spec and values, each value
+// length-prefixed so no two lists collide.
+func fingerprint(spec string, values ...string) string {
+	h := sha256.New()
+	fmt.Fprintln(h, spec)
+	for _, v := range values {
+		fmt.Fprintf(h, "%d:%s\n", len(v), v)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:10]
 }

@@ -345,8 +345,17 @@ func TestProxy(t *testing.T) {
 			if !ok {
 				t.Fatal("no proxy container")
 			}
-			if url != "http://proxy:8000" || str(c, "name") != "helloagents-test-proxy" || str(c, "user") != "65532:65532" {
+			// Behind a tunnel a new proxy starts beside the old one (its own
+			// name, create-before-delete); in dev the host port forbids that.
+			wantName, wantDBR := regexp.MustCompile(`^helloagents-test-proxy-[0-9a-f]{10}$`), false
+			if tc.hostPort != 0 {
+				wantName, wantDBR = regexp.MustCompile(`^helloagents-test-proxy$`), true
+			}
+			if url != "http://proxy:8000" || !wantName.MatchString(str(c, "name")) || str(c, "user") != "65532:65532" {
 				t.Errorf("proxy url %q name %q user %q", url, str(c, "name"), str(c, "user"))
+			}
+			if c.DeleteBeforeReplace == nil || *c.DeleteBeforeReplace != wantDBR {
+				t.Errorf("proxy deleteBeforeReplace %v, want %v", c.DeleteBeforeReplace, wantDBR)
 			}
 			env := strs(c.Inputs["envs"])
 			for _, want := range []string{"PROXY_BACKEND_HOST=backend", "PROXY_BACKEND_PORT=8000", "PROXY_HEALTH_PATH=/health/ready", "PROXY_MAX_SERVERS=6", "PROXY_PORT=8000"} {

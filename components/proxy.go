@@ -51,10 +51,12 @@ type Proxy struct {
 // proxyUser is the image's non-root user.
 const proxyUser = "65532:65532"
 
-// NewProxy creates the proxy container. It has a fixed name (and in dev a
-// fixed host port), so a change to the proxy itself is delete-before-
-// replace: a few seconds without an entry point, which is why the proxy's
-// settings change only with its image, not with releases of the backend.
+// NewProxy creates the proxy container. Behind a tunnel, a new proxy (a new
+// image or setting) is created under a new name beside the old one, both
+// answering to the alias, and the old one is deleted afterwards, soft-
+// stopping (SIGUSR1: it finishes what is in flight). In dev the proxy holds
+// the fixed host port, so there a change to it is delete-before-create: a
+// second or two without an entry point on the laptop.
 func NewProxy(ctx *pulumi.Context, name string, args *ProxyArgs, opts ...pulumi.ResourceOption) (*Proxy, error) {
 	p := &Proxy{URL: fmt.Sprintf("http://%s:%d", ProxyAlias, args.Port)}
 	if err := ctx.RegisterComponentResource("helloagents:backend:Proxy", name, p, opts...); err != nil {
@@ -65,16 +67,25 @@ func NewProxy(ctx *pulumi.Context, name string, args *ProxyArgs, opts ...pulumi.
 	if err != nil {
 		return nil, err
 	}
+	vars := map[string]string{
+		proxy.EnvPort:        strconv.Itoa(args.Port),
+		proxy.EnvBackendHost: BackendAlias,
+		proxy.EnvBackendPort: strconv.Itoa(args.BackendPort),
+		proxy.EnvHealthPath:  args.HealthCheck.Path,
+		proxy.EnvMaxServers:  strconv.Itoa(2 * args.MaxReplicas),
+	}
+	fixed := args.HostPort != 0
+	dockerName := pulumi.Sprintf("%s-proxy", args.Host.Prefix)
+	if !fixed {
+		spec := fmt.Sprintf("%v %+v", vars, args.Limits)
+		dockerName = pulumi.Sprintf("%s-proxy-%s", args.Host.Prefix, img.ApplyT(func(ref string) string {
+			return fingerprint(spec, ref)
+		}).(pulumi.StringOutput))
+	}
 	c := &docker.ContainerArgs{
-		Name:  pulumi.Sprintf("%s-proxy", args.Host.Prefix),
+		Name:  dockerName,
 		Image: img,
-		Envs: env(map[string]string{
-			proxy.EnvPort:        strconv.Itoa(args.Port),
-			proxy.EnvBackendHost: BackendAlias,
-			proxy.EnvBackendPort: strconv.Itoa(args.BackendPort),
-			proxy.EnvHealthPath:  args.HealthCheck.Path,
-			proxy.EnvMaxServers:  strconv.Itoa(2 * args.MaxReplicas),
-		}, nil),
+		Envs:  env(vars, nil),
 		NetworksAdvanced: docker.ContainerNetworksAdvancedArray{
 			docker.ContainerNetworksAdvancedArgs{Name: args.Host.EgressNetworkName, Aliases: pulumi.ToStringArray([]string{ProxyAlias})},
 		},
@@ -91,7 +102,7 @@ func NewProxy(ctx *pulumi.Context, name string, args *ProxyArgs, opts ...pulumi.
 		}}
 	}
 	harden(c, proxyUser, args.Limits, args.Host.Identity(RoleProxy))
-	if _, err := docker.NewContainer(ctx, name, c, append(in, pulumi.DeleteBeforeReplace(true))...); err != nil {
+	if _, err := docker.NewContainer(ctx, name, c, append(in, pulumi.DeleteBeforeReplace(fixed))...); err != nil {
 		return nil, fmt.Errorf("proxy for region %s: %w", args.Host.Region, err)
 	}
 	if err := ctx.RegisterResourceOutputs(p, pulumi.Map{"url": pulumi.String(p.URL)}); err != nil {
