@@ -22,6 +22,9 @@ func IsBackupJob(r policyx.AnalyzerResource) bool {
 	if r.Type != TypeContainer {
 		return false
 	}
+	if role, labelled := containerRole(r); labelled {
+		return role == "backup"
+	}
 	_, ok := envValue(r, EnvBackupDestination)
 	return ok
 }
@@ -31,6 +34,9 @@ func IsBackupJob(r policyx.AnalyzerResource) bool {
 func IsPostgres(r policyx.AnalyzerResource) bool {
 	if r.Type != TypeContainer || IsBackupJob(r) {
 		return false
+	}
+	if role, labelled := containerRole(r); labelled {
+		return role == "postgres"
 	}
 	for _, e := range containerEnv(r) {
 		if e.Known && (strings.HasPrefix(e.Key, "POSTGRES_") || e.Key == "PGDATA") {

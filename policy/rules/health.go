@@ -7,10 +7,17 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
 )
 
-// IsBackendContainer reports whether a container runs the backend API: it is
-// given the backend's DATABASE_URL or PORT and is not the backup job.
+// IsBackendContainer reports whether a container runs the backend API: its
+// helloagents.role label says so, or, unlabelled, it is given the backend's
+// DATABASE_URL or PORT and is not the backup job or PostgreSQL.
 func IsBackendContainer(r policyx.AnalyzerResource) bool {
-	if r.Type != TypeContainer || IsBackupJob(r) || IsPostgres(r) {
+	if r.Type != TypeContainer {
+		return false
+	}
+	if role, labelled := containerRole(r); labelled {
+		return role == "backend"
+	}
+	if IsBackupJob(r) || IsPostgres(r) {
 		return false
 	}
 	_, db := envValue(r, "DATABASE_URL")

@@ -15,6 +15,14 @@ func TestHealthChecksConfigured(t *testing.T) {
 		{"healthcheck not known yet", TypeContainer, with(goodContainer(), "healthcheck", computed), nil},
 		{"backup job needs none", TypeContainer, backupJob("db", "s3://b/p", "7"), nil},
 		{"postgres is not the backend", TypeContainer, postgres("db"), nil},
+		// The label decides: a cache with a PORT variable is not the
+		// backend, and a labelled backend needs its healthcheck whatever
+		// its variables.
+		{"labelled cache with PORT is not the backend", TypeContainer,
+			with(with(goodContainer(), "healthcheck", nil), "labels", []any{map[string]any{"label": LabelRole, "value": "cache"}}), nil},
+		{"labelled backend without healthcheck", TypeContainer,
+			with(with(with(goodContainer(), "healthcheck", nil), "envs", []string{"X=1"}), "labels",
+				[]any{map[string]any{"label": LabelRole, "value": "backend"}}), [][]string{{"backend container has no healthcheck"}}},
 		{"pool with monitor", TypeLoadBalancerPool, map[string]any{"accountId": "a", "name": "eu", "monitor": "mon-1"}, nil},
 		{"pool with monitor not known yet", TypeLoadBalancerPool, map[string]any{"accountId": "a", "name": "eu", "monitor": computed}, nil},
 		{"pool without monitor", TypeLoadBalancerPool, map[string]any{"accountId": "a", "name": "eu"}, [][]string{{"pool has no monitor"}}},
