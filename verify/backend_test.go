@@ -81,6 +81,8 @@ func TestRealBackend(t *testing.T) {
 		"CORS_ALLOWED_ORIGINS="+frontend.URL,
 		"HEALTH_CHECK_TIMEOUT=2s",
 		"SHUTDOWN_TIMEOUT=5s",
+		// No proxy to take it out of rotation here: stop at once.
+		"SHUTDOWN_DELAY=0s",
 	)
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
