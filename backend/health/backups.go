@@ -47,8 +47,8 @@ type BackupsPolicy struct {
 
 // Backups reports WAL archiving and backup freshness: healthy, degraded
 // (with the ages), or disabled when archiving is off. It never returns
-// Unhealthy. onResult, when not nil, sees every non-healthy result so the
-// server's log says the same as the body.
+// Unhealthy. onResult, when not nil, sees every result (and the error
+// behind an unreadable status) so the server's log can say the same as the body.
 func Backups(src ArchiveSource, p BackupsPolicy, now func() time.Time, onResult func(Result, error)) Check {
 	if now == nil {
 		now = time.Now
@@ -56,7 +56,7 @@ func Backups(src ArchiveSource, p BackupsPolicy, now func() time.Time, onResult 
 	return Check{Name: "backups", Run: func(ctx context.Context) Result {
 		st, err := src.ArchiveStats(ctx)
 		res := evaluateBackups(st, err, p, now())
-		if onResult != nil && res.Status != Healthy {
+		if onResult != nil {
 			onResult(res, err)
 		}
 		return res

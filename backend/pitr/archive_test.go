@@ -113,6 +113,10 @@ func TestPITRArchiveLag(t *testing.T) {
 	seen := watchRepository(e, stop)
 	defer close(stop)
 
+	var timeout string
+	if err := connect(t, app).QueryRow(context.Background(), "SHOW archive_timeout").Scan(&timeout); err != nil || timeout != "10s" {
+		t.Fatalf("archive_timeout = %q (%v), want 10s", timeout, err)
+	}
 	const interval, writes = 100 * time.Millisecond, 300 // about 30 s: three archive timeouts
 	commits := writeLoad(t, app, interval, writes, make(chan struct{}))
 	if len(commits) == 0 {
@@ -140,6 +144,10 @@ func TestPITRArchiveLag(t *testing.T) {
 		}
 		at, ok := arrived[seg]
 		if !ok {
+			var stat string
+			_ = connect(t, app).QueryRow(context.Background(), "SELECT row(a.*)::text || ' ' || pg_walfile_name(pg_current_wal_lsn()) FROM pg_stat_archiver a").Scan(&stat)
+			logs, _ := os.ReadFile(e.pg.logFile)
+			t.Logf("pg_stat_archiver: %s\npostgres log:\n%s", stat, logs)
 			t.Fatalf("segment %s (commit at %s) never reached the repository; seen %v", seg, c.at.Format(time.RFC3339Nano), slices.Sorted(maps.Keys(arrived)))
 		}
 		lags = append(lags, max(at.Sub(c.at), 0))
@@ -232,13 +240,7 @@ func TestPITRRepositoryOutage(t *testing.T) {
 	}
 	t.Logf("recovered: restore %s, replay %s to %s", res.Restore, res.Replay, res.EndWAL)
 	got := dbfixture.Fingerprint(t, e.startOn(t, dir, pgtest.FreePort(t), "-c archive_mode=off").url("postgres"))
-	if !maps.Equal(got, want) {
-		for k, v := range want {
-			if got[k] != v {
-				t.Errorf("%s: recovered %q, primary %q", k, got[k], v)
-			}
-		}
-	}
+	sameData(t, got, want)
 	if !strings.Contains(want["public.load"], "rows=") {
 		t.Errorf("fingerprint has no load table: %v", want)
 	}

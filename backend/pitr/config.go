@@ -198,17 +198,22 @@ func (c Config) Options() map[string]string {
 	return o
 }
 
-// Render returns a pgbackrest.conf with every option of Options in [global].
-// It holds no secret; give those through SecretEnv.
+// Render returns a pgbackrest.conf: repository and archive options in
+// [global], the cluster's pg1-* options in [<stanza>]. It holds no secret;
+// give those through SecretEnv.
 func (c Config) Render() []byte {
-	var b strings.Builder
-	b.WriteString("# Rendered by backend/pitr. Secrets come from PGBACKREST_* variables.\n[global]\n")
+	var global, stanza strings.Builder
 	o := c.Options()
-	delete(o, "stanza") // a command-line option: [global] cannot name it
+	delete(o, "stanza") // a command-line option: no section names it
 	for _, k := range slices.Sorted(maps.Keys(o)) {
-		fmt.Fprintf(&b, "%s=%s\n", k, o[k])
+		if strings.HasPrefix(k, "pg1-") {
+			fmt.Fprintf(&stanza, "%s=%s\n", k, o[k])
+		} else {
+			fmt.Fprintf(&global, "%s=%s\n", k, o[k])
+		}
 	}
-	return []byte(b.String())
+	return []byte("# Rendered by backend/pitr. Secrets come from PGBACKREST_* variables.\n[global]\n" +
+		global.String() + "\n[" + c.Stanza + "]\n" + stanza.String())
 }
 
 // Env returns Options as PGBACKREST_* variables (plain, safe to show).

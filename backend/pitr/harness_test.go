@@ -171,6 +171,12 @@ func (c *cluster) start(t *testing.T) {
 		logs, _ := os.ReadFile(c.logFile)
 		t.Fatalf("pg_ctl start: %v\n%s\n%s", err, out, logs)
 	}
+	// PostgreSQL 15's checkpointer computes its first sleep during startup,
+	// without archive_timeout, and sleeps up to checkpoint_timeout; a reload
+	// wakes it (the backup job does the same in production: pitr.WakeArchiver).
+	if err := WakeArchiver(context.Background(), c.url("postgres")); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func (c *cluster) stop(t *testing.T) {

@@ -231,7 +231,10 @@ func (r Runner) Recover(ctx context.Context, o RecoverOptions) (res Result, err 
 	rr.Config.SpoolPath = filepath.Join(work, "spool")
 	rr.Config.LockPath = filepath.Join(work, "lock")
 	targetArgs, _ := o.Target.restoreArgs()
-	args := append([]string{"--pg1-path=" + stage, "--target-action=promote", "--archive-mode=preserve"}, targetArgs...)
+	args := append([]string{"--pg1-path=" + stage, "--archive-mode=preserve"}, targetArgs...)
+	if o.Target.Type == Time || o.Target.Type == Name {
+		args = append(args, "--target-action=promote") // latest promotes by itself
+	}
 	if plan.Backup.Label != "" && (o.Set != "" || o.Target.Type == Time) {
 		args = append(args, "--set="+plan.Backup.Label)
 	}
@@ -330,7 +333,7 @@ func (r Runner) replay(ctx context.Context, binDir, dataDir, work string, timeou
 	cmd := exec.Command(filepath.Join(binDir, "postgres"), "-D", dataDir,
 		"-c", "listen_addresses=", "-c", "unix_socket_directories="+sock, "-c", "port="+strconv.Itoa(port),
 		"-c", "archive_mode=on", "-c", "archive_command=false", "-c", "hot_standby=on",
-		"-c", "max_connections=10", "-c", "shared_buffers=128MB", "-c", "logging_collector=off")
+		"-c", "logging_collector=off")
 	cmd.Env = r.env()
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -415,6 +418,9 @@ func logErrors(path string) string {
 	sc := bufio.NewScanner(io.LimitReader(f, 16<<20))
 	for sc.Scan() {
 		l := sc.Text()
+		if strings.Contains(l, "the database system is starting up") || strings.Contains(l, "not yet accepting connections") {
+			continue // our own polls
+		}
 		if strings.Contains(l, "FATAL") || strings.Contains(l, "ERROR") || strings.Contains(l, "PANIC") ||
 			strings.Contains(l, "recovery stopping") || strings.Contains(l, "redo done") {
 			lines = append(lines, l)

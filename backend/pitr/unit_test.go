@@ -30,7 +30,7 @@ func TestRenderS3(t *testing.T) {
 		"repo1-s3-endpoint=acct.r2.cloudflarestorage.com\n", "repo1-s3-bucket=helloagents-backups-production\n",
 		"repo1-path=/production/eu-west\n", "repo1-cipher-type=aes-256-cbc\n", "repo1-retention-full=2\n",
 		"archive-async=y\n", "spool-path=/var/spool/pgbackrest\n", "pg1-path=/var/lib/postgresql/data/pgdata\n",
-		"pg1-user=helloagents\n", "process-max=2\n",
+		"pg1-user=helloagents\n", "process-max=2\n", "\n[main]\npg1-path=",
 	} {
 		if !strings.Contains(conf, want) {
 			t.Errorf("pgbackrest.conf lacks %q:\n%s", want, conf)

@@ -71,6 +71,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 			health.Database(st, dbError(log)),
 			health.SandboxPool(cfg.SandboxPoolURL, &http.Client{Timeout: cfg.HealthTimeout}),
 			health.AIService(cfg.AIAPIKey),
+			backupsCheck(getenv, st, log),
 		},
 		Ready:          []health.Check{health.Database(st, dbError(log))},
 		Courses:        st,
