@@ -93,6 +93,9 @@ var (
 	ErrTargetNotEmpty = errors.New("target data directory is not empty")
 	ErrTargetRunning  = errors.New("target data directory belongs to a running or crashed server (postmaster.pid present)")
 	ErrNoBackup       = errors.New("the repository holds no backup to restore")
+	// ErrMove is a recovered cluster that could not be moved into place:
+	// the only failure after which the target may hold part of the files.
+	ErrMove = errors.New("move the recovered cluster into place")
 )
 
 // Plan is what a recovery will do, shown before it starts (and by --dry-run).
@@ -272,7 +275,7 @@ func (r Runner) Recover(ctx context.Context, o RecoverOptions) (res Result, err 
 		res.Replay.Round(time.Millisecond), res.EndLSN, res.EndWAL, res.Timeline))
 
 	if err := r.moveInto(stage, o.DataDir); err != nil {
-		return res, err
+		return res, fmt.Errorf("%w: %w", ErrMove, err)
 	}
 	progress("recovered cluster is in " + o.DataDir)
 	return res, nil

@@ -219,3 +219,22 @@ func TestParseInfo(t *testing.T) {
 		t.Error("empty info accepted")
 	}
 }
+
+// FromEnv reads back what Env and SecretEnv write: the operator command
+// sees the server's repository.
+func TestFromEnvRoundTrip(t *testing.T) {
+	c := s3Config()
+	c.Repo.Endpoint = "localhost:9443"
+	c.Repo.Region = "auto"
+	c.Repo.CAFile = "/etc/ssl/ca.pem"
+	c.ProcessMax = 2
+	env := map[string]string{}
+	for _, kv := range append(c.Env(), c.SecretEnv()...) {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	got := FromEnv(func(k string) string { return env[k] })
+	if got != c {
+		t.Errorf("FromEnv = %+v\nwant %+v", got, c)
+	}
+}
