@@ -1,7 +1,9 @@
 package pitr
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
@@ -170,12 +172,13 @@ func TestPITRRepositoryOutage(t *testing.T) {
 	ctx := context.Background()
 	app := e.pg.url("postgres")
 	dbfixture.Seed(t, app, 100)
-	b, err := e.runner.Backup(ctx, Full)
-	if err != nil {
-		t.Fatalf("full backup: %v", err)
+	var logs bytes.Buffer
+	job := Job{Runner: e.runner, DatabaseURL: app, Log: slog.New(slog.NewJSONHandler(&logs, nil))}
+	if err := job.Once(ctx, Full); err != nil {
+		t.Fatalf("full backup: %v\n%s", err, logs.String())
 	}
-	if err := RecordBackup(ctx, app, b); err != nil {
-		t.Fatal(err)
+	if !strings.Contains(logs.String(), `"status":"ok"`) {
+		t.Errorf("backup run not logged: %s", logs.String())
 	}
 	conn := connect(t, app)
 	check := health.Backups(querier{conn}, health.BackupsPolicy{MaxWALAge: testArchiveTimeout + 10*time.Second, MaxFullAge: 24 * time.Hour}, nil, nil)
@@ -207,8 +210,8 @@ func TestPITRRepositoryOutage(t *testing.T) {
 	if err != nil || len(ready) == 0 {
 		t.Errorf("no WAL queued locally during the outage (%v)", err)
 	}
-	logs, _ := os.ReadFile(e.pg.logFile)
-	e.noSecrets(t, "postgres log", string(logs))
+	pgLog, _ := os.ReadFile(e.pg.logFile)
+	e.noSecrets(t, "postgres log", string(pgLog))
 
 	close(stopLoad)
 	wg.Wait()

@@ -89,13 +89,13 @@ func TestPITRImage(t *testing.T) {
 	docker(t, 3*time.Minute, "exec", name, "pgbackrest", "--stanza=main", "stanza-create")
 	docker(t, 3*time.Minute, "exec", name, "pgbackrest", "--stanza=main", "check")
 	docker(t, 5*time.Minute, "exec", name, "pgbackrest", "--stanza=main", "--type=full", "backup")
-	top := docker(t, time.Minute, "top", name, "-o", "uid,args")
+	top := docker(t, time.Minute, "top", name, "-o", "pid,uid,args")
 	t.Logf("processes:\n%s", top)
 	if !strings.Contains(top, "archiver") {
 		t.Error("no archiver process")
 	}
 	for _, line := range strings.Split(top, "\n")[1:] {
-		if f := strings.Fields(line); len(f) > 0 && f[0] != "999" {
+		if f := strings.Fields(line); len(f) > 1 && f[1] != "999" {
 			t.Errorf("process not run by uid 999: %s", line)
 		}
 	}

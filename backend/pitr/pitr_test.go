@@ -1,9 +1,11 @@
 package pitr
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
@@ -106,6 +108,20 @@ func TestPITRRecoveryFailures(t *testing.T) {
 
 	wrongPass := e.runner
 	wrongPass.Config.Repo.CipherPass = "not-the-passphrase"
+
+	// The scheduled job reports a failed backup, without a secret.
+	var logs bytes.Buffer
+	var reported []error
+	job := Job{Runner: wrongPass, DatabaseURL: app, Log: slog.New(slog.NewJSONHandler(&logs, nil)),
+		Report: func(err error) { reported = append(reported, err) }}
+	if err := job.Once(ctx, Diff); err == nil || len(reported) != 1 || !strings.Contains(logs.String(), `"status":"failed"`) {
+		t.Errorf("failed backup: err %v, reported %v, log %s", err, reported, logs.String())
+	} else {
+		e.noSecrets(t, "job log", logs.String()+reported[0].Error())
+		if strings.Contains(logs.String()+reported[0].Error(), wrongPass.Config.Repo.CipherPass) {
+			t.Error("the job shows the passphrase it was given")
+		}
+	}
 	// Each case targets either a missing directory or an existing empty one
 	// (a fresh volume's mount point); both must be left as they were.
 	for _, tc := range []struct {
