@@ -21,8 +21,9 @@ import (
 // Database component does: the image's non-root user, read-only root, every
 // capability dropped, named volumes for data and spool, host networking.
 // The server archives WAL through pgBackRest to versitygw over TLS (region
-// auto, encrypted repository); the stanza is created and checked and a full
-// backup taken inside the container; then pgrecover, run from the same image
+// auto, encrypted repository); the stanza is created and checked and
+// `pitrjob backup full` takes a full backup inside the container and records
+// it for /health; then pgrecover, run from the same image
 // on a fresh volume, recovers the latest point, and a server on that volume
 // has every committed row. No log shows a secret.
 //
@@ -88,7 +89,15 @@ func TestPITRImage(t *testing.T) {
 
 	docker(t, 3*time.Minute, "exec", name, "pgbackrest", "--stanza=main", "stanza-create")
 	docker(t, 3*time.Minute, "exec", name, "pgbackrest", "--stanza=main", "check")
-	docker(t, 5*time.Minute, "exec", name, "pgbackrest", "--stanza=main", "--type=full", "backup")
+	// The scheduled job's one-shot form, as the backup container runs it.
+	jobOut := docker(t, 5*time.Minute, "exec", "-e", "DATABASE_URL="+url, name, "pitrjob", "backup", "full")
+	if !strings.Contains(jobOut, `"status":"ok"`) {
+		t.Errorf("pitrjob backup full:\n%s", jobOut)
+	}
+	var recorded int
+	if err := connect(t, url).QueryRow(context.Background(), "SELECT count(*) FROM backup_status.last_backup WHERE kind = 'full'").Scan(&recorded); err != nil || recorded != 1 {
+		t.Errorf("recorded full backups = %d (%v), want 1", recorded, err)
+	}
 	top := docker(t, time.Minute, "top", name, "-o", "pid,uid,args")
 	t.Logf("processes:\n%s", top)
 	if !strings.Contains(top, "archiver") {
@@ -126,7 +135,7 @@ func TestPITRImage(t *testing.T) {
 		t.Errorf("recovered rows = %d (%v), want 5000", n, err)
 	}
 
-	logs := docker(t, time.Minute, "logs", name) + docker(t, time.Minute, "logs", name+"-restored") + out
+	logs := docker(t, time.Minute, "logs", name) + docker(t, time.Minute, "logs", name+"-restored") + out + jobOut
 	for _, secret := range []string{password, cipher, s3.SecretKey, s3.AccessKey} {
 		if strings.Contains(logs, secret) {
 			t.Error("a container log shows a secret")
