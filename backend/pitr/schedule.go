@@ -39,11 +39,19 @@ func (j Job) Start(ctx context.Context) error {
 }
 
 // Run runs the schedules until ctx ends. Backups never overlap: one due
-// while another runs waits for it. When no full backup exists yet the first
-// run of either schedule takes a full one (pgBackRest promotes a diff
-// without a full to a full).
+// while another runs waits for it. When the repository holds no full backup
+// yet, one is taken first (pgBackRest would also promote a diff without a
+// full to a full).
 func (j Job) Run(ctx context.Context) {
 	var mu sync.Mutex
+	// No full backup yet (a new region): take one now rather than leave the
+	// region without a base backup until the first scheduled run.
+	if info, err := j.Runner.Info(ctx); err == nil {
+		if _, ok := info.LastFull(); !ok {
+			j.Log.Info("no full backup in the repository: taking one now")
+			_ = j.Once(ctx, Full) // logged and reported by Once
+		}
+	}
 	c := cron.New(cron.WithLocation(time.UTC))
 	c.Schedule(j.Full, cron.FuncJob(func() { mu.Lock(); defer mu.Unlock(); j.Once(ctx, Full) }))
 	c.Schedule(j.Diff, cron.FuncJob(func() { mu.Lock(); defer mu.Unlock(); j.Once(ctx, Diff) }))
