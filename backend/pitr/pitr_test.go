@@ -11,8 +11,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/robfig/cron/v3"
 
 	"github.com/helloagents/infra/backend/internal/dbfixture"
 	"github.com/helloagents/infra/backend/pgtest"
@@ -89,8 +92,31 @@ func TestPITRRecoveryFailures(t *testing.T) {
 	ctx := context.Background()
 	app := e.pg.url("postgres")
 	dbfixture.Seed(t, app, 50)
-	if _, err := e.runner.Backup(ctx, Full); err != nil {
-		t.Fatalf("full backup: %v", err)
+	// The scheduled job on an empty repository takes a full backup at once,
+	// then waits for its schedules (here: next year) until stopped.
+	never, err := cron.ParseStandard("0 0 1 1 *")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var jobLog syncBuffer
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		Job{Runner: e.runner, DatabaseURL: app, Full: never, Diff: never, Log: slog.New(slog.NewJSONHandler(&jobLog, nil))}.Run(runCtx)
+	}()
+	for deadline := time.Now().Add(3 * time.Minute); !strings.Contains(jobLog.String(), "backup scheduler started"); time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("job did not start: %s", jobLog.String())
+		}
+	}
+	stop()
+	<-done
+	if l := jobLog.String(); !strings.Contains(l, "taking one now") || !strings.Contains(l, `"status":"ok"`) || !strings.Contains(l, "backup scheduler stopped") {
+		t.Errorf("job log: %s", l)
+	}
+	if info, err := e.runner.Info(ctx); err != nil || len(info.Backups) != 1 || info.Backups[0].Type != Full {
+		t.Fatalf("after the job's first run: %+v %v", info, err)
 	}
 	// Three segments of changes after the backup; the middle one is damaged.
 	var segs []string
@@ -200,6 +226,19 @@ func sameData(t *testing.T, got, want map[string]string) {
 		t.Errorf("recovered %d relations, want %d: %v", len(got), len(want), slices.Sorted(maps.Keys(got)))
 	}
 }
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // archivedObject is the path of a segment's object in the S3 server's
 // posix backend.
