@@ -208,7 +208,7 @@ func printable(b []byte) []byte {
 	b = bytes.ToValidUTF8(b, []byte("?"))
 	return bytes.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f {
-			return '?'
+			return ' ' // whitespace between tokens; a plain space inside strings
 		}
 		return r
 	}, b)

@@ -215,6 +215,15 @@ func TestParseInfo(t *testing.T) {
 	if !ok || full.Label != "20261127-100000F" || full.Stop != time.Unix(1795000010, 0).UTC() || full.Size != 30000000 {
 		t.Errorf("last full: %+v %v", full, ok)
 	}
+	// A wrong passphrase makes pgBackRest quote undecryptable bytes in its
+	// status message: still parsed, reported by its first line.
+	garbled := []byte(`[{"archive":[],"backup":[],"cipher":"aes-256-cbc","db":[],"name":"main","repo":[{"cipher":"aes-256-cbc","key":1,` +
+		`"status":{"code":99,"message":"[FormatError] unable to load info file 'backup.info':\nFormatError: o` + "\x94\x01\x1a\xc0m" + `"}}],` +
+		`"status":{"code":99,"lock":{"backup":{"held":false}},"message":"other"}}]` + "\n")
+	bad, err := parseInfo(garbled)
+	if err != nil || bad.StatusCode != 99 || bad.RepoError != "[FormatError] unable to load info file 'backup.info'" {
+		t.Errorf("garbled info: %+v %v", bad, err)
+	}
 	if _, err := parseInfo([]byte("[]")); err == nil {
 		t.Error("empty info accepted")
 	}
