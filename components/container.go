@@ -32,6 +32,7 @@ const (
 	RoleBackend  Role = "backend"
 	RolePostgres Role = "postgres"
 	RoleBackup   Role = "backup"
+	RolePITR     Role = "pgbackrest"
 	RoleProxy    Role = "proxy"
 	RoleTunnel   Role = "tunnel"
 )

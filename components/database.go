@@ -30,6 +30,9 @@ type DatabaseArgs struct {
 	// HealthCheck timing also paces pg_isready.
 	HealthCheck HealthCheck
 	Backup      BackupArgs
+	// PITR, when set, archives WAL and schedules physical backups
+	// (pgBackRest); Image must then be backend/postgres.Dockerfile's.
+	PITR *PITRArgs
 }
 
 // BackupArgs wire the pgbackup job (backend/cmd/pgbackup) of one region.
@@ -116,6 +119,13 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 		StopSignal:  pulumi.String("SIGINT"),
 		StopTimeout: pulumi.Int(60),
 	}
+	var pv pitrVolumes
+	if args.PITR != nil {
+		if pv, err = args.PITR.volumes(ctx, name, args.Prefix, in); err != nil {
+			return nil, fmt.Errorf("pgbackrest volumes for region %s: %w", args.Region, err)
+		}
+		args.PITR.archive(pg, args.User, pv)
+	}
 	harden(pg, args.RunAs, args.Limits, args.Host.Identity(RolePostgres))
 	// Two servers must never share one data volume: Postgres is replaced
 	// delete-before-create, and nothing a release changes replaces it.
@@ -128,6 +138,11 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 
 	if err := d.backupJob(ctx, name, args, in); err != nil {
 		return nil, err
+	}
+	if args.PITR != nil {
+		if err := args.PITR.backupJob(ctx, name, args.Prefix, pgImage, data, pv, args.User, args.RunAs, d.URL, args.Host, in); err != nil {
+			return nil, fmt.Errorf("region %s: %w", args.Region, err)
+		}
 	}
 	if err := ctx.RegisterResourceOutputs(d, pulumi.Map{
 		"databaseUrl": d.URL,

@@ -104,6 +104,19 @@ type Database struct {
 	// RunAs is the numeric uid:gid Postgres runs as (70 in the alpine image).
 	RunAs    string `json:"runAs"`
 	MemoryMB int    `json:"memoryMb"`
+
+	// WAL archiving and physical backups through pgBackRest (see
+	// backend/pitr). Archiving must be on in staging and production.
+	Archiving bool `json:"archiving"`
+	// ArchiveTimeout bounds how long a commit waits to leave the host (the
+	// RPO), e.g. "60s".
+	ArchiveTimeout string `json:"archiveTimeout"`
+	// RetentionFull is how many full backups (and the WAL they need) are kept.
+	RetentionFull int `json:"retentionFull"`
+	// FullSchedule and DiffSchedule are cron expressions of the full and
+	// differential backups.
+	FullSchedule string `json:"fullSchedule"`
+	DiffSchedule string `json:"diffSchedule"`
 }
 
 // Backup configures the scheduled pg_dump job of every region.

@@ -37,6 +37,13 @@ func Defaults(stack string, env Environment) Config {
 			User:     "helloagents",
 			RunAs:    "70:70",
 			MemoryMB: 1024,
+			// WAL archiving: RPO 60 s; weekly full and daily differential
+			// backups, two full backups kept (two to three weeks back).
+			Archiving:      true,
+			ArchiveTimeout: "60s",
+			RetentionFull:  2,
+			FullSchedule:   "0 2 * * 0",
+			DiffSchedule:   "0 2 * * 1-6",
 		},
 		Backup: Backup{
 			Schedule:      "0 3 * * *",
@@ -71,6 +78,9 @@ func Defaults(stack string, env Environment) Config {
 		c.Backup.Schedule = "@hourly"
 		c.Backup.RetentionDays = 3
 		c.Backup.KeepLast = 3
+		c.Database.RetentionFull = 1
+		c.Database.FullSchedule = "@daily"
+		c.Database.DiffSchedule = "@hourly"
 		c.Edge.ManageZoneSettings = false
 	case Staging:
 		c.Backend.AppVersion = "staging"
@@ -78,6 +88,7 @@ func Defaults(stack string, env Environment) Config {
 		c.Backend.AppVersion = ""
 		c.Backup.RetentionDays = 30
 		c.Backup.KeepLast = 14
+		c.Database.RetentionFull = 4 // four weeks back
 	}
 	return c
 }

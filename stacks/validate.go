@@ -269,6 +269,7 @@ func (c Config) validateDatabase(p *problems) {
 	if d.MemoryMB < 128 || d.MemoryMB > 262144 {
 		p.bad(k+".memoryMb", d.MemoryMB, "128..262144")
 	}
+	c.validateArchiving(p)
 }
 
 func (c Config) validateBackup(p *problems) {

@@ -56,6 +56,7 @@ func TestServerWithPostgres(t *testing.T) {
 			"database":     "healthy",
 			"sandbox_pool": "disabled",
 			"ai_service":   "configured",
+			"backups":      "disabled", // the test cluster does not archive WAL
 		})
 		if code, body := get(t, base+"/health/ready"); code != 200 {
 			t.Errorf("/health/ready = %d %v", code, body)

@@ -102,6 +102,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 			db,
 			health.SandboxPool(cfg.SandboxPoolURL, &http.Client{Timeout: cfg.HealthTimeout}),
 			health.AIService(cfg.AIAPIKey),
+			backupsCheck(getenv, st, log),
 		},
 		Ready:          []health.Check{db},
 		Courses:        st,

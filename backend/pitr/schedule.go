@@ -1,0 +1,90 @@
+package pitr
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+// Job is the scheduled side of pgBackRest for one cluster: at start it
+// wakes the checkpointer (see WakeArchiver), creates the stanza (idempotent)
+// and runs `check`; then it takes full and differential backups on their
+// cron schedules (expiry by the retention runs with each backup), records
+// each success for the backups health check, and reports failures.
+type Job struct {
+	Runner      Runner
+	DatabaseURL string // for WakeArchiver and RecordBackup; a secret
+	Full, Diff  cron.Schedule
+	Log         *slog.Logger
+	// Report receives every failure (Sentry); its error text is scrubbed.
+	Report func(error)
+}
+
+// Start prepares the repository. A failure here is fatal for the job (the
+// container restarts, bounded): without a stanza nothing is archived.
+func (j Job) Start(ctx context.Context) error {
+	if err := WakeArchiver(ctx, j.DatabaseURL); err != nil {
+		return err
+	}
+	if err := j.Runner.StanzaCreate(ctx); err != nil {
+		return fmt.Errorf("stanza-create and check: %w", err)
+	}
+	j.Log.Info("stanza ready: archive_command works end to end", "stanza", j.Runner.Config.Stanza,
+		"repository", j.Runner.Config.Describe())
+	return nil
+}
+
+// Run runs the schedules until ctx ends. Backups never overlap: one due
+// while another runs waits for it. When the repository holds no full backup
+// yet, one is taken first (pgBackRest would also promote a diff without a
+// full to a full).
+func (j Job) Run(ctx context.Context) {
+	var mu sync.Mutex
+	// No full backup yet (a new region): take one now rather than leave the
+	// region without a base backup until the first scheduled run.
+	if info, err := j.Runner.Info(ctx); err == nil {
+		if _, ok := info.LastFull(); !ok {
+			j.Log.Info("no full backup in the repository: taking one now")
+			_ = j.Once(ctx, Full) // logged and reported by Once
+		}
+	}
+	c := cron.New(cron.WithLocation(time.UTC))
+	c.Schedule(j.Full, cron.FuncJob(func() { mu.Lock(); defer mu.Unlock(); j.Once(ctx, Full) }))
+	c.Schedule(j.Diff, cron.FuncJob(func() { mu.Lock(); defer mu.Unlock(); j.Once(ctx, Diff) }))
+	c.Start()
+	now := time.Now().UTC()
+	j.Log.Info("backup scheduler started", "next_full", j.Full.Next(now), "next_diff", j.Diff.Next(now),
+		"retention_full", j.Runner.Config.Repo.RetentionFull)
+	<-ctx.Done()
+	<-c.Stop().Done()
+	j.Log.Info("backup scheduler stopped")
+}
+
+// Once takes one backup, records it and logs one line with the outcome.
+func (j Job) Once(ctx context.Context, typ BackupType) error {
+	start := time.Now()
+	b, err := j.Runner.Backup(ctx, typ)
+	if err == nil {
+		err = RecordBackup(ctx, j.DatabaseURL, b)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			j.Log.Warn("backup run", "type", typ, "status", "cancelled")
+			return err
+		}
+		msg := j.Runner.scrub(err.Error())
+		j.Log.Error("backup run", "type", typ, "status", "failed", "error", msg,
+			"duration_ms", time.Since(start).Milliseconds())
+		if j.Report != nil {
+			j.Report(fmt.Errorf("pgbackrest %s backup: %s", typ, msg))
+		}
+		return err
+	}
+	j.Log.Info("backup run", "type", typ, "status", "ok", "label", b.Label, "kind", b.Type,
+		"database_bytes", b.Size, "repository_bytes", b.RepoSize, "duration_ms", time.Since(start).Milliseconds())
+	return nil
+}

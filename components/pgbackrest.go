@@ -1,0 +1,181 @@
+package components
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// PITRArgs turn on WAL archiving and physical backups (pgBackRest, see
+// backend/pitr) for a region's Database. The Postgres image must be
+// backend/postgres.Dockerfile (pgBackRest, pgrecover and pitrjob inside).
+type PITRArgs struct {
+	// Stanza names the cluster in the repository (default "main").
+	Stanza string
+	// ArchiveTimeout bounds how long a commit waits to leave the host.
+	ArchiveTimeout time.Duration
+	// RetentionFull full backups are kept, with the WAL they need.
+	RetentionFull int
+	// FullSchedule and DiffSchedule are the job's cron expressions (UTC).
+	FullSchedule, DiffSchedule string
+	// S3Endpoint is R2's host (no scheme): an encrypted S3 repository in
+	// Bucket under RepoPath ("/<stack>/<region>"). Empty: a POSIX repository
+	// on a named volume (dev).
+	S3Endpoint      string
+	Bucket          string
+	RepoPath        string
+	AccessKeyID     pulumi.StringInput
+	SecretAccessKey pulumi.StringInput
+	// CipherPass encrypts the repository (a generated secret); nil leaves a
+	// dev POSIX repository unencrypted.
+	CipherPass pulumi.StringInput
+	// Limits, SentryDSN and SentryEnvironment are the backup job's.
+	Limits            Limits
+	SentryDSN         pulumi.StringInput
+	SentryEnvironment string
+}
+
+// Paths inside the Postgres image (backend/postgres.Dockerfile).
+const (
+	pgDataMount   = "/var/lib/postgresql/data"
+	pgDataDir     = pgDataMount + "/pgdata"
+	pgSocketDir   = "/var/run/postgresql"
+	pgSpoolDir    = "/var/spool/pgbackrest"
+	pgPOSIXRepo   = "/var/lib/pgbackrest"
+	pitrJobBinary = "/usr/local/bin/pitrjob"
+)
+
+// env renders pgBackRest's settings as PGBACKREST_* variables, the same
+// names backend/pitr.Config.Env writes; the keys and the passphrase are
+// secret entries.
+func (a PITRArgs) env(user string) (map[string]string, map[string]pulumi.StringInput) {
+	stanza := a.Stanza
+	if stanza == "" {
+		stanza = "main"
+	}
+	plain := map[string]string{
+		"PGBACKREST_STANZA":                    stanza,
+		"PGBACKREST_PG1_PATH":                  pgDataDir,
+		"PGBACKREST_PG1_SOCKET_PATH":           pgSocketDir,
+		"PGBACKREST_PG1_USER":                  user,
+		"PGBACKREST_SPOOL_PATH":                pgSpoolDir,
+		"PGBACKREST_ARCHIVE_ASYNC":             "y",
+		"PGBACKREST_PROCESS_MAX":               "2",
+		"PGBACKREST_COMPRESS_TYPE":             "lz4",
+		"PGBACKREST_START_FAST":                "y",
+		"PGBACKREST_REPO1_RETENTION_FULL":      strconv.Itoa(a.RetentionFull),
+		"PGBACKREST_REPO1_RETENTION_FULL_TYPE": "count",
+		"ARCHIVE_TIMEOUT":                      strconv.Itoa(int(a.ArchiveTimeout/time.Second)) + "s",
+	}
+	secret := map[string]pulumi.StringInput{}
+	if a.S3Endpoint != "" {
+		plain["PGBACKREST_REPO1_TYPE"] = "s3"
+		plain["PGBACKREST_REPO1_PATH"] = a.RepoPath
+		plain["PGBACKREST_REPO1_S3_ENDPOINT"] = a.S3Endpoint
+		plain["PGBACKREST_REPO1_S3_BUCKET"] = a.Bucket
+		// R2: one region, which S3 clients must call "auto"; path-style URLs.
+		plain["PGBACKREST_REPO1_S3_REGION"] = "auto"
+		plain["PGBACKREST_REPO1_S3_URI_STYLE"] = "path"
+		secret["PGBACKREST_REPO1_S3_KEY"] = a.AccessKeyID
+		secret["PGBACKREST_REPO1_S3_KEY_SECRET"] = a.SecretAccessKey
+	} else {
+		plain["PGBACKREST_REPO1_TYPE"] = "posix"
+		plain["PGBACKREST_REPO1_PATH"] = pgPOSIXRepo
+	}
+	if a.CipherPass != nil {
+		plain["PGBACKREST_REPO1_CIPHER_TYPE"] = "aes-256-cbc"
+		secret["PGBACKREST_REPO1_CIPHER_PASS"] = a.CipherPass
+	}
+	return plain, secret
+}
+
+// pitrVolumes are the named volumes archiving needs: the spool (WAL waiting
+// for an unreachable repository survives restarts), the socket directory
+// the backup job shares with the server, and in dev the POSIX repository.
+type pitrVolumes struct{ spool, socket, repo *docker.Volume }
+
+func (a PITRArgs) volumes(ctx *pulumi.Context, name, prefix string, in []pulumi.ResourceOption) (pitrVolumes, error) {
+	var v pitrVolumes
+	var err error
+	mk := func(suffix string) (*docker.Volume, error) {
+		return docker.NewVolume(ctx, name+"-"+suffix, &docker.VolumeArgs{Name: pulumi.Sprintf("%s-%s", prefix, suffix)}, in...)
+	}
+	if v.spool, err = mk("pgspool"); err != nil {
+		return v, err
+	}
+	if v.socket, err = mk("pgsocket"); err != nil {
+		return v, err
+	}
+	if a.S3Endpoint == "" {
+		if v.repo, err = mk("pgbackrest"); err != nil {
+			return v, err
+		}
+	}
+	return v, nil
+}
+
+func volumeMount(v *docker.Volume, target string, readOnly bool) docker.ContainerMountArgs {
+	return docker.ContainerMountArgs{Type: pulumi.String("volume"), Source: v.Name, Target: pulumi.String(target), ReadOnly: pulumi.Bool(readOnly)}
+}
+
+// archive adds WAL archiving to the Postgres container: the pgBackRest
+// environment, the spool and socket volumes (the socket directory replaces
+// its tmpfs so the job can reach the server), and the dev repository.
+func (a PITRArgs) archive(pg *docker.ContainerArgs, user string, v pitrVolumes) {
+	plain, secret := a.env(user)
+	pg.Envs = append(pg.Envs.(pulumi.StringArray), env(plain, secret)...)
+	mounts := pg.Mounts.(docker.ContainerMountArray)
+	mounts = append(mounts, volumeMount(v.spool, pgSpoolDir, false), volumeMount(v.socket, pgSocketDir, false))
+	if v.repo != nil {
+		mounts = append(mounts, volumeMount(v.repo, pgPOSIXRepo, false))
+	}
+	pg.Mounts = mounts
+	if tmpfs, ok := pg.Tmpfs.(pulumi.StringMap); ok {
+		delete(tmpfs, pgSocketDir)
+	}
+}
+
+// backupJob is the pitrjob container: the same image and user, the data
+// volume read-only, the server's socket, full and differential backups on
+// their schedules, failures to Sentry.
+func (a PITRArgs) backupJob(ctx *pulumi.Context, name, prefix string, image pulumi.StringInput, data *docker.Volume,
+	v pitrVolumes, dbUser, runAs string, databaseURL pulumi.StringInput, host *RegionHost, in []pulumi.ResourceOption) error {
+	plain, secret := a.env(dbUser)
+	plain["PITR_FULL_SCHEDULE"] = a.FullSchedule
+	plain["PITR_DIFF_SCHEDULE"] = a.DiffSchedule
+	if a.SentryEnvironment != "" {
+		plain["SENTRY_ENVIRONMENT"] = a.SentryEnvironment
+	}
+	secret["DATABASE_URL"] = databaseURL
+	if a.SentryDSN != nil {
+		secret["SENTRY_DSN"] = a.SentryDSN
+	}
+	mounts := docker.ContainerMountArray{
+		volumeMount(data, pgDataMount, true),
+		volumeMount(v.socket, pgSocketDir, false),
+		volumeMount(v.spool, pgSpoolDir, false),
+	}
+	if v.repo != nil {
+		mounts = append(mounts, volumeMount(v.repo, pgPOSIXRepo, false))
+	}
+	job := &docker.ContainerArgs{
+		Name:        pulumi.Sprintf("%s-pgbackrest", prefix),
+		Image:       image,
+		Entrypoints: pulumi.ToStringArray([]string{pitrJobBinary}),
+		Command:     pulumi.ToStringArray([]string{"run"}),
+		Envs:        env(plain, secret),
+		Mounts:      mounts,
+		NetworksAdvanced: docker.ContainerNetworksAdvancedArray{
+			docker.ContainerNetworksAdvancedArgs{Name: host.PrivateNetworkName},
+			docker.ContainerNetworksAdvancedArgs{Name: host.EgressNetworkName},
+		},
+	}
+	harden(job, runAs, a.Limits, host.Identity(RolePITR))
+	if _, err := docker.NewContainer(ctx, name+"-pgbackrest", job, in...); err != nil {
+		return fmt.Errorf("pgbackrest job container: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,126 @@
+package components_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/helloagents/infra/components"
+	"github.com/helloagents/infra/internal/mocktest"
+)
+
+// envOf returns a container's KEY=value entries and which of them are secret.
+func envOf(r mocktest.Resource) (map[string]string, map[string]bool) {
+	vals, secrets := map[string]string{}, map[string]bool{}
+	for _, e := range arr(r.Inputs["envs"]) {
+		k, v, _ := strings.Cut(unwrap(e).StringValue(), "=")
+		vals[k], secrets[k] = v, e.IsSecret()
+	}
+	return vals, secrets
+}
+
+func mountTargets(r mocktest.Resource) map[string]bool {
+	out := map[string]bool{}
+	for _, m := range arr(r.Inputs["mounts"]) {
+		o := unwrap(m).ObjectValue()
+		out[unwrap(o["target"]).StringValue()] = !o["readOnly"].IsNull() && unwrap(o["readOnly"]).BoolValue()
+	}
+	return out
+}
+
+func TestDatabaseWithPITR(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		pitr    components.PITRArgs
+		volumes int
+		repo    string
+	}{
+		{"r2", components.PITRArgs{S3Endpoint: "acct.r2.cloudflarestorage.com", Bucket: "helloagents-backups-production",
+			RepoPath: "/production/eu", AccessKeyID: secret("r2-id-SECRET"), SecretAccessKey: secret("r2-key-SECRET"),
+			CipherPass: secret("cipher-SECRET")}, 3, "s3"}, // data, spool, socket
+		{"dev posix", components.PITRArgs{}, 5, "posix"}, // + repository, dump volume
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := tc.pitr
+			p.ArchiveTimeout, p.RetentionFull, p.FullSchedule, p.DiffSchedule = 60*time.Second, 2, "0 2 * * 0", "0 2 * * 1-6"
+			p.Limits = components.Limits{MemoryMB: 256, CPUs: 0.5, MaxRestarts: 5}
+			p.SentryDSN, p.SentryEnvironment = secret("https://k@sentry/1"), "production"
+			backup := components.BackupArgs{Image: pulumi.String("pgbackup:dev"), RunAs: "65532:65532", Schedule: "@daily",
+				RetentionDays: 3, KeepLast: 3, Destination: "file:///backups", LocalVolume: tc.repo == "posix",
+				Limits: components.Limits{MemoryMB: 256, CPUs: 0.5, MaxRestarts: 5}}
+			m := run(t, func(ctx *pulumi.Context) error {
+				host, err := newHost(ctx, "unix:///var/run/docker.sock")
+				if err != nil {
+					return err
+				}
+				_, err = components.NewDatabase(ctx, "db-eu", &components.DatabaseArgs{
+					Prefix: "helloagents-test", Region: "eu", Host: host, Image: "helloagents-postgres:15",
+					Name: "app", User: "app", RunAs: "999:999", Password: secret("pw-db"),
+					Limits: components.Limits{MemoryMB: 512, CPUs: 1, MaxRestarts: 5}, HealthCheck: components.DefaultHealthCheck(),
+					Backup: backup, PITR: &p,
+				})
+				return err
+			})
+			if got := m.Count(mocktest.DockerVolume); got != tc.volumes {
+				t.Errorf("volumes %d, want %d", got, tc.volumes)
+			}
+			pg, _ := m.Named(mocktest.DockerContainer, "db-eu-postgres")
+			job, ok := m.Named(mocktest.DockerContainer, "db-eu-pgbackrest")
+			if !ok {
+				t.Fatal("no pgbackrest job container")
+			}
+			for _, c := range []mocktest.Resource{pg, job} {
+				vals, secrets := envOf(c)
+				if vals["PGBACKREST_REPO1_TYPE"] != tc.repo || vals["PGBACKREST_STANZA"] != "main" || vals["PGBACKREST_ARCHIVE_ASYNC"] != "y" ||
+					vals["PGBACKREST_SPOOL_PATH"] != "/var/spool/pgbackrest" || vals["PGBACKREST_REPO1_RETENTION_FULL"] != "2" || vals["PGBACKREST_PG1_USER"] != "app" {
+					t.Errorf("%s: pgbackrest env %v", c.Name, vals)
+				}
+				if tc.repo == "s3" {
+					if vals["PGBACKREST_REPO1_S3_REGION"] != "auto" || vals["PGBACKREST_REPO1_S3_URI_STYLE"] != "path" ||
+						vals["PGBACKREST_REPO1_PATH"] != "/production/eu" || vals["PGBACKREST_REPO1_CIPHER_TYPE"] != "aes-256-cbc" {
+						t.Errorf("%s: s3 env %v", c.Name, vals)
+					}
+					for _, k := range []string{"PGBACKREST_REPO1_S3_KEY", "PGBACKREST_REPO1_S3_KEY_SECRET", "PGBACKREST_REPO1_CIPHER_PASS"} {
+						if !secrets[k] {
+							t.Errorf("%s: %s is not a secret entry", c.Name, k)
+						}
+					}
+				}
+				for k, v := range vals {
+					if strings.Contains(v, "SECRET") && !secrets[k] {
+						t.Errorf("%s: %s carries a secret in a plain entry", c.Name, k)
+					}
+				}
+				if str(c, "user") != "999:999" || !unwrap(c.Inputs["readOnly"]).BoolValue() || !slices.Contains(strs(c.Inputs["capabilities"].ObjectValue()["drops"]), "ALL") {
+					t.Errorf("%s: not hardened: user %q", c.Name, str(c, "user"))
+				}
+			}
+			pgEnv, _ := envOf(pg)
+			if pgEnv["ARCHIVE_TIMEOUT"] != "60s" {
+				t.Errorf("ARCHIVE_TIMEOUT %q", pgEnv["ARCHIVE_TIMEOUT"])
+			}
+			mt := mountTargets(pg)
+			if _, ok := mt["/var/spool/pgbackrest"]; !ok || len(mt) != map[string]int{"s3": 3, "posix": 4}[tc.repo] {
+				t.Errorf("postgres mounts %v", mt)
+			}
+			if tmpfs := unwrap(pg.Inputs["tmpfs"]).ObjectValue(); tmpfs.HasValue(resource.PropertyKey("/var/run/postgresql")) {
+				t.Error("socket directory still a private tmpfs: the job cannot reach the server")
+			}
+			jm := mountTargets(job)
+			if ro, ok := jm["/var/lib/postgresql/data"]; !ok || !ro {
+				t.Errorf("job mounts %v: want the data volume read-only", jm)
+			}
+			jobEnv, jobSecrets := envOf(job)
+			if !jobSecrets["DATABASE_URL"] || !jobSecrets["SENTRY_DSN"] || jobEnv["PITR_FULL_SCHEDULE"] != "0 2 * * 0" || jobEnv["PITR_DIFF_SCHEDULE"] != "0 2 * * 1-6" {
+				t.Errorf("job env %v", jobEnv)
+			}
+			if ep := strs(job.Inputs["entrypoints"]); len(ep) != 1 || ep[0] != "/usr/local/bin/pitrjob" || str(job, "image") != str(pg, "image") {
+				t.Errorf("job entrypoint %v image %q", ep, str(job, "image"))
+			}
+		})
+	}
+}
