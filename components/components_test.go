@@ -160,7 +160,7 @@ func TestDatabaseDevAndCloud(t *testing.T) {
 					return err
 				}
 				db, err := components.NewDatabase(ctx, "db-eu", &components.DatabaseArgs{
-					Prefix: "helloagents-test", Region: "eu", Host: host, Image: "postgres:15-alpine",
+					Prefix: "helloagents-test", Region: "eu", Host: host, Image: pulumi.String("r/postgres@sha256:" + strings.Repeat("5", 64)), Pull: true,
 					Name: "app", User: "app", RunAs: "70:70", Password: secret("pw-db"),
 					Limits: components.Limits{MemoryMB: 512, CPUs: 1, MaxRestarts: 5}, HealthCheck: hc, Backup: tc.backup,
 				})

@@ -18,8 +18,10 @@ type DatabaseArgs struct {
 	Region string
 	// Host is the region's engine and networks.
 	Host *RegionHost
-	// Image is the Postgres image; its tag pins the major version.
-	Image    string
+	// Image is the Postgres image (backend/postgres.Dockerfile); Pull
+	// fetches it onto the region's engine first (pushed or pinned images).
+	Image    pulumi.StringInput
+	Pull     bool
 	Name     string
 	User     string
 	RunAs    string
@@ -80,7 +82,7 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 	}
 	in := []pulumi.ResourceOption{pulumi.Parent(d), pulumi.Provider(args.Host.Provider)}
 
-	pgImage, err := image(ctx, name+"-postgres-image", pulumi.String(args.Image), true, in...)
+	pgImage, err := image(ctx, name+"-postgres-image", args.Image, args.Pull, in...)
 	if err != nil {
 		return nil, err
 	}

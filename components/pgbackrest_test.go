@@ -58,7 +58,7 @@ func TestDatabaseWithPITR(t *testing.T) {
 					return err
 				}
 				_, err = components.NewDatabase(ctx, "db-eu", &components.DatabaseArgs{
-					Prefix: "helloagents-test", Region: "eu", Host: host, Image: "helloagents-postgres:15",
+					Prefix: "helloagents-test", Region: "eu", Host: host, Image: pulumi.String("helloagents-postgres:15"),
 					Name: "app", User: "app", RunAs: "999:999", Password: secret("pw-db"),
 					Limits: components.Limits{MemoryMB: 512, CPUs: 1, MaxRestarts: 5}, HealthCheck: components.DefaultHealthCheck(),
 					Backup: backup, PITR: &p,

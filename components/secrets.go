@@ -14,6 +14,10 @@ type SecretsArgs struct {
 	Regions []string
 	// Tunnels generates one Cloudflare Tunnel secret per region.
 	Tunnels bool
+	// RepositoryPassphrase generates the passphrase that encrypts the
+	// stack's pgBackRest repositories (one per stack, so any region can
+	// read another's WAL).
+	RepositoryPassphrase bool
 
 	AIAPIKey           string
 	SentryDSN          string
@@ -33,6 +37,9 @@ type Secrets struct {
 	// DatabasePasswords and TunnelSecrets are keyed by region name.
 	DatabasePasswords map[string]pulumi.StringOutput
 	TunnelSecrets     map[string]pulumi.StringOutput
+	// RepositoryPassphrase encrypts the pgBackRest repositories; unset
+	// (zero) unless requested.
+	RepositoryPassphrase pulumi.StringOutput
 
 	// Collected secrets; the Has* flags say whether the operator set them.
 	AIAPIKey           pulumi.StringOutput
@@ -77,6 +84,18 @@ func NewSecrets(ctx *pulumi.Context, name string, args *SecretsArgs, opts ...pul
 			s.TunnelSecrets[region] = pulumi.ToSecret(id.B64Std).(pulumi.StringOutput)
 		}
 	}
+	generated := len(s.DatabasePasswords) + len(s.TunnelSecrets)
+	if args.RepositoryPassphrase {
+		pw, err := random.NewRandomPassword(ctx, name+"-repository-passphrase", &random.RandomPasswordArgs{
+			Length:  pulumi.Int(48),
+			Special: pulumi.Bool(false),
+		}, child)
+		if err != nil {
+			return nil, fmt.Errorf("repository passphrase: %w", err)
+		}
+		s.RepositoryPassphrase = pulumi.ToSecret(pw.Result).(pulumi.StringOutput)
+		generated++
+	}
 	secret := func(v string) pulumi.StringOutput {
 		return pulumi.ToSecret(pulumi.String(v)).(pulumi.StringOutput)
 	}
@@ -88,7 +107,7 @@ func NewSecrets(ctx *pulumi.Context, name string, args *SecretsArgs, opts ...pul
 	s.RegistryPassword, s.HasRegistry = secret(args.RegistryPassword), args.RegistryPassword != ""
 	// Only the count is registered: the values must not become outputs.
 	if err := ctx.RegisterResourceOutputs(s, pulumi.Map{
-		"generated": pulumi.Int(len(s.DatabasePasswords) + len(s.TunnelSecrets)),
+		"generated": pulumi.Int(generated),
 	}); err != nil {
 		return nil, err
 	}

@@ -97,8 +97,10 @@ type Backend struct {
 
 // Database configures the per-region Postgres container.
 type Database struct {
-	// Image is the Postgres image; its tag pins the major version.
-	Image string `json:"image"`
+	// Image is the digest-pinned Postgres image (backend/postgres.Dockerfile:
+	// PostgreSQL 15 with pgBackRest). Production: required, copied from
+	// staging's postgresImage output; elsewhere it is built.
+	Image string `json:"image,omitempty"`
 	Name  string `json:"name"`
 	User  string `json:"user"`
 	// RunAs is the numeric uid:gid Postgres runs as (70 in the alpine image).

@@ -32,10 +32,9 @@ func Defaults(stack string, env Environment) Config {
 			HealthcheckCommand:     []string{"CMD", "/server", "healthcheck"},
 		},
 		Database: Database{
-			Image:    "postgres:15-alpine",
 			Name:     "helloagents",
 			User:     "helloagents",
-			RunAs:    "70:70",
+			RunAs:    "999:999", // postgres in backend/postgres.Dockerfile
 			MemoryMB: 1024,
 			// WAL archiving: RPO 60 s; weekly full and daily differential
 			// backups, two full backups kept (two to three weeks back).
@@ -126,7 +125,8 @@ func BackendContext() string {
 
 // Dockerfiles of the images, relative to BackendContext().
 const (
-	BackendDockerfile = "Dockerfile"
-	BackupDockerfile  = "pgbackup.Dockerfile"
-	ProxyDockerfile   = "proxy.Dockerfile"
+	BackendDockerfile  = "Dockerfile"
+	BackupDockerfile   = "pgbackup.Dockerfile"
+	ProxyDockerfile    = "proxy.Dockerfile"
+	PostgresDockerfile = "postgres.Dockerfile"
 )

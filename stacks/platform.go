@@ -25,13 +25,16 @@ type Outputs struct {
 	// ProxyImage is the region proxy's image: the digest to copy into
 	// production's backend.proxyImage.
 	ProxyImage pulumi.StringOutput
+	// PostgresImage is the database image (PostgreSQL with pgBackRest): the
+	// digest to copy into production's database.image.
+	PostgresImage pulumi.StringOutput
 }
 
 // images are the references the regions run: built here (dev, staging) or
 // digest-pinned in config (production). In production each region's
 // backend image comes from its own regions[i].image.
 type images struct {
-	backend, backup, proxy pulumi.StringOutput
+	backend, backup, proxy, postgres pulumi.StringOutput
 }
 
 // Fixed limits of the sidecar containers; the backend's come from config.
@@ -72,7 +75,7 @@ func (p *platform) compose() (*Outputs, error) {
 	}
 	s := cfg.Secrets
 	secrets, err := components.NewSecrets(ctx, "secrets", &components.SecretsArgs{
-		Regions: names, Tunnels: p.cloud,
+		Regions: names, Tunnels: p.cloud, RepositoryPassphrase: p.cloud && cfg.Database.Archiving,
 		AIAPIKey: s.AIAPIKey.Reveal(), SentryDSN: s.SentryDSN.Reveal(),
 		CloudflareAPIToken: s.CloudflareAPIToken.Reveal(),
 		R2AccessKeyID:      s.R2AccessKeyID.Reveal(), R2SecretAccessKey: s.R2SecretAccessKey.Reveal(),
@@ -133,6 +136,7 @@ func (p *platform) compose() (*Outputs, error) {
 	out.BackendImage = imgs.backend
 	out.BackupImage = imgs.backup
 	out.ProxyImage = imgs.proxy
+	out.PostgresImage = imgs.postgres
 	if cfg.Environment == Production {
 		out.BackendImage = pulumi.String(cfg.Regions[0].Image).ToStringOutput()
 	}
@@ -169,10 +173,11 @@ func (p *platform) compose() (*Outputs, error) {
 	ctx.Export("backupBucket", out.BackupBucket)
 	ctx.Export("backupImage", out.BackupImage)
 	ctx.Export("proxyImage", out.ProxyImage)
+	ctx.Export("postgresImage", out.PostgresImage)
 	return out, nil
 }
 
-// images builds the backend, pgbackup and proxy images (dev: on the build
+// images builds the backend, pgbackup, proxy and Postgres images (dev: on the build
 // engine, kept local; staging: pushed, referenced by repo digest) or, in
 // production, returns the digest-pinned references from config: production
 // never builds.
@@ -180,9 +185,10 @@ func (p *platform) images() (images, error) {
 	cfg := p.cfg
 	if cfg.Environment == Production {
 		return images{
-			backend: pulumi.String(cfg.Regions[0].Image).ToStringOutput(),
-			backup:  pulumi.String(cfg.Backup.Image).ToStringOutput(),
-			proxy:   pulumi.String(cfg.Backend.ProxyImage).ToStringOutput(),
+			backend:  pulumi.String(cfg.Regions[0].Image).ToStringOutput(),
+			backup:   pulumi.String(cfg.Backup.Image).ToStringOutput(),
+			proxy:    pulumi.String(cfg.Backend.ProxyImage).ToStringOutput(),
+			postgres: pulumi.String(cfg.Database.Image).ToStringOutput(),
 		}, nil
 	}
 	builder, err := docker.NewProvider(p.ctx, "build-docker", &docker.ProviderArgs{Host: pulumi.String(cfg.Backend.BuildHost)})
@@ -207,7 +213,10 @@ func (p *platform) images() (images, error) {
 	if imgs.backup, err = build("backup-image", SiblingRepository(cfg.Backend.Repository, "pgbackup"), BackupDockerfile); err != nil {
 		return imgs, err
 	}
-	imgs.proxy, err = build("proxy-image", SiblingRepository(cfg.Backend.Repository, "proxy"), ProxyDockerfile)
+	if imgs.proxy, err = build("proxy-image", SiblingRepository(cfg.Backend.Repository, "proxy"), ProxyDockerfile); err != nil {
+		return imgs, err
+	}
+	imgs.postgres, err = build("postgres-image", SiblingRepository(cfg.Backend.Repository, "postgres"), PostgresDockerfile)
 	return imgs, err
 }
 

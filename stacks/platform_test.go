@@ -63,26 +63,26 @@ func TestStackResourceCounts(t *testing.T) {
 		perRegion counts
 	}{
 		{"dev",
-			counts{mocktest.DockerProvider: 2, mocktest.DockerImage: 3, mocktest.RandomPassword: 1, mocktest.RandomID: 0,
+			counts{mocktest.DockerProvider: 2, mocktest.DockerImage: 4, mocktest.RandomPassword: 1, mocktest.RandomID: 0,
 				mocktest.CloudflareProvider: 0, mocktest.Tunnel: 0, mocktest.Record: 0, mocktest.R2Bucket: 0,
 				mocktest.ZoneSettings: 0, mocktest.PagesProject: 0, mocktest.Healthcheck: 0, mocktest.LoadBalancer: 0},
-			counts{mocktest.DockerProvider: 1, mocktest.DockerRemoteImage: 1, mocktest.DockerContainer: 4,
-				mocktest.DockerNetwork: 2, mocktest.DockerVolume: 2}},
+			counts{mocktest.DockerProvider: 1, mocktest.DockerRemoteImage: 0, mocktest.DockerContainer: 5,
+				mocktest.DockerNetwork: 2, mocktest.DockerVolume: 5}},
 		{"staging",
-			counts{mocktest.DockerProvider: 2, mocktest.DockerImage: 3, mocktest.RandomPassword: 1, mocktest.RandomID: 1,
+			counts{mocktest.DockerProvider: 2, mocktest.DockerImage: 4, mocktest.RandomPassword: 2, mocktest.RandomID: 1,
 				mocktest.CloudflareProvider: 1, mocktest.R2Bucket: 1, mocktest.ZoneSettings: 1, mocktest.Record: 3,
 				mocktest.Healthcheck: 1, mocktest.LoadBalancerMonitor: 0, mocktest.LoadBalancerPool: 0, mocktest.LoadBalancer: 0,
 				mocktest.PagesProject: 1, mocktest.PagesDomain: 1},
-			counts{mocktest.DockerProvider: 1, mocktest.DockerRemoteImage: 5, mocktest.DockerContainer: 5,
-				mocktest.DockerNetwork: 2, mocktest.DockerVolume: 1, mocktest.Tunnel: 1, mocktest.TunnelConfig: 1,
+			counts{mocktest.DockerProvider: 1, mocktest.DockerRemoteImage: 5, mocktest.DockerContainer: 6,
+				mocktest.DockerNetwork: 2, mocktest.DockerVolume: 3, mocktest.Tunnel: 1, mocktest.TunnelConfig: 1,
 				mocktest.Record: 1, mocktest.RandomPassword: 1, mocktest.RandomID: 1}},
 		{"production",
-			counts{mocktest.DockerProvider: 2, mocktest.DockerImage: 0, mocktest.RandomPassword: 2, mocktest.RandomID: 2,
+			counts{mocktest.DockerProvider: 2, mocktest.DockerImage: 0, mocktest.RandomPassword: 3, mocktest.RandomID: 2,
 				mocktest.CloudflareProvider: 1, mocktest.R2Bucket: 1, mocktest.ZoneSettings: 1, mocktest.Record: 3,
 				mocktest.Healthcheck: 0, mocktest.LoadBalancerMonitor: 1, mocktest.LoadBalancerPool: 2, mocktest.LoadBalancer: 1,
 				mocktest.PagesProject: 1, mocktest.PagesDomain: 1},
-			counts{mocktest.DockerProvider: 1, mocktest.DockerRemoteImage: 5, mocktest.DockerContainer: 6,
-				mocktest.DockerNetwork: 2, mocktest.DockerVolume: 1, mocktest.Tunnel: 1, mocktest.TunnelConfig: 1,
+			counts{mocktest.DockerProvider: 1, mocktest.DockerRemoteImage: 5, mocktest.DockerContainer: 7,
+				mocktest.DockerNetwork: 2, mocktest.DockerVolume: 3, mocktest.Tunnel: 1, mocktest.TunnelConfig: 1,
 				mocktest.Record: 1, mocktest.LoadBalancerPool: 1, mocktest.RandomPassword: 1, mocktest.RandomID: 1}},
 	} {
 		t.Run(tc.stack, func(t *testing.T) {
@@ -182,6 +182,9 @@ func TestSecretsAreSecret(t *testing.T) {
 					}
 				case "postgres":
 					want = []string{"POSTGRES_PASSWORD="}
+					if stack != "dev" {
+						want = append(want, "PGBACKREST_REPO1_S3_KEY=", "PGBACKREST_REPO1_S3_KEY_SECRET=", "PGBACKREST_REPO1_CIPHER_PASS=")
+					}
 				case "backup":
 					want = []string{"DATABASE_URL="}
 					if stack != "dev" {
@@ -189,6 +192,11 @@ func TestSecretsAreSecret(t *testing.T) {
 					}
 				case "tunnel":
 					want = []string{"TUNNEL_TOKEN="}
+				case "pgbackrest":
+					want = []string{"DATABASE_URL="}
+					if stack != "dev" {
+						want = append(want, "PGBACKREST_REPO1_S3_KEY=", "PGBACKREST_REPO1_S3_KEY_SECRET=", "PGBACKREST_REPO1_CIPHER_PASS=", "SENTRY_DSN=")
+					}
 				case "proxy":
 				default:
 					t.Errorf("%s: no helloagents.role label", c.Name)

@@ -50,7 +50,8 @@ func (p *platform) region(r Region, imgs images, pull bool, bucket *components.B
 	d := cfg.Database
 	db, err := components.NewDatabase(ctx, "db-"+r.Name, &components.DatabaseArgs{
 		Prefix: prefix, Region: r.Name, Host: host,
-		Image: d.Image, Name: d.Name, User: d.User, RunAs: d.RunAs,
+		Image: imgs.postgres, Pull: pull, Name: d.Name, User: d.User, RunAs: d.RunAs,
+		PITR:        p.pitr(r, bucket),
 		Password:    p.secrets.DatabasePasswords[r.Name],
 		Limits:      components.Limits{MemoryMB: d.MemoryMB, CPUs: cfg.Backend.CPUs, MaxRestarts: cfg.Backend.MaxRestarts},
 		ProtectData: cfg.Environment == Production,
@@ -120,6 +121,37 @@ func (p *platform) region(r Region, imgs images, pull bool, bucket *components.B
 		Service:   proxy.URL, Image: cfg.Edge.TunnelImage,
 		Host: host, Cloudflare: p.cloudflare, Limits: limits, HealthCheck: cfg.HealthCheck,
 	})
+}
+
+// pitr wires WAL archiving and the scheduled physical backups of region r:
+// an encrypted repository on R2 under <backup.prefix>/<region>/pgbackrest
+// (the dumps' bucket), or in dev a repository volume. Nil when archiving is
+// off (dev only).
+func (p *platform) pitr(r Region, bucket *components.BackupBucket) *components.PITRArgs {
+	cfg := p.cfg
+	d := cfg.Database
+	if !d.Archiving {
+		return nil
+	}
+	limits := backupLimits
+	limits.MaxRestarts = cfg.Backend.MaxRestarts
+	a := &components.PITRArgs{
+		ArchiveTimeout: d.ArchiveTimeoutDuration(), RetentionFull: d.RetentionFull,
+		FullSchedule: d.FullSchedule, DiffSchedule: d.DiffSchedule,
+		Limits: limits, SentryEnvironment: string(cfg.Environment),
+	}
+	if p.secrets.HasSentryDSN {
+		a.SentryDSN = p.secrets.SentryDSN
+	}
+	if p.cloud {
+		a.S3Endpoint = strings.TrimPrefix(bucket.Endpoint, "https://")
+		a.Bucket = cfg.Backup.Bucket
+		a.RepoPath = fmt.Sprintf("/%s/%s/pgbackrest", cfg.Backup.Prefix, r.Name)
+		a.AccessKeyID = p.secrets.R2AccessKeyID
+		a.SecretAccessKey = p.secrets.R2SecretAccessKey
+		a.CipherPass = p.secrets.RepositoryPassphrase
+	}
+	return a
 }
 
 // sanitizeStack makes a stack name ("org/production") usable in names.

@@ -45,7 +45,7 @@ func TestContainerSecurity(t *testing.T) {
 	for _, stack := range []string{"dev", "staging", "production"} {
 		t.Run(stack, func(t *testing.T) {
 			m, cfg, _ := runStack(t, stack)
-			wantUser := map[string]string{"backend": "65532:65532", "postgres": "70:70", "backup": "65532:65532", "tunnel": "65532:65532", "proxy": "65532:65532"}
+			wantUser := map[string]string{"backend": "65532:65532", "postgres": "999:999", "pgbackrest": "999:999", "backup": "65532:65532", "tunnel": "65532:65532", "proxy": "65532:65532"}
 			for _, c := range m.ByType(mocktest.DockerContainer) {
 				in := c.Inputs
 				r := role(c)
@@ -75,9 +75,9 @@ func TestContainerSecurity(t *testing.T) {
 				}
 				checkNetworks(t, stack, c)
 				checkPorts(t, stack, c)
-				// The backup job has no server to probe; the proxy's healthcheck
-				// is its image's (HAProxy's own monitor endpoint).
-				if r != "backup" && r != "proxy" {
+				// The backup jobs have no server to probe; the proxy's
+				// healthcheck is its image's (HAProxy's own monitor endpoint).
+				if r != "backup" && r != "pgbackrest" && r != "proxy" {
 					checkHealthcheck(t, cfg, c)
 				}
 			}

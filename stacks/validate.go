@@ -17,7 +17,6 @@ var (
 	dnsLabel     = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 	regionName   = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,22}[a-z0-9])?$`)
 	pinnedImage  = regexp.MustCompile(`^[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}$`)
-	taggedMajor  = regexp.MustCompile(`^[a-z0-9][a-z0-9._/-]*:[0-9]+([.-][A-Za-z0-9.-]+)?(@sha256:[0-9a-f]{64})?$`)
 	numericUser  = regexp.MustCompile(`^([0-9]+)(:[0-9]+)?$`)
 	hex32        = regexp.MustCompile(`^[0-9a-f]{32}$`)
 	sqlIdent     = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
@@ -256,9 +255,7 @@ func checkUser(p *problems, key, user string) {
 func (c Config) validateDatabase(p *problems) {
 	k := full(keyDatabase)
 	d := c.Database
-	if !taggedMajor.MatchString(d.Image) {
-		p.bad(k+".image", d.Image, "a Postgres image whose tag pins the major version, e.g. postgres:15-alpine")
-	}
+	c.checkPinnedImage(p, k+".image", d.Image, "Postgres (backend/postgres.Dockerfile)")
 	if !sqlIdent.MatchString(d.Name) {
 		p.bad(k+".name", d.Name, "a lowercase SQL identifier")
 	}

@@ -125,8 +125,36 @@ func BackupsConfigured(resources []policyx.AnalyzerResource, c Context) []Findin
 				out = append(out, Finding{URN: job.URN, Message: msg})
 			}
 		}
+		for _, db := range g.dbs {
+			if msg := archivesWAL(db); msg != "" {
+				out = append(out, Finding{URN: db.URN, Message: msg})
+			}
+		}
 	}
 	return out
+}
+
+// EnvArchiveRepoType is the pgBackRest setting of a Postgres container's
+// repository (backend/postgres.Dockerfile reads PGBACKREST_* variables).
+const EnvArchiveRepoType = "PGBACKREST_REPO1_TYPE"
+
+// archivesWAL explains why a database outside dev does not archive its WAL
+// off the host ("" if it does, or its variables are not known yet): a daily
+// dump alone loses up to a day of writes with the host.
+func archivesWAL(db policyx.AnalyzerResource) string {
+	if envPending(db) {
+		return ""
+	}
+	repo, ok := envValue(db, EnvArchiveRepoType)
+	switch {
+	case !ok:
+		return fmt.Sprintf("%s: PostgreSQL does not archive WAL; run the pgBackRest image (backend/postgres.Dockerfile) with %s=s3 so every commit leaves the host within archive_timeout",
+			label(db), EnvArchiveRepoType)
+	case repo.Known && repo.Value != "s3":
+		return fmt.Sprintf("%s: %s %q keeps the WAL archive on the database's own host; use the off-host S3 repository (Cloudflare R2)",
+			label(db), EnvArchiveRepoType, repo.Value)
+	}
+	return ""
 }
 
 // offHost explains why a backup job's destination is not off-host ("" if it is).

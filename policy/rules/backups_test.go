@@ -6,9 +6,12 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
 )
 
+// postgres is a database that archives its WAL to an S3 repository
+// (backend/postgres.Dockerfile as the program runs it).
 func postgres(name string) map[string]any {
 	return map[string]any{"image": "postgres:15-bookworm", "name": name, "user": "999:999",
-		"envs": []any{"POSTGRES_USER=app", secret{"POSTGRES_PASSWORD=pw"}, "POSTGRES_DB=app"}}
+		"envs": []any{"POSTGRES_USER=app", secret{"POSTGRES_PASSWORD=pw"}, "POSTGRES_DB=app",
+			"PGBACKREST_REPO1_TYPE=s3", secret{"PGBACKREST_REPO1_CIPHER_PASS=x"}}}
 }
 
 func backupJob(db, dest, retention string) map[string]any {
@@ -39,6 +42,12 @@ func TestBackupsConfigured(t *testing.T) {
 	unknownURL := backupJob("x", "s3://b/p", "14")
 	unknownURL["envs"] = append([]any{computed}, unknownURL["envs"].([]any)[1:]...)
 	jobUnknownURL := onHost(resource(t, TypeContainer, "backup-eu", unknownURL), eu)
+	noArchive := postgres("postgres-eu")
+	noArchive["envs"] = noArchive["envs"].([]any)[:3]
+	dbNoArchive := onHost(resource(t, TypeContainer, "postgres-eu", noArchive), eu)
+	localArchive := postgres("postgres-eu")
+	localArchive["envs"] = append(noArchive["envs"].([]any)[:3:3], "PGBACKREST_REPO1_TYPE=posix")
+	dbLocalArchive := onHost(resource(t, TypeContainer, "postgres-eu", localArchive), eu)
 
 	tests := []struct {
 		name      string
@@ -55,6 +64,9 @@ func TestBackupsConfigured(t *testing.T) {
 		{"loopback S3 endpoint", Production, []policyx.AnalyzerResource{dbEU, jobLoopback}, []string{jobLoopback.URN}},
 		{"job paired by count when its URL is not known", Production, []policyx.AnalyzerResource{dbEU, jobUnknownURL}, nil},
 		{"no databases", Production, nil, nil},
+		{"no WAL archiving outside dev", Staging, []policyx.AnalyzerResource{dbNoArchive, jobEU}, []string{dbNoArchive.URN}},
+		{"WAL archive on the database's host", Production, []policyx.AnalyzerResource{dbLocalArchive, jobEU}, []string{dbLocalArchive.URN}},
+		{"no WAL archiving in dev", Dev, []policyx.AnalyzerResource{dbNoArchive, jobEU}, nil},
 		{"a container whose env is not known yet may be the job", Production,
 			[]policyx.AnalyzerResource{dbEU, onHost(resource(t, TypeContainer, "pending", map[string]any{"envs": computed}), eu)}, nil},
 		{"pending container on another host does not count", Production,
