@@ -303,6 +303,8 @@ func (es *engineStack) previewNoChanges(t *testing.T) (string, error) {
 	return out.String(), err
 }
 
+// serve starts an in-process provider the engine attaches to
+// (PULUMI_DEBUG_PROVIDERS) and returns its port.
 func serve(t *testing.T, p pulumirpc.ResourceProviderServer) int {
 	t.Helper()
 	cancel := make(chan bool)

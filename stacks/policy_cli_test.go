@@ -23,10 +23,8 @@ import (
 	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
-	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
-	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/helloagents/infra/policy/analyzertest"
@@ -83,27 +81,10 @@ func (p *echoProvider) Cancel(context.Context, *emptypb.Empty) (*emptypb.Empty, 
 	return &emptypb.Empty{}, nil
 }
 
-// serveProvider starts a stand-in provider and returns its port.
+// serveProvider starts an echoing stand-in provider and returns its port.
 func serveProvider(t *testing.T, version string) int {
 	t.Helper()
-	cancel := make(chan bool)
-	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
-		Cancel: cancel,
-		Init: func(srv *grpc.Server) error {
-			pulumirpc.RegisterResourceProviderServer(srv, &echoProvider{version: version})
-			return nil
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		close(cancel)
-		if err := <-handle.Done; err != nil {
-			t.Errorf("stand-in provider: %v", err)
-		}
-	})
-	return handle.Port
+	return serve(t, &echoProvider{version: version})
 }
 
 func needCLI(t *testing.T) string {
