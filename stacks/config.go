@@ -37,6 +37,7 @@ type Config struct {
 	Backup      Backup
 	Frontend    Frontend
 	Edge        Edge
+	Alerts      Alerts
 	Secrets     Secrets
 }
 
@@ -185,6 +186,7 @@ type Secrets struct {
 	R2AccessKeyID      Secret
 	R2SecretAccessKey  Secret
 	RegistryPassword   Secret
+	AlertWebhookURL    Secret
 }
 
 // Config keys (without the namespace). Objects are JSON in the raw map.
@@ -210,9 +212,9 @@ const (
 func Keys() []string {
 	return []string{
 		keyEnvironment, keyRegions, keyHealthCheck, keyBackend, keyDatabase,
-		keyBackup, keyFrontend, keyEdge,
+		keyBackup, keyFrontend, keyEdge, keyAlerts,
 		keyAIAPIKey, keySentryDSN, keyCloudflareAPIToken, keyR2AccessKeyID,
-		keyR2SecretAccessKey, keyRegistryPassword,
+		keyR2SecretAccessKey, keyRegistryPassword, keyAlertWebhookURL,
 	}
 }
 
@@ -220,7 +222,7 @@ func Keys() []string {
 func SecretKeys() []string {
 	return []string{
 		keyAIAPIKey, keySentryDSN, keyCloudflareAPIToken, keyR2AccessKeyID,
-		keyR2SecretAccessKey, keyRegistryPassword,
+		keyR2SecretAccessKey, keyRegistryPassword, keyAlertWebhookURL,
 	}
 }
 
