@@ -144,6 +144,30 @@ func TestWebhookURLIsSecretInTheGraph(t *testing.T) {
 			t.Errorf("%s does not notify the webhook", p.Name)
 		}
 	}
+	// The backup job of every region posts to the same webhook.
+	for _, r := range cfg.Regions {
+		found := false
+		for _, c := range m.ByType(mocktest.DockerContainer) {
+			if !strings.Contains(c.Name, r.Name) || !strings.HasSuffix(c.Name, "-backup") {
+				continue
+			}
+			envs := c.Inputs["envs"]
+			for _, e := range unwrap(envs).ArrayValue() {
+				v := unwrap(e).StringValue()
+				if v == "ALERT_WEBHOOK_URL="+hook {
+					found = e.IsSecret() || envs.IsSecret()
+				}
+			}
+			if !slices.ContainsFunc(unwrap(envs).ArrayValue(), func(e resource.PropertyValue) bool {
+				return unwrap(e).StringValue() == "ALERT_REGION="+r.Name
+			}) {
+				t.Errorf("%s: no ALERT_REGION=%s", c.Name, r.Name)
+			}
+		}
+		if !found {
+			t.Errorf("region %s: no backup job with ALERT_WEBHOOK_URL as a secret env entry", r.Name)
+		}
+	}
 	if leaks := plainLeaksIn(m, hook); len(leaks) > 0 {
 		t.Errorf("webhook URL in plain text: %v", leaks)
 	}

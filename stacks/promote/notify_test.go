@@ -61,7 +61,7 @@ func (s *webhookServer) sequence() []string {
 	defer s.mu.Unlock()
 	var out []string
 	for _, p := range s.payloads {
-		out = append(out, strings.TrimSpace(strings.Join([]string{p["event"], p["region"], p["outcome"]}, " ")))
+		out = append(out, strings.Join(strings.Fields(p["event"]+" "+p["region"]+" "+p["outcome"]), " "))
 	}
 	return out
 }
@@ -146,7 +146,7 @@ func TestDryRunNotifiesNothing(t *testing.T) {
 	srv, hook, _ := newWebhook(t, false)
 	o := memOptions(t)
 	o.DryRun, o.Notify = true, hook
-	if rep := promote.Run(t.Context(), newMem("a"), o); rep.Outcome != promote.Promoted {
+	if rep := promote.Run(t.Context(), newMem("a", "b"), o); rep.Outcome != promote.Promoted {
 		t.Fatalf("outcome %s (%s)", rep.Outcome, rep.Reason)
 	}
 	if srv.posts != 0 {
