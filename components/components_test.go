@@ -1,6 +1,7 @@
 package components_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -234,6 +235,8 @@ func TestBackendServiceReplicasAndPorts(t *testing.T) {
 			if len(cs) != 3 || m.Count(mocktest.DockerRemoteImage) != 1 {
 				t.Fatalf("containers %d images %d, want 3 and 1", len(cs), m.Count(mocktest.DockerRemoteImage))
 			}
+			// Registration order is not replica order under the mocks.
+			slices.SortFunc(cs, func(a, b mocktest.Resource) int { return strings.Compare(a.Name, b.Name) })
 			for i, c := range cs {
 				ports := arr(c.Inputs["ports"])
 				if tc.hostPort == 0 {
