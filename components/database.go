@@ -60,6 +60,7 @@ type BackupArgs struct {
 	// SentryDSN reports failed runs; nil when unset. SentryEnvironment tags them.
 	SentryDSN         pulumi.StringInput
 	SentryEnvironment string
+	AlertWebhookURL   pulumi.StringInput // ALERT_WEBHOOK_URL of failed runs and stale backups; nil: none
 	Limits            Limits
 }
 
@@ -180,6 +181,9 @@ func (d *Database) backupJob(ctx *pulumi.Context, name string, args *DatabaseArg
 	}
 	if b.SentryDSN != nil {
 		secret["SENTRY_DSN"] = b.SentryDSN
+	}
+	if b.AlertWebhookURL != nil {
+		secret["ALERT_WEBHOOK_URL"], plain["ALERT_REGION"] = b.AlertWebhookURL, args.Region
 	}
 	job := &docker.ContainerArgs{
 		Name:    pulumi.Sprintf("%s-backup", args.Prefix),

@@ -16,6 +16,7 @@
 //	BackupBucket    helloagents:database:BackupBucket     the R2 bucket of the dumps
 //	Tunnel          helloagents:edge:Tunnel               Cloudflare Tunnel plus its cloudflared container
 //	Edge            helloagents:edge:Edge                 zone settings, DNS, health check or load balancer
+//	Alerts          helloagents:edge:Alerts               notification policies per pool, health check, tunnel; zone SSL
 //	Frontend        helloagents:frontend:Frontend         Cloudflare Pages project, domain, DNS
 //
 // Every container goes through harden (container.go): numeric non-root

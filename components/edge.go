@@ -43,11 +43,16 @@ type Edge struct {
 	pulumi.ResourceState
 
 	APIURL pulumi.StringOutput
+	// Pools and HealthChecks map a region to the id of its load-balancer
+	// pool (several regions) or standalone health check (one region), for
+	// the Alerts component's notification policies.
+	Pools        map[string]pulumi.StringOutput
+	HealthChecks map[string]pulumi.StringOutput
 }
 
 // NewEdge creates the edge resources.
 func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.ResourceOption) (*Edge, error) {
-	e := &Edge{}
+	e := &Edge{Pools: map[string]pulumi.StringOutput{}, HealthChecks: map[string]pulumi.StringOutput{}}
 	if err := ctx.RegisterComponentResource("helloagents:edge:Edge", name, e, opts...); err != nil {
 		return nil, err
 	}
@@ -95,7 +100,9 @@ func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.Re
 		return nil, err
 	}
 	e.APIURL = pulumi.String("https://" + args.APIHostname).ToStringOutput()
-	if err := ctx.RegisterResourceOutputs(e, pulumi.Map{"apiUrl": e.APIURL}); err != nil {
+	if err := ctx.RegisterResourceOutputs(e, pulumi.Map{
+		"apiUrl": e.APIURL, "poolIds": pulumi.ToStringMapOutput(e.Pools), "healthCheckIds": pulumi.ToStringMapOutput(e.HealthChecks),
+	}); err != nil {
 		return nil, err
 	}
 	return e, nil
@@ -114,7 +121,7 @@ func (e *Edge) singleRegion(ctx *pulumi.Context, name string, args *EdgeArgs, cf
 		return fmt.Errorf("API DNS record: %w", err)
 	}
 	hc := args.HealthCheck
-	if _, err := cloudflare.NewHealthcheck(ctx, name+"-health", &cloudflare.HealthcheckArgs{
+	check, err := cloudflare.NewHealthcheck(ctx, name+"-health", &cloudflare.HealthcheckArgs{
 		ZoneId:           pulumi.String(args.ZoneID),
 		Name:             pulumi.String(sanitize(args.APIHostname) + "-ready"),
 		Description:      pulumi.String("HelloAgents API readiness " + hc.Path),
@@ -131,9 +138,11 @@ func (e *Edge) singleRegion(ctx *pulumi.Context, name string, args *EdgeArgs, cf
 		FollowRedirects:  pulumi.Bool(false),
 		AllowInsecure:    pulumi.Bool(false),
 		CheckRegions:     pulumi.ToStringArray(args.CheckRegions),
-	}, cf...); err != nil {
+	}, cf...)
+	if err != nil {
 		return fmt.Errorf("health check: %w", err)
 	}
+	e.HealthChecks[r.Name] = check.ID().ToStringOutput()
 	return nil
 }
 
@@ -184,6 +193,7 @@ func (e *Edge) loadBalanced(ctx *pulumi.Context, name string, args *EdgeArgs, cf
 			return fmt.Errorf("load balancer pool of region %s: %w", r.Name, err)
 		}
 		pools = append(pools, pool.ID().ToStringOutput())
+		e.Pools[r.Name] = pool.ID().ToStringOutput()
 	}
 	if _, err := cloudflare.NewLoadBalancer(ctx, name+"-lb", &cloudflare.LoadBalancerArgs{
 		ZoneId:      pulumi.String(args.ZoneID),

@@ -25,6 +25,7 @@ type SecretsArgs struct {
 	R2AccessKeyID      string
 	R2SecretAccessKey  string
 	RegistryPassword   string
+	AlertWebhookURL    string
 }
 
 // Secrets is the one place that generates (random) and collects (config)
@@ -51,6 +52,9 @@ type Secrets struct {
 	HasAIAPIKey        bool
 	HasSentryDSN       bool
 	HasRegistry        bool
+	// AlertWebhookURL is the alert webhook (its URL is its credential).
+	AlertWebhookURL    pulumi.StringOutput
+	HasAlertWebhookURL bool
 }
 
 // NewSecrets generates and collects the platform's secrets.
@@ -105,6 +109,7 @@ func NewSecrets(ctx *pulumi.Context, name string, args *SecretsArgs, opts ...pul
 	s.R2AccessKeyID = secret(args.R2AccessKeyID)
 	s.R2SecretAccessKey = secret(args.R2SecretAccessKey)
 	s.RegistryPassword, s.HasRegistry = secret(args.RegistryPassword), args.RegistryPassword != ""
+	s.AlertWebhookURL, s.HasAlertWebhookURL = secret(args.AlertWebhookURL), args.AlertWebhookURL != ""
 	// Only the count is registered: the values must not become outputs.
 	if err := ctx.RegisterResourceOutputs(s, pulumi.Map{
 		"generated": pulumi.Int(generated),

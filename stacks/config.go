@@ -37,6 +37,7 @@ type Config struct {
 	Backup      Backup
 	Frontend    Frontend
 	Edge        Edge
+	Alerts      Alerts
 	Secrets     Secrets
 }
 
@@ -204,6 +205,7 @@ type Secrets struct {
 	R2AccessKeyID      Secret
 	R2SecretAccessKey  Secret
 	RegistryPassword   Secret
+	AlertWebhookURL    Secret
 }
 
 // Config keys (without the namespace). Objects are JSON in the raw map.
@@ -229,9 +231,9 @@ const (
 func Keys() []string {
 	return []string{
 		keyEnvironment, keyRegions, keyHealthCheck, keyBackend, keyDatabase,
-		keyBackup, keyFrontend, keyEdge,
+		keyBackup, keyFrontend, keyEdge, keyAlerts,
 		keyAIAPIKey, keySentryDSN, keyCloudflareAPIToken, keyR2AccessKeyID,
-		keyR2SecretAccessKey, keyRegistryPassword,
+		keyR2SecretAccessKey, keyRegistryPassword, keyAlertWebhookURL,
 	}
 }
 
@@ -239,7 +241,7 @@ func Keys() []string {
 func SecretKeys() []string {
 	return []string{
 		keyAIAPIKey, keySentryDSN, keyCloudflareAPIToken, keyR2AccessKeyID,
-		keyR2SecretAccessKey, keyRegistryPassword,
+		keyR2SecretAccessKey, keyRegistryPassword, keyAlertWebhookURL,
 	}
 }
 

@@ -69,6 +69,7 @@ func Parse(stack string, raw map[string]string) (Config, error) {
 		{keyBackup, &c.Backup},
 		{keyFrontend, &c.Frontend},
 		{keyEdge, &c.Edge},
+		{keyAlerts, &c.Alerts},
 	}
 	for _, o := range objects {
 		if v, ok := raw[full(o.key)]; ok {
@@ -84,6 +85,7 @@ func Parse(stack string, raw map[string]string) (Config, error) {
 		R2AccessKeyID:      Secret(raw[full(keyR2AccessKeyID)]),
 		R2SecretAccessKey:  Secret(raw[full(keyR2SecretAccessKey)]),
 		RegistryPassword:   Secret(raw[full(keyRegistryPassword)]),
+		AlertWebhookURL:    Secret(raw[full(keyAlertWebhookURL)]),
 	}
 	if c.Frontend.Hostname == "" && c.Edge.Domain != "" {
 		c.Frontend.Hostname = "app." + c.Edge.Domain

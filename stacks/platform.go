@@ -79,7 +79,7 @@ func (p *platform) compose() (*Outputs, error) {
 		AIAPIKey: s.AIAPIKey.Reveal(), SentryDSN: s.SentryDSN.Reveal(),
 		CloudflareAPIToken: s.CloudflareAPIToken.Reveal(),
 		R2AccessKeyID:      s.R2AccessKeyID.Reveal(), R2SecretAccessKey: s.R2SecretAccessKey.Reveal(),
-		RegistryPassword: s.RegistryPassword.Reveal(),
+		RegistryPassword: s.RegistryPassword.Reveal(), AlertWebhookURL: s.AlertWebhookURL.Reveal(),
 	})
 	if err != nil {
 		return nil, err
@@ -120,6 +120,7 @@ func (p *platform) compose() (*Outputs, error) {
 
 	health := pulumi.StringMap{}
 	var edgeRegions []components.EdgeRegion
+	tunnels := map[string]pulumi.StringOutput{}
 	for _, r := range cfg.Regions {
 		tunnel, err := p.region(r, imgs, pull, bucket)
 		if err != nil {
@@ -127,6 +128,7 @@ func (p *platform) compose() (*Outputs, error) {
 		}
 		health[r.Name] = pulumi.String(cfg.HealthURL(r))
 		if tunnel != nil {
+			tunnels[r.Name] = tunnel.ID
 			edgeRegions = append(edgeRegions, components.EdgeRegion{
 				Name: r.Name, Hostname: cfg.RegionHostname(r), TunnelCNAME: tunnel.CNAME,
 			})
@@ -144,13 +146,17 @@ func (p *platform) compose() (*Outputs, error) {
 	out.FrontendURL = pulumi.String(cfg.FrontendURL()).ToStringOutput()
 	if p.cloud {
 		e := cfg.Edge
-		if _, err := components.NewEdge(ctx, "edge", &components.EdgeArgs{
+		edge, err := components.NewEdge(ctx, "edge", &components.EdgeArgs{
 			AccountID: e.AccountID, ZoneID: e.ZoneID, APIHostname: e.APIHostname,
 			Regions: edgeRegions, HealthCheck: cfg.HealthCheck,
 			ManageZoneSettings: e.ManageZoneSettings, MinTLSVersion: e.MinTLSVersion,
 			HSTSMaxAgeSeconds: e.HSTSMaxAgeSeconds, CheckRegions: e.CheckRegions,
 			Cloudflare: p.cloudflare,
-		}); err != nil {
+		})
+		if err != nil {
+			return nil, err
+		}
+		if err := p.alerts(edge, tunnels); err != nil {
 			return nil, err
 		}
 		f := cfg.Frontend

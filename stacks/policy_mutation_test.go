@@ -47,6 +47,8 @@ func TestPolicyMutations(t *testing.T) {
 		{"backups on the database host", "production", "backups-configured", editEnv(rules.IsBackupJob, "BACKUP_DESTINATION", "file:///backups")},
 		{"3 days retention", "staging", "backups-retention", editEnv(rules.IsBackupJob, "BACKUP_RETENTION_DAYS", "3")},
 		{"pool without monitor", "production", "health-checks-configured", remove(isType(rules.TypeLoadBalancerPool), "monitor")},
+		{"alert without destination", "staging", "alerts-have-destination", remove(isType(rules.TypeNotificationPolicy), "emailIntegrations")},
+		{"tunnel without alert", "production", "alerts-have-destination", removeTunnelAlert},
 	}
 	graphs := map[string]graph{}
 	bin := analyzertest.Build(t)
@@ -252,4 +254,15 @@ func removeBackupJob(t *testing.T, rs []policyx.AnalyzerResource) ([]policyx.Ana
 func removeZoneSettings(t *testing.T, rs []policyx.AnalyzerResource) ([]policyx.AnalyzerResource, string) {
 	rs = slices.DeleteFunc(rs, isType(rules.TypeZoneSettingsOverride))
 	return rs, rs[first(t, rs, isType(rules.TypeRecord))].URN
+}
+
+// removeTunnelAlert drops the first tunnel's notification policy; the stack
+// policy blames the first tunnel.
+func removeTunnelAlert(t *testing.T, rs []policyx.AnalyzerResource) ([]policyx.AnalyzerResource, string) {
+	i := first(t, rs, func(r policyx.AnalyzerResource) bool {
+		v, ok := r.Properties.GetOk("alertType")
+		return r.Type == rules.TypeNotificationPolicy && ok && v.IsString() && v.AsString() == rules.AlertTunnelHealth
+	})
+	rs = slices.Delete(rs, i, i+1)
+	return rs, rs[first(t, rs, isType(rules.TypeTunnel))].URN
 }

@@ -47,6 +47,9 @@ func (p *platform) region(r Region, imgs images, pull bool, bucket *components.B
 	if p.secrets.HasSentryDSN {
 		backup.SentryDSN = p.secrets.SentryDSN
 	}
+	if p.secrets.HasAlertWebhookURL {
+		backup.AlertWebhookURL = p.secrets.AlertWebhookURL
+	}
 	d := cfg.Database
 	db, err := components.NewDatabase(ctx, "db-"+r.Name, &components.DatabaseArgs{
 		Prefix: prefix, Region: r.Name, Host: host,

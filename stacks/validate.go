@@ -62,6 +62,7 @@ func (c Config) validate() []error {
 	c.validateBackend(&p)
 	c.validateDatabase(&p)
 	c.validateBackup(&p)
+	c.validateAlerts(&p)
 	if c.Environment == Dev {
 		if u, err := url.Parse(c.Frontend.LocalURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			p.bad(full(keyFrontend)+".localUrl", c.Frontend.LocalURL, "an http(s) URL such as http://localhost:5173")

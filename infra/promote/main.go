@@ -1,7 +1,7 @@
 // Command promote moves the image that passed staging into production,
 // region by region, with health gates and automatic rollback.
 //
-//	go run ./infra/promote --from staging --to production [--regions a,b] [--dry-run] [--json]
+//	go run ./infra/promote --from staging --to production [--regions a,b] [--dry-run] [--json] [--notify URL]
 //
 // It drives the Pulumi project in --work-dir through the Automation API
 // (the `pulumi` CLI on PATH, the backend `pulumi login` or
@@ -25,9 +25,13 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 
+	"github.com/helloagents/infra/notify"
 	"github.com/helloagents/infra/stacks/promote"
 	"github.com/helloagents/infra/verify"
 )
+
+// notifyEnv is --notify's fallback: CI keeps the webhook in a secret.
+const notifyEnv = "HELLOAGENTS_NOTIFY_WEBHOOK"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -68,6 +72,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer,
 		packs   listFlag
 		configs listFlag
 		retries int
+		hookURL string
 	)
 	fs.StringVar(&o.From, "from", "", "source `stack` whose backendImage output is promoted (required), e.g. staging")
 	fs.StringVar(&o.To, "to", "", "target `stack` whose regions receive the image (required), e.g. production")
@@ -79,6 +84,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer,
 	fs.Var(&configs, "policy-pack-config", "policy pack config `file`, one per --policy-pack in the same order (repeatable), e.g. policy/policy-config.example.json")
 	fs.StringVar(&workDir, "work-dir", ".", "`dir` of the Pulumi project (Pulumi.yaml and the Pulumi.<stack>.yaml files)")
 	fs.StringVar(&o.Journal, "journal", "", "`path` of the promotion journal (default <work-dir>/.promotion/<to>.json)")
+	fs.StringVar(&hookURL, "notify", "", "Slack-compatible `webhook` URL told the start, each region's result, a rollback and the outcome (default $"+notifyEnv+"); a failing webhook never fails the promotion")
 	fs.IntVar(&retries, "retries", verify.DefaultRetries, "retries of each smoke-suite check (0: none); region readiness gates use the stack's healthCheck settings")
 	fs.DurationVar(&vo.Timeout, "timeout", verify.DefaultTimeout, "time limit of one smoke-suite request")
 	fs.IntVar(&vo.Requests, "requests", verify.DefaultRequests, "requests of the response-time (P95) measurement of each gate")
@@ -145,6 +151,12 @@ Flags:
 	o.Policy = promote.Policy{Packs: packs, Configs: configs}
 	o.Gates = promote.VerifyGates{Verify: vo}
 	o.Log = stderr
+	if hookURL == "" {
+		hookURL = os.Getenv(notifyEnv)
+	}
+	if hookURL != "" {
+		o.Notify = &notify.Webhook{URL: hookURL, Log: stderr}
+	}
 
 	st, err := open(ctx, workDir)
 	if err != nil {

@@ -5,8 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/helloagents/infra/stacks"
@@ -33,6 +37,7 @@ func (unpinned) Config(context.Context, string) (map[string]string, error) {
 		raw["helloagents:"+k] = "test-secret"
 	}
 	raw["helloagents:sentryDsn"] = "https://key@sentry.example.dev/1"
+	raw["helloagents:alertWebhookUrl"] = "https://hooks.example.dev/services/test-secret"
 	return raw, nil
 }
 
@@ -116,9 +121,52 @@ func TestHelpDescribesEveryFlag(t *testing.T) {
 	var stderr bytes.Buffer
 	run(t.Context(), []string{"--help"}, &bytes.Buffer{}, &stderr, openUnpinned)
 	for _, name := range []string{"from", "to", "regions", "dry-run", "abort", "json", "policy-pack", "work-dir",
-		"policy-pack-config", "journal", "retries", "timeout", "requests", "min-pass-rate"} {
+		"policy-pack-config", "journal", "retries", "timeout", "requests", "min-pass-rate", "notify"} {
 		if !strings.Contains(stderr.String(), "-"+name+" ") && !strings.Contains(stderr.String(), "-"+name+"\n") {
 			t.Errorf("--help does not describe -%s", name)
 		}
+	}
+}
+
+// TestNotifyFlagAndEnvironment: --notify, or HELLOAGENTS_NOTIFY_WEBHOOK when
+// the flag is absent, receives the run's outcome; the URL never appears in
+// the output.
+func TestNotifyFlagAndEnvironment(t *testing.T) {
+	for _, viaEnv := range []bool{false, true} {
+		t.Run(fmt.Sprintf("env=%v", viaEnv), func(t *testing.T) {
+			var mu sync.Mutex
+			var got []map[string]string
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				var p map[string]string
+				if err := json.NewDecoder(r.Body).Decode(&p); err != nil {
+					w.WriteHeader(http.StatusBadRequest)
+					return
+				}
+				mu.Lock()
+				got = append(got, p)
+				mu.Unlock()
+			}))
+			t.Cleanup(srv.Close)
+			hook := srv.URL + "/services/hook-token-SECRET"
+			args := []string{"--from", "staging", "--to", "production", "--work-dir", t.TempDir()}
+			if viaEnv {
+				t.Setenv(notifyEnv, hook)
+			} else {
+				t.Setenv(notifyEnv, "")
+				args = append(args, "--notify", hook)
+			}
+			var stdout, stderr bytes.Buffer
+			if code := run(t.Context(), args, &stdout, &stderr, openUnpinned); code != 1 {
+				t.Fatalf("exit %d, want 1 (refused)\n%s", code, stderr.String())
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(got) != 1 || got[0]["event"] != "finish" || got[0]["outcome"] != "refused" || got[0]["stack"] != "production" {
+				t.Errorf("notifications %v, want one finish/refused", got)
+			}
+			if strings.Contains(stdout.String()+stderr.String(), "hook-token-SECRET") {
+				t.Error("the webhook URL appears in the output")
+			}
+		})
 	}
 }

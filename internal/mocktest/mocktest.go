@@ -48,6 +48,8 @@ const (
 	LoadBalancerPool    = "cloudflare:index/loadBalancerPool:LoadBalancerPool"
 	LoadBalancer        = "cloudflare:index/loadBalancer:LoadBalancer"
 	R2Bucket            = "cloudflare:index/r2Bucket:R2Bucket"
+	NotificationPolicy  = "cloudflare:index/notificationPolicy:NotificationPolicy"
+	NotificationWebhook = "cloudflare:index/notificationPolicyWebhooks:NotificationPolicyWebhooks"
 	RandomPassword      = "random:index/randomPassword:RandomPassword"
 	RandomID            = "random:index/randomId:RandomId"
 )

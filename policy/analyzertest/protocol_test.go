@@ -82,7 +82,7 @@ func TestProtocol(t *testing.T) {
 		got := srv.Run(t, Stack{Name: "staging", Project: "helloagents"}, nil,
 			[]Resource{rootC, goodC, offZone, goodZone, rec, img})
 
-		if got.Info.GetName() != "helloagents-guardrails" || !got.Info.GetSupportsConfig() || len(got.Info.GetPolicies()) != 10 {
+		if got.Info.GetName() != "helloagents-guardrails" || !got.Info.GetSupportsConfig() || len(got.Info.GetPolicies()) != 11 {
 			t.Fatalf("analyzer info: name %q, supportsConfig %v, %d policies", got.Info.GetName(), got.Info.GetSupportsConfig(), len(got.Info.GetPolicies()))
 		}
 		for _, p := range got.Info.GetPolicies() {

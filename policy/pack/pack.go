@@ -147,6 +147,12 @@ func Specs() []Spec {
 			Level:       mandatory,
 			Resource:    rules.HealthChecksConfigured,
 		},
+		{
+			Name:        "alerts-have-destination",
+			Description: "Outside dev every load balancer pool, health check and tunnel has a notification policy of its alert type, and every notification policy has a destination.",
+			Level:       mandatory,
+			Stack:       rules.AlertsHaveDestination,
+		},
 	}
 }
 

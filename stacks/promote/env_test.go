@@ -136,8 +136,11 @@ func secrets() map[string]auto.ConfigValue {
 	m := map[string]auto.ConfigValue{}
 	for _, k := range stacks.SecretKeys() {
 		v := "test-" + k
-		if k == "sentryDsn" {
+		switch k {
+		case "sentryDsn":
 			v = "https://key@sentry.example.dev/1"
+		case "alertWebhookUrl":
+			v = "https://hooks.example.dev/services/test-alert-hook"
 		}
 		m["helloagents:"+k] = auto.ConfigValue{Value: v, Secret: true}
 	}

@@ -19,6 +19,8 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"github.com/helloagents/infra/notify"
 )
 
 // Options describe one promotion.
@@ -44,6 +46,10 @@ type Options struct {
 	Gates Gates
 	// Log receives one line per step; nil discards them.
 	Log io.Writer
+	// Notify, when set, is told the promotion's start, each wave's result,
+	// a rollback and the final outcome (see notify.go); it never fails the
+	// promotion.
+	Notify notify.Notifier
 	// AfterWave, when set, is called after a region passed its gates and
 	// before the next wave starts. Tests use it to interrupt a run between
 	// waves.
@@ -86,6 +92,7 @@ func Run(ctx context.Context, st Stacks, o Options) *Report {
 	}
 	e := &engine{st: st, o: o, rep: &Report{From: o.From, To: o.To, DryRun: o.DryRun, Journal: o.Journal}}
 	e.run(ctx)
+	e.notifyFinish(ctx)
 	if _, err := os.Stat(o.Journal); err != nil {
 		e.rep.Journal = "" // only a kept journal is worth naming
 	}
@@ -203,6 +210,7 @@ func (e *engine) run(ctx context.Context) {
 			return
 		}
 	}
+	e.notifyStart(ctx, j)
 	e.rollout(ctx, tgt, j)
 }
 

@@ -14,6 +14,7 @@ import (
 func (e *engine) rollback(ctx context.Context, j *Journal, rows []RegionReport, why error) {
 	o := e.o
 	e.logf("rolling back: %v", why)
+	e.notifyRollback(ctx, why)
 	raw, err := e.st.Config(ctx, o.To)
 	var tgt target
 	if err == nil {

@@ -25,6 +25,7 @@ func (e *engine) rollout(ctx context.Context, tgt target, j *Journal) {
 		if jr.State == stateGated && cur == j.Image {
 			rr.Update, rr.Gate, rr.Detail = ResultSkipped, ResultSkipped, "promoted by the interrupted run"
 			e.rep.Regions = append(e.rep.Regions, rr)
+			e.notifyRegion(ctx, rr)
 			continue
 		}
 		if ctx.Err() != nil {
@@ -82,6 +83,7 @@ func (e *engine) rollout(ctx context.Context, tgt target, j *Journal) {
 		rr.Duration = time.Since(start)
 		rr.Seconds = rr.Duration.Seconds()
 		e.rep.Regions = append(e.rep.Regions, rr)
+		e.notifyRegion(ctx, rr)
 		if o.AfterWave != nil {
 			o.AfterWave(jr.Name)
 		}
@@ -108,6 +110,7 @@ func (e *engine) backupWave(ctx context.Context, tgt target, j *Journal) bool {
 	if b.State == stateGated && tgt.BackupImage == b.Image {
 		rr.Update, rr.Gate, rr.Detail = ResultSkipped, ResultSkipped, "promoted by the interrupted run"
 		e.rep.Regions = append(e.rep.Regions, rr)
+		e.notifyRegion(ctx, rr)
 		return true
 	}
 	if ctx.Err() != nil {
@@ -158,6 +161,7 @@ func (e *engine) backupWave(ctx context.Context, tgt target, j *Journal) bool {
 	rr.Duration = time.Since(start)
 	rr.Seconds = rr.Duration.Seconds()
 	e.rep.Regions = append(e.rep.Regions, rr)
+	e.notifyRegion(ctx, rr)
 	return true
 }
 
@@ -184,6 +188,7 @@ func (e *engine) failWave(ctx context.Context, j *Journal, rr RegionReport, star
 		rr.Gate = ResultSkipped
 	}
 	e.rep.Regions = append(e.rep.Regions, rr)
+	e.notifyRegion(ctx, rr)
 	e.rollback(ctx, j, e.rep.Regions, why)
 }
 

@@ -35,7 +35,9 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 
 	c := cron.New(cron.WithLocation(time.UTC),
 		cron.WithChain(cron.Recover(cronLogger{log}), cron.SkipIfStillRunning(cronLogger{log})))
-	c.Schedule(a.cfg.SchedulerSpec, cron.FuncJob(func() { a.runOnce(ctx, log, report) }))
+	al := a.newAlerter(log, newSecrets(a.cfg.Secrets()...))
+	a.checkFreshness(ctx, al, time.Now())
+	c.Schedule(a.cfg.SchedulerSpec, cron.FuncJob(func() { a.runOnce(ctx, log, report, al) }))
 	c.Start()
 	log.Info("scheduler started", "schedule", a.cfg.Schedule, "destination", a.cfg.Destination.String(),
 		"database", a.databaseName(), "retention_days", int(a.cfg.Retention.Hours()/24),
@@ -47,7 +49,7 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 }
 
 // runOnce takes a backup, prunes, and logs one JSON line with the outcome.
-func (a *app) runOnce(ctx context.Context, log *slog.Logger, report func(error)) {
+func (a *app) runOnce(ctx context.Context, log *slog.Logger, report func(error), al *alerter) {
 	start := time.Now()
 	m, err := a.backup(ctx)
 	attrs := []any{"database", a.databaseName(), "destination", a.cfg.Destination.String()}
@@ -68,6 +70,8 @@ func (a *app) runOnce(ctx context.Context, log *slog.Logger, report func(error))
 		}
 		log.Error("backup run", append(attrs, "status", "failed", "error", err.Error())...)
 		report(err)
+		al.send(ctx, alertFailed, err.Error())
+		a.checkFreshness(ctx, al, time.Now())
 		return
 	}
 	log.Info("backup run", append(attrs, "status", "ok")...)

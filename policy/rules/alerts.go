@@ -1,0 +1,73 @@
+package rules
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
+)
+
+// Type tokens and alert types of Cloudflare notifications (pulumi-cloudflare v5).
+const (
+	TypeNotificationPolicy = "cloudflare:index/notificationPolicy:NotificationPolicy"
+	TypeTunnel             = "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared"
+
+	AlertLoadBalancingHealth = "load_balancing_health_alert"
+	AlertHealthCheckStatus   = "health_check_status_notification"
+	AlertTunnelHealth        = "tunnel_health_event"
+)
+
+// watched pairs each Cloudflare object that watches a region with the alert
+// type that reports it.
+var watched = []struct{ typ, alert, what string }{
+	{TypeLoadBalancerPool, AlertLoadBalancingHealth, "load balancer pool"},
+	{TypeHealthcheck, AlertHealthCheckStatus, "health check"},
+	{TypeTunnel, AlertTunnelHealth, "tunnel"},
+}
+
+// AlertsHaveDestination is a stack rule outside dev: every notification
+// policy delivers to at least one destination (email, webhook or PagerDuty),
+// and there are at least as many policies of the matching alert type as
+// there are load-balancer pools, health checks and tunnels, so no watched
+// object goes down in silence. Ids are unknown during a preview, so policies
+// are counted per alert type rather than matched to their filter ids.
+func AlertsHaveDestination(resources []policyx.AnalyzerResource, c Context) []Finding {
+	if c.Env == Dev {
+		return nil
+	}
+	var out []Finding
+	policies := map[string]int{}
+	for _, r := range resources {
+		if r.Type != TypeNotificationPolicy {
+			continue
+		}
+		alert, st := stringAt(r.Properties, "alertType")
+		if st == known {
+			policies[alert]++
+		}
+		destinations, pending := 0, false
+		for _, key := range []string{"emailIntegrations", "webhooksIntegrations", "pagerdutyIntegrations"} {
+			list, st := arrayAt(r.Properties, key)
+			pending = pending || st == unknown
+			destinations += len(list)
+		}
+		if destinations == 0 && !pending {
+			out = append(out, Finding{URN: r.URN, Message: fmt.Sprintf(
+				"%s: notification policy has no destination, so its alert reaches nobody; set `emailIntegrations` (helloagents:alerts.emails) or `webhooksIntegrations` (helloagents:alertWebhookUrl)",
+				label(r))})
+		}
+	}
+	for _, w := range watched {
+		var objects []policyx.AnalyzerResource
+		for _, r := range resources {
+			if r.Type == w.typ {
+				objects = append(objects, r)
+			}
+		}
+		if len(objects) > policies[w.alert] {
+			out = append(out, Finding{URN: objects[0].URN, Message: fmt.Sprintf(
+				"%s: %d %s(s) but %d %s notification policies; declare one per %s (components.Alerts) so an outage is reported",
+				label(objects[0]), len(objects), w.what, policies[w.alert], w.alert, w.what)})
+		}
+	}
+	return out
+}

@@ -1,0 +1,155 @@
+package promote_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/helloagents/infra/components"
+	"github.com/helloagents/infra/notify"
+	"github.com/helloagents/infra/stacks/promote"
+)
+
+// webhookServer is a local Slack-compatible receiver; failing makes every
+// post answer 500.
+type webhookServer struct {
+	mu       sync.Mutex
+	failing  bool
+	posts    int
+	payloads []map[string]string
+	raw      []string
+}
+
+func (s *webhookServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.posts++
+	if s.failing {
+		w.WriteHeader(http.StatusInternalServerError)
+		return
+	}
+	var p map[string]string
+	if err := json.Unmarshal(body, &p); err != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	s.payloads = append(s.payloads, p)
+	s.raw = append(s.raw, string(body))
+}
+
+func newWebhook(t *testing.T, failing bool) (*webhookServer, *notify.Webhook, *bytes.Buffer) {
+	t.Helper()
+	s := &webhookServer{failing: failing}
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	log := &bytes.Buffer{}
+	return s, &notify.Webhook{URL: srv.URL + "/services/T0/B0/hook-token-SECRET", Backoff: time.Millisecond, Timeout: 2 * time.Second, Log: log}, log
+}
+
+// sequence renders the payloads as "event region outcome" lines.
+func (s *webhookServer) sequence() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, p := range s.payloads {
+		out = append(out, strings.Join(strings.Fields(p["event"]+" "+p["region"]+" "+p["outcome"]), " "))
+	}
+	return out
+}
+
+// leakyGates fails region b with an error that carries credentials, as a
+// careless error message might.
+type leakyGates struct{}
+
+func (leakyGates) Source(context.Context, string, string) error { return nil }
+func (leakyGates) Region(_ context.Context, url, _ string, _ components.HealthCheck) error {
+	if strings.Contains(url, "b.test/"+tagOf(newImage)) {
+		return fmt.Errorf("GET https://deploy:hunter2@%s?token=tok-SECRET: status 503", strings.TrimPrefix(url, "http://"))
+	}
+	return nil
+}
+
+func TestPromoteNotifiesTheDocumentedSequence(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		gates   promote.Gates
+		outcome promote.Outcome
+		want    []string
+	}{
+		{"promoted", gates{}, promote.Promoted, []string{
+			"start started", "region a passed", "region b passed", "region c passed", "finish promoted"}},
+		{"rolled back", leakyGates{}, promote.RolledBack, []string{
+			"start started", "region a passed", "region b failed", "rollback started", "finish rolled back"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, hook, log := newWebhook(t, false)
+			m := newMem("a", "b", "c")
+			o := memOptions(t)
+			o.Gates, o.Notify = tc.gates, hook
+			rep := promote.Run(t.Context(), m, o)
+			if rep.Outcome != tc.outcome {
+				t.Fatalf("outcome %s (%s), want %s", rep.Outcome, rep.Reason, tc.outcome)
+			}
+			if got := srv.sequence(); strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("notifications:\n got %q\nwant %q", got, tc.want)
+			}
+			for i, p := range srv.payloads {
+				if p["stack"] != "production" || p["text"] == "" || p["image"] != newImage {
+					t.Errorf("payload %d: %v", i, p)
+				}
+			}
+			for _, raw := range srv.raw {
+				for _, secret := range []string{"hunter2", "tok-SECRET", "hook-token-SECRET"} {
+					if strings.Contains(raw, secret) {
+						t.Errorf("payload carries %q: %s", secret, raw)
+					}
+				}
+			}
+			if log.Len() > 0 {
+				t.Errorf("notifier logged with a working webhook:\n%s", log)
+			}
+		})
+	}
+}
+
+func TestFailingWebhookNeverFailsThePromotion(t *testing.T) {
+	srv, hook, log := newWebhook(t, true)
+	m := newMem("a", "b")
+	o := memOptions(t)
+	o.Notify = hook
+	rep := promote.Run(t.Context(), m, o)
+	if rep.Outcome != promote.Promoted {
+		t.Fatalf("outcome %s (%s), want promoted despite the failing webhook", rep.Outcome, rep.Reason)
+	}
+	// start, two regions, finish: four events, each tried DefaultAttempts times.
+	if want := 4 * notify.DefaultAttempts; srv.posts != want {
+		t.Errorf("%d posts, want %d (bounded attempts per event)", srv.posts, want)
+	}
+	if n := strings.Count(log.String(), "not delivered"); n != 4 {
+		t.Errorf("%d undelivered events logged, want 4:\n%s", n, log)
+	}
+	if strings.Contains(log.String(), "hook-token-SECRET") {
+		t.Errorf("log reveals the webhook URL:\n%s", log)
+	}
+}
+
+func TestDryRunNotifiesNothing(t *testing.T) {
+	srv, hook, _ := newWebhook(t, false)
+	o := memOptions(t)
+	o.DryRun, o.Notify = true, hook
+	if rep := promote.Run(t.Context(), newMem("a", "b"), o); rep.Outcome != promote.Promoted {
+		t.Fatalf("outcome %s (%s)", rep.Outcome, rep.Reason)
+	}
+	if srv.posts != 0 {
+		t.Errorf("%d posts for a dry run", srv.posts)
+	}
+}
