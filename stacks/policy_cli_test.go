@@ -29,6 +29,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/emptypb"
 
+	"github.com/helloagents/infra/internal/stacktest"
 	"github.com/helloagents/infra/policy/analyzertest"
 	"github.com/helloagents/infra/stacks"
 )
@@ -157,6 +158,7 @@ func previewWithPack(t *testing.T, bin, stack, packConfig string, transform pulu
 	if err != nil {
 		t.Fatal(err)
 	}
+	stacktest.Fill(raw, stacks.Placeholders())
 	if stack != "dev" {
 		maps.Copy(raw, policyTestSecrets)
 	}

@@ -27,6 +27,26 @@ var (
 	allDigits    = regexp.MustCompile(`^[0-9]+$`)
 )
 
+// placeholderDigest and placeholderIDs are the values the committed stack
+// files ship with: valid in form, so only this list tells them from real
+// ones. A deploy with them would fail at the registry or at Cloudflare after
+// other resources changed; validation refuses them first, with the fix.
+const placeholderDigest = "@sha256:0000000000000000000000000000000000000000000000000000000000000000"
+
+var placeholderIDs = []string{"0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210"}
+
+// Placeholders returns the placeholder values of the committed stack files
+// (digest suffix and Cloudflare ids); tests that render those files replace
+// them with real-looking values.
+func Placeholders() []string {
+	return append([]string{placeholderDigest}, placeholderIDs...)
+}
+
+// IsPlaceholder reports whether v is or ends in a committed placeholder.
+func IsPlaceholder(v string) bool {
+	return strings.HasSuffix(v, placeholderDigest) || slices.Contains(placeholderIDs, v)
+}
+
 // checkRegions are Cloudflare's health-check probe regions.
 var checkRegions = []string{"WNAM", "ENAM", "WEU", "EEU", "NSAM", "SSAM", "OC", "ME", "NAF", "SAF", "IN", "SEAS", "NEAS", "ALL_REGIONS"}
 
@@ -103,6 +123,10 @@ func (c Config) validateRegions(p *problems) {
 			p.missing(k+".image", "production deploys only digest-pinned images: repo@sha256:<64 hex>, written by promotion")
 		case c.Environment == Production && !pinnedImage.MatchString(r.Image):
 			p.bad(k+".image", r.Image, "a digest-pinned image reference repo@sha256:<64 hex>")
+		case c.Environment == Production && IsPlaceholder(r.Image):
+			p.bad(k+".image", r.Image, fmt.Sprintf("a released digest, not the committed placeholder; "+
+				"first release: pulumi config set --stack %s --path '%s' \"$(pulumi stack output backendImage --stack staging)\"",
+				c.Stack, strings.TrimPrefix(k, Namespace+":")+".image"))
 		case c.Environment != Production && r.Image != "":
 			p.bad(k+".image", r.Image, "unset outside production (staging and dev build the image from backend/)")
 		}
@@ -292,6 +316,9 @@ func (c Config) validateBackup(p *problems) {
 		p.missing(k+".image", "production deploys only the digest-pinned pgbackup image: repo@sha256:<64 hex>")
 	case c.Environment == Production && !pinnedImage.MatchString(b.Image):
 		p.bad(k+".image", b.Image, "a digest-pinned image reference repo@sha256:<64 hex>")
+	case c.Environment == Production && IsPlaceholder(b.Image):
+		p.bad(k+".image", b.Image, fmt.Sprintf("a released digest, not the committed placeholder; "+
+			"first release: pulumi config set --stack %s --path 'backup.image' \"$(pulumi stack output backupImage --stack staging)\"", c.Stack))
 	case c.Environment != Production && b.Image != "":
 		p.bad(k+".image", b.Image, "unset outside production (staging and dev build it from backend/)")
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/helloagents/infra/internal/stacktest"
 	"github.com/helloagents/infra/stacks"
 	"github.com/helloagents/infra/stacks/promote"
 )
@@ -29,6 +30,7 @@ func (unpinned) Config(context.Context, string) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	stacktest.Fill(raw, stacks.Placeholders())
 	for _, k := range stacks.SecretKeys() {
 		raw["helloagents:"+k] = "test-secret"
 	}

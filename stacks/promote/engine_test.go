@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/helloagents/infra/components"
+	"github.com/helloagents/infra/internal/stacktest"
 	"github.com/helloagents/infra/stacks"
 	"github.com/helloagents/infra/stacks/promote"
 )
@@ -62,6 +63,7 @@ func (m *memStacks) Config(context.Context, string) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	stacktest.Fill(raw, stacks.Placeholders())
 	b, _ := json.Marshal(m.regions)
 	raw["helloagents:regions"] = string(b)
 	if m.backup != "" {
