@@ -186,6 +186,20 @@ func TestConfigErrors(t *testing.T) {
 	}
 	assertNoSecret(t, secret, r)
 
+	// Every form a credential takes in a variable stays out of the output.
+	for _, env := range []map[string]string{
+		{"DATABASE_URL": "host=db password=" + secret + " dbname=", "BACKUP_DESTINATION": "file:///tmp/x"},
+		{"DATABASE_URL": "postgres://u@db/?password=" + secret, "BACKUP_DESTINATION": "file:///tmp/x"},
+		{"BACKUP_DESTINATION": "s3://AKIAKEY:" + secret + "@bucket/prefix"},
+		{"BACKUP_DESTINATION": "s3://bucket/prefix?token=" + secret},
+	} {
+		r := runCLI(t, env, "backup")
+		if r.code != 2 {
+			t.Errorf("want exit 2 for invalid configuration: %s", r)
+		}
+		assertNoSecret(t, secret, r)
+	}
+
 	if r := runCLI(t, map[string]string{"BACKUP_DESTINATION": "file:///tmp/x"}, "restore"); r.code != 2 {
 		t.Errorf("restore without --latest or --key: %s", r)
 	}

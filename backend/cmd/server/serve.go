@@ -64,15 +64,16 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	migrated := make(chan struct{})
 	go migrate(ctx, log, st, migrated)
 
+	onDBError := dbError(log, logging.NewRepeats(logging.RepeatInterval, time.Now))
 	handler := httpapi.New(httpapi.Deps{
 		Logger: log,
 		Health: health.Runner{Version: ver, Timeout: cfg.HealthTimeout},
 		Full: []health.Check{
-			health.Database(st, dbError(log)),
+			health.Database(st, onDBError),
 			health.SandboxPool(cfg.SandboxPoolURL, &http.Client{Timeout: cfg.HealthTimeout}),
 			health.AIService(cfg.AIAPIKey),
 		},
-		Ready:          []health.Check{health.Database(st, dbError(log))},
+		Ready:          []health.Check{health.Database(st, onDBError)},
 		Courses:        st,
 		AllowedOrigins: cfg.CORSAllowedOrigins,
 		Hub:            hub,
@@ -142,7 +143,20 @@ func migrate(ctx context.Context, log *slog.Logger, st *store.Store, done chan<-
 }
 
 // dbError logs the cause of a failed database check, which the public
-// health body deliberately omits.
-func dbError(log *slog.Logger) func(error) {
-	return func(err error) { log.Warn("database check failed", "error", redact.Text(err.Error())) }
+// health body deliberately omits. During an outage every probe fails the
+// same way: the first failure is logged, then at most one line per interval
+// with the number of identical failures in between.
+func dbError(log *slog.Logger, repeats *logging.Repeats) func(error) {
+	return func(err error) {
+		msg := redact.Text(err.Error())
+		ok, suppressed := repeats.Allow(msg)
+		if !ok {
+			return
+		}
+		if suppressed > 0 {
+			log.Warn("database check failed", "error", msg, "repeated", suppressed, "within", logging.RepeatInterval.String())
+			return
+		}
+		log.Warn("database check failed", "error", msg)
+	}
 }
