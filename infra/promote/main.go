@@ -11,6 +11,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -25,13 +26,21 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 
+	"github.com/helloagents/infra/internal/cli"
 	"github.com/helloagents/infra/stacks/promote"
 	"github.com/helloagents/infra/verify"
 )
 
+// Environment variables that stand in for flags not given (a flag wins).
+const (
+	envFrom    = "PROMOTE_FROM"
+	envTo      = "PROMOTE_TO"
+	envWorkDir = "PROMOTE_WORK_DIR"
+)
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, openProject)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr, openProject)
 	stop()
 	os.Exit(code)
 }
@@ -53,8 +62,9 @@ func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 // run is main without the process: it parses args, promotes, prints the
-// report and returns the exit status. open is injectable for tests.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer,
+// report and returns the exit status. getenv and open are injectable for
+// tests.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer,
 	open func(context.Context, string) (promote.Stacks, error),
 ) int {
 	fs := flag.NewFlagSet("promote", flag.ContinueOnError)
@@ -69,15 +79,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer,
 		configs listFlag
 		retries int
 	)
-	fs.StringVar(&o.From, "from", "", "source `stack` whose backendImage output is promoted (required), e.g. staging")
-	fs.StringVar(&o.To, "to", "", "target `stack` whose regions receive the image (required), e.g. production")
+	fs.StringVar(&o.From, "from", getenv(envFrom), "source `stack` whose backendImage output is promoted (required; env "+envFrom+"), e.g. staging")
+	fs.StringVar(&o.To, "to", getenv(envTo), "target `stack` whose regions receive the image (required; env "+envTo+"), e.g. production")
 	fs.StringVar(&regions, "regions", "", "comma-separated target `regions` to roll (default all); they still roll in configured order")
 	fs.BoolVar(&o.DryRun, "dry-run", false, "preview each wave and print the diffs; change no config and no state")
 	fs.BoolVar(&o.Abort, "abort", false, "roll back the interrupted promotion recorded in the journal instead of promoting")
 	fs.BoolVar(&jsonOut, "json", false, "print the per-region report as JSON on stdout (the table then goes to stderr)")
 	fs.Var(&packs, "policy-pack", "policy pack `dir` applied to every update and preview (repeatable), e.g. ./policy")
 	fs.Var(&configs, "policy-pack-config", "policy pack config `file`, one per --policy-pack in the same order (repeatable), e.g. policy/policy-config.example.json")
-	fs.StringVar(&workDir, "work-dir", ".", "`dir` of the Pulumi project (Pulumi.yaml and the Pulumi.<stack>.yaml files)")
+	fs.StringVar(&workDir, "work-dir", cmp.Or(getenv(envWorkDir), "."), "`dir` of the Pulumi project (Pulumi.yaml and the Pulumi.<stack>.yaml files; env "+envWorkDir+")")
 	fs.StringVar(&o.Journal, "journal", "", "`path` of the promotion journal (default <work-dir>/.promotion/<to>.json)")
 	fs.IntVar(&retries, "retries", verify.DefaultRetries, "retries of each smoke-suite check (0: none); region readiness gates use the stack's healthCheck settings")
 	fs.DurationVar(&vo.Timeout, "timeout", verify.DefaultTimeout, "time limit of one smoke-suite request")
@@ -96,12 +106,17 @@ every touched region's previous digest and deploys again. The previous
 digests are journaled before the first change; re-run to resume an
 interrupted promotion, or --abort to roll it back.
 
-Exit status: 0 promoted (dry run: previewed), 1 refused (nothing changed),
-2 usage error, 3 rolled back, 4 error, manual action needed.
+A target never released (its image keys still hold the committed
+placeholder digest) is refused: there would be nothing to roll back to.
+Make the first release by hand (docs/DELIVERY.md), then promote.
+
+Exit status: 0 promoted (dry run: previewed; also --help), 1 refused
+(nothing changed), 2 usage error, 3 rolled back, 4 error, manual action
+needed.
 
 Flags:
 `)
-		fs.PrintDefaults()
+		cli.PrintDefaults(fs)
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

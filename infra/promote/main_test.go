@@ -63,6 +63,7 @@ func TestRun(t *testing.T) {
 	}{
 		{"help", []string{"--help"}, 0, "", "Exit status: 0 promoted"},
 		{"missing stacks", nil, 2, "", "--from and --to are required"},
+		{"stacks from the environment", []string{"--work-dir", "WORK", "ENV"}, 1, "not pinned by digest", ""},
 		{"unknown flag", []string{"--from", "staging", "--to", "production", "--colour"}, 2, "", "flag provided but not defined"},
 		{"bad pass rate", []string{"--from", "a", "--to", "b", "--min-pass-rate", "2"}, 2, "", "--min-pass-rate 2"},
 		{"pack config without pack", []string{"--from", "a", "--to", "b", "--policy-pack-config", "c.json"}, 2, "", "1 --policy-pack-config for 0 --policy-pack"},
@@ -82,8 +83,15 @@ func TestRun(t *testing.T) {
 					args[i] = t.TempDir()
 				}
 			}
+			getenv := noEnv
+			if len(args) > 0 && args[len(args)-1] == "ENV" {
+				args = args[:len(args)-1]
+				getenv = func(k string) string {
+					return map[string]string{envFrom: "staging", envTo: "production"}[k]
+				}
+			}
 			var stdout, stderr bytes.Buffer
-			code := run(t.Context(), args, &stdout, &stderr, openUnpinned)
+			code := run(t.Context(), args, getenv, &stdout, &stderr, openUnpinned)
 			if code != tt.code {
 				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.code, stdout.String(), stderr.String())
 			}
@@ -99,7 +107,7 @@ func TestRun(t *testing.T) {
 
 func TestJSONReportParses(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	run(t.Context(), []string{"--from", "staging", "--to", "production", "--json", "--work-dir", t.TempDir()}, &stdout, &stderr, openUnpinned)
+	run(t.Context(), []string{"--from", "staging", "--to", "production", "--json", "--work-dir", t.TempDir()}, noEnv, &stdout, &stderr, openUnpinned)
 	var rep struct {
 		Outcome  string `json:"outcome"`
 		ExitCode int    `json:"exitCode"`
@@ -116,11 +124,14 @@ func TestJSONReportParses(t *testing.T) {
 // TestHelpDescribesEveryFlag keeps --help honest: every flag has a usage text.
 func TestHelpDescribesEveryFlag(t *testing.T) {
 	var stderr bytes.Buffer
-	run(t.Context(), []string{"--help"}, &bytes.Buffer{}, &stderr, openUnpinned)
+	run(t.Context(), []string{"--help"}, noEnv, &bytes.Buffer{}, &stderr, openUnpinned)
 	for _, name := range []string{"from", "to", "regions", "dry-run", "abort", "json", "policy-pack", "work-dir",
 		"policy-pack-config", "journal", "retries", "timeout", "requests", "min-pass-rate"} {
-		if !strings.Contains(stderr.String(), "-"+name+" ") && !strings.Contains(stderr.String(), "-"+name+"\n") {
-			t.Errorf("--help does not describe -%s", name)
+		if !strings.Contains(stderr.String(), "  --"+name+" ") && !strings.Contains(stderr.String(), "  --"+name+"\n") {
+			t.Errorf("--help does not describe --%s", name)
 		}
 	}
 }
+
+// noEnv is an empty environment.
+func noEnv(string) string { return "" }

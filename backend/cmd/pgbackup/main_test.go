@@ -207,3 +207,21 @@ func TestConfigErrors(t *testing.T) {
 		t.Errorf("unknown command: %s", r)
 	}
 }
+
+// TestHelp proves --help answers with exit 0 before any configuration is
+// required, lists the exit codes, and spells flags as the texts do.
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}, {"restore", "--help"}, {"list", "-h"}} {
+		r := runCLI(t, nil, args...)
+		if r.code != 0 {
+			t.Errorf("%v: %s", args, r)
+		}
+		if !strings.Contains(r.stderr, "exit status: 0 done (also --help), 1 the operation failed, 2 bad arguments or configuration") {
+			t.Errorf("%v: no exit codes:\n%s", args, r)
+		}
+	}
+	r := runCLI(t, nil, "restore", "--help")
+	if !strings.Contains(r.stderr, "  --target-url string") || strings.Contains(r.stderr, "  -target-url") {
+		t.Errorf("restore --help does not spell --target-url:\n%s", r)
+	}
+}

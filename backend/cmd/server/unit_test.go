@@ -34,3 +34,23 @@ func TestDBErrorLimitsRepeats(t *testing.T) {
 		t.Errorf("log leaks the password:\n%s", buf.String())
 	}
 }
+
+// TestHelp proves every spelling of help answers with the commands and the
+// exit codes and exits 0, and an unknown command exits 2.
+func TestHelp(t *testing.T) {
+	for _, arg := range []string{"help", "-h", "--help", "-help"} {
+		var out, errOut bytes.Buffer
+		if code := run(t.Context(), []string{arg}, func(string) string { return "" }, &out, &errOut); code != 0 {
+			t.Errorf("%s: exit %d", arg, code)
+		}
+		for _, want := range []string{"healthcheck", "exit status: 0", "2 unknown command", "DATABASE_URL"} {
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("%s: help lacks %q:\n%s", arg, want, &out)
+			}
+		}
+	}
+	var out, errOut bytes.Buffer
+	if code := run(t.Context(), []string{"frobnicate"}, func(string) string { return "" }, &out, &errOut); code != 2 {
+		t.Errorf("unknown command: exit %d", code)
+	}
+}
