@@ -77,6 +77,10 @@ func summarize(in io.Reader, w, skips io.Writer) (bool, error) {
 		}
 		key := e.Package + "\t" + e.Test
 		switch e.Action {
+		case "build-output": // compiler errors (go 1.24+)
+			fmt.Fprint(w, e.Output)
+		case "build-fail":
+			failed = true
 		case "output":
 			if e.Test == "" {
 				// Package lines: "ok  pkg 0.1s", "FAIL pkg", build output.

@@ -6,7 +6,9 @@ import (
 	"testing"
 )
 
-const stream = `{"Action":"start","Package":"x/a"}
+const stream = `{"ImportPath":"x/c","Action":"build-output","Output":"c.go:1:1: syntax error\n"}
+{"ImportPath":"x/c","Action":"build-fail"}
+{"Action":"start","Package":"x/a"}
 {"Action":"run","Package":"x/a","Test":"TestOK"}
 {"Action":"output","Package":"x/a","Test":"TestOK","Output":"=== RUN   TestOK\n"}
 {"Action":"pass","Package":"x/a","Test":"TestOK"}
@@ -35,7 +37,7 @@ func TestSummarize(t *testing.T) {
 		t.Fatalf("failed=%v err=%v", failed, err)
 	}
 	got := out.String()
-	for _, want := range []string{"    a_test.go:3: boom\n--- FAIL: TestBad (0.00s)\n", "FAIL\tx/a\t0.01s\n", "ok  \tx/b\t0.02s\n"} {
+	for _, want := range []string{"c.go:1:1: syntax error\n", "    a_test.go:3: boom\n--- FAIL: TestBad (0.00s)\n", "FAIL\tx/a\t0.01s\n", "ok  \tx/b\t0.02s\n"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("output lacks %q:\n%s", want, got)
 		}
