@@ -81,6 +81,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	)
 	fs.StringVar(&o.From, "from", getenv(envFrom), "source `stack` whose backendImage output is promoted (required; env "+envFrom+"), e.g. staging")
 	fs.StringVar(&o.To, "to", getenv(envTo), "target `stack` whose regions receive the image (required; env "+envTo+"), e.g. production")
+	fs.StringVar(&o.Image, "image", "", "roll this digest-pinned `image` (repo@sha256:...) out instead of --from's: a rollback to a digest that served before, with the same gates, journal and exit codes")
 	fs.StringVar(&regions, "regions", "", "comma-separated target `regions` to roll (default all); they still roll in configured order")
 	fs.BoolVar(&o.DryRun, "dry-run", false, "preview each wave and print the diffs; change no config and no state")
 	fs.BoolVar(&o.Abort, "abort", false, "roll back the interrupted promotion recorded in the journal instead of promoting")
@@ -95,6 +96,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.Float64Var(&vo.MinPassRate, "min-pass-rate", verify.DefaultMinPassRate, "share of smoke checks that must pass, in (0, 1]")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `Usage: go run ./infra/promote --from STACK --to STACK [flags]
+       go run ./infra/promote --to STACK --image REPO@sha256:DIGEST [flags]   (rollback)
 
 Promotes the digest-pinned image the source stack exports (output
 backendImage) into the target stack: verifies the source (output apiUrl),
@@ -105,6 +107,10 @@ source's backupImage into backup.image. A failed update or gate restores
 every touched region's previous digest and deploys again. The previous
 digests are journaled before the first change; re-run to resume an
 interrupted promotion, or --abort to roll it back.
+
+With --image, that digest is rolled out instead (no source is read or
+gated): the rollback after a finished promotion. The previous digest of
+each region is the report's oldImage, or in git log -p Pulumi.<to>.yaml.
 
 A target never released (its image keys still hold the committed
 placeholder digest) is refused: there would be nothing to roll back to.
@@ -128,8 +134,8 @@ Flags:
 	if fs.NArg() > 0 {
 		errs = append(errs, fmt.Sprintf("unexpected arguments %q", fs.Args()))
 	}
-	if o.From == "" || o.To == "" {
-		errs = append(errs, "--from and --to are required")
+	if (o.From == "" && o.Image == "") || o.To == "" {
+		errs = append(errs, "--from and --to are required (or --to and --image)")
 	}
 	for _, r := range strings.Split(regions, ",") {
 		if r = strings.TrimSpace(r); r != "" {

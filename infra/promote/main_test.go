@@ -63,6 +63,7 @@ func TestRun(t *testing.T) {
 	}{
 		{"help", []string{"--help"}, 0, "", "Exit status: 0 promoted"},
 		{"missing stacks", nil, 2, "", "--from and --to are required"},
+		{"rollback image unpinned", []string{"--to", "production", "--image", "r/b:latest", "--work-dir", "WORK"}, 2, "--image", ""},
 		{"stacks from the environment", []string{"--work-dir", "WORK", "ENV"}, 1, "not pinned by digest", ""},
 		{"unknown flag", []string{"--from", "staging", "--to", "production", "--colour"}, 2, "", "flag provided but not defined"},
 		{"bad pass rate", []string{"--from", "a", "--to", "b", "--min-pass-rate", "2"}, 2, "", "--min-pass-rate 2"},
@@ -125,7 +126,7 @@ func TestJSONReportParses(t *testing.T) {
 func TestHelpDescribesEveryFlag(t *testing.T) {
 	var stderr bytes.Buffer
 	run(t.Context(), []string{"--help"}, noEnv, &bytes.Buffer{}, &stderr, openUnpinned)
-	for _, name := range []string{"from", "to", "regions", "dry-run", "abort", "json", "policy-pack", "work-dir",
+	for _, name := range []string{"from", "to", "image", "regions", "dry-run", "abort", "json", "policy-pack", "work-dir",
 		"policy-pack-config", "journal", "retries", "timeout", "requests", "min-pass-rate"} {
 		if !strings.Contains(stderr.String(), "  --"+name+" ") && !strings.Contains(stderr.String(), "  --"+name+"\n") {
 			t.Errorf("--help does not describe --%s", name)
