@@ -10,7 +10,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,7 +17,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -46,7 +44,7 @@ const (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := runWith(ctx, os.Args[1:], host{getenv: os.Getenv, outputs: stackOutputs}, os.Stdout, os.Stderr, colourWanted(os.Stdout))
+	code := runWith(ctx, os.Args[1:], host{getenv: os.Getenv, outputs: cli.StackOutputs}, os.Stdout, os.Stderr, colourWanted(os.Stdout))
 	stop()
 	os.Exit(code)
 }
@@ -56,23 +54,6 @@ func main() {
 type host struct {
 	getenv  func(string) string
 	outputs func(ctx context.Context, stack string) (map[string]any, error)
-}
-
-// stackOutputs reads a stack's outputs with the Pulumi CLI on PATH, from the
-// project in the current directory and the backend `pulumi login` selects.
-func stackOutputs(ctx context.Context, stack string) (map[string]any, error) {
-	var stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, "pulumi", "stack", "output", "--json", "--stack", stack)
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return nil, fmt.Errorf("pulumi stack output --json --stack %s: %w: %s", stack, err, strings.TrimSpace(stderr.String()))
-	}
-	var m map[string]any
-	if err := json.Unmarshal(out, &m); err != nil {
-		return nil, fmt.Errorf("pulumi stack output --json --stack %s: not a JSON object: %w", stack, err)
-	}
-	return m, nil
 }
 
 // fromStack fills the URLs the flags left empty from the stack's outputs
@@ -96,7 +77,7 @@ func fromStack(ctx context.Context, h host, stack string, opts *verify.Options) 
 
 // run is runWith on the real environment, without stack lookups.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, colour bool) int {
-	return runWith(ctx, args, host{getenv: func(string) string { return "" }, outputs: stackOutputs}, stdout, stderr, colour)
+	return runWith(ctx, args, host{getenv: func(string) string { return "" }, outputs: cli.StackOutputs}, stdout, stderr, colour)
 }
 
 // colourWanted reports whether f is a terminal and NO_COLOR is unset

@@ -4,7 +4,11 @@ package cli
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"flag"
+	"fmt"
+	"os/exec"
 	"strings"
 )
 
@@ -25,4 +29,22 @@ func PrintDefaults(fs *flag.FlagSet) {
 		}
 	}
 	_, _ = out.Write([]byte(strings.Join(lines, "")))
+}
+
+// StackOutputs reads a stack's outputs with the Pulumi CLI on PATH, from the
+// project in the current directory and the backend `pulumi login` (or
+// PULUMI_BACKEND_URL) selects.
+func StackOutputs(ctx context.Context, stack string) (map[string]any, error) {
+	var stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, "pulumi", "stack", "output", "--json", "--stack", stack)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("pulumi stack output --json --stack %s: %w: %s", stack, err, strings.TrimSpace(stderr.String()))
+	}
+	var m map[string]any
+	if err := json.Unmarshal(out, &m); err != nil {
+		return nil, fmt.Errorf("pulumi stack output --json --stack %s: not a JSON object: %w", stack, err)
+	}
+	return m, nil
 }
