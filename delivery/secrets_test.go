@@ -26,7 +26,9 @@ func TestCredentialsScopedToEnvironments(t *testing.T) {
 		}
 		w := parse(t, name)
 		for id, j := range w.Jobs {
-			ssh := index(j.Steps, func(s *actionlint.Step) bool { return input(s, "private-key") != "" && strings.Contains(input(s, "private-key"), "DOCKER_HOSTS_SSH_KEY") })
+			ssh := index(j.Steps, func(s *actionlint.Step) bool {
+				return input(s, "private-key") != "" && strings.Contains(input(s, "private-key"), "DOCKER_HOSTS_SSH_KEY")
+			})
 			if ssh < 0 {
 				continue
 			}
