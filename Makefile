@@ -47,7 +47,8 @@ export PATH := $(BIN):$(PATH)
 .PHONY: doctor up down dev-config preview build test test-quick test-infra test-policy test-backend test-summary lint tools
 
 doctor:
-	@go run ./infra/doctor --pulumi $(PULUMI)
+	@go build -o $(BIN)/doctor ./infra/doctor
+	@$(BIN)/doctor --pulumi $(PULUMI)
 
 # dev-config creates the dev stack if needed, moves an encryptionsalt out of
 # the tracked Pulumi.dev.yaml into .pulumi-state/dev.salt, and writes the

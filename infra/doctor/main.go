@@ -185,6 +185,9 @@ func pulumiCLI(ctx context.Context, m machine, path string) check {
 			return c
 		}
 		path = p
+	} else if _, err := m.Stat(path); err != nil {
+		c.detail, c.fix = fmt.Sprintf("pulumi not on PATH, and %s does not exist", path), install
+		return c
 	}
 	out, err := m.Output(ctx, path, "version")
 	if err != nil {

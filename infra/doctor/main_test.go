@@ -19,6 +19,7 @@ type fake struct {
 	pingErr   error
 	free      bool
 	ours      bool
+	pulumi    string // --pulumi
 }
 
 func (f fake) Output(_ context.Context, name string, args ...string) (string, error) {
@@ -79,6 +80,8 @@ func TestDoctor(t *testing.T) {
 		{"old go", func(f *fake) { f.goVersion = "go1.25.3" }, 1,
 			[]string{"FAIL go             go 1.25.3 is older than go.mod's 1.26.8", "fix: install Go 1.26.8 or newer"}},
 		{"no go", func(f *fake) { f.goVersion = "" }, 1, []string{"FAIL go", "https://go.dev/dl/"}},
+		{"explicit CLI missing", func(f *fake) { f.pulumi = "/repo/bin/pulumi" }, 1,
+			[]string{"FAIL pulumi         pulumi not on PATH, and /repo/bin/pulumi does not exist", "get.pulumi.com"}},
 		{"no pulumi", func(f *fake) { f.paths = nil }, 1,
 			[]string{"FAIL pulumi         pulumi not on PATH", "fix: install the official CLI: curl -fsSL https://get.pulumi.com | sh"}},
 		{"source-built pulumi", func(f *fake) { f.files = nil }, 1,
@@ -103,7 +106,11 @@ func TestDoctor(t *testing.T) {
 			f := healthy()
 			tc.mod(&f)
 			var out, errOut bytes.Buffer
-			if code := run(t.Context(), nil, f, &out, &errOut); code != tc.code {
+			var args []string
+			if f.pulumi != "" {
+				args = []string{"--pulumi", f.pulumi}
+			}
+			if code := run(t.Context(), args, f, &out, &errOut); code != tc.code {
 				t.Errorf("exit %d, want %d\n%s", code, tc.code, &out)
 			}
 			for _, w := range tc.want {
