@@ -245,9 +245,9 @@ func TestBackupImageOnlyWithEveryRegion(t *testing.T) {
 	for _, tt := range []struct {
 		regions []string
 		want    string
-	}{{nil, newBackup}, {[]string{"a"}, zeroBackup}} {
+	}{{nil, newBackup}, {[]string{"a"}, oldBackup}} {
 		m := newMem("a", "b")
-		m.backup = zeroBackup
+		m.backup = oldBackup
 		m.source["backupImage"] = newBackup
 		o := memOptions(t)
 		o.Regions = tt.regions

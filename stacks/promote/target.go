@@ -45,7 +45,7 @@ func readTarget(stack string, raw map[string]string) (target, error) {
 	cfg, err := stacks.Parse(stack, raw)
 	if err != nil {
 		if keys := placeholderImages(cfg); len(keys) > 0 {
-			return target{}, fmt.Errorf("stack %q has never been released: %s still hold the committed placeholder digest, "+
+			return target{}, fmt.Errorf("stack %q has never been released: the committed placeholder digest is still in %s, "+
 				"so a failed gate would have nothing to roll back to; promotion refuses that. "+
 				"Make the first release explicitly: set each of them to the digest staging runs "+
 				"(pulumi stack output backendImage / backupImage --stack staging), "+

@@ -26,7 +26,7 @@ func TestFirstPromotionNeedsARelease(t *testing.T) {
 		t.Fatal("a never-released target was accepted")
 	}
 	for _, want := range []string{
-		`stack "production" has never been released: helloagents:regions[0].image, helloagents:regions[1].image, helloagents:backup.image still hold the committed placeholder digest`,
+		`stack "production" has never been released: the committed placeholder digest is still in helloagents:regions[0].image, helloagents:regions[1].image, helloagents:backup.image`,
 		"nothing to roll back to",
 		"pulumi stack output backendImage / backupImage --stack staging",
 	} {
