@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -180,7 +181,9 @@ func previewWithPack(t *testing.T, bin, stack, packConfig string, transform pulu
 	if err != nil {
 		t.Fatalf("create stack %s: %v", stack, err)
 	}
-	var out strings.Builder
+	// One buffer for both streams, which the Automation API copies from two
+	// goroutines: it must lock.
+	var out lockedBuilder
 	opts := []optpreview.Option{optpreview.PolicyPacks(bin), optpreview.ProgressStreams(&out), optpreview.ErrorProgressStreams(&out)}
 	if packConfig != "" {
 		opts = append(opts, optpreview.PolicyPackConfigs(packConfig))
@@ -274,4 +277,22 @@ func TestPolicyUnderEngine(t *testing.T) {
 			t.Fatalf("err = %v; want a config validation error naming minimumRetentionDays:\n%s", err, out)
 		}
 	})
+}
+
+// lockedBuilder is a strings.Builder safe for concurrent writers.
+type lockedBuilder struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuilder) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuilder) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
