@@ -1,8 +1,12 @@
 # HelloAgents platform infrastructure.
 #
-#   make up                 deploy the dev stack to the local Docker engine (local state, no cloud login)
+#   make doctor             check this machine can run `make up` (Go, Pulumi CLI + Go host, Docker, port)
+#   make up                 doctor, then deploy the dev stack to the local Docker engine (local state)
+#   make down               destroy the dev stack and remove its state: nothing is left behind
 #   make preview STACK=...  preview a stack (dev, staging, production)
-#   make test               all tests: infra module, policy pack, backend (needs Postgres 15 and dockerd)
+#   make test               all tests: infra module, policy pack, backend (needs Postgres 15 and dockerd);
+#                           ends with a summary of the tests that skipped and why
+#   make test-quick         the suites that need nothing but Go
 #   make lint               gofmt, go vet and golangci-lint over every module
 #   make build              build the backend binaries bin/server and bin/pgbackup
 #   make tools              build the pinned Pulumi CLI and the S3 test server into bin/
@@ -24,23 +28,63 @@ PULUMI ?= $(shell command -v pulumi 2>/dev/null || echo $(BIN)/pulumi)
 
 # The dev stack keeps its state in the repository (git-ignored) and needs no
 # Pulumi Cloud account. Staging and production use whatever `pulumi login` says.
-DEV_ENV := PULUMI_BACKEND_URL=file://$(CURDIR)/.pulumi-state \
+DEV_STATE := $(CURDIR)/.pulumi-state
+DEV_ENV := PULUMI_BACKEND_URL=file://$(DEV_STATE) \
 	PULUMI_CONFIG_PASSPHRASE=$${PULUMI_CONFIG_PASSPHRASE-helloagents-dev}
+# The dev stack runs from a generated copy of Pulumi.dev.yaml (git-ignored,
+# `--config-file`): it carries the passphrase provider's encryptionsalt, which
+# `stack init` would otherwise leave in the tracked file, and the Docker
+# engine of this machine in place of unix:///var/run/docker.sock.
+DEV_CONFIG := $(DEV_STATE)/Pulumi.dev.yaml
+# The engine dev deploys to: DOCKER_HOST, else the current docker context's
+# endpoint (Docker Desktop, Colima, OrbStack, Podman), else the default socket.
+DEV_DOCKER_HOST = $(or $(DOCKER_HOST),$(shell docker context inspect --format '{{.Endpoints.docker.Host}}' 2>/dev/null),unix:///var/run/docker.sock)
+# Skipped tests are recorded here and summarized at the end of `make test`.
+SKIPS := $(CURDIR)/.test-skips
 
 export PATH := $(BIN):$(PATH)
 
-.PHONY: up preview build test test-infra test-policy test-backend lint tools
+.PHONY: doctor up down dev-config preview build test test-quick test-infra test-policy test-backend test-summary lint tools
 
-up:
-	@mkdir -p .pulumi-state
-	$(DEV_ENV) $(PULUMI) stack select --create dev
-	$(DEV_ENV) $(PULUMI) up --stack dev
+doctor:
+	@go build -o $(BIN)/doctor ./infra/doctor
+	@$(BIN)/doctor --pulumi $(PULUMI)
+
+# dev-config creates the dev stack if needed, moves an encryptionsalt out of
+# the tracked Pulumi.dev.yaml into .pulumi-state/dev.salt, and writes the
+# copy the dev commands run with.
+dev-config:
+	@mkdir -p $(DEV_STATE)
+	@$(DEV_ENV) $(PULUMI) stack select dev >/dev/null 2>&1 || $(DEV_ENV) $(PULUMI) stack init dev --secrets-provider passphrase
+	@if grep -q '^encryptionsalt:' Pulumi.dev.yaml; then \
+		sed -n 's/^encryptionsalt: //p' Pulumi.dev.yaml > $(DEV_STATE)/dev.salt; \
+		sed -i.bak '/^encryptionsalt:/d' Pulumi.dev.yaml && rm -f Pulumi.dev.yaml.bak; fi
+	@if [ ! -s $(DEV_STATE)/dev.salt ] && [ -f $(DEV_CONFIG) ]; then \
+		sed -n 's/^encryptionsalt: //p' $(DEV_CONFIG) > $(DEV_STATE)/dev.salt; fi
+	@{ sed 's#unix:///var/run/docker.sock#$(DEV_DOCKER_HOST)#' Pulumi.dev.yaml; \
+		if [ -s $(DEV_STATE)/dev.salt ]; then echo "encryptionsalt: $$(cat $(DEV_STATE)/dev.salt)"; fi; } > $(DEV_CONFIG)
+	@echo "dev stack: Docker engine $(DEV_DOCKER_HOST), config $(DEV_CONFIG)"
+
+up: doctor dev-config
+	$(DEV_ENV) $(PULUMI) up --stack dev --config-file $(DEV_CONFIG)
+	@# A CLI that minted the salt only now wrote it into the copy: keep it.
+	@[ -s $(DEV_STATE)/dev.salt ] || sed -n 's/^encryptionsalt: //p' $(DEV_CONFIG) > $(DEV_STATE)/dev.salt
+
+# down destroys every dev resource (containers, volumes, networks, images),
+# removes the stack and its state; the tracked Pulumi.dev.yaml stays.
+down:
+	@if [ -d $(DEV_STATE) ]; then \
+		$(MAKE) --no-print-directory dev-config && \
+		$(DEV_ENV) $(PULUMI) destroy --stack dev --yes --config-file $(DEV_CONFIG) && \
+		$(DEV_ENV) $(PULUMI) stack rm dev --yes --preserve-config; \
+	fi
+	rm -rf $(DEV_STATE)
+	@echo "dev stack removed"
 
 preview:
 ifeq ($(STACK),dev)
-	@mkdir -p .pulumi-state
-	$(DEV_ENV) $(PULUMI) stack select --create dev
-	$(DEV_ENV) $(PULUMI) preview --stack dev --diff
+	@$(MAKE) --no-print-directory dev-config
+	$(DEV_ENV) $(PULUMI) preview --stack dev --diff --config-file $(DEV_CONFIG)
 else
 	$(PULUMI) preview --stack $(STACK) --diff --policy-pack ./policy
 endif
@@ -49,16 +93,41 @@ build:
 	cd backend && go build -trimpath -ldflags "-X main.version=$$(git describe --always --dirty 2>/dev/null || echo dev)" \
 		-o $(BIN)/ ./cmd/server ./cmd/pgbackup
 
-test: test-infra test-policy test-backend
+# Each suite pipes `go test -json` through bin/testsum, which prints what
+# plain `go test` prints and records skipped tests; the last step summarizes
+# them. pipefail keeps go test's exit status.
+TEST = set -o pipefail; go test -json -shuffle=on $(GOTESTFLAGS)
 
-test-infra:
-	go test -shuffle=on $(GOTESTFLAGS) -timeout 30m ./...
+test:
+	@rm -f $(SKIPS)
+	@status=0; for t in test-infra test-policy test-backend; do \
+		$(MAKE) --no-print-directory $$t || status=1; done; \
+	$(MAKE) --no-print-directory test-summary; exit $$status
 
-test-policy:
-	cd policy && go test -shuffle=on $(GOTESTFLAGS) -timeout 10m ./...
+test-infra: $(BIN)/testsum
+	$(TEST) -timeout 30m ./... | $(BIN)/testsum --skips $(SKIPS)
 
-test-backend:
-	cd backend && go test -shuffle=on $(GOTESTFLAGS) -timeout 20m ./...
+test-policy: $(BIN)/testsum
+	cd policy && $(TEST) -timeout 10m ./... | $(BIN)/testsum --skips $(SKIPS)
+
+test-backend: $(BIN)/testsum
+	cd backend && $(TEST) -timeout 20m ./... | $(BIN)/testsum --skips $(SKIPS)
+
+test-summary: $(BIN)/testsum
+	@$(BIN)/testsum --report $(SKIPS)
+
+# test-quick: the suites that need nothing but Go (no PostgreSQL, Docker,
+# Pulumi CLI or network): config, components, stacks under mocks, the
+# operator CLIs, the policy rules, the backend's pure packages.
+test-quick: $(BIN)/testsum
+	@rm -f $(SKIPS)
+	env -u CI bash -c '$(TEST) ./stacks/ ./components/... ./internal/... ./infra/... ./verify/... | $(BIN)/testsum --skips $(SKIPS)'
+	cd policy && env -u CI bash -c '$(TEST) ./rules/... | $(BIN)/testsum --skips $(SKIPS)'
+	cd backend && env -u CI bash -c '$(TEST) ./redact/ ./logging/ ./config/ ./health/ ./httpapi/ ./errorreport/ | $(BIN)/testsum --skips $(SKIPS)'
+	@$(BIN)/testsum --report $(SKIPS)
+
+$(BIN)/testsum: internal/testsum/main.go
+	go build -o $@ ./internal/testsum
 
 lint: $(BIN)/golangci-lint
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

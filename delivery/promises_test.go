@@ -136,6 +136,13 @@ func TestDeployVerifiesStaging(t *testing.T) {
 	if up < 0 || ver < up {
 		t.Errorf("deploy must `pulumi up` staging, then run infra/verify (steps %d, %d)", up, ver)
 	}
+	// APP_VERSION is documented as the commit: the stamp precedes the update.
+	stamp := index(j.Steps, func(s *actionlint.Step) bool {
+		return strings.Contains(script(s), "--path backend.appVersion \"$GITHUB_SHA\"")
+	})
+	if stamp < 0 || stamp > up {
+		t.Errorf("deploy must set backend.appVersion to $GITHUB_SHA before `pulumi up` (steps %d, %d)", stamp, up)
+	}
 }
 
 // TestPulumiPinnedToSDK: every workflow installs the CLI of the SDK version

@@ -35,7 +35,7 @@ func TestAlertsValidation(t *testing.T) {
 		{"duplicate", "staging", map[string]string{"helloagents:alerts": `{"emails":["a@x.dev","A@x.dev"]}`}, nil,
 			[]string{`helloagents:alerts.emails[1]: invalid value "A@x.dev"; allowed: an address not listed twice`}},
 		{"unknown field", "staging", map[string]string{"helloagents:alerts": `{"email":["a@x.dev"]}`}, nil,
-			[]string{`helloagents:alerts: invalid value`, `unknown field "email"`}},
+			[]string{"helloagents:alerts.email: unknown field (did you mean `emails`?)"}},
 		{"http webhook outside dev", "staging", map[string]string{"helloagents:alertWebhookUrl": "http://hooks.example.dev/x-SECRET"}, nil,
 			[]string{`helloagents:alertWebhookUrl: invalid value [secret]; allowed: an https:// webhook URL`}},
 		{"http webhook in dev", "dev", map[string]string{"helloagents:alertWebhookUrl": "http://127.0.0.1:9/hook"}, nil, nil},

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/helloagents/infra/internal/stacktest"
 )
 
 // testSecrets are what an operator sets with `pulumi config set --secret`.
@@ -20,14 +22,15 @@ var testSecrets = map[string]string{
 	"helloagents:registryPassword":   "registry-SECRET",
 }
 
-// stackRaw returns the committed stack file's config plus the test secrets
-// (none for dev).
+// stackRaw returns the committed stack file's config with its placeholders
+// replaced by real-looking values, plus the test secrets (none for dev).
 func stackRaw(t testing.TB, stack string) map[string]string {
 	t.Helper()
 	raw, err := ReadStackFile(filepath.Join("..", "Pulumi."+stack+".yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	stacktest.Fill(raw, Placeholders())
 	if stack != "dev" {
 		maps.Copy(raw, testSecrets)
 	}
@@ -166,7 +169,7 @@ func TestValidation(t *testing.T) {
 		{"timeout above interval", "dev", map[string]string{"helloagents:healthCheck": `{"interval":"5s","timeout":"30s"}`},
 			nil, []string{"helloagents:healthCheck.timeout: invalid value \"30s\""}},
 		{"duration not parseable", "dev", map[string]string{"helloagents:healthCheck": `{"interval":"soon"}`},
-			nil, []string{`helloagents:healthCheck: interval "soon" is not a duration`}},
+			nil, []string{`helloagents:healthCheck.interval: invalid value "soon"; allowed: a duration such as "30s"`}},
 		{"http CORS origin outside dev", "staging", map[string]string{"helloagents:backend": `{"repository":"ghcr.io/a/b","registryServer":"ghcr.io","registryUsername":"u","corsAllowedOrigins":["http://app.helloagents.dev"]}`},
 			nil, []string{`helloagents:backend.corsAllowedOrigins[0]: invalid value "http://app.helloagents.dev"; allowed: an https:// URL (HTTP is allowed only in dev)`}},
 		{"http sentry DSN outside dev", "production", map[string]string{"helloagents:sentryDsn": "http://k@sentry.example/1"},
@@ -185,9 +188,9 @@ func TestValidation(t *testing.T) {
 		{"sample rate", "dev", map[string]string{"helloagents:backend": `{"sentryTracesSampleRate":1.5}`},
 			nil, []string{"helloagents:backend.sentryTracesSampleRate: invalid value 1.5; allowed: 0..1"}},
 		{"unknown field", "dev", map[string]string{"helloagents:backend": `{"prot":8000}`},
-			nil, []string{`helloagents:backend: invalid value "{\"prot\":8000}": json: unknown field "prot"`}},
+			nil, []string{"helloagents:backend.prot: unknown field (did you mean `port`?); allowed: port, hostPort, user"}},
 		{"unknown key", "dev", map[string]string{"helloagents:regoins": `[]`},
-			nil, []string{"helloagents:regoins: unknown key; allowed: environment, regions"}},
+			nil, []string{"helloagents:regoins: unknown key (did you mean `regions`?); allowed: environment, regions"}},
 		{"not JSON", "dev", map[string]string{"helloagents:regions": `name: local`},
 			nil, []string{"helloagents:regions: invalid value \"name: local\""}},
 		{"postgres image in dev (it is built)", "dev", map[string]string{"helloagents:database": `{"image":"postgres:latest"}`},

@@ -1,10 +1,11 @@
 package stacks
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -21,44 +22,34 @@ import (
 // everything and returns every problem at once (errors.Join), each naming the
 // key, the value and what is allowed. It never panics and touches nothing.
 func Parse(stack string, raw map[string]string) (Config, error) {
-	var errs []error
-	addf := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
-
-	for k := range raw {
+	var d decoder
+	for _, k := range slices.Sorted(maps.Keys(raw)) {
 		ns, key, ok := strings.Cut(k, ":")
 		if ok && ns == Namespace && !slices.Contains(Keys(), key) {
-			addf("%s: unknown key; allowed: %s", k, strings.Join(Keys(), ", "))
+			d.addf("%s: unknown key%s; allowed: %s", k, suggest(key, Keys()), strings.Join(Keys(), ", "))
 		}
 	}
 
 	env, err := environment(stack, raw[full(keyEnvironment)])
 	if err != nil {
-		errs = append(errs, err)
+		d.errs = append(d.errs, err)
 		env = Dev // keep going so every other error is reported too
 	}
 	c := Defaults(stack, env)
 
 	if v, ok := raw[full(keyRegions)]; ok {
 		c.Regions = nil
-		var items []json.RawMessage
-		if err := strictJSON(v, &items); err != nil {
-			addf("%s: %v; want a list of objects {name, dockerHost, replicas, image}", full(keyRegions), err)
-		}
+		items := d.list(full(keyRegions), v, "a list of region objects {name, dockerHost, replicas, image, sshOpts}")
 		for i, item := range items {
+			// A region whose fields fail to decode stays in the list, so
+			// the count rules see the regions the file has.
 			r := Region{Replicas: defaultReplicas(env)}
-			if err := strictJSON(string(item), &r); err != nil {
-				addf("%s[%d]: %v; allowed fields: name, dockerHost, replicas, image, sshOpts", full(keyRegions), i, err)
-				continue
-			}
+			d.object(fmt.Sprintf("%s[%d]", full(keyRegions), i), string(item), &r)
 			c.Regions = append(c.Regions, r)
 		}
 	}
 	if v, ok := raw[full(keyHealthCheck)]; ok {
-		hc, err := parseHealthCheck(v, c.HealthCheck)
-		if err != nil {
-			addf("%s: %v", full(keyHealthCheck), err)
-		}
-		c.HealthCheck = hc
+		c.HealthCheck = d.healthCheck(v, c.HealthCheck)
 	}
 	objects := []struct {
 		key  string
@@ -73,9 +64,7 @@ func Parse(stack string, raw map[string]string) (Config, error) {
 	}
 	for _, o := range objects {
 		if v, ok := raw[full(o.key)]; ok {
-			if err := strictJSON(v, o.into); err != nil {
-				addf("%s: %v", full(o.key), err)
-			}
+			d.object(full(o.key), v, o.into)
 		}
 	}
 	c.Secrets = Secrets{
@@ -97,21 +86,49 @@ func Parse(stack string, raw map[string]string) (Config, error) {
 		c.Backend.CORSAllowedOrigins = []string{c.FrontendURL()}
 	}
 
-	errs = append(errs, c.validate()...)
+	errs := d.errs
+	for _, err := range c.validate() {
+		if !d.followOn(err) {
+			errs = append(errs, err)
+		}
+	}
 	return c, errors.Join(errs...)
 }
 
 // Load reads the stack's configuration from the running program and parses
 // it. Values set with --secret arrive decrypted here; the Secrets component
 // is what turns them back into secret outputs.
+//
+// Every key of the namespace is read, not only the known ones, so a typo
+// ("helloagents:heathCheck") is an error under `pulumi up` too. The Go SDK
+// has no call that lists the config: it parses the whole configuration from
+// the PULUMI_CONFIG variable the language host sets (pulumi.EnvConfig), and
+// so does Load for the key names; values still come from ctx.
 func Load(ctx *pulumi.Context) (Config, error) {
+	keys := Keys()
+	for _, k := range configKeys(os.Getenv(pulumi.EnvConfig)) {
+		if ns, key, ok := strings.Cut(k, ":"); ok && ns == Namespace && !slices.Contains(keys, key) {
+			keys = append(keys, key)
+		}
+	}
 	raw := map[string]string{}
-	for _, k := range Keys() {
+	for _, k := range keys {
 		if v, ok := ctx.GetConfig(full(k)); ok {
 			raw[full(k)] = v
+		} else if !slices.Contains(Keys(), k) {
+			raw[full(k)] = "" // known to the engine only: its name is enough
 		}
 	}
 	return Parse(ctx.Stack(), raw)
+}
+
+// configKeys returns the keys of the engine's JSON configuration object.
+func configKeys(envConfig string) []string {
+	var all map[string]json.RawMessage
+	if json.Unmarshal([]byte(envConfig), &all) != nil {
+		return nil
+	}
+	return slices.Sorted(maps.Keys(all))
 }
 
 // environment derives the environment from an explicit value or the stack
@@ -145,20 +162,6 @@ func environment(stack, explicit string) (Environment, error) {
 		full(keyEnvironment), stack, allowed)
 }
 
-// strictJSON decodes text into v, rejecting unknown fields and trailing data
-// so a typo in a stack file is an error, not a silently ignored value.
-func strictJSON(text string, v any) error {
-	dec := json.NewDecoder(bytes.NewReader([]byte(text)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("invalid value %s: %w", clip(text), err)
-	}
-	if dec.More() {
-		return fmt.Errorf("invalid value %s: trailing data", clip(text))
-	}
-	return nil
-}
-
 // healthCheckJSON is the stack-file form of components.HealthCheck, with
 // durations as Go duration strings ("30s").
 type healthCheckJSON struct {
@@ -171,22 +174,22 @@ type healthCheckJSON struct {
 	ExpectedCodes []int   `json:"expectedCodes"`
 }
 
-func parseHealthCheck(text string, hc components.HealthCheck) (components.HealthCheck, error) {
+// healthCheck lays text over hc.
+func (d *decoder) healthCheck(text string, hc components.HealthCheck) components.HealthCheck {
+	path := full(keyHealthCheck)
 	var j healthCheckJSON
-	if err := strictJSON(text, &j); err != nil {
-		return hc, fmt.Errorf("%w; allowed fields: path, livenessPath, interval, timeout, retries, startPeriod, expectedCodes", err)
-	}
-	var errs []error
+	d.object(path, text, &j)
 	dur := func(field string, s *string, into *time.Duration) {
 		if s == nil {
 			return
 		}
-		d, err := time.ParseDuration(*s)
+		v, err := time.ParseDuration(*s)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s %q is not a duration; want e.g. \"30s\"", field, *s))
+			d.addf("%s.%s: invalid value %q; allowed: a duration such as \"30s\" or \"1m30s\"", path, field, *s)
+			d.broken = append(d.broken, path+"."+field)
 			return
 		}
-		*into = d
+		*into = v
 	}
 	if j.Path != nil {
 		hc.Path = *j.Path
@@ -203,7 +206,7 @@ func parseHealthCheck(text string, hc components.HealthCheck) (components.Health
 	if j.ExpectedCodes != nil {
 		hc.ExpectedCodes = j.ExpectedCodes
 	}
-	return hc, errors.Join(errs...)
+	return hc
 }
 
 // clip shortens a value quoted in an error message.

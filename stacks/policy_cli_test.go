@@ -28,6 +28,7 @@ import (
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"google.golang.org/protobuf/types/known/emptypb"
 
+	"github.com/helloagents/infra/internal/stacktest"
 	"github.com/helloagents/infra/policy/analyzertest"
 	"github.com/helloagents/infra/stacks"
 )
@@ -139,6 +140,7 @@ func previewWithPack(t *testing.T, bin, stack, packConfig string, transform pulu
 	if err != nil {
 		t.Fatal(err)
 	}
+	stacktest.Fill(raw, stacks.Placeholders())
 	if stack != "dev" {
 		maps.Copy(raw, policyTestSecrets)
 	}
@@ -160,9 +162,10 @@ func previewWithPack(t *testing.T, bin, stack, packConfig string, transform pulu
 	if err != nil {
 		t.Fatalf("create stack %s: %v", stack, err)
 	}
-	// The engine's stdout and stderr are copied by two goroutines.
-	out := &lockedBuilder{}
-	opts := []optpreview.Option{optpreview.PolicyPacks(bin), optpreview.ProgressStreams(out), optpreview.ErrorProgressStreams(out)}
+	// One buffer for both streams, which the Automation API copies from two
+	// goroutines: it must lock.
+	var out lockedBuilder
+	opts := []optpreview.Option{optpreview.PolicyPacks(bin), optpreview.ProgressStreams(&out), optpreview.ErrorProgressStreams(&out)}
 	if packConfig != "" {
 		opts = append(opts, optpreview.PolicyPackConfigs(packConfig))
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
 
 	"github.com/helloagents/infra/internal/mocktest"
+	"github.com/helloagents/infra/internal/stacktest"
 	"github.com/helloagents/infra/policy/analyzertest"
 	"github.com/helloagents/infra/policy/pack"
 	"github.com/helloagents/infra/policy/rules"
@@ -53,6 +54,7 @@ func capture(t *testing.T, stack string) graph {
 	if err != nil {
 		t.Fatal(err)
 	}
+	stacktest.Fill(raw, stacks.Placeholders())
 	if stack != "dev" {
 		maps.Copy(raw, policyTestSecrets)
 	}

@@ -28,6 +28,26 @@ var (
 	allDigits    = regexp.MustCompile(`^[0-9]+$`)
 )
 
+// placeholderDigest and placeholderIDs are the values the committed stack
+// files ship with: valid in form, so only this list tells them from real
+// ones. A deploy with them would fail at the registry or at Cloudflare after
+// other resources changed; validation refuses them first, with the fix.
+const placeholderDigest = "@sha256:0000000000000000000000000000000000000000000000000000000000000000"
+
+var placeholderIDs = []string{"0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210"}
+
+// Placeholders returns the placeholder values of the committed stack files
+// (digest suffix and Cloudflare ids); tests that render those files replace
+// them with real-looking values.
+func Placeholders() []string {
+	return append([]string{placeholderDigest}, placeholderIDs...)
+}
+
+// IsPlaceholder reports whether v is or ends in a committed placeholder.
+func IsPlaceholder(v string) bool {
+	return strings.HasSuffix(v, placeholderDigest) || slices.Contains(placeholderIDs, v)
+}
+
 // checkRegions are Cloudflare's health-check probe regions.
 var checkRegions = []string{"WNAM", "ENAM", "WEU", "EEU", "NSAM", "SSAM", "OC", "ME", "NAF", "SAF", "IN", "SEAS", "NEAS", "ALL_REGIONS"}
 
@@ -105,6 +125,10 @@ func (c Config) validateRegions(p *problems) {
 			p.missing(k+".image", "production deploys only digest-pinned images: repo@sha256:<64 hex>, written by promotion")
 		case c.Environment == Production && !pinnedImage.MatchString(r.Image):
 			p.bad(k+".image", r.Image, "a digest-pinned image reference repo@sha256:<64 hex>")
+		case c.Environment == Production && IsPlaceholder(r.Image):
+			p.bad(k+".image", r.Image, fmt.Sprintf("a released digest, not the committed placeholder; "+
+				"first release: pulumi config set --stack %s --path '%s' \"$(pulumi stack output backendImage --stack staging)\"",
+				c.Stack, strings.TrimPrefix(k, Namespace+":")+".image"))
 		case c.Environment != Production && r.Image != "":
 			p.bad(k+".image", r.Image, "unset outside production (staging and dev build the image from backend/)")
 		}
@@ -193,7 +217,7 @@ func (c Config) validateBackend(p *problems) {
 	if b.CPUs <= 0 || b.CPUs > 64 || !components.ExactCPUs(b.CPUs) {
 		p.bad(k+".cpus", b.CPUs, "more than 0 and at most 64, in tenths or quarters of a core (the docker provider reads 0.01 back as 0.0 and 0.05 as 0.1)")
 	}
-	c.checkPinnedImage(p, k+".proxyImage", b.ProxyImage, "proxy")
+	c.checkPinnedImage(p, k+".proxyImage", b.ProxyImage, "proxy", "proxyImage")
 	if b.MaxRestarts < 1 || b.MaxRestarts > 10 {
 		p.bad(k+".maxRestarts", b.MaxRestarts, "1..10 (a bounded on-failure restart policy)")
 	}
@@ -256,7 +280,7 @@ func checkUser(p *problems, key, user string) {
 func (c Config) validateDatabase(p *problems) {
 	k := full(keyDatabase)
 	d := c.Database
-	c.checkPinnedImage(p, k+".image", d.Image, "Postgres (backend/postgres.Dockerfile)")
+	c.checkPinnedImage(p, k+".image", d.Image, "Postgres (backend/postgres.Dockerfile)", "postgresImage")
 	if !sqlIdent.MatchString(d.Name) {
 		p.bad(k+".name", d.Name, "a lowercase SQL identifier")
 	}
@@ -289,17 +313,21 @@ func (c Config) validateBackup(p *problems) {
 	if c.Environment != Dev && !bucketName.MatchString(b.Bucket) {
 		p.bad(k+".bucket", b.Bucket, "an R2 bucket name: 3..63 lowercase letters, digits and '-'")
 	}
-	c.checkPinnedImage(p, k+".image", b.Image, "pgbackup")
+	c.checkPinnedImage(p, k+".image", b.Image, "pgbackup", "backupImage")
 }
 
 // checkPinnedImage checks an image that production pins and the other
-// environments build from backend/.
-func (c Config) checkPinnedImage(p *problems, key, ref, what string) {
+// environments build from backend/; output is the staging stack output a
+// first release copies it from.
+func (c Config) checkPinnedImage(p *problems, key, ref, what, output string) {
 	switch {
 	case c.Environment == Production && ref == "":
 		p.missing(key, "production deploys only the digest-pinned "+what+" image: repo@sha256:<64 hex>")
 	case c.Environment == Production && !pinnedImage.MatchString(ref):
 		p.bad(key, ref, "a digest-pinned image reference repo@sha256:<64 hex>")
+	case c.Environment == Production && IsPlaceholder(ref):
+		p.bad(key, ref, fmt.Sprintf("a released digest, not the committed placeholder; "+
+			"first release: pulumi config set --stack %s --path '%s' \"$(pulumi stack output %s --stack staging)\"", c.Stack, strings.TrimPrefix(key, Namespace+":"), output))
 	case c.Environment != Production && ref != "":
 		p.bad(key, ref, "unset outside production (staging and dev build it from backend/)")
 	}

@@ -11,11 +11,19 @@ import (
 func (c Config) validateEdge(p *problems) {
 	k := full(keyEdge)
 	e := c.Edge
-	if !hex32.MatchString(e.AccountID) {
+	switch {
+	case !hex32.MatchString(e.AccountID):
 		p.bad(k+".accountId", e.AccountID, "a Cloudflare account id (32 hex characters)")
+	case IsPlaceholder(e.AccountID):
+		p.bad(k+".accountId", e.AccountID, "your Cloudflare account id, not the documented placeholder; "+
+			"copy it from the dashboard (Account home, Account ID) and run: pulumi config set --stack "+c.Stack+" --path edge.accountId <id>")
 	}
-	if !hex32.MatchString(e.ZoneID) {
+	switch {
+	case !hex32.MatchString(e.ZoneID):
 		p.bad(k+".zoneId", e.ZoneID, "a Cloudflare zone id (32 hex characters)")
+	case IsPlaceholder(e.ZoneID):
+		p.bad(k+".zoneId", e.ZoneID, "your zone's id, not the documented placeholder; "+
+			"copy it from the zone's Overview page (API, Zone ID) and run: pulumi config set --stack "+c.Stack+" --path edge.zoneId <id>")
 	}
 	if !isDomain(e.Domain) {
 		p.bad(k+".domain", e.Domain, "a DNS domain such as helloagents.dev")

@@ -88,6 +88,10 @@ func (r runner) attempt(ctx context.Context, c Check, fn func(context.Context) (
 		if i >= r.opts.Retries || ctx.Err() != nil {
 			break
 		}
+		if r.opts.Progress != nil {
+			fmt.Fprintf(r.opts.Progress, "waiting %s for %s (attempt %d of %d failed: %s)\n",
+				wait, c.Name, i+1, r.opts.Retries+1, c.Detail)
+		}
 		if !sleep(ctx, wait) {
 			break
 		}

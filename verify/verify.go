@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -58,6 +59,9 @@ type Options struct {
 	MinPassRate float64
 	// P95Limit is the response-time target; 0 means DefaultP95Limit.
 	P95Limit time.Duration
+	// Progress, when set, receives one line before each retry wait saying
+	// what verify waits for, so a slow run is not a silent one.
+	Progress io.Writer
 	// Client makes the requests; nil means a new client with default
 	// transport settings. Timeouts come from Timeout, not from the client.
 	Client *http.Client

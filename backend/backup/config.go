@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
+
+	"github.com/helloagents/infra/backend/redact"
 )
 
 // Defaults of the optional settings.
@@ -84,7 +86,7 @@ func LoadConfig(lookup func(string) (string, bool)) (Config, error) {
 	get := func(k string) string { v, _ := lookup(k); return strings.TrimSpace(v) }
 	var errs []error
 	bad := func(name, value, allowed string) {
-		errs = append(errs, fmt.Errorf("%s=%q: %s", name, value, allowed))
+		errs = append(errs, fmt.Errorf("%s=%q: %s", name, redact.Value(value), allowed))
 	}
 	c := Config{
 		DatabaseURL:     get("DATABASE_URL"),

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/helloagents/infra/backend/redact"
 )
 
 // DatabaseName returns the database named by a postgres:// URL.
@@ -46,14 +48,10 @@ func urlPassword(rawURL string) string {
 	return ""
 }
 
-// RedactURL returns rawURL with its password replaced, for messages.
-func RedactURL(rawURL string) string {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return "(unparsable URL, not shown)"
-	}
-	return u.Redacted()
-}
+// RedactURL returns a connection string with every credential masked, for
+// messages, whatever its form (URL user info, query values, key/value
+// password=...): see redact.Value.
+func RedactURL(rawURL string) string { return redact.Value(rawURL) }
 
 // pgConn is how a PostgreSQL program is pointed at a database without its
 // password on the command line (visible in ps): the URL without the password,

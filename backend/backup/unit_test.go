@@ -96,6 +96,26 @@ func TestLoadConfig(t *testing.T) {
 			t.Errorf("error shows the secret:\n%s", msg)
 		}
 	})
+	t.Run("no credential in any form is echoed", func(t *testing.T) {
+		for _, tc := range []struct{ name, value, secret string }{
+			{"DATABASE_URL", "host=db password=pw-SECRET dbname=", "pw-SECRET"},
+			{"DATABASE_URL", "host=db password='pw quoted9' port=x", "quoted9"},
+			{"DATABASE_URL", "mysql://u@db/app?password=pw-SECRET", "pw-SECRET"},
+			{"BACKUP_DESTINATION", "s3://AKIA-KEY:SECRET-KEY@bucket/prefix", "SECRET-KEY"},
+			{"BACKUP_DESTINATION", "s3://AKIA-KEY:SECRET-KEY@bucket/prefix", "AKIA-KEY"},
+			{"BACKUP_DESTINATION", "s3://bucket/prefix?X-Amz-Signature=sig-SECRET", "sig-SECRET"},
+			{"BACKUP_S3_ENDPOINT", "https://r2.example/?token=tok-SECRET", "tok-SECRET"},
+		} {
+			_, err := LoadConfig(env("BACKUP_DESTINATION", "s3://bkt", tc.name, tc.value))
+			if err == nil || !strings.Contains(err.Error(), tc.name) {
+				t.Errorf("%s=%q: error %v does not name the variable", tc.name, tc.value, err)
+				continue
+			}
+			if strings.Contains(err.Error(), tc.secret) {
+				t.Errorf("%s: error shows %q:\n%v", tc.name, tc.secret, err)
+			}
+		}
+	})
 	t.Run("s3 needs credentials", func(t *testing.T) {
 		_, err := LoadConfig(env("BACKUP_DESTINATION", "s3://bkt", "BACKUP_S3_ENDPOINT", "ftp://x"))
 		for _, name := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "BACKUP_S3_ENDPOINT"} {

@@ -16,6 +16,8 @@ import (
 
 	"github.com/getsentry/sentry-go"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/helloagents/infra/backend/redact"
 )
 
 // Config is the validated configuration of the server.
@@ -132,7 +134,7 @@ type parser struct {
 }
 
 func (p *parser) fail(name, value, allowed string) {
-	p.errs = append(p.errs, fmt.Errorf("%s=%q is invalid: %s", name, value, allowed))
+	p.errs = append(p.errs, fmt.Errorf("%s=%q is invalid: %s", name, redact.Value(value), allowed))
 }
 
 // failSecret reports a bad secret without echoing it.
@@ -291,11 +293,7 @@ func (p *parser) httpURL(name string) string {
 	}
 	u, err := url.Parse(v)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		shown := "(unparsable, hidden)"
-		if err == nil {
-			shown = u.Redacted()
-		}
-		p.fail(name, shown, "want an absolute http:// or https:// URL of the sandbox pool's health endpoint, or unset to disable the pool")
+		p.fail(name, v, "want an absolute http:// or https:// URL of the sandbox pool's health endpoint, or unset to disable the pool")
 		return ""
 	}
 	return v

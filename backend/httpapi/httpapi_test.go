@@ -11,11 +11,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/getsentry/sentry-go"
 
 	"github.com/helloagents/infra/backend/errorreport"
 	"github.com/helloagents/infra/backend/health"
+	"github.com/helloagents/infra/backend/logging"
 	"github.com/helloagents/infra/backend/store"
 )
 
@@ -203,5 +205,60 @@ func TestCORS(t *testing.T) {
 	none, _ := newAPI(t, nil)
 	if got := do(none, "GET", "/health", map[string]string{"Origin": ok}).Header().Get("Access-Control-Allow-Origin"); got != "" {
 		t.Errorf("no allow-list: ACAO = %q", got)
+	}
+}
+
+// TestAccessLogLimitsRepeats proves a probe storm during an outage writes
+// one line, not one per probe, while other requests are still logged.
+func TestAccessLogLimitsRepeats(t *testing.T) {
+	h, logs := newAPI(t, nil)
+	start := time.Now()
+	const probes = 200
+	for range probes {
+		if w := do(h, "GET", "/health", nil); w.Code != 503 {
+			t.Fatalf("code %d", w.Code)
+		}
+	}
+	do(h, "GET", "/health/live", nil)
+	elapsed := time.Since(start)
+	var failed, live int
+	for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var line map[string]any
+		if err := json.Unmarshal([]byte(l), &line); err != nil {
+			t.Fatalf("not JSON: %v\n%s", err, l)
+		}
+		switch line["route"] {
+		case "GET /health":
+			failed++
+		case "GET /health/live":
+			live++
+		}
+	}
+	// One line per started interval at most: the bound holds however slow
+	// the machine is.
+	if limit := 1 + int(elapsed/logging.RepeatInterval); failed < 1 || failed > limit {
+		t.Errorf("%d lines for %d failing probes in %s; want 1..%d", failed, probes, elapsed, limit)
+	}
+	if live != 1 {
+		t.Errorf("healthy request logged %d times; want 1", live)
+	}
+}
+
+// TestAccessLogBoundsUnmatchedPath proves the client's path is logged only
+// as a bounded prefix.
+func TestAccessLogBoundsUnmatchedPath(t *testing.T) {
+	h, logs := newAPI(t, nil)
+	long := "/" + strings.Repeat("é", 5000)
+	do(h, "GET", long, nil)
+	var line map[string]any
+	if err := json.Unmarshal(logs.Bytes(), &line); err != nil {
+		t.Fatalf("not one JSON line: %v\n%s", err, logs)
+	}
+	route, _ := line["route"].(string)
+	if !strings.HasPrefix(route, "unmatched /é") || len(route) > len("unmatched ")+maxLoggedPath+32 {
+		t.Errorf("route = %q (%d bytes); want a bounded prefix", route, len(route))
+	}
+	if !utf8.ValidString(route) {
+		t.Errorf("route cut inside a rune: %q", route)
 	}
 }

@@ -11,11 +11,14 @@ import (
 	"net/http"
 	"regexp"
 	"runtime/debug"
+	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/getsentry/sentry-go"
 	sentryhttp "github.com/getsentry/sentry-go/http"
 
+	"github.com/helloagents/infra/backend/logging"
 	"github.com/helloagents/infra/backend/redact"
 )
 
@@ -90,10 +93,19 @@ func (s *statusWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
+// maxLoggedPath bounds the path of an unmatched request in the access log:
+// the path is the client's, and a scanner's megabyte of path is not ours to
+// store.
+const maxLoggedPath = 64
+
 // accessLog assigns the request id (returned in X-Request-Id) and writes one
 // JSON line per request. The query is logged with sensitive values masked;
-// headers (masked) only at debug level.
+// headers (masked) only at debug level. Identical server-error lines (same
+// method, route and status: a health probe during a database outage) are
+// rate-limited: the first is written, then at most one per
+// logging.RepeatInterval carrying the count of those left out.
 func accessLog(log *slog.Logger, next http.Handler) http.Handler {
+	repeats := logging.NewRepeats(logging.RepeatInterval, time.Now)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		info := &requestInfo{id: newRequestID(r.Header.Get(RequestIDHeader))}
@@ -113,11 +125,22 @@ func accessLog(log *slog.Logger, next http.Handler) http.Handler {
 		if !h.Enabled(ctx, level) {
 			return
 		}
-		end := time.Now()
 		route := info.pattern
 		if route == "" {
-			route = "unmatched " + r.URL.Path
+			route = "unmatched " + clipPath(r.URL.Path)
 		}
+		var suppressed int
+		if level >= slog.LevelWarn {
+			key := info.pattern
+			if key == "" {
+				key = "unmatched"
+			}
+			var ok bool
+			if ok, suppressed = repeats.Allow(clipPath(r.Method) + " " + key + " " + strconv.Itoa(status)); !ok {
+				return
+			}
+		}
+		end := time.Now()
 		// A record with no caller PC: the logger does not add source
 		// locations, and slog.Logger would walk the stack for one on every line.
 		rec := slog.NewRecord(end, level, "request", 0)
@@ -133,6 +156,9 @@ func accessLog(log *slog.Logger, next http.Handler) http.Handler {
 		)
 		if q := redact.Query(r.URL.RawQuery); q != "" {
 			rec.AddAttrs(slog.String("query", q))
+		}
+		if suppressed > 0 {
+			rec.AddAttrs(slog.Int("repeated", suppressed), slog.String("within", logging.RepeatInterval.String()))
 		}
 		if h.Enabled(ctx, slog.LevelDebug) {
 			rec.AddAttrs(slog.Any("headers", redact.Headers(r.Header)))
@@ -219,4 +245,17 @@ func withSentry(hub *sentry.Hub, next http.Handler) http.Handler {
 		ctx := sentry.SetHubOnContext(r.Context(), hub.Clone())
 		traced.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// clipPath returns at most maxLoggedPath bytes of p, cut at a rune boundary,
+// marked when cut.
+func clipPath(p string) string {
+	if len(p) <= maxLoggedPath {
+		return p
+	}
+	cut := maxLoggedPath
+	for cut > 0 && !utf8.RuneStart(p[cut]) {
+		cut--
+	}
+	return p[:cut] + "...(" + strconv.Itoa(len(p)) + " bytes)"
 }

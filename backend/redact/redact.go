@@ -92,12 +92,88 @@ func HeaderMap(h map[string]string) {
 
 var (
 	urlCredsRE = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.\-]*://)[^/@\s]+@`)
-	kvSecretRE = regexp.MustCompile(`(?i)\b(password|passwd|pwd|api[_-]?key|token|secret)(\s*[=:]\s*)("[^"]*"|'[^']*'|\S+)`)
+	kvSecretRE = regexp.MustCompile(`(?i)([a-z0-9_.\-]*(?:password|passwd|pwd|api[_-]?key|token|secret|signature|credential)[a-z0-9_.\-]*)(\s*[=:]\s*)('(?:[^'\\]|\\.)*'|"[^"]*"|[^\s&]+)`)
+	// kvPairRE is one key=value pair of a libpq key/value connection
+	// string: host=db password='a b' dbname=app.
+	kvPairRE = regexp.MustCompile(`([A-Za-z_][A-Za-z0-9_]*)(\s*=\s*)('(?:[^'\\]|\\.)*'|\S*)`)
+	schemeRE = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9+.\-]*://`)
 )
 
 // Text masks credentials inside free text: the user-info part of URLs
-// (scheme://user:pass@) and key=value pairs such as password=...
+// (scheme://user:pass@) and key=value pairs such as password=...,
+// access_token=... or password='quoted value'.
 func Text(s string) string {
 	s = urlCredsRE.ReplaceAllString(s, "${1}"+Mask+"@")
 	return kvSecretRE.ReplaceAllString(s, "${1}${2}"+Mask)
+}
+
+// Value returns a configuration value that may carry credentials, for an
+// error message, with every credential masked whatever its form:
+//
+//   - a URL (postgres://u:pw@h/db, s3://KEY:SECRET@bucket, https://h/?token=t):
+//     the whole user info, every query value and the fragment are masked;
+//   - a key/value connection string (host=h password=pw dbname=db): the
+//     values of sensitive keys (password, sslpassword, ...) are masked;
+//   - anything else: Text's masking.
+//
+// What stays is what locates the problem: scheme, host, path, key names.
+func Value(s string) string {
+	if schemeRE.MatchString(s) {
+		return urlValue(s)
+	}
+	if kvPairRE.MatchString(s) && strings.Contains(s, "=") && !strings.Contains(s, "://") {
+		return kvPairRE.ReplaceAllStringFunc(s, func(pair string) string {
+			m := kvPairRE.FindStringSubmatch(pair)
+			if IsSensitive(m[1]) {
+				return m[1] + m[2] + Mask
+			}
+			return pair
+		})
+	}
+	return Text(s)
+}
+
+func urlValue(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		// Unparsable: keep the scheme and host part only.
+		rest := schemeRE.ReplaceAllString(s, "")
+		if i := strings.LastIndex(rest, "@"); i >= 0 {
+			rest = Mask + "@" + rest[i+1:]
+		}
+		if i := strings.IndexAny(rest, "?#"); i >= 0 {
+			rest = rest[:i] + "?" + Mask
+		}
+		return schemeRE.FindString(s) + Text(rest)
+	}
+	var b strings.Builder
+	b.WriteString(u.Scheme + "://")
+	if u.User != nil {
+		b.WriteString(Mask + "@")
+	}
+	b.WriteString(u.Host)
+	b.WriteString(u.EscapedPath())
+	if u.RawQuery != "" || u.ForceQuery {
+		vals, err := url.ParseQuery(u.RawQuery)
+		if err != nil {
+			b.WriteString("?" + Mask)
+		} else {
+			keys := make([]string, 0, len(vals))
+			for k := range vals {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for i, k := range keys {
+				sep := "&"
+				if i == 0 {
+					sep = "?"
+				}
+				b.WriteString(sep + url.QueryEscape(k) + "=" + Mask)
+			}
+		}
+	}
+	if u.Fragment != "" {
+		b.WriteString("#" + Mask)
+	}
+	return b.String()
 }

@@ -11,6 +11,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -25,6 +26,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 
+	"github.com/helloagents/infra/internal/cli"
 	"github.com/helloagents/infra/notify"
 	"github.com/helloagents/infra/stacks/promote"
 	"github.com/helloagents/infra/verify"
@@ -33,9 +35,16 @@ import (
 // notifyEnv is --notify's fallback: CI keeps the webhook in a secret.
 const notifyEnv = "HELLOAGENTS_NOTIFY_WEBHOOK"
 
+// Environment variables that stand in for flags not given (a flag wins).
+const (
+	envFrom    = "PROMOTE_FROM"
+	envTo      = "PROMOTE_TO"
+	envWorkDir = "PROMOTE_WORK_DIR"
+)
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, openProject)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr, openProject)
 	stop()
 	os.Exit(code)
 }
@@ -57,8 +66,9 @@ func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 // run is main without the process: it parses args, promotes, prints the
-// report and returns the exit status. open is injectable for tests.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer,
+// report and returns the exit status. getenv and open are injectable for
+// tests.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer,
 	open func(context.Context, string) (promote.Stacks, error),
 ) int {
 	fs := flag.NewFlagSet("promote", flag.ContinueOnError)
@@ -74,15 +84,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer,
 		retries int
 		hookURL string
 	)
-	fs.StringVar(&o.From, "from", "", "source `stack` whose backendImage output is promoted (required), e.g. staging")
-	fs.StringVar(&o.To, "to", "", "target `stack` whose regions receive the image (required), e.g. production")
+	fs.StringVar(&o.From, "from", getenv(envFrom), "source `stack` whose backendImage output is promoted (required; env "+envFrom+"), e.g. staging")
+	fs.StringVar(&o.To, "to", getenv(envTo), "target `stack` whose regions receive the image (required; env "+envTo+"), e.g. production")
+	fs.StringVar(&o.Image, "image", "", "roll this digest-pinned `image` (repo@sha256:...) out instead of --from's: a rollback to a digest that served before, with the same gates, journal and exit codes")
 	fs.StringVar(&regions, "regions", "", "comma-separated target `regions` to roll (default all); they still roll in configured order")
 	fs.BoolVar(&o.DryRun, "dry-run", false, "preview each wave and print the diffs; change no config and no state")
 	fs.BoolVar(&o.Abort, "abort", false, "roll back the interrupted promotion recorded in the journal instead of promoting")
 	fs.BoolVar(&jsonOut, "json", false, "print the per-region report as JSON on stdout (the table then goes to stderr)")
 	fs.Var(&packs, "policy-pack", "policy pack `dir` applied to every update and preview (repeatable), e.g. ./policy")
 	fs.Var(&configs, "policy-pack-config", "policy pack config `file`, one per --policy-pack in the same order (repeatable), e.g. policy/policy-config.example.json")
-	fs.StringVar(&workDir, "work-dir", ".", "`dir` of the Pulumi project (Pulumi.yaml and the Pulumi.<stack>.yaml files)")
+	fs.StringVar(&workDir, "work-dir", cmp.Or(getenv(envWorkDir), "."), "`dir` of the Pulumi project (Pulumi.yaml and the Pulumi.<stack>.yaml files; env "+envWorkDir+")")
 	fs.StringVar(&o.Journal, "journal", "", "`path` of the promotion journal (default <work-dir>/.promotion/<to>.json)")
 	fs.StringVar(&hookURL, "notify", "", "Slack-compatible `webhook` URL told the start, each region's result, a rollback and the outcome (default $"+notifyEnv+"); a failing webhook never fails the promotion")
 	fs.IntVar(&retries, "retries", verify.DefaultRetries, "retries of each smoke-suite check (0: none); region readiness gates use the stack's healthCheck settings")
@@ -91,6 +102,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer,
 	fs.Float64Var(&vo.MinPassRate, "min-pass-rate", verify.DefaultMinPassRate, "share of smoke checks that must pass, in (0, 1]")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `Usage: go run ./infra/promote --from STACK --to STACK [flags]
+       go run ./infra/promote --to STACK --image REPO@sha256:DIGEST [flags]   (rollback)
 
 Promotes the digest-pinned image the source stack exports (output
 backendImage) into the target stack: verifies the source (output apiUrl),
@@ -102,12 +114,21 @@ every touched region's previous digest and deploys again. The previous
 digests are journaled before the first change; re-run to resume an
 interrupted promotion, or --abort to roll it back.
 
-Exit status: 0 promoted (dry run: previewed), 1 refused (nothing changed),
-2 usage error, 3 rolled back, 4 error, manual action needed.
+With --image, that digest is rolled out instead (no source is read or
+gated): the rollback after a finished promotion. The previous digest of
+each region is the report's oldImage, or in git log -p Pulumi.<to>.yaml.
+
+A target never released (its image keys still hold the committed
+placeholder digest) is refused: there would be nothing to roll back to.
+Make the first release by hand (docs/DELIVERY.md), then promote.
+
+Exit status: 0 promoted (dry run: previewed; also --help), 1 refused
+(nothing changed), 2 usage error, 3 rolled back, 4 error, manual action
+needed.
 
 Flags:
 `)
-		fs.PrintDefaults()
+		cli.PrintDefaults(fs)
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -119,8 +140,8 @@ Flags:
 	if fs.NArg() > 0 {
 		errs = append(errs, fmt.Sprintf("unexpected arguments %q", fs.Args()))
 	}
-	if o.From == "" || o.To == "" {
-		errs = append(errs, "--from and --to are required")
+	if (o.From == "" && o.Image == "") || o.To == "" {
+		errs = append(errs, "--from and --to are required (or --to and --image)")
 	}
 	for _, r := range strings.Split(regions, ",") {
 		if r = strings.TrimSpace(r); r != "" {
@@ -152,7 +173,7 @@ Flags:
 	o.Gates = promote.VerifyGates{Verify: vo}
 	o.Log = stderr
 	if hookURL == "" {
-		hookURL = os.Getenv(notifyEnv)
+		hookURL = getenv(notifyEnv)
 	}
 	if hookURL != "" {
 		o.Notify = &notify.Webhook{URL: hookURL, Log: stderr}

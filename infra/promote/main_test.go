@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/helloagents/infra/internal/stacktest"
 	"github.com/helloagents/infra/stacks"
 	"github.com/helloagents/infra/stacks/promote"
 )
@@ -33,6 +34,7 @@ func (unpinned) Config(context.Context, string) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	stacktest.Fill(raw, stacks.Placeholders())
 	for _, k := range stacks.SecretKeys() {
 		raw["helloagents:"+k] = "test-secret"
 	}
@@ -66,6 +68,8 @@ func TestRun(t *testing.T) {
 	}{
 		{"help", []string{"--help"}, 0, "", "Exit status: 0 promoted"},
 		{"missing stacks", nil, 2, "", "--from and --to are required"},
+		{"rollback image unpinned", []string{"--to", "production", "--image", "r/b:latest", "--work-dir", "WORK"}, 2, "--image", ""},
+		{"stacks from the environment", []string{"--work-dir", "WORK", "ENV"}, 1, "not pinned by digest", ""},
 		{"unknown flag", []string{"--from", "staging", "--to", "production", "--colour"}, 2, "", "flag provided but not defined"},
 		{"bad pass rate", []string{"--from", "a", "--to", "b", "--min-pass-rate", "2"}, 2, "", "--min-pass-rate 2"},
 		{"pack config without pack", []string{"--from", "a", "--to", "b", "--policy-pack-config", "c.json"}, 2, "", "1 --policy-pack-config for 0 --policy-pack"},
@@ -85,8 +89,15 @@ func TestRun(t *testing.T) {
 					args[i] = t.TempDir()
 				}
 			}
+			getenv := noEnv
+			if len(args) > 0 && args[len(args)-1] == "ENV" {
+				args = args[:len(args)-1]
+				getenv = func(k string) string {
+					return map[string]string{envFrom: "staging", envTo: "production"}[k]
+				}
+			}
 			var stdout, stderr bytes.Buffer
-			code := run(t.Context(), args, &stdout, &stderr, openUnpinned)
+			code := run(t.Context(), args, getenv, &stdout, &stderr, openUnpinned)
 			if code != tt.code {
 				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.code, stdout.String(), stderr.String())
 			}
@@ -102,7 +113,7 @@ func TestRun(t *testing.T) {
 
 func TestJSONReportParses(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	run(t.Context(), []string{"--from", "staging", "--to", "production", "--json", "--work-dir", t.TempDir()}, &stdout, &stderr, openUnpinned)
+	run(t.Context(), []string{"--from", "staging", "--to", "production", "--json", "--work-dir", t.TempDir()}, noEnv, &stdout, &stderr, openUnpinned)
 	var rep struct {
 		Outcome  string `json:"outcome"`
 		ExitCode int    `json:"exitCode"`
@@ -119,11 +130,11 @@ func TestJSONReportParses(t *testing.T) {
 // TestHelpDescribesEveryFlag keeps --help honest: every flag has a usage text.
 func TestHelpDescribesEveryFlag(t *testing.T) {
 	var stderr bytes.Buffer
-	run(t.Context(), []string{"--help"}, &bytes.Buffer{}, &stderr, openUnpinned)
-	for _, name := range []string{"from", "to", "regions", "dry-run", "abort", "json", "policy-pack", "work-dir",
+	run(t.Context(), []string{"--help"}, noEnv, &bytes.Buffer{}, &stderr, openUnpinned)
+	for _, name := range []string{"from", "to", "image", "regions", "dry-run", "abort", "json", "policy-pack", "work-dir",
 		"policy-pack-config", "journal", "retries", "timeout", "requests", "min-pass-rate", "notify"} {
-		if !strings.Contains(stderr.String(), "-"+name+" ") && !strings.Contains(stderr.String(), "-"+name+"\n") {
-			t.Errorf("--help does not describe -%s", name)
+		if !strings.Contains(stderr.String(), "  --"+name+" ") && !strings.Contains(stderr.String(), "  --"+name+"\n") {
+			t.Errorf("--help does not describe --%s", name)
 		}
 	}
 }
@@ -149,14 +160,19 @@ func TestNotifyFlagAndEnvironment(t *testing.T) {
 			t.Cleanup(srv.Close)
 			hook := srv.URL + "/services/hook-token-SECRET"
 			args := []string{"--from", "staging", "--to", "production", "--work-dir", t.TempDir()}
+			getenv := noEnv
 			if viaEnv {
-				t.Setenv(notifyEnv, hook)
+				getenv = func(k string) string {
+					if k == notifyEnv {
+						return hook
+					}
+					return ""
+				}
 			} else {
-				t.Setenv(notifyEnv, "")
 				args = append(args, "--notify", hook)
 			}
 			var stdout, stderr bytes.Buffer
-			if code := run(t.Context(), args, &stdout, &stderr, openUnpinned); code != 1 {
+			if code := run(t.Context(), args, getenv, &stdout, &stderr, openUnpinned); code != 1 {
 				t.Fatalf("exit %d, want 1 (refused)\n%s", code, stderr.String())
 			}
 			mu.Lock()
@@ -170,3 +186,6 @@ func TestNotifyFlagAndEnvironment(t *testing.T) {
 		})
 	}
 }
+
+// noEnv is an empty environment.
+func noEnv(string) string { return "" }

@@ -3,6 +3,7 @@
 // frontend origin, the frontend, security headers, P95 response time).
 //
 //	go run ./infra/verify --api https://api.example.dev --frontend https://example.dev
+//	go run ./infra/verify --stack staging
 //
 // Exit status: 0 when every check passes, 1 when a check fails, 2 for a usage
 // error.
@@ -17,11 +18,13 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"golang.org/x/term"
 
+	"github.com/helloagents/infra/internal/cli"
 	"github.com/helloagents/infra/verify"
 )
 
@@ -32,11 +35,49 @@ const (
 	exitUsage = 2
 )
 
+// Environment variables that stand in for flags not given (a flag wins).
+const (
+	envAPI      = "VERIFY_API_URL"
+	envFrontend = "VERIFY_FRONTEND_URL"
+	envStack    = "VERIFY_STACK"
+)
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, colourWanted(os.Stdout))
+	code := runWith(ctx, os.Args[1:], host{getenv: os.Getenv, outputs: cli.StackOutputs}, os.Stdout, os.Stderr, colourWanted(os.Stdout))
 	stop()
 	os.Exit(code)
+}
+
+// host is what run takes from the machine: the environment and a stack's
+// outputs. Tests replace both.
+type host struct {
+	getenv  func(string) string
+	outputs func(ctx context.Context, stack string) (map[string]any, error)
+}
+
+// fromStack fills the URLs the flags left empty from the stack's outputs
+// apiUrl and frontendUrl.
+func fromStack(ctx context.Context, h host, stack string, opts *verify.Options) error {
+	out, err := h.outputs(ctx, stack)
+	if err != nil {
+		return err
+	}
+	str := func(k string) string { s, _ := out[k].(string); return s }
+	if opts.API == "" {
+		if opts.API = str("apiUrl"); opts.API == "" {
+			return fmt.Errorf("stack %q has no apiUrl output; deploy it first (pulumi up --stack %s)", stack, stack)
+		}
+	}
+	if opts.Frontend == "" && !strings.HasPrefix(str("frontendUrl"), "http://localhost") {
+		opts.Frontend = str("frontendUrl")
+	}
+	return nil
+}
+
+// run is runWith on the real environment, without stack lookups.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, colour bool) int {
+	return runWith(ctx, args, host{getenv: func(string) string { return "" }, outputs: cli.StackOutputs}, stdout, stderr, colour)
 }
 
 // colourWanted reports whether f is a terminal and NO_COLOR is unset
@@ -48,9 +89,9 @@ func colourWanted(f *os.File) bool {
 	return term.IsTerminal(int(f.Fd()))
 }
 
-// run is main without the process: it parses args, verifies, prints, and
-// returns the exit status.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer, colour bool) int {
+// runWith is main without the process: it parses args, verifies, prints,
+// and returns the exit status.
+func runWith(ctx context.Context, args []string, h host, stdout, stderr io.Writer, colour bool) int {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
@@ -59,9 +100,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, colour bo
 		jsonOut  bool
 		minPass  float64
 		p95Limit time.Duration
+		stack    string
+		quiet    bool
 	)
-	fs.StringVar(&opts.API, "api", "", "base `URL` of the backend API, e.g. https://api.example.dev (required)")
-	fs.StringVar(&opts.Frontend, "frontend", "", "`URL` of the frontend; enables the frontend and CORS checks (its origin is sent as Origin)")
+	fs.StringVar(&opts.API, "api", h.getenv(envAPI), "base `URL` of the backend API, e.g. https://api.example.dev (env "+envAPI+"; required unless --stack)")
+	fs.StringVar(&opts.Frontend, "frontend", h.getenv(envFrontend), "`URL` of the frontend; enables the frontend and CORS checks (its origin is sent as Origin) (env "+envFrontend+")")
+	fs.StringVar(&stack, "stack", h.getenv(envStack), "read --api and --frontend from this Pulumi `stack`'s outputs apiUrl and frontendUrl (env "+envStack+"), e.g. staging")
+	fs.BoolVar(&quiet, "quiet", false, "do not say on stderr what a retry waits for")
 	fs.IntVar(&retries, "retries", verify.DefaultRetries, "how often a failed check is retried before it counts as failed (0: no retries)")
 	fs.DurationVar(&opts.Backoff, "backoff", verify.DefaultBackoff, "wait before the first retry; doubles for each further retry")
 	fs.DurationVar(&opts.Timeout, "timeout", verify.DefaultTimeout, "time limit of one request")
@@ -71,17 +116,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, colour bo
 	fs.BoolVar(&jsonOut, "json", false, "print the report as JSON on stdout instead of text")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `Usage: go run ./infra/verify --api URL [--frontend URL] [flags]
+       go run ./infra/verify --stack STACK [flags]
 
 Checks /health, /health/ready and /health/live (status, body shape, every
 component) and a smoke suite: GET /api/v1/courses, CORS preflight from the
 frontend origin, the frontend answering 200, security headers, and the P95
-response time over --requests requests.
+response time over --requests requests. With --stack, the URLs come from
+the stack's outputs (pulumi stack output --json --stack STACK, run in the
+current directory). While a check is retried, stderr says what it waits for.
 
 Exit status: 0 all checks pass, 1 a check failed, 2 usage error.
 
 Flags:
 `)
-		fs.PrintDefaults()
+		cli.PrintDefaults(fs)
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -95,7 +143,17 @@ Flags:
 		return exitUsage
 	}
 	opts.MinPassRate, opts.P95Limit = minPass, p95Limit
-	errs := opts.ApplyFlags(retries)
+	if !quiet {
+		opts.Progress = stderr
+	}
+	var errs []string
+	if stack != "" {
+		if err := fromStack(ctx, h, stack, &opts); err != nil {
+			fmt.Fprintln(stderr, "verify:", err)
+			return exitUsage
+		}
+	}
+	errs = append(errs, opts.ApplyFlags(retries)...)
 	if p95Limit <= 0 {
 		errs = append(errs, fmt.Sprintf("--p95 %s: must be positive", p95Limit))
 	}

@@ -78,8 +78,8 @@ func TestRunExitCodes(t *testing.T) {
 func TestHelpDescribesEveryFlag(t *testing.T) {
 	var out, errOut bytes.Buffer
 	run(context.Background(), []string{"--help"}, &out, &errOut, false)
-	for _, f := range []string{"api", "frontend", "retries", "backoff", "timeout", "requests", "min-pass-rate", "p95", "json"} {
-		if !strings.Contains(errOut.String(), "-"+f+" ") && !strings.Contains(errOut.String(), "-"+f+"\n") {
+	for _, f := range []string{"api", "frontend", "stack", "quiet", "retries", "backoff", "timeout", "requests", "min-pass-rate", "p95", "json"} {
+		if !strings.Contains(errOut.String(), "  --"+f+" ") && !strings.Contains(errOut.String(), "  --"+f+"\n") {
 			t.Errorf("--help does not describe --%s:\n%s", f, &errOut)
 		}
 	}
@@ -109,5 +109,72 @@ func TestColourOnTerminal(t *testing.T) {
 	run(context.Background(), []string{"--api", backend(t, 200).URL, "--retries", "0", "--requests", "2", "--p95", "1m"}, &out, &errOut, true)
 	if !strings.Contains(out.String(), green+"PASS"+reset) {
 		t.Errorf("no colour with colour on:\n%q", &out)
+	}
+}
+
+func fakeHost(env map[string]string, outputs map[string]map[string]any) host {
+	return host{
+		getenv: func(k string) string { return env[k] },
+		outputs: func(_ context.Context, stack string) (map[string]any, error) {
+			o, ok := outputs[stack]
+			if !ok {
+				return nil, fmt.Errorf("no stack named %q found", stack)
+			}
+			return o, nil
+		},
+	}
+}
+
+// TestURLsFromEnvAndStack proves each way to name the target: the env
+// variables stand in for missing flags, --stack reads the stack's outputs,
+// and a flag given wins over both.
+func TestURLsFromEnvAndStack(t *testing.T) {
+	ok := backend(t, 200)
+	fast := []string{"--retries", "0", "--timeout", "2s", "--requests", "2", "--p95", "1m"}
+	for _, tc := range []struct {
+		name    string
+		env     map[string]string
+		outputs map[string]map[string]any
+		args    []string
+		code    int
+		stdout  string
+		stderr  string
+	}{
+		{"env api", map[string]string{envAPI: ok.URL}, nil, fast, exitPass, "verify " + ok.URL, ""},
+		{"flag wins", map[string]string{envAPI: "http://127.0.0.1:1"}, nil, append([]string{"--api", ok.URL}, fast...), exitPass, "PASSED", ""},
+		{"stack outputs", nil, map[string]map[string]any{"staging": {"apiUrl": ok.URL, "frontendUrl": "http://localhost:5173"}},
+			append([]string{"--stack", "staging"}, fast...), exitPass, "verify " + ok.URL + "\n", ""},
+		{"stack from env", map[string]string{envStack: "staging"}, map[string]map[string]any{"staging": {"apiUrl": ok.URL}},
+			fast, exitPass, "PASSED", ""},
+		{"unknown stack", nil, nil, []string{"--stack", "nope"}, exitUsage, "", `verify: no stack named "nope" found`},
+		{"stack without outputs", nil, map[string]map[string]any{"staging": {}}, []string{"--stack", "staging"}, exitUsage, "",
+			`stack "staging" has no apiUrl output; deploy it first`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			code := runWith(context.Background(), tc.args, fakeHost(tc.env, tc.outputs), &out, &errOut, false)
+			if code != tc.code || !strings.Contains(out.String(), tc.stdout) || !strings.Contains(errOut.String(), tc.stderr) {
+				t.Errorf("exit %d (want %d)\nstdout (want %q):\n%s\nstderr (want %q):\n%s", code, tc.code, tc.stdout, &out, tc.stderr, &errOut)
+			}
+		})
+	}
+}
+
+// TestSaysWhatItWaitsFor proves a retried check is announced on stderr,
+// and --quiet silences it.
+func TestSaysWhatItWaitsFor(t *testing.T) {
+	bad := backend(t, 503)
+	args := []string{"--api", bad.URL, "--retries", "1", "--backoff", "1ms", "--requests", "2"}
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), args, &out, &errOut, false); code != exitFail {
+		t.Fatalf("exit %d", code)
+	}
+	if want := "waiting 1ms for GET /health/ready (attempt 1 of 2 failed:"; !strings.Contains(errOut.String(), want) {
+		t.Errorf("stderr lacks %q:\n%s", want, &errOut)
+	}
+	errOut.Reset()
+	run(context.Background(), append(args, "--quiet"), &out, &errOut, false)
+	if strings.Contains(errOut.String(), "waiting") {
+		t.Errorf("--quiet still reports waits:\n%s", &errOut)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/helloagents/infra/components"
+	"github.com/helloagents/infra/internal/stacktest"
 	"github.com/helloagents/infra/stacks"
 	"github.com/helloagents/infra/stacks/promote"
 )
@@ -62,6 +63,7 @@ func (m *memStacks) Config(context.Context, string) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	stacktest.Fill(raw, stacks.Placeholders())
 	b, _ := json.Marshal(m.regions)
 	raw["helloagents:regions"] = string(b)
 	if m.backup != "" {
@@ -243,9 +245,9 @@ func TestBackupImageOnlyWithEveryRegion(t *testing.T) {
 	for _, tt := range []struct {
 		regions []string
 		want    string
-	}{{nil, newBackup}, {[]string{"a"}, zeroBackup}} {
+	}{{nil, newBackup}, {[]string{"a"}, oldBackup}} {
 		m := newMem("a", "b")
-		m.backup = zeroBackup
+		m.backup = oldBackup
 		m.source["backupImage"] = newBackup
 		o := memOptions(t)
 		o.Regions = tt.regions
@@ -289,5 +291,51 @@ func TestSecondRunIsRefusedWhileOneRuns(t *testing.T) {
 	// Once the first run ended, the lock is free again.
 	if rep := promote.Run(t.Context(), newMem("a", "b"), second); rep.Outcome != promote.Promoted {
 		t.Errorf("a run after the first ended: outcome %s (%s)", rep.Outcome, rep.Reason)
+	}
+}
+
+// TestRollbackToANamedImage: --image rolls a digest that served before out
+// to every region with the same gates and rollback, without reading or
+// gating any source stack.
+func TestRollbackToANamedImage(t *testing.T) {
+	t.Run("rolled out", func(t *testing.T) {
+		m := newMem("a", "b")
+		m.source = nil // no source stack: reading it would fail the run
+		o := memOptions(t)
+		o.From, o.Image = "", newImage
+		rep := promote.Run(t.Context(), m, o)
+		if rep.Outcome != promote.Promoted || m.deployed[0] != newImage || m.deployed[1] != newImage {
+			t.Fatalf("outcome %s (%s), deployed %v", rep.Outcome, rep.Reason, m.deployed)
+		}
+		var text strings.Builder
+		if err := rep.WriteText(&text); err != nil || !strings.Contains(text.String(), newImage+" -> production: promoted") {
+			t.Errorf("report: %v\n%s", err, text.String())
+		}
+	})
+	t.Run("a failing gate restores every region", func(t *testing.T) {
+		m := newMem("a", "b")
+		o := memOptions(t)
+		o.From, o.Image, o.Gates = "", newImage, gates{fail: "b.test/" + tagOf(newImage)}
+		rep := promote.Run(t.Context(), m, o)
+		if rep.Outcome != promote.RolledBack || m.deployed[0] != oldImage || m.deployed[1] != oldImage {
+			t.Fatalf("outcome %s (%s), deployed %v", rep.Outcome, rep.Reason, m.deployed)
+		}
+	})
+	for name, tc := range map[string]struct {
+		from, image, reason string
+	}{
+		"unpinned":     {"", "ghcr.io/helloagents/backend:latest", "--image"},
+		"both sources": {"staging", newImage, "--from and --image exclude each other"},
+		"no source":    {"", "", "a source stack (--from) or an image (--image) is required"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			m := newMem("a")
+			o := memOptions(t)
+			o.From, o.Image = tc.from, tc.image
+			rep := promote.Run(t.Context(), m, o)
+			if rep.Outcome != promote.Usage || !strings.Contains(rep.Reason, tc.reason) || m.ups != 0 {
+				t.Errorf("outcome %s (%s), %d ups; want usage error %q", rep.Outcome, rep.Reason, m.ups, tc.reason)
+			}
+		})
 	}
 }

@@ -1,6 +1,7 @@
 package promote_test
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -16,6 +17,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/helloagents/infra/internal/stacktest"
 	"github.com/helloagents/infra/stacks"
 	"github.com/helloagents/infra/stacks/promote"
 	"github.com/helloagents/infra/verify"
@@ -40,9 +42,11 @@ var (
 	oldImage  = digest("0bd0bd0bd0bd")
 	newImage  = digest("aeaeaeaeaeae")
 	newBackup = "ghcr.io/helloagents/pgbackup@sha256:" + strings.Repeat("b", 64)
-	// zeroBackup is the placeholder backup.image of the repository's
-	// Pulumi.production.yaml.
-	zeroBackup = "ghcr.io/helloagents/pgbackup@sha256:" + strings.Repeat("0", 64)
+	// oldBackup is the backup.image a released target runs.
+	oldBackup = "ghcr.io/helloagents/pgbackup@sha256:" + strings.Repeat("c", 64)
+	// fileBackup is the backup.image of the repository's
+	// Pulumi.production.yaml as the tests deploy it (stackFile).
+	fileBackup = "ghcr.io/helloagents/pgbackup" + stacktest.Substitute(stacks.Placeholders()[0])
 )
 
 // env is one test's Pulumi world: a file state backend and a workspace with
@@ -103,6 +107,11 @@ func stackFile(t *testing.T, stack string, replace map[string]any) []byte {
 	b, err := os.ReadFile(filepath.Join("..", "..", "Pulumi."+stack+".yaml"))
 	if err != nil {
 		t.Fatalf("the repository's stack file: %v", err)
+	}
+	// The committed placeholders do not deploy (validation refuses them):
+	// the test stacks run with stacktest's real-looking substitutes.
+	for _, p := range stacks.Placeholders() {
+		b = bytes.ReplaceAll(b, []byte(p), []byte(stacktest.Substitute(p)))
 	}
 	var f map[string]any
 	if err := yaml.Unmarshal(b, &f); err != nil {

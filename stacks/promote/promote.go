@@ -50,6 +50,13 @@ type Options struct {
 	// a rollback and the final outcome (see notify.go); it never fails the
 	// promotion.
 	Notify notify.Notifier
+	// Image, when set, is rolled out instead of the source's backendImage:
+	// a rollback after a finished promotion to a digest that served before
+	// (the report's oldImage, or the git history of the target's stack
+	// file). The source is neither read nor gated, and the backup job's
+	// image is left alone; every region is still journaled, gated and
+	// rolled back on failure like any promotion.
+	Image string
 	// AfterWave, when set, is called after a region passed its gates and
 	// before the next wave starts. Tests use it to interrupt a run between
 	// waves.
@@ -58,8 +65,18 @@ type Options struct {
 
 func (o Options) check() error {
 	var errs []error
-	if o.From == "" || o.To == "" {
-		errs = append(errs, errors.New("both the source (--from) and the target (--to) stack are required"))
+	switch {
+	case o.To == "":
+		errs = append(errs, errors.New("the target stack (--to) is required"))
+	case o.From == "" && o.Image == "":
+		errs = append(errs, errors.New("a source stack (--from) or an image (--image) is required"))
+	case o.From != "" && o.Image != "":
+		errs = append(errs, errors.New("--from and --image exclude each other: --image rolls out that digest, not the source's"))
+	}
+	if o.Image != "" {
+		if err := pinned(o.Image); err != nil {
+			errs = append(errs, fmt.Errorf("--image: %w", err))
+		}
 	}
 	if o.From != "" && o.From == o.To {
 		errs = append(errs, fmt.Errorf("--from and --to are both %q; a promotion needs two stacks", o.From))
@@ -153,8 +170,11 @@ func (e *engine) run(ctx context.Context) {
 	if !ok {
 		return
 	}
-	image, backup, api, frontend, ok := e.readSource(ctx)
-	if !ok {
+	var image, backup, api, frontend string
+	if o.Image != "" {
+		image = o.Image
+		e.rep.Image = image
+	} else if image, backup, api, frontend, ok = e.readSource(ctx); !ok {
 		return
 	}
 	// The backup job's image goes with a promotion of every region only:
@@ -179,10 +199,14 @@ func (e *engine) run(ctx context.Context) {
 		}
 		e.logf("resuming the promotion of %s recorded at %s", image, o.Journal)
 	}
-	e.logf("gating source %q at %s", o.From, api)
-	if err := o.Gates.Source(ctx, api, frontend); err != nil {
-		e.end(Refused, fmt.Errorf("source stack %q failed its gate, nothing changed: %w", o.From, err))
-		return
+	if o.Image == "" {
+		e.logf("gating source %q at %s", o.From, api)
+		if err := o.Gates.Source(ctx, api, frontend); err != nil {
+			e.end(Refused, fmt.Errorf("source stack %q failed its gate, nothing changed: %w", o.From, err))
+			return
+		}
+	} else {
+		e.logf("rolling out %s to %q (no source stack)", image, o.To)
 	}
 	if o.DryRun {
 		e.dryRun(ctx, sel, image, tgt.BackupImage, backup)

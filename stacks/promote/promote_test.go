@@ -47,7 +47,7 @@ func TestPromoteSucceedsRegionByRegion(t *testing.T) {
 		t.Fatalf("report has %d rows, want 3 regions and the backup job: %+v", len(rep.Regions), rep.Regions)
 	}
 	if b := rep.Regions[3]; b.Region != "(backup job)" || b.Update != promote.ResultSucceeded || b.Gate != promote.ResultPassed ||
-		b.OldImage != zeroBackup || b.NewImage != newBackup {
+		b.OldImage != fileBackup || b.NewImage != newBackup {
 		t.Errorf("backup job row %+v", b)
 	}
 	if cfg, deployed := e.backupImages(t); cfg != newBackup || deployed != newBackup {
@@ -108,7 +108,7 @@ func TestPromoteRollsBackWhenRegionTwoFails(t *testing.T) {
 			if b := rep.Regions[3]; b.Update != promote.ResultSkipped || b.RolledBack {
 				t.Errorf("backup job row %+v, want skipped and not rolled back", b)
 			}
-			if cfg, deployed := e.backupImages(t); cfg != zeroBackup || deployed != zeroBackup {
+			if cfg, deployed := e.backupImages(t); cfg != fileBackup || deployed != fileBackup {
 				t.Errorf("backup image: config %q, deployed %q; want it unchanged", cfg, deployed)
 			}
 			r1, r2, r3 := rep.Regions[0], rep.Regions[1], rep.Regions[2]
@@ -160,7 +160,7 @@ func TestPromoteRollsBackAFailedBackupWave(t *testing.T) {
 	if got := e.deployedImages(t); !same(got, old) {
 		t.Errorf("deployed images %q, want the old ones", got)
 	}
-	if cfg, deployed := e.backupImages(t); cfg != zeroBackup || deployed != zeroBackup {
+	if cfg, deployed := e.backupImages(t); cfg != fileBackup || deployed != fileBackup {
 		t.Errorf("backup image: config %q, deployed %q; want it restored", cfg, deployed)
 	}
 	for _, r := range rep.Regions {
@@ -195,7 +195,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 	if len(rep.Regions) != 4 {
 		t.Fatalf("dry run report has %d rows, want 3 regions and the backup job", len(rep.Regions))
 	}
-	if cfg, _ := e.backupImages(t); cfg != zeroBackup {
+	if cfg, _ := e.backupImages(t); cfg != fileBackup {
 		t.Errorf("dry run changed the backup image config to %q", cfg)
 	}
 	for _, r := range rep.Regions {

@@ -124,7 +124,11 @@ func (r *Report) WriteText(w io.Writer) error {
 	if r.DryRun && r.Outcome == Promoted {
 		outcome = "previewed (dry run: nothing changed)"
 	}
-	fmt.Fprintf(w, "%s -> %s: %s, exit code %d\n", r.From, r.To, outcome, int(r.Outcome))
+	from := r.From
+	if from == "" {
+		from = r.Image // a rollout of a named digest (--image)
+	}
+	fmt.Fprintf(w, "%s -> %s: %s, exit code %d\n", from, r.To, outcome, int(r.Outcome))
 	if r.Reason != "" {
 		fmt.Fprintf(w, "reason: %s\n", r.Reason)
 	}

@@ -44,6 +44,14 @@ type target struct {
 func readTarget(stack string, raw map[string]string) (target, error) {
 	cfg, err := stacks.Parse(stack, raw)
 	if err != nil {
+		if keys := placeholderImages(cfg); len(keys) > 0 {
+			return target{}, fmt.Errorf("stack %q has never been released: the committed placeholder digest is still in %s, "+
+				"so a failed gate would have nothing to roll back to; promotion refuses that. "+
+				"Make the first release explicitly: set each of them to the digest staging runs "+
+				"(pulumi stack output backendImage / backupImage --stack staging), "+
+				"run pulumi up --stack %s --policy-pack ./policy, check it with infra/verify, "+
+				"and promote from then on: %w", stack, strings.Join(keys, ", "), stack, err)
+		}
 		return target{}, fmt.Errorf("stack %q config is invalid: %w", stack, err)
 	}
 	t := target{HealthCheck: cfg.HealthCheck, BackupImage: cfg.Backup.Image}
@@ -78,4 +86,19 @@ func selectRegions(all []region, only []string) ([]region, error) {
 		}
 	}
 	return out, nil
+}
+
+// placeholderImages lists the image keys of cfg that hold a committed
+// placeholder: the target has no released image there.
+func placeholderImages(cfg stacks.Config) []string {
+	var keys []string
+	for i, r := range cfg.Regions {
+		if stacks.IsPlaceholder(r.Image) {
+			keys = append(keys, region{Index: i}.imageKey())
+		}
+	}
+	if stacks.IsPlaceholder(cfg.Backup.Image) {
+		keys = append(keys, keyBackupImage)
+	}
+	return keys
 }

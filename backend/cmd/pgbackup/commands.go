@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -19,11 +20,29 @@ import (
 func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("pgbackup "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		// Spelled --flag as in every other text; Go's flag prints -flag
+		// (both are accepted).
+		var buf strings.Builder
+		fs.SetOutput(&buf)
+		fs.PrintDefaults()
+		fs.SetOutput(stderr)
+		fmt.Fprintf(stderr, "usage: pgbackup %s [flags]\n", name)
+		for _, l := range strings.SplitAfter(buf.String(), "\n") {
+			if strings.HasPrefix(l, "  -") {
+				l = "  --" + l[len("  -"):]
+			}
+			fmt.Fprint(stderr, l)
+		}
+	}
 	return fs
 }
 
 func parse(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err // not a usage error: the caller exits 0
+		}
 		return usageError{err}
 	}
 	if fs.NArg() > 0 {

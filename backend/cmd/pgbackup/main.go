@@ -17,12 +17,14 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"path"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -52,6 +54,10 @@ environment: DATABASE_URL, BACKUP_DESTINATION (file:///dir or s3://bucket/prefix
   BACKUP_S3_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, BACKUP_SCHEDULE, BACKUP_RETENTION_DAYS,
   BACKUP_KEEP_LAST, BACKUP_S3_PART_SIZE_MB, SENTRY_DSN, SENTRY_ENVIRONMENT, PG_BIN,
   ALERT_WEBHOOK_URL (failed runs and a stale last backup are posted there), ALERT_REGION
+
+pgbackup <command> --help lists the command's flags.
+
+exit status: 0 done (also --help), 1 the operation failed, 2 bad arguments or configuration
 `
 
 func main() {
@@ -85,6 +91,16 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	cmd, ok := cmds[args[0]]
 	if !ok {
 		fmt.Fprintf(stderr, "pgbackup: unknown command %q\n%s", args[0], usage)
+		return exitUsage
+	}
+
+	if slices.ContainsFunc(args[1:], isHelp) {
+		// The command's flags, before any configuration is required.
+		err := cmd(ctx, &app{stdout: stdout, stderr: stderr, lookup: lookup}, []string{"--help"})
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(stderr, "\n%s", usage)
+			return exitOK
+		}
 		return exitUsage
 	}
 
@@ -134,6 +150,9 @@ func limitMemory(cfg backup.Config, lookup func(string) (string, bool)) {
 		debug.SetMemoryLimit(int64(cfg.PartSizeMiB)<<20 + 24<<20)
 	}
 }
+
+// isHelp reports whether arg asks for help.
+func isHelp(arg string) bool { return arg == "-h" || arg == "--help" || arg == "-help" }
 
 // usageError marks a bad invocation (exit 2) rather than a failed operation.
 type usageError struct{ error }

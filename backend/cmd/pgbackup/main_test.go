@@ -186,10 +186,42 @@ func TestConfigErrors(t *testing.T) {
 	}
 	assertNoSecret(t, secret, r)
 
+	// Every form a credential takes in a variable stays out of the output.
+	for _, env := range []map[string]string{
+		{"DATABASE_URL": "host=db password=" + secret + " dbname=", "BACKUP_DESTINATION": "file:///tmp/x"},
+		{"DATABASE_URL": "postgres://u@db/?password=" + secret, "BACKUP_DESTINATION": "file:///tmp/x"},
+		{"BACKUP_DESTINATION": "s3://AKIAKEY:" + secret + "@bucket/prefix"},
+		{"BACKUP_DESTINATION": "s3://bucket/prefix?token=" + secret},
+	} {
+		r := runCLI(t, env, "backup")
+		if r.code != 2 {
+			t.Errorf("want exit 2 for invalid configuration: %s", r)
+		}
+		assertNoSecret(t, secret, r)
+	}
+
 	if r := runCLI(t, map[string]string{"BACKUP_DESTINATION": "file:///tmp/x"}, "restore"); r.code != 2 {
 		t.Errorf("restore without --latest or --key: %s", r)
 	}
 	if r := runCLI(t, nil, "frobnicate"); r.code != 2 {
 		t.Errorf("unknown command: %s", r)
+	}
+}
+
+// TestHelp proves --help answers with exit 0 before any configuration is
+// required, lists the exit codes, and spells flags as the texts do.
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}, {"restore", "--help"}, {"list", "-h"}} {
+		r := runCLI(t, nil, args...)
+		if r.code != 0 {
+			t.Errorf("%v: %s", args, r)
+		}
+		if !strings.Contains(r.stderr, "exit status: 0 done (also --help), 1 the operation failed, 2 bad arguments or configuration") {
+			t.Errorf("%v: no exit codes:\n%s", args, r)
+		}
+	}
+	r := runCLI(t, nil, "restore", "--help")
+	if !strings.Contains(r.stderr, "  --target-url string") || strings.Contains(r.stderr, "  -target-url") {
+		t.Errorf("restore --help does not spell --target-url:\n%s", r)
 	}
 }

@@ -20,6 +20,25 @@ import (
 //	go build -ldflags "-X main.version=1.2.3" ./cmd/server
 var version = "dev"
 
+const usage = `usage: server [command]
+
+commands:
+  server        serve HTTP (the default; also "serve")
+  healthcheck   probe /health/live on this host (HOST, PORT) and exit 0 when it answers 200,
+                for Docker's HEALTHCHECK; an optional argument names another path
+  version       print the build version
+  help          this text (also -h, --help)
+
+Configuration is the environment: DATABASE_URL (required), HOST, PORT, LOG_LEVEL,
+APP_VERSION, AI_API_KEY, SANDBOX_POOL_URL, CORS_ALLOWED_ORIGINS, SENTRY_DSN,
+SENTRY_ENVIRONMENT, SENTRY_TRACES_SAMPLE_RATE, HEALTH_CHECK_TIMEOUT, SHUTDOWN_TIMEOUT;
+see backend/README.md.
+
+exit status: 0 stopped cleanly (server), healthy (healthcheck), or help;
+1 invalid configuration, a failure to serve, or unhealthy (healthcheck);
+2 unknown command
+`
+
 func main() {
 	os.Exit(run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
 }
@@ -35,11 +54,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, getenv, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, args, getenv, stderr)
+	case "help", "-h", "--help", "-help":
+		fmt.Fprint(stdout, usage)
+		return 0
 	case "version":
 		fmt.Fprintln(stdout, version)
 		return 0
 	default:
-		fmt.Fprintf(stderr, "unknown command %q: want server (default), healthcheck or version\n", cmd)
+		fmt.Fprintf(stderr, "unknown command %q: want server (default), healthcheck or version\n\n%s", cmd, usage)
 		return 2
 	}
 }

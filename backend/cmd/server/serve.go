@@ -92,9 +92,10 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		defer close(migrateDone)
 		migrate(ctx, log, st, migrated)
 	}()
-	db := health.Gated(health.Database(st, dbError(log)), migrated, migrationPending)
 
 	var shuttingDown atomic.Bool
+	onDBError := dbError(log, logging.NewRepeats(logging.RepeatInterval, time.Now))
+	db := health.Gated(health.Database(st, onDBError), migrated, migrationPending)
 	handler := httpapi.New(httpapi.Deps{
 		Logger: log,
 		Health: health.Runner{Version: ver, Timeout: cfg.HealthTimeout},
@@ -208,7 +209,20 @@ func migrate(ctx context.Context, log *slog.Logger, st *store.Store, migrated ch
 }
 
 // dbError logs the cause of a failed database check, which the public
-// health body deliberately omits.
-func dbError(log *slog.Logger) func(error) {
-	return func(err error) { log.Warn("database check failed", "error", redact.Text(err.Error())) }
+// health body deliberately omits. During an outage every probe fails the
+// same way: the first failure is logged, then at most one line per interval
+// with the number of identical failures in between.
+func dbError(log *slog.Logger, repeats *logging.Repeats) func(error) {
+	return func(err error) {
+		msg := redact.Text(err.Error())
+		ok, suppressed := repeats.Allow(msg)
+		if !ok {
+			return
+		}
+		if suppressed > 0 {
+			log.Warn("database check failed", "error", msg, "repeated", suppressed, "within", logging.RepeatInterval.String())
+			return
+		}
+		log.Warn("database check failed", "error", msg)
+	}
 }

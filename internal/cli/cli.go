@@ -1,0 +1,50 @@
+// Package cli holds what the operator commands (infra/verify,
+// infra/promote) share about their command lines.
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os/exec"
+	"strings"
+)
+
+// PrintDefaults writes fs's flags the way the help texts and the docs spell
+// them, "--name VALUE": Go's flag package accepts -name and --name alike but
+// prints -name, and a help page that shows one spelling above and another
+// below reads as two different syntaxes.
+func PrintDefaults(fs *flag.FlagSet) {
+	var buf bytes.Buffer
+	out := fs.Output()
+	fs.SetOutput(&buf)
+	fs.PrintDefaults()
+	fs.SetOutput(out)
+	lines := strings.SplitAfter(buf.String(), "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(l, "  -") {
+			lines[i] = "  --" + l[len("  -"):]
+		}
+	}
+	_, _ = out.Write([]byte(strings.Join(lines, "")))
+}
+
+// StackOutputs reads a stack's outputs with the Pulumi CLI on PATH, from the
+// project in the current directory and the backend `pulumi login` (or
+// PULUMI_BACKEND_URL) selects.
+func StackOutputs(ctx context.Context, stack string) (map[string]any, error) {
+	var stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, "pulumi", "stack", "output", "--json", "--stack", stack)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("pulumi stack output --json --stack %s: %w: %s", stack, err, strings.TrimSpace(stderr.String()))
+	}
+	var m map[string]any
+	if err := json.Unmarshal(out, &m); err != nil {
+		return nil, fmt.Errorf("pulumi stack output --json --stack %s: not a JSON object: %w", stack, err)
+	}
+	return m, nil
+}
