@@ -32,10 +32,12 @@ type PITRArgs struct {
 	// CipherPass encrypts the repository (a generated secret); nil leaves a
 	// dev POSIX repository unencrypted.
 	CipherPass pulumi.StringInput
-	// Limits, SentryDSN and SentryEnvironment are the backup job's.
+	// Limits, SentryDSN and SentryEnvironment are the backup job's;
+	// AlertWebhookURL (nil: none) hears of failed backups and checks.
 	Limits            Limits
 	SentryDSN         pulumi.StringInput
 	SentryEnvironment string
+	AlertWebhookURL   pulumi.StringInput
 }
 
 // Paths inside the Postgres image (backend/postgres.Dockerfile).
@@ -152,6 +154,9 @@ func (a PITRArgs) backupJob(ctx *pulumi.Context, name, prefix string, image pulu
 	secret["DATABASE_URL"] = databaseURL
 	if a.SentryDSN != nil {
 		secret["SENTRY_DSN"] = a.SentryDSN
+	}
+	if a.AlertWebhookURL != nil {
+		secret["ALERT_WEBHOOK_URL"], plain["ALERT_REGION"] = a.AlertWebhookURL, host.Region
 	}
 	mounts := docker.ContainerMountArray{
 		volumeMount(data, pgDataMount, true),

@@ -146,6 +146,9 @@ func (p *platform) pitr(r Region, bucket *components.BackupBucket) *components.P
 	if p.secrets.HasSentryDSN {
 		a.SentryDSN = p.secrets.SentryDSN
 	}
+	if p.secrets.HasAlertWebhookURL {
+		a.AlertWebhookURL = p.secrets.AlertWebhookURL
+	}
 	if p.cloud {
 		a.S3Endpoint = strings.TrimPrefix(bucket.Endpoint, "https://")
 		a.Bucket = cfg.Backup.Bucket

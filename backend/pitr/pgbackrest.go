@@ -71,7 +71,7 @@ func (r Runner) Run(ctx context.Context, command string, args ...string) ([]byte
 		if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
 			code = ee.ExitCode()
 		}
-		out := r.scrub(stderr.String() + stdout.String())
+		out := r.Scrub(stderr.String() + stdout.String())
 		if ctx.Err() != nil {
 			out = fmt.Sprintf("%s (%v)", out, ctx.Err())
 		}
@@ -96,7 +96,8 @@ func (r Runner) env() []string {
 	return append(env, r.Config.SecretEnv()...)
 }
 
-func (r Runner) scrub(s string) string {
+// Scrub replaces every configured secret in s, for anything shown or sent.
+func (r Runner) Scrub(s string) string {
 	for _, secret := range r.Config.secrets() {
 		s = strings.ReplaceAll(s, secret, "[redacted]")
 	}

@@ -368,7 +368,7 @@ func (r Runner) replay(ctx context.Context, binDir, dataDir, work string, timeou
 	for {
 		select {
 		case err := <-exited:
-			details := r.scrub(logErrors(logPath))
+			details := r.Scrub(logErrors(logPath))
 			if strings.Contains(details, "recovery ended before configured recovery target was reached") {
 				return fmt.Errorf("the recovery target was not reached: the archived WAL ends before it, or a WAL segment "+
 					"before it is missing or unreadable (run `pgbackrest verify`):\n%s", details)
@@ -376,7 +376,7 @@ func (r Runner) replay(ctx context.Context, binDir, dataDir, work string, timeou
 			return fmt.Errorf("WAL replay failed (postgres exited: %v): %s", err, details)
 		case <-ctx.Done():
 			stop()
-			return fmt.Errorf("WAL replay did not finish within %s: %s", timeout, r.scrub(logErrors(logPath)))
+			return fmt.Errorf("WAL replay did not finish within %s: %s", timeout, r.Scrub(logErrors(logPath)))
 		case <-tick.C:
 		}
 		promoted, err := notInRecovery(ctx, connStr)
@@ -389,7 +389,7 @@ func (r Runner) replay(ctx context.Context, binDir, dataDir, work string, timeou
 		select {
 		case err := <-exited:
 			if err != nil {
-				return fmt.Errorf("stop the recovered server: %v: %s", err, r.scrub(logErrors(logPath)))
+				return fmt.Errorf("stop the recovered server: %v: %s", err, r.Scrub(logErrors(logPath)))
 			}
 			return nil
 		case <-time.After(2 * time.Minute):

@@ -76,7 +76,7 @@ func (j Job) Once(ctx context.Context, typ BackupType) error {
 			j.Log.Warn("backup run", "type", typ, "status", "cancelled")
 			return err
 		}
-		msg := j.Runner.scrub(err.Error())
+		msg := j.Runner.Scrub(err.Error())
 		j.Log.Error("backup run", "type", typ, "status", "failed", "error", msg,
 			"duration_ms", time.Since(start).Milliseconds())
 		if j.Report != nil {

@@ -76,7 +76,7 @@ func alertApp(t *testing.T, fail int) (*app, *alerter, *hookServer, *bytes.Buffe
 	a := &app{cfg: cfg, store: store, lookup: lookup}
 	var log bytes.Buffer
 	al := a.newAlerter(slog.New(slog.NewJSONHandler(&log, nil)), newSecrets(cfg.Secrets()...))
-	al.backoff = time.Millisecond
+	al.Backoff = time.Millisecond
 	return a, al, h, &log
 }
 

@@ -27,6 +27,7 @@ import (
 	"github.com/getsentry/sentry-go"
 	"github.com/robfig/cron/v3"
 
+	"github.com/helloagents/infra/backend/alert"
 	"github.com/helloagents/infra/backend/pitr"
 	"github.com/helloagents/infra/backend/redact"
 )
@@ -73,7 +74,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 2
 	}
 	defer flush()
-	job := pitr.Job{Runner: pitr.Runner{Config: cfg}, DatabaseURL: dbURL, Full: full, Diff: diff, Log: log, Report: report}
+	runner := pitr.Runner{Config: cfg}
+	// The on-call webhook hears what Sentry hears: a failed backup, or a
+	// failed stanza check (WAL is not reaching the repository).
+	alerts := alert.FromEnv(getenv, "pitrjob", runner.Scrub, log)
+	toSentry := report
+	report = func(err error) {
+		toSentry(err)
+		alerts.Send(ctx, "backup failed", err.Error())
+	}
+	job := pitr.Job{Runner: runner, DatabaseURL: dbURL, Full: full, Diff: diff, Log: log, Report: report}
 
 	if args[0] == "backup" {
 		typ := pitr.BackupType(args[1])
@@ -93,7 +103,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		// pgBackRest output is scrubbed by the runner; driver errors by redact.
 		msg := redact.Text(err.Error())
 		log.Error("start", "error", msg)
-		report(errors.New(msg))
+		toSentry(errors.New(msg))
+		alerts.Send(ctx, "WAL archive check failed", msg)
 		return 1
 	}
 	job.Run(ctx)

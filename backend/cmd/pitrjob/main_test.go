@@ -3,8 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/helloagents/infra/backend/alert"
 )
 
 func TestConfiguration(t *testing.T) {
@@ -44,5 +50,50 @@ func TestConfiguration(t *testing.T) {
 				t.Error("output shows the database password")
 			}
 		})
+	}
+}
+
+// TestStartFailureAlerts: when the stanza check cannot run (here the
+// database is unreachable), the job exits 1 and the on-call webhook hears
+// "WAL archive check failed" with the stack and region, and neither the
+// payload nor the log shows the database password or the webhook URL.
+func TestStartFailureAlerts(t *testing.T) {
+	var mu sync.Mutex
+	var got []alert.Payload
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var p alert.Payload
+		if err := json.NewDecoder(r.Body).Decode(&p); err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		got = append(got, p)
+		mu.Unlock()
+	}))
+	t.Cleanup(hook.Close)
+	env := map[string]string{
+		"PGBACKREST_STANZA": "main", "PGBACKREST_PG1_PATH": "/var/lib/postgresql/data/pgdata",
+		"PGBACKREST_SPOOL_PATH": "/var/spool/pgbackrest", "PGBACKREST_REPO1_TYPE": "posix",
+		"PGBACKREST_REPO1_PATH": t.TempDir(), "PGBACKREST_REPO1_RETENTION_FULL": "2",
+		// Port 1 on loopback: nothing listens, the connection is refused.
+		"DATABASE_URL":       "postgres://u:hunter2@127.0.0.1:1/x?connect_timeout=2",
+		"ALERT_WEBHOOK_URL":  hook.URL + "/services/hook-token-SECRET",
+		"ALERT_REGION":       "eu-west",
+		"SENTRY_ENVIRONMENT": "staging",
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"run"}, func(k string) string { return env[k] }, &stdout, &stderr); code != 1 {
+		t.Fatalf("exit %d, want 1\n%s%s", code, stdout.String(), stderr.String())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 1 || got[0].Event != "WAL archive check failed" || got[0].Stack != "staging" || got[0].Region != "eu-west" {
+		t.Fatalf("alerts %+v, want one \"WAL archive check failed\" for staging/eu-west", got)
+	}
+	body, _ := json.Marshal(got)
+	for _, leak := range []string{"hunter2", "hook-token-SECRET"} {
+		if strings.Contains(string(body)+stdout.String()+stderr.String(), leak) {
+			t.Errorf("%q appears in the alert or the log", leak)
+		}
 	}
 }
