@@ -48,7 +48,7 @@ func readTarget(stack string, raw map[string]string) (target, error) {
 			return target{}, fmt.Errorf("stack %q has never been released: the committed placeholder digest is still in %s, "+
 				"so a failed gate would have nothing to roll back to; promotion refuses that. "+
 				"Make the first release explicitly: set each of them to the digest staging runs "+
-				"(pulumi stack output backendImage / backupImage --stack staging), "+
+				"(pulumi stack output backendImage / backupImage / proxyImage / postgresImage --stack staging), "+
 				"run pulumi up --stack %s --policy-pack ./policy, check it with infra/verify, "+
 				"and promote from then on: %w", stack, strings.Join(keys, ", "), stack, err)
 		}
@@ -99,6 +99,14 @@ func placeholderImages(cfg stacks.Config) []string {
 	}
 	if stacks.IsPlaceholder(cfg.Backup.Image) {
 		keys = append(keys, keyBackupImage)
+	}
+	// Promotion does not carry these two yet: a first release sets them by
+	// hand like the others.
+	if stacks.IsPlaceholder(cfg.Backend.ProxyImage) {
+		keys = append(keys, "helloagents:backend.proxyImage")
+	}
+	if stacks.IsPlaceholder(cfg.Database.Image) {
+		keys = append(keys, "helloagents:database.image")
 	}
 	return keys
 }

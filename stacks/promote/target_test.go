@@ -21,14 +21,15 @@ func TestFirstPromotionNeedsARelease(t *testing.T) {
 		raw["helloagents:"+k] = "test-" + k
 	}
 	raw["helloagents:sentryDsn"] = "https://key@sentry.example.dev/1"
+	raw["helloagents:alertWebhookUrl"] = "https://hooks.example.dev/services/T0/B0/x"
 	_, err = readTarget("production", raw)
 	if err == nil {
 		t.Fatal("a never-released target was accepted")
 	}
 	for _, want := range []string{
-		`stack "production" has never been released: the committed placeholder digest is still in helloagents:regions[0].image, helloagents:regions[1].image, helloagents:backup.image`,
+		`stack "production" has never been released: the committed placeholder digest is still in helloagents:regions[0].image, helloagents:regions[1].image, helloagents:backup.image, helloagents:backend.proxyImage, helloagents:database.image`,
 		"nothing to roll back to",
-		"pulumi stack output backendImage / backupImage --stack staging",
+		"pulumi stack output backendImage / backupImage / proxyImage / postgresImage --stack staging",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
