@@ -77,6 +77,11 @@ func (p *platform) region(r Region, imgs images, pull bool, bucket *components.B
 	if be.SandboxPoolURL != "" {
 		envs["SANDBOX_POOL_URL"] = be.SandboxPoolURL
 	}
+	if cfg.Database.Archiving {
+		// /health's backups component calls WAL older than this (plus a
+		// minute) degraded.
+		envs["ARCHIVE_TIMEOUT"] = cfg.Database.ArchiveTimeout
+	}
 	secretEnv := map[string]pulumi.StringInput{"DATABASE_URL": db.URL}
 	if p.secrets.HasAIAPIKey {
 		secretEnv["AI_API_KEY"] = p.secrets.AIAPIKey
