@@ -43,7 +43,7 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	r.payloads = append(r.payloads, m)
 	r.raw = append(r.raw, string(body))
-	io.WriteString(w, "ok")
+	_, _ = io.WriteString(w, "ok")
 }
 
 func start(t *testing.T, fail, status int) (*receiver, string) {

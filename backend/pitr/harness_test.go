@@ -179,13 +179,6 @@ func (c *cluster) start(t *testing.T) {
 	}
 }
 
-func (c *cluster) stop(t *testing.T) {
-	t.Helper()
-	if out, err := c.e.exec(filepath.Join(c.e.bin, "pg_ctl"), "-D", c.data, "stop", "-m", "fast", "-w"); err != nil {
-		t.Fatalf("pg_ctl stop: %v\n%s", err, out)
-	}
-}
-
 func (e *env) run(t *testing.T, prog string, args ...string) string {
 	t.Helper()
 	out, err := e.exec(prog, args...)

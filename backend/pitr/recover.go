@@ -333,7 +333,9 @@ func (r Runner) replay(ctx context.Context, binDir, dataDir, work string, timeou
 	}
 	defer logFile.Close()
 	const port = 5432 // only names the socket file in the private directory
-	cmd := exec.Command(filepath.Join(binDir, "postgres"), "-D", dataDir,
+	// Not killed with ctx: a cancelled recovery stops the server cleanly
+	// (stop below), so the staging directory is never left half-written.
+	cmd := exec.CommandContext(context.WithoutCancel(ctx), filepath.Join(binDir, "postgres"), "-D", dataDir,
 		"-c", "listen_addresses=", "-c", "unix_socket_directories="+sock, "-c", "port="+strconv.Itoa(port),
 		"-c", "archive_mode=on", "-c", "archive_command=false", "-c", "hot_standby=on",
 		"-c", "logging_collector=off")
@@ -351,10 +353,10 @@ func (r Runner) replay(ctx context.Context, binDir, dataDir, work string, timeou
 	stop := func() {
 		_ = cmd.Process.Signal(syscall.SIGINT) // fast shutdown: a clean checkpoint
 		select {
-		case <-exited:
+		case <-exited: //nolint:errcheck // the exit status of a process we stopped tells nothing
 		case <-time.After(2 * time.Minute):
 			_ = cmd.Process.Kill()
-			<-exited
+			<-exited //nolint:errcheck // the exit status of a process we stopped tells nothing
 		}
 	}
 
@@ -373,7 +375,7 @@ func (r Runner) replay(ctx context.Context, binDir, dataDir, work string, timeou
 				return fmt.Errorf("the recovery target was not reached: the archived WAL ends before it, or a WAL segment "+
 					"before it is missing or unreadable (run `pgbackrest verify`):\n%s", details)
 			}
-			return fmt.Errorf("WAL replay failed (postgres exited: %v): %s", err, details)
+			return fmt.Errorf("WAL replay failed (postgres exited: %w): %s", err, details)
 		case <-ctx.Done():
 			stop()
 			return fmt.Errorf("WAL replay did not finish within %s: %s", timeout, r.Scrub(logErrors(logPath)))
@@ -389,12 +391,12 @@ func (r Runner) replay(ctx context.Context, binDir, dataDir, work string, timeou
 		select {
 		case err := <-exited:
 			if err != nil {
-				return fmt.Errorf("stop the recovered server: %v: %s", err, r.Scrub(logErrors(logPath)))
+				return fmt.Errorf("stop the recovered server: %w: %s", err, r.Scrub(logErrors(logPath)))
 			}
 			return nil
 		case <-time.After(2 * time.Minute):
 			_ = cmd.Process.Kill()
-			<-exited
+			<-exited //nolint:errcheck // the exit status of a process we stopped tells nothing
 			return errors.New("the recovered server did not stop within 2 minutes")
 		}
 	}

@@ -53,8 +53,8 @@ func (j Job) Run(ctx context.Context) {
 		}
 	}
 	c := cron.New(cron.WithLocation(time.UTC))
-	c.Schedule(j.Full, cron.FuncJob(func() { mu.Lock(); defer mu.Unlock(); j.Once(ctx, Full) }))
-	c.Schedule(j.Diff, cron.FuncJob(func() { mu.Lock(); defer mu.Unlock(); j.Once(ctx, Diff) }))
+	c.Schedule(j.Full, cron.FuncJob(func() { mu.Lock(); defer mu.Unlock(); _ = j.Once(ctx, Full) }))
+	c.Schedule(j.Diff, cron.FuncJob(func() { mu.Lock(); defer mu.Unlock(); _ = j.Once(ctx, Diff) }))
 	c.Start()
 	now := time.Now().UTC()
 	j.Log.Info("backup scheduler started", "next_full", j.Full.Next(now), "next_diff", j.Diff.Next(now),

@@ -28,7 +28,7 @@ type dockerDNS struct {
 // startDNS serves name on a free UDP port of 127.0.0.1 until the test ends.
 func startDNS(t *testing.T, name string) *dockerDNS {
 	t.Helper()
-	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	conn, err := (&net.ListenConfig{}).ListenPacket(t.Context(), "udp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("dns: %v", err)
 	}

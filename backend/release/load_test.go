@@ -143,7 +143,7 @@ func healthVersion(body []byte) string {
 
 // get sends one GET on a new connection; anything but 200 is an error.
 func get(addr, path string) ([]byte, error) {
-	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	conn, err := (&net.Dialer{Timeout: 5 * time.Second}).DialContext(context.Background(), "tcp", addr)
 	if err != nil {
 		return nil, err
 	}

@@ -303,7 +303,7 @@ func (system) Ping(ctx context.Context, host string) error {
 
 func (system) PortFree(ctx context.Context, port int) (free, ours bool) {
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	l, err := net.Listen("tcp", addr)
+	l, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
 	if err == nil {
 		_ = l.Close()
 		return true, false

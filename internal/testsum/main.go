@@ -40,7 +40,7 @@ func main() {
 		printReport(os.Stdout, string(data))
 		return
 	}
-	var out io.Writer = io.Discard
+	out := io.Discard
 	if *skips != "" {
 		f, err := os.OpenFile(*skips, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 		if err != nil {

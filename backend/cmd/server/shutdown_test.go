@@ -321,7 +321,7 @@ func TestShutdownKeepAliveWrk(t *testing.T) {
 	defer func() {
 		if !stopped {
 			_ = cmd.Process.Kill()
-			<-wrkDone
+			<-wrkDone //nolint:errcheck // the exit status of a process we stopped tells nothing
 		}
 	}()
 	const served = `"route":"GET /api/v1/courses"`
