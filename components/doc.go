@@ -11,8 +11,9 @@
 //	Secrets         helloagents:secrets:Secrets          generated and configured secrets, as secret outputs
 //	RegionHost      helloagents:region:Host               a region's docker provider, private and egress networks
 //	Image           helloagents:backend:Image             docker.Image built from backend/ (pushed in staging)
-//	BackendService  helloagents:backend:BackendService    the API replicas of a region
-//	Database        helloagents:database:Database         Postgres on a volume plus the pgbackup job
+//	BackendService  helloagents:backend:BackendService    the API replicas of a region (new ones healthy before old ones go)
+//	Proxy           helloagents:backend:Proxy             the region's HAProxy: ready replicas only, retries
+//	Database        helloagents:database:Database         Postgres (pgBackRest WAL archive) on a volume, pgbackup and pitrjob
 //	BackupBucket    helloagents:database:BackupBucket     the R2 bucket of the dumps
 //	Tunnel          helloagents:edge:Tunnel               Cloudflare Tunnel plus its cloudflared container
 //	Edge            helloagents:edge:Edge                 zone settings, DNS, health check or load balancer
@@ -21,6 +22,8 @@
 //
 // Every container goes through harden (container.go): numeric non-root
 // user, read-only root filesystem, all capabilities dropped,
-// no-new-privileges, memory and CPU limits, restart on failure with a
-// bounded retry count.
+// no-new-privileges, memory and CPU limits (no swap), restart on failure
+// with a bounded retry count, and the labels helloagents.stack, .region and
+// .role. Every input is written in the form the docker provider reads back
+// (DockerCPUs, DockerDuration), so an `up` with no change changes nothing.
 package components
