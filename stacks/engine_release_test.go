@@ -21,7 +21,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/big"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -230,18 +229,7 @@ type engineStack struct {
 
 func newEngineStack(t *testing.T) *engineStack {
 	t.Helper()
-	cli := needCLI(t)
-	dir := t.TempDir()
-	t.Setenv("PATH", filepath.Dir(cli)+string(os.PathListSeparator)+os.Getenv("PATH"))
-	t.Setenv("PULUMI_HOME", filepath.Join(dir, "home"))
-	t.Setenv("PULUMI_BACKEND_URL", "file://"+filepath.Join(dir, "state"))
-	t.Setenv("PULUMI_CONFIG_PASSPHRASE", "release-test")
-	t.Setenv("PULUMI_SKIP_UPDATE_CHECK", "true")
-	for _, d := range []string{"state", "work"} {
-		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir := engineEnv(t, "release-test")
 	es := &engineStack{sim: &dockerSim{echoProvider: echoProvider{version: "4.10.0"}, source: "generation 1"}}
 	random := &dockerSim{echoProvider: echoProvider{version: "4.18.3"}}
 	t.Setenv("PULUMI_DEBUG_PROVIDERS", fmt.Sprintf("docker:%d,random:%d", serve(t, es.sim), serve(t, random)))

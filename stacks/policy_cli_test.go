@@ -101,6 +101,25 @@ func needCLI(t *testing.T) string {
 	return path
 }
 
+// engineEnv points the Pulumi CLI at a private home and file state backend
+// in a temporary directory (with "state" and "work" made) and returns it.
+func engineEnv(t *testing.T, passphrase string) string {
+	t.Helper()
+	cli := needCLI(t)
+	dir := t.TempDir()
+	t.Setenv("PATH", filepath.Dir(cli)+string(os.PathListSeparator)+os.Getenv("PATH"))
+	t.Setenv("PULUMI_HOME", filepath.Join(dir, "home"))
+	t.Setenv("PULUMI_BACKEND_URL", "file://"+filepath.Join(dir, "state"))
+	t.Setenv("PULUMI_CONFIG_PASSPHRASE", passphrase)
+	t.Setenv("PULUMI_SKIP_UPDATE_CHECK", "true")
+	for _, d := range []string{"state", "work"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
 // buildPackFile builds the pack binary beside a copy of PulumiPolicy.yaml:
 // the engine runs a policy pack given as a file directly (the directory form
 // needs the pulumi-language-go host to build it).
@@ -121,20 +140,9 @@ func buildPackFile(t *testing.T) string {
 // the policy pack binary and returns the engine's output and error.
 func previewWithPack(t *testing.T, bin, stack, packConfig string, transform pulumi.ResourceTransformation) (string, error) {
 	t.Helper()
-	cli := needCLI(t)
-	dir := t.TempDir()
-	t.Setenv("PATH", filepath.Dir(cli)+string(os.PathListSeparator)+os.Getenv("PATH"))
-	t.Setenv("PULUMI_HOME", filepath.Join(dir, "home"))
-	t.Setenv("PULUMI_BACKEND_URL", "file://"+filepath.Join(dir, "state"))
-	t.Setenv("PULUMI_CONFIG_PASSPHRASE", "policy-test")
-	t.Setenv("PULUMI_SKIP_UPDATE_CHECK", "true")
+	dir := engineEnv(t, "policy-test")
 	t.Setenv("PULUMI_DEBUG_PROVIDERS", fmt.Sprintf("docker:%d,cloudflare:%d,random:%d",
 		serveProvider(t, "4.10.0"), serveProvider(t, "5.49.1"), serveProvider(t, "4.18.3")))
-	for _, d := range []string{"state", "work"} {
-		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
 
 	raw, err := stacks.ReadStackFile(filepath.Join("..", "Pulumi."+stack+".yaml"))
 	if err != nil {

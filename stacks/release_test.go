@@ -6,24 +6,9 @@ import (
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
-	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/helloagents/infra/internal/mocktest"
 )
-
-// renderConfig runs the program for cfg under mocks.
-func renderConfig(t *testing.T, cfg Config) *mocktest.Monitor {
-	t.Helper()
-	m := mocktest.New()
-	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
-		_, err := Platform(ctx, cfg)
-		return err
-	}, pulumi.WithMocks("helloagents", cfg.Stack, m))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
 
 // byName indexes a render by type and logical name (unique per type).
 func byName(m *mocktest.Monitor) map[string]mocktest.Resource {
@@ -53,10 +38,10 @@ func TestReleaseChangesOnlyBackendReplicas(t *testing.T) {
 	}
 	newEnv := base
 	newEnv.Backend.AppVersion = "2.0.0"
-	before := byName(renderConfig(t, base))
+	before := byName(runConfig(t, base))
 	for name, release := range map[string]Config{"image": newImage, "variable": newEnv} {
 		t.Run(name, func(t *testing.T) {
-			after := byName(renderConfig(t, release))
+			after := byName(runConfig(t, release))
 			if len(after) != len(before) {
 				t.Fatalf("%d resources before, %d after: a release adds or removes logical resources", len(before), len(after))
 			}
