@@ -1,5 +1,5 @@
 # The Postgres server of every region: PostgreSQL 15 and pgBackRest from
-# Debian bookworm, the pgrecover operator command, the pitrjob backup
+# Debian bookworm, the pgrecover and pgrole operator commands, the pitrjob backup
 # scheduler (run as a second container of this image), and an entrypoint that
 # initialises the cluster and archives every WAL segment through pgBackRest
 # when a repository is configured (PGBACKREST_* variables). Build context: backend/.
@@ -25,7 +25,7 @@ RUN --mount=type=cache,target=/go/pkg/mod \
 COPY . .
 RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
-    go build -trimpath -ldflags "-s -w" -o /out/ ./cmd/pgrecover ./cmd/pitrjob
+    go build -trimpath -ldflags "-s -w" -o /out/ ./cmd/pgrecover ./cmd/pitrjob ./cmd/pgrole
 
 FROM ${RUNTIME_IMAGE}
 ARG PG_MAJOR=15
@@ -49,7 +49,7 @@ RUN groupadd --system --gid ${PG_UID} postgres \
        /var/spool/pgbackrest /var/lib/pgbackrest /var/run/postgresql \
     && chmod 0700 /var/lib/postgresql/data /var/lib/postgresql/restore /var/spool/pgbackrest /var/lib/pgbackrest \
     && pgbackrest version && /usr/lib/postgresql/${PG_MAJOR}/bin/postgres --version
-COPY --from=build /out/pgrecover /out/pitrjob /usr/local/bin/
+COPY --from=build /out/pgrecover /out/pitrjob /out/pgrole /usr/local/bin/
 COPY postgres-entrypoint.sh /usr/local/bin/postgres-entrypoint
 ENV PATH=/usr/lib/postgresql/${PG_MAJOR}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     PG_BIN=/usr/lib/postgresql/${PG_MAJOR}/bin \

@@ -16,6 +16,9 @@ const Degraded Status = "degraded"
 type ArchiveStats struct {
 	// Enabled is archive_mode != off.
 	Enabled bool
+	// InRecovery is true on a standby: it archives nothing (the primary
+	// region does), so only the backups' age is judged.
+	InRecovery bool
 	// LastArchivedWAL and LastArchivedAt describe the newest segment in the
 	// repository; zero when none yet.
 	LastArchivedWAL string
@@ -78,6 +81,9 @@ func evaluateBackups(st ArchiveStats, err error, p BackupsPolicy, now time.Time)
 	if !st.LastFullBackupAt.IsZero() {
 		fullAge = "last full backup " + age(now.Sub(st.LastFullBackupAt)) + " ago"
 	}
+	if st.InRecovery {
+		return standbyBackups(st, p, now, fullAge)
+	}
 	msg := walAge + "; " + fullAge
 	failing := !st.LastFailedAt.IsZero() && st.LastFailedAt.After(st.LastArchivedAt)
 	waiting := st.PendingSegments > 0 && (st.LastArchivedAt.IsZero() || now.Sub(st.LastArchivedAt) > p.MaxWALAge)
@@ -87,6 +93,17 @@ func evaluateBackups(st ArchiveStats, err error, p BackupsPolicy, now time.Time)
 	case waiting:
 		return Result{Degraded, fmt.Sprintf("WAL archiving is behind (%d segments waiting); %s", st.PendingSegments, msg)}
 	case st.LastFullBackupAt.IsZero() || (p.MaxFullAge > 0 && now.Sub(st.LastFullBackupAt) > p.MaxFullAge):
+		return Result{Degraded, "Full backup is overdue; " + msg}
+	}
+	return Result{Healthy, msg}
+}
+
+// standbyBackups judges a standby: WAL is archived by the primary region,
+// never here, so only the age of the last full backup (recorded on the
+// primary, replicated here) can make it degraded.
+func standbyBackups(st ArchiveStats, p BackupsPolicy, now time.Time, fullAge string) Result {
+	msg := "Standby: WAL is archived by the primary region; " + fullAge
+	if st.LastFullBackupAt.IsZero() || (p.MaxFullAge > 0 && now.Sub(st.LastFullBackupAt) > p.MaxFullAge) {
 		return Result{Degraded, "Full backup is overdue; " + msg}
 	}
 	return Result{Healthy, msg}

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
+
+	"github.com/helloagents/infra/backend/standby"
 )
 
 // Pinger runs a real query against the database.
@@ -92,4 +95,50 @@ func AIService(key string) Check {
 		}
 		return Result{Configured, "AI service API key is configured"}
 	}}
+}
+
+// Standby is the database component of a region whose database is a
+// read-only hot standby that replays the primary's WAL: it serves reads, so
+// it is not a failure and readiness stays 200.
+const Standby Status = "standby"
+
+// ReplicationSource reads the database's role and replay lag (store.Store).
+type ReplicationSource interface {
+	Replication(ctx context.Context) (standby.Status, error)
+}
+
+// DatabaseRole checks the database like Database (its query proves the
+// server answers), and on a standby reports Standby with the replay lag, or
+// Degraded when the lag exceeds maxLag: still ready, since reads are served,
+// only staler, and a region's readiness must not hinge on another region's
+// primary. A standby that has replayed no commit yet says so.
+func DatabaseRole(src ReplicationSource, maxLag time.Duration, onError func(error)) Check {
+	return Check{Name: "database", Run: func(ctx context.Context) Result {
+		st, err := src.Replication(ctx)
+		if err != nil {
+			if onError != nil {
+				onError(err)
+			}
+			if errors.Is(err, context.DeadlineExceeded) {
+				return Result{Unhealthy, "Database did not answer in time"}
+			}
+			return Result{Unhealthy, "Database connection failed"}
+		}
+		return standbyResult(st, maxLag)
+	}}
+}
+
+func standbyResult(st standby.Status, maxLag time.Duration) Result {
+	if !st.InRecovery {
+		return Result{Healthy, "Database connection successful"}
+	}
+	lag, ok := st.Lag()
+	switch {
+	case !ok:
+		return Result{Standby, "Read-only standby, replaying WAL, no transaction replayed yet"}
+	case maxLag > 0 && lag > maxLag:
+		return Result{Degraded, fmt.Sprintf("Read-only standby, replaying WAL, lag %s (more than %s behind)",
+			standby.FormatLag(lag), standby.FormatLag(maxLag))}
+	}
+	return Result{Standby, "Read-only standby, replaying WAL, lag " + standby.FormatLag(lag)}
 }

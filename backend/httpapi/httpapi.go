@@ -7,13 +7,16 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/getsentry/sentry-go"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/rs/cors"
 
 	"github.com/helloagents/infra/backend/health"
@@ -44,7 +47,15 @@ type Deps struct {
 	// SIGTERM: every response then carries Connection: close, and /health and
 	// /health/ready answer 503 (it overrides Health.ShuttingDown).
 	ShuttingDown func() bool
+	// ReadOnly, when not nil, reports (live, cached briefly) that the
+	// database is a standby: every write under /api/ then answers 503
+	// with ErrReadOnlyRegion.
+	ReadOnly func(ctx context.Context) bool
 }
+
+// ReadOnlyRegionMessage is the error of every write refused because the
+// region's database is a standby.
+const ReadOnlyRegionMessage = "read-only region: this region's database is a standby; writes go to the primary region"
 
 // Course limits of GET /api/v1/courses.
 const (
@@ -72,6 +83,9 @@ func New(d Deps) http.Handler {
 	// Unknown paths and methods get the mux's own 404 and 405 (with Allow).
 
 	var h http.Handler = mux
+	if d.ReadOnly != nil {
+		h = refuseWritesOnStandby(d.ReadOnly, h)
+	}
 	if d.Hub != nil {
 		h = withSentry(d.Hub, h)
 	}
@@ -107,6 +121,10 @@ func coursesHandler(d Deps) http.Handler {
 		ctx, cancel := context.WithTimeout(r.Context(), d.QueryTimeout)
 		defer cancel()
 		courses, err := d.Courses.Courses(ctx, limit)
+		if err != nil && isReadOnly(err) {
+			writeError(w, http.StatusServiceUnavailable, ReadOnlyRegionMessage)
+			return
+		}
 		if err != nil {
 			d.Logger.ErrorContext(r.Context(), "list courses", "request_id", RequestID(r.Context()),
 				"error", redact.Text(err.Error()))
@@ -121,6 +139,31 @@ func coursesHandler(d Deps) http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"courses": courses})
 	})
+}
+
+// refuseWritesOnStandby answers every request under /api/ that may write
+// (any method but GET, HEAD and OPTIONS) with 503 and
+// ReadOnlyRegionMessage while the database is a standby.
+func refuseWritesOnStandby(readOnly func(context.Context) bool, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+		default:
+			if strings.HasPrefix(r.URL.Path, "/api/") && readOnly(r.Context()) {
+				writeError(w, http.StatusServiceUnavailable, ReadOnlyRegionMessage)
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// isReadOnly reports a write the database refused because it is a standby
+// (SQLSTATE 25006, read_only_sql_transaction): handlers answer 503 with
+// ReadOnlyRegionMessage, the same as the middleware.
+func isReadOnly(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "25006"
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

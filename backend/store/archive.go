@@ -36,11 +36,11 @@ func ArchiveStats(ctx context.Context, q Querier) (health.ArchiveStats, error) {
 		hasStatus            bool
 	)
 	err := q.QueryRow(ctx, `
-SELECT current_setting('archive_mode') <> 'off', a.last_archived_wal, a.last_archived_time,
+SELECT current_setting('archive_mode') <> 'off', pg_is_in_recovery(), a.last_archived_wal, a.last_archived_time,
        a.last_failed_time, a.failed_count,
        CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_walfile_name(pg_current_wal_lsn()) END,
        to_regclass($1) IS NOT NULL
-FROM pg_stat_archiver a`, BackupStatusTable).Scan(&st.Enabled, &lastWAL, &archivedAt, &failedAt, &st.FailedCount, &currentWAL, &hasStatus)
+FROM pg_stat_archiver a`, BackupStatusTable).Scan(&st.Enabled, &st.InRecovery, &lastWAL, &archivedAt, &failedAt, &st.FailedCount, &currentWAL, &hasStatus)
 	if err != nil {
 		return st, fmt.Errorf("store: archive status: %w", err)
 	}

@@ -93,9 +93,13 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		migrate(ctx, log, st, migrated)
 	}()
 
+	roles := newRoleCache(st, time.Second)
+	go heartbeat(ctx, log, st, roles, migrated)
+
 	var shuttingDown atomic.Bool
 	onDBError := dbError(log, logging.NewRepeats(logging.RepeatInterval, time.Now))
-	db := health.Gated(health.Database(st, onDBError), migrated, migrationPending)
+	maxLag := envDuration(getenv, "STANDBY_MAX_LAG", 3*time.Minute)
+	db := health.Gated(health.DatabaseRole(st, maxLag, onDBError), migrated, migrationPending)
 	handler := httpapi.New(httpapi.Deps{
 		Logger: log,
 		Health: health.Runner{Version: ver, Timeout: cfg.HealthTimeout},
@@ -110,6 +114,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		AllowedOrigins: cfg.CORSAllowedOrigins,
 		Hub:            hub,
 		ShuttingDown:   shuttingDown.Load,
+		ReadOnly:       roles.ReadOnly,
 	})
 	conns := newConnStates()
 	srv := &http.Server{
@@ -186,19 +191,22 @@ const (
 )
 
 // migrate applies the embedded migrations, retrying with backoff until they
-// succeed (then it closes migrated) or ctx ends.
+// succeed (then it closes migrated) or ctx ends. On a standby, which cannot
+// write, it skips the migration and waits until the primary's has
+// replicated (every embedded migration recorded) instead.
 func migrate(ctx context.Context, log *slog.Logger, st *store.Store, migrated chan<- struct{}) {
 	wait := minMigrateBackoff
 	for {
 		mctx, cancel := context.WithTimeout(ctx, time.Minute)
-		applied, err := st.Migrate(mctx)
+		done, err := migrateOnce(mctx, log, st)
 		cancel()
-		if err == nil {
-			log.Info("migrations up to date", "applied", applied)
+		if done {
 			close(migrated)
 			return
 		}
-		log.Warn("migrations pending: database unavailable, retrying", "retry_in", wait.String(), "error", redact.Text(err.Error()))
+		if err != nil {
+			log.Warn("migrations pending: database unavailable, retrying", "retry_in", wait.String(), "error", redact.Text(err.Error()))
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -206,6 +214,33 @@ func migrate(ctx context.Context, log *slog.Logger, st *store.Store, migrated ch
 		}
 		wait = min(wait*2, maxMigrateBackoff)
 	}
+}
+
+// migrateOnce runs one attempt: the migration on a primary, the schema
+// check on a standby. done is true when the schema is up to date.
+func migrateOnce(ctx context.Context, log *slog.Logger, st *store.Store) (done bool, err error) {
+	standby, err := st.InRecovery(ctx)
+	if err != nil {
+		return false, err
+	}
+	if standby {
+		ready, err := st.SchemaReady(ctx)
+		if err != nil {
+			return false, err
+		}
+		if ready {
+			log.Info("database is a read-only standby: migration skipped, the primary's schema has replicated")
+		} else {
+			log.Warn("database is a read-only standby without this version's schema: waiting for the primary's migration to replicate")
+		}
+		return ready, nil
+	}
+	applied, err := st.Migrate(ctx)
+	if err != nil {
+		return false, err
+	}
+	log.Info("migrations up to date", "applied", applied)
+	return true, nil
 }
 
 // dbError logs the cause of a failed database check, which the public

@@ -1,0 +1,288 @@
+// Command pgrole shows and changes the replication role of the PostgreSQL
+// server it runs beside (inside the Postgres image: docker exec <container>
+// pgrole ...). It connects through the local socket as the cluster's
+// superuser; the data directory, the programs and the pgBackRest
+// repository come from the container's environment (PGDATA, PG_BIN,
+// PGBACKREST_*), as pgrecover's do.
+//
+//	pgrole status [--json]                           role, timeline, replay lag, fence
+//	pgrole fence [--reason TEXT]                     mark the data directory fenced and stop the server
+//	pgrole promote [--max-lag 60s] [--accept-data-loss]  make this standby the primary
+//	pgrole prepare                                   (entrypoint) ready PGDATA for PG_ROLE
+//
+// Exit status: 0 ok, 1 failure, 2 usage, 3 refused (nothing changed).
+// See backend/README.md, "Standby internals".
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"os/signal"
+	"os/user"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/helloagents/infra/backend/pitr"
+	"github.com/helloagents/infra/backend/standby"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailed  = 1
+	exitUsage   = 2
+	exitRefused = 3
+)
+
+const usage = `usage: pgrole status [--json] | fence [--reason TEXT] | promote [--max-lag 60s] [--accept-data-loss] | prepare
+
+Shows and changes the replication role of the PostgreSQL server beside it
+(run it inside the Postgres container: docker exec <container> pgrole ...).
+
+  status    role, timeline, last replayed commit, replay lag, fence marker
+  fence     write $PGDATA/helloagents.fenced (time, reason), then stop the
+            server (pg_ctl stop -m fast); already stopped or fenced is fine
+  promote   promote this standby (pg_promote) unless it is not a standby or
+            its lag exceeds --max-lag (then only with --accept-data-loss);
+            prints the status after (the new timeline)
+  prepare   the entrypoint's step: ready $PGDATA for $PG_ROLE (seed or
+            re-seed a standby from the repository, refuse a fenced primary)
+
+Environment: PGDATA, PG_BIN, PG_ROLE, POSTGRES_USER, PGBACKREST_* (the
+container's); PGROLE_URL overrides the connection (default: the local socket).
+
+Exit status: 0 ok, 1 failure, 2 usage, 3 refused (nothing changed).
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	cmd, ok := lookup(args[0])
+	if !ok {
+		fmt.Fprintf(stderr, "pgrole: unknown command %q\n%s", args[0], usage)
+		return exitUsage
+	}
+	fs := flag.NewFlagSet("pgrole "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	exec := cmd(fs)
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "pgrole %s: unexpected arguments %q\n", args[0], fs.Args())
+		return exitUsage
+	}
+	env := envOf(getenv)
+	if env.dataDir == "" {
+		fmt.Fprintln(stderr, "pgrole: PGDATA is required (the data directory)")
+		return exitUsage
+	}
+	err := exec(ctx, env, stdout, stderr)
+	var ue usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "pgrole %s: %v\n", args[0], err)
+		return exitUsage
+	case errors.Is(err, standby.ErrRefused):
+		fmt.Fprintf(stderr, "pgrole %s: %v\n", args[0], err)
+		return exitRefused
+	}
+	fmt.Fprintf(stderr, "pgrole %s: %v\n", args[0], err)
+	return exitFailed
+}
+
+// usageError is bad input that no command ran for.
+type usageError struct{ error }
+
+type command func(ctx context.Context, env environment, stdout, stderr io.Writer) error
+
+// lookup returns the command name: a function that defines its flags on
+// fs and returns what runs after parsing.
+func lookup(name string) (func(fs *flag.FlagSet) command, bool) {
+	switch name {
+	case "status":
+		return statusCmd, true
+	case "fence":
+		return fenceCmd, true
+	case "promote":
+		return promoteCmd, true
+	case "prepare":
+		return prepareCmd, true
+	}
+	return nil, false
+}
+
+// environment is what the container's variables say.
+type environment struct {
+	getenv  func(string) string
+	dataDir string
+	binDir  string
+	url     string
+}
+
+func envOf(getenv func(string) string) environment {
+	e := environment{getenv: getenv, dataDir: getenv("PGDATA"), binDir: getenv("PG_BIN"), url: getenv("PGROLE_URL")}
+	if e.binDir == "" {
+		e.binDir = "/usr/lib/postgresql/15/bin"
+	}
+	if e.url == "" {
+		socket := orDefault(getenv("PGBACKREST_PG1_SOCKET_PATH"), "/var/run/postgresql")
+		q := url.Values{"host": {socket}, "user": {orDefault(getenv("POSTGRES_USER"), "postgres")},
+			"port": {orDefault(getenv("PGBACKREST_PG1_PORT"), "5432")}, "connect_timeout": {"10"}}
+		e.url = "postgres:///postgres?" + q.Encode()
+	}
+	return e
+}
+
+func (e environment) connect(ctx context.Context) (*pgx.Conn, error) {
+	c, err := pgx.Connect(ctx, e.url)
+	if err != nil {
+		return nil, fmt.Errorf("connect to the local server: %w", err)
+	}
+	return c, nil
+}
+
+func statusCmd(fs *flag.FlagSet) command {
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	return func(ctx context.Context, env environment, stdout, _ io.Writer) error {
+		c, err := env.connect(ctx)
+		if err != nil {
+			return err
+		}
+		defer c.Close(context.Background())
+		st, err := standby.ReadStatus(ctx, c, env.dataDir)
+		if err != nil {
+			return err
+		}
+		return printStatus(stdout, st, *asJSON)
+	}
+}
+
+func printStatus(w io.Writer, st standby.Status, asJSON bool) error {
+	if asJSON {
+		return json.NewEncoder(w).Encode(st)
+	}
+	lag, last := "unknown", "none"
+	if l, ok := st.Lag(); ok {
+		lag = standby.FormatLag(l)
+	}
+	if st.LastReplayAt != nil {
+		last = st.LastReplayAt.UTC().Format(time.RFC3339Nano)
+	}
+	if st.Role == standby.Primary {
+		lag, last = "n/a", "n/a"
+	}
+	_, err := fmt.Fprintf(w, "role %s, timeline %d, in recovery %t, last replayed commit %s, replay lag %s, fenced %t\n",
+		st.Role, st.Timeline, st.InRecovery, last, lag, st.Fenced)
+	return err
+}
+
+func fenceCmd(fs *flag.FlagSet) command {
+	reason := fs.String("reason", "failover", "why (written into the marker)")
+	return func(ctx context.Context, env environment, stdout, _ io.Writer) error {
+		srv := standby.Server{DataDir: env.dataDir, BinDir: env.binDir}
+		if err := srv.Fence(ctx, *reason, time.Now()); err != nil {
+			return err
+		}
+		_, err := fmt.Fprintf(stdout, "pgrole: %s is fenced and its server stopped: re-seed it as a standby (PG_ROLE=standby)\n", env.dataDir)
+		return err
+	}
+}
+
+func promoteCmd(fs *flag.FlagSet) command {
+	maxLag := fs.Duration("max-lag", time.Minute, "refuse when the standby's replay lag is larger")
+	accept := fs.Bool("accept-data-loss", false, "promote whatever the lag (committed writes not yet replayed are lost)")
+	return func(ctx context.Context, env environment, stdout, _ io.Writer) error {
+		if *maxLag <= 0 {
+			return usageError{fmt.Errorf("--max-lag %s: want a positive duration such as 60s", *maxLag)}
+		}
+		c, err := env.connect(ctx)
+		if err != nil {
+			return err
+		}
+		defer c.Close(context.Background())
+		st, err := standby.Promote(ctx, c, env.dataDir, standby.PromoteOptions{MaxLag: *maxLag, AcceptDataLoss: *accept})
+		if err != nil {
+			return err
+		}
+		return printStatus(stdout, st, true)
+	}
+}
+
+func prepareCmd(*flag.FlagSet) command {
+	return func(ctx context.Context, env environment, _, stderr io.Writer) error {
+		role := standby.Role(orDefault(env.getenv("PG_ROLE"), string(standby.Primary)))
+		o := standby.PrepareOptions{Role: role, DataDir: env.dataDir, Log: stderr}
+		if env.getenv(pitr.EnvName("repo1-type")) != "" {
+			cfg := pitr.FromEnv(env.getenv)
+			cfg.DataDir = env.dataDir
+			if err := cfg.Validate(); err != nil {
+				return usageError{fmt.Errorf("pgBackRest settings: %w", err)}
+			}
+			cred, err := runAs()
+			if err != nil {
+				return err
+			}
+			o.Restore = pitr.Runner{Config: cfg, Credential: cred}
+		}
+		if role != standby.Primary && role != standby.Standby {
+			return usageError{fmt.Errorf("PG_ROLE %q: want primary or standby", role)}
+		}
+		_, err := standby.Prepare(ctx, o)
+		return err
+	}
+}
+
+// runAs is the postgres user's credential when pgrole runs as root (tests):
+// the restored files must be the cluster owner's.
+func runAs() (*syscall.Credential, error) {
+	if os.Geteuid() != 0 {
+		return nil, nil
+	}
+	u, err := user.Lookup("postgres")
+	if err != nil {
+		return nil, fmt.Errorf("running as root needs a postgres user to own the cluster: %w", err)
+	}
+	uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
+	gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
+	if err1 != nil || err2 != nil {
+		return nil, fmt.Errorf("postgres user: bad uid/gid %s/%s", u.Uid, u.Gid)
+	}
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
