@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // ErrRefused marks a refusal: nothing was changed (pgrole exits 3).
@@ -30,36 +32,109 @@ type Server struct {
 	Credential *syscall.Credential
 }
 
-// Fence makes sure the server never accepts a write again on its timeline:
-// it writes FenceFile (time and reason; an existing marker is kept) and
-// stops the server in fast mode, so the container exits 0 and its
-// on-failure restart policy leaves it stopped. A server already stopped or
-// fenced is not an error.
-func (s Server) Fence(ctx context.Context, reason string, now time.Time) error {
-	marker := filepath.Join(s.DataDir, FenceFile)
-	f, err := os.OpenFile(marker, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	switch {
-	case errors.Is(err, os.ErrExist):
-	case err != nil:
-		return fmt.Errorf("fence: write %s: %w", marker, err)
-	default:
-		_, werr := fmt.Fprintf(f, "fenced at %s: %s\nre-seed this data directory as a standby (PG_ROLE=standby)\n",
-			now.UTC().Format(time.RFC3339), reason)
-		if err := errors.Join(werr, f.Sync(), f.Close()); err != nil {
-			return fmt.Errorf("fence: write %s: %w", marker, err)
-		}
+// Fence makes sure the server never accepts a write again on its timeline.
+// It writes FenceFile (time and reason; an existing marker is kept). When
+// q reaches the running server and it is a primary (a planned switchover),
+// it then makes new transactions read-only, switches to a new WAL segment
+// and waits (up to archiveWait) until it is archived, so the standby about
+// to be promoted can replay every committed write. Last it stops the
+// server in fast mode, so the container exits 0 and its on-failure restart
+// policy leaves it stopped. q may be nil (the server is unreachable); a
+// server already stopped or fenced is not an error. It returns the last
+// archived segment ("" when unknown).
+func (s Server) Fence(ctx context.Context, q Conn, reason string, now time.Time, archiveWait time.Duration) (string, error) {
+	if err := writeMarker(filepath.Join(s.DataDir, FenceFile), reason, now); err != nil {
+		return "", err
+	}
+	var archived string
+	var flushErr error
+	if q != nil {
+		archived, flushErr = flushPrimary(ctx, q, archiveWait)
 	}
 	if out, err := s.pgctl(ctx, "status", "-D", s.DataDir); err != nil {
 		var ee *exec.ExitError
-		if errors.As(err, &ee) && ee.ExitCode() == 3 { // not running
-			return nil
+		if !errors.As(err, &ee) || ee.ExitCode() != 3 { // 3: not running
+			return archived, fmt.Errorf("fence: pg_ctl status: %w: %s", err, out)
 		}
-		return fmt.Errorf("fence: pg_ctl status: %w: %s", err, out)
+	} else if out, err := s.pgctl(ctx, "stop", "-D", s.DataDir, "-m", "fast", "-w", "-t", "60"); err != nil {
+		return archived, fmt.Errorf("fence: pg_ctl stop: %w: %s", err, out)
 	}
-	if out, err := s.pgctl(ctx, "stop", "-D", s.DataDir, "-m", "fast", "-w", "-t", "60"); err != nil {
-		return fmt.Errorf("fence: pg_ctl stop: %w: %s", err, out)
+	if flushErr != nil {
+		return archived, fmt.Errorf("fenced and stopped, but: %w", flushErr)
+	}
+	return archived, nil
+}
+
+// Conn runs queries and statements: a connection or a pool.
+type Conn interface {
+	Querier
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+func writeMarker(marker, reason string, now time.Time) error {
+	f, err := os.OpenFile(marker, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	switch {
+	case errors.Is(err, os.ErrExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("fence: write %s: %w", marker, err)
+	}
+	_, werr := fmt.Fprintf(f, "fenced at %s: %s\nre-seed this data directory as a standby (PG_ROLE=standby)\n",
+		now.UTC().Format(time.RFC3339), reason)
+	if err := errors.Join(werr, f.Sync(), f.Close()); err != nil {
+		return fmt.Errorf("fence: write %s: %w", marker, err)
 	}
 	return nil
+}
+
+// flushPrimary, on a primary, makes new transactions read-only, ends the
+// other sessions (their open transactions roll back, unacknowledged),
+// switches the WAL segment and waits until it is archived: every
+// acknowledged commit is then in the repository. On a standby, or when the
+// server does not answer, it does nothing.
+func flushPrimary(ctx context.Context, q Conn, wait time.Duration) (string, error) {
+	st, err := ReadStatus(ctx, q, "")
+	if err != nil || st.InRecovery {
+		return "", nil //nolint:nilerr // unreachable or a standby: nothing to flush
+	}
+	for _, sql := range []string{
+		"ALTER SYSTEM SET default_transaction_read_only = on",
+		"SELECT pg_reload_conf()",
+		`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		 WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()`,
+	} {
+		if _, err := q.Exec(ctx, sql); err != nil {
+			return "", fmt.Errorf("stop writes before the fence: %w", err)
+		}
+	}
+	var seg string
+	if err := q.QueryRow(ctx, "SELECT pg_walfile_name(pg_switch_wal())").Scan(&seg); err != nil {
+		return "", fmt.Errorf("switch WAL: %w", err)
+	}
+	return seg, waitArchived(ctx, q, seg, wait)
+}
+
+// waitArchived polls pg_stat_archiver until seg (or a later segment) is
+// archived, or wait passes.
+func waitArchived(ctx context.Context, q Querier, seg string, wait time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		var last *string
+		if err := q.QueryRow(ctx, "SELECT last_archived_wal FROM pg_stat_archiver").Scan(&last); err != nil {
+			return fmt.Errorf("wait for segment %s to be archived: %w", seg, err)
+		}
+		if last != nil && len(*last) >= 24 && (*last)[:24] >= seg {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("segment %s (the last writes) not archived within %s: the standby may miss them", seg, wait)
+		case <-tick.C:
+		}
+	}
 }
 
 func (s Server) pgctl(ctx context.Context, args ...string) ([]byte, error) {
@@ -105,6 +180,13 @@ func Promote(ctx context.Context, q Querier, dataDir string, o PromoteOptions) (
 	}
 	if !ok {
 		return st, fmt.Errorf("promote: the server did not leave recovery within %s", wait)
+	}
+	// PostgreSQL 15's checkpointer keeps the sleep it chose during
+	// recovery (up to checkpoint_timeout) before archive_timeout applies:
+	// a reload wakes it, so the new primary's first segments leave within
+	// the archive timeout (as pitr.WakeArchiver does after a start).
+	if err := q.QueryRow(ctx, "SELECT pg_reload_conf()").Scan(&ok); err != nil {
+		return st, fmt.Errorf("promoted, but waking the archiver failed: %w", err)
 	}
 	return ReadStatus(ctx, q, dataDir)
 }

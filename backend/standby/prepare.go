@@ -139,7 +139,7 @@ func retry(ctx context.Context, o PrepareOptions, logf func(string, ...any), arg
 			logf("restored %s (%s)", o.DataDir, strings.Join(args, " "))
 			return nil
 		}
-		logf("waiting %s before the next restore attempt: %v", wait, err)
+		logf("waiting %s before the next restore attempt: %s", wait, firstError(err))
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -185,4 +185,15 @@ func exists(path string) bool {
 func emptyDir(dir string) bool {
 	entries, err := os.ReadDir(dir)
 	return err == nil && len(entries) == 0
+}
+
+// firstError is the line of a pgBackRest failure that says what went wrong
+// ("ERROR: [075]: no backup set found to restore"), or the whole error.
+func firstError(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, "ERROR:"); i >= 0 {
+		line, _, _ := strings.Cut(msg[i:], "\n")
+		return line
+	}
+	return msg
 }

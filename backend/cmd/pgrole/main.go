@@ -6,7 +6,7 @@
 // PGBACKREST_*), as pgrecover's do.
 //
 //	pgrole status [--json]                           role, timeline, replay lag, fence
-//	pgrole fence [--reason TEXT]                     mark the data directory fenced and stop the server
+//	pgrole fence [--reason TEXT] [--archive-wait 2m]  mark the data directory fenced and stop the server
 //	pgrole promote [--max-lag 60s] [--accept-data-loss]  make this standby the primary
 //	pgrole prepare                                   (entrypoint) ready PGDATA for PG_ROLE
 //
@@ -49,8 +49,10 @@ Shows and changes the replication role of the PostgreSQL server beside it
 (run it inside the Postgres container: docker exec <container> pgrole ...).
 
   status    role, timeline, last replayed commit, replay lag, fence marker
-  fence     write $PGDATA/helloagents.fenced (time, reason), then stop the
-            server (pg_ctl stop -m fast); already stopped or fenced is fine
+  fence     write $PGDATA/helloagents.fenced (time, reason); on a running
+            primary stop new writes and wait until its last WAL is archived
+            (--archive-wait); then stop the server (pg_ctl stop -m fast).
+            Already stopped or fenced is fine
   promote   promote this standby (pg_promote) unless it is not a standby or
             its lag exceeds --max-lag (then only with --accept-data-loss);
             prints the status after (the new timeline)
@@ -208,12 +210,28 @@ func printStatus(w io.Writer, st standby.Status, asJSON bool) error {
 
 func fenceCmd(fs *flag.FlagSet) command {
 	reason := fs.String("reason", "failover", "why (written into the marker)")
-	return func(ctx context.Context, env environment, stdout, _ io.Writer) error {
-		srv := standby.Server{DataDir: env.dataDir, BinDir: env.binDir}
-		if err := srv.Fence(ctx, *reason, time.Now()); err != nil {
+	wait := fs.Duration("archive-wait", 2*time.Minute, "on a running primary, how long to wait for its last WAL to be archived")
+	return func(ctx context.Context, env environment, stdout, stderr io.Writer) error {
+		cred, err := runAs()
+		if err != nil {
 			return err
 		}
-		_, err := fmt.Fprintf(stdout, "pgrole: %s is fenced and its server stopped: re-seed it as a standby (PG_ROLE=standby)\n", env.dataDir)
+		srv := standby.Server{DataDir: env.dataDir, BinDir: env.binDir, Credential: cred}
+		var conn standby.Conn
+		if c, err := env.connect(ctx); err != nil {
+			fmt.Fprintf(stderr, "pgrole: the server does not answer (%v): fencing the data directory only\n", err)
+		} else {
+			defer c.Close(context.Background())
+			conn = c
+		}
+		seg, err := srv.Fence(ctx, conn, *reason, time.Now(), *wait)
+		if err != nil {
+			return err
+		}
+		if seg != "" {
+			fmt.Fprintf(stdout, "pgrole: writes stopped; the last WAL segment %s is archived\n", seg)
+		}
+		_, err = fmt.Fprintf(stdout, "pgrole: %s is fenced and its server stopped: re-seed it as a standby (PG_ROLE=standby)\n", env.dataDir)
 		return err
 	}
 }
