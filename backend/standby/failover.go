@@ -107,6 +107,13 @@ func flushPrimary(ctx context.Context, q Conn, wait time.Duration) (string, erro
 			return "", fmt.Errorf("stop writes before the fence: %w", err)
 		}
 	}
+	var archiving bool
+	if err := q.QueryRow(ctx, "SELECT current_setting('archive_mode') <> 'off'").Scan(&archiving); err != nil {
+		return "", fmt.Errorf("read archive_mode: %w", err)
+	}
+	if !archiving {
+		return "", nil // no archive, so no standby follows it: nothing to wait for
+	}
 	var seg string
 	if err := q.QueryRow(ctx, "SELECT pg_walfile_name(pg_switch_wal())").Scan(&seg); err != nil {
 		return "", fmt.Errorf("switch WAL: %w", err)
