@@ -37,6 +37,13 @@ func TestBackups(t *testing.T) {
 		{"pending but recent", stats{st: with(func(s *ArchiveStats) { s.PendingSegments = 1 })}, Healthy, ""},
 		{"no full backup", stats{st: with(func(s *ArchiveStats) { s.LastFullBackupAt = time.Time{} })}, Degraded, "no full backup recorded"},
 		{"full backup too old", stats{st: with(func(s *ArchiveStats) { s.LastFullBackupAt = now.Add(-9 * 24 * time.Hour) })}, Degraded, "overdue; last WAL segment archived 30s ago; last full backup 216h0m0s ago"},
+		// A standby archives nothing: only the (replicated) backup age counts.
+		{"standby", stats{st: ArchiveStats{Enabled: true, InRecovery: true, LastFullBackupAt: now.Add(-5 * time.Hour)}}, Healthy,
+			"Standby: WAL is archived by the primary region; last full backup 5h0m0s ago"},
+		{"standby with segments never archived here", stats{st: ArchiveStats{Enabled: true, InRecovery: true, PendingSegments: 9,
+			LastFailedAt: now.Add(-time.Second), LastFullBackupAt: now.Add(-5 * time.Hour)}}, Healthy, "Standby: WAL is archived by the primary region"},
+		{"standby, full backup too old", stats{st: ArchiveStats{Enabled: true, InRecovery: true, LastFullBackupAt: now.Add(-9 * 24 * time.Hour)}}, Degraded,
+			"overdue; Standby"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var logged []Result
