@@ -272,7 +272,7 @@ func TestFailoverRefuses(t *testing.T) {
 	if _, err := standby.Promote(ctx, connA, a.cfg.DataDir, standby.PromoteOptions{MaxLag: time.Hour}); !errors.Is(err, standby.ErrRefused) {
 		t.Errorf("promote the primary: err = %v, want a refusal", err)
 	}
-	exec(t, a, "INSERT INTO drill (id) VALUES (1)")
+	execSQL(t, a, "INSERT INTO drill (id) VALUES (1)")
 	waitFor(t, b, 1, replayBound)
 	connB := archivetest.Connect(t, b.pg.URL("postgres"))
 	_, err := standby.Promote(ctx, connB, b.cfg.DataDir, standby.PromoteOptions{MaxLag: time.Nanosecond})

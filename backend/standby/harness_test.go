@@ -105,7 +105,7 @@ func (w *world) primary(t *testing.T, name string) *node {
 	if _, err := st.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	exec(t, n, "CREATE TABLE drill (id bigint PRIMARY KEY, committed_at timestamptz NOT NULL DEFAULT clock_timestamp())")
+	execSQL(t, n, "CREATE TABLE drill (id bigint PRIMARY KEY, committed_at timestamptz NOT NULL DEFAULT clock_timestamp())")
 	if _, err := n.runner.Backup(ctx, pitr.Full); err != nil {
 		t.Fatalf("full backup: %v", err)
 	}
@@ -153,7 +153,7 @@ func (n *node) status(t *testing.T) standby.Status {
 	return st
 }
 
-func exec(t *testing.T, n *node, sql string) {
+func execSQL(t *testing.T, n *node, sql string) {
 	t.Helper()
 	c := archivetest.Connect(t, n.pg.URL("postgres"))
 	if _, err := c.Exec(context.Background(), sql); err != nil {
