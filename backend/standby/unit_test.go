@@ -165,7 +165,7 @@ func TestClearStalePID(t *testing.T) {
 	// A process that has exited: its pid is free (or reused by something
 	// that is not this cluster's server; the test cannot tell, nor can the
 	// entrypoint, which is why it runs first in a fresh container).
-	done := exec.Command("true")
+	done := exec.CommandContext(context.Background(), "true")
 	if err := done.Run(); err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +194,7 @@ func TestClearStalePID(t *testing.T) {
 		})
 	}
 	t.Run("a live server", func(t *testing.T) {
-		sleeper := exec.Command("sleep", "60")
+		sleeper := exec.CommandContext(context.Background(), "sleep", "60")
 		if err := sleeper.Start(); err != nil {
 			t.Fatal(err)
 		}

@@ -63,7 +63,7 @@ func startWriter(t *testing.T, n *node, firstID int64, interval time.Duration) *
 			}
 		}
 	}()
-	t.Cleanup(func() { w.Stop() })
+	t.Cleanup(func() { _, _ = w.Stop() })
 	return w
 }
 
