@@ -40,9 +40,14 @@ func (s *Store) SchemaReady(ctx context.Context) (bool, error) {
 	for _, n := range names {
 		versions = append(versions, strings.TrimSuffix(strings.TrimPrefix(n, "migrations/"), ".sql"))
 	}
-	var ready bool
-	err = s.pool.QueryRow(ctx, `SELECT CASE WHEN to_regclass('schema_migrations') IS NULL THEN false
-ELSE (SELECT count(*) FROM schema_migrations WHERE version = ANY($1)) = cardinality($1) END`, versions).Scan(&ready)
+	var exists, ready bool
+	if err := s.pool.QueryRow(ctx, "SELECT to_regclass('schema_migrations') IS NOT NULL").Scan(&exists); err != nil {
+		return false, fmt.Errorf("store: schema status: %w", err)
+	}
+	if !exists {
+		return false, nil
+	}
+	err = s.pool.QueryRow(ctx, "SELECT count(*) = cardinality($1::text[]) FROM schema_migrations WHERE version = ANY($1)", versions).Scan(&ready)
 	if err != nil {
 		return false, fmt.Errorf("store: schema status: %w", err)
 	}

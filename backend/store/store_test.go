@@ -27,12 +27,24 @@ func TestMigrateAndCourses(t *testing.T) {
 	}
 	defer s.Close()
 
+	if ready, err := s.SchemaReady(ctx); err != nil || ready {
+		t.Errorf("SchemaReady before the migration = %t, %v; want false", ready, err)
+	}
 	applied, err := s.Migrate(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(applied) != 1 || applied[0] != "0001_courses" {
+	if strings.Join(applied, " ") != "0001_courses 0002_replication_heartbeat" {
 		t.Errorf("applied = %v", applied)
+	}
+	if ready, err := s.SchemaReady(ctx); err != nil || !ready {
+		t.Errorf("SchemaReady after the migration = %t, %v; want true", ready, err)
+	}
+	if err := s.Beat(ctx); err != nil {
+		t.Errorf("heartbeat on a primary: %v", err)
+	}
+	if st, err := s.Replication(ctx); err != nil || st.InRecovery || st.Role != "primary" || st.Timeline != 1 {
+		t.Errorf("Replication = %+v, %v; want a primary on timeline 1", st, err)
 	}
 	// Idempotent: a second start (or another replica) applies nothing.
 	if again, err := s.Migrate(ctx); err != nil || len(again) != 0 {
@@ -80,7 +92,7 @@ func TestConcurrentMigrations(t *testing.T) {
 	for k := range total {
 		n += k
 	}
-	if n != 1 {
-		t.Errorf("migration applied %d times across replicas, want 1", n)
+	if n != 2 {
+		t.Errorf("migrations applied %d times across replicas, want each of the 2 once", n)
 	}
 }
