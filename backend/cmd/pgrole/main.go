@@ -260,7 +260,9 @@ func prepareCmd(*flag.FlagSet) command {
 	return func(ctx context.Context, env environment, _, stderr io.Writer) error {
 		role := standby.Role(orDefault(env.getenv("PG_ROLE"), string(standby.Primary)))
 		o := standby.PrepareOptions{Role: role, DataDir: env.dataDir, Log: stderr}
-		if env.getenv(pitr.EnvName("repo1-type")) != "" {
+		// Only a standby restores: a primary starts whatever its repository
+		// settings (the server reports archiving problems itself).
+		if role == standby.Standby && env.getenv(pitr.EnvName("repo1-type")) != "" {
 			cfg := pitr.FromEnv(env.getenv)
 			cfg.DataDir = env.dataDir
 			if err := cfg.Validate(); err != nil {
@@ -274,6 +276,10 @@ func prepareCmd(*flag.FlagSet) command {
 		}
 		if role != standby.Primary && role != standby.Standby {
 			return usageError{fmt.Errorf("PG_ROLE %q: want primary or standby", role)}
+		}
+		if role == standby.Standby && o.Restore == nil {
+			return usageError{errors.New("PG_ROLE=standby needs the pgBackRest repository the primary archives to " +
+				"(PGBACKREST_REPO1_TYPE and the other PGBACKREST_* settings)")}
 		}
 		_, err := standby.Prepare(ctx, o)
 		return err

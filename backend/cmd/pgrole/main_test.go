@@ -32,6 +32,13 @@ func TestUsage(t *testing.T) {
 		{"no PGDATA", []string{"status"}, map[string]string{}, exitUsage, "PGDATA is required"},
 		{"bad role", []string{"prepare"}, map[string]string{"PGDATA": t.TempDir(), "PG_ROLE": "leader"}, exitUsage, `PG_ROLE "leader"`},
 		{"server down", []string{"status"}, env, exitFailed, "connect to the local server"},
+		{"standby without a repository", []string{"prepare"}, map[string]string{"PGDATA": t.TempDir(), "PG_ROLE": "standby"},
+			exitUsage, "PG_ROLE=standby needs the pgBackRest repository"},
+		{"standby with a bad repository", []string{"prepare"}, map[string]string{"PGDATA": t.TempDir(), "PG_ROLE": "standby",
+			"PGBACKREST_REPO1_TYPE": "s3", "PGBACKREST_SPOOL_PATH": "/var/spool/pgbackrest", "PGBACKREST_REPO1_RETENTION_FULL": "2"},
+			exitUsage, "s3 bucket: required"},
+		{"primary ignores the repository settings", []string{"prepare"}, map[string]string{"PGDATA": t.TempDir(),
+			"PGBACKREST_REPO1_TYPE": "s3"}, exitOK, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
