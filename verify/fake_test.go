@@ -18,6 +18,7 @@ type fake struct {
 	readyFailFor int32             // /health/ready answers 503 this many times first
 	readyHang    bool              // /health/ready never answers (until the client gives up)
 	componentBad string            // this component reports unhealthy
+	standbyDB    bool              // the database is a standby region's (status "standby", with lag)
 	coursesBody  string            // raw body of the courses API
 	coursesType  string            // its Content-Type
 	coursesDelay time.Duration     // delay of each courses response
@@ -51,6 +52,10 @@ func (f *fake) components() (string, map[string][2]string) {
 		"ai_service":   {"configured", "AI service API key is configured"},
 	}
 	status := "healthy"
+	if f.standbyDB {
+		comps["database"] = [2]string{"standby", "Read-only standby, replaying WAL, lag 2.1s"}
+		comps["backups"] = [2]string{"healthy", "Standby: WAL is archived by the primary region; last full backup 5h0m0s ago"}
+	}
 	if f.componentBad != "" {
 		comps[f.componentBad] = [2]string{"unhealthy", "connection refused"}
 		status = "unhealthy"

@@ -35,6 +35,8 @@ func TestRun(t *testing.T) {
 	}{
 		{name: "healthy platform", fake: &fake{}, passed: true},
 		{name: "healthy without frontend skips CORS and frontend", fake: &fake{}, frontend: -1, passed: true},
+		// A standby region (backend/README.md, "Standby internals") is healthy and ready.
+		{name: "standby region", fake: &fake{standbyDB: true}, passed: true},
 		{name: "503 with an unhealthy database", fake: &fake{componentBad: "database"},
 			failing: map[string]string{"GET /health": "status 503", "component database": "unhealthy: connection refused"}},
 		{name: "200 but body says unhealthy", fake: &fake{componentBad: "ai_service", healthCode: 200},
