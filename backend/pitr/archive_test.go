@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/helloagents/infra/backend/health"
+	"github.com/helloagents/infra/backend/internal/archivetest"
 	"github.com/helloagents/infra/backend/internal/dbfixture"
 	"github.com/helloagents/infra/backend/pgtest"
 	"github.com/helloagents/infra/backend/store"
@@ -110,13 +111,13 @@ func watchRepository(e *env, stop <-chan struct{}) (seen func() map[string]time.
 // within archive_timeout plus a small margin.
 func TestPITRArchiveLag(t *testing.T) {
 	e := newEnv(t)
-	app := e.pg.url("postgres")
+	app := e.pg.URL("postgres")
 	stop := make(chan struct{})
 	seen := watchRepository(e, stop)
 	defer close(stop)
 
 	var timeout string
-	if err := connect(t, app).QueryRow(context.Background(), "SHOW archive_timeout").Scan(&timeout); err != nil || timeout != "10s" {
+	if err := archivetest.Connect(t, app).QueryRow(context.Background(), "SHOW archive_timeout").Scan(&timeout); err != nil || timeout != "10s" {
 		t.Fatalf("archive_timeout = %q (%v), want 10s", timeout, err)
 	}
 	const interval, writes = 100 * time.Millisecond, 300 // about 30 s: three archive timeouts
@@ -147,8 +148,8 @@ func TestPITRArchiveLag(t *testing.T) {
 		at, ok := arrived[seg]
 		if !ok {
 			var stat string
-			_ = connect(t, app).QueryRow(context.Background(), "SELECT row(a.*)::text || ' ' || pg_walfile_name(pg_current_wal_lsn()) FROM pg_stat_archiver a").Scan(&stat)
-			logs, _ := os.ReadFile(e.pg.logFile)
+			_ = archivetest.Connect(t, app).QueryRow(context.Background(), "SELECT row(a.*)::text || ' ' || pg_walfile_name(pg_current_wal_lsn()) FROM pg_stat_archiver a").Scan(&stat)
+			logs, _ := os.ReadFile(e.pg.LogFile)
 			t.Logf("pg_stat_archiver: %s\npostgres log:\n%s", stat, logs)
 			t.Fatalf("segment %s (commit at %s) never reached the repository; seen %v", seg, c.at.Format(time.RFC3339Nano), slices.Sorted(maps.Keys(arrived)))
 		}
@@ -170,7 +171,7 @@ func TestPITRArchiveLag(t *testing.T) {
 func TestPITRRepositoryOutage(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	app := e.pg.url("postgres")
+	app := e.pg.URL("postgres")
 	dbfixture.Seed(t, app, 100)
 	var logs bytes.Buffer
 	job := Job{Runner: e.runner, DatabaseURL: app, Log: slog.New(slog.NewJSONHandler(&logs, nil))}
@@ -180,7 +181,7 @@ func TestPITRRepositoryOutage(t *testing.T) {
 	if !strings.Contains(logs.String(), `"status":"ok"`) {
 		t.Errorf("backup run not logged: %s", logs.String())
 	}
-	conn := connect(t, app)
+	conn := archivetest.Connect(t, app)
 	check := health.Backups(querier{conn}, health.BackupsPolicy{MaxWALAge: testArchiveTimeout + 10*time.Second, MaxFullAge: 24 * time.Hour}, nil, nil)
 	if res := check.Run(ctx); res.Status != health.Healthy {
 		t.Fatalf("before the outage: backups %+v, want healthy", res)
@@ -210,7 +211,7 @@ func TestPITRRepositoryOutage(t *testing.T) {
 	if err != nil || len(ready) == 0 {
 		t.Errorf("no WAL queued locally during the outage (%v)", err)
 	}
-	pgLog, _ := os.ReadFile(e.pg.logFile)
+	pgLog, _ := os.ReadFile(e.pg.LogFile)
 	e.noSecrets(t, "postgres log", string(pgLog))
 
 	close(stopLoad)
@@ -223,7 +224,7 @@ func TestPITRRepositoryOutage(t *testing.T) {
 
 	e.s3.Start(t)
 	start := time.Now()
-	seg := switchAndWait(t, app, 3*time.Minute)
+	seg := archivetest.SwitchAndWait(t, app, 3*time.Minute)
 	t.Logf("after the repository returned, the queue drained up to %s in %s", seg, time.Since(start).Round(time.Millisecond))
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(500 * time.Millisecond) {
 		res := check.Run(ctx)
@@ -242,7 +243,7 @@ func TestPITRRepositoryOutage(t *testing.T) {
 		t.Fatalf("recover to latest: %v", err)
 	}
 	t.Logf("recovered: restore %s, replay %s to %s", res.Restore, res.Replay, res.EndWAL)
-	got := dbfixture.Fingerprint(t, e.startOn(t, dir, pgtest.FreePort(t), "-c archive_mode=off").url("postgres"))
+	got := dbfixture.Fingerprint(t, e.startOn(t, dir, pgtest.FreePort(t), "-c archive_mode=off").URL("postgres"))
 	sameData(t, got, want)
 	if !strings.Contains(want["public.load"], "rows=") {
 		t.Errorf("fingerprint has no load table: %v", want)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/helloagents/infra/backend/internal/archivetest"
 	"github.com/helloagents/infra/backend/internal/imagetest"
 	"github.com/helloagents/infra/backend/internal/s3test"
 	"github.com/helloagents/infra/backend/pgtest"
@@ -59,8 +60,8 @@ func TestPITRImage(t *testing.T) {
 		t.Errorf("image USER and VOLUME count = %q, want \"999:999 0\"", user)
 	}
 
-	password := "pw-" + randomHex(t, 12)
-	cipher := "cipher-" + randomHex(t, 16)
+	password := "pw-" + archivetest.RandomHex(t, 12)
+	cipher := "cipher-" + archivetest.RandomHex(t, 16)
 	port := pgtest.FreePort(t)
 	cfg := Config{Stanza: "main", DataDir: "/var/lib/postgresql/data/pgdata", SocketDir: "/var/run/postgresql",
 		User: "helloagents", SpoolPath: "/var/spool/pgbackrest", Port: port,
@@ -92,7 +93,7 @@ func TestPITRImage(t *testing.T) {
 		t.Errorf("pitrjob backup full:\n%s", jobOut)
 	}
 	var recorded int
-	if err := connect(t, url).QueryRow(context.Background(), "SELECT count(*) FROM backup_status.last_backup WHERE kind = 'full'").Scan(&recorded); err != nil || recorded != 1 {
+	if err := archivetest.Connect(t, url).QueryRow(context.Background(), "SELECT count(*) FROM backup_status.last_backup WHERE kind = 'full'").Scan(&recorded); err != nil || recorded != 1 {
 		t.Errorf("recorded full backups = %d (%v), want 1", recorded, err)
 	}
 	top := docker(t, time.Minute, "top", name, "-o", "pid,uid,args")
@@ -105,12 +106,12 @@ func TestPITRImage(t *testing.T) {
 			t.Errorf("process not run by uid 999: %s", line)
 		}
 	}
-	c := connect(t, url)
+	c := archivetest.Connect(t, url)
 	ctx := context.Background()
 	if _, err := c.Exec(ctx, "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 5000) g"); err != nil {
 		t.Fatal(err)
 	}
-	switchAndWait(t, url, 2*time.Minute)
+	archivetest.SwitchAndWait(t, url, 2*time.Minute)
 
 	restoredArgs := append(append(append([]string{"run", "--rm", "--entrypoint", "pgrecover"}, hardened...), envArgs...),
 		"-v", vols[2]+":/var/lib/postgresql/restore", image, "--data-dir", "/var/lib/postgresql/restore/pgdata", "--latest")
@@ -128,7 +129,7 @@ func TestPITRImage(t *testing.T) {
 	url2 := fmt.Sprintf("postgres://helloagents:%s@127.0.0.1:%d/helloagents?sslmode=disable", password, port2)
 	waitConnect(t, url2, name+"-restored")
 	var n int
-	if err := connect(t, url2).QueryRow(ctx, "SELECT count(*) FROM t").Scan(&n); err != nil || n != 5000 {
+	if err := archivetest.Connect(t, url2).QueryRow(ctx, "SELECT count(*) FROM t").Scan(&n); err != nil || n != 5000 {
 		t.Errorf("recovered rows = %d (%v), want 5000", n, err)
 	}
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
+	"github.com/helloagents/infra/backend/internal/archivetest"
 	"github.com/helloagents/infra/backend/internal/dbfixture"
 	"github.com/helloagents/infra/backend/pgtest"
 )
@@ -28,7 +29,7 @@ import (
 func TestPITRRecoverToTime(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	app := e.pg.url("postgres")
+	app := e.pg.URL("postgres")
 	dbfixture.Seed(t, app, 200)
 	if _, err := e.runner.Backup(ctx, Full); err != nil {
 		t.Fatalf("full backup: %v", err)
@@ -37,7 +38,7 @@ func TestPITRRecoverToTime(t *testing.T) {
 	dbfixture.Exec(t, app, `CREATE TABLE events (id serial PRIMARY KEY, v text);
 INSERT INTO events (v) SELECT 'before-' || g FROM generate_series(1, 500) g;
 UPDATE courses SET title = title || ' (edited)' WHERE id % 10 = 0;`)
-	c := connect(t, app)
+	c := archivetest.Connect(t, app)
 	var target time.Time
 	if err := c.QueryRow(ctx, "SELECT clock_timestamp()").Scan(&target); err != nil {
 		t.Fatal(err)
@@ -54,7 +55,7 @@ UPDATE app.settings SET v = 'changed after T';`)
 	if maps.Equal(before, after) {
 		t.Fatal("the writes after T changed nothing: the test would prove nothing")
 	}
-	switchAndWait(t, app, testArchiveTimeout+time.Minute)
+	archivetest.SwitchAndWait(t, app, testArchiveTimeout+time.Minute)
 
 	for _, tc := range []struct {
 		name   string
@@ -78,7 +79,7 @@ UPDATE app.settings SET v = 'changed after T';`)
 			for _, s := range steps {
 				e.noSecrets(t, "progress", s)
 			}
-			got := dbfixture.Fingerprint(t, e.startOn(t, dir, pgtest.FreePort(t), "-c archive_mode=off").url("postgres"))
+			got := dbfixture.Fingerprint(t, e.startOn(t, dir, pgtest.FreePort(t), "-c archive_mode=off").URL("postgres"))
 			sameData(t, got, tc.want)
 		})
 	}
@@ -90,7 +91,7 @@ UPDATE app.settings SET v = 'changed after T';`)
 func TestPITRRecoveryFailures(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	app := e.pg.url("postgres")
+	app := e.pg.URL("postgres")
 	dbfixture.Seed(t, app, 50)
 	// The scheduled job on an empty repository takes a full backup at once,
 	// then waits for its schedules (here: next year) until stopped.
@@ -122,14 +123,14 @@ func TestPITRRecoveryFailures(t *testing.T) {
 	var segs []string
 	for i := range 3 {
 		dbfixture.Exec(t, app, "INSERT INTO app.settings VALUES ('after-"+string(rune('a'+i))+"', 'x')")
-		segs = append(segs, switchAndWait(t, app, testArchiveTimeout+time.Minute))
+		segs = append(segs, archivetest.SwitchAndWait(t, app, testArchiveTimeout+time.Minute))
 	}
 	var afterAll time.Time
-	if err := connect(t, app).QueryRow(ctx, "SELECT clock_timestamp()").Scan(&afterAll); err != nil {
+	if err := archivetest.Connect(t, app).QueryRow(ctx, "SELECT clock_timestamp()").Scan(&afterAll); err != nil {
 		t.Fatal(err)
 	}
 	dbfixture.Exec(t, app, "INSERT INTO app.settings VALUES ('final', 'x')")
-	switchAndWait(t, app, testArchiveTimeout+time.Minute)
+	archivetest.SwitchAndWait(t, app, testArchiveTimeout+time.Minute)
 	victim := archivedObject(t, e, segs[1])
 
 	wrongPass := e.runner
