@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -56,13 +57,24 @@ func (s Server) Fence(ctx context.Context, q Conn, reason string, now time.Time,
 		if !errors.As(err, &ee) || ee.ExitCode() != 3 { // 3: not running
 			return archived, fmt.Errorf("fence: pg_ctl status: %w: %s", err, out)
 		}
-	} else if out, err := s.pgctl(ctx, "stop", "-D", s.DataDir, "-m", "fast", "-w", "-t", "60"); err != nil {
+	} else if out, err := s.pgctl(ctx, "stop", "-D", s.DataDir, "-m", "fast", s.waitFlag(), "-t", "60"); err != nil {
 		return archived, fmt.Errorf("fence: pg_ctl stop: %w: %s", err, out)
 	}
 	if flushErr != nil {
 		return archived, fmt.Errorf("fenced and stopped, but: %w", flushErr)
 	}
 	return archived, nil
+}
+
+// waitFlag is pg_ctl's -w, or -W when the server is its container's PID 1:
+// then the container ends with it, and so would a docker exec still
+// waiting in it; the caller waits for the container instead (docker wait).
+func (s Server) waitFlag() string {
+	b, err := os.ReadFile(filepath.Join(s.DataDir, "postmaster.pid"))
+	if first, _, _ := strings.Cut(string(b), "\n"); err == nil && strings.TrimSpace(first) == "1" {
+		return "-W"
+	}
+	return "-w"
 }
 
 // Conn runs queries and statements: a connection or a pool.

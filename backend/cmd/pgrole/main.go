@@ -51,8 +51,10 @@ Shows and changes the replication role of the PostgreSQL server beside it
   status    role, timeline, last replayed commit, replay lag, fence marker
   fence     write $PGDATA/helloagents.fenced (time, reason); on a running
             primary stop new writes and wait until its last WAL is archived
-            (--archive-wait); then stop the server (pg_ctl stop -m fast).
-            Already stopped or fenced is fine
+            (--archive-wait); then stop the server (pg_ctl stop -m fast; in
+            its container pgrole returns once the stop is signalled and the
+            container exits 0: docker wait it). Already stopped or fenced
+            is fine
   promote   promote this standby (pg_promote) unless it is not a standby or
             its lag exceeds --max-lag (then only with --accept-data-loss);
             prints the status after (the new timeline)
