@@ -126,15 +126,6 @@ func (e *env) pgRunner() archivetest.Runner {
 	return archivetest.Runner{Dir: e.base, Env: e.runner.env(), Cred: e.cred}
 }
 
-func (e *env) run(t *testing.T, prog string, args ...string) string {
-	t.Helper()
-	return e.pgRunner().Run(t, prog, args...)
-}
-
-func (e *env) exec(prog string, args ...string) ([]byte, error) {
-	return e.pgRunner().Exec(prog, args...)
-}
-
 // noSecrets fails when s shows any of the environment's secrets.
 func (e *env) noSecrets(t testing.TB, what, s string) {
 	t.Helper()
