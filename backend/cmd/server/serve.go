@@ -196,9 +196,10 @@ const (
 // replicated (every embedded migration recorded) instead.
 func migrate(ctx context.Context, log *slog.Logger, st *store.Store, migrated chan<- struct{}) {
 	wait := minMigrateBackoff
+	waiting := false // a standby's wait for the schema is logged once
 	for {
 		mctx, cancel := context.WithTimeout(ctx, time.Minute)
-		done, err := migrateOnce(mctx, log, st)
+		done, err := migrateOnce(mctx, log, st, &waiting)
 		cancel()
 		if done {
 			close(migrated)
@@ -218,7 +219,7 @@ func migrate(ctx context.Context, log *slog.Logger, st *store.Store, migrated ch
 
 // migrateOnce runs one attempt: the migration on a primary, the schema
 // check on a standby. done is true when the schema is up to date.
-func migrateOnce(ctx context.Context, log *slog.Logger, st *store.Store) (done bool, err error) {
+func migrateOnce(ctx context.Context, log *slog.Logger, st *store.Store, waiting *bool) (done bool, err error) {
 	standby, err := st.InRecovery(ctx)
 	if err != nil {
 		return false, err
@@ -230,7 +231,8 @@ func migrateOnce(ctx context.Context, log *slog.Logger, st *store.Store) (done b
 		}
 		if ready {
 			log.Info("database is a read-only standby: migration skipped, the primary's schema has replicated")
-		} else {
+		} else if !*waiting {
+			*waiting = true
 			log.Warn("database is a read-only standby without this version's schema: waiting for the primary's migration to replicate")
 		}
 		return ready, nil

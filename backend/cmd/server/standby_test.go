@@ -20,19 +20,12 @@ import (
 // version) and a hot standby of it (pg_basebackup, streaming: the server
 // behaves the same whatever feeds the standby its WAL). It returns the
 // standby's URL of database helloagents and a connection to the primary.
-func hotStandby(t *testing.T) (standbyURL string, primary *pgtest.Server) {
+func hotStandby(t *testing.T, migrated bool) (standbyURL string, primary *pgtest.Server) {
 	t.Helper()
 	pg := pgtest.Start(t)
 	dbURL := pg.CreateDB(t, "helloagents")
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	st, err := store.Open(ctx, dbURL, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
+	if migrated {
+		migratePrimary(t, dbURL)
 	}
 	dirs := archivetest.NewDirs(t, archivetest.PostgresCred(t))
 	data := filepath.Join(dirs.Base, "standby")
@@ -44,23 +37,32 @@ func hotStandby(t *testing.T) (standbyURL string, primary *pgtest.Server) {
 	return c.URL("helloagents"), pg
 }
 
-// TestStandbyServer: a server whose database is a hot standby skips the
-// migration (the schema has replicated), is ready, reports the database
-// component as "standby" with the replay lag, answers reads, and refuses
-// writes under /api/ with 503 "read-only region"; once the standby is
-// promoted it stops refusing without a restart.
-func TestStandbyServer(t *testing.T) {
-	standbyURL, primary := hotStandby(t)
+func migratePrimary(t *testing.T, dbURL string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	st, err := store.Open(ctx, dbURL, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// serveOn runs the server (in process) on dbURL until the test ends.
+func serveOn(t *testing.T, dbURL string) (base string, stdout *syncBuffer) {
+	t.Helper()
 	port := freePort(t)
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr syncBuffer
+	var out, stderr syncBuffer
 	exited := make(chan int, 1)
 	go func() {
 		exited <- run(ctx, nil, envFunc(map[string]string{
-			"DATABASE_URL": standbyURL, "HOST": "127.0.0.1", "PORT": strconv.Itoa(port),
+			"DATABASE_URL": dbURL, "HOST": "127.0.0.1", "PORT": strconv.Itoa(port),
 			"APP_VERSION": "1.0.0", "HEALTH_CHECK_TIMEOUT": "2s", "SHUTDOWN_DELAY": "0s",
-		}), &stdout, &stderr)
+		}), &out, &stderr)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -68,10 +70,38 @@ func TestStandbyServer(t *testing.T) {
 			t.Errorf("server exited %d\nstderr: %s", code, stderr.String())
 		}
 	})
-	waitFor(t, base+"/health/ready", 200, 30*time.Second)
-	if !strings.Contains(stdout.String(), "migration skipped") {
-		t.Errorf("log does not say the migration was skipped:\n%s", stdout.String())
+	base = fmt.Sprintf("http://127.0.0.1:%d", port)
+	waitFor(t, base+"/health/live", 200, 30*time.Second)
+	return base, &out
+}
+
+// TestStandbyServerWaitsForSchema: on a standby the server never migrates;
+// it is not ready until the primary's migration has replicated, then it is.
+func TestStandbyServerWaitsForSchema(t *testing.T) {
+	standbyURL, primary := hotStandby(t, false)
+	base, stdout := serveOn(t, standbyURL)
+	waitComponent(t, base+"/health/ready", "database", migrationPending, 30*time.Second)
+	if code, _ := get(t, base+"/health/ready"); code != 503 {
+		t.Fatalf("/health/ready on a standby without the schema = %d, want 503", code)
 	}
+	migratePrimary(t, primary.URL("helloagents"))
+	waitFor(t, base+"/health/ready", 200, 30*time.Second)
+	waitLog(t, stdout, "migration skipped")
+	if log := stdout.String(); strings.Count(log, "waiting for the primary's migration") != 1 {
+		t.Errorf("log does not say once that it waits, then that it skipped the migration:\n%s", log)
+	}
+}
+
+// TestStandbyServer: a server whose database is a hot standby skips the
+// migration (the schema has replicated), is ready, reports the database
+// component as "standby" with the replay lag, answers reads, and refuses
+// writes under /api/ with 503 "read-only region"; once the standby is
+// promoted it stops refusing without a restart.
+func TestStandbyServer(t *testing.T) {
+	standbyURL, primary := hotStandby(t, true)
+	base, stdout := serveOn(t, standbyURL)
+	waitFor(t, base+"/health/ready", 200, 30*time.Second)
+	waitLog(t, stdout, "migration skipped")
 
 	// A commit on the primary gives the standby a replayed commit time.
 	pconn := archivetest.Connect(t, primary.URL("helloagents"))
@@ -107,6 +137,17 @@ func TestStandbyServer(t *testing.T) {
 	_, body = get(t, base+"/health")
 	if db := body["components"].(map[string]any)["database"].(map[string]any); db["status"] != "healthy" {
 		t.Errorf("database component after promotion = %v, want healthy", db)
+	}
+}
+
+// waitLog waits (bounded) until the server's log says substr: info lines
+// are written in batches.
+func waitLog(t *testing.T, stdout *syncBuffer, substr string) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(stdout.String(), substr); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the log never says %q:\n%s", substr, stdout.String())
+		}
 	}
 }
 
