@@ -131,10 +131,10 @@ func checkPoolOrder(t *testing.T, m *mocktest.Monitor, primary string, cfg Confi
 	}
 }
 
-// TestSingleRegionKeepsItsPassword: dev and staging (one region, only a
+// TestStandbySingleRegionKeepsItsPassword: dev and staging (one region, only a
 // primary) keep the password resource they had, through its alias, and
 // their database runs as the primary with its backup jobs.
-func TestSingleRegionKeepsItsPassword(t *testing.T) {
+func TestStandbySingleRegionKeepsItsPassword(t *testing.T) {
 	for _, tc := range []struct{ stack, region string }{{"dev", "local"}, {"staging", "eu-west"}} {
 		t.Run(tc.stack, func(t *testing.T) {
 			m, _, _ := runStack(t, tc.stack)

@@ -59,17 +59,17 @@ type env struct {
 	stdin          io.Reader
 	terminal       bool
 	stdout, stderr io.Writer
-	open           func(context.Context, string) (promote.Stacks, error)
+	open           func(context.Context, string) (failover.Stacks, error)
 	databases      func(stack string) failover.Databases
 }
 
 // openProject opens the Pulumi project in dir.
-func openProject(ctx context.Context, dir string) (promote.Stacks, error) {
+func openProject(ctx context.Context, dir string) (failover.Stacks, error) {
 	ws, err := auto.NewLocalWorkspace(ctx, auto.WorkDir(dir))
 	if err != nil {
 		return nil, fmt.Errorf("open the Pulumi project in %s: %w", dir, err)
 	}
-	return promote.Workspace{WS: ws}, nil
+	return failover.Workspace{Workspace: promote.Workspace{WS: ws}}, nil
 }
 
 // listFlag collects a repeatable flag.

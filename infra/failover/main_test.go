@@ -44,6 +44,16 @@ func (p *production) SetConfigPath(_ context.Context, _, path, value string) err
 	return nil
 }
 
+func (p *production) RemoveConfigPath(_ context.Context, _, path string) error {
+	p.changes = append(p.changes, "rm "+path)
+	return nil
+}
+
+func (p *production) UpContinueOnError(context.Context, string, promote.Policy) error {
+	p.changes = append(p.changes, "up --continue-on-error")
+	return errors.New("up: engine not available in this test")
+}
+
 func (p *production) Up(context.Context, string, promote.Policy) (map[string]any, error) {
 	p.changes = append(p.changes, "up")
 	return nil, errors.New("up: engine not available in this test")
@@ -111,7 +121,7 @@ func TestRun(t *testing.T) {
 			e := env{
 				getenv: func(k string) string { return tc.env[k] }, stdin: strings.NewReader(tc.stdin), terminal: tc.terminal,
 				stdout: &stdout, stderr: &stderr,
-				open:      func(context.Context, string) (promote.Stacks, error) { return p, nil },
+				open:      func(context.Context, string) (failover.Stacks, error) { return p, nil },
 				databases: func(string) failover.Databases { return databases{lag: tc.lag, changes: &p.changes} },
 			}
 			args := append(tc.args, "--journal", filepath.Join(t.TempDir(), "j.json"))
@@ -139,7 +149,7 @@ func TestRunJSON(t *testing.T) {
 	p := &production{}
 	code := run(context.Background(), []string{"--stack", "production", "--to", "us-east", "--json", "--journal", filepath.Join(t.TempDir(), "j.json")}, env{
 		getenv: func(string) string { return "" }, stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr,
-		open:      func(context.Context, string) (promote.Stacks, error) { return p, nil },
+		open:      func(context.Context, string) (failover.Stacks, error) { return p, nil },
 		databases: func(string) failover.Databases { return databases{lag: 300, changes: &p.changes} },
 	})
 	var rep struct {

@@ -34,7 +34,7 @@ func (s *script) run(_ context.Context, args []string) ([]byte, []byte, int, err
 
 const statusJSON = `{"role":"standby","timeline":2,"inRecovery":true,"lastReplayAt":"2026-11-27T12:00:00Z","replayLagSeconds":1.5,"replayLsn":"0/3000060","fenced":false}`
 
-func TestDockerCommandLines(t *testing.T) {
+func TestFailoverDockerCommandLines(t *testing.T) {
 	eu := failover.Region{Name: "eu-west", DockerHost: "ssh://deploy@eu-west.hosts.helloagents.dev"}
 	ps := []string{"--host", eu.DockerHost, "ps", "-q",
 		"--filter", "label=helloagents.stack=production",
@@ -78,7 +78,7 @@ func TestDockerCommandLines(t *testing.T) {
 	}
 }
 
-func TestDockerFailures(t *testing.T) {
+func TestFailoverDockerFailures(t *testing.T) {
 	eu := failover.Region{Name: "eu-west", DockerHost: "unix:///var/run/docker.sock"}
 	for _, tc := range []struct {
 		name    string
@@ -118,7 +118,7 @@ func statusOf(r failover.Region) func(failover.Docker) error {
 	}
 }
 
-func TestStackLabel(t *testing.T) {
+func TestFailoverStackLabel(t *testing.T) {
 	for in, want := range map[string]string{"production": "production", "acme/production": "production", "o/p/staging": "staging"} {
 		if got := failover.StackLabel(in); got != want {
 			t.Errorf("StackLabel(%q) = %q, want %q", in, got, want)

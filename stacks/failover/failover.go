@@ -24,6 +24,9 @@ import (
 	"os"
 	"time"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+
 	"github.com/helloagents/infra/stacks"
 	"github.com/helloagents/infra/stacks/promote"
 )
@@ -37,6 +40,51 @@ const (
 	DefaultReseedTimeout = 10 * time.Minute
 	DefaultPollInterval  = 5 * time.Second
 )
+
+// Stacks is the slice of Pulumi the failover needs: the promotion's, plus
+// removing a path config value, so a dry run leaves a stack file that never
+// named primaryRegion exactly as it was.
+type Stacks interface {
+	promote.Stacks
+	// RemoveConfigPath removes one path config value such as
+	// "helloagents:database.primaryRegion" (pulumi config rm --path).
+	RemoveConfigPath(ctx context.Context, stack, path string) error
+	// UpContinueOnError deploys what it can (pulumi up --continue-on-error)
+	// and returns the error of what it could not: with a lost region, its
+	// resources fail and everything else (the load balancer, the new
+	// primary, its backup jobs) still changes.
+	UpContinueOnError(ctx context.Context, stack string, p promote.Policy) error
+}
+
+// Workspace implements Stacks over an Automation API workspace.
+type Workspace struct{ promote.Workspace }
+
+// RemoveConfigPath implements Stacks.
+func (w Workspace) RemoveConfigPath(ctx context.Context, stack, path string) error {
+	if err := w.WS.RemoveConfigWithOptions(ctx, stack, path, &auto.ConfigOptions{Path: true}); err != nil {
+		return fmt.Errorf("stack %q: remove %s: %w", stack, path, err)
+	}
+	return nil
+}
+
+// UpContinueOnError implements Stacks.
+func (w Workspace) UpContinueOnError(ctx context.Context, stack string, p promote.Policy) error {
+	s, err := auto.SelectStack(ctx, stack, w.WS)
+	if err != nil {
+		return fmt.Errorf("select stack %q: %w", stack, err)
+	}
+	opts := []optup.Option{optup.SuppressProgress(), optup.ContinueOnError()}
+	if len(p.Packs) > 0 {
+		opts = append(opts, optup.PolicyPacks(p.Packs...))
+	}
+	if len(p.Configs) > 0 {
+		opts = append(opts, optup.PolicyPackConfigs(p.Configs...))
+	}
+	if _, err := s.Up(ctx, opts...); err != nil {
+		return fmt.Errorf("up %q (continue on error): %w", stack, err)
+	}
+	return nil
+}
 
 // Options describe one failover.
 type Options struct {
@@ -92,16 +140,19 @@ func (o Options) check() error {
 
 // engine is the state of one run.
 type engine struct {
-	st  promote.Stacks
+	st  Stacks
 	o   Options
 	rep *Report
 	cfg stacks.Config
 	j   *Journal
+	// explicit is whether the stack file sets primaryRegion (a dry run
+	// restores it, or removes its own).
+	explicit bool
 }
 
 // Run performs the failover o describes against st and returns its report;
 // Report.Outcome says how it ended and is the exit code.
-func Run(ctx context.Context, st promote.Stacks, o Options) *Report {
+func Run(ctx context.Context, st Stacks, o Options) *Report {
 	start := time.Now()
 	if o.Log == nil {
 		o.Log = io.Discard

@@ -136,17 +136,28 @@ func TestFailoverAcceptDataLoss(t *testing.T) {
 }
 
 // TestFailoverOldPrimaryUnreachable: the lost region is recorded, not
-// fenced and not waited for; everything else proceeds.
+// fenced, not waited for and not gated; the up continues past its failing
+// resources and says so; everything else proceeds.
 func TestFailoverOldPrimaryUnreachable(t *testing.T) {
 	w := newWorld(t)
 	w.db.unreachable["eu-west"] = true
+	// The lost region's resources fail the up; everything else changes.
+	w.st.upErr = []error{errors.New("up: docker: ssh eu-west: connection refused")}
+	want := []string{"promote us-east max-lag 1m0s accept false", "set primaryRegion=us-east", "up --continue-on-error"}
 	rep := w.run()
 	if rep.Outcome != failover.FailedOver {
 		t.Fatalf("outcome %v (%s)", rep.Outcome, rep.Reason)
 	}
-	want := []string{"promote us-east max-lag 1m0s accept false", "set primaryRegion=us-east", "up"}
 	if got := w.ev.changes(); !slices.Equal(got, want) {
 		t.Errorf("changes %v, want %v (no fence)", got, want)
+	}
+	if !slices.Contains(w.ev.all(), "gate https://api-us-east.test/health/ready") || slices.Contains(w.ev.all(), "gate https://api-eu-west.test/health/ready") {
+		t.Errorf("gates %v: want the target only, not the lost region", w.ev.all())
+	}
+	if !slices.ContainsFunc(rep.Steps, func(s failover.StepReport) bool {
+		return s.Step == "pulumi up" && strings.Contains(s.Detail, "partly: up: docker: ssh eu-west") && strings.Contains(s.Detail, "run pulumi up when eu-west is back")
+	}) {
+		t.Errorf("the partial up is not reported: %+v", rep.Steps)
 	}
 	if n := strings.Count(strings.Join(w.ev.all(), "\n"), "status eu-west"); n != 1 {
 		t.Errorf("%d status checks of the unreachable region, want 1 (no wait)", n)
@@ -159,28 +170,47 @@ func TestFailoverOldPrimaryUnreachable(t *testing.T) {
 	}
 }
 
-// TestFailoverDryRun previews with the new primaryRegion and restores it:
-// no database is touched, no journal written, the config is as before.
+// TestFailoverDryRun previews with the new primaryRegion and restores the
+// stack file (the old value, or no value when it had none): no database is
+// touched, no journal written, the config is as before.
 func TestFailoverDryRun(t *testing.T) {
-	w := newWorld(t)
-	w.o.DryRun = true
-	before := w.st.config["helloagents:database"]
-	rep := w.run()
-	if rep.Outcome != failover.FailedOver || !rep.DryRun {
-		t.Fatalf("outcome %v (%s)", rep.Outcome, rep.Reason)
-	}
-	want := []string{"status us-east", "status eu-west", "set primaryRegion=us-east", "preview", "set primaryRegion=eu-west"}
-	if got := w.ev.all(); !slices.Equal(got, want) {
-		t.Errorf("events %v, want %v", got, want)
-	}
-	if after := w.st.config["helloagents:database"]; after != before {
-		t.Errorf("config changed by a dry run:\n%s\n%s", before, after)
-	}
-	if journalExists(t, w.o.Journal) || len(w.confirm) != 0 {
-		t.Error("a dry run wrote a journal or asked for confirmation")
-	}
-	if !strings.Contains(rep.Diff, "1. fence eu-west's Postgres") || !strings.Contains(rep.Diff, "PG_ROLE") {
-		t.Errorf("dry run diff:\n%s", rep.Diff)
+	for _, tc := range []struct {
+		name     string
+		explicit bool // the stack file names the primary (after a failover)
+		to       string
+		want     []string
+	}{
+		{"primaryRegion unset", false, "us-east", []string{"status us-east", "status eu-west", "set primaryRegion=us-east", "preview", "remove primaryRegion"}},
+		{"primaryRegion set", true, "eu-west", []string{"status eu-west", "status us-east", "set primaryRegion=eu-west", "preview", "set primaryRegion=us-east"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t)
+			if tc.explicit {
+				if err := w.st.SetConfigPath(t.Context(), "production", failover.KeyPrimaryRegion, "us-east"); err != nil {
+					t.Fatal(err)
+				}
+				w.db.status["us-east"], w.db.status["eu-west"] = w.db.status["eu-west"], w.db.status["us-east"]
+				w.ev.list = nil
+			}
+			w.o.DryRun, w.o.To = true, tc.to
+			before := w.st.config["helloagents:database"]
+			rep := w.run()
+			if rep.Outcome != failover.FailedOver || !rep.DryRun {
+				t.Fatalf("outcome %v (%s)", rep.Outcome, rep.Reason)
+			}
+			if got := w.ev.all(); !slices.Equal(got, tc.want) {
+				t.Errorf("events %v, want %v", got, tc.want)
+			}
+			if after := w.st.config["helloagents:database"]; after != before {
+				t.Errorf("config changed by a dry run:\n%s\n%s", before, after)
+			}
+			if journalExists(t, w.o.Journal) || len(w.confirm) != 0 {
+				t.Error("a dry run wrote a journal or asked for confirmation")
+			}
+			if !strings.Contains(rep.Diff, "1. fence ") || !strings.Contains(rep.Diff, "PG_ROLE") {
+				t.Errorf("dry run diff:\n%s", rep.Diff)
+			}
+		})
 	}
 }
 

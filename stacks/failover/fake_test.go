@@ -116,6 +116,35 @@ func (f *fakeStacks) SetConfigPath(_ context.Context, _ string, path, value stri
 	return nil
 }
 
+// RemoveConfigPath handles the one path the failover removes.
+func (f *fakeStacks) RemoveConfigPath(_ context.Context, _ string, path string) error {
+	if path != failover.KeyPrimaryRegion {
+		return fmt.Errorf("unexpected config path %s", path)
+	}
+	db := map[string]any{}
+	if err := json.Unmarshal([]byte(f.config["helloagents:database"]), &db); err != nil {
+		return err
+	}
+	delete(db, "primaryRegion")
+	b, err := json.Marshal(db)
+	if err != nil {
+		return err
+	}
+	f.config["helloagents:database"] = string(b)
+	f.ev.add("remove primaryRegion")
+	return nil
+}
+
+func (f *fakeStacks) UpContinueOnError(ctx context.Context, stack string, p promote.Policy) error {
+	f.ev.add("up --continue-on-error")
+	if len(f.upErr) > 0 {
+		err := f.upErr[0]
+		f.upErr = f.upErr[1:]
+		return err
+	}
+	return nil
+}
+
 func (f *fakeStacks) Up(context.Context, string, promote.Policy) (map[string]any, error) {
 	f.ev.add("up")
 	if len(f.upErr) > 0 {

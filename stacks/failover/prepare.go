@@ -2,6 +2,7 @@ package failover
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -55,6 +56,9 @@ func (e *engine) readConfig(ctx context.Context) bool {
 		e.end(Refused, err)
 		return false
 	}
+	var db map[string]any
+	_ = json.Unmarshal([]byte(raw[stacks.Namespace+":database"]), &db)
+	_, e.explicit = db["primaryRegion"]
 	if e.cfg, err = stacks.Parse(o.Stack, raw); err != nil {
 		e.end(Refused, fmt.Errorf("stack %q config is invalid, nothing changed: %w", o.Stack, err))
 		return false

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -91,6 +92,15 @@ func (e *engine) deploy(ctx context.Context) bool {
 		return true
 	}
 	start := time.Now()
+	if !e.j.OldPrimaryReachable {
+		// The lost region's resources cannot change until its host is
+		// back; everything else must, so the error is reported, not fatal.
+		detail := e.o.Stack
+		if err := e.st.UpContinueOnError(ctx, e.o.Stack, e.o.Policy); err != nil {
+			detail = fmt.Sprintf("partly: %v; run pulumi up when %s is back", err, e.j.From)
+		}
+		return e.advance(name, stepDeployed, ResultDone, detail, start)
+	}
 	if _, err := e.st.Up(ctx, e.o.Stack, e.o.Policy); err != nil {
 		return e.fail(name, start, err)
 	}
@@ -144,6 +154,10 @@ func (e *engine) gate(ctx context.Context) bool {
 	urls, _ := out["healthUrls"].(map[string]any)
 	frontend, _ := out["frontendUrl"].(string)
 	order := append([]string{e.o.To}, e.others()...)
+	if !e.j.OldPrimaryReachable {
+		// A lost region cannot pass a gate; it is checked when it is back.
+		order = slices.DeleteFunc(order, func(r string) bool { return r == e.j.From })
+	}
 	for _, r := range order {
 		url, _ := urls[r].(string)
 		if url == "" {
@@ -169,8 +183,8 @@ func (e *engine) others() []string {
 }
 
 // dryRun shows the plan and previews the update with the new
-// primaryRegion, restoring the old value whatever happens; nothing else
-// changes.
+// primaryRegion, then restores the stack file whatever happens: the old
+// value, or no value when it had none; nothing else changes.
 func (e *engine) dryRun(ctx context.Context) {
 	o := e.o
 	e.logf("dry run:\n%s", e.plan())
@@ -180,8 +194,15 @@ func (e *engine) dryRun(ctx context.Context) {
 		return
 	}
 	defer func() {
-		if err := e.st.SetConfigPath(context.WithoutCancel(ctx), o.Stack, KeyPrimaryRegion, e.rep.From); err != nil {
-			e.end(ManualAction, fmt.Errorf("dry run: restoring %s to %s failed: %w", KeyPrimaryRegion, e.rep.From, err))
+		ctx := context.WithoutCancel(ctx)
+		var err error
+		if e.explicit {
+			err = e.st.SetConfigPath(ctx, o.Stack, KeyPrimaryRegion, e.rep.From)
+		} else {
+			err = e.st.RemoveConfigPath(ctx, o.Stack, KeyPrimaryRegion)
+		}
+		if err != nil {
+			e.end(ManualAction, fmt.Errorf("dry run: restoring %s (%s) failed: %w", KeyPrimaryRegion, e.rep.From, err))
 		}
 	}()
 	diff, err := e.st.Preview(ctx, o.Stack, o.Policy)
