@@ -200,8 +200,7 @@ func (e *Edge) loadBalanced(ctx *pulumi.Context, name string, args *EdgeArgs, cf
 		Name:        pulumi.String(args.APIHostname),
 		Description: pulumi.String("HelloAgents API: failover across regions, the database primary's first"),
 		// "off" sends traffic to the first healthy pool of defaultPoolIds:
-		// failover in the order of args.Regions (the stacks put the region
-		// of the database primary first).
+		// failover in the order of args.Regions (the database primary's first).
 		SteeringPolicy: pulumi.String("off"),
 		DefaultPoolIds: pools,
 		FallbackPoolId: pools[len(pools)-1],
