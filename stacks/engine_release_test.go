@@ -283,7 +283,7 @@ func (es *engineStack) up(t *testing.T) auto.UpResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	var out strings.Builder
+	var out lockedBuilder // both streams, copied from two goroutines
 	res, err := es.stack.Up(ctx, optup.ProgressStreams(&out), optup.ErrorProgressStreams(&out))
 	if err != nil {
 		t.Fatalf("up: %v\n%s", err, out.String())
@@ -297,7 +297,7 @@ func (es *engineStack) previewNoChanges(t *testing.T) (string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	var out strings.Builder
+	var out lockedBuilder // both streams, copied from two goroutines
 	_, err := es.stack.Preview(ctx, optpreview.Refresh(), optpreview.ExpectNoChanges(), optpreview.Diff(),
 		optpreview.ProgressStreams(&out), optpreview.ErrorProgressStreams(&out))
 	return out.String(), err
