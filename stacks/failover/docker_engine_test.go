@@ -85,13 +85,13 @@ func pgroleImage(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
-	tar, err := exec.Command("tar", "-C", root, "-c", ".").Output()
+	tar, err := exec.CommandContext(t.Context(), "tar", "-C", root, "-c", ".").Output()
 	if err != nil {
 		t.Fatal(err)
 	}
 	tag := fmt.Sprintf("helloagents-test/pgrole:%d", time.Now().UnixNano())
 	docker(t, string(tar), "import", "-c", "ENV PATH=/bin", "-", tag)
-	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", tag).Run() })
+	t.Cleanup(func() { _ = exec.CommandContext(context.Background(), "docker", "rmi", "-f", tag).Run() })
 	return tag
 }
 
@@ -105,7 +105,7 @@ func TestFailoverDockerAgainstTheEngine(t *testing.T) {
 	run := func(region, role string) {
 		id := docker(t, "", "run", "-d", "--rm", "--label", "helloagents.stack="+stack, "--label", "helloagents.region="+region,
 			"--label", "helloagents.role="+role, image, "sleep", "300")
-		t.Cleanup(func() { _ = exec.Command("docker", "rm", "-f", id).Run() })
+		t.Cleanup(func() { _ = exec.CommandContext(context.Background(), "docker", "rm", "-f", id).Run() })
 	}
 	run("us-east", "postgres")
 	run("us-east", "backend") // same region, another role: not the database
