@@ -68,13 +68,13 @@ func TestSecretsGeneratesAndCollects(t *testing.T) {
 	m := run(t, func(ctx *pulumi.Context) error {
 		var err error
 		s, err = components.NewSecrets(ctx, "secrets", &components.SecretsArgs{
-			Regions: []string{"eu", "us"}, Tunnels: true, AIAPIKey: "ai", SentryDSN: "https://k@s/1",
+			Regions: []string{"eu", "us"}, Primary: "us", Tunnels: true, AIAPIKey: "ai", SentryDSN: "https://k@s/1",
 		})
 		if err != nil {
 			return err
 		}
 		for name, o := range map[string]pulumi.StringOutput{
-			"db-eu": s.DatabasePasswords["eu"], "tunnel-us": s.TunnelSecrets["us"],
+			"db": s.DatabasePassword, "tunnel-us": s.TunnelSecrets["us"],
 			"ai": s.AIAPIKey, "sentry": s.SentryDSN, "cf": s.CloudflareAPIToken,
 		} {
 			_, isSecret, _, err := mocktest.Await(o)
@@ -87,10 +87,15 @@ func TestSecretsGeneratesAndCollects(t *testing.T) {
 		}
 		return nil
 	})
-	if m.Count(mocktest.RandomPassword) != 2 || m.Count(mocktest.RandomID) != 2 {
-		t.Errorf("passwords=%d ids=%d, want 2 and 2", m.Count(mocktest.RandomPassword), m.Count(mocktest.RandomID))
+	if m.Count(mocktest.RandomPassword) != 1 || m.Count(mocktest.RandomID) != 2 {
+		t.Errorf("passwords=%d ids=%d, want 1 (one database password per stack) and 2", m.Count(mocktest.RandomPassword), m.Count(mocktest.RandomID))
 	}
-	pw, _ := m.Named(mocktest.RandomPassword, "secrets-db-password-eu")
+	pw, _ := m.Named(mocktest.RandomPassword, "secrets-db-password")
+	// The password generated per region before is the stack's now: the
+	// primary's keeps its state through the alias.
+	if len(pw.Aliases) != 1 || pw.Aliases[0] != "secrets-db-password-us" {
+		t.Errorf("database password aliases %v, want [secrets-db-password-us] (the primary's former password)", pw.Aliases)
+	}
 	if unwrap(pw.Inputs["special"]).BoolValue() || unwrap(pw.Inputs["length"]).NumberValue() < 32 {
 		t.Errorf("database password inputs %v: want 32+ alphanumeric characters", pw.Inputs)
 	}

@@ -35,6 +35,28 @@ type DatabaseArgs struct {
 	// PITR, when set, archives WAL and schedules physical backups
 	// (pgBackRest); Image must then be backend/postgres.Dockerfile's.
 	PITR *PITRArgs
+	// Standby runs Postgres as a hot standby (PG_ROLE=standby) replaying
+	// the primary's WAL from the PITR repository, with no backup jobs: a
+	// backup runs against the primary only. Needs PITR.
+	Standby bool
+}
+
+// Roles of a region's Postgres, the PG_ROLE the image's entrypoint
+// (backend/postgres-entrypoint.sh) starts it as.
+const (
+	PGRolePrimary = "primary"
+	PGRoleStandby = "standby"
+)
+
+// EnvPGRole is the variable that carries the role.
+const EnvPGRole = "PG_ROLE"
+
+// role is the PG_ROLE of the database args describe.
+func (a *DatabaseArgs) role() string {
+	if a.Standby {
+		return PGRoleStandby
+	}
+	return PGRolePrimary
 }
 
 // BackupArgs wire the pgbackup job (backend/cmd/pgbackup) of one region.
@@ -78,6 +100,9 @@ type Database struct {
 // NewDatabase creates the region's database and backup job.
 func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...pulumi.ResourceOption) (*Database, error) {
 	d := &Database{Hostname: "postgres"}
+	if args.Standby && args.PITR == nil {
+		return nil, fmt.Errorf("region %s: a standby database needs PITR, the repository it replays the primary's WAL from", args.Region)
+	}
 	if err := ctx.RegisterComponentResource("helloagents:database:Database", name, d, opts...); err != nil {
 		return nil, err
 	}
@@ -93,14 +118,52 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 	if err != nil {
 		return nil, fmt.Errorf("postgres volume for region %s: %w", args.Region, err)
 	}
-	pg := &docker.ContainerArgs{
+	pg := d.postgresArgs(args, pgImage, data)
+	var pv pitrVolumes
+	if args.PITR != nil {
+		if pv, err = args.PITR.volumes(ctx, name, args.Prefix, in); err != nil {
+			return nil, fmt.Errorf("pgbackrest volumes for region %s: %w", args.Region, err)
+		}
+		args.PITR.archive(pg, args.User, pv)
+	}
+	harden(pg, args.RunAs, args.Limits, args.Host.Identity(RolePostgres))
+	// Two servers must never share one data volume: Postgres is replaced
+	// delete-before-create, and nothing a release changes replaces it.
+	if _, err := docker.NewContainer(ctx, name+"-postgres", pg, append(in, pulumi.DeleteBeforeReplace(true))...); err != nil {
+		return nil, fmt.Errorf("postgres container for region %s: %w", args.Region, err)
+	}
+
+	d.URL = pulumi.ToSecret(pulumi.Sprintf("postgres://%s:%s@%s:%d/%s?sslmode=disable",
+		args.User, args.Password, d.Hostname, PostgresPort, args.Name)).(pulumi.StringOutput)
+
+	if err := d.backupJobs(ctx, name, args, pgImage, data, pv, in); err != nil {
+		return nil, err
+	}
+	if err := ctx.RegisterResourceOutputs(d, pulumi.Map{
+		"databaseUrl": d.URL,
+		"hostname":    pulumi.String(d.Hostname),
+		"role":        pulumi.String(args.role()),
+	}); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// postgresArgs is the Postgres container before archiving and hardening:
+// the data volume, the private network alias, the role it starts as.
+func (d *Database) postgresArgs(args *DatabaseArgs, image pulumi.StringOutput, data *docker.Volume) *docker.ContainerArgs {
+	return &docker.ContainerArgs{
 		Name:  pulumi.Sprintf("%s-postgres", args.Prefix),
-		Image: pgImage,
+		Image: image,
 		Envs: env(map[string]string{
 			"POSTGRES_DB":   args.Name,
 			"POSTGRES_USER": args.User,
 			// A subdirectory, so initdb never meets the volume's lost+found.
 			"PGDATA": "/var/lib/postgresql/data/pgdata",
+			// Changing it replaces the container (delete before create,
+			// the data volume kept): the entrypoint promotes nothing itself
+			// but re-seeds a former primary as a standby on start.
+			EnvPGRole: args.role(),
 		}, map[string]pulumi.StringInput{"POSTGRES_PASSWORD": args.Password}),
 		Healthcheck: dockerHealthcheck(args.HealthCheck, []string{
 			"CMD", "pg_isready", "-U", args.User, "-d", args.Name, "-h", "127.0.0.1",
@@ -122,38 +185,25 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 		StopSignal:  pulumi.String("SIGINT"),
 		StopTimeout: pulumi.Int(60),
 	}
-	var pv pitrVolumes
-	if args.PITR != nil {
-		if pv, err = args.PITR.volumes(ctx, name, args.Prefix, in); err != nil {
-			return nil, fmt.Errorf("pgbackrest volumes for region %s: %w", args.Region, err)
-		}
-		args.PITR.archive(pg, args.User, pv)
-	}
-	harden(pg, args.RunAs, args.Limits, args.Host.Identity(RolePostgres))
-	// Two servers must never share one data volume: Postgres is replaced
-	// delete-before-create, and nothing a release changes replaces it.
-	if _, err := docker.NewContainer(ctx, name+"-postgres", pg, append(in, pulumi.DeleteBeforeReplace(true))...); err != nil {
-		return nil, fmt.Errorf("postgres container for region %s: %w", args.Region, err)
-	}
+}
 
-	d.URL = pulumi.ToSecret(pulumi.Sprintf("postgres://%s:%s@%s:%d/%s?sslmode=disable",
-		args.User, args.Password, d.Hostname, PostgresPort, args.Name)).(pulumi.StringOutput)
-
+// backupJobs runs the logical (pgbackup) and physical (pitrjob) backup jobs
+// beside a primary; a standby has none, its data being the primary's.
+func (d *Database) backupJobs(ctx *pulumi.Context, name string, args *DatabaseArgs, pgImage pulumi.StringOutput,
+	data *docker.Volume, pv pitrVolumes, in []pulumi.ResourceOption,
+) error {
+	if args.Standby {
+		return nil
+	}
 	if err := d.backupJob(ctx, name, args, in); err != nil {
-		return nil, err
+		return err
 	}
 	if args.PITR != nil {
 		if err := args.PITR.backupJob(ctx, name, args.Prefix, pgImage, data, pv, args.User, args.RunAs, d.URL, args.Host, in); err != nil {
-			return nil, fmt.Errorf("region %s: %w", args.Region, err)
+			return fmt.Errorf("region %s: %w", args.Region, err)
 		}
 	}
-	if err := ctx.RegisterResourceOutputs(d, pulumi.Map{
-		"databaseUrl": d.URL,
-		"hostname":    pulumi.String(d.Hostname),
-	}); err != nil {
-		return nil, err
-	}
-	return d, nil
+	return nil
 }
 
 func (d *Database) backupJob(ctx *pulumi.Context, name string, args *DatabaseArgs, in []pulumi.ResourceOption) error {

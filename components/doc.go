@@ -13,7 +13,7 @@
 //	Image           helloagents:backend:Image             docker.Image built from backend/ (pushed in staging)
 //	BackendService  helloagents:backend:BackendService    the API replicas of a region (new ones healthy before old ones go)
 //	Proxy           helloagents:backend:Proxy             the region's HAProxy: ready replicas only, retries
-//	Database        helloagents:database:Database         Postgres (pgBackRest WAL archive) on a volume, pgbackup and pitrjob
+//	Database        helloagents:database:Database         Postgres (pgBackRest WAL archive) on a volume: a primary with pgbackup and pitrjob, or a hot standby
 //	BackupBucket    helloagents:database:BackupBucket     the R2 bucket of the dumps
 //	Tunnel          helloagents:edge:Tunnel               Cloudflare Tunnel plus its cloudflared container
 //	Edge            helloagents:edge:Edge                 zone settings, DNS, health check or load balancer

@@ -37,7 +37,7 @@ type EdgeArgs struct {
 // that force HTTPS, one proxied DNS name per region, and health checking
 // derived from the shared HealthCheck. With one region the API name points
 // at its tunnel and a zone health check watches it; with several, a load
-// balancer with one pool per region fails over in region order, driven by a
+// balancer with one pool per region fails over in the order of Regions, driven by a
 // monitor on the readiness path.
 type Edge struct {
 	pulumi.ResourceState
@@ -198,9 +198,9 @@ func (e *Edge) loadBalanced(ctx *pulumi.Context, name string, args *EdgeArgs, cf
 	if _, err := cloudflare.NewLoadBalancer(ctx, name+"-lb", &cloudflare.LoadBalancerArgs{
 		ZoneId:      pulumi.String(args.ZoneID),
 		Name:        pulumi.String(args.APIHostname),
-		Description: pulumi.String("HelloAgents API: failover across regions in promotion order"),
+		Description: pulumi.String("HelloAgents API: failover across regions, the database primary's first"),
 		// "off" sends traffic to the first healthy pool of defaultPoolIds:
-		// failover in the configured region order.
+		// failover in the order of args.Regions (the database primary's first).
 		SteeringPolicy: pulumi.String("off"),
 		DefaultPoolIds: pools,
 		FallbackPoolId: pools[len(pools)-1],

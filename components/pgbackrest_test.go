@@ -124,3 +124,63 @@ func TestDatabaseWithPITR(t *testing.T) {
 		})
 	}
 }
+
+// TestDatabaseStandby: a standby runs Postgres with PG_ROLE=standby and
+// the repository settings, and no backup job; without a repository to
+// replay from it is refused before anything is registered.
+func TestDatabaseStandby(t *testing.T) {
+	pitr := &components.PITRArgs{S3Endpoint: "acct.r2.cloudflarestorage.com", Bucket: "b", RepoPath: "/production/pgbackrest",
+		AccessKeyID: secret("id"), SecretAccessKey: secret("key"), CipherPass: secret("cipher"),
+		ArchiveTimeout: time.Minute, RetentionFull: 2, FullSchedule: "@daily", DiffSchedule: "@hourly",
+		Limits: components.Limits{MemoryMB: 256, CPUs: 0.5, MaxRestarts: 5}}
+	for _, tc := range []struct {
+		name    string
+		standby bool
+		pitr    *components.PITRArgs
+		role    string
+		jobs    int
+		err     string
+	}{
+		{"primary", false, pitr, "primary", 2, ""},
+		{"standby", true, pitr, "standby", 0, ""},
+		{"standby without a repository", true, nil, "", 0, "a standby database needs PITR"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := mocktest.New()
+			err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+				host, err := newHost(ctx, "ssh://deploy@eu.hosts")
+				if err != nil {
+					return err
+				}
+				_, err = components.NewDatabase(ctx, "db-eu", &components.DatabaseArgs{
+					Prefix: "helloagents-test-eu", Region: "eu", Host: host, Image: pulumi.String("r/postgres@sha256:" + strings.Repeat("5", 64)),
+					Pull: true, Name: "app", User: "app", RunAs: "999:999", Password: secret("pw"),
+					Limits: components.Limits{MemoryMB: 512, CPUs: 1, MaxRestarts: 5}, HealthCheck: components.DefaultHealthCheck(),
+					Backup: components.BackupArgs{Image: pulumi.String("pgbackup:1"), Destination: "s3://b/p/eu", RunAs: "65532:65532"},
+					PITR:   tc.pitr, Standby: tc.standby,
+				})
+				return err
+			}, pulumi.WithMocks("helloagents", "test", m))
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err %v, want %q", err, tc.err)
+				}
+				if n := m.Count(mocktest.DockerContainer); n != 0 {
+					t.Errorf("%d containers registered for a refused standby", n)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			pg, _ := m.Named(mocktest.DockerContainer, "db-eu-postgres")
+			env, _ := envOf(pg)
+			if env["PG_ROLE"] != tc.role || env["PGBACKREST_REPO1_PATH"] != "/production/pgbackrest" || env["PGBACKREST_REPO1_TYPE"] != "s3" {
+				t.Errorf("postgres env PG_ROLE=%q repo %q %q", env["PG_ROLE"], env["PGBACKREST_REPO1_TYPE"], env["PGBACKREST_REPO1_PATH"])
+			}
+			if n := m.Count(mocktest.DockerContainer) - 1; n != tc.jobs {
+				t.Errorf("%d backup job containers, want %d", n, tc.jobs)
+			}
+		})
+	}
+}

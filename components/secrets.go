@@ -10,8 +10,15 @@ import (
 // SecretsArgs are the inputs of Secrets: the credentials an operator set with
 // `pulumi config set --secret` (empty when unset) and what to generate.
 type SecretsArgs struct {
-	// Regions get one generated database password each.
+	// Regions get one tunnel secret each (with Tunnels).
 	Regions []string
+	// Primary is the region whose database password, generated per region
+	// before the stack had one database, becomes the stack's: the
+	// password's former name (<name>-db-password-<Primary>) is its alias,
+	// so a single-region stack keeps its password and its URN history, and
+	// a multi-region stack keeps the primary's, which the standbys inherit
+	// when they are restored from the primary's backups.
+	Primary string
 	// Tunnels generates one Cloudflare Tunnel secret per region.
 	Tunnels bool
 	// RepositoryPassphrase generates the passphrase that encrypts the
@@ -35,9 +42,11 @@ type SecretsArgs struct {
 type Secrets struct {
 	pulumi.ResourceState
 
-	// DatabasePasswords and TunnelSecrets are keyed by region name.
-	DatabasePasswords map[string]pulumi.StringOutput
-	TunnelSecrets     map[string]pulumi.StringOutput
+	// DatabasePassword is the stack's one database password: every region
+	// runs a copy of the primary's cluster, so every DATABASE_URL carries it.
+	DatabasePassword pulumi.StringOutput
+	// TunnelSecrets are keyed by region name.
+	TunnelSecrets map[string]pulumi.StringOutput
 	// RepositoryPassphrase encrypts the pgBackRest repositories; unset
 	// (zero) unless requested.
 	RepositoryPassphrase pulumi.StringOutput
@@ -59,24 +68,21 @@ type Secrets struct {
 
 // NewSecrets generates and collects the platform's secrets.
 func NewSecrets(ctx *pulumi.Context, name string, args *SecretsArgs, opts ...pulumi.ResourceOption) (*Secrets, error) {
-	s := &Secrets{
-		DatabasePasswords: map[string]pulumi.StringOutput{},
-		TunnelSecrets:     map[string]pulumi.StringOutput{},
-	}
+	s := &Secrets{TunnelSecrets: map[string]pulumi.StringOutput{}}
 	if err := ctx.RegisterComponentResource("helloagents:secrets:Secrets", name, s, opts...); err != nil {
 		return nil, err
 	}
 	child := pulumi.Parent(s)
+	// Alphanumeric only: the password is embedded in DATABASE_URL.
+	pw, err := random.NewRandomPassword(ctx, name+"-db-password", &random.RandomPasswordArgs{
+		Length:  pulumi.Int(32),
+		Special: pulumi.Bool(false),
+	}, child, pulumi.Aliases([]pulumi.Alias{{Name: pulumi.String(fmt.Sprintf("%s-db-password-%s", name, args.Primary))}}))
+	if err != nil {
+		return nil, fmt.Errorf("database password: %w", err)
+	}
+	s.DatabasePassword = pulumi.ToSecret(pw.Result).(pulumi.StringOutput)
 	for _, region := range args.Regions {
-		// Alphanumeric only: the password is embedded in DATABASE_URL.
-		pw, err := random.NewRandomPassword(ctx, fmt.Sprintf("%s-db-password-%s", name, region), &random.RandomPasswordArgs{
-			Length:  pulumi.Int(32),
-			Special: pulumi.Bool(false),
-		}, child)
-		if err != nil {
-			return nil, fmt.Errorf("database password for region %s: %w", region, err)
-		}
-		s.DatabasePasswords[region] = pulumi.ToSecret(pw.Result).(pulumi.StringOutput)
 		if args.Tunnels {
 			// Cloudflare wants at least 32 random bytes, base64-encoded.
 			id, err := random.NewRandomId(ctx, fmt.Sprintf("%s-tunnel-secret-%s", name, region), &random.RandomIdArgs{
@@ -88,7 +94,7 @@ func NewSecrets(ctx *pulumi.Context, name string, args *SecretsArgs, opts ...pul
 			s.TunnelSecrets[region] = pulumi.ToSecret(id.B64Std).(pulumi.StringOutput)
 		}
 	}
-	generated := len(s.DatabasePasswords) + len(s.TunnelSecrets)
+	generated := 1 + len(s.TunnelSecrets)
 	if args.RepositoryPassphrase {
 		pw, err := random.NewRandomPassword(ctx, name+"-repository-passphrase", &random.RandomPasswordArgs{
 			Length:  pulumi.Int(48),

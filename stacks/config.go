@@ -120,6 +120,13 @@ type Database struct {
 	// differential backups.
 	FullSchedule string `json:"fullSchedule"`
 	DiffSchedule string `json:"diffSchedule"`
+
+	// PrimaryRegion names the region whose Postgres takes writes, archives
+	// WAL and runs the backup jobs; every other region runs a hot standby
+	// replaying from the stack's one pgBackRest repository, and the load
+	// balancer tries this region first. Default: the first region.
+	// infra/failover rewrites it.
+	PrimaryRegion string `json:"primaryRegion,omitempty"`
 }
 
 // Backup configures the scheduled pg_dump job of every region.
@@ -268,6 +275,36 @@ func (c Config) FrontendURL() string {
 func (c Config) RegionHostname(r Region) string {
 	first, rest, _ := strings.Cut(c.Edge.APIHostname, ".")
 	return first + "-" + r.Name + "." + rest
+}
+
+// Primary is the region whose database is the primary (database.primaryRegion,
+// the first region when unset).
+func (c Config) Primary() Region {
+	for _, r := range c.Regions {
+		if r.Name == c.Database.PrimaryRegion {
+			return r
+		}
+	}
+	if len(c.Regions) == 0 {
+		return Region{}
+	}
+	return c.Regions[0]
+}
+
+// IsPrimary reports whether r runs the primary database.
+func (c Config) IsPrimary(r Region) bool { return r.Name == c.Primary().Name }
+
+// FailoverOrder is the regions in the load balancer's order: the primary
+// first, then the others in configured order.
+func (c Config) FailoverOrder() []Region {
+	primary := c.Primary()
+	order := []Region{primary}
+	for _, r := range c.Regions {
+		if r.Name != primary.Name {
+			order = append(order, r)
+		}
+	}
+	return order
 }
 
 // HealthURL is the readiness probe URL of region r.

@@ -67,15 +67,8 @@ func Parse(stack string, raw map[string]string) (Config, error) {
 			d.object(full(o.key), v, o.into)
 		}
 	}
-	c.Secrets = Secrets{
-		AIAPIKey:           Secret(raw[full(keyAIAPIKey)]),
-		SentryDSN:          Secret(raw[full(keySentryDSN)]),
-		CloudflareAPIToken: Secret(raw[full(keyCloudflareAPIToken)]),
-		R2AccessKeyID:      Secret(raw[full(keyR2AccessKeyID)]),
-		R2SecretAccessKey:  Secret(raw[full(keyR2SecretAccessKey)]),
-		RegistryPassword:   Secret(raw[full(keyRegistryPassword)]),
-		AlertWebhookURL:    Secret(raw[full(keyAlertWebhookURL)]),
-	}
+	c.Secrets = secrets(raw)
+	c.Database.PrimaryRegion = d.primaryRegion(c)
 	if c.Frontend.Hostname == "" && c.Edge.Domain != "" {
 		c.Frontend.Hostname = "app." + c.Edge.Domain
 	}
@@ -216,4 +209,33 @@ func clip(s string) string {
 		s = s[:limit] + "..."
 	}
 	return fmt.Sprintf("%q", s)
+}
+
+// primaryRegion is database.primaryRegion with its default, the first
+// region. When a region failed to decode, its name is unknown, so the
+// field is marked broken: validation must not call it a follow-on error.
+func (d *decoder) primaryRegion(c Config) string {
+	for _, b := range d.broken {
+		if strings.HasPrefix(b, full(keyRegions)) {
+			d.broken = append(d.broken, full(keyDatabase)+".primaryRegion")
+			break
+		}
+	}
+	if c.Database.PrimaryRegion == "" && len(c.Regions) > 0 {
+		return c.Regions[0].Name
+	}
+	return c.Database.PrimaryRegion
+}
+
+// secrets picks the credentials out of raw.
+func secrets(raw map[string]string) Secrets {
+	return Secrets{
+		AIAPIKey:           Secret(raw[full(keyAIAPIKey)]),
+		SentryDSN:          Secret(raw[full(keySentryDSN)]),
+		CloudflareAPIToken: Secret(raw[full(keyCloudflareAPIToken)]),
+		R2AccessKeyID:      Secret(raw[full(keyR2AccessKeyID)]),
+		R2SecretAccessKey:  Secret(raw[full(keyR2SecretAccessKey)]),
+		RegistryPassword:   Secret(raw[full(keyRegistryPassword)]),
+		AlertWebhookURL:    Secret(raw[full(keyAlertWebhookURL)]),
+	}
 }

@@ -69,34 +69,9 @@ type platform struct {
 
 func (p *platform) compose() (*Outputs, error) {
 	ctx, cfg := p.ctx, p.cfg
-	var names []string
-	for _, r := range cfg.Regions {
-		names = append(names, r.Name)
-	}
-	s := cfg.Secrets
-	secrets, err := components.NewSecrets(ctx, "secrets", &components.SecretsArgs{
-		Regions: names, Tunnels: p.cloud, RepositoryPassphrase: p.cloud && cfg.Database.Archiving,
-		AIAPIKey: s.AIAPIKey.Reveal(), SentryDSN: s.SentryDSN.Reveal(),
-		CloudflareAPIToken: s.CloudflareAPIToken.Reveal(),
-		R2AccessKeyID:      s.R2AccessKeyID.Reveal(), R2SecretAccessKey: s.R2SecretAccessKey.Reveal(),
-		RegistryPassword: s.RegistryPassword.Reveal(), AlertWebhookURL: s.AlertWebhookURL.Reveal(),
-	})
-	if err != nil {
+	if err := p.credentials(); err != nil {
 		return nil, err
 	}
-	p.secrets = secrets
-	if cfg.Backend.RegistryServer != "" && secrets.HasRegistry {
-		p.registry = &components.RegistryAuth{
-			Server: cfg.Backend.RegistryServer, Username: cfg.Backend.RegistryUsername, Password: secrets.RegistryPassword,
-		}
-	}
-	if p.cloud {
-		p.cloudflare, err = cloudflare.NewProvider(ctx, "cloudflare", &cloudflare.ProviderArgs{ApiToken: secrets.CloudflareAPIToken})
-		if err != nil {
-			return nil, err
-		}
-	}
-
 	imgs, err := p.images()
 	if err != nil {
 		return nil, err
@@ -119,8 +94,7 @@ func (p *platform) compose() (*Outputs, error) {
 	}
 
 	health := pulumi.StringMap{}
-	var edgeRegions []components.EdgeRegion
-	tunnels := map[string]pulumi.StringOutput{}
+	tunnels := map[string]*components.Tunnel{}
 	for _, r := range cfg.Regions {
 		tunnel, err := p.region(r, imgs, pull, bucket)
 		if err != nil {
@@ -128,10 +102,7 @@ func (p *platform) compose() (*Outputs, error) {
 		}
 		health[r.Name] = pulumi.String(cfg.HealthURL(r))
 		if tunnel != nil {
-			tunnels[r.Name] = tunnel.ID
-			edgeRegions = append(edgeRegions, components.EdgeRegion{
-				Name: r.Name, Hostname: cfg.RegionHostname(r), TunnelCNAME: tunnel.CNAME,
-			})
+			tunnels[r.Name] = tunnel
 		}
 	}
 	out.HealthURLs = health.ToStringMapOutput()
@@ -145,33 +116,17 @@ func (p *platform) compose() (*Outputs, error) {
 
 	out.FrontendURL = pulumi.String(cfg.FrontendURL()).ToStringOutput()
 	if p.cloud {
-		e := cfg.Edge
-		edge, err := components.NewEdge(ctx, "edge", &components.EdgeArgs{
-			AccountID: e.AccountID, ZoneID: e.ZoneID, APIHostname: e.APIHostname,
-			Regions: edgeRegions, HealthCheck: cfg.HealthCheck,
-			ManageZoneSettings: e.ManageZoneSettings, MinTLSVersion: e.MinTLSVersion,
-			HSTSMaxAgeSeconds: e.HSTSMaxAgeSeconds, CheckRegions: e.CheckRegions,
-			Cloudflare: p.cloudflare,
-		})
-		if err != nil {
+		if out.FrontendURL, err = p.cloudEdge(tunnels); err != nil {
 			return nil, err
 		}
-		if err := p.alerts(edge, tunnels); err != nil {
-			return nil, err
-		}
-		f := cfg.Frontend
-		fe, err := components.NewFrontend(ctx, "frontend", &components.FrontendArgs{
-			AccountID: e.AccountID, ZoneID: e.ZoneID, ProjectName: f.ProjectName, Hostname: f.Hostname,
-			GitHubOwner: f.GitHubOwner, GitHubRepo: f.GitHubRepo, ProductionBranch: f.ProductionBranch,
-			RootDir: f.RootDir, BuildCommand: f.BuildCommand, OutputDir: f.OutputDir,
-			APIURLVariable: f.APIURLVariable, APIURL: cfg.APIURL(), Cloudflare: p.cloudflare,
-		})
-		if err != nil {
-			return nil, err
-		}
-		out.FrontendURL = fe.URL
 	}
 
+	out.export(ctx)
+	return out, nil
+}
+
+// export registers the stack outputs under their contract names.
+func (out *Outputs) export(ctx *pulumi.Context) {
 	ctx.Export("apiUrl", out.APIURL)
 	ctx.Export("frontendUrl", out.FrontendURL)
 	ctx.Export("healthUrls", out.HealthURLs)
@@ -180,7 +135,80 @@ func (p *platform) compose() (*Outputs, error) {
 	ctx.Export("backupImage", out.BackupImage)
 	ctx.Export("proxyImage", out.ProxyImage)
 	ctx.Export("postgresImage", out.PostgresImage)
-	return out, nil
+}
+
+// credentials creates the Secrets component, the registry login and the
+// Cloudflare provider every other resource uses.
+func (p *platform) credentials() error {
+	ctx, cfg := p.ctx, p.cfg
+	var names []string
+	for _, r := range cfg.Regions {
+		names = append(names, r.Name)
+	}
+	s := cfg.Secrets
+	secrets, err := components.NewSecrets(ctx, "secrets", &components.SecretsArgs{
+		Regions: names, Primary: cfg.Primary().Name, Tunnels: p.cloud, RepositoryPassphrase: p.cloud && cfg.Database.Archiving,
+		AIAPIKey: s.AIAPIKey.Reveal(), SentryDSN: s.SentryDSN.Reveal(),
+		CloudflareAPIToken: s.CloudflareAPIToken.Reveal(),
+		R2AccessKeyID:      s.R2AccessKeyID.Reveal(), R2SecretAccessKey: s.R2SecretAccessKey.Reveal(),
+		RegistryPassword: s.RegistryPassword.Reveal(), AlertWebhookURL: s.AlertWebhookURL.Reveal(),
+	})
+	if err != nil {
+		return err
+	}
+	p.secrets = secrets
+	if cfg.Backend.RegistryServer != "" && secrets.HasRegistry {
+		p.registry = &components.RegistryAuth{
+			Server: cfg.Backend.RegistryServer, Username: cfg.Backend.RegistryUsername, Password: secrets.RegistryPassword,
+		}
+	}
+	if p.cloud {
+		p.cloudflare, err = cloudflare.NewProvider(ctx, "cloudflare", &cloudflare.ProviderArgs{ApiToken: secrets.CloudflareAPIToken})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// cloudEdge creates the edge (the load balancer tries the regions in
+// failover order: the database primary first), its alerts and the
+// frontend, and returns the frontend's URL.
+func (p *platform) cloudEdge(tunnels map[string]*components.Tunnel) (pulumi.StringOutput, error) {
+	cfg := p.cfg
+	var edgeRegions []components.EdgeRegion
+	ids := map[string]pulumi.StringOutput{}
+	for _, r := range cfg.FailoverOrder() {
+		edgeRegions = append(edgeRegions, components.EdgeRegion{
+			Name: r.Name, Hostname: cfg.RegionHostname(r), TunnelCNAME: tunnels[r.Name].CNAME,
+		})
+		ids[r.Name] = tunnels[r.Name].ID
+	}
+	e := cfg.Edge
+	edge, err := components.NewEdge(p.ctx, "edge", &components.EdgeArgs{
+		AccountID: e.AccountID, ZoneID: e.ZoneID, APIHostname: e.APIHostname,
+		Regions: edgeRegions, HealthCheck: cfg.HealthCheck,
+		ManageZoneSettings: e.ManageZoneSettings, MinTLSVersion: e.MinTLSVersion,
+		HSTSMaxAgeSeconds: e.HSTSMaxAgeSeconds, CheckRegions: e.CheckRegions,
+		Cloudflare: p.cloudflare,
+	})
+	if err != nil {
+		return pulumi.StringOutput{}, err
+	}
+	if err := p.alerts(edge, ids); err != nil {
+		return pulumi.StringOutput{}, err
+	}
+	f := cfg.Frontend
+	fe, err := components.NewFrontend(p.ctx, "frontend", &components.FrontendArgs{
+		AccountID: e.AccountID, ZoneID: e.ZoneID, ProjectName: f.ProjectName, Hostname: f.Hostname,
+		GitHubOwner: f.GitHubOwner, GitHubRepo: f.GitHubRepo, ProductionBranch: f.ProductionBranch,
+		RootDir: f.RootDir, BuildCommand: f.BuildCommand, OutputDir: f.OutputDir,
+		APIURLVariable: f.APIURLVariable, APIURL: cfg.APIURL(), Cloudflare: p.cloudflare,
+	})
+	if err != nil {
+		return pulumi.StringOutput{}, err
+	}
+	return fe.URL, nil
 }
 
 // images builds the backend, pgbackup, proxy and Postgres images (dev: on the build

@@ -28,6 +28,31 @@ func (p *platform) region(r Region, imgs images, pull bool, bucket *components.B
 	if err != nil {
 		return nil, err
 	}
+	d := cfg.Database
+	db, err := components.NewDatabase(ctx, "db-"+r.Name, &components.DatabaseArgs{
+		Prefix: prefix, Region: r.Name, Host: host,
+		Image: imgs.postgres, Pull: pull, Name: d.Name, User: d.User, RunAs: d.RunAs,
+		PITR:        p.pitr(bucket),
+		Standby:     !cfg.IsPrimary(r),
+		Password:    p.secrets.DatabasePassword,
+		Limits:      components.Limits{MemoryMB: d.MemoryMB, CPUs: cfg.Backend.CPUs, MaxRestarts: cfg.Backend.MaxRestarts},
+		ProtectData: cfg.Environment == Production,
+		HealthCheck: cfg.HealthCheck,
+		Backup:      p.backup(r, imgs, pull, bucket),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := p.backend(r, host, imgs, pull, db); err != nil {
+		return nil, err
+	}
+	return p.edgeOfRegion(r, prefix, host, imgs, pull)
+}
+
+// backup wires the pgbackup job of region r (run only beside the primary):
+// dumps to s3://<bucket>/<prefix>/<region>, or a volume in dev.
+func (p *platform) backup(r Region, imgs images, pull bool, bucket *components.BackupBucket) components.BackupArgs {
+	cfg := p.cfg
 	b := cfg.Backup
 	backup := components.BackupArgs{
 		Image: imgs.backup, Pull: pull, RunAs: b.RunAs,
@@ -50,21 +75,12 @@ func (p *platform) region(r Region, imgs images, pull bool, bucket *components.B
 	if p.secrets.HasAlertWebhookURL {
 		backup.AlertWebhookURL = p.secrets.AlertWebhookURL
 	}
-	d := cfg.Database
-	db, err := components.NewDatabase(ctx, "db-"+r.Name, &components.DatabaseArgs{
-		Prefix: prefix, Region: r.Name, Host: host,
-		Image: imgs.postgres, Pull: pull, Name: d.Name, User: d.User, RunAs: d.RunAs,
-		PITR:        p.pitr(r, bucket),
-		Password:    p.secrets.DatabasePasswords[r.Name],
-		Limits:      components.Limits{MemoryMB: d.MemoryMB, CPUs: cfg.Backend.CPUs, MaxRestarts: cfg.Backend.MaxRestarts},
-		ProtectData: cfg.Environment == Production,
-		HealthCheck: cfg.HealthCheck,
-		Backup:      backup,
-	})
-	if err != nil {
-		return nil, err
-	}
+	return backup
+}
 
+// backend creates region r's API replicas.
+func (p *platform) backend(r Region, host *components.RegionHost, imgs images, pull bool, db *components.Database) error {
+	cfg := p.cfg
 	be := cfg.Backend
 	envs := map[string]string{
 		"SENTRY_ENVIRONMENT":        string(cfg.Environment),
@@ -93,23 +109,28 @@ func (p *platform) region(r Region, imgs images, pull bool, bucket *components.B
 	if cfg.Environment == Production {
 		backendRef = pulumi.String(r.Image).ToStringOutput()
 	}
-	if _, err := components.NewBackendService(ctx, "backend-"+r.Name, &components.BackendServiceArgs{
+	_, err := components.NewBackendService(p.ctx, "backend-"+r.Name, &components.BackendServiceArgs{
 		Host:  host,
 		Image: backendRef, Pull: pull, Replicas: r.Replicas,
 		Port: be.Port, User: be.User,
 		Limits:      components.Limits{MemoryMB: be.MemoryMB, CPUs: be.CPUs, MaxRestarts: be.MaxRestarts},
 		HealthCheck: cfg.HealthCheck, HealthcheckCommand: be.HealthcheckCommand,
 		Env: envs, SecretEnv: secretEnv,
-	}); err != nil {
-		return nil, err
-	}
+	})
+	return err
+}
+
+// edgeOfRegion creates region r's proxy and (outside dev) its tunnel.
+func (p *platform) edgeOfRegion(r Region, prefix string, host *components.RegionHost, imgs images, pull bool) (*components.Tunnel, error) {
+	cfg := p.cfg
+	be := cfg.Backend
 	hostPort := 0
 	if cfg.Environment == Dev {
 		hostPort = be.HostPort
 	}
 	proxyLimits := proxyLimits
 	proxyLimits.MaxRestarts = be.MaxRestarts
-	proxy, err := components.NewProxy(ctx, "proxy-"+r.Name, &components.ProxyArgs{
+	proxy, err := components.NewProxy(p.ctx, "proxy-"+r.Name, &components.ProxyArgs{
 		Host: host, Image: imgs.proxy, Pull: pull,
 		Port: be.Port, BackendPort: be.Port, HostPort: hostPort, MaxReplicas: maxReplicas,
 		HealthCheck: cfg.HealthCheck, Limits: proxyLimits,
@@ -122,7 +143,7 @@ func (p *platform) region(r Region, imgs images, pull bool, bucket *components.B
 	}
 	limits := tunnelLimits
 	limits.MaxRestarts = be.MaxRestarts
-	return components.NewTunnel(ctx, "tunnel-"+r.Name, &components.TunnelArgs{
+	return components.NewTunnel(p.ctx, "tunnel-"+r.Name, &components.TunnelArgs{
 		Prefix: prefix, Region: r.Name, AccountID: cfg.Edge.AccountID,
 		Secret:    p.secrets.TunnelSecrets[r.Name],
 		Hostnames: []string{cfg.Edge.APIHostname, cfg.RegionHostname(r)},
@@ -131,11 +152,14 @@ func (p *platform) region(r Region, imgs images, pull bool, bucket *components.B
 	})
 }
 
-// pitr wires WAL archiving and the scheduled physical backups of region r:
-// an encrypted repository on R2 under <backup.prefix>/<region>/pgbackrest
-// (the dumps' bucket), or in dev a repository volume. Nil when archiving is
-// off (dev only).
-func (p *platform) pitr(r Region, bucket *components.BackupBucket) *components.PITRArgs {
+// pitr wires WAL archiving and the scheduled physical backups: the stack's
+// one encrypted repository on R2 under /<backup.prefix>/pgbackrest (the
+// dumps' bucket), or in dev a repository volume. Every region gets the same
+// settings: the primary archives into the repository and backs up to it,
+// the standbys restore and replay from it, and after a failover they follow
+// the new primary's timeline in the same place. Nil when archiving is off
+// (dev only).
+func (p *platform) pitr(bucket *components.BackupBucket) *components.PITRArgs {
 	cfg := p.cfg
 	d := cfg.Database
 	if !d.Archiving {
@@ -157,7 +181,7 @@ func (p *platform) pitr(r Region, bucket *components.BackupBucket) *components.P
 	if p.cloud {
 		a.S3Endpoint = strings.TrimPrefix(bucket.Endpoint, "https://")
 		a.Bucket = cfg.Backup.Bucket
-		a.RepoPath = fmt.Sprintf("/%s/%s/pgbackrest", cfg.Backup.Prefix, r.Name)
+		a.RepoPath = RepositoryPath(cfg.Backup.Prefix)
 		a.AccessKeyID = p.secrets.R2AccessKeyID
 		a.SecretAccessKey = p.secrets.R2SecretAccessKey
 		a.CipherPass = p.secrets.RepositoryPassphrase
@@ -169,3 +193,7 @@ func (p *platform) pitr(r Region, bucket *components.BackupBucket) *components.P
 func sanitizeStack(stack string) string {
 	return strings.NewReplacer("/", "-", ".", "-").Replace(stack)
 }
+
+// RepositoryPath is the pgBackRest repository of a stack in its backup
+// bucket: one per stack, shared by the primary and the standbys.
+func RepositoryPath(prefix string) string { return "/" + prefix + "/pgbackrest" }

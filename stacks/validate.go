@@ -292,6 +292,20 @@ func (c Config) validateDatabase(p *problems) {
 		p.bad(k+".memoryMb", d.MemoryMB, "128..262144")
 	}
 	c.validateArchiving(p)
+	c.validatePrimaryRegion(p)
+}
+
+// validatePrimaryRegion checks database.primaryRegion names a configured
+// region (dev and single-region stacks have only that one).
+func (c Config) validatePrimaryRegion(p *problems) {
+	var names []string
+	for _, r := range c.Regions {
+		names = append(names, r.Name)
+	}
+	if len(names) > 0 && !slices.Contains(names, c.Database.PrimaryRegion) {
+		p.bad(full(keyDatabase)+".primaryRegion", c.Database.PrimaryRegion,
+			"the name of a configured region: "+strings.Join(names, ", "))
+	}
 }
 
 func (c Config) validateBackup(p *problems) {

@@ -72,6 +72,8 @@ type Resource struct {
 	// DeleteBeforeReplace is the resource option as the program set it: nil
 	// when unset (the provider decides), else the program's choice.
 	DeleteBeforeReplace *bool
+	// Aliases are the resource's former names (alias specs) or URNs.
+	Aliases []string
 }
 
 // Monitor implements pulumi.MockResourceMonitor and records every resource.
@@ -101,6 +103,13 @@ func (m *Monitor) NewResource(args pulumi.MockResourceArgs) (string, resource.Pr
 		if rpc.GetDeleteBeforeReplaceDefined() {
 			dbr := rpc.GetDeleteBeforeReplace()
 			r.DeleteBeforeReplace = &dbr
+		}
+		for _, a := range rpc.GetAliases() {
+			if spec := a.GetSpec(); spec != nil {
+				r.Aliases = append(r.Aliases, spec.GetName())
+			} else {
+				r.Aliases = append(r.Aliases, a.GetUrn())
+			}
 		}
 	}
 	m.mu.Lock()

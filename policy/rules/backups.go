@@ -47,15 +47,30 @@ func IsPostgres(r policyx.AnalyzerResource) bool {
 	return st == known && strings.Contains(strings.ToLower(image), "postgres")
 }
 
+// EnvPGRole is the role a Postgres container starts as: "primary" or
+// "standby" (components.EnvPGRole).
+const EnvPGRole = "PG_ROLE"
+
+// IsStandby reports whether a Postgres container is a hot standby: it
+// replays the primary's WAL from the stack's repository and takes no
+// writes, so its data is backed up where the primary's is.
+func IsStandby(r policyx.AnalyzerResource) bool {
+	e, ok := envValue(r, EnvPGRole)
+	return ok && e.Known && e.Value == "standby"
+}
+
 // BackupsConfigured is a stack rule: every PostgreSQL container has a backup
 // job on the same Docker host (provider), and outside dev each job writes to
 // an off-host destination (s3://..., not file:// on the database's own host,
 // not a loopback endpoint). A job is paired with a database by the host of its
 // DATABASE_URL (container name or hostname); jobs whose URL cannot be read are
-// paired by count.
+// paired by count. A hot standby (PG_ROLE=standby) needs no job of its own,
+// its data being the primary's, but it must archive to (replay from) an
+// off-host repository like the primary, and a stack of standbys only, with
+// no primary to back up, is refused.
 func BackupsConfigured(resources []policyx.AnalyzerResource, c Context) []Finding {
 	type group struct {
-		dbs, jobs []policyx.AnalyzerResource
+		dbs, jobs, standbys []policyx.AnalyzerResource
 		// pending counts containers whose env is not known yet: any of
 		// them may be the backup job, so no job is declared missing.
 		pending int
@@ -75,6 +90,9 @@ func BackupsConfigured(resources []policyx.AnalyzerResource, c Context) []Findin
 		case IsBackupJob(r):
 			g := get(r)
 			g.jobs = append(g.jobs, r)
+		case IsPostgres(r) && IsStandby(r):
+			g := get(r)
+			g.standbys = append(g.standbys, r)
 		case IsPostgres(r):
 			g := get(r)
 			g.dbs = append(g.dbs, r)
@@ -125,10 +143,23 @@ func BackupsConfigured(resources []policyx.AnalyzerResource, c Context) []Findin
 				out = append(out, Finding{URN: job.URN, Message: msg})
 			}
 		}
-		for _, db := range g.dbs {
+		for _, db := range append(g.dbs, g.standbys...) {
 			if msg := archivesWAL(db); msg != "" {
 				out = append(out, Finding{URN: db.URN, Message: msg})
 			}
+		}
+	}
+	primaries, standbys, pending := 0, []policyx.AnalyzerResource(nil), 0
+	for _, g := range groups {
+		primaries += len(g.dbs)
+		standbys = append(standbys, g.standbys...)
+		pending += g.pending
+	}
+	if primaries == 0 && pending == 0 {
+		for _, db := range standbys {
+			out = append(out, Finding{URN: db.URN, Message: fmt.Sprintf(
+				"%s: a standby (%s=standby) but no primary PostgreSQL in the stack: nothing takes writes or is backed up; set helloagents:database.primaryRegion",
+				label(db), EnvPGRole)})
 		}
 	}
 	return out

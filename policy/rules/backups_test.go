@@ -49,6 +49,21 @@ func TestBackupsConfigured(t *testing.T) {
 	localArchive["envs"] = append(noArchive["envs"].([]any)[:3:3], "PGBACKREST_REPO1_TYPE=posix")
 	dbLocalArchive := onHost(resource(t, TypeContainer, "postgres-eu", localArchive), eu)
 
+	standbyProps := postgres("postgres-us")
+	standbyProps["envs"] = append(standbyProps["envs"].([]any), "PG_ROLE=standby")
+	standbyUS := onHost(resource(t, TypeContainer, "postgres-us", standbyProps), us)
+	primaryProps := postgres("postgres-eu")
+	primaryProps["envs"] = append(primaryProps["envs"].([]any), "PG_ROLE=primary")
+	primaryEU := onHost(resource(t, TypeContainer, "postgres-eu", primaryProps), eu)
+	standbyEU := onHost(resource(t, TypeContainer, "postgres-eu", func() map[string]any {
+		p := postgres("postgres-eu")
+		p["envs"] = append(p["envs"].([]any), "PG_ROLE=standby")
+		return p
+	}()), eu)
+	localStandbyProps := postgres("postgres-us")
+	localStandbyProps["envs"] = append(noArchive["envs"].([]any)[:3:3], "PGBACKREST_REPO1_TYPE=posix", "PG_ROLE=standby")
+	standbyLocalRepo := onHost(resource(t, TypeContainer, "postgres-us", localStandbyProps), us)
+
 	tests := []struct {
 		name      string
 		env       Env
@@ -64,6 +79,11 @@ func TestBackupsConfigured(t *testing.T) {
 		{"loopback S3 endpoint", Production, []policyx.AnalyzerResource{dbEU, jobLoopback}, []string{jobLoopback.URN}},
 		{"job paired by count when its URL is not known", Production, []policyx.AnalyzerResource{dbEU, jobUnknownURL}, nil},
 		{"no databases", Production, nil, nil},
+		{"a standby needs no backup job of its own", Production, []policyx.AnalyzerResource{primaryEU, jobEU, standbyUS}, nil},
+		{"a primary still needs its job", Production, []policyx.AnalyzerResource{primaryEU, standbyUS}, []string{primaryEU.URN}},
+		{"standbys only: nothing is backed up", Production, []policyx.AnalyzerResource{standbyEU, standbyUS}, []string{standbyEU.URN, standbyUS.URN}},
+		{"a standby replaying from the host's own repository", Production,
+			[]policyx.AnalyzerResource{primaryEU, jobEU, standbyLocalRepo}, []string{standbyLocalRepo.URN}},
 		{"no WAL archiving outside dev", Staging, []policyx.AnalyzerResource{dbNoArchive, jobEU}, []string{dbNoArchive.URN}},
 		{"WAL archive on the database's host", Production, []policyx.AnalyzerResource{dbLocalArchive, jobEU}, []string{dbLocalArchive.URN}},
 		{"no WAL archiving in dev", Dev, []policyx.AnalyzerResource{dbNoArchive, jobEU}, nil},

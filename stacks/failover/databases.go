@@ -1,0 +1,217 @@
+package failover
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/helloagents/infra/components"
+)
+
+// Status is what `pgrole status --json` reports inside a region's Postgres
+// container (backend/postgres-entrypoint.sh, the contract with the backend).
+type Status struct {
+	// Role is "primary" or "standby".
+	Role     string `json:"role"`
+	Timeline int    `json:"timeline"`
+	// InRecovery is true while the server replays WAL (a standby).
+	InRecovery bool `json:"inRecovery"`
+	// LastReplayAt is the commit time of the last replayed transaction;
+	// nil on a primary or before the first replay.
+	LastReplayAt *time.Time `json:"lastReplayAt"`
+	// ReplayLagSeconds is how far the standby is behind; nil when unknown.
+	ReplayLagSeconds *float64 `json:"replayLagSeconds"`
+	ReplayLSN        string   `json:"replayLsn"`
+	// Fenced is true once `pgrole fence` marked the data directory.
+	Fenced bool `json:"fenced"`
+}
+
+// Roles pgrole reports (components.PGRolePrimary, components.PGRoleStandby).
+const (
+	RolePrimary = components.PGRolePrimary
+	RoleStandby = components.PGRoleStandby
+)
+
+// Lag is the replay lag, and whether it is known.
+func (s Status) Lag() (time.Duration, bool) {
+	if s.ReplayLagSeconds == nil {
+		return 0, false
+	}
+	return time.Duration(*s.ReplayLagSeconds * float64(time.Second)), true
+}
+
+// Replaying reports whether the server follows a primary: a standby in
+// recovery, not fenced.
+func (s Status) Replaying() bool { return s.Role == RoleStandby && s.InRecovery && !s.Fenced }
+
+// Region is one region's database as the failover reaches it.
+type Region struct {
+	Name       string
+	DockerHost string
+}
+
+// Databases reaches the Postgres of each region. Docker implements it over
+// the docker CLI; the tests use a fake.
+type Databases interface {
+	// Status returns the server's role and replay position. An error means
+	// the database cannot be reached (host down, container not running).
+	Status(ctx context.Context, r Region) (Status, error)
+	// Fence marks the data directory fenced and stops the server, so it
+	// never takes a write on the old timeline again; idempotent.
+	Fence(ctx context.Context, r Region) error
+	// Promote makes the standby a primary on a new timeline. It refuses,
+	// with an error wrapping ErrPromoteRefused, a server that is not a
+	// standby or is further behind than maxLag (unless acceptDataLoss).
+	Promote(ctx context.Context, r Region, maxLag time.Duration, acceptDataLoss bool) (Status, error)
+}
+
+// ErrPromoteRefused is pgrole promote's exit status 3: not a standby, or
+// too far behind.
+var ErrPromoteRefused = errors.New("pgrole promote refused")
+
+// Runner runs the docker CLI with args and returns its standard output and
+// exit status; err is set only when docker could not be run at all.
+type Runner func(ctx context.Context, args []string) (stdout, stderr []byte, code int, err error)
+
+// Docker implements Databases with `docker --host <dockerHost> exec`: the
+// Postgres container is the running one labelled with the stack, the region
+// and the role postgres (components.Identity). An ssh:// host uses the
+// machine's ssh client and ~/.ssh/config (the stack's sshOpts are the
+// docker provider's, not the CLI's).
+type Docker struct {
+	// Stack is the value of the helloagents.stack label: the Pulumi stack
+	// name without an organization ("production").
+	Stack string
+	// Run runs docker; nil runs the docker CLI on PATH.
+	Run Runner
+}
+
+// StackLabel is the helloagents.stack label value of a stack named on the
+// command line ("org/production" -> "production"): the program stamps
+// ctx.Stack(), which has no organization.
+func StackLabel(stack string) string {
+	return stack[strings.LastIndex(stack, "/")+1:]
+}
+
+func (d Docker) run(ctx context.Context, args ...string) ([]byte, int, error) {
+	run := d.Run
+	if run == nil {
+		run = execDocker
+	}
+	out, stderr, code, err := run(ctx, args)
+	if err != nil {
+		return nil, 0, fmt.Errorf("docker %s: %w", strings.Join(args, " "), err)
+	}
+	if code != 0 && code != 3 {
+		return out, code, fmt.Errorf("docker %s: exit status %d: %s", strings.Join(args, " "), code, strings.TrimSpace(string(stderr)))
+	}
+	return out, code, nil
+}
+
+// execDocker is the Runner of the docker CLI on PATH.
+func execDocker(ctx context.Context, args []string) ([]byte, []byte, int, error) {
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, "docker", args...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return stdout.Bytes(), stderr.Bytes(), exit.ExitCode(), nil
+	}
+	return stdout.Bytes(), stderr.Bytes(), 0, err
+}
+
+// container finds region r's running Postgres container.
+func (d Docker) container(ctx context.Context, r Region) (string, error) {
+	out, _, err := d.run(ctx, "--host", r.DockerHost, "ps", "-q",
+		"--filter", "label="+components.LabelStack+"="+d.Stack,
+		"--filter", "label="+components.LabelRegion+"="+r.Name,
+		"--filter", "label="+components.LabelRole+"="+string(components.RolePostgres))
+	if err != nil {
+		return "", fmt.Errorf("region %s: %w", r.Name, err)
+	}
+	ids := strings.Fields(string(out))
+	if len(ids) != 1 {
+		return "", fmt.Errorf("region %s: %d running Postgres containers labelled %s=%s on %s, want 1",
+			r.Name, len(ids), components.LabelStack, d.Stack, r.DockerHost)
+	}
+	return ids[0], nil
+}
+
+// pgrole runs pgrole in region r's Postgres container.
+func (d Docker) pgrole(ctx context.Context, r Region, args ...string) ([]byte, int, error) {
+	id, err := d.container(ctx, r)
+	if err != nil {
+		return nil, 0, err
+	}
+	out, code, err := d.run(ctx, append([]string{"--host", r.DockerHost, "exec", id, "pgrole"}, args...)...)
+	if err != nil {
+		return nil, code, fmt.Errorf("region %s: %w", r.Name, err)
+	}
+	return out, code, nil
+}
+
+// Status implements Databases.
+func (d Docker) Status(ctx context.Context, r Region) (Status, error) {
+	out, code, err := d.pgrole(ctx, r, "status", "--json")
+	if err == nil && code != 0 {
+		err = fmt.Errorf("region %s: pgrole status: exit status %d", r.Name, code)
+	}
+	if err != nil {
+		return Status{}, err
+	}
+	return decodeStatus(r, out)
+}
+
+// Fence implements Databases.
+func (d Docker) Fence(ctx context.Context, r Region) error {
+	_, code, err := d.pgrole(ctx, r, "fence")
+	if err == nil && code != 0 {
+		err = fmt.Errorf("region %s: pgrole fence: exit status %d", r.Name, code)
+	}
+	return err
+}
+
+// Promote implements Databases.
+func (d Docker) Promote(ctx context.Context, r Region, maxLag time.Duration, acceptDataLoss bool) (Status, error) {
+	args := []string{"promote", "--max-lag", maxLag.String()}
+	if acceptDataLoss {
+		args = append(args, "--accept-data-loss")
+	}
+	out, code, err := d.pgrole(ctx, r, args...)
+	if err != nil {
+		return Status{}, err
+	}
+	st, decodeErr := decodeStatus(r, out)
+	if code == 3 {
+		return st, fmt.Errorf("region %s: %w (role %q, lag %s)", r.Name, ErrPromoteRefused, st.Role, lagText(st))
+	}
+	return st, decodeErr
+}
+
+// decodeStatus reads the status JSON pgrole prints (last on its output).
+func decodeStatus(r Region, out []byte) (Status, error) {
+	var st Status
+	text := strings.TrimSpace(string(out))
+	if i := strings.LastIndex(text, "\n{"); i >= 0 {
+		text = text[i+1:]
+	}
+	if err := json.Unmarshal([]byte(text), &st); err != nil {
+		return Status{}, fmt.Errorf("region %s: pgrole status is not the expected JSON (%w): %.200s", r.Name, err, text)
+	}
+	return st, nil
+}
+
+// lagText renders the replay lag for reports.
+func lagText(s Status) string {
+	lag, ok := s.Lag()
+	if !ok {
+		return "unknown"
+	}
+	return lag.Round(100 * time.Millisecond).String()
+}
