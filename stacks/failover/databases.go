@@ -168,13 +168,30 @@ func (d Docker) Status(ctx context.Context, r Region) (Status, error) {
 	return decodeStatus(r, out)
 }
 
-// Fence implements Databases.
+// Fence implements Databases. Inside a container `pgrole fence` returns
+// once the stop is signalled (docker exec would die with the container), so
+// Fence then waits for the container to exit, and wants exit status 0: a
+// clean stop after the last WAL segment was archived.
 func (d Docker) Fence(ctx context.Context, r Region) error {
-	_, code, err := d.pgrole(ctx, r, "fence")
-	if err == nil && code != 0 {
-		err = fmt.Errorf("region %s: pgrole fence: exit status %d", r.Name, code)
+	id, err := d.container(ctx, r)
+	if err != nil {
+		return err
 	}
-	return err
+	_, code, err := d.run(ctx, "--host", r.DockerHost, "exec", id, "pgrole", "fence")
+	if err == nil && code != 0 {
+		err = fmt.Errorf("pgrole fence: exit status %d", code)
+	}
+	if err != nil {
+		return fmt.Errorf("region %s: %w", r.Name, err)
+	}
+	out, _, err := d.run(ctx, "--host", r.DockerHost, "wait", id)
+	if err != nil {
+		return fmt.Errorf("region %s: wait for the fenced Postgres container to stop: %w", r.Name, err)
+	}
+	if status := strings.TrimSpace(string(out)); status != "0" {
+		return fmt.Errorf("region %s: the fenced Postgres container %s exited with status %s, want 0", r.Name, id, status)
+	}
+	return nil
 }
 
 // Promote implements Databases.

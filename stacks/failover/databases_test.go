@@ -1,6 +1,7 @@
 package failover_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"slices"
@@ -18,6 +19,7 @@ type script struct {
 	ps    string
 	out   string
 	code  int
+	exit  string // what docker wait prints: the container's exit status (default 0)
 	err   error
 }
 
@@ -28,6 +30,9 @@ func (s *script) run(_ context.Context, args []string) ([]byte, []byte, int, err
 	}
 	if slices.Contains(args, "ps") {
 		return []byte(s.ps), nil, 0, nil
+	}
+	if slices.Contains(args, "wait") {
+		return []byte(cmp.Or(s.exit, "0") + "\n"), nil, 0, nil
 	}
 	return []byte(s.out), []byte("pgrole: stderr"), s.code, nil
 }
@@ -47,6 +52,7 @@ func TestFailoverDockerCommandLines(t *testing.T) {
 		name string
 		call func(d failover.Docker) error
 		exec []string
+		wait []string // the call after exec, if any
 	}{
 		{"status", func(d failover.Docker) error {
 			st, err := d.Status(context.Background(), eu)
@@ -55,24 +61,29 @@ func TestFailoverDockerCommandLines(t *testing.T) {
 				t.Errorf("status %+v", st)
 			}
 			return err
-		}, exec("status", "--json")},
-		{"fence", func(d failover.Docker) error { return d.Fence(context.Background(), eu) }, exec("fence")},
+		}, exec("status", "--json"), nil},
+		{"fence", func(d failover.Docker) error { return d.Fence(context.Background(), eu) }, exec("fence"),
+			[]string{"--host", eu.DockerHost, "wait", "4f2a9c"}},
 		{"promote", func(d failover.Docker) error {
 			_, err := d.Promote(context.Background(), eu, 90*time.Second, false)
 			return err
-		}, exec("promote", "--max-lag", "1m30s")},
+		}, exec("promote", "--max-lag", "1m30s"), nil},
 		{"promote accepting data loss", func(d failover.Docker) error {
 			_, err := d.Promote(context.Background(), eu, time.Minute, true)
 			return err
-		}, exec("promote", "--max-lag", "1m0s", "--accept-data-loss")},
+		}, exec("promote", "--max-lag", "1m0s", "--accept-data-loss"), nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := &script{ps: "4f2a9c\n", out: "promoting\n" + statusJSON + "\n"}
 			if err := tc.call(failover.Docker{Stack: "production", Run: s.run}); err != nil {
 				t.Fatal(err)
 			}
-			if len(s.calls) != 2 || !slices.Equal(s.calls[0], ps) || !slices.Equal(s.calls[1], tc.exec) {
-				t.Errorf("docker calls:\n%q\nwant:\n%q\n%q", s.calls, ps, tc.exec)
+			want := [][]string{ps, tc.exec}
+			if tc.wait != nil {
+				want = append(want, tc.wait)
+			}
+			if !slices.EqualFunc(s.calls, want, slices.Equal) {
+				t.Errorf("docker calls:\n%q\nwant:\n%q", s.calls, want)
 			}
 		})
 	}
@@ -93,6 +104,8 @@ func TestFailoverDockerFailures(t *testing.T) {
 		{"status fails", script{ps: "x", code: 1}, statusOf(eu), "exit status 1: pgrole: stderr", false},
 		{"status not JSON", script{ps: "x", out: "FATAL"}, statusOf(eu), "not the expected JSON", false},
 		{"fence fails", script{ps: "x", code: 1}, func(d failover.Docker) error { return d.Fence(context.Background(), eu) }, "exit status 1", false},
+		{"fenced server stops uncleanly", script{ps: "x", exit: "137"}, func(d failover.Docker) error { return d.Fence(context.Background(), eu) },
+			"exited with status 137, want 0", false},
 		{"promote refused (exit 3)", script{ps: "x", code: 3, out: `{"role":"standby","timeline":1,"inRecovery":true,"replayLagSeconds":300}`},
 			func(d failover.Docker) error {
 				_, err := d.Promote(context.Background(), eu, time.Minute, false)

@@ -102,9 +102,11 @@ func TestFailoverDockerAgainstTheEngine(t *testing.T) {
 	need(t, "the docker CLI", "docker")
 	image := pgroleImage(t)
 	stack := fmt.Sprintf("failover-test-%d", time.Now().UnixNano())
+	// The container runs until pgrole fence marks it, as Postgres stops
+	// once fenced; Fence waits for that exit.
 	run := func(region, role string) {
-		id := docker(t, "", "run", "-d", "--rm", "--label", "helloagents.stack="+stack, "--label", "helloagents.region="+region,
-			"--label", "helloagents.role="+role, image, "sleep", "300")
+		id := docker(t, "", "run", "-d", "--label", "helloagents.stack="+stack, "--label", "helloagents.region="+region,
+			"--label", "helloagents.role="+role, image, "sh", "-c", "while [ ! -f /tmp/fenced ]; do sleep 1; done")
 		t.Cleanup(func() { _ = exec.CommandContext(context.Background(), "docker", "rm", "-f", id).Run() })
 	}
 	run("us-east", "postgres")
