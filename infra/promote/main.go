@@ -1,7 +1,8 @@
 // Command promote moves the image that passed staging into production,
 // region by region, with health gates and automatic rollback.
 //
-//	go run ./infra/promote --from staging --to production [--regions a,b] [--dry-run] [--json] [--notify URL]
+//	go run ./infra/promote --from staging --to production [--regions a,b] [--dry-run] [--json] [--notify URL] [--yes]
+//	go run ./infra/promote --to production --rollback [--yes]
 //
 // It drives the Pulumi project in --work-dir through the Automation API
 // (the `pulumi` CLI on PATH, the backend `pulumi login` or
@@ -44,7 +45,8 @@ const (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr, openProject)
+	term := terminal{in: os.Stdin, out: os.Stderr, tty: cli.IsTerminal(os.Stdin)}
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr, openProject, term)
 	stop()
 	os.Exit(code)
 }
@@ -59,6 +61,24 @@ func openProject(ctx context.Context, dir string) (promote.Stacks, error) {
 	return promote.Workspace{WS: ws}, nil
 }
 
+// terminal is where a production change is confirmed: the answer is read
+// from in, the question written to out; tty says whether in is a terminal
+// (nobody answers a pipe or CI: no question then).
+type terminal struct {
+	in  io.Reader
+	out io.Writer
+	tty bool
+}
+
+// confirm returns the engine's confirmation hook: production changes that
+// are not dry runs ask on a terminal unless --yes.
+func (t terminal) confirm(o promote.Options, yes bool) func(string) error {
+	if o.To != "production" || o.DryRun {
+		return nil
+	}
+	return func(plan string) error { return cli.Confirm(t.in, t.out, t.tty, yes, plan) }
+}
+
 // listFlag collects a repeatable flag.
 type listFlag []string
 
@@ -69,7 +89,7 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 // report and returns the exit status. getenv and open are injectable for
 // tests.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer,
-	open func(context.Context, string) (promote.Stacks, error),
+	open func(context.Context, string) (promote.Stacks, error), term terminal,
 ) int {
 	fs := flag.NewFlagSet("promote", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -83,10 +103,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		configs listFlag
 		retries int
 		hookURL string
+		yes     bool
 	)
 	fs.StringVar(&o.From, "from", getenv(envFrom), "source `stack` whose backendImage output is promoted (required; env "+envFrom+"), e.g. staging")
 	fs.StringVar(&o.To, "to", getenv(envTo), "target `stack` whose regions receive the image (required; env "+envTo+"), e.g. production")
-	fs.StringVar(&o.Image, "image", "", "roll this digest-pinned `image` (repo@sha256:...) out instead of --from's: a rollback to a digest that served before, with the same gates, journal and exit codes")
+	fs.StringVar(&o.Image, "image", "", "roll this digest-pinned `image` (repo@sha256:...) out instead of --from's: a rollback to a digest that served before, with the same gates, journal and exit codes; \"previous\" means --rollback")
+	fs.BoolVar(&o.Rollback, "rollback", false, "roll each region back to the digest it ran before its current one, read from the target's update history (pulumi stack history); no --from")
+	fs.BoolVar(&yes, "yes", false, "do not ask before changing production; without a terminal (CI, the promote workflow) nothing is asked anyway")
 	fs.StringVar(&regions, "regions", "", "comma-separated target `regions` to roll (default all); they still roll in configured order")
 	fs.BoolVar(&o.DryRun, "dry-run", false, "preview each wave and print the diffs; change no config and no state")
 	fs.BoolVar(&o.Abort, "abort", false, "roll back the interrupted promotion recorded in the journal instead of promoting")
@@ -102,7 +125,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.Float64Var(&vo.MinPassRate, "min-pass-rate", verify.DefaultMinPassRate, "share of smoke checks that must pass, in (0, 1]")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `Usage: go run ./infra/promote --from STACK --to STACK [flags]
-       go run ./infra/promote --to STACK --image REPO@sha256:DIGEST [flags]   (rollback)
+       go run ./infra/promote --to STACK --rollback [flags]
+       go run ./infra/promote --to STACK --image REPO@sha256:DIGEST [flags]
 
 Promotes the digest-pinned image the source stack exports (output
 backendImage) into the target stack: verifies the source (output apiUrl),
@@ -114,9 +138,18 @@ every touched region's previous digest and deploys again. The previous
 digests are journaled before the first change; re-run to resume an
 interrupted promotion, or --abort to roll it back.
 
-With --image, that digest is rolled out instead (no source is read or
-gated): the rollback after a finished promotion. The previous digest of
-each region is the report's oldImage, or in git log -p Pulumi.<to>.yaml.
+With --rollback (or --image previous), each region goes back to the
+digest it ran before its current one, taken from the target's update
+history: succeeded updates replayed as an undo stack, so a promotion that
+was rolled back is never a target and a second --rollback steps back once
+more. It is refused, nothing changed, when a region has no previous digest
+(its first release) or only the committed placeholder before it. With
+--image, that digest is rolled out to every region instead. Neither reads
+or gates a source stack; both keep the gates, journal and exit codes.
+
+A change to production that is not a --dry-run shows each region's
+current and new digest and asks "Proceed? [y/N]" when stdin is a
+terminal, unless --yes. Without a terminal (CI) nothing is asked.
 
 A target never released (its image keys still hold the committed
 placeholder digest) is refused: there would be nothing to roll back to.
@@ -140,8 +173,11 @@ Flags:
 	if fs.NArg() > 0 {
 		errs = append(errs, fmt.Sprintf("unexpected arguments %q", fs.Args()))
 	}
-	if (o.From == "" && o.Image == "") || o.To == "" {
-		errs = append(errs, "--from and --to are required (or --to and --image)")
+	if o.Image == "previous" {
+		o.Image, o.Rollback = "", true
+	}
+	if (o.From == "" && o.Image == "" && !o.Rollback) || o.To == "" {
+		errs = append(errs, "--from and --to are required (or --to and --image, or --to and --rollback)")
 	}
 	for _, r := range strings.Split(regions, ",") {
 		if r = strings.TrimSpace(r); r != "" {
@@ -172,6 +208,7 @@ Flags:
 	o.Policy = promote.Policy{Packs: packs, Configs: configs}
 	o.Gates = promote.VerifyGates{Verify: vo}
 	o.Log = stderr
+	o.Confirm = term.confirm(o, yes)
 	if hookURL == "" {
 		hookURL = getenv(notifyEnv)
 	}
