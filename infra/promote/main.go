@@ -176,8 +176,8 @@ Flags:
 	if o.Image == "previous" {
 		o.Image, o.Rollback = "", true
 	}
-	if (o.From == "" && o.Image == "" && !o.Rollback) || o.To == "" {
-		errs = append(errs, "--from and --to are required (or --to and --image, or --to and --rollback)")
+	if (o.From == "" && o.Image == "" && !o.Rollback && !o.Abort) || o.To == "" {
+		errs = append(errs, "--from and --to are required (or --to with --image, --rollback or --abort)")
 	}
 	for _, r := range strings.Split(regions, ",") {
 		if r = strings.TrimSpace(r); r != "" {

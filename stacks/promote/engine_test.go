@@ -493,3 +493,55 @@ func TestConfirmation(t *testing.T) {
 		})
 	}
 }
+
+// TestInterruptedRollbackResumes: a --rollback stopped between regions
+// keeps its journal; run again, it takes the digests from the journal (the
+// history now shows the half-done rollback) and finishes; --abort instead
+// restores the digests it started from.
+func TestInterruptedRollbackResumes(t *testing.T) {
+	older := digest("01d01d01d01d")
+	for _, tt := range []struct {
+		name  string
+		abort bool
+		want  []string
+	}{
+		{"resumed", false, []string{older, oldImage}},
+		{"aborted", true, []string{newImage, newImage}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newMem("a", "b")
+			m.deploy(older, oldImage)
+			o := memOptions(t)
+			promoteNew(t, m, o)
+			m.source = nil
+			rb := o
+			rb.From, rb.Rollback = "", true
+			ctx, cancel := context.WithCancel(t.Context())
+			rb.AfterWave = func(string) { cancel() }
+			if rep := promote.Run(ctx, m, rb); rep.Outcome != promote.ManualAction || !strings.Contains(rep.Reason, "interrupted") {
+				t.Fatalf("interrupted rollback: %s (%s)", rep.Outcome, rep.Reason)
+			}
+			if !same(m.deployed, []string{older, newImage}) {
+				t.Fatalf("after the interruption deployed %q", m.deployed)
+			}
+			again := rb
+			again.AfterWave = nil
+			if tt.abort {
+				again.Rollback, again.Abort = false, true
+			}
+			rep := promote.Run(t.Context(), m, again)
+			if want := map[bool]promote.Outcome{false: promote.Promoted, true: promote.RolledBack}[tt.abort]; rep.Outcome != want {
+				t.Fatalf("second run: %s (%s), want %s", rep.Outcome, rep.Reason, want)
+			}
+			if !tt.abort && !rep.Resumed {
+				t.Error("the second run did not resume the journaled rollback")
+			}
+			if !same(m.deployed, tt.want) {
+				t.Errorf("deployed %q, want %q", m.deployed, tt.want)
+			}
+			if _, err := os.Stat(rb.Journal); err == nil {
+				t.Error("journal kept")
+			}
+		})
+	}
+}

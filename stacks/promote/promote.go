@@ -79,7 +79,7 @@ func (o Options) check() error {
 	switch {
 	case o.To == "":
 		errs = append(errs, errors.New("the target stack (--to) is required"))
-	case o.From == "" && o.Image == "" && !o.Rollback:
+	case o.From == "" && o.Image == "" && !o.Rollback && !o.Abort:
 		errs = append(errs, errors.New("a source stack (--from) or an image (--image) is required, or --rollback"))
 	case o.From != "" && o.Image != "":
 		errs = append(errs, errors.New("--from and --image exclude each other: --image rolls out that digest, not the source's"))
