@@ -177,7 +177,7 @@ func (e *engine) run(ctx context.Context) {
 			e.end(Refused, fmt.Errorf("--abort: no interrupted promotion recorded at %s", o.Journal))
 			return
 		}
-		e.rep.Image = j.Image
+		e.rep.Image = cmp.Or(j.Image, perRegion)
 		e.rollback(ctx, j, nil, errors.New("interrupted promotion aborted with --abort"))
 		return
 	}
@@ -206,6 +206,10 @@ func (e *engine) run(ctx context.Context) {
 	e.notifyStart(ctx, j)
 	e.rollout(ctx, tgt, j)
 }
+
+// perRegion stands in the report for the image of a --rollback whose
+// regions go back to different digests.
+const perRegion = "previous digest of each region"
 
 // release is what a run rolls out.
 type release struct {
@@ -253,7 +257,7 @@ func (e *engine) release(ctx context.Context, j *Journal, tgt target, sel []regi
 			rel.images[r.Name] = rel.image
 		}
 	}
-	e.rep.Image = cmp.Or(rel.image, "previous digest of each region")
+	e.rep.Image = cmp.Or(rel.image, perRegion)
 	// The backup job's image goes with a promotion of every region only:
 	// every region runs it, so a partial rollout must not change it.
 	if len(o.Regions) > 0 || rel.backup == tgt.BackupImage {
