@@ -9,41 +9,36 @@ import (
 	"strings"
 )
 
-// Confirm asks before a production change made from a laptop. It returns
-// nil without asking when yes is set (--yes) or when the input is not a
-// terminal (CI, pipes: nobody could answer); otherwise it prints plan and
-// "Proceed? [y/N] ", reads one line and returns nil only for y or yes in
-// any case. Anything else, including end of input, declines.
+// ErrDeclined is Confirm's answer to anything but yes.
+var ErrDeclined = errors.New("declined")
+
+// Confirm asks the operator to approve plan before a production change made
+// from a terminal. It returns nil at once when yes (--yes) is set or when
+// the command does not run on a terminal (CI, a pipe: nobody could answer);
+// otherwise it prints plan and "Proceed? [y/N] " to out and reads one line
+// from in: "y" or "yes" (any case) approves, anything else, an empty line
+// or the end of the input declines with an error wrapping ErrDeclined.
 func Confirm(in io.Reader, out io.Writer, terminal, yes bool, plan string) error {
 	if yes || !terminal {
 		return nil
 	}
-	if plan != "" && !strings.HasSuffix(plan, "\n") {
-		plan += "\n"
-	}
-	if _, err := fmt.Fprint(out, plan, "Proceed? [y/N] "); err != nil {
-		return fmt.Errorf("confirmation: write the plan: %w", err)
+	if _, err := fmt.Fprintf(out, "%s\nProceed? [y/N] ", strings.TrimRight(plan, "\n")); err != nil {
+		return fmt.Errorf("confirm: %w", err)
 	}
 	line, err := bufio.NewReader(in).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("confirmation: read the answer: %w", err)
+		return fmt.Errorf("confirm: read the answer: %w", err)
 	}
 	switch strings.ToLower(strings.TrimSpace(line)) {
 	case "y", "yes":
 		return nil
 	}
-	return fmt.Errorf("confirmation declined (answer %q; allowed: y or yes to proceed, or --yes to skip the question): nothing changed", strings.TrimSpace(line))
+	return fmt.Errorf("%w: nothing changed (answer y to proceed, or pass --yes)", ErrDeclined)
 }
 
-// IsTerminal reports whether f is a character device (a TTY), the only
-// input a person can answer a confirmation on. The null device is a
-// character device too, but nobody answers on it (`cmd </dev/null`, some
-// CI runners): it is not a terminal.
+// IsTerminal reports whether f is a character device (a terminal), the
+// test Confirm's terminal argument takes: no dependency beyond os.
 func IsTerminal(f *os.File) bool {
 	st, err := f.Stat()
-	if err != nil || st.Mode()&os.ModeCharDevice == 0 {
-		return false
-	}
-	null, err := os.Stat(os.DevNull)
-	return err != nil || !os.SameFile(st, null)
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
