@@ -85,14 +85,8 @@ type Status struct {
 	Regions     []Region `json:"regions"`
 }
 
-func run(ctx context.Context, args []string, getenv func(string) string, d deps, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("status", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	stack := fs.String("stack", getenv(envStack), "the Pulumi `stack` to show (env "+envStack+"), e.g. production")
-	jsonOut := fs.Bool("json", false, "print JSON on stdout instead of the table")
-	timeout := fs.Duration("timeout", 5*time.Second, "time limit of each region's /health request")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), `Usage: go run ./infra/status --stack STACK [--json]
+// usage heads --help, above the flags.
+const usage = `Usage: go run ./infra/status --stack STACK [--json]
 
 Shows, per region of the stack: the image digest it runs, its backend
 replicas (healthy/total, from docker --host <dockerHost> ps filtered on the
@@ -108,7 +102,16 @@ outputs unreadable. A Docker engine that cannot be reached is shown, not
 counted as unhealthy.
 
 Flags:
-`)
+`
+
+func run(ctx context.Context, args []string, getenv func(string) string, d deps, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	stack := fs.String("stack", getenv(envStack), "the Pulumi `stack` to show (env "+envStack+"), e.g. production")
+	jsonOut := fs.Bool("json", false, "print JSON on stdout instead of the table")
+	timeout := fs.Duration("timeout", 5*time.Second, "time limit of each region's /health request")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage)
 		cli.PrintDefaults(fs)
 	}
 	if err := fs.Parse(args); err != nil {
