@@ -441,6 +441,29 @@ func TestRollbackToPrevious(t *testing.T) {
 	}
 }
 
+// TestRollbackRefusedDuringAnInterruptedPromotion: the journal of an
+// interrupted promotion is named, not the history's half-done state.
+func TestRollbackRefusedDuringAnInterruptedPromotion(t *testing.T) {
+	m := newMem("a", "b")
+	m.deploy(oldImage, oldImage)
+	o := memOptions(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	o.AfterWave = func(string) { cancel() }
+	if rep := promote.Run(ctx, m, o); rep.Outcome != promote.ManualAction {
+		t.Fatalf("interrupted promotion: %s (%s)", rep.Outcome, rep.Reason)
+	}
+	rb := memOptions(t)
+	rb.Journal, rb.From, rb.Rollback = o.Journal, "", true
+	ups := m.ups
+	rep := promote.Run(t.Context(), m, rb)
+	if rep.Outcome != promote.Refused || !strings.Contains(rep.Reason, "an interrupted promotion") || !strings.Contains(rep.Reason, "--abort") {
+		t.Errorf("outcome %s (%s), want refused naming the interrupted promotion and --abort", rep.Outcome, rep.Reason)
+	}
+	if m.ups != ups {
+		t.Errorf("a refused rollback ran %d updates", m.ups-ups)
+	}
+}
+
 // promoteNew promotes newImage from staging into every region of m.
 func promoteNew(t *testing.T, m *memStacks, o promote.Options) {
 	t.Helper()

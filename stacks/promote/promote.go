@@ -236,6 +236,8 @@ func (e *engine) release(ctx context.Context, j *Journal, tgt target, sel []regi
 		for _, jr := range j.Regions {
 			rel.images[jr.Name] = jr.target(j)
 		}
+	case o.Rollback && j != nil:
+		// An interrupted promotion: resume refuses, saying what to do.
 	case o.Rollback:
 		prev, ok := e.readPrevious(ctx, sel)
 		if !ok {
