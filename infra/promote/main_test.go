@@ -56,6 +56,10 @@ func (unpinned) Preview(context.Context, string, promote.Policy) (string, error)
 }
 func (unpinned) Busy(context.Context, string) error { return nil }
 
+func (unpinned) History(context.Context, string) ([]promote.Update, error) {
+	return nil, errors.New("must not be called")
+}
+
 func openUnpinned(context.Context, string) (promote.Stacks, error) { return unpinned{}, nil }
 
 func TestRun(t *testing.T) {
@@ -97,7 +101,7 @@ func TestRun(t *testing.T) {
 				}
 			}
 			var stdout, stderr bytes.Buffer
-			code := run(t.Context(), args, getenv, &stdout, &stderr, openUnpinned)
+			code := run(t.Context(), args, getenv, &stdout, &stderr, openUnpinned, terminal{})
 			if code != tt.code {
 				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.code, stdout.String(), stderr.String())
 			}
@@ -113,7 +117,7 @@ func TestRun(t *testing.T) {
 
 func TestJSONReportParses(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	run(t.Context(), []string{"--from", "staging", "--to", "production", "--json", "--work-dir", t.TempDir()}, noEnv, &stdout, &stderr, openUnpinned)
+	run(t.Context(), []string{"--from", "staging", "--to", "production", "--json", "--work-dir", t.TempDir()}, noEnv, &stdout, &stderr, openUnpinned, terminal{})
 	var rep struct {
 		Outcome  string `json:"outcome"`
 		ExitCode int    `json:"exitCode"`
@@ -130,9 +134,9 @@ func TestJSONReportParses(t *testing.T) {
 // TestHelpDescribesEveryFlag keeps --help honest: every flag has a usage text.
 func TestHelpDescribesEveryFlag(t *testing.T) {
 	var stderr bytes.Buffer
-	run(t.Context(), []string{"--help"}, noEnv, &bytes.Buffer{}, &stderr, openUnpinned)
+	run(t.Context(), []string{"--help"}, noEnv, &bytes.Buffer{}, &stderr, openUnpinned, terminal{})
 	for _, name := range []string{"from", "to", "image", "regions", "dry-run", "abort", "json", "policy-pack", "work-dir",
-		"policy-pack-config", "journal", "retries", "timeout", "requests", "min-pass-rate", "notify"} {
+		"policy-pack-config", "journal", "retries", "timeout", "requests", "min-pass-rate", "notify", "rollback", "yes"} {
 		if !strings.Contains(stderr.String(), "  --"+name+" ") && !strings.Contains(stderr.String(), "  --"+name+"\n") {
 			t.Errorf("--help does not describe --%s", name)
 		}
@@ -172,7 +176,7 @@ func TestNotifyFlagAndEnvironment(t *testing.T) {
 				args = append(args, "--notify", hook)
 			}
 			var stdout, stderr bytes.Buffer
-			if code := run(t.Context(), args, getenv, &stdout, &stderr, openUnpinned); code != 1 {
+			if code := run(t.Context(), args, getenv, &stdout, &stderr, openUnpinned, terminal{}); code != 1 {
 				t.Fatalf("exit %d, want 1 (refused)\n%s", code, stderr.String())
 			}
 			mu.Lock()
@@ -189,3 +193,82 @@ func TestNotifyFlagAndEnvironment(t *testing.T) {
 
 // noEnv is an empty environment.
 func noEnv(string) string { return "" }
+
+// released is a target with a history: one earlier digest in every region
+// before the current one. Every config change fails, which ends the run
+// right after the confirmation: enough to see what the CLI asked.
+type released struct {
+	unpinned
+	sets *int
+}
+
+func (r released) History(ctx context.Context, stack string) ([]promote.Update, error) {
+	raw, err := r.Config(ctx, stack)
+	if err != nil {
+		return nil, err
+	}
+	cur := raw["helloagents:regions"]
+	var regions []map[string]any
+	if err := json.Unmarshal([]byte(cur), &regions); err != nil {
+		return nil, err
+	}
+	for _, reg := range regions {
+		reg["image"] = previousImage
+	}
+	before, _ := json.Marshal(regions)
+	return []promote.Update{
+		{Kind: "update", Result: "succeeded", Config: map[string]string{"helloagents:regions": cur}},
+		{Kind: "update", Result: "succeeded", Config: map[string]string{"helloagents:regions": string(before)}},
+	}, nil
+}
+
+func (r released) SetConfigPath(context.Context, string, string, string) error {
+	*r.sets++
+	return errors.New("test stops here")
+}
+
+const previousImage = "ghcr.io/helloagents/backend@sha256:1111111111111111111111111111111111111111111111111111111111111111"
+
+// TestRollbackConfirmation drives --rollback through the CLI: a terminal
+// is shown the plan (current -> previous digest per region) and asked;
+// --yes or no terminal skips the question.
+func TestRollbackConfirmation(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   []string
+		tty    bool
+		answer string
+		asked  bool
+		code   int // 1: declined, nothing changed; 3: went on to change
+	}{
+		{"terminal, declined", []string{"--rollback"}, true, "n\n", true, 1},
+		{"terminal, accepted", []string{"--rollback"}, true, "y\n", true, 3},
+		{"image previous is --rollback", []string{"--image", "previous"}, true, "\n", true, 1},
+		{"terminal with --yes", []string{"--rollback", "--yes"}, true, "", false, 3},
+		{"no terminal (CI)", []string{"--rollback"}, false, "", false, 3},
+		{"dry run is not asked", []string{"--rollback", "--dry-run"}, true, "", false, 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sets := 0
+			open := func(context.Context, string) (promote.Stacks, error) { return released{sets: &sets}, nil }
+			var stdout, stderr, question bytes.Buffer
+			term := terminal{in: strings.NewReader(tt.answer), out: &question, tty: tt.tty}
+			args := append([]string{"--to", "production", "--work-dir", t.TempDir()}, tt.args...)
+			code := run(t.Context(), args, noEnv, &stdout, &stderr, open, term)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.code, stdout.String(), stderr.String())
+			}
+			asked := strings.Contains(question.String(), "Proceed? [y/N]")
+			if asked != tt.asked {
+				t.Fatalf("asked %v, want %v: %q", asked, tt.asked, question.String())
+			}
+			if asked && !strings.Contains(question.String(), " -> "+previousImage) {
+				t.Errorf("the plan does not show the previous digest:\n%s", question.String())
+			}
+			if declined := tt.code == 1; declined != (sets == 0) {
+				t.Errorf("%d config changes attempted; declined: %v", sets, declined)
+			}
+		})
+	}
+}

@@ -1,16 +1,20 @@
 // Command status shows what a stack runs, region by region: the image
-// digest, and the answer of the region's full health endpoint (/health)
-// with each component (database, sandbox pool, AI service).
+// digest, how many backend replicas are healthy, the answer of the
+// region's full health endpoint (/health) with each component, the
+// database's role and the age of the last full backup.
 //
 //	go run ./infra/status --stack production [--json]
 //
 // It reads the stack's outputs (healthUrls, backendImage, backupImage)
-// with `pulumi stack output --json` in the current directory. Exit status:
-// 0 every region healthy (also --help), 1 a region is unhealthy or
-// unreachable, 2 usage error or the outputs cannot be read.
+// and config (each region's image and dockerHost) with the pulumi CLI in
+// the current directory, and the replicas with `docker --host <dockerHost>
+// ps`. Exit status: 0 every region and replica healthy (also --help), 1 a
+// region is unhealthy or unreachable or a replica is not healthy, 2 usage
+// error or the outputs cannot be read.
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -31,8 +35,17 @@ import (
 const envStack = "STATUS_STACK"
 
 func main() {
-	code := run(context.Background(), os.Args[1:], os.Getenv, cli.StackOutputs, http.DefaultClient, os.Stdout, os.Stderr)
+	d := deps{outputs: cli.StackOutputs, config: cli.StackConfig, client: http.DefaultClient, replicas: dockerCLI{}}
+	code := run(context.Background(), os.Args[1:], os.Getenv, d, os.Stdout, os.Stderr)
 	os.Exit(code)
+}
+
+// deps are what status reads, injectable for tests.
+type deps struct {
+	outputs  func(context.Context, string) (map[string]any, error)
+	config   func(context.Context, string) (map[string]string, error)
+	client   *http.Client
+	replicas Replicas
 }
 
 // Region is one line of the status.
@@ -45,6 +58,18 @@ type Region struct {
 	Version    string               `json:"version,omitempty"`
 	Components map[string]Component `json:"components,omitempty"`
 	Error      string               `json:"error,omitempty"`
+	// DatabaseRole is primary or standby, from the database component.
+	DatabaseRole string `json:"databaseRole"`
+	// LastBackupSeconds is the age of the newest full backup, from the
+	// backups component; absent when none is recorded or backups are off.
+	LastBackupSeconds *float64 `json:"lastBackupSeconds,omitempty"`
+	// Replicas are the region's backend containers; HealthyReplicas of
+	// them run and pass their healthcheck. ReplicaError says why they
+	// could not be listed.
+	Replicas        []Replica `json:"replicas"`
+	HealthyReplicas int       `json:"healthyReplicas"`
+	ReplicaError    string    `json:"replicaError,omitempty"`
+	dockerHost      string
 }
 
 // Component is one entry of the /health body.
@@ -60,26 +85,33 @@ type Status struct {
 	Regions     []Region `json:"regions"`
 }
 
-func run(ctx context.Context, args []string, getenv func(string) string,
-	outputs func(context.Context, string) (map[string]any, error), client *http.Client, stdout, stderr io.Writer,
-) int {
+// usage heads --help, above the flags.
+const usage = `Usage: go run ./infra/status --stack STACK [--json]
+
+Shows, per region of the stack: the image digest it runs, its backend
+replicas (healthy/total, from docker --host <dockerHost> ps filtered on the
+helloagents.* labels), its /health answer with every component, the
+database role (primary, or standby when the database component says so)
+and the age of the last full backup (the backups component). Reads the
+stack outputs healthUrls, backendImage and backupImage and the stack config
+(pulumi stack output / pulumi config, current directory).
+
+Exit status: 0 every region and replica healthy (also --help), 1 a region
+unhealthy or unreachable, or a replica not healthy, 2 usage error or
+outputs unreadable. A Docker engine that cannot be reached is shown, not
+counted as unhealthy.
+
+Flags:
+`
+
+func run(ctx context.Context, args []string, getenv func(string) string, d deps, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	stack := fs.String("stack", getenv(envStack), "the Pulumi `stack` to show (env "+envStack+"), e.g. production")
 	jsonOut := fs.Bool("json", false, "print JSON on stdout instead of the table")
 	timeout := fs.Duration("timeout", 5*time.Second, "time limit of each region's /health request")
 	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), `Usage: go run ./infra/status --stack STACK [--json]
-
-Shows, per region of the stack, the image it runs and its /health answer
-with every component. Reads the stack outputs healthUrls, backendImage and
-backupImage (pulumi stack output --json, current directory).
-
-Exit status: 0 every region healthy (also --help), 1 a region unhealthy or
-unreachable, 2 usage error or outputs unreadable.
-
-Flags:
-`)
+		fmt.Fprint(fs.Output(), usage)
 		cli.PrintDefaults(fs)
 	}
 	if err := fs.Parse(args); err != nil {
@@ -92,12 +124,17 @@ Flags:
 		fmt.Fprintln(stderr, "status: --stack is required (or set "+envStack+"); run with --help for usage")
 		return 2
 	}
-	out, err := outputs(ctx, *stack)
+	out, err := d.outputs(ctx, *stack)
 	if err != nil {
 		fmt.Fprintln(stderr, "status:", err)
 		return 2
 	}
-	st := collect(ctx, client, *timeout, *stack, out)
+	cfg, err := d.config(ctx, *stack)
+	if err != nil {
+		fmt.Fprintln(stderr, "status:", err)
+		return 2
+	}
+	st := collect(ctx, d, *timeout, *stack, out, cfg)
 	if len(st.Regions) == 0 {
 		fmt.Fprintf(stderr, "status: stack %q has no healthUrls output; deploy it first\n", *stack)
 		return 2
@@ -110,7 +147,7 @@ Flags:
 		printTable(stdout, st)
 	}
 	for _, r := range st.Regions {
-		if r.Status != "healthy" {
+		if r.Status != "healthy" || r.HealthyReplicas < len(r.Replicas) {
 			return 1
 		}
 	}
@@ -118,19 +155,63 @@ Flags:
 }
 
 // collect probes every region's /health (the health URL's host, path
-// /health) in name order.
-func collect(ctx context.Context, client *http.Client, timeout time.Duration, stack string, out map[string]any) Status {
+// /health) and lists its replicas, in name order.
+func collect(ctx context.Context, d deps, timeout time.Duration, stack string, out map[string]any, cfg map[string]string) Status {
 	st := Status{Stack: stack}
 	st.BackupImage, _ = out["backupImage"].(string)
 	image, _ := out["backendImage"].(string)
 	urls, _ := out["healthUrls"].(map[string]any)
+	regions := configRegions(cfg)
 	for _, name := range slices.Sorted(maps.Keys(urls)) {
 		u, _ := urls[name].(string)
 		r := Region{Name: name, HealthURL: u, Image: image}
-		probe(ctx, client, timeout, &r)
+		if c, ok := regions[name]; ok {
+			r.Image, r.dockerHost = cmp.Or(c.Image, image), c.DockerHost
+		}
+		probe(ctx, d.client, timeout, &r)
+		r.DatabaseRole = databaseRole(r.Components)
+		if age, ok := lastBackupAge(r.Components); ok {
+			s := age.Seconds()
+			r.LastBackupSeconds = &s
+		}
+		listReplicas(ctx, d.replicas, stack, &r)
 		st.Regions = append(st.Regions, r)
 	}
 	return st
+}
+
+// configRegion is what status reads of one configured region.
+type configRegion struct {
+	Name       string `json:"name"`
+	DockerHost string `json:"dockerHost"`
+	// Image is set in production (the promoted digest); staging and dev
+	// build theirs and export it as backendImage.
+	Image string `json:"image"`
+}
+
+// configRegions decodes helloagents:regions by name; an unreadable value
+// leaves every region without a Docker host (shown as such).
+func configRegions(cfg map[string]string) map[string]configRegion {
+	var list []configRegion
+	_ = json.Unmarshal([]byte(cfg["helloagents:regions"]), &list)
+	m := make(map[string]configRegion, len(list))
+	for _, r := range list {
+		m[r.Name] = r
+	}
+	return m
+}
+
+func listReplicas(ctx context.Context, reps Replicas, stack string, r *Region) {
+	if r.dockerHost == "" {
+		r.ReplicaError = "no dockerHost configured for this region"
+		return
+	}
+	list, err := reps.Backend(ctx, r.dockerHost, stack, r.Name)
+	if err != nil {
+		r.ReplicaError = err.Error()
+		return
+	}
+	r.Replicas, r.HealthyReplicas = list, countHealthy(list)
 }
 
 func probe(ctx context.Context, client *http.Client, timeout time.Duration, r *Region) {
@@ -175,7 +256,7 @@ func printTable(w io.Writer, st Status) {
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "REGION\tSTATUS\tVERSION\tIMAGE\tCOMPONENTS")
+	fmt.Fprintln(tw, "REGION\tSTATUS\tREPLICAS\tDATABASE\tLAST BACKUP\tVERSION\tIMAGE\tCOMPONENTS")
 	for _, r := range st.Regions {
 		var comps []string
 		for _, n := range slices.Sorted(maps.Keys(r.Components)) {
@@ -185,7 +266,17 @@ func printTable(w io.Writer, st Status) {
 		if r.Error != "" {
 			detail = r.Error
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Name, r.Status, r.Version, r.Image, detail)
+		replicas := fmt.Sprintf("%d/%d healthy", r.HealthyReplicas, len(r.Replicas))
+		if r.ReplicaError != "" {
+			replicas = "unknown"
+			detail += "; replicas: " + r.ReplicaError
+		}
+		backup := "none"
+		if r.LastBackupSeconds != nil {
+			backup = (time.Duration(*r.LastBackupSeconds) * time.Second).String() + " ago"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+			r.Name, r.Status, replicas, r.DatabaseRole, backup, r.Version, r.Image, detail)
 	}
 	_ = tw.Flush()
 }

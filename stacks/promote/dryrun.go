@@ -7,14 +7,15 @@ import (
 )
 
 // dryRun previews each wave cumulatively (wave n includes waves 1..n-1)
-// and restores every config value it set, whatever happens. backup is the
+// and restores every config value it set, whatever happens. images are
+// the new digests by region name; backup is the
 // backup job's new image, empty when the promotion does not include it.
-func (e *engine) dryRun(ctx context.Context, sel []region, image, oldBackup, backup string) {
+func (e *engine) dryRun(ctx context.Context, sel []region, images map[string]string, oldBackup, backup string) {
 	o := e.o
 	type wave struct{ name, key, old, new string }
 	var waves, set []wave
 	for _, r := range sel {
-		waves = append(waves, wave{r.Name, r.imageKey(), r.Image, image})
+		waves = append(waves, wave{r.Name, r.imageKey(), r.Image, images[r.Name]})
 	}
 	if backup != "" {
 		waves = append(waves, wave{backupName, keyBackupImage, oldBackup, backup})

@@ -30,6 +30,7 @@ type memStacks struct {
 	order    []string          // regions whose image changed, per up
 	packs    []promote.Policy  // policy of every up and preview
 	backup   string            // helloagents:backup.image when set
+	history  []promote.Update  // newest first, one per up
 }
 
 func newMem(names ...string) *memStacks {
@@ -104,9 +105,11 @@ func (m *memStacks) Up(_ context.Context, _ string, packs promote.Policy) (map[s
 	m.packs = append(m.packs, packs)
 	if m.upErr != nil {
 		if err := m.upErr(m.ups); err != nil {
+			m.record("failed")
 			return nil, err
 		}
 	}
+	m.record("succeeded")
 	var changed []string
 	for i, r := range m.regions {
 		if img := r["image"].(string); img != m.deployed[i] {
@@ -124,6 +127,28 @@ func (m *memStacks) Preview(_ context.Context, _ string, packs promote.Policy) (
 }
 
 func (m *memStacks) Busy(context.Context, string) error { return nil }
+
+func (m *memStacks) History(context.Context, string) ([]promote.Update, error) {
+	return m.history, nil
+}
+
+// record adds an update with the current regions to the history, as the
+// Pulumi backend does for every up.
+func (m *memStacks) record(result string) {
+	b, _ := json.Marshal(m.regions)
+	u := promote.Update{Kind: "update", Result: result, Config: map[string]string{"helloagents:regions": string(b)}}
+	m.history = append([]promote.Update{u}, m.history...)
+}
+
+// deploy sets every region to images (one per region, in order) and
+// records a succeeded up, as a past release would have.
+func (m *memStacks) deploy(images ...string) {
+	for i, img := range images {
+		m.regions[i]["image"] = img
+		m.deployed[i] = img
+	}
+	m.record("succeeded")
+}
 
 // gates passes everything except health URLs containing fail.
 type gates struct{ fail string }
@@ -335,6 +360,210 @@ func TestRollbackToANamedImage(t *testing.T) {
 			rep := promote.Run(t.Context(), m, o)
 			if rep.Outcome != promote.Usage || !strings.Contains(rep.Reason, tc.reason) || m.ups != 0 {
 				t.Errorf("outcome %s (%s), %d ups; want usage error %q", rep.Outcome, rep.Reason, m.ups, tc.reason)
+			}
+		})
+	}
+}
+
+// TestRollbackToPrevious: --rollback after a finished promotion takes each
+// region's previous digest from the target's history and rolls it out
+// with the same gates, journal and outcomes as a promotion.
+func TestRollbackToPrevious(t *testing.T) {
+	older := digest("01d01d01d01d")
+	tests := []struct {
+		name    string
+		setup   func(*memStacks, *promote.Options) // history before the rollback
+		gate    string                             // health URL part that fails
+		want    promote.Outcome
+		reason  string
+		after   []string // deployed images after the rollback
+		newRows []string // report's new image per region
+	}{
+		{name: "after a finished promotion",
+			setup: func(m *memStacks, o *promote.Options) { promoteNew(t, m, *o) },
+			want:  promote.Promoted, after: []string{oldImage, oldImage}, newRows: []string{oldImage, oldImage}},
+		{name: "each region back to its own digest",
+			setup: func(m *memStacks, o *promote.Options) { m.deploy(older, oldImage); promoteNew(t, m, *o) },
+			want:  promote.Promoted, after: []string{older, oldImage}, newRows: []string{older, oldImage}},
+		{name: "a failing gate restores the current digest",
+			setup: func(m *memStacks, o *promote.Options) { promoteNew(t, m, *o) },
+			gate:  "b.test/" + tagOf(oldImage),
+			want:  promote.RolledBack, after: []string{newImage, newImage}},
+		{name: "a promotion that was rolled back is not a target",
+			setup: func(m *memStacks, o *promote.Options) {
+				m.history = nil
+				m.deploy(older, older)
+				m.deploy(oldImage, oldImage)
+				bad := *o
+				bad.Gates = gates{fail: "b.test/" + tagOf(newImage)}
+				if rep := promote.Run(t.Context(), m, bad); rep.Outcome != promote.RolledBack {
+					t.Fatalf("setup promotion: %s (%s)", rep.Outcome, rep.Reason)
+				}
+			},
+			want: promote.Promoted, after: []string{older, older}, newRows: []string{older, older}},
+		{name: "first release: nothing to roll back to",
+			want: promote.Refused, reason: "no previous digest", after: []string{oldImage, oldImage}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newMem("a", "b")
+			m.deploy(oldImage, oldImage)
+			o := memOptions(t)
+			if tt.setup != nil {
+				tt.setup(m, &o)
+			}
+			m.source = nil // a rollback reads no source stack
+			rb := o
+			rb.From, rb.Rollback = "", true
+			if tt.gate != "" {
+				rb.Gates = gates{fail: tt.gate}
+			}
+			ups := m.ups
+			rep := promote.Run(t.Context(), m, rb)
+			if rep.Outcome != tt.want || !strings.Contains(rep.Reason, tt.reason) {
+				t.Fatalf("outcome %s (%q), want %s with %q", rep.Outcome, rep.Reason, tt.want, tt.reason)
+			}
+			if !same(m.deployed, tt.after) {
+				t.Errorf("deployed %q, want %q", m.deployed, tt.after)
+			}
+			if tt.want == promote.Refused && m.ups != ups {
+				t.Errorf("a refused rollback ran %d updates", m.ups-ups)
+			}
+			for i, want := range tt.newRows {
+				if rep.Regions[i].NewImage != want {
+					t.Errorf("report row %s: new image %s, want %s", rep.Regions[i].Region, rep.Regions[i].NewImage, want)
+				}
+			}
+			if _, err := os.Stat(rb.Journal); err == nil {
+				t.Error("journal kept after a finished rollback")
+			}
+		})
+	}
+}
+
+// TestRollbackRefusedDuringAnInterruptedPromotion: the journal of an
+// interrupted promotion is named, not the history's half-done state.
+func TestRollbackRefusedDuringAnInterruptedPromotion(t *testing.T) {
+	m := newMem("a", "b")
+	m.deploy(oldImage, oldImage)
+	o := memOptions(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	o.AfterWave = func(string) { cancel() }
+	if rep := promote.Run(ctx, m, o); rep.Outcome != promote.ManualAction {
+		t.Fatalf("interrupted promotion: %s (%s)", rep.Outcome, rep.Reason)
+	}
+	rb := memOptions(t)
+	rb.Journal, rb.From, rb.Rollback = o.Journal, "", true
+	ups := m.ups
+	rep := promote.Run(t.Context(), m, rb)
+	if rep.Outcome != promote.Refused || !strings.Contains(rep.Reason, "an interrupted promotion") || !strings.Contains(rep.Reason, "--abort") {
+		t.Errorf("outcome %s (%s), want refused naming the interrupted promotion and --abort", rep.Outcome, rep.Reason)
+	}
+	if m.ups != ups {
+		t.Errorf("a refused rollback ran %d updates", m.ups-ups)
+	}
+}
+
+// promoteNew promotes newImage from staging into every region of m.
+func promoteNew(t *testing.T, m *memStacks, o promote.Options) {
+	t.Helper()
+	if rep := promote.Run(t.Context(), m, o); rep.Outcome != promote.Promoted {
+		t.Fatalf("setup promotion: %s (%s)", rep.Outcome, rep.Reason)
+	}
+}
+
+// TestConfirmation: the plan names every region's current and new digest;
+// a declined confirmation changes nothing. Dry runs are not confirmed.
+func TestConfirmation(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		dryRun  bool
+		decline bool
+		asked   bool
+		want    promote.Outcome
+	}{
+		{"accepted", false, false, true, promote.Promoted},
+		{"declined", false, true, true, promote.Refused},
+		{"dry run is not asked", true, true, false, promote.Promoted},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newMem("a", "b")
+			o := memOptions(t)
+			o.DryRun = tt.dryRun
+			var plan string
+			o.Confirm = func(p string) error {
+				plan = p
+				if tt.decline {
+					return errors.New("confirmation declined")
+				}
+				return nil
+			}
+			rep := promote.Run(t.Context(), m, o)
+			if rep.Outcome != tt.want {
+				t.Fatalf("outcome %s (%s), want %s", rep.Outcome, rep.Reason, tt.want)
+			}
+			if (plan != "") != tt.asked {
+				t.Fatalf("asked: %v, want %v", plan != "", tt.asked)
+			}
+			for _, r := range []string{"a", "b"} {
+				if tt.asked && !strings.Contains(plan, "  "+r+": "+oldImage+" -> "+newImage+"\n") {
+					t.Errorf("plan lacks region %s's change:\n%s", r, plan)
+				}
+			}
+			if tt.decline && !tt.dryRun && (m.ups != 0 || m.regions[0]["image"] != oldImage) {
+				t.Errorf("a declined promotion ran %d updates, region a at %v", m.ups, m.regions[0]["image"])
+			}
+		})
+	}
+}
+
+// TestInterruptedRollbackResumes: a --rollback stopped between regions
+// keeps its journal; run again, it takes the digests from the journal (the
+// history now shows the half-done rollback) and finishes; --abort instead
+// restores the digests it started from.
+func TestInterruptedRollbackResumes(t *testing.T) {
+	older := digest("01d01d01d01d")
+	for _, tt := range []struct {
+		name  string
+		abort bool
+		want  []string
+	}{
+		{"resumed", false, []string{older, oldImage}},
+		{"aborted", true, []string{newImage, newImage}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newMem("a", "b")
+			m.deploy(older, oldImage)
+			o := memOptions(t)
+			promoteNew(t, m, o)
+			m.source = nil
+			rb := o
+			rb.From, rb.Rollback = "", true
+			ctx, cancel := context.WithCancel(t.Context())
+			rb.AfterWave = func(string) { cancel() }
+			if rep := promote.Run(ctx, m, rb); rep.Outcome != promote.ManualAction || !strings.Contains(rep.Reason, "interrupted") {
+				t.Fatalf("interrupted rollback: %s (%s)", rep.Outcome, rep.Reason)
+			}
+			if !same(m.deployed, []string{older, newImage}) {
+				t.Fatalf("after the interruption deployed %q", m.deployed)
+			}
+			again := rb
+			again.AfterWave = nil
+			if tt.abort {
+				again.Rollback, again.Abort = false, true
+			}
+			rep := promote.Run(t.Context(), m, again)
+			if want := map[bool]promote.Outcome{false: promote.Promoted, true: promote.RolledBack}[tt.abort]; rep.Outcome != want {
+				t.Fatalf("second run: %s (%s), want %s", rep.Outcome, rep.Reason, want)
+			}
+			if !tt.abort && !rep.Resumed {
+				t.Error("the second run did not resume the journaled rollback")
+			}
+			if !same(m.deployed, tt.want) {
+				t.Errorf("deployed %q, want %q", m.deployed, tt.want)
+			}
+			if _, err := os.Stat(rb.Journal); err == nil {
+				t.Error("journal kept")
 			}
 		})
 	}

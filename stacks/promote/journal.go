@@ -25,11 +25,16 @@ const (
 // source image) or to roll back (--abort): the digest every selected
 // region ran before.
 type Journal struct {
-	Version int       `json:"version"`
-	From    string    `json:"from"`
-	To      string    `json:"to"`
+	Version int    `json:"version"`
+	From    string `json:"from"`
+	To      string `json:"to"`
+	// Image is the digest rolled out; for a --rollback whose regions go
+	// back to different digests it is empty and each region names its own.
 	Image   string    `json:"image"`
 	Started time.Time `json:"started"`
+	// Rollback marks a --rollback run: its digests came from the history,
+	// which its own updates change, so a resumed run takes them from here.
+	Rollback bool `json:"rollback,omitempty"`
 	// Regions are the selected regions in rollout order.
 	Regions []JournalRegion `json:"regions"`
 	// Backup is the final wave that promotes the backup job's image
@@ -53,7 +58,18 @@ type JournalRegion struct {
 	// Previous is the digest the region ran before the promotion: what a
 	// rollback restores.
 	Previous string `json:"previous"`
-	State    string `json:"state"`
+	// Image is the digest this region receives when it differs from the
+	// journal's Image (a --rollback); empty means the journal's Image.
+	Image string `json:"image,omitempty"`
+	State string `json:"state"`
+}
+
+// target returns the digest the region receives in the journaled run.
+func (jr JournalRegion) target(j *Journal) string {
+	if jr.Image != "" {
+		return jr.Image
+	}
+	return j.Image
 }
 
 // loadJournal reads the journal at path; a missing file is (nil, nil).

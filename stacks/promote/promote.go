@@ -13,11 +13,13 @@
 package promote
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/helloagents/infra/notify"
@@ -57,6 +59,15 @@ type Options struct {
 	// image is left alone; every region is still journaled, gated and
 	// rolled back on failure like any promotion.
 	Image string
+	// Rollback rolls each selected region back to the digest it ran
+	// before its current one, taken from the target's update history
+	// (Stacks.History; see previousImages): the one-command rollback after
+	// a finished promotion. Like Image, it reads and gates no source.
+	Rollback bool
+	// Confirm, when set, is shown the plan (each region's current and new
+	// digest) before the first change of a new run and may decline it:
+	// the run then ends Refused with nothing changed.
+	Confirm func(plan string) error
 	// AfterWave, when set, is called after a region passed its gates and
 	// before the next wave starts. Tests use it to interrupt a run between
 	// waves.
@@ -68,10 +79,14 @@ func (o Options) check() error {
 	switch {
 	case o.To == "":
 		errs = append(errs, errors.New("the target stack (--to) is required"))
-	case o.From == "" && o.Image == "":
-		errs = append(errs, errors.New("a source stack (--from) or an image (--image) is required"))
+	case o.From == "" && o.Image == "" && !o.Rollback && !o.Abort:
+		errs = append(errs, errors.New("a source stack (--from) or an image (--image) is required, or --rollback"))
 	case o.From != "" && o.Image != "":
 		errs = append(errs, errors.New("--from and --image exclude each other: --image rolls out that digest, not the source's"))
+	case o.From != "" && o.Rollback:
+		errs = append(errs, errors.New("--from and --rollback exclude each other: --rollback rolls out each region's previous digest, not the source's"))
+	case o.Image != "" && o.Rollback:
+		errs = append(errs, errors.New("--image and --rollback exclude each other: --rollback takes each region's previous digest from the history"))
 	}
 	if o.Image != "" {
 		if err := pinned(o.Image); err != nil {
@@ -162,7 +177,7 @@ func (e *engine) run(ctx context.Context) {
 			e.end(Refused, fmt.Errorf("--abort: no interrupted promotion recorded at %s", o.Journal))
 			return
 		}
-		e.rep.Image = j.Image
+		e.rep.Image = cmp.Or(j.Image, perRegion)
 		e.rollback(ctx, j, nil, errors.New("interrupted promotion aborted with --abort"))
 		return
 	}
@@ -170,65 +185,19 @@ func (e *engine) run(ctx context.Context) {
 	if !ok {
 		return
 	}
-	var image, backup, api, frontend string
-	if o.Image != "" {
-		image = o.Image
-		e.rep.Image = image
-	} else if image, backup, api, frontend, ok = e.readSource(ctx); !ok {
+	rel, ok := e.release(ctx, j, tgt, sel)
+	if !ok || !e.resume(j, rel) || !e.gateSource(ctx, rel) {
 		return
-	}
-	// The backup job's image goes with a promotion of every region only:
-	// every region runs it, so a partial rollout must not change it.
-	if len(o.Regions) > 0 || backup == tgt.BackupImage {
-		backup = ""
-	}
-	if j != nil {
-		if j.From != o.From || j.To != o.To || j.Image != image {
-			e.end(Refused, fmt.Errorf("an interrupted promotion of %s from %q to %q is recorded at %s; "+
-				"re-run it while %q exports that image to resume it, or run with --abort to roll it back",
-				j.Image, j.From, j.To, o.Journal, j.From))
-			return
-		}
-		if o.DryRun {
-			e.end(Refused, fmt.Errorf("an interrupted promotion is recorded at %s; resume or --abort it before a dry run", o.Journal))
-			return
-		}
-		e.rep.Resumed = true
-		if len(o.Regions) > 0 {
-			e.logf("resuming: --regions is ignored, the journal's regions are rolled")
-		}
-		e.logf("resuming the promotion of %s recorded at %s", image, o.Journal)
-	}
-	if o.Image == "" {
-		e.logf("gating source %q at %s", o.From, api)
-		if err := o.Gates.Source(ctx, api, frontend); err != nil {
-			e.end(Refused, fmt.Errorf("source stack %q failed its gate, nothing changed: %w", o.From, err))
-			return
-		}
-	} else {
-		e.logf("rolling out %s to %q (no source stack)", image, o.To)
 	}
 	if o.DryRun {
-		e.dryRun(ctx, sel, image, tgt.BackupImage, backup)
+		e.dryRun(ctx, sel, rel.images, tgt.BackupImage, rel.backup)
 		return
 	}
-	if j == nil && len(o.Policy.Packs) > 0 {
-		// A pack that cannot load, or a violation already deployed, would
-		// fail the rollback as much as the rollout: find out first.
-		e.logf("preflight: preview %q under the policy packs", o.To)
-		if _, err := e.st.Preview(ctx, o.To, o.Policy); err != nil {
-			e.end(Refused, fmt.Errorf("preflight preview of %q under the policy packs failed, nothing changed: %w", o.To, err))
-			return
-		}
+	if j == nil && !e.preflight(ctx, sel, rel, tgt.BackupImage) {
+		return
 	}
 	if j == nil {
-		j = &Journal{Version: 1, From: o.From, To: o.To, Image: image, Started: time.Now().UTC()}
-		for _, r := range sel {
-			j.Regions = append(j.Regions, JournalRegion{Name: r.Name, Index: r.Index, Previous: r.Image, State: statePending})
-		}
-		if backup != "" {
-			j.Backup = &JournalBackup{Image: backup, Previous: tgt.BackupImage, State: statePending}
-		}
+		j = newJournal(o, sel, rel, tgt.BackupImage)
 		if err := j.save(o.Journal); err != nil {
 			e.end(Refused, fmt.Errorf("nothing changed: %w", err))
 			return
@@ -236,6 +205,175 @@ func (e *engine) run(ctx context.Context) {
 	}
 	e.notifyStart(ctx, j)
 	e.rollout(ctx, tgt, j)
+}
+
+// perRegion stands in the report for the image of a --rollback whose
+// regions go back to different digests.
+const perRegion = "previous digest of each region"
+
+// release is what a run rolls out.
+type release struct {
+	// image is the digest every region receives; empty for a --rollback
+	// whose regions go back to different digests.
+	image string
+	// images is the digest of each selected region, by name.
+	images map[string]string
+	// backup is the backup job's new image, empty when unchanged.
+	backup        string
+	api, frontend string
+}
+
+// release decides what the run rolls out: the source's images, --image,
+// or with --rollback each region's previous digest (from the journal of
+// an interrupted rollback, else from the target's history). ok is false
+// when the run ended.
+func (e *engine) release(ctx context.Context, j *Journal, tgt target, sel []region) (release, bool) {
+	o := e.o
+	var rel release
+	switch {
+	case o.Rollback && j != nil && j.Rollback:
+		rel.image, rel.images = j.Image, map[string]string{}
+		for _, jr := range j.Regions {
+			rel.images[jr.Name] = jr.target(j)
+		}
+	case o.Rollback && j != nil:
+		// An interrupted promotion: resume refuses, saying what to do.
+	case o.Rollback:
+		prev, ok := e.readPrevious(ctx, sel)
+		if !ok {
+			return rel, false
+		}
+		rel.images = prev
+		rel.image = common(prev)
+	case o.Image != "":
+		rel.image = o.Image
+	default:
+		var ok bool
+		if rel.image, rel.backup, rel.api, rel.frontend, ok = e.readSource(ctx); !ok {
+			return rel, false
+		}
+	}
+	if rel.images == nil {
+		rel.images = map[string]string{}
+		for _, r := range sel {
+			rel.images[r.Name] = rel.image
+		}
+	}
+	e.rep.Image = cmp.Or(rel.image, perRegion)
+	// The backup job's image goes with a promotion of every region only:
+	// every region runs it, so a partial rollout must not change it.
+	if len(o.Regions) > 0 || rel.backup == tgt.BackupImage {
+		rel.backup = ""
+	}
+	return rel, true
+}
+
+// common returns the digest every region shares, "" when they differ.
+func common(images map[string]string) string {
+	var c string
+	for _, img := range images {
+		if c != "" && img != c {
+			return ""
+		}
+		c = img
+	}
+	return c
+}
+
+// resume checks an interrupted run's journal against this run; false when
+// the run ended.
+func (e *engine) resume(j *Journal, rel release) bool {
+	o := e.o
+	if j == nil {
+		return true
+	}
+	if j.From != o.From || j.To != o.To || j.Image != rel.image || j.Rollback != o.Rollback {
+		what := j.Image
+		if j.Rollback {
+			what = "--rollback"
+		}
+		e.end(Refused, fmt.Errorf("an interrupted promotion of %s from %q to %q is recorded at %s; "+
+			"re-run it the same way to resume it (while %q exports that image), or run with --abort to roll it back",
+			what, j.From, j.To, o.Journal, j.From))
+		return false
+	}
+	if o.DryRun {
+		e.end(Refused, fmt.Errorf("an interrupted promotion is recorded at %s; resume or --abort it before a dry run", o.Journal))
+		return false
+	}
+	e.rep.Resumed = true
+	if len(o.Regions) > 0 {
+		e.logf("resuming: --regions is ignored, the journal's regions are rolled")
+	}
+	e.logf("resuming the promotion of %s recorded at %s", e.rep.Image, o.Journal)
+	return true
+}
+
+// gateSource gates the source stack of a promotion; a rollout of a named
+// or previous digest has no source. False when the run ended.
+func (e *engine) gateSource(ctx context.Context, rel release) bool {
+	o := e.o
+	if o.Image != "" || o.Rollback {
+		e.logf("rolling out %s to %q (no source stack)", e.rep.Image, o.To)
+		return true
+	}
+	e.logf("gating source %q at %s", o.From, rel.api)
+	if err := o.Gates.Source(ctx, rel.api, rel.frontend); err != nil {
+		e.end(Refused, fmt.Errorf("source stack %q failed its gate, nothing changed: %w", o.From, err))
+		return false
+	}
+	return true
+}
+
+// preflight runs before a new run's first change: the confirmation, then
+// a preview under the policy packs. False when the run ended.
+func (e *engine) preflight(ctx context.Context, sel []region, rel release, oldBackup string) bool {
+	o := e.o
+	if o.Confirm != nil {
+		if err := o.Confirm(plan(o.To, sel, rel, oldBackup)); err != nil {
+			e.end(Refused, err)
+			return false
+		}
+	}
+	if len(o.Policy.Packs) > 0 {
+		// A pack that cannot load, or a violation already deployed, would
+		// fail the rollback as much as the rollout: find out first.
+		e.logf("preflight: preview %q under the policy packs", o.To)
+		if _, err := e.st.Preview(ctx, o.To, o.Policy); err != nil {
+			e.end(Refused, fmt.Errorf("preflight preview of %q under the policy packs failed, nothing changed: %w", o.To, err))
+			return false
+		}
+	}
+	return true
+}
+
+// plan is what a confirmation shows: every change, in rollout order.
+func plan(to string, sel []region, rel release, oldBackup string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Stack %q will change, region by region, each gated and rolled back on failure:\n", to)
+	for _, r := range sel {
+		fmt.Fprintf(&b, "  %s: %s -> %s\n", r.Name, r.Image, rel.images[r.Name])
+	}
+	if rel.backup != "" {
+		fmt.Fprintf(&b, "  %s: %s -> %s\n", backupName, oldBackup, rel.backup)
+	}
+	return b.String()
+}
+
+// newJournal records a new run before its first change.
+func newJournal(o Options, sel []region, rel release, oldBackup string) *Journal {
+	j := &Journal{Version: 1, From: o.From, To: o.To, Image: rel.image, Rollback: o.Rollback, Started: time.Now().UTC()}
+	for _, r := range sel {
+		jr := JournalRegion{Name: r.Name, Index: r.Index, Previous: r.Image, State: statePending}
+		if img := rel.images[r.Name]; img != rel.image {
+			jr.Image = img
+		}
+		j.Regions = append(j.Regions, jr)
+	}
+	if rel.backup != "" {
+		j.Backup = &JournalBackup{Image: rel.backup, Previous: oldBackup, State: statePending}
+	}
+	return j
 }
 
 // readTarget reads and checks the target's regions; ok is false when the

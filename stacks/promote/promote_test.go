@@ -231,3 +231,37 @@ func TestUnpinnedSourceImageIsRefused(t *testing.T) {
 		t.Error("a refused promotion wrote a journal")
 	}
 }
+
+// TestRollbackAfterPromotionUnderTheEngine: the previous digests come from
+// the real backend's update history (pulumi stack history), and a
+// --rollback after a finished promotion restores them in every region.
+func TestRollbackAfterPromotionUnderTheEngine(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, threeRegions[:2]...)
+	if rep := promote.Run(t.Context(), e.stacks, e.options()); rep.Outcome != promote.Promoted {
+		t.Fatalf("promotion: %s (%s)", rep.Outcome, rep.Reason)
+	}
+	o := e.options()
+	o.From, o.Rollback = "", true
+	rep := promote.Run(t.Context(), e.stacks, o)
+	if rep.Outcome != promote.Promoted {
+		t.Fatalf("rollback: %s (%s)", rep.Outcome, rep.Reason)
+	}
+	old := []string{oldImage, oldImage}
+	if got := e.configImages(t); !same(got, old) {
+		t.Errorf("config images after the rollback %q, want %q", got, old)
+	}
+	if got := e.deployedImages(t); !same(got, old) {
+		t.Errorf("deployed images after the rollback %q, want %q", got, old)
+	}
+	for _, r := range rep.Regions {
+		if r.OldImage != newImage || r.NewImage != oldImage || r.Gate != promote.ResultPassed {
+			t.Errorf("report row %+v, want %s -> %s, gate passed", r, newImage, oldImage)
+		}
+	}
+	// The first release is the oldest digest: nothing before it.
+	again := promote.Run(t.Context(), e.stacks, o)
+	if again.Outcome != promote.Refused || !strings.Contains(again.Reason, "no previous digest") {
+		t.Errorf("second rollback: %s (%s), want refused: no previous digest", again.Outcome, again.Reason)
+	}
+}

@@ -94,7 +94,7 @@ func rollbackRows(j *Journal, rows []RegionReport, restored []string) []RegionRe
 		if i >= 0 {
 			rr = rows[i]
 		} else {
-			rr = RegionReport{Region: jr.Name, OldImage: jr.Previous, NewImage: j.Image, Update: ResultSkipped, Gate: ResultSkipped}
+			rr = RegionReport{Region: jr.Name, OldImage: jr.Previous, NewImage: jr.target(j), Update: ResultSkipped, Gate: ResultSkipped}
 			if jr.Name == backupName {
 				rr.NewImage = j.Backup.Image
 			}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/opthistory"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 )
@@ -35,6 +36,9 @@ type Stacks interface {
 	// Busy returns an error naming the holder when another update holds the
 	// stack, nil when the stack is free.
 	Busy(ctx context.Context, stack string) error
+	// History returns the stack's updates, newest first, each with the
+	// config it ran with: where --rollback finds the previous digests.
+	History(ctx context.Context, stack string) ([]Update, error)
 }
 
 // Policy is what every update and preview of a promotion enforces.
@@ -146,6 +150,28 @@ func (w Workspace) Preview(ctx context.Context, name string, p Policy) (string, 
 		return "", fmt.Errorf("preview %q: %w", name, err)
 	}
 	return buf.String(), nil
+}
+
+// History implements Stacks. Secrets stay masked: only the regions'
+// image digests are read.
+func (w Workspace) History(ctx context.Context, name string) ([]Update, error) {
+	s, err := w.stack(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	h, err := s.History(ctx, 0, 0, opthistory.ShowSecrets(false))
+	if err != nil {
+		return nil, fmt.Errorf("history of stack %q: %w", name, err)
+	}
+	out := make([]Update, 0, len(h))
+	for _, u := range h {
+		cfg := make(map[string]string, len(u.Config))
+		for k, v := range u.Config {
+			cfg[k] = v.Value
+		}
+		out = append(out, Update{Kind: u.Kind, Result: u.Result, Config: cfg})
+	}
+	return out, nil
 }
 
 // Busy implements Stacks. The Pulumi Cloud backend reports an update in

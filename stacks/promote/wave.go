@@ -16,13 +16,14 @@ func (e *engine) rollout(ctx context.Context, tgt target, j *Journal) {
 		return r.State == stateDeployed || r.State == stateGated
 	})
 	for _, jr := range j.Regions {
-		rr := RegionReport{Region: jr.Name, OldImage: jr.Previous, NewImage: j.Image}
+		image := jr.target(j)
+		rr := RegionReport{Region: jr.Name, OldImage: jr.Previous, NewImage: image}
 		cur, err := configuredImage(tgt, jr)
 		if err != nil {
 			e.end(ManualAction, fmt.Errorf("%w; journal kept at %s", err, o.Journal))
 			return
 		}
-		if jr.State == stateGated && cur == j.Image {
+		if jr.State == stateGated && cur == image {
 			rr.Update, rr.Gate, rr.Detail = ResultSkipped, ResultSkipped, "promoted by the interrupted run"
 			e.rep.Regions = append(e.rep.Regions, rr)
 			e.notifyRegion(ctx, rr)
@@ -33,8 +34,8 @@ func (e *engine) rollout(ctx context.Context, tgt target, j *Journal) {
 			return
 		}
 		start := time.Now()
-		e.logf("region %s: %s = %s", jr.Name, regionKey(jr.Index), j.Image)
-		if err := e.st.SetConfigPath(ctx, o.To, regionKey(jr.Index), j.Image); err != nil {
+		e.logf("region %s: %s = %s", jr.Name, regionKey(jr.Index), image)
+		if err := e.st.SetConfigPath(ctx, o.To, regionKey(jr.Index), image); err != nil {
 			e.failWave(ctx, j, rr, start, fmt.Errorf("region %s: %w", jr.Name, err))
 			return
 		}
