@@ -112,7 +112,7 @@ func (p *platform) region(r Region, imgs images, pull bool, bucket *components.B
 	proxy, err := components.NewProxy(ctx, "proxy-"+r.Name, &components.ProxyArgs{
 		Host: host, Image: imgs.proxy, Pull: pull,
 		Port: be.Port, BackendPort: be.Port, HostPort: hostPort, MaxReplicas: maxReplicas,
-		HealthCheck: cfg.HealthCheck, Limits: proxyLimits,
+		Limits: proxyLimits,
 	})
 	if err != nil {
 		return nil, err

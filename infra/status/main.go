@@ -25,6 +25,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/helloagents/infra/backend/health"
+	"github.com/helloagents/infra/contract"
 	"github.com/helloagents/infra/internal/cli"
 )
 
@@ -37,20 +39,14 @@ func main() {
 
 // Region is one line of the status.
 type Region struct {
-	Name       string               `json:"name"`
-	HealthURL  string               `json:"healthUrl"`
-	Image      string               `json:"image"`
-	Status     string               `json:"status"` // healthy, unhealthy, unreachable
-	HTTPStatus int                  `json:"httpStatus,omitempty"`
-	Version    string               `json:"version,omitempty"`
-	Components map[string]Component `json:"components,omitempty"`
-	Error      string               `json:"error,omitempty"`
-}
-
-// Component is one entry of the /health body.
-type Component struct {
-	Status  string `json:"status"`
-	Message string `json:"message"`
+	Name       string                   `json:"name"`
+	HealthURL  string                   `json:"healthUrl"`
+	Image      string                   `json:"image"`
+	Status     string                   `json:"status"` // healthy, unhealthy, unreachable
+	HTTPStatus int                      `json:"httpStatus,omitempty"`
+	Version    string                   `json:"version,omitempty"`
+	Components map[string]health.Result `json:"components,omitempty"`
+	Error      string                   `json:"error,omitempty"`
 }
 
 // Status is the whole answer.
@@ -92,14 +88,19 @@ Flags:
 		fmt.Fprintln(stderr, "status: --stack is required (or set "+envStack+"); run with --help for usage")
 		return 2
 	}
-	out, err := outputs(ctx, *stack)
+	raw, err := outputs(ctx, *stack)
 	if err != nil {
 		fmt.Fprintln(stderr, "status:", err)
 		return 2
 	}
+	out, err := contract.DecodeOutputs(raw)
+	if err != nil {
+		fmt.Fprintf(stderr, "status: stack %q: %v\n", *stack, err)
+		return 2
+	}
 	st := collect(ctx, client, *timeout, *stack, out)
 	if len(st.Regions) == 0 {
-		fmt.Fprintf(stderr, "status: stack %q has no healthUrls output; deploy it first\n", *stack)
+		fmt.Fprintf(stderr, "status: stack %q has no %s output; deploy it first\n", *stack, contract.OutputHealthURLs)
 		return 2
 	}
 	if *jsonOut {
@@ -119,14 +120,10 @@ Flags:
 
 // collect probes every region's /health (the health URL's host, path
 // /health) in name order.
-func collect(ctx context.Context, client *http.Client, timeout time.Duration, stack string, out map[string]any) Status {
-	st := Status{Stack: stack}
-	st.BackupImage, _ = out["backupImage"].(string)
-	image, _ := out["backendImage"].(string)
-	urls, _ := out["healthUrls"].(map[string]any)
-	for _, name := range slices.Sorted(maps.Keys(urls)) {
-		u, _ := urls[name].(string)
-		r := Region{Name: name, HealthURL: u, Image: image}
+func collect(ctx context.Context, client *http.Client, timeout time.Duration, stack string, out contract.Deployed) Status {
+	st := Status{Stack: stack, BackupImage: out.BackupImage}
+	for _, name := range slices.Sorted(maps.Keys(out.HealthURLs)) {
+		r := Region{Name: name, HealthURL: out.HealthURLs[name], Image: out.BackendImage}
 		probe(ctx, client, timeout, &r)
 		st.Regions = append(st.Regions, r)
 	}
@@ -135,8 +132,8 @@ func collect(ctx context.Context, client *http.Client, timeout time.Duration, st
 
 func probe(ctx context.Context, client *http.Client, timeout time.Duration, r *Region) {
 	full := r.HealthURL
-	if i := strings.Index(full, "/health"); i >= 0 {
-		full = full[:i] + "/health"
+	if i := strings.Index(full, health.FullPath); i >= 0 {
+		full = full[:i] + health.FullPath
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -152,18 +149,14 @@ func probe(ctx context.Context, client *http.Client, timeout time.Duration, r *R
 	}
 	defer resp.Body.Close()
 	r.HTTPStatus = resp.StatusCode
-	var body struct {
-		Status     string               `json:"status"`
-		Version    string               `json:"version"`
-		Components map[string]Component `json:"components"`
-	}
+	var body health.Report
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&body); err != nil {
 		r.Status, r.Error = "unhealthy", fmt.Sprintf("HTTP %d, body not the health JSON: %v", resp.StatusCode, err)
 		return
 	}
 	r.Version, r.Components = body.Version, body.Components
 	r.Status = "unhealthy"
-	if resp.StatusCode == http.StatusOK && body.Status == "healthy" {
+	if resp.StatusCode == http.StatusOK && body.Status == health.Healthy {
 		r.Status = "healthy"
 	}
 }
@@ -179,7 +172,7 @@ func printTable(w io.Writer, st Status) {
 	for _, r := range st.Regions {
 		var comps []string
 		for _, n := range slices.Sorted(maps.Keys(r.Components)) {
-			comps = append(comps, n+"="+r.Components[n].Status)
+			comps = append(comps, n+"="+string(r.Components[n].Status))
 		}
 		detail := strings.Join(comps, " ")
 		if r.Error != "" {
