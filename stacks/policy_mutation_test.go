@@ -26,7 +26,9 @@ type mutation struct {
 
 func TestPolicyMutations(t *testing.T) {
 	mutations := []mutation{
-		// The eight of the issue.
+		// The eight regressions the pack exists to stop: a root user or
+		// image, a privileged container, HTTPS off, TLS 1.0, a plain-text
+		// password, no backup job, no healthcheck.
 		{"root user", "production", "containers-run-as-non-root", set(rules.IsBackendContainer, "root", "user")},
 		{"USER root Dockerfile", "staging", "images-run-as-non-root", rootDockerfile},
 		{"privileged", "production", "containers-least-privilege", set(rules.IsBackendContainer, true, "privileged")},

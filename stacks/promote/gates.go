@@ -22,7 +22,7 @@ type Gates interface {
 	Region(ctx context.Context, healthURL, frontendURL string, hc healthcheck.Settings) error
 }
 
-// VerifyGates are the gates of the issue: the verify suite (health
+// VerifyGates are the promotion's gates: the verify suite (health
 // endpoints and smoke suite) on the source, and on each region its
 // readiness gate (verify.Gate) followed by the same suite against that
 // region's API.
