@@ -219,7 +219,7 @@ func docValue(cell, stack string) (string, bool) {
 		return "", false
 	}
 	rest := strings.TrimSpace(m[3])
-	if rest != "" && !(strings.HasPrefix(rest, "(") && strings.HasSuffix(rest, ")")) {
+	if rest != "" && (!strings.HasPrefix(rest, "(") || !strings.HasSuffix(rest, ")")) {
 		return "", false
 	}
 	v := strings.ReplaceAll(m[1]+m[2], "<stack>", stack)
