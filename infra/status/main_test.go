@@ -5,30 +5,27 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/helloagents/infra/backend/health"
+	"github.com/helloagents/infra/internal/fakebackend"
 )
 
-// region serves /health with the given status.
-func region(t *testing.T, code int, status string) *httptest.Server {
+// region is a backend of version abc123 whose database is up or down.
+func region(t *testing.T, databaseUp bool) *fakebackend.Backend {
 	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/health" {
-			http.NotFound(w, r)
-			return
-		}
-		w.WriteHeader(code)
-		fmt.Fprintf(w, `{"status":%q,"version":"abc123","components":{"database":{"status":%q,"message":"m"},"ai_service":{"status":"configured","message":"m"}}}`, status, status)
-	}))
-	t.Cleanup(srv.Close)
-	return srv
+	b := fakebackend.New(t)
+	b.SetVersion("abc123")
+	if !databaseUp {
+		b.SetComponent(fakebackend.Database, health.Unhealthy, "Database connection failed")
+	}
+	return b
 }
 
 func TestStatus(t *testing.T) {
-	eu, us := region(t, 200, "healthy"), region(t, 503, "unhealthy")
+	eu, us := region(t, true), region(t, false)
 	const image = "ghcr.io/helloagents/backend@sha256:abc"
 	outputs := func(_ context.Context, stack string) (map[string]any, error) {
 		switch stack {
