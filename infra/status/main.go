@@ -88,14 +88,9 @@ Flags:
 		fmt.Fprintln(stderr, "status: --stack is required (or set "+envStack+"); run with --help for usage")
 		return 2
 	}
-	raw, err := outputs(ctx, *stack)
+	out, err := deployed(ctx, outputs, *stack)
 	if err != nil {
 		fmt.Fprintln(stderr, "status:", err)
-		return 2
-	}
-	out, err := contract.DecodeOutputs(raw)
-	if err != nil {
-		fmt.Fprintf(stderr, "status: stack %q: %v\n", *stack, err)
 		return 2
 	}
 	st := collect(ctx, client, *timeout, *stack, out)
@@ -116,6 +111,19 @@ Flags:
 		}
 	}
 	return 0
+}
+
+// deployed reads a stack's outputs through the contract's decoder.
+func deployed(ctx context.Context, outputs func(context.Context, string) (map[string]any, error), stack string) (contract.Deployed, error) {
+	raw, err := outputs(ctx, stack)
+	if err != nil {
+		return contract.Deployed{}, err
+	}
+	out, err := contract.DecodeOutputs(raw)
+	if err != nil {
+		return contract.Deployed{}, fmt.Errorf("stack %q: %w", stack, err)
+	}
+	return out, nil
 }
 
 // collect probes every region's /health (the health URL's host, path

@@ -34,6 +34,8 @@ func TestStatus(t *testing.T) {
 				"eu-west": eu.URL + "/health/ready", "us-east": us.URL + "/health/ready"}}, nil
 		case "staging":
 			return map[string]any{"backendImage": image, "healthUrls": map[string]any{"eu-west": eu.URL + "/health/ready"}}, nil
+		case "mistyped":
+			return map[string]any{"backendImage": image, "healthUrls": eu.URL + "/health/ready"}, nil
 		case "empty":
 			return map[string]any{}, nil
 		}
@@ -56,6 +58,8 @@ func TestStatus(t *testing.T) {
 		{"no stack", nil, noEnv, 2, nil, "--stack is required"},
 		{"unknown stack", []string{"--stack", "nope"}, noEnv, 2, nil, "no stack named nope"},
 		{"not deployed", []string{"--stack", "empty"}, noEnv, 2, nil, "has no healthUrls output"},
+		{"mistyped output", []string{"--stack", "mistyped"}, noEnv, 2, nil,
+			`stack "mistyped": output healthUrls: got a string, want an object`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
