@@ -35,15 +35,7 @@ func (t refTable) column(name string) int {
 // section, keyed by config key, and the keys of the secrets table.
 func readReference(t *testing.T) (map[string]refTable, []string) {
 	t.Helper()
-	text, err := os.ReadFile(filepath.Join("..", "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, section, ok := strings.Cut(string(text), "\n## Configuration reference\n")
-	if !ok {
-		t.Fatal(`README.md has no "## Configuration reference" section`)
-	}
-	section, _, _ = strings.Cut(section, "\n## ")
+	section := readmeSection(t, "Configuration reference")
 	heading := regexp.MustCompile("^### `" + Namespace + ":(\\w+)`")
 	secretRow := regexp.MustCompile("^\\| `" + Namespace + ":(\\w+)` \\|")
 	tables := map[string]refTable{}
@@ -78,6 +70,21 @@ func readReference(t *testing.T) (map[string]refTable, []string) {
 		tables[cur.key] = *cur
 	}
 	return tables, secrets
+}
+
+// readmeSection returns the text of README.md's "## <title>" section.
+func readmeSection(t *testing.T, title string) string {
+	t.Helper()
+	text, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(text), "\n## "+title+"\n")
+	if !ok {
+		t.Fatalf("README.md has no %q section", "## "+title)
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	return section
 }
 
 func splitRow(line string) []string {
@@ -380,15 +387,7 @@ func refusing(t *testing.T, key, field string, v int) []Environment {
 // TestReferenceOutputs: the README's stack outputs table lists exactly the
 // outputs the program exports and the tools read (package contract).
 func TestReferenceOutputs(t *testing.T) {
-	text, err := os.ReadFile(filepath.Join("..", "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, section, ok := strings.Cut(string(text), "\n## Stack outputs\n")
-	if !ok {
-		t.Fatal(`README.md has no "## Stack outputs" section`)
-	}
-	section, _, _ = strings.Cut(section, "\n## ")
+	section := readmeSection(t, "Stack outputs")
 	row := regexp.MustCompile("^\\| `(\\w+)` \\|")
 	var documented []string
 	for line := range strings.Lines(section) {
