@@ -9,7 +9,9 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/helloagents/infra/components"
+	"github.com/helloagents/infra/healthcheck"
 	"github.com/helloagents/infra/internal/mocktest"
+	"github.com/helloagents/infra/policy/restype"
 )
 
 // alertsRun declares alerts for the given pools, health checks and tunnels
@@ -43,17 +45,17 @@ func alertsRun(t *testing.T, webhook string, pools, checks, tunnels []string) *m
 }
 
 func filter(r mocktest.Resource, key string) []string {
-	f := unwrap(r.Inputs["filters"])
+	f := mocktest.Unwrap(r.Inputs["filters"])
 	if !f.IsObject() {
 		return nil
 	}
-	return strs(f.ObjectValue()[resource.PropertyKey(key)])
+	return mocktest.Strings(f.ObjectValue()[resource.PropertyKey(key)])
 }
 
 func TestAlertsOnePolicyPerPoolHealthCheckAndTunnel(t *testing.T) {
 	const hook = "https://hooks.slack.com/services/T000/B000/very-secret-token"
 	m := alertsRun(t, hook, []string{"eu", "us"}, []string{"solo"}, []string{"eu", "us"})
-	policies := m.ByType(mocktest.NotificationPolicy)
+	policies := m.ByType(restype.NotificationPolicy)
 	byType := map[string][]mocktest.Resource{}
 	for _, p := range policies {
 		byType[str(p, "alertType")] = append(byType[str(p, "alertType")], p)
@@ -102,7 +104,7 @@ func TestAlertsOnePolicyPerPoolHealthCheckAndTunnel(t *testing.T) {
 		t.Errorf("SSL policy zones %v, want [zone]", z)
 	}
 
-	hooks := m.ByType(mocktest.NotificationWebhook)
+	hooks := m.ByType(restype.NotificationWebhook)
 	if len(hooks) != 1 {
 		t.Fatalf("%d webhook destinations, want 1", len(hooks))
 	}
@@ -112,7 +114,7 @@ func TestAlertsOnePolicyPerPoolHealthCheckAndTunnel(t *testing.T) {
 	for _, p := range policies {
 		emails := arr(p.Inputs["emailIntegrations"])
 		hooks := arr(p.Inputs["webhooksIntegrations"])
-		if len(emails) != 2 || len(hooks) != 1 || !unwrap(p.Inputs["enabled"]).BoolValue() {
+		if len(emails) != 2 || len(hooks) != 1 || !mocktest.Unwrap(p.Inputs["enabled"]).BoolValue() {
 			t.Errorf("%s: %d emails, %d webhooks, enabled %v; want every destination on an enabled policy", p.Name, len(emails), len(hooks), p.Inputs["enabled"])
 		}
 		if !strings.Contains(p.Provider, "cloudflare") || !strings.Contains(p.Parent, "helloagents:edge:Alerts") {
@@ -130,10 +132,10 @@ func TestAlertsOnePolicyPerPoolHealthCheckAndTunnel(t *testing.T) {
 
 func TestAlertsEmailOnly(t *testing.T) {
 	m := alertsRun(t, "", nil, []string{"solo"}, []string{"solo"})
-	if n := m.Count(mocktest.NotificationWebhook); n != 0 {
+	if n := m.Count(restype.NotificationWebhook); n != 0 {
 		t.Errorf("%d webhook destinations without a webhook URL", n)
 	}
-	for _, p := range m.ByType(mocktest.NotificationPolicy) {
+	for _, p := range m.ByType(restype.NotificationPolicy) {
 		if len(arr(p.Inputs["emailIntegrations"])) != 2 || len(arr(p.Inputs["webhooksIntegrations"])) != 0 {
 			t.Errorf("%s: destinations %v %v", p.Name, p.Inputs["emailIntegrations"], p.Inputs["webhooksIntegrations"])
 		}
@@ -167,7 +169,7 @@ func TestEdgeExportsPoolAndHealthCheckIDs(t *testing.T) {
 			}
 			edge, err = components.NewEdge(ctx, "edge", &components.EdgeArgs{
 				AccountID: "acct", ZoneID: "zone", APIHostname: "api.example.dev", Regions: rs,
-				HealthCheck: components.DefaultHealthCheck(), MinTLSVersion: "1.2",
+				HealthCheck: healthcheck.Default(), MinTLSVersion: "1.2",
 				HSTSMaxAgeSeconds: 31536000, CheckRegions: []string{"WEU"}, Cloudflare: cf,
 			})
 			return err

@@ -10,6 +10,9 @@ import (
 
 	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/helloagents/infra/backend/health"
+	"github.com/helloagents/infra/healthcheck"
 )
 
 // BackendAlias is the backend replicas' shared name on the region's egress
@@ -31,9 +34,10 @@ type BackendServiceArgs struct {
 	User   string
 	Limits Limits
 	// HealthCheck paces the Docker healthcheck. HealthcheckCommand is its
-	// test without the path: HealthCheck.LivenessPath is appended, so the
-	// probe follows the shared settings (`/server healthcheck /health/live`).
-	HealthCheck        HealthCheck
+	// test without the path: the backend's liveness path (health.LivePath)
+	// is appended (`/server healthcheck /health/live`), so a database
+	// outage does not mark every replica unhealthy.
+	HealthCheck        healthcheck.Settings
 	HealthcheckCommand []string
 	// Env are plain variables; SecretEnv are secret ones (DATABASE_URL,
 	// AI_API_KEY, SENTRY_DSN).
@@ -132,14 +136,7 @@ func backendEnv(args *BackendServiceArgs) map[string]string {
 }
 
 func backendHealthTest(args *BackendServiceArgs) []string {
-	return append(slices.Clone(args.HealthcheckCommand), args.HealthCheck.LivenessPath)
-}
-
-// WaitSeconds bounds how long creating a container may wait for Docker's
-// first "healthy": the start period, one probe interval per allowed failure
-// plus the first, and one probe timeout.
-func WaitSeconds(hc HealthCheck) int {
-	return seconds(hc.StartPeriod) + seconds(hc.Interval)*(hc.Retries+1) + seconds(hc.Timeout)
+	return append(slices.Clone(args.HealthcheckCommand), health.LivePath)
 }
 
 // replicaFingerprint digests every input that would make the docker provider
@@ -148,8 +145,8 @@ func WaitSeconds(hc HealthCheck) int {
 // The digest is not secret: it is a truncated SHA-256 and reveals nothing
 // of the values in it.
 func replicaFingerprint(img pulumi.StringOutput, args *BackendServiceArgs) pulumi.StringOutput {
-	spec := fmt.Sprintf("%q %v %d %q %+v %+v %q", args.Host.Prefix, backendEnv(args), args.Port, args.User,
-		args.Limits, args.HealthCheck, backendHealthTest(args))
+	spec := fmt.Sprintf("%q %v %d %q %+v %s %q", args.Host.Prefix, backendEnv(args), args.Port, args.User,
+		args.Limits, healthSpec(args.HealthCheck), backendHealthTest(args))
 	parts := pulumi.Array{img}
 	keys := slices.Sorted(maps.Keys(args.SecretEnv))
 	for _, k := range keys {
@@ -163,6 +160,14 @@ func replicaFingerprint(img pulumi.StringOutput, args *BackendServiceArgs) pulum
 		return fingerprint(spec, strs...)
 	}).(pulumi.StringOutput)
 	return pulumi.Unsecret(digest).(pulumi.StringOutput)
+}
+
+// healthSpec renders hc as the fingerprint has always seen it, in the form
+// of the settings type that also held the probed paths, so that moving the
+// paths into the backend's contract renames no running replica.
+func healthSpec(hc healthcheck.Settings) string {
+	return fmt.Sprintf("{Path:%s LivenessPath:%s Interval:%s Timeout:%s Retries:%d StartPeriod:%s ExpectedCodes:%v}",
+		health.ReadyPath, health.LivePath, hc.Interval, hc.Timeout, hc.Retries, hc.StartPeriod, hc.ExpectedCodes)
 }
 
 // fingerprint is 10 hex digits of SHA-256 over spec and values, each value

@@ -11,7 +11,9 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/helloagents/infra/components"
+	"github.com/helloagents/infra/healthcheck"
 	"github.com/helloagents/infra/internal/mocktest"
+	"github.com/helloagents/infra/policy/restype"
 )
 
 // run runs body under mocks and returns what it registered.
@@ -24,28 +26,13 @@ func run(t *testing.T, body func(ctx *pulumi.Context) error) *mocktest.Monitor {
 	return m
 }
 
-func unwrap(v resource.PropertyValue) resource.PropertyValue {
-	for v.IsSecret() {
-		v = v.SecretValue().Element
-	}
-	return v
-}
-
 func str(r mocktest.Resource, k string) string {
-	return unwrap(r.Inputs[resource.PropertyKey(k)]).StringValue()
-}
-
-func strs(v resource.PropertyValue) []string {
-	var out []string
-	for _, e := range unwrap(v).ArrayValue() {
-		out = append(out, unwrap(e).StringValue())
-	}
-	return out
+	return mocktest.Unwrap(r.Inputs[resource.PropertyKey(k)]).StringValue()
 }
 
 // arr returns v's elements, nil when v is unset.
 func arr(v resource.PropertyValue) []resource.PropertyValue {
-	v = unwrap(v)
+	v = mocktest.Unwrap(v)
 	if !v.IsArray() {
 		return nil
 	}
@@ -87,16 +74,16 @@ func TestSecretsGeneratesAndCollects(t *testing.T) {
 		}
 		return nil
 	})
-	if m.Count(mocktest.RandomPassword) != 1 || m.Count(mocktest.RandomID) != 2 {
-		t.Errorf("passwords=%d ids=%d, want 1 (one database password per stack) and 2", m.Count(mocktest.RandomPassword), m.Count(mocktest.RandomID))
+	if m.Count(restype.RandomPassword) != 1 || m.Count(restype.RandomID) != 2 {
+		t.Errorf("passwords=%d ids=%d, want 1 (one database password per stack) and 2", m.Count(restype.RandomPassword), m.Count(restype.RandomID))
 	}
-	pw, _ := m.Named(mocktest.RandomPassword, "secrets-db-password")
+	pw, _ := m.Named(restype.RandomPassword, "secrets-db-password")
 	// The password generated per region before is the stack's now: the
 	// primary's keeps its state through the alias.
 	if len(pw.Aliases) != 1 || pw.Aliases[0] != "secrets-db-password-us" {
 		t.Errorf("database password aliases %v, want [secrets-db-password-us] (the primary's former password)", pw.Aliases)
 	}
-	if unwrap(pw.Inputs["special"]).BoolValue() || unwrap(pw.Inputs["length"]).NumberValue() < 32 {
+	if mocktest.Unwrap(pw.Inputs["special"]).BoolValue() || mocktest.Unwrap(pw.Inputs["length"]).NumberValue() < 32 {
 		t.Errorf("database password inputs %v: want 32+ alphanumeric characters", pw.Inputs)
 	}
 	if !strings.Contains(pw.Parent, "helloagents:secrets:Secrets") {
@@ -112,26 +99,26 @@ func TestRegionHost(t *testing.T) {
 		_, err := newHost(ctx, "ssh://deploy@eu.example.dev")
 		return err
 	})
-	p, ok := m.Named(mocktest.DockerProvider, "region-eu-docker")
+	p, ok := m.Named(restype.DockerProvider, "region-eu-docker")
 	if !ok {
 		t.Fatal("no explicit docker provider")
 	}
 	if str(p, "host") != "ssh://deploy@eu.example.dev" {
 		t.Errorf("provider host %q", str(p, "host"))
 	}
-	auth := unwrap(p.Inputs["registryAuth"]).ArrayValue()
-	if len(auth) != 1 || !unwrap(auth[0]).ObjectValue()["password"].IsSecret() {
+	auth := mocktest.Unwrap(p.Inputs["registryAuth"]).ArrayValue()
+	if len(auth) != 1 || !mocktest.Unwrap(auth[0]).ObjectValue()["password"].IsSecret() {
 		t.Errorf("registry password not secret: %v", p.Inputs["registryAuth"])
 	}
-	priv, _ := m.Named(mocktest.DockerNetwork, "region-eu-private")
-	egress, _ := m.Named(mocktest.DockerNetwork, "region-eu-egress")
-	if !unwrap(priv.Inputs["internal"]).BoolValue() || str(priv, "name") != "helloagents-test-private" {
+	priv, _ := m.Named(restype.DockerNetwork, "region-eu-private")
+	egress, _ := m.Named(restype.DockerNetwork, "region-eu-egress")
+	if !mocktest.Unwrap(priv.Inputs["internal"]).BoolValue() || str(priv, "name") != "helloagents-test-private" {
 		t.Errorf("private network %v", priv.Inputs)
 	}
 	if egress.Inputs["internal"].IsBool() && egress.Inputs["internal"].BoolValue() {
 		t.Error("egress network is internal")
 	}
-	for _, n := range m.ByType(mocktest.DockerNetwork) {
+	for _, n := range m.ByType(restype.DockerNetwork) {
 		if !strings.Contains(n.Provider, "region-eu-docker") {
 			t.Errorf("%s: provider %q, want the region's", n.Name, n.Provider)
 		}
@@ -139,7 +126,7 @@ func TestRegionHost(t *testing.T) {
 }
 
 func TestDatabaseDevAndCloud(t *testing.T) {
-	hc := components.DefaultHealthCheck()
+	hc := healthcheck.Default()
 	for _, tc := range []struct {
 		name    string
 		backup  components.BackupArgs
@@ -183,21 +170,21 @@ func TestDatabaseDevAndCloud(t *testing.T) {
 				return nil
 			})
 			_ = url
-			if got := m.Count(mocktest.DockerVolume); got != tc.volumes {
+			if got := m.Count(restype.DockerVolume); got != tc.volumes {
 				t.Errorf("volumes %d, want %d", got, tc.volumes)
 			}
-			if got := m.Count(mocktest.DockerRemoteImage); got != tc.images {
+			if got := m.Count(restype.DockerRemoteImage); got != tc.images {
 				t.Errorf("pulled images %d, want %d", got, tc.images)
 			}
-			pg, _ := m.Named(mocktest.DockerContainer, "db-eu-postgres")
+			pg, _ := m.Named(restype.DockerContainer, "db-eu-postgres")
 			if str(pg, "user") != "70:70" || len(arr(pg.Inputs["ports"])) != 0 {
 				t.Errorf("postgres user %q ports %v", str(pg, "user"), pg.Inputs["ports"])
 			}
-			nets := unwrap(pg.Inputs["networksAdvanced"]).ArrayValue()
-			if len(nets) != 1 || unwrap(nets[0].ObjectValue()["name"]).StringValue() != "helloagents-test-private" {
+			nets := mocktest.Unwrap(pg.Inputs["networksAdvanced"]).ArrayValue()
+			if len(nets) != 1 || mocktest.Unwrap(nets[0].ObjectValue()["name"]).StringValue() != "helloagents-test-private" {
 				t.Errorf("postgres networks %v, want only the private network", nets)
 			}
-			if tests := strs(unwrap(pg.Inputs["healthcheck"]).ObjectValue()["tests"]); tests[1] != "pg_isready" {
+			if tests := mocktest.Strings(mocktest.Unwrap(pg.Inputs["healthcheck"]).ObjectValue()["tests"]); tests[1] != "pg_isready" {
 				t.Errorf("postgres healthcheck %v", tests)
 			}
 			if pg.DeleteBeforeReplace == nil || !*pg.DeleteBeforeReplace {
@@ -206,15 +193,15 @@ func TestDatabaseDevAndCloud(t *testing.T) {
 			if got := labels(pg); got["helloagents.role"] != "postgres" || got["helloagents.region"] != "eu" {
 				t.Errorf("postgres labels %v", got)
 			}
-			job, _ := m.Named(mocktest.DockerContainer, "db-eu-backup")
-			env := strings.Join(strs(job.Inputs["envs"]), "\n")
+			job, _ := m.Named(restype.DockerContainer, "db-eu-backup")
+			env := strings.Join(mocktest.Strings(job.Inputs["envs"]), "\n")
 			for _, w := range append(tc.wantEnv, "DATABASE_URL=postgres://app:pw-db@postgres:5432/app") {
 				if !strings.Contains(env, w) {
 					t.Errorf("backup env lacks %q", w)
 				}
 			}
-			for _, e := range unwrap(job.Inputs["envs"]).ArrayValue() {
-				name, _, _ := strings.Cut(unwrap(e).StringValue(), "=")
+			for _, e := range mocktest.Unwrap(job.Inputs["envs"]).ArrayValue() {
+				name, _, _ := strings.Cut(mocktest.Unwrap(e).StringValue(), "=")
 				secretName := name == "DATABASE_URL" || strings.HasPrefix(name, "AWS_") || name == "SENTRY_DSN"
 				if secretName != e.IsSecret() {
 					t.Errorf("backup env %s: secret=%v, want %v", name, e.IsSecret(), secretName)
@@ -229,7 +216,7 @@ func newBackend(ctx *pulumi.Context, host *components.RegionHost, img string, en
 		Host: host, Image: pulumi.String(img),
 		Pull: true, Replicas: 3, Port: 8000, User: "65532:65532",
 		Limits:      components.Limits{MemoryMB: 512, CPUs: 1, MaxRestarts: 5},
-		HealthCheck: components.DefaultHealthCheck(), HealthcheckCommand: []string{"CMD", "/server", "healthcheck"},
+		HealthCheck: healthcheck.Default(), HealthcheckCommand: []string{"CMD", "/server", "healthcheck"},
 		Env: env, SecretEnv: map[string]pulumi.StringInput{"DATABASE_URL": secret("postgres://x")},
 	})
 }
@@ -245,13 +232,13 @@ func TestBackendServiceReplicas(t *testing.T) {
 		_, err = newBackend(ctx, host, "r/b@sha256:"+strings.Repeat("2", 64), map[string]string{"APP_VERSION": "1.2.3"})
 		return err
 	})
-	if n := m.Count(mocktest.DockerContainer); n != 3 || m.Count(mocktest.DockerRemoteImage) != 1 {
-		t.Fatalf("containers %d images %d, want 3 and 1", n, m.Count(mocktest.DockerRemoteImage))
+	if n := m.Count(restype.DockerContainer); n != 3 || m.Count(restype.DockerRemoteImage) != 1 {
+		t.Fatalf("containers %d images %d, want 3 and 1", n, m.Count(restype.DockerRemoteImage))
 	}
-	wait := components.WaitSeconds(components.DefaultHealthCheck())
+	wait := components.WaitSeconds(healthcheck.Default())
 	names := map[string]bool{}
 	for i := range 3 {
-		c, ok := m.Named(mocktest.DockerContainer, fmt.Sprintf("backend-eu-%d", i))
+		c, ok := m.Named(restype.DockerContainer, fmt.Sprintf("backend-eu-%d", i))
 		if !ok {
 			t.Fatalf("replica %d not registered", i)
 		}
@@ -263,14 +250,14 @@ func TestBackendServiceReplicas(t *testing.T) {
 		if ports := arr(c.Inputs["ports"]); len(ports) != 0 {
 			t.Errorf("%s publishes %v: replicas are reached through the proxy only", c.Name, ports)
 		}
-		hc := unwrap(c.Inputs["healthcheck"]).ObjectValue()
-		if got := strings.Join(strs(hc["tests"]), " "); got != "CMD /server healthcheck /health/live" {
+		hc := mocktest.Unwrap(c.Inputs["healthcheck"]).ObjectValue()
+		if got := strings.Join(mocktest.Strings(hc["tests"]), " "); got != "CMD /server healthcheck /health/live" {
 			t.Errorf("%s healthcheck %q", c.Name, got)
 		}
 		if !strings.Contains(c.Inputs["image"].String(), "sha256:") {
 			t.Errorf("%s image %v, want the pulled image id", c.Name, c.Inputs["image"])
 		}
-		if !unwrap(c.Inputs["wait"]).BoolValue() || unwrap(c.Inputs["waitTimeout"]).NumberValue() != float64(wait) {
+		if !mocktest.Unwrap(c.Inputs["wait"]).BoolValue() || mocktest.Unwrap(c.Inputs["waitTimeout"]).NumberValue() != float64(wait) {
 			t.Errorf("%s wait=%v waitTimeout=%v, want true and %d", c.Name, c.Inputs["wait"], c.Inputs["waitTimeout"], wait)
 		}
 		if c.DeleteBeforeReplace == nil || *c.DeleteBeforeReplace {
@@ -339,14 +326,14 @@ func TestProxy(t *testing.T) {
 				p, err := components.NewProxy(ctx, "proxy-eu", &components.ProxyArgs{
 					Host: host, Image: pulumi.String("r/proxy@sha256:" + strings.Repeat("4", 64)), Pull: true,
 					Port: 8000, BackendPort: 8000, HostPort: tc.hostPort, MaxReplicas: 3,
-					HealthCheck: components.DefaultHealthCheck(), Limits: components.Limits{MemoryMB: 128, CPUs: 0.5, MaxRestarts: 5},
+					Limits: components.Limits{MemoryMB: 128, CPUs: 0.5, MaxRestarts: 5},
 				})
 				if p != nil {
 					url = p.URL
 				}
 				return err
 			})
-			c, ok := m.Named(mocktest.DockerContainer, "proxy-eu")
+			c, ok := m.Named(restype.DockerContainer, "proxy-eu")
 			if !ok {
 				t.Fatal("no proxy container")
 			}
@@ -362,22 +349,22 @@ func TestProxy(t *testing.T) {
 			if c.DeleteBeforeReplace == nil || *c.DeleteBeforeReplace != wantDBR {
 				t.Errorf("proxy deleteBeforeReplace %v, want %v", c.DeleteBeforeReplace, wantDBR)
 			}
-			env := strs(c.Inputs["envs"])
+			env := mocktest.Strings(c.Inputs["envs"])
 			for _, want := range []string{"PROXY_BACKEND_HOST=backend", "PROXY_BACKEND_PORT=8000", "PROXY_HEALTH_PATH=/health/ready", "PROXY_MAX_SERVERS=6", "PROXY_PORT=8000"} {
 				if !slices.Contains(env, want) {
 					t.Errorf("proxy env %v lacks %s", env, want)
 				}
 			}
-			nets := unwrap(c.Inputs["networksAdvanced"]).ArrayValue()
-			if len(nets) != 1 || strings.Join(strs(unwrap(nets[0]).ObjectValue()["aliases"]), ",") != "proxy" {
+			nets := mocktest.Unwrap(c.Inputs["networksAdvanced"]).ArrayValue()
+			if len(nets) != 1 || strings.Join(mocktest.Strings(mocktest.Unwrap(nets[0]).ObjectValue()["aliases"]), ",") != "proxy" {
 				t.Errorf("proxy networks %v, want the egress network with alias proxy", nets)
 			}
 			ports := arr(c.Inputs["ports"])
 			switch {
 			case tc.hostPort == 0 && len(ports) != 0:
 				t.Errorf("proxy publishes %v outside dev", ports)
-			case tc.hostPort != 0 && (len(ports) != 1 || unwrap(ports[0].ObjectValue()["ip"]).StringValue() != "127.0.0.1" ||
-				unwrap(ports[0].ObjectValue()["external"]).NumberValue() != 8000):
+			case tc.hostPort != 0 && (len(ports) != 1 || mocktest.Unwrap(ports[0].ObjectValue()["ip"]).StringValue() != "127.0.0.1" ||
+				mocktest.Unwrap(ports[0].ObjectValue()["external"]).NumberValue() != 8000):
 				t.Errorf("dev proxy ports %v, want 127.0.0.1:8000", ports)
 			}
 			if got := labels(c); got["helloagents.role"] != "proxy" {
@@ -391,8 +378,33 @@ func TestProxy(t *testing.T) {
 func labels(c mocktest.Resource) map[string]string {
 	out := map[string]string{}
 	for _, l := range arr(c.Inputs["labels"]) {
-		o := unwrap(l).ObjectValue()
-		out[unwrap(o["label"]).StringValue()] = unwrap(o["value"]).StringValue()
+		o := mocktest.Unwrap(l).ObjectValue()
+		out[mocktest.Unwrap(o["label"]).StringValue()] = mocktest.Unwrap(o["value"]).StringValue()
 	}
 	return out
+}
+
+// TestBackendFingerprintPinned: a refactor of the settings types must not
+// rename the running replicas (each rename is a release on the next `up`).
+// The value is the fingerprint of newBackend's inputs as first deployed;
+// change it only with a change that is meant to replace the replicas.
+func TestBackendFingerprintPinned(t *testing.T) {
+	const want = "d7c9cace99"
+	var got string
+	run(t, func(ctx *pulumi.Context) error {
+		host, err := newHost(ctx, "unix:///var/run/docker.sock")
+		if err != nil {
+			return err
+		}
+		svc, err := newBackend(ctx, host, "r/b@sha256:"+strings.Repeat("2", 64), map[string]string{"APP_VERSION": "1"})
+		if err != nil {
+			return err
+		}
+		v, _, _, err := mocktest.Await(svc.Fingerprint)
+		got, _ = v.(string)
+		return err
+	})
+	if got != want {
+		t.Errorf("fingerprint %q, want %q: every running replica would be replaced", got, want)
+	}
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/helloagents/infra/healthcheck"
 )
 
 // Limits are the resources and restart bounds of one container.
@@ -126,7 +128,7 @@ func nanoCPUs(cpus float64) int64 { return int64(math.Round(cpus * 1e9)) }
 
 // dockerHealthcheck renders the shared settings as a Docker healthcheck
 // running test.
-func dockerHealthcheck(hc HealthCheck, test []string) *docker.ContainerHealthcheckArgs {
+func dockerHealthcheck(hc healthcheck.Settings, test []string) *docker.ContainerHealthcheckArgs {
 	return &docker.ContainerHealthcheckArgs{
 		Tests:       pulumi.ToStringArray(test),
 		Interval:    pulumi.String(DockerDuration(hc.Interval)),

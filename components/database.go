@@ -6,6 +6,8 @@ import (
 
 	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/helloagents/infra/healthcheck"
 )
 
 // PostgresPort is the port Postgres listens on inside the private network.
@@ -30,7 +32,7 @@ type DatabaseArgs struct {
 	// ProtectData makes Pulumi refuse to delete the data volume.
 	ProtectData bool
 	// HealthCheck timing also paces pg_isready.
-	HealthCheck HealthCheck
+	HealthCheck healthcheck.Settings
 	Backup      BackupArgs
 	// PITR, when set, archives WAL and schedules physical backups
 	// (pgBackRest); Image must then be backend/postgres.Dockerfile's.

@@ -1,5 +1,5 @@
 // Package components holds the platform's typed Pulumi ComponentResources
-// and the one HealthCheck value they share.
+// that share one healthcheck.Settings value (package healthcheck).
 //
 // Each component has an XArgs struct, exported outputs, a constructor
 // NewX(ctx, name, args, opts...), the type token helloagents:<module>:<Type>,

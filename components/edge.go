@@ -6,6 +6,9 @@ import (
 
 	"github.com/pulumi/pulumi-cloudflare/sdk/v5/go/cloudflare"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/helloagents/infra/backend/health"
+	"github.com/helloagents/infra/healthcheck"
 )
 
 // EdgeRegion is one region as the edge sees it.
@@ -24,7 +27,7 @@ type EdgeArgs struct {
 	APIHostname string
 	// Regions in failover order.
 	Regions     []EdgeRegion
-	HealthCheck HealthCheck
+	HealthCheck healthcheck.Settings
 	// ManageZoneSettings applies the HTTPS settings to the zone.
 	ManageZoneSettings bool
 	MinTLSVersion      string
@@ -124,11 +127,11 @@ func (e *Edge) singleRegion(ctx *pulumi.Context, name string, args *EdgeArgs, cf
 	check, err := cloudflare.NewHealthcheck(ctx, name+"-health", &cloudflare.HealthcheckArgs{
 		ZoneId:           pulumi.String(args.ZoneID),
 		Name:             pulumi.String(sanitize(args.APIHostname) + "-ready"),
-		Description:      pulumi.String("HelloAgents API readiness " + hc.Path),
+		Description:      pulumi.String("HelloAgents API readiness " + health.ReadyPath),
 		Address:          pulumi.String(args.APIHostname),
 		Type:             pulumi.String("HTTPS"),
 		Method:           pulumi.String("GET"),
-		Path:             pulumi.String(hc.Path),
+		Path:             pulumi.String(health.ReadyPath),
 		Port:             pulumi.Int(443),
 		ExpectedCodes:    pulumi.ToStringArray(hc.ExpectedCodeStrings()),
 		Interval:         pulumi.Int(seconds(hc.Interval)),
@@ -151,10 +154,10 @@ func (e *Edge) loadBalanced(ctx *pulumi.Context, name string, args *EdgeArgs, cf
 	host := pulumi.StringArray{pulumi.String(args.APIHostname)}
 	monitor, err := cloudflare.NewLoadBalancerMonitor(ctx, name+"-monitor", &cloudflare.LoadBalancerMonitorArgs{
 		AccountId:       pulumi.String(args.AccountID),
-		Description:     pulumi.String("HelloAgents API readiness " + hc.Path),
+		Description:     pulumi.String("HelloAgents API readiness " + health.ReadyPath),
 		Type:            pulumi.String("https"),
 		Method:          pulumi.String("GET"),
-		Path:            pulumi.String(hc.Path),
+		Path:            pulumi.String(health.ReadyPath),
 		Port:            pulumi.Int(443),
 		ExpectedCodes:   pulumi.String(hc.ExpectedCodesString()),
 		Interval:        pulumi.Int(seconds(hc.Interval)),

@@ -10,7 +10,9 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/helloagents/infra/components"
+	"github.com/helloagents/infra/healthcheck"
 	"github.com/helloagents/infra/internal/mocktest"
+	"github.com/helloagents/infra/policy/restype"
 )
 
 func cfProvider(ctx *pulumi.Context) (*cloudflare.Provider, error) {
@@ -31,21 +33,21 @@ func TestTunnel(t *testing.T) {
 			Prefix: "helloagents-test", Region: "eu", AccountID: "acct", Secret: secret("c2VjcmV0"),
 			Hostnames: []string{"api.example.dev", "api-eu.example.dev"}, Service: "http://backend:8000",
 			Image: "cloudflare/cloudflared:2024.12.2", Host: host, Cloudflare: cf,
-			Limits: components.Limits{MemoryMB: 128, CPUs: 0.5, MaxRestarts: 5}, HealthCheck: components.DefaultHealthCheck(),
+			Limits: components.Limits{MemoryMB: 128, CPUs: 0.5, MaxRestarts: 5}, HealthCheck: healthcheck.Default(),
 		})
 		return err
 	})
-	tun, _ := m.Named(mocktest.Tunnel, "tunnel-eu")
+	tun, _ := m.Named(restype.Tunnel, "tunnel-eu")
 	if !tun.Inputs["secret"].IsSecret() || str(tun, "configSrc") != "cloudflare" {
 		t.Errorf("tunnel inputs %v", tun.Inputs)
 	}
-	conf, _ := m.Named(mocktest.TunnelConfig, "tunnel-eu-config")
-	rules := unwrap(unwrap(conf.Inputs["config"]).ObjectValue()["ingressRules"]).ArrayValue()
-	if len(rules) != 3 || unwrap(rules[2].ObjectValue()["service"]).StringValue() != "http_status:404" {
+	conf, _ := m.Named(restype.TunnelConfig, "tunnel-eu-config")
+	rules := mocktest.Unwrap(mocktest.Unwrap(conf.Inputs["config"]).ObjectValue()["ingressRules"]).ArrayValue()
+	if len(rules) != 3 || mocktest.Unwrap(rules[2].ObjectValue()["service"]).StringValue() != "http_status:404" {
 		t.Errorf("ingress rules %v: want two hostnames then a 404 catch-all", rules)
 	}
-	c, _ := m.Named(mocktest.DockerContainer, "tunnel-eu-cloudflared")
-	envs := unwrap(c.Inputs["envs"]).ArrayValue()
+	c, _ := m.Named(restype.DockerContainer, "tunnel-eu-cloudflared")
+	envs := mocktest.Unwrap(c.Inputs["envs"]).ArrayValue()
 	if len(envs) != 1 || !envs[0].IsSecret() || strings.Contains(c.Inputs["command"].String(), "token") {
 		t.Errorf("tunnel token must travel only as a secret env: envs=%v command=%v", c.Inputs["envs"], c.Inputs["command"])
 	}
@@ -66,7 +68,7 @@ func edgeRun(t *testing.T, regions ...string) *mocktest.Monitor {
 		}
 		_, err = components.NewEdge(ctx, "edge", &components.EdgeArgs{
 			AccountID: "acct", ZoneID: "zone", APIHostname: "api.example.dev", Regions: rs,
-			HealthCheck: components.DefaultHealthCheck(), ManageZoneSettings: true, MinTLSVersion: "1.2",
+			HealthCheck: healthcheck.Default(), ManageZoneSettings: true, MinTLSVersion: "1.2",
 			HSTSMaxAgeSeconds: 31536000, CheckRegions: []string{"WEU"}, Cloudflare: cf,
 		})
 		return err
@@ -75,35 +77,35 @@ func edgeRun(t *testing.T, regions ...string) *mocktest.Monitor {
 
 func TestEdgeZoneSettingsForceHTTPS(t *testing.T) {
 	m := edgeRun(t, "eu")
-	z, ok := m.Named(mocktest.ZoneSettings, "edge-zone-settings")
+	z, ok := m.Named(restype.ZoneSettings, "edge-zone-settings")
 	if !ok {
 		t.Fatal("no zone settings")
 	}
-	s := unwrap(z.Inputs["settings"]).ObjectValue()
+	s := mocktest.Unwrap(z.Inputs["settings"]).ObjectValue()
 	for k, want := range map[string]string{"alwaysUseHttps": "on", "minTlsVersion": "1.2", "tls13": "on", "ssl": "strict", "automaticHttpsRewrites": "on"} {
-		if got := unwrap(s[resource.PropertyKey(k)]).StringValue(); got != want {
+		if got := mocktest.Unwrap(s[resource.PropertyKey(k)]).StringValue(); got != want {
 			t.Errorf("settings.%s = %q, want %q", k, got, want)
 		}
 	}
-	hsts := unwrap(s["securityHeader"]).ObjectValue()
-	if !unwrap(hsts["enabled"]).BoolValue() || unwrap(hsts["maxAge"]).NumberValue() != 31536000 {
+	hsts := mocktest.Unwrap(s["securityHeader"]).ObjectValue()
+	if !mocktest.Unwrap(hsts["enabled"]).BoolValue() || mocktest.Unwrap(hsts["maxAge"]).NumberValue() != 31536000 {
 		t.Errorf("HSTS %v", hsts)
 	}
 }
 
 func TestEdgeSingleRegionHealthCheck(t *testing.T) {
 	m := edgeRun(t, "eu")
-	if m.Count(mocktest.Healthcheck) != 1 || m.Count(mocktest.LoadBalancer) != 0 || m.Count(mocktest.Record) != 2 {
-		t.Fatalf("healthchecks=%d lbs=%d records=%d", m.Count(mocktest.Healthcheck), m.Count(mocktest.LoadBalancer), m.Count(mocktest.Record))
+	if m.Count(restype.Healthcheck) != 1 || m.Count(restype.LoadBalancer) != 0 || m.Count(restype.Record) != 2 {
+		t.Fatalf("healthchecks=%d lbs=%d records=%d", m.Count(restype.Healthcheck), m.Count(restype.LoadBalancer), m.Count(restype.Record))
 	}
-	h := m.ByType(mocktest.Healthcheck)[0]
-	if str(h, "type") != "HTTPS" || str(h, "path") != "/health/ready" || unwrap(h.Inputs["interval"]).NumberValue() != 30 ||
-		unwrap(h.Inputs["timeout"]).NumberValue() != 5 || unwrap(h.Inputs["retries"]).NumberValue() != 3 ||
-		strings.Join(strs(h.Inputs["expectedCodes"]), ",") != "200" {
+	h := m.ByType(restype.Healthcheck)[0]
+	if str(h, "type") != "HTTPS" || str(h, "path") != "/health/ready" || mocktest.Unwrap(h.Inputs["interval"]).NumberValue() != 30 ||
+		mocktest.Unwrap(h.Inputs["timeout"]).NumberValue() != 5 || mocktest.Unwrap(h.Inputs["retries"]).NumberValue() != 3 ||
+		strings.Join(mocktest.Strings(h.Inputs["expectedCodes"]), ",") != "200" {
 		t.Errorf("health check %v does not follow the shared settings", h.Inputs)
 	}
-	for _, r := range m.ByType(mocktest.Record) {
-		if !unwrap(r.Inputs["proxied"]).BoolValue() {
+	for _, r := range m.ByType(restype.Record) {
+		if !mocktest.Unwrap(r.Inputs["proxied"]).BoolValue() {
 			t.Errorf("%s not proxied", r.Name)
 		}
 	}
@@ -111,17 +113,17 @@ func TestEdgeSingleRegionHealthCheck(t *testing.T) {
 
 func TestEdgeLoadBalancerFailover(t *testing.T) {
 	m := edgeRun(t, "eu", "us", "ap")
-	if m.Count(mocktest.LoadBalancerMonitor) != 1 || m.Count(mocktest.LoadBalancerPool) != 3 || m.Count(mocktest.LoadBalancer) != 1 || m.Count(mocktest.Healthcheck) != 0 {
-		t.Fatalf("monitor=%d pools=%d lb=%d", m.Count(mocktest.LoadBalancerMonitor), m.Count(mocktest.LoadBalancerPool), m.Count(mocktest.LoadBalancer))
+	if m.Count(restype.LoadBalancerMonitor) != 1 || m.Count(restype.LoadBalancerPool) != 3 || m.Count(restype.LoadBalancer) != 1 || m.Count(restype.Healthcheck) != 0 {
+		t.Fatalf("monitor=%d pools=%d lb=%d", m.Count(restype.LoadBalancerMonitor), m.Count(restype.LoadBalancerPool), m.Count(restype.LoadBalancer))
 	}
-	mon := m.ByType(mocktest.LoadBalancerMonitor)[0]
+	mon := m.ByType(restype.LoadBalancerMonitor)[0]
 	if str(mon, "type") != "https" || str(mon, "path") != "/health/ready" || str(mon, "expectedCodes") != "200" {
 		t.Errorf("monitor %v", mon.Inputs)
 	}
-	lb := m.ByType(mocktest.LoadBalancer)[0]
-	pools := strs(lb.Inputs["defaultPoolIds"])
+	lb := m.ByType(restype.LoadBalancer)[0]
+	pools := mocktest.Strings(lb.Inputs["defaultPoolIds"])
 	if str(lb, "steeringPolicy") != "off" || len(pools) != 3 || pools[0] != "edge-eu-pool-id" || pools[2] != "edge-ap-pool-id" ||
-		str(lb, "fallbackPoolId") != "edge-ap-pool-id" || !unwrap(lb.Inputs["proxied"]).BoolValue() {
+		str(lb, "fallbackPoolId") != "edge-ap-pool-id" || !mocktest.Unwrap(lb.Inputs["proxied"]).BoolValue() {
 		t.Errorf("load balancer %v: want failover over pools in region order", lb.Inputs)
 	}
 }
@@ -140,23 +142,23 @@ func TestFrontend(t *testing.T) {
 		})
 		return err
 	})
-	p, _ := m.Named(mocktest.PagesProject, "frontend")
-	src := unwrap(unwrap(p.Inputs["source"]).ObjectValue()["config"]).ObjectValue()
-	if unwrap(src["productionBranch"]).StringValue() != "main" || unwrap(src["previewDeploymentSetting"]).StringValue() != "all" {
+	p, _ := m.Named(restype.PagesProject, "frontend")
+	src := mocktest.Unwrap(mocktest.Unwrap(p.Inputs["source"]).ObjectValue()["config"]).ObjectValue()
+	if mocktest.Unwrap(src["productionBranch"]).StringValue() != "main" || mocktest.Unwrap(src["previewDeploymentSetting"]).StringValue() != "all" {
 		t.Errorf("pages source %v", src)
 	}
-	dc := unwrap(p.Inputs["deploymentConfigs"]).ObjectValue()
+	dc := mocktest.Unwrap(p.Inputs["deploymentConfigs"]).ObjectValue()
 	for _, env := range []resource.PropertyKey{"production", "preview"} {
-		vars := unwrap(unwrap(dc[env]).ObjectValue()["environmentVariables"]).ObjectValue()
-		if unwrap(vars["VITE_API_URL"]).StringValue() != "https://api.example.dev" {
+		vars := mocktest.Unwrap(mocktest.Unwrap(dc[env]).ObjectValue()["environmentVariables"]).ObjectValue()
+		if mocktest.Unwrap(vars["VITE_API_URL"]).StringValue() != "https://api.example.dev" {
 			t.Errorf("%s env vars %v", env, vars)
 		}
 	}
-	rec, _ := m.Named(mocktest.Record, "frontend-dns")
-	if str(rec, "content") != "helloagents.pages.dev" || !unwrap(rec.Inputs["proxied"]).BoolValue() {
+	rec, _ := m.Named(restype.Record, "frontend-dns")
+	if str(rec, "content") != "helloagents.pages.dev" || !mocktest.Unwrap(rec.Inputs["proxied"]).BoolValue() {
 		t.Errorf("frontend record %v", rec.Inputs)
 	}
-	if m.Count(mocktest.PagesDomain) != 1 {
+	if m.Count(restype.PagesDomain) != 1 {
 		t.Error("no custom domain")
 	}
 }
@@ -183,15 +185,15 @@ func TestImageAndBucket(t *testing.T) {
 		_, err = components.NewBackupBucket(ctx, "backups", &components.BackupBucketArgs{AccountID: "acct", Bucket: "b", Cloudflare: cf})
 		return err
 	})
-	img, _ := m.Named(mocktest.DockerImage, "backend-image")
-	if unwrap(img.Inputs["skipPush"]).BoolValue() || !unwrap(img.Inputs["registry"]).ObjectValue()["password"].IsSecret() {
+	img, _ := m.Named(restype.DockerImage, "backend-image")
+	if mocktest.Unwrap(img.Inputs["skipPush"]).BoolValue() || !mocktest.Unwrap(img.Inputs["registry"]).ObjectValue()["password"].IsSecret() {
 		t.Errorf("image inputs %v", img.Inputs)
 	}
 	v, _, _, _ := mocktest.Await(ref)
 	if !strings.HasPrefix(v.(string), "ghcr.io/o/backend@sha256:") {
 		t.Errorf("ref %v, want the repo digest", v)
 	}
-	if m.Count(mocktest.R2Bucket) != 1 {
+	if m.Count(restype.R2Bucket) != 1 {
 		t.Error("no R2 bucket")
 	}
 }

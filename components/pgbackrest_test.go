@@ -10,14 +10,16 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/helloagents/infra/components"
+	"github.com/helloagents/infra/healthcheck"
 	"github.com/helloagents/infra/internal/mocktest"
+	"github.com/helloagents/infra/policy/restype"
 )
 
 // envOf returns a container's KEY=value entries and which of them are secret.
 func envOf(r mocktest.Resource) (map[string]string, map[string]bool) {
 	vals, secrets := map[string]string{}, map[string]bool{}
 	for _, e := range arr(r.Inputs["envs"]) {
-		k, v, _ := strings.Cut(unwrap(e).StringValue(), "=")
+		k, v, _ := strings.Cut(mocktest.Unwrap(e).StringValue(), "=")
 		vals[k], secrets[k] = v, e.IsSecret()
 	}
 	return vals, secrets
@@ -26,8 +28,8 @@ func envOf(r mocktest.Resource) (map[string]string, map[string]bool) {
 func mountTargets(r mocktest.Resource) map[string]bool {
 	out := map[string]bool{}
 	for _, m := range arr(r.Inputs["mounts"]) {
-		o := unwrap(m).ObjectValue()
-		out[unwrap(o["target"]).StringValue()] = !o["readOnly"].IsNull() && unwrap(o["readOnly"]).BoolValue()
+		o := mocktest.Unwrap(m).ObjectValue()
+		out[mocktest.Unwrap(o["target"]).StringValue()] = !o["readOnly"].IsNull() && mocktest.Unwrap(o["readOnly"]).BoolValue()
 	}
 	return out
 }
@@ -60,16 +62,16 @@ func TestDatabaseWithPITR(t *testing.T) {
 				_, err = components.NewDatabase(ctx, "db-eu", &components.DatabaseArgs{
 					Prefix: "helloagents-test", Region: "eu", Host: host, Image: pulumi.String("helloagents-postgres:15"),
 					Name: "app", User: "app", RunAs: "999:999", Password: secret("pw-db"),
-					Limits: components.Limits{MemoryMB: 512, CPUs: 1, MaxRestarts: 5}, HealthCheck: components.DefaultHealthCheck(),
+					Limits: components.Limits{MemoryMB: 512, CPUs: 1, MaxRestarts: 5}, HealthCheck: healthcheck.Default(),
 					Backup: backup, PITR: &p,
 				})
 				return err
 			})
-			if got := m.Count(mocktest.DockerVolume); got != tc.volumes {
+			if got := m.Count(restype.DockerVolume); got != tc.volumes {
 				t.Errorf("volumes %d, want %d", got, tc.volumes)
 			}
-			pg, _ := m.Named(mocktest.DockerContainer, "db-eu-postgres")
-			job, ok := m.Named(mocktest.DockerContainer, "db-eu-pgbackrest")
+			pg, _ := m.Named(restype.DockerContainer, "db-eu-postgres")
+			job, ok := m.Named(restype.DockerContainer, "db-eu-pgbackrest")
 			if !ok {
 				t.Fatal("no pgbackrest job container")
 			}
@@ -95,7 +97,7 @@ func TestDatabaseWithPITR(t *testing.T) {
 						t.Errorf("%s: %s carries a secret in a plain entry", c.Name, k)
 					}
 				}
-				if str(c, "user") != "999:999" || !unwrap(c.Inputs["readOnly"]).BoolValue() || !slices.Contains(strs(c.Inputs["capabilities"].ObjectValue()["drops"]), "ALL") {
+				if str(c, "user") != "999:999" || !mocktest.Unwrap(c.Inputs["readOnly"]).BoolValue() || !slices.Contains(mocktest.Strings(c.Inputs["capabilities"].ObjectValue()["drops"]), "ALL") {
 					t.Errorf("%s: not hardened: user %q", c.Name, str(c, "user"))
 				}
 			}
@@ -107,7 +109,7 @@ func TestDatabaseWithPITR(t *testing.T) {
 			if _, ok := mt["/var/spool/pgbackrest"]; !ok || len(mt) != map[string]int{"s3": 3, "posix": 4}[tc.repo] {
 				t.Errorf("postgres mounts %v", mt)
 			}
-			if tmpfs := unwrap(pg.Inputs["tmpfs"]).ObjectValue(); tmpfs.HasValue(resource.PropertyKey("/var/run/postgresql")) {
+			if tmpfs := mocktest.Unwrap(pg.Inputs["tmpfs"]).ObjectValue(); tmpfs.HasValue(resource.PropertyKey("/var/run/postgresql")) {
 				t.Error("socket directory still a private tmpfs: the job cannot reach the server")
 			}
 			jm := mountTargets(job)
@@ -118,7 +120,7 @@ func TestDatabaseWithPITR(t *testing.T) {
 			if !jobSecrets["DATABASE_URL"] || !jobSecrets["SENTRY_DSN"] || jobEnv["PITR_FULL_SCHEDULE"] != "0 2 * * 0" || jobEnv["PITR_DIFF_SCHEDULE"] != "0 2 * * 1-6" {
 				t.Errorf("job env %v", jobEnv)
 			}
-			if ep := strs(job.Inputs["entrypoints"]); len(ep) != 1 || ep[0] != "/usr/local/bin/pitrjob" || str(job, "image") != str(pg, "image") {
+			if ep := mocktest.Strings(job.Inputs["entrypoints"]); len(ep) != 1 || ep[0] != "/usr/local/bin/pitrjob" || str(job, "image") != str(pg, "image") {
 				t.Errorf("job entrypoint %v image %q", ep, str(job, "image"))
 			}
 		})
@@ -155,7 +157,7 @@ func TestDatabaseStandby(t *testing.T) {
 				_, err = components.NewDatabase(ctx, "db-eu", &components.DatabaseArgs{
 					Prefix: "helloagents-test-eu", Region: "eu", Host: host, Image: pulumi.String("r/postgres@sha256:" + strings.Repeat("5", 64)),
 					Pull: true, Name: "app", User: "app", RunAs: "999:999", Password: secret("pw"),
-					Limits: components.Limits{MemoryMB: 512, CPUs: 1, MaxRestarts: 5}, HealthCheck: components.DefaultHealthCheck(),
+					Limits: components.Limits{MemoryMB: 512, CPUs: 1, MaxRestarts: 5}, HealthCheck: healthcheck.Default(),
 					Backup: components.BackupArgs{Image: pulumi.String("pgbackup:1"), Destination: "s3://b/p/eu", RunAs: "65532:65532"},
 					PITR:   tc.pitr, Standby: tc.standby,
 				})
@@ -165,7 +167,7 @@ func TestDatabaseStandby(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("err %v, want %q", err, tc.err)
 				}
-				if n := m.Count(mocktest.DockerContainer); n != 0 {
+				if n := m.Count(restype.DockerContainer); n != 0 {
 					t.Errorf("%d containers registered for a refused standby", n)
 				}
 				return
@@ -173,12 +175,12 @@ func TestDatabaseStandby(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			pg, _ := m.Named(mocktest.DockerContainer, "db-eu-postgres")
+			pg, _ := m.Named(restype.DockerContainer, "db-eu-postgres")
 			env, _ := envOf(pg)
 			if env["PG_ROLE"] != tc.role || env["PGBACKREST_REPO1_PATH"] != "/production/pgbackrest" || env["PGBACKREST_REPO1_TYPE"] != "s3" {
 				t.Errorf("postgres env PG_ROLE=%q repo %q %q", env["PG_ROLE"], env["PGBACKREST_REPO1_TYPE"], env["PGBACKREST_REPO1_PATH"])
 			}
-			if n := m.Count(mocktest.DockerContainer) - 1; n != tc.jobs {
+			if n := m.Count(restype.DockerContainer) - 1; n != tc.jobs {
 				t.Errorf("%d backup job containers, want %d", n, tc.jobs)
 			}
 		})

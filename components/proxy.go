@@ -7,6 +7,7 @@ import (
 	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/helloagents/infra/backend/health"
 	"github.com/helloagents/infra/backend/proxy"
 )
 
@@ -31,8 +32,6 @@ type ProxyArgs struct {
 	// MaxReplicas is the most replicas a region runs; a release runs two
 	// generations side by side, so the proxy tracks twice as many.
 	MaxReplicas int
-	// HealthCheck gives the readiness path the proxy probes.
-	HealthCheck HealthCheck
 	Limits      Limits
 }
 
@@ -71,7 +70,7 @@ func NewProxy(ctx *pulumi.Context, name string, args *ProxyArgs, opts ...pulumi.
 		proxy.EnvPort:        strconv.Itoa(args.Port),
 		proxy.EnvBackendHost: BackendAlias,
 		proxy.EnvBackendPort: strconv.Itoa(args.BackendPort),
-		proxy.EnvHealthPath:  args.HealthCheck.Path,
+		proxy.EnvHealthPath:  health.ReadyPath,
 		proxy.EnvMaxServers:  strconv.Itoa(2 * args.MaxReplicas),
 	}
 	fixed := args.HostPort != 0

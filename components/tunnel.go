@@ -6,6 +6,8 @@ import (
 	"github.com/pulumi/pulumi-cloudflare/sdk/v5/go/cloudflare"
 	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/helloagents/infra/healthcheck"
 )
 
 // TunnelArgs configure one region's Cloudflare Tunnel.
@@ -29,7 +31,7 @@ type TunnelArgs struct {
 	Cloudflare *cloudflare.Provider
 	Limits     Limits
 	// HealthCheck paces cloudflared's own healthcheck.
-	HealthCheck HealthCheck
+	HealthCheck healthcheck.Settings
 }
 
 // Tunnel is a Cloudflare Tunnel plus the cloudflared container that holds it

@@ -10,6 +10,7 @@ import (
 
 	"github.com/helloagents/infra/components"
 	"github.com/helloagents/infra/internal/mocktest"
+	"github.com/helloagents/infra/policy/restype"
 )
 
 func TestAlertsValidation(t *testing.T) {
@@ -86,24 +87,24 @@ func TestEveryMonitoredObjectHasAlerts(t *testing.T) {
 				return out
 			}
 			covered := map[string][]string{}
-			for _, p := range m.ByType(mocktest.NotificationPolicy) {
-				typ := unwrap(p.Inputs["alertType"]).StringValue()
-				if f := unwrap(p.Inputs["filters"]); f.IsObject() {
+			for _, p := range m.ByType(restype.NotificationPolicy) {
+				typ := mocktest.Unwrap(p.Inputs["alertType"]).StringValue()
+				if f := mocktest.Unwrap(p.Inputs["filters"]); f.IsObject() {
 					for _, key := range []string{"poolIds", "healthCheckIds", "tunnelIds"} {
 						if v, ok := f.ObjectValue()[resource.PropertyKey(key)]; ok {
-							covered[typ] = append(covered[typ], strs(v)...)
+							covered[typ] = append(covered[typ], mocktest.Strings(v)...)
 						}
 					}
 				}
-				emails := unwrap(p.Inputs["emailIntegrations"])
+				emails := mocktest.Unwrap(p.Inputs["emailIntegrations"])
 				if !emails.IsArray() || len(emails.ArrayValue()) != len(cfg.Alerts.Emails) {
 					t.Errorf("%s: email destinations %v, want %v", p.Name, emails, cfg.Alerts.Emails)
 				}
 			}
 			for typ, token := range map[string]string{
-				components.AlertLoadBalancingHealth: mocktest.LoadBalancerPool,
-				components.AlertHealthCheckStatus:   mocktest.Healthcheck,
-				components.AlertTunnelHealth:        mocktest.Tunnel,
+				components.AlertLoadBalancingHealth: restype.LoadBalancerPool,
+				components.AlertHealthCheckStatus:   restype.Healthcheck,
+				components.AlertTunnelHealth:        restype.Tunnel,
 			} {
 				got := covered[typ]
 				slices.Sort(got)
@@ -111,8 +112,8 @@ func TestEveryMonitoredObjectHasAlerts(t *testing.T) {
 					t.Errorf("%s policies cover %v, want one per %s: %v", typ, got, token, want)
 				}
 			}
-			if n := len(covered[components.AlertUniversalSSL]); n != 0 || !slices.ContainsFunc(m.ByType(mocktest.NotificationPolicy), func(r mocktest.Resource) bool {
-				return unwrap(r.Inputs["alertType"]).StringValue() == components.AlertUniversalSSL
+			if n := len(covered[components.AlertUniversalSSL]); n != 0 || !slices.ContainsFunc(m.ByType(restype.NotificationPolicy), func(r mocktest.Resource) bool {
+				return mocktest.Unwrap(r.Inputs["alertType"]).StringValue() == components.AlertUniversalSSL
 			}) {
 				t.Error("no zone certificate policy")
 			}
@@ -135,31 +136,31 @@ func TestWebhookURLIsSecretInTheGraph(t *testing.T) {
 		t.Errorf("the webhook prints as %q", s)
 	}
 	m := runConfig(t, cfg)
-	hooks := m.ByType(mocktest.NotificationWebhook)
+	hooks := m.ByType(restype.NotificationWebhook)
 	if len(hooks) != 1 || !hooks[0].Inputs["url"].IsSecret() {
 		t.Fatalf("webhook destinations %v: want one, its url a secret", hooks)
 	}
-	for _, p := range m.ByType(mocktest.NotificationPolicy) {
-		if len(unwrap(p.Inputs["webhooksIntegrations"]).ArrayValue()) != 1 {
+	for _, p := range m.ByType(restype.NotificationPolicy) {
+		if len(mocktest.Unwrap(p.Inputs["webhooksIntegrations"]).ArrayValue()) != 1 {
 			t.Errorf("%s does not notify the webhook", p.Name)
 		}
 	}
 	// The backup jobs, beside the primary database only, post to it.
 	for _, r := range []Region{cfg.Primary()} {
 		found := false
-		for _, c := range m.ByType(mocktest.DockerContainer) {
+		for _, c := range m.ByType(restype.DockerContainer) {
 			if !strings.Contains(c.Name, r.Name) || !strings.HasSuffix(c.Name, "-backup") {
 				continue
 			}
 			envs := c.Inputs["envs"]
-			for _, e := range unwrap(envs).ArrayValue() {
-				v := unwrap(e).StringValue()
+			for _, e := range mocktest.Unwrap(envs).ArrayValue() {
+				v := mocktest.Unwrap(e).StringValue()
 				if v == "ALERT_WEBHOOK_URL="+hook {
 					found = e.IsSecret() || envs.IsSecret()
 				}
 			}
-			if !slices.ContainsFunc(unwrap(envs).ArrayValue(), func(e resource.PropertyValue) bool {
-				return unwrap(e).StringValue() == "ALERT_REGION="+r.Name
+			if !slices.ContainsFunc(mocktest.Unwrap(envs).ArrayValue(), func(e resource.PropertyValue) bool {
+				return mocktest.Unwrap(e).StringValue() == "ALERT_REGION="+r.Name
 			}) {
 				t.Errorf("%s: no ALERT_REGION=%s", c.Name, r.Name)
 			}

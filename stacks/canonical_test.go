@@ -26,6 +26,7 @@ import (
 
 	"github.com/helloagents/infra/components"
 	"github.com/helloagents/infra/internal/mocktest"
+	"github.com/helloagents/infra/policy/restype"
 )
 
 // readBackCPUs is what the provider reads for an input cpus value: Docker
@@ -51,24 +52,24 @@ func TestIdempotentCanonicalForms(t *testing.T) {
 	for _, stack := range []string{"dev", "staging", "production"} {
 		t.Run(stack, func(t *testing.T) {
 			m, _, _ := runStack(t, stack)
-			for _, c := range m.ByType(mocktest.DockerContainer) {
+			for _, c := range m.ByType(restype.DockerContainer) {
 				checkContainerCanonical(t, c)
 			}
-			for _, n := range m.ByType(mocktest.DockerNetwork) {
-				if d := unwrap(n.Inputs["driver"]); d.IsString() && d.StringValue() != "bridge" {
+			for _, n := range m.ByType(restype.DockerNetwork) {
+				if d := mocktest.Unwrap(n.Inputs["driver"]); d.IsString() && d.StringValue() != "bridge" {
 					t.Errorf("%s: driver %q; the engine reports the driver it ran", n.Name, d.StringValue())
 				}
-				if _, ok := n.Inputs["ipamDriver"]; ok && unwrap(n.Inputs["ipamDriver"]).StringValue() != "default" {
+				if _, ok := n.Inputs["ipamDriver"]; ok && mocktest.Unwrap(n.Inputs["ipamDriver"]).StringValue() != "default" {
 					t.Errorf("%s: ipamDriver %v", n.Name, n.Inputs["ipamDriver"])
 				}
 			}
-			for _, v := range m.ByType(mocktest.DockerVolume) {
-				if d, ok := v.Inputs["driver"]; ok && unwrap(d).StringValue() != "local" {
+			for _, v := range m.ByType(restype.DockerVolume) {
+				if d, ok := v.Inputs["driver"]; ok && mocktest.Unwrap(d).StringValue() != "local" {
 					t.Errorf("%s: driver %v", v.Name, d)
 				}
 			}
-			for _, img := range m.ByType(mocktest.DockerRemoteImage) {
-				if name := unwrap(img.Inputs["name"]).StringValue(); !strings.Contains(name, "@sha256:") && !strings.Contains(name, ":") {
+			for _, img := range m.ByType(restype.DockerRemoteImage) {
+				if name := mocktest.Unwrap(img.Inputs["name"]).StringValue(); !strings.Contains(name, "@sha256:") && !strings.Contains(name, ":") {
 					t.Errorf("%s: %q pins no tag or digest", img.Name, name)
 				}
 			}
@@ -79,21 +80,21 @@ func TestIdempotentCanonicalForms(t *testing.T) {
 func checkContainerCanonical(t *testing.T, c mocktest.Resource) {
 	t.Helper()
 	in := c.Inputs
-	if cpus := unwrap(in["cpus"]); cpus.IsString() {
+	if cpus := mocktest.Unwrap(in["cpus"]); cpus.IsString() {
 		if back := readBackCPUs(t, cpus.StringValue()); back != cpus.StringValue() {
 			t.Errorf("%s: cpus %q reads back as %q: a replacement on every up", c.Name, cpus.StringValue(), back)
 		}
 	}
-	mem, swap := unwrap(in["memory"]), unwrap(in["memorySwap"])
+	mem, swap := mocktest.Unwrap(in["memory"]), mocktest.Unwrap(in["memorySwap"])
 	switch {
 	case mem.IsNumber() && !swap.IsNumber():
 		t.Errorf("%s: memory without memorySwap reads back as twice the memory: a diff on every up", c.Name)
 	case mem.IsNumber() && swap.NumberValue() != mem.NumberValue():
 		t.Errorf("%s: memorySwap %v, want %v (no swap)", c.Name, swap.NumberValue(), mem.NumberValue())
 	}
-	if hc := unwrap(in["healthcheck"]); hc.IsObject() {
+	if hc := mocktest.Unwrap(in["healthcheck"]); hc.IsObject() {
 		for _, k := range []resource.PropertyKey{"interval", "timeout", "startPeriod", "startInterval"} {
-			v := unwrap(hc.ObjectValue()[k])
+			v := mocktest.Unwrap(hc.ObjectValue()[k])
 			if !v.IsString() {
 				continue
 			}
@@ -103,10 +104,10 @@ func checkContainerCanonical(t *testing.T, c mocktest.Resource) {
 			}
 		}
 	}
-	if img := unwrap(in["image"]); img.IsString() && !strings.HasPrefix(img.StringValue(), "sha256:") {
+	if img := mocktest.Unwrap(in["image"]); img.IsString() && !strings.HasPrefix(img.StringValue(), "sha256:") {
 		t.Errorf("%s: image %q: run the pulled or built image ID (sha256:...), which the provider compares as is", c.Name, img.StringValue())
 	}
-	for _, d := range strs(obj(in["capabilities"])["drops"]) {
+	for _, d := range mocktest.Strings(obj(in["capabilities"])["drops"]) {
 		if d != "ALL" && !strings.HasPrefix(d, "CAP_") {
 			t.Errorf("%s: capability %q; the engine stores CAP_%s", c.Name, d, d)
 		}

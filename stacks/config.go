@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/helloagents/infra/components"
+	"github.com/helloagents/infra/backend/health"
+	"github.com/helloagents/infra/contract"
+	"github.com/helloagents/infra/healthcheck"
 )
 
 // Namespace is the Pulumi config namespace of every platform key.
-const Namespace = "helloagents"
+const Namespace = contract.Namespace
 
 // Environment names the kind of stack; it selects defaults and rules.
 type Environment string
@@ -31,7 +33,7 @@ type Config struct {
 	Environment Environment
 	// Regions in promotion order.
 	Regions     []Region
-	HealthCheck components.HealthCheck
+	HealthCheck healthcheck.Settings
 	Backend     Backend
 	Database    Database
 	Backup      Backup
@@ -310,7 +312,7 @@ func (c Config) FailoverOrder() []Region {
 // HealthURL is the readiness probe URL of region r.
 func (c Config) HealthURL(r Region) string {
 	if c.Environment == Dev {
-		return c.APIURL() + c.HealthCheck.Path
+		return c.APIURL() + health.ReadyPath
 	}
-	return "https://" + c.RegionHostname(r) + c.HealthCheck.Path
+	return "https://" + c.RegionHostname(r) + health.ReadyPath
 }

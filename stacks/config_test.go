@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/helloagents/infra/contract"
 	"github.com/helloagents/infra/internal/stacktest"
 )
 
@@ -66,7 +67,7 @@ func TestDefaultsAndDerivedValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.HealthCheck.Interval != 30*time.Second || c.HealthCheck.Path != "/health/ready" {
+	if c.HealthCheck.Interval != 30*time.Second || c.HealthURL(c.Regions[0]) != "https://api-eu-west.helloagents.dev/health/ready" {
 		t.Errorf("health check defaults not applied: %+v", c.HealthCheck)
 	}
 	if c.Backend.SentryTracesSampleRate != 0.1 || c.Backend.User != "65532:65532" {
@@ -260,5 +261,20 @@ func TestSecretNeverPrints(t *testing.T) {
 	}
 	if c.Secrets.AIAPIKey.Reveal() != testSecrets["helloagents:aiApiKey"] {
 		t.Error("Reveal does not return the value")
+	}
+}
+
+// TestContractKeys: the config paths promotion writes (package contract)
+// are the keys this package reads.
+func TestContractKeys(t *testing.T) {
+	for _, tc := range []struct{ program, contract string }{
+		{full(keyRegions), contract.KeyRegions},
+		{full(keyBackup) + ".image", contract.KeyBackupImage},
+		{full(keyBackend) + ".proxyImage", contract.KeyProxyImage},
+		{full(keyDatabase) + ".image", contract.KeyDatabaseImage},
+	} {
+		if tc.program != tc.contract {
+			t.Errorf("program key %q, contract key %q", tc.program, tc.contract)
+		}
 	}
 }

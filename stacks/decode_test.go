@@ -82,6 +82,13 @@ func TestDecodeErrors(t *testing.T) {
 		{"unknown health-check field", "dev",
 			map[string]string{"helloagents:healthCheck": `{"intervall":"5s"}`},
 			[]string{"helloagents:healthCheck.intervall: unknown field (did you mean `interval`?)"}, nil},
+		{"removed health-check paths", "dev",
+			map[string]string{"helloagents:healthCheck": `{"path":"/readyz","livenessPath":"/livez","interval":"5s","timeout":"10s"}`},
+			[]string{
+				"helloagents:healthCheck.path: no longer a setting: the backend always serves it on /health/ready",
+				"helloagents:healthCheck.livenessPath: no longer a setting: the backend always serves it on /health/live",
+				"helloagents:healthCheck.timeout: invalid value \"10s\"",
+			}, []string{"unknown field"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			raw := stackRaw(t, tc.stack)

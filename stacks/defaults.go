@@ -4,7 +4,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/helloagents/infra/components"
+	"github.com/helloagents/infra/healthcheck"
 )
 
 // LocalDockerHost is the local engine's socket, the dev region's host.
@@ -17,7 +17,7 @@ func Defaults(stack string, env Environment) Config {
 	c := Config{
 		Stack:       stack,
 		Environment: env,
-		HealthCheck: components.DefaultHealthCheck(),
+		HealthCheck: healthcheck.Default(),
 		Backend: Backend{
 			Port:                   8000,
 			HostPort:               8000,

@@ -41,6 +41,7 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/helloagents/infra/components"
+	"github.com/helloagents/infra/policy/restype"
 	"github.com/helloagents/infra/stacks"
 )
 
@@ -93,7 +94,7 @@ func (p *dockerSim) setSource(s string) {
 func (p *dockerSim) state(urn string, in resource.PropertyMap) resource.PropertyMap {
 	out := in.Copy()
 	switch resource.URN(urn).Type() {
-	case "docker:index/container:Container":
+	case restype.DockerContainer:
 		if v, ok := in["cpus"]; ok && v.IsString() {
 			r, _ := new(big.Rat).SetString(v.StringValue())
 			f, _ := r.Float64()
@@ -112,7 +113,7 @@ func (p *dockerSim) state(urn string, in resource.PropertyMap) resource.Property
 			}
 			out["healthcheck"] = resource.NewObjectProperty(h)
 		}
-	case "docker:index/image:Image":
+	case restype.DockerImage:
 		name := in["imageName"].StringValue()
 		if strings.HasPrefix(name, "helloagents-backend:") {
 			p.mu.Lock()
@@ -120,9 +121,9 @@ func (p *dockerSim) state(urn string, in resource.PropertyMap) resource.Property
 			p.mu.Unlock()
 		}
 		out["repoDigest"] = resource.NewProperty("sha256:" + digest(name))
-	case "docker:index/remoteImage:RemoteImage":
+	case restype.DockerRemoteImage:
 		out["imageId"] = resource.NewProperty("sha256:" + digest(in["name"].StringValue()))
-	case "random:index/randomPassword:RandomPassword":
+	case restype.RandomPassword:
 		out["result"] = resource.MakeSecret(resource.NewProperty("stand-in-password-0123456789abcdef"))
 	case "random:index/randomId:RandomId":
 		out["b64Std"] = resource.NewProperty("c3RhbmQtaW4=" + digest(urn)[:8])
@@ -170,7 +171,7 @@ func (p *dockerSim) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumi
 	if err != nil {
 		return nil, err
 	}
-	if resource.URN(req.GetUrn()).Type() == "docker:index/image:Image" {
+	if resource.URN(req.GetUrn()).Type() == restype.DockerImage {
 		if !p.state(req.GetUrn(), news)["repoDigest"].DeepEquals(olds["repoDigest"]) {
 			return &pulumirpc.DiffResponse{Changes: pulumirpc.DiffResponse_DIFF_SOME, Diffs: []string{"build"}}, nil
 		}

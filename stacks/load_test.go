@@ -8,6 +8,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/helloagents/infra/internal/mocktest"
+	"github.com/helloagents/infra/policy/restype"
 )
 
 // withConfig hands a program its stack configuration the way the Pulumi CLI
@@ -48,7 +49,7 @@ func TestLoadInProgram(t *testing.T) {
 			if loaded.Stack != stack || string(loaded.Environment) != stack {
 				t.Errorf("loaded stack %q env %q", loaded.Stack, loaded.Environment)
 			}
-			if m.Count(mocktest.DockerContainer) == 0 {
+			if m.Count(restype.DockerContainer) == 0 {
 				t.Error("no containers registered")
 			}
 		})

@@ -12,7 +12,8 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/helloagents/infra/components"
+	"github.com/helloagents/infra/backend/health"
+	"github.com/helloagents/infra/healthcheck"
 )
 
 // Parse builds the typed Config of stack from raw, which maps full keys
@@ -155,11 +156,9 @@ func environment(stack, explicit string) (Environment, error) {
 		full(keyEnvironment), stack, allowed)
 }
 
-// healthCheckJSON is the stack-file form of components.HealthCheck, with
+// healthCheckJSON is the stack-file form of healthcheck.Settings, with
 // durations as Go duration strings ("30s").
 type healthCheckJSON struct {
-	Path          *string `json:"path"`
-	LivenessPath  *string `json:"livenessPath"`
 	Interval      *string `json:"interval"`
 	Timeout       *string `json:"timeout"`
 	Retries       *int    `json:"retries"`
@@ -168,10 +167,10 @@ type healthCheckJSON struct {
 }
 
 // healthCheck lays text over hc.
-func (d *decoder) healthCheck(text string, hc components.HealthCheck) components.HealthCheck {
+func (d *decoder) healthCheck(text string, hc healthcheck.Settings) healthcheck.Settings {
 	path := full(keyHealthCheck)
 	var j healthCheckJSON
-	d.object(path, text, &j)
+	d.object(path, d.withoutPaths(path, text), &j)
 	dur := func(field string, s *string, into *time.Duration) {
 		if s == nil {
 			return
@@ -184,12 +183,6 @@ func (d *decoder) healthCheck(text string, hc components.HealthCheck) components
 		}
 		*into = v
 	}
-	if j.Path != nil {
-		hc.Path = *j.Path
-	}
-	if j.LivenessPath != nil {
-		hc.LivenessPath = *j.LivenessPath
-	}
 	dur("interval", j.Interval, &hc.Interval)
 	dur("timeout", j.Timeout, &hc.Timeout)
 	dur("startPeriod", j.StartPeriod, &hc.StartPeriod)
@@ -200,6 +193,30 @@ func (d *decoder) healthCheck(text string, hc components.HealthCheck) components
 		hc.ExpectedCodes = j.ExpectedCodes
 	}
 	return hc
+}
+
+// withoutPaths reports and drops the former healthCheck fields path and
+// livenessPath. They were removed because the backend's routes are fixed:
+// any other value validated and then failed every probe. text that is not
+// an object is returned as is, for object to report.
+func (d *decoder) withoutPaths(path, text string) string {
+	var fields map[string]json.RawMessage
+	if decodeJSON(text, &fields) != nil || fields == nil {
+		return text
+	}
+	served := map[string]string{"path": health.ReadyPath, "livenessPath": health.LivePath}
+	for _, name := range slices.Sorted(maps.Keys(served)) {
+		if _, ok := fields[name]; ok {
+			d.addf("%s.%s: no longer a setting: the backend always serves it on %s, which every probe uses; delete the field",
+				path, name, served[name])
+			delete(fields, name)
+		}
+	}
+	rest, err := json.Marshal(fields)
+	if err != nil {
+		return text
+	}
+	return string(rest)
 }
 
 // clip shortens a value quoted in an error message.

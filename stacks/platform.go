@@ -1,8 +1,10 @@
 package stacks
 
 import (
+	"maps"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/pulumi/pulumi-cloudflare/sdk/v5/go/cloudflare"
@@ -10,6 +12,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/helloagents/infra/components"
+	"github.com/helloagents/infra/contract"
 )
 
 // Outputs are the stack outputs Platform exports (names in the contract).
@@ -28,6 +31,21 @@ type Outputs struct {
 	// PostgresImage is the database image (PostgreSQL with pgBackRest): the
 	// digest to copy into production's database.image.
 	PostgresImage pulumi.StringOutput
+}
+
+// Exports are the stack outputs by their contract names, the names the
+// promotion, status and verify tools read through contract.DecodeOutputs.
+func (o Outputs) Exports() map[string]pulumi.Output {
+	return map[string]pulumi.Output{
+		contract.OutputAPIURL:        o.APIURL,
+		contract.OutputFrontendURL:   o.FrontendURL,
+		contract.OutputHealthURLs:    o.HealthURLs,
+		contract.OutputBackendImage:  o.BackendImage,
+		contract.OutputBackupBucket:  o.BackupBucket,
+		contract.OutputBackupImage:   o.BackupImage,
+		contract.OutputProxyImage:    o.ProxyImage,
+		contract.OutputPostgresImage: o.PostgresImage,
+	}
 }
 
 // images are the references the regions run: built here (dev, staging) or
@@ -127,14 +145,10 @@ func (p *platform) compose() (*Outputs, error) {
 
 // export registers the stack outputs under their contract names.
 func (out *Outputs) export(ctx *pulumi.Context) {
-	ctx.Export("apiUrl", out.APIURL)
-	ctx.Export("frontendUrl", out.FrontendURL)
-	ctx.Export("healthUrls", out.HealthURLs)
-	ctx.Export("backendImage", out.BackendImage)
-	ctx.Export("backupBucket", out.BackupBucket)
-	ctx.Export("backupImage", out.BackupImage)
-	ctx.Export("proxyImage", out.ProxyImage)
-	ctx.Export("postgresImage", out.PostgresImage)
+	exports := out.Exports()
+	for _, name := range slices.Sorted(maps.Keys(exports)) {
+		ctx.Export(name, exports[name])
+	}
 }
 
 // credentials creates the Secrets component, the registry login and the

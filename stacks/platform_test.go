@@ -8,8 +8,10 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/helloagents/infra/contract"
 	"github.com/helloagents/infra/internal/mocktest"
 	"github.com/helloagents/infra/internal/stacktest"
+	"github.com/helloagents/infra/policy/restype"
 )
 
 // runStack runs the whole program of a committed stack under mocks.
@@ -26,10 +28,7 @@ func runStack(t *testing.T, stack string) (*mocktest.Monitor, Config, map[string
 		if err != nil {
 			return err
 		}
-		for name, o := range map[string]pulumi.Output{
-			"apiUrl": out.APIURL, "frontendUrl": out.FrontendURL, "healthUrls": out.HealthURLs,
-			"backendImage": out.BackendImage, "backupBucket": out.BackupBucket,
-		} {
+		for name, o := range out.Exports() {
 			v, secret, known, err := mocktest.Await(o)
 			if err != nil || !known || secret {
 				return fmt.Errorf("output %s: known=%v secret=%v: %w", name, known, secret, err)
@@ -67,28 +66,28 @@ func TestStackResourceCounts(t *testing.T) {
 		standby counts
 	}{
 		{"dev",
-			counts{mocktest.DockerProvider: 2, mocktest.DockerImage: 4, mocktest.RandomPassword: 1, mocktest.RandomID: 0,
-				mocktest.CloudflareProvider: 0, mocktest.Tunnel: 0, mocktest.Record: 0, mocktest.R2Bucket: 0,
-				mocktest.ZoneSettings: 0, mocktest.PagesProject: 0, mocktest.Healthcheck: 0, mocktest.LoadBalancer: 0},
-			counts{mocktest.DockerProvider: 1, mocktest.DockerRemoteImage: 0, mocktest.DockerContainer: 5,
-				mocktest.DockerNetwork: 2, mocktest.DockerVolume: 5}, nil},
+			counts{restype.DockerProvider: 2, restype.DockerImage: 4, restype.RandomPassword: 1, restype.RandomID: 0,
+				restype.CloudflareProvider: 0, restype.Tunnel: 0, restype.Record: 0, restype.R2Bucket: 0,
+				restype.ZoneSettings: 0, restype.PagesProject: 0, restype.Healthcheck: 0, restype.LoadBalancer: 0},
+			counts{restype.DockerProvider: 1, restype.DockerRemoteImage: 0, restype.DockerContainer: 5,
+				restype.DockerNetwork: 2, restype.DockerVolume: 5}, nil},
 		{"staging",
-			counts{mocktest.DockerProvider: 2, mocktest.DockerImage: 4, mocktest.RandomPassword: 2, mocktest.RandomID: 1,
-				mocktest.CloudflareProvider: 1, mocktest.R2Bucket: 1, mocktest.ZoneSettings: 1, mocktest.Record: 3,
-				mocktest.Healthcheck: 1, mocktest.LoadBalancerMonitor: 0, mocktest.LoadBalancerPool: 0, mocktest.LoadBalancer: 0,
-				mocktest.PagesProject: 1, mocktest.PagesDomain: 1},
-			counts{mocktest.DockerProvider: 1, mocktest.DockerRemoteImage: 5, mocktest.DockerContainer: 6,
-				mocktest.DockerNetwork: 2, mocktest.DockerVolume: 3, mocktest.Tunnel: 1, mocktest.TunnelConfig: 1,
-				mocktest.Record: 1, mocktest.RandomPassword: 0, mocktest.RandomID: 1}, nil},
+			counts{restype.DockerProvider: 2, restype.DockerImage: 4, restype.RandomPassword: 2, restype.RandomID: 1,
+				restype.CloudflareProvider: 1, restype.R2Bucket: 1, restype.ZoneSettings: 1, restype.Record: 3,
+				restype.Healthcheck: 1, restype.LoadBalancerMonitor: 0, restype.LoadBalancerPool: 0, restype.LoadBalancer: 0,
+				restype.PagesProject: 1, restype.PagesDomain: 1},
+			counts{restype.DockerProvider: 1, restype.DockerRemoteImage: 5, restype.DockerContainer: 6,
+				restype.DockerNetwork: 2, restype.DockerVolume: 3, restype.Tunnel: 1, restype.TunnelConfig: 1,
+				restype.Record: 1, restype.RandomPassword: 0, restype.RandomID: 1}, nil},
 		{"production",
-			counts{mocktest.DockerProvider: 2, mocktest.DockerImage: 0, mocktest.RandomPassword: 2, mocktest.RandomID: 2,
-				mocktest.CloudflareProvider: 1, mocktest.R2Bucket: 1, mocktest.ZoneSettings: 1, mocktest.Record: 3,
-				mocktest.Healthcheck: 0, mocktest.LoadBalancerMonitor: 1, mocktest.LoadBalancerPool: 2, mocktest.LoadBalancer: 1,
-				mocktest.PagesProject: 1, mocktest.PagesDomain: 1},
-			counts{mocktest.DockerProvider: 1, mocktest.DockerRemoteImage: 5, mocktest.DockerContainer: 7,
-				mocktest.DockerNetwork: 2, mocktest.DockerVolume: 3, mocktest.Tunnel: 1, mocktest.TunnelConfig: 1,
-				mocktest.Record: 1, mocktest.LoadBalancerPool: 1, mocktest.RandomPassword: 0, mocktest.RandomID: 1},
-			counts{mocktest.DockerRemoteImage: 4, mocktest.DockerContainer: 5}},
+			counts{restype.DockerProvider: 2, restype.DockerImage: 0, restype.RandomPassword: 2, restype.RandomID: 2,
+				restype.CloudflareProvider: 1, restype.R2Bucket: 1, restype.ZoneSettings: 1, restype.Record: 3,
+				restype.Healthcheck: 0, restype.LoadBalancerMonitor: 1, restype.LoadBalancerPool: 2, restype.LoadBalancer: 1,
+				restype.PagesProject: 1, restype.PagesDomain: 1},
+			counts{restype.DockerProvider: 1, restype.DockerRemoteImage: 5, restype.DockerContainer: 7,
+				restype.DockerNetwork: 2, restype.DockerVolume: 3, restype.Tunnel: 1, restype.TunnelConfig: 1,
+				restype.Record: 1, restype.LoadBalancerPool: 1, restype.RandomPassword: 0, restype.RandomID: 1},
+			counts{restype.DockerRemoteImage: 4, restype.DockerContainer: 5}},
 	} {
 		t.Run(tc.stack, func(t *testing.T) {
 			m, cfg, _ := runStack(t, tc.stack)
@@ -144,6 +143,13 @@ func TestStackOutputs(t *testing.T) {
 	} {
 		t.Run(tc.stack, func(t *testing.T) {
 			_, _, got := runStack(t, tc.stack)
+			deployed, err := contract.DecodeOutputs(got)
+			if err != nil {
+				t.Errorf("the tools cannot read the outputs: %v", err)
+			}
+			if err := deployed.Require(contract.Outputs()...); err != nil {
+				t.Errorf("outputs the tools read: %v", err)
+			}
 			for k, want := range tc.want {
 				if fmt.Sprint(got[k]) != fmt.Sprint(want) {
 					t.Errorf("output %s = %v, want %v", k, got[k], want)
@@ -181,7 +187,7 @@ func TestSecretsAreSecret(t *testing.T) {
 				}
 			}
 			// The variables that must be present and secret.
-			for _, c := range m.ByType(mocktest.DockerContainer) {
+			for _, c := range m.ByType(restype.DockerContainer) {
 				envs := c.Inputs["envs"]
 				var want []string
 				switch role(c) {
@@ -212,8 +218,8 @@ func TestSecretsAreSecret(t *testing.T) {
 					t.Errorf("%s: no helloagents.role label", c.Name)
 				}
 				secretEntries := map[string]bool{}
-				for _, e := range unwrap(envs).ArrayValue() {
-					name, _, _ := strings.Cut(unwrap(e).StringValue(), "=")
+				for _, e := range mocktest.Unwrap(envs).ArrayValue() {
+					name, _, _ := strings.Cut(mocktest.Unwrap(e).StringValue(), "=")
 					secretEntries[name+"="] = e.IsSecret() || envs.IsSecret()
 				}
 				for _, w := range want {
@@ -271,10 +277,10 @@ func TestBackupWiring(t *testing.T) {
 		t.Run(tc.stack, func(t *testing.T) {
 			m, cfg, _ := runStack(t, tc.stack)
 			var all []string
-			for _, c := range m.ByType(mocktest.DockerContainer) {
+			for _, c := range m.ByType(restype.DockerContainer) {
 				if role(c) == "backup" {
-					all = append(all, strs(c.Inputs["envs"])...)
-					if got := strs(c.Inputs["command"]); len(got) != 1 || got[0] != "run" {
+					all = append(all, mocktest.Strings(c.Inputs["envs"])...)
+					if got := mocktest.Strings(c.Inputs["command"]); len(got) != 1 || got[0] != "run" {
 						t.Errorf("%s: command %v, want [run]", c.Name, got)
 					}
 				}
@@ -297,12 +303,12 @@ func TestBackupWiring(t *testing.T) {
 
 func TestProductionNeverBuilds(t *testing.T) {
 	m, cfg, _ := runStack(t, "production")
-	if n := m.Count(mocktest.DockerImage); n != 0 {
+	if n := m.Count(restype.DockerImage); n != 0 {
 		t.Fatalf("production builds %d images", n)
 	}
 	pulled := map[string]bool{}
-	for _, r := range m.ByType(mocktest.DockerRemoteImage) {
-		pulled[unwrap(r.Inputs["name"]).StringValue()] = true
+	for _, r := range m.ByType(restype.DockerRemoteImage) {
+		pulled[mocktest.Unwrap(r.Inputs["name"]).StringValue()] = true
 	}
 	for _, r := range cfg.Regions {
 		if !pulled[r.Image] {
@@ -319,11 +325,11 @@ func TestProductionNeverBuilds(t *testing.T) {
 
 func TestBackendEnv(t *testing.T) {
 	m, _, _ := runStack(t, "production")
-	c, ok := m.Named(mocktest.DockerContainer, "backend-eu-west-1")
+	c, ok := m.Named(restype.DockerContainer, "backend-eu-west-1")
 	if !ok {
 		t.Fatal("backend-eu-west-1 not registered")
 	}
-	env := strings.Join(strs(c.Inputs["envs"]), "\n")
+	env := strings.Join(mocktest.Strings(c.Inputs["envs"]), "\n")
 	for _, w := range []string{
 		"SENTRY_ENVIRONMENT=production", "SENTRY_TRACES_SAMPLE_RATE=0.1",
 		"CORS_ALLOWED_ORIGINS=https://app.helloagents.dev", "HOST=0.0.0.0", "PORT=8000",
@@ -337,16 +343,16 @@ func TestBackendEnv(t *testing.T) {
 
 func TestImageBuildContext(t *testing.T) {
 	m, _, _ := runStack(t, "dev")
-	img, ok := m.Named(mocktest.DockerImage, "backend-image")
+	img, ok := m.Named(restype.DockerImage, "backend-image")
 	if !ok {
 		t.Fatal("backend-image not registered")
 	}
 	b := obj(img.Inputs["build"])
-	ctxDir, dockerfile := unwrap(b["context"]).StringValue(), unwrap(b["dockerfile"]).StringValue()
+	ctxDir, dockerfile := mocktest.Unwrap(b["context"]).StringValue(), mocktest.Unwrap(b["dockerfile"]).StringValue()
 	if !strings.HasSuffix(ctxDir, "/backend") || dockerfile != ctxDir+"/Dockerfile" {
 		t.Errorf("build context %q dockerfile %q", ctxDir, dockerfile)
 	}
-	if !unwrap(img.Inputs["skipPush"]).BoolValue() {
+	if !mocktest.Unwrap(img.Inputs["skipPush"]).BoolValue() {
 		t.Error("dev pushes its image")
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
 
 	"github.com/helloagents/infra/policy/analyzertest"
+	"github.com/helloagents/infra/policy/restype"
 	"github.com/helloagents/infra/policy/rules"
 )
 
@@ -25,12 +26,14 @@ type mutation struct {
 
 func TestPolicyMutations(t *testing.T) {
 	mutations := []mutation{
-		// The eight of the issue.
+		// The eight regressions the pack exists to stop: a root user or
+		// image, a privileged container, HTTPS off, TLS 1.0, a plain-text
+		// password, no backup job, no healthcheck.
 		{"root user", "production", "containers-run-as-non-root", set(rules.IsBackendContainer, "root", "user")},
 		{"USER root Dockerfile", "staging", "images-run-as-non-root", rootDockerfile},
 		{"privileged", "production", "containers-least-privilege", set(rules.IsBackendContainer, true, "privileged")},
-		{"always_use_https off", "staging", "https-only", set(isType(rules.TypeZoneSettingsOverride), "off", "settings", "alwaysUseHttps")},
-		{"TLS 1.0", "production", "https-only", set(isType(rules.TypeZoneSettingsOverride), "1.0", "settings", "minTlsVersion")},
+		{"always_use_https off", "staging", "https-only", set(isType(restype.ZoneSettings), "off", "settings", "alwaysUseHttps")},
+		{"TLS 1.0", "production", "https-only", set(isType(restype.ZoneSettings), "1.0", "settings", "minTlsVersion")},
 		{"plain-text password", "staging", "secrets-are-secret", plainEnvs(rules.IsPostgres)},
 		{"no backup job", "production", "backups-configured", removeBackupJob},
 		{"no healthcheck", "staging", "health-checks-configured", remove(rules.IsBackendContainer, "healthcheck")},
@@ -38,16 +41,16 @@ func TestPolicyMutations(t *testing.T) {
 		{"host network", "production", "containers-least-privilege", set(rules.IsBackendContainer, "host", "networkMode")},
 		{"added capability", "staging", "containers-least-privilege", set(rules.IsPostgres, property.New([]property.Value{property.New("SYS_ADMIN")}), "capabilities", "adds")},
 		{"writable root filesystem", "staging", "containers-read-only-root-filesystem", set(rules.IsBackupJob, false, "readOnly")},
-		{"ssl flexible", "production", "https-only", set(isType(rules.TypeZoneSettingsOverride), "flexible", "settings", "ssl")},
-		{"unproxied record", "staging", "https-only", set(isType(rules.TypeRecord), false, "proxied")},
-		{"http monitor", "production", "https-only", set(isType(rules.TypeLoadBalancerMonitor), "http", "type")},
+		{"ssl flexible", "production", "https-only", set(isType(restype.ZoneSettings), "flexible", "settings", "ssl")},
+		{"unproxied record", "staging", "https-only", set(isType(restype.Record), false, "proxied")},
+		{"http monitor", "production", "https-only", set(isType(restype.LoadBalancerMonitor), "http", "type")},
 		{"http CORS origin", "production", "https-only", editEnv(rules.IsBackendContainer, "CORS_ALLOWED_ORIGINS", "http://app.helloagents.dev")},
 		{"zone settings not managed", "staging", "https-zone-settings-managed", removeZoneSettings},
-		{"plain-text tunnel secret", "production", "secrets-are-secret", plain(isType("cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared"), "secret")},
+		{"plain-text tunnel secret", "production", "secrets-are-secret", plain(isType(restype.Tunnel), "secret")},
 		{"backups on the database host", "production", "backups-configured", editEnv(rules.IsBackupJob, "BACKUP_DESTINATION", "file:///backups")},
 		{"3 days retention", "staging", "backups-retention", editEnv(rules.IsBackupJob, "BACKUP_RETENTION_DAYS", "3")},
-		{"pool without monitor", "production", "health-checks-configured", remove(isType(rules.TypeLoadBalancerPool), "monitor")},
-		{"alert without destination", "staging", "alerts-have-destination", remove(isType(rules.TypeNotificationPolicy), "emailIntegrations")},
+		{"pool without monitor", "production", "health-checks-configured", remove(isType(restype.LoadBalancerPool), "monitor")},
+		{"alert without destination", "staging", "alerts-have-destination", remove(isType(restype.NotificationPolicy), "emailIntegrations")},
 		{"tunnel without alert", "production", "alerts-have-destination", removeTunnelAlert},
 	}
 	graphs := map[string]graph{}
@@ -220,7 +223,7 @@ func editEnv(pred func(policyx.AnalyzerResource) bool, key, value string) func(*
 // that ends with USER root.
 func rootDockerfile(t *testing.T, rs []policyx.AnalyzerResource) ([]policyx.AnalyzerResource, string) {
 	i := first(t, rs, func(r policyx.AnalyzerResource) bool {
-		return r.Type == rules.TypeImage && strings.Contains(r.Name, "backend")
+		return r.Type == restype.DockerImage && strings.Contains(r.Name, "backend")
 	})
 	build := rs[i].Properties.Get("build").AsMap()
 	path, err := rules.DockerfilePath("", build.Get("context").AsString(), build.Get("dockerfile").AsString())
@@ -252,8 +255,8 @@ func removeBackupJob(t *testing.T, rs []policyx.AnalyzerResource) ([]policyx.Ana
 // removeZoneSettings drops the zone's HTTPS settings; the stack policy blames
 // the records it publishes.
 func removeZoneSettings(t *testing.T, rs []policyx.AnalyzerResource) ([]policyx.AnalyzerResource, string) {
-	rs = slices.DeleteFunc(rs, isType(rules.TypeZoneSettingsOverride))
-	return rs, rs[first(t, rs, isType(rules.TypeRecord))].URN
+	rs = slices.DeleteFunc(rs, isType(restype.ZoneSettings))
+	return rs, rs[first(t, rs, isType(restype.Record))].URN
 }
 
 // removeTunnelAlert drops the first tunnel's notification policy; the stack
@@ -261,8 +264,8 @@ func removeZoneSettings(t *testing.T, rs []policyx.AnalyzerResource) ([]policyx.
 func removeTunnelAlert(t *testing.T, rs []policyx.AnalyzerResource) ([]policyx.AnalyzerResource, string) {
 	i := first(t, rs, func(r policyx.AnalyzerResource) bool {
 		v, ok := r.Properties.GetOk("alertType")
-		return r.Type == rules.TypeNotificationPolicy && ok && v.IsString() && v.AsString() == rules.AlertTunnelHealth
+		return r.Type == restype.NotificationPolicy && ok && v.IsString() && v.AsString() == rules.AlertTunnelHealth
 	})
 	rs = slices.Delete(rs, i, i+1)
-	return rs, rs[first(t, rs, isType(rules.TypeTunnel))].URN
+	return rs, rs[first(t, rs, isType(restype.Tunnel))].URN
 }

@@ -133,7 +133,7 @@ func (p *platform) edgeOfRegion(r Region, prefix string, host *components.Region
 	proxy, err := components.NewProxy(p.ctx, "proxy-"+r.Name, &components.ProxyArgs{
 		Host: host, Image: imgs.proxy, Pull: pull,
 		Port: be.Port, BackendPort: be.Port, HostPort: hostPort, MaxReplicas: maxReplicas,
-		HealthCheck: cfg.HealthCheck, Limits: proxyLimits,
+		Limits: proxyLimits,
 	})
 	if err != nil {
 		return nil, err

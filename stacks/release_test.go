@@ -8,6 +8,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 
 	"github.com/helloagents/infra/internal/mocktest"
+	"github.com/helloagents/infra/policy/restype"
 )
 
 // byName indexes a render by type and logical name (unique per type).
@@ -52,12 +53,12 @@ func TestReleaseChangesOnlyBackendReplicas(t *testing.T) {
 					t.Errorf("%s vanished", key)
 					continue
 				}
-				backend := role(old) == "backend" || (old.Type == mocktest.DockerRemoteImage && strings.HasPrefix(old.Name, "backend-"))
+				backend := role(old) == "backend" || (old.Type == restype.DockerRemoteImage && strings.HasPrefix(old.Name, "backend-"))
 				same := old.Inputs.DeepEquals(cur.Inputs)
 				switch {
 				case !backend && !same:
 					t.Errorf("%s changed in a release: %v", key, old.Inputs.Diff(cur.Inputs))
-				case backend && old.Type == mocktest.DockerContainer:
+				case backend && old.Type == restype.DockerContainer:
 					replicas++
 					if str(old.Inputs["name"]) == str(cur.Inputs["name"]) {
 						t.Errorf("%s keeps its Docker name %q: the new replica could not run beside the old", key, str(old.Inputs["name"]))
@@ -72,7 +73,7 @@ func TestReleaseChangesOnlyBackendReplicas(t *testing.T) {
 }
 
 func str(v resource.PropertyValue) string {
-	v = unwrap(v)
+	v = mocktest.Unwrap(v)
 	if !v.IsString() {
 		return ""
 	}

@@ -7,35 +7,21 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 
 	"github.com/helloagents/infra/internal/mocktest"
+	"github.com/helloagents/infra/policy/restype"
 )
 
 // unwrap strips the secret marker.
-func unwrap(v resource.PropertyValue) resource.PropertyValue {
-	for v.IsSecret() {
-		v = v.SecretValue().Element
-	}
-	return v
-}
-
-func obj(v resource.PropertyValue) resource.PropertyMap { return unwrap(v).ObjectValue() }
-
-func strs(v resource.PropertyValue) []string {
-	var out []string
-	for _, e := range unwrap(v).ArrayValue() {
-		out = append(out, unwrap(e).StringValue())
-	}
-	return out
-}
+func obj(v resource.PropertyValue) resource.PropertyMap { return mocktest.Unwrap(v).ObjectValue() }
 
 // role is what a container is for, from its helloagents.role label.
 func role(c mocktest.Resource) string {
-	labels := unwrap(c.Inputs["labels"])
-	if c.Type != mocktest.DockerContainer || !labels.IsArray() {
+	labels := mocktest.Unwrap(c.Inputs["labels"])
+	if c.Type != restype.DockerContainer || !labels.IsArray() {
 		return ""
 	}
 	for _, l := range labels.ArrayValue() {
-		if o := obj(l); unwrap(o["label"]).StringValue() == "helloagents.role" {
-			return unwrap(o["value"]).StringValue()
+		if o := obj(l); mocktest.Unwrap(o["label"]).StringValue() == "helloagents.role" {
+			return mocktest.Unwrap(o["value"]).StringValue()
 		}
 	}
 	return ""
@@ -46,28 +32,28 @@ func TestContainerSecurity(t *testing.T) {
 		t.Run(stack, func(t *testing.T) {
 			m, cfg, _ := runStack(t, stack)
 			wantUser := map[string]string{"backend": "65532:65532", "postgres": "999:999", "pgbackrest": "999:999", "backup": "65532:65532", "tunnel": "65532:65532", "proxy": "65532:65532"}
-			for _, c := range m.ByType(mocktest.DockerContainer) {
+			for _, c := range m.ByType(restype.DockerContainer) {
 				in := c.Inputs
 				r := role(c)
-				if got := unwrap(in["user"]).StringValue(); got != wantUser[r] {
+				if got := mocktest.Unwrap(in["user"]).StringValue(); got != wantUser[r] {
 					t.Errorf("%s: user %q, want %q", c.Name, got, wantUser[r])
 				}
-				if !unwrap(in["readOnly"]).BoolValue() {
+				if !mocktest.Unwrap(in["readOnly"]).BoolValue() {
 					t.Errorf("%s: root filesystem not read-only", c.Name)
 				}
-				if got := strs(obj(in["capabilities"])["drops"]); len(got) != 1 || got[0] != "ALL" {
+				if got := mocktest.Strings(obj(in["capabilities"])["drops"]); len(got) != 1 || got[0] != "ALL" {
 					t.Errorf("%s: capabilities drop %v, want [ALL]", c.Name, got)
 				}
 				if _, ok := obj(in["capabilities"])["adds"]; ok {
 					t.Errorf("%s: adds capabilities", c.Name)
 				}
-				if got := strs(in["securityOpts"]); len(got) != 1 || got[0] != "no-new-privileges:true" {
+				if got := mocktest.Strings(in["securityOpts"]); len(got) != 1 || got[0] != "no-new-privileges:true" {
 					t.Errorf("%s: securityOpts %v", c.Name, got)
 				}
-				if unwrap(in["restart"]).StringValue() != "on-failure" || unwrap(in["maxRetryCount"]).NumberValue() != float64(cfg.Backend.MaxRestarts) {
+				if mocktest.Unwrap(in["restart"]).StringValue() != "on-failure" || mocktest.Unwrap(in["maxRetryCount"]).NumberValue() != float64(cfg.Backend.MaxRestarts) {
 					t.Errorf("%s: restart %v max %v", c.Name, in["restart"], in["maxRetryCount"])
 				}
-				if unwrap(in["memory"]).NumberValue() <= 0 || unwrap(in["cpus"]).StringValue() == "" {
+				if mocktest.Unwrap(in["memory"]).NumberValue() <= 0 || mocktest.Unwrap(in["cpus"]).StringValue() == "" {
 					t.Errorf("%s: no memory/CPU limits", c.Name)
 				}
 				if !c.Custom || !strings.Contains(c.Provider, "region-") {
@@ -93,11 +79,11 @@ func checkHealthcheck(t *testing.T, cfg Config, c mocktest.Resource) {
 		return
 	}
 	h := obj(hc)
-	if unwrap(h["interval"]).StringValue() != "30s" || unwrap(h["timeout"]).StringValue() != "5s" ||
-		unwrap(h["retries"]).NumberValue() != 3 || unwrap(h["startPeriod"]).StringValue() != "10s" {
+	if mocktest.Unwrap(h["interval"]).StringValue() != "30s" || mocktest.Unwrap(h["timeout"]).StringValue() != "5s" ||
+		mocktest.Unwrap(h["retries"]).NumberValue() != 3 || mocktest.Unwrap(h["startPeriod"]).StringValue() != "10s" {
 		t.Errorf("%s: healthcheck %v does not follow the shared settings", c.Name, h)
 	}
-	tests := strs(h["tests"])
+	tests := mocktest.Strings(h["tests"])
 	switch role(c) {
 	case "backend":
 		if strings.Join(tests, " ") != strings.Join(cfg.Backend.HealthcheckCommand, " ")+" /health/live" {
@@ -113,8 +99,8 @@ func checkHealthcheck(t *testing.T, cfg Config, c mocktest.Resource) {
 func checkNetworks(t *testing.T, stack string, c mocktest.Resource) {
 	t.Helper()
 	var nets []string
-	for _, n := range unwrap(c.Inputs["networksAdvanced"]).ArrayValue() {
-		nets = append(nets, unwrap(obj(n)["name"]).StringValue())
+	for _, n := range mocktest.Unwrap(c.Inputs["networksAdvanced"]).ArrayValue() {
+		nets = append(nets, mocktest.Unwrap(obj(n)["name"]).StringValue())
 	}
 	var want []string
 	switch role(c) {
@@ -143,24 +129,24 @@ func checkPorts(t *testing.T, stack string, c mocktest.Resource) {
 	t.Helper()
 	ports, ok := c.Inputs["ports"]
 	if stack != "dev" || role(c) != "proxy" {
-		if ok && len(unwrap(ports).ArrayValue()) > 0 {
+		if ok && len(mocktest.Unwrap(ports).ArrayValue()) > 0 {
 			t.Errorf("%s: publishes ports %v; only the dev proxy may", c.Name, ports)
 		}
 		return
 	}
-	list := unwrap(ports).ArrayValue()
+	list := mocktest.Unwrap(ports).ArrayValue()
 	if len(list) != 1 {
 		t.Fatalf("%s: ports %v, want exactly one", c.Name, ports)
 	}
 	p := obj(list[0])
-	if unwrap(p["ip"]).StringValue() != "127.0.0.1" || unwrap(p["internal"]).NumberValue() != 8000 || unwrap(p["external"]).NumberValue() != 8000 {
+	if mocktest.Unwrap(p["ip"]).StringValue() != "127.0.0.1" || mocktest.Unwrap(p["internal"]).NumberValue() != 8000 || mocktest.Unwrap(p["external"]).NumberValue() != 8000 {
 		t.Errorf("%s: port %v, want 127.0.0.1:8000->8000", c.Name, p)
 	}
 }
 
 func TestNetworksPrivateIsInternal(t *testing.T) {
 	m, _, _ := runStack(t, "production")
-	for _, n := range m.ByType(mocktest.DockerNetwork) {
+	for _, n := range m.ByType(restype.DockerNetwork) {
 		internal := n.Inputs["internal"].IsBool() && n.Inputs["internal"].BoolValue()
 		if strings.HasSuffix(n.Name, "-private") != internal {
 			t.Errorf("%s: internal=%v", n.Name, internal)

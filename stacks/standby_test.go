@@ -6,12 +6,13 @@ import (
 	"testing"
 
 	"github.com/helloagents/infra/internal/mocktest"
+	"github.com/helloagents/infra/policy/restype"
 )
 
 // regionContainers returns region r's containers by role.
 func regionContainers(m *mocktest.Monitor, r string) map[string][]mocktest.Resource {
 	out := map[string][]mocktest.Resource{}
-	for _, c := range m.ByType(mocktest.DockerContainer) {
+	for _, c := range m.ByType(restype.DockerContainer) {
 		if strings.HasPrefix(c.Name, "db-"+r+"-") || strings.HasPrefix(c.Name, "backend-"+r+"-") ||
 			strings.HasPrefix(c.Name, "proxy-"+r) || strings.HasPrefix(c.Name, "tunnel-"+r) {
 			out[role(c)] = append(out[role(c)], c)
@@ -23,9 +24,9 @@ func regionContainers(m *mocktest.Monitor, r string) map[string][]mocktest.Resou
 // envEntries splits a container's envs into plain entries and the secret
 // ones (by value, for comparing them across regions).
 func envEntries(c mocktest.Resource) (plain, secret []string) {
-	for _, e := range unwrap(c.Inputs["envs"]).ArrayValue() {
+	for _, e := range mocktest.Unwrap(c.Inputs["envs"]).ArrayValue() {
 		if e.IsSecret() {
-			secret = append(secret, unwrap(e).StringValue())
+			secret = append(secret, mocktest.Unwrap(e).StringValue())
 		} else {
 			plain = append(plain, e.StringValue())
 		}
@@ -112,7 +113,7 @@ func checkDatabaseRole(t *testing.T, region string, byRole map[string][]mocktest
 // the others in configured order; the fallback is the last.
 func checkPoolOrder(t *testing.T, m *mocktest.Monitor, primary string, cfg Config) {
 	t.Helper()
-	lbs := m.ByType(mocktest.LoadBalancer)
+	lbs := m.ByType(restype.LoadBalancer)
 	if len(lbs) != 1 {
 		t.Fatalf("%d load balancers", len(lbs))
 	}
@@ -122,11 +123,11 @@ func checkPoolOrder(t *testing.T, m *mocktest.Monitor, primary string, cfg Confi
 			want = append(want, "edge-"+r.Name+"-pool-id")
 		}
 	}
-	got := strs(lbs[0].Inputs["defaultPoolIds"])
+	got := mocktest.Strings(lbs[0].Inputs["defaultPoolIds"])
 	if !slices.Equal(got, want) {
 		t.Errorf("defaultPoolIds %v, want %v", got, want)
 	}
-	if fb := unwrap(lbs[0].Inputs["fallbackPoolId"]).StringValue(); fb != want[len(want)-1] {
+	if fb := mocktest.Unwrap(lbs[0].Inputs["fallbackPoolId"]).StringValue(); fb != want[len(want)-1] {
 		t.Errorf("fallbackPoolId %q, want %q", fb, want[len(want)-1])
 	}
 }
@@ -138,7 +139,7 @@ func TestStandbySingleRegionKeepsItsPassword(t *testing.T) {
 	for _, tc := range []struct{ stack, region string }{{"dev", "local"}, {"staging", "eu-west"}} {
 		t.Run(tc.stack, func(t *testing.T) {
 			m, _, _ := runStack(t, tc.stack)
-			pw, ok := m.Named(mocktest.RandomPassword, "secrets-db-password")
+			pw, ok := m.Named(restype.RandomPassword, "secrets-db-password")
 			if !ok {
 				t.Fatal("no secrets-db-password")
 			}

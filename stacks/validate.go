@@ -173,12 +173,6 @@ func (c Config) checkDockerHost(p *problems, key, host string) {
 func (c Config) validateHealthCheck(p *problems) {
 	k := full(keyHealthCheck)
 	hc := c.HealthCheck
-	if !strings.HasPrefix(hc.Path, "/") {
-		p.bad(k+".path", hc.Path, "an absolute path such as /health/ready")
-	}
-	if !strings.HasPrefix(hc.LivenessPath, "/") {
-		p.bad(k+".livenessPath", hc.LivenessPath, "an absolute path such as /health/live")
-	}
 	if hc.Interval < 1e9 {
 		p.bad(k+".interval", hc.Interval.String(), "at least 1s")
 	}

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/helloagents/infra/backend/pgtest"
-	"github.com/helloagents/infra/components"
+	"github.com/helloagents/infra/healthcheck"
 )
 
 // syncBuffer collects a child process's output for failure messages.
@@ -99,7 +99,7 @@ func TestRealBackend(t *testing.T) {
 	})
 
 	// Ready: the gate the promotion uses, bounded (about 60 s at most).
-	hc := components.DefaultHealthCheck()
+	hc := healthcheck.Default()
 	hc.Interval, hc.Timeout, hc.Retries, hc.StartPeriod = 200*time.Millisecond, 2*time.Second, 300, 0
 	ctx := context.Background()
 	if err := Gate(ctx, api+"/health/ready", hc, nil); err != nil {

@@ -7,7 +7,7 @@ import (
 	"net/http/httptest"
 	"time"
 
-	"github.com/helloagents/infra/components"
+	"github.com/helloagents/infra/healthcheck"
 	"github.com/helloagents/infra/verify"
 )
 
@@ -19,7 +19,7 @@ func ExampleGate() {
 	}))
 	defer region.Close()
 
-	hc := components.DefaultHealthCheck()
+	hc := healthcheck.Default()
 	hc.Interval, hc.StartPeriod = 10*time.Millisecond, 0
 	err := verify.Gate(context.Background(), region.URL+"/health/ready", hc, nil)
 	fmt.Println(err != nil)

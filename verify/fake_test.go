@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/helloagents/infra/backend/health"
 )
 
 // fake is a stand-in backend that follows the contract unless told to break
@@ -29,19 +31,17 @@ type fake struct {
 	readyCalls atomic.Int32
 }
 
+// healthDoc renders a body with the backend's own report type, so the
+// fake's bodies cannot drift from the real ones.
 func healthDoc(status string, comps map[string][2]string) string {
-	type comp struct {
-		Status  string `json:"status"`
-		Message string `json:"message"`
+	rep := health.Report{
+		Status: health.Status(status), Timestamp: time.Now().UTC().Format(health.TimestampLayout),
+		Version: "1.2.3", Components: map[string]health.Result{},
 	}
-	cs := map[string]comp{}
 	for k, v := range comps {
-		cs[k] = comp{v[0], v[1]}
+		rep.Components[k] = health.Result{Status: health.Status(v[0]), Message: v[1]}
 	}
-	b, _ := json.Marshal(map[string]any{
-		"status": status, "timestamp": time.Now().UTC().Format(time.RFC3339Nano),
-		"version": "1.2.3", "components": cs,
-	})
+	b, _ := json.Marshal(rep)
 	return string(b)
 }
 

@@ -6,7 +6,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/helloagents/infra/components"
+	"github.com/helloagents/infra/backend/health"
+	"github.com/helloagents/infra/healthcheck"
 )
 
 // Gate probes one readiness URL the way the platform's health checks do, so a
@@ -23,7 +24,7 @@ import (
 // Interval, Retries or ExpectedCodes takes the value of
 // components.DefaultHealthCheck (a zero StartPeriod means no grace); a nil
 // client means a default one.
-func Gate(ctx context.Context, url string, hc components.HealthCheck, client *http.Client) error {
+func Gate(ctx context.Context, url string, hc healthcheck.Settings, client *http.Client) error {
 	if err := checkURL(url); err != nil {
 		return fmt.Errorf("gate %q: %w", redact(url), err)
 	}
@@ -55,8 +56,8 @@ func Gate(ctx context.Context, url string, hc components.HealthCheck, client *ht
 }
 
 // gateDefaults fills zero fields from the platform defaults.
-func gateDefaults(hc components.HealthCheck) components.HealthCheck {
-	d := components.DefaultHealthCheck()
+func gateDefaults(hc healthcheck.Settings) healthcheck.Settings {
+	d := healthcheck.Default()
 	if hc.Timeout <= 0 {
 		hc.Timeout = d.Timeout
 	}
@@ -76,7 +77,7 @@ func gateDefaults(hc components.HealthCheck) components.HealthCheck {
 }
 
 // gateProbe makes one probe and says why it is not healthy.
-func (r runner) gateProbe(ctx context.Context, url string, hc components.HealthCheck) error {
+func (r runner) gateProbe(ctx context.Context, url string, hc healthcheck.Settings) error {
 	resp, err := r.do(ctx, "GET", url, nil)
 	if err != nil {
 		return err
@@ -91,7 +92,7 @@ func (r runner) gateProbe(ctx context.Context, url string, hc components.HealthC
 	if err != nil {
 		return fmt.Errorf("status %d but %w", resp.status, err)
 	}
-	if h.Status != StatusHealthy {
+	if h.Status != health.Healthy {
 		return fmt.Errorf("status %d but body says %q: %s", resp.status, h.Status, failing(h))
 	}
 	return nil

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/helloagents/infra/components"
+	"github.com/helloagents/infra/healthcheck"
 )
 
 func newTLS(t *testing.T, h http.Handler) *httptest.Server {
@@ -22,8 +22,8 @@ func newTLS(t *testing.T, h http.Handler) *httptest.Server {
 
 // quick returns health-check settings that make a gate settle in
 // milliseconds.
-func quick(retries int) components.HealthCheck {
-	hc := components.DefaultHealthCheck()
+func quick(retries int) healthcheck.Settings {
+	hc := healthcheck.Default()
 	hc.Interval, hc.Timeout, hc.Retries, hc.StartPeriod = time.Millisecond, 200*time.Millisecond, retries, 0
 	return hc
 }
@@ -36,7 +36,7 @@ func TestGate(t *testing.T) {
 		code      int
 		body      string
 		hang      bool
-		hc        components.HealthCheck
+		hc        healthcheck.Settings
 		wantErr   string // "" for healthy
 		wantCalls int32
 	}{
@@ -48,13 +48,13 @@ func TestGate(t *testing.T) {
 		{name: "200 saying unhealthy", body: healthDoc("unhealthy", map[string][2]string{"database": {"unhealthy", "down"}}),
 			hc: quick(1), wantCalls: 1, wantErr: `body says "unhealthy": unhealthy components: database`},
 		{name: "timeout", hang: true, hc: quick(2), wantCalls: 2, wantErr: "no answer within 200ms"},
-		{name: "expected codes from the settings", code: 204, hc: func() components.HealthCheck {
+		{name: "expected codes from the settings", code: 204, hc: func() healthcheck.Settings {
 			hc := quick(1)
 			hc.ExpectedCodes = []int{200, 204}
 			return hc
 		}(), wantCalls: 1},
 		{name: "unexpected code", code: 204, hc: quick(1), wantCalls: 1, wantErr: "status 204 (want 200)"},
-		{name: "start period failures do not count", failFirst: 99, body: healthy, hc: func() components.HealthCheck {
+		{name: "start period failures do not count", failFirst: 99, body: healthy, hc: func() healthcheck.Settings {
 			hc := quick(2)
 			hc.Interval, hc.StartPeriod = 50*time.Millisecond, 300*time.Millisecond
 			return hc

@@ -10,27 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
-)
 
-// Health is the body every health endpoint of the backend returns (see the
-// backend contract in ARCHITECTURE.md).
-type Health struct {
-	Status     string               `json:"status"`
-	Timestamp  string               `json:"timestamp"`
-	Version    string               `json:"version"`
-	Components map[string]Component `json:"components"`
-}
-
-// Component is one dependency's entry in a health body.
-type Component struct {
-	Status  string  `json:"status"`
-	Message *string `json:"message"`
-}
-
-// Overall statuses of a health body.
-const (
-	StatusHealthy   = "healthy"
-	StatusUnhealthy = "unhealthy"
+	"github.com/helloagents/infra/backend/health"
 )
 
 // timestampLayouts are accepted for Health.Timestamp: RFC 3339 (what the
@@ -40,15 +21,21 @@ var timestampLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999
 // ParseHealth decodes and validates a health body. requireComponents is set
 // for /health and /health/ready, which must report what they checked; the
 // liveness probe checks only the process and may omit them.
-func ParseHealth(body []byte, requireComponents bool) (Health, error) {
-	var h Health
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&h); err != nil {
-		return Health{}, fmt.Errorf("not a health JSON document (%s): %w", excerpt(body), err)
+// The body type is the backend's own (health.Report), so the two cannot
+// drift; the component fields are also read raw, because a missing
+// "message" and an empty one decode alike.
+func ParseHealth(body []byte, requireComponents bool) (health.Report, error) {
+	var h health.Report
+	var raw struct {
+		Components map[string]map[string]json.RawMessage `json:"components"`
 	}
+	if err := json.NewDecoder(bytes.NewReader(body)).Decode(&h); err != nil {
+		return health.Report{}, fmt.Errorf("not a health JSON document (%s): %w", excerpt(body), err)
+	}
+	_ = json.Unmarshal(body, &raw) // h decoded, so raw does too
 	var errs []error
 	switch h.Status {
-	case StatusHealthy, StatusUnhealthy:
+	case health.Healthy, health.Unhealthy:
 	case "":
 		errs = append(errs, errors.New(`"status" missing`))
 	default:
@@ -69,11 +56,10 @@ func ParseHealth(body []byte, requireComponents bool) (Health, error) {
 		errs = append(errs, errors.New(`"components" missing or empty`))
 	}
 	for _, name := range slices.Sorted(maps.Keys(h.Components)) {
-		c := h.Components[name]
-		if c.Status == "" {
+		if h.Components[name].Status == "" {
 			errs = append(errs, fmt.Errorf(`component %q: "status" missing`, name))
 		}
-		if c.Message == nil {
+		if _, ok := raw.Components[name]["message"]; !ok {
 			errs = append(errs, fmt.Errorf(`component %q: "message" missing`, name))
 		}
 	}
@@ -87,12 +73,12 @@ func ParseHealth(body []byte, requireComponents bool) (Health, error) {
 // component that the full health body reports. answered says whether any
 // request got an HTTP response at all.
 func (r runner) health(ctx context.Context) (checks []Check, answered bool) {
-	var full *Health
+	var full *health.Report
 	for _, ep := range []struct {
 		path       string
 		components bool
-	}{{"/health", true}, {"/health/ready", true}, {"/health/live", false}} {
-		var last *Health
+	}{{health.FullPath, true}, {health.ReadyPath, true}, {health.LivePath, false}} {
+		var last *health.Report
 		c := r.attempt(ctx, Check{Name: "GET " + ep.path, Group: GroupHealth}, func(ctx context.Context) (string, error) {
 			h, got, err := r.probeHealth(ctx, r.opts.API+ep.path, ep.components)
 			answered = answered || got
@@ -102,7 +88,7 @@ func (r runner) health(ctx context.Context) (checks []Check, answered bool) {
 			return summary(h), err
 		})
 		checks = append(checks, c)
-		if ep.path == "/health" {
+		if ep.path == health.FullPath {
 			full = last
 		}
 	}
@@ -112,12 +98,8 @@ func (r runner) health(ctx context.Context) (checks []Check, answered bool) {
 	for _, name := range slices.Sorted(maps.Keys(full.Components)) {
 		comp := full.Components[name]
 		c := Check{Name: "component " + name, Group: GroupHealth, Status: Pass, Attempts: 1}
-		msg := ""
-		if comp.Message != nil {
-			msg = ": " + *comp.Message
-		}
-		c.Detail = comp.Status + msg
-		if comp.Status == "" || comp.Status == StatusUnhealthy {
+		c.Detail = string(comp.Status) + ": " + comp.Message
+		if comp.Status == "" || comp.Status == health.Unhealthy {
 			c.Status = Fail
 		}
 		checks = append(checks, c)
@@ -128,13 +110,13 @@ func (r runner) health(ctx context.Context) (checks []Check, answered bool) {
 // probeHealth fetches one health endpoint. It returns the parsed body when
 // there is one, even with an error, so component results can still be shown
 // for an unhealthy platform; answered says whether the server responded.
-func (r runner) probeHealth(ctx context.Context, target string, components bool) (*Health, bool, error) {
+func (r runner) probeHealth(ctx context.Context, target string, components bool) (*health.Report, bool, error) {
 	resp, err := r.do(ctx, "GET", target, nil)
 	if err != nil {
 		return nil, false, err
 	}
 	h, perr := ParseHealth(resp.body, components)
-	var hp *Health
+	var hp *health.Report
 	if perr == nil {
 		hp = &h
 	}
@@ -145,14 +127,14 @@ func (r runner) probeHealth(ctx context.Context, target string, components bool)
 		return nil, true, fmt.Errorf("status %d (want 200), %s", resp.status, excerpt(resp.body))
 	case perr != nil:
 		return nil, true, perr
-	case h.Status != StatusHealthy:
+	case h.Status != health.Healthy:
 		return hp, true, fmt.Errorf("status 200 but body says %q: %s", h.Status, failing(h))
 	}
 	return hp, true, nil
 }
 
 // summary describes a healthy body in one line.
-func summary(h *Health) string {
+func summary(h *health.Report) string {
 	if h == nil {
 		return ""
 	}
@@ -160,10 +142,10 @@ func summary(h *Health) string {
 }
 
 // failing names the components that report unhealthy.
-func failing(h Health) string {
+func failing(h health.Report) string {
 	var names []string
 	for _, name := range slices.Sorted(maps.Keys(h.Components)) {
-		if c := h.Components[name]; c.Status == StatusUnhealthy {
+		if c := h.Components[name]; c.Status == health.Unhealthy {
 			names = append(names, name)
 		}
 	}

@@ -15,6 +15,20 @@ import (
 	"time"
 )
 
+// The paths the backend serves its reports on. They are the contract, not a
+// setting: the Docker healthcheck, the region proxy, the Cloudflare monitors,
+// the promotion gates and infra/verify all probe these constants.
+const (
+	// FullPath reports every dependency.
+	FullPath = "/health"
+	// ReadyPath reports what serving a request needs (the database): a 503
+	// takes the replica out of the proxy's and the load balancer's rotation.
+	ReadyPath = "/health/ready"
+	// LivePath answers when the process does, checking nothing, so a
+	// database outage does not make every replica unhealthy.
+	LivePath = "/health/live"
+)
+
 // Status is the state of one component or of the whole service.
 type Status string
 

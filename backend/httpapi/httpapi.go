@@ -76,9 +76,9 @@ func New(d Deps) http.Handler {
 	}
 	mux := http.NewServeMux()
 	handle := func(pattern string, h http.Handler) { mux.Handle(pattern, recordRoute(h)) }
-	handle("GET /health", d.Health.Handler(d.Full...))
-	handle("GET /health/ready", d.Health.Handler(d.Ready...))
-	handle("GET /health/live", d.Health.Handler())
+	handle("GET "+health.FullPath, d.Health.Handler(d.Full...))
+	handle("GET "+health.ReadyPath, d.Health.Handler(d.Ready...))
+	handle("GET "+health.LivePath, d.Health.Handler())
 	handle("GET /api/v1/courses", coursesHandler(d))
 	// Unknown paths and methods get the mux's own 404 and 405 (with Allow).
 

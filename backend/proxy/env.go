@@ -1,5 +1,7 @@
 package proxy
 
+import "github.com/helloagents/infra/backend/health"
+
 // Environment variables read by haproxy.cfg. The image sets every one of
 // them (Defaults); a container overrides what differs.
 const (
@@ -38,7 +40,7 @@ func Defaults() map[string]string {
 		EnvBackendHost:   "backend",
 		EnvBackendPort:   "8000",
 		EnvResolver:      "127.0.0.11:53",
-		EnvHealthPath:    "/health/ready",
+		EnvHealthPath:    health.ReadyPath,
 		EnvMaxServers:    "10",
 		EnvHardStopAfter: "8s",
 	}

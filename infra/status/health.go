@@ -3,21 +3,23 @@ package main
 import (
 	"regexp"
 	"time"
+
+	"github.com/helloagents/infra/backend/health"
 )
 
 // databaseRole reads the role from /health's database component: a
 // standby answers "standby", a primary that accepts writes "healthy".
-func databaseRole(c map[string]Component) string {
+func databaseRole(c map[string]health.Result) string {
 	d, ok := c["database"]
 	switch {
 	case !ok:
 		return "unknown"
-	case d.Status == "standby":
+	case d.Status == health.Standby:
 		return "standby"
-	case d.Status == "healthy":
+	case d.Status == health.Healthy:
 		return "primary"
 	}
-	return "unknown (" + d.Status + ")"
+	return "unknown (" + string(d.Status) + ")"
 }
 
 // fullBackup matches the backups component's message
@@ -27,7 +29,7 @@ var fullBackup = regexp.MustCompile(`last full backup (\S+) ago`)
 // lastBackupAge reads the age of the newest full backup from /health's
 // backups component. ok is false when the component is absent, backups
 // are disabled or none is recorded yet.
-func lastBackupAge(c map[string]Component) (time.Duration, bool) {
+func lastBackupAge(c map[string]health.Result) (time.Duration, bool) {
 	b, present := c["backups"]
 	if !present {
 		return 0, false

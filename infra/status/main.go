@@ -29,6 +29,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/helloagents/infra/backend/health"
+	"github.com/helloagents/infra/contract"
 	"github.com/helloagents/infra/internal/cli"
 )
 
@@ -50,14 +52,14 @@ type deps struct {
 
 // Region is one line of the status.
 type Region struct {
-	Name       string               `json:"name"`
-	HealthURL  string               `json:"healthUrl"`
-	Image      string               `json:"image"`
-	Status     string               `json:"status"` // healthy, unhealthy, unreachable
-	HTTPStatus int                  `json:"httpStatus,omitempty"`
-	Version    string               `json:"version,omitempty"`
-	Components map[string]Component `json:"components,omitempty"`
-	Error      string               `json:"error,omitempty"`
+	Name       string                   `json:"name"`
+	HealthURL  string                   `json:"healthUrl"`
+	Image      string                   `json:"image"`
+	Status     string                   `json:"status"` // healthy, unhealthy, unreachable
+	HTTPStatus int                      `json:"httpStatus,omitempty"`
+	Version    string                   `json:"version,omitempty"`
+	Components map[string]health.Result `json:"components,omitempty"`
+	Error      string                   `json:"error,omitempty"`
 	// DatabaseRole is primary or standby, from the database component.
 	DatabaseRole string `json:"databaseRole"`
 	// LastBackupSeconds is the age of the newest full backup, from the
@@ -70,12 +72,6 @@ type Region struct {
 	HealthyReplicas int       `json:"healthyReplicas"`
 	ReplicaError    string    `json:"replicaError,omitempty"`
 	dockerHost      string
-}
-
-// Component is one entry of the /health body.
-type Component struct {
-	Status  string `json:"status"`
-	Message string `json:"message"`
 }
 
 // Status is the whole answer.
@@ -124,7 +120,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, d deps,
 		fmt.Fprintln(stderr, "status: --stack is required (or set "+envStack+"); run with --help for usage")
 		return 2
 	}
-	out, err := d.outputs(ctx, *stack)
+	out, err := deployed(ctx, d.outputs, *stack)
 	if err != nil {
 		fmt.Fprintln(stderr, "status:", err)
 		return 2
@@ -136,7 +132,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, d deps,
 	}
 	st := collect(ctx, d, *timeout, *stack, out, cfg)
 	if len(st.Regions) == 0 {
-		fmt.Fprintf(stderr, "status: stack %q has no healthUrls output; deploy it first\n", *stack)
+		fmt.Fprintf(stderr, "status: stack %q has no %s output; deploy it first\n", *stack, contract.OutputHealthURLs)
 		return 2
 	}
 	if *jsonOut {
@@ -154,19 +150,28 @@ func run(ctx context.Context, args []string, getenv func(string) string, d deps,
 	return 0
 }
 
+// deployed reads a stack's outputs through the contract's decoder.
+func deployed(ctx context.Context, outputs func(context.Context, string) (map[string]any, error), stack string) (contract.Deployed, error) {
+	raw, err := outputs(ctx, stack)
+	if err != nil {
+		return contract.Deployed{}, err
+	}
+	out, err := contract.DecodeOutputs(raw)
+	if err != nil {
+		return contract.Deployed{}, fmt.Errorf("stack %q: %w", stack, err)
+	}
+	return out, nil
+}
+
 // collect probes every region's /health (the health URL's host, path
 // /health) and lists its replicas, in name order.
-func collect(ctx context.Context, d deps, timeout time.Duration, stack string, out map[string]any, cfg map[string]string) Status {
-	st := Status{Stack: stack}
-	st.BackupImage, _ = out["backupImage"].(string)
-	image, _ := out["backendImage"].(string)
-	urls, _ := out["healthUrls"].(map[string]any)
+func collect(ctx context.Context, d deps, timeout time.Duration, stack string, out contract.Deployed, cfg map[string]string) Status {
+	st := Status{Stack: stack, BackupImage: out.BackupImage}
 	regions := configRegions(cfg)
-	for _, name := range slices.Sorted(maps.Keys(urls)) {
-		u, _ := urls[name].(string)
-		r := Region{Name: name, HealthURL: u, Image: image}
+	for _, name := range slices.Sorted(maps.Keys(out.HealthURLs)) {
+		r := Region{Name: name, HealthURL: out.HealthURLs[name], Image: out.BackendImage}
 		if c, ok := regions[name]; ok {
-			r.Image, r.dockerHost = cmp.Or(c.Image, image), c.DockerHost
+			r.Image, r.dockerHost = cmp.Or(c.Image, out.BackendImage), c.DockerHost
 		}
 		probe(ctx, d.client, timeout, &r)
 		r.DatabaseRole = databaseRole(r.Components)
@@ -216,8 +221,8 @@ func listReplicas(ctx context.Context, reps Replicas, stack string, r *Region) {
 
 func probe(ctx context.Context, client *http.Client, timeout time.Duration, r *Region) {
 	full := r.HealthURL
-	if i := strings.Index(full, "/health"); i >= 0 {
-		full = full[:i] + "/health"
+	if i := strings.Index(full, health.FullPath); i >= 0 {
+		full = full[:i] + health.FullPath
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -233,18 +238,14 @@ func probe(ctx context.Context, client *http.Client, timeout time.Duration, r *R
 	}
 	defer resp.Body.Close()
 	r.HTTPStatus = resp.StatusCode
-	var body struct {
-		Status     string               `json:"status"`
-		Version    string               `json:"version"`
-		Components map[string]Component `json:"components"`
-	}
+	var body health.Report
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&body); err != nil {
 		r.Status, r.Error = "unhealthy", fmt.Sprintf("HTTP %d, body not the health JSON: %v", resp.StatusCode, err)
 		return
 	}
 	r.Version, r.Components = body.Version, body.Components
 	r.Status = "unhealthy"
-	if resp.StatusCode == http.StatusOK && body.Status == "healthy" {
+	if resp.StatusCode == http.StatusOK && body.Status == health.Healthy {
 		r.Status = "healthy"
 	}
 }
@@ -260,7 +261,7 @@ func printTable(w io.Writer, st Status) {
 	for _, r := range st.Regions {
 		var comps []string
 		for _, n := range slices.Sorted(maps.Keys(r.Components)) {
-			comps = append(comps, n+"="+r.Components[n].Status)
+			comps = append(comps, n+"="+string(r.Components[n].Status))
 		}
 		detail := strings.Join(comps, " ")
 		if r.Error != "" {

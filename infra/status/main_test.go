@@ -71,6 +71,8 @@ func TestStatus(t *testing.T) {
 				"eu-west": eu.URL + "/health/ready", "us-east": us.URL + "/health/ready", "ap-south": ap.URL + "/health/ready"}}, nil
 		case "staging":
 			return map[string]any{"backendImage": image, "healthUrls": map[string]any{"eu-west": eu.URL + "/health/ready"}}, nil
+		case "mistyped":
+			return map[string]any{"backendImage": image, "healthUrls": eu.URL + "/health/ready"}, nil
 		case "empty":
 			return map[string]any{}, nil
 		}

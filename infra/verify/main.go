@@ -24,6 +24,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/helloagents/infra/contract"
 	"github.com/helloagents/infra/internal/cli"
 	"github.com/helloagents/infra/verify"
 )
@@ -59,18 +60,21 @@ type host struct {
 // fromStack fills the URLs the flags left empty from the stack's outputs
 // apiUrl and frontendUrl.
 func fromStack(ctx context.Context, h host, stack string, opts *verify.Options) error {
-	out, err := h.outputs(ctx, stack)
+	raw, err := h.outputs(ctx, stack)
 	if err != nil {
 		return err
 	}
-	str := func(k string) string { s, _ := out[k].(string); return s }
+	out, err := contract.DecodeOutputs(raw)
+	if err != nil {
+		return fmt.Errorf("stack %q: %w", stack, err)
+	}
 	if opts.API == "" {
-		if opts.API = str("apiUrl"); opts.API == "" {
-			return fmt.Errorf("stack %q has no apiUrl output; deploy it first (pulumi up --stack %s)", stack, stack)
+		if opts.API = out.APIURL; opts.API == "" {
+			return fmt.Errorf("stack %q has no %s output; deploy it first (pulumi up --stack %s)", stack, contract.OutputAPIURL, stack)
 		}
 	}
-	if opts.Frontend == "" && !strings.HasPrefix(str("frontendUrl"), "http://localhost") {
-		opts.Frontend = str("frontendUrl")
+	if opts.Frontend == "" && !strings.HasPrefix(out.FrontendURL, "http://localhost") {
+		opts.Frontend = out.FrontendURL
 	}
 	return nil
 }

@@ -6,34 +6,22 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/helloagents/infra/backend/health"
+	"github.com/helloagents/infra/internal/fakebackend"
 )
 
-// backend is a minimal contract-following API; ready sets /health/ready's status.
-func backend(t *testing.T, ready int) *httptest.Server {
+// backend is a fake backend whose readiness answers ready: 200, or 503
+// with its database unhealthy.
+func backend(t *testing.T, ready int) *fakebackend.Backend {
 	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		w.Header().Set("X-Frame-Options", "DENY")
-		w.Header().Set("Referrer-Policy", "no-referrer")
-		w.Header().Set("Content-Type", "application/json")
-		code, status := 200, "healthy"
-		if r.URL.Path == "/health/ready" && ready != 200 {
-			code, status = ready, "unhealthy"
-		}
-		if r.URL.Path == "/api/v1/courses" {
-			fmt.Fprint(w, `{"courses":[]}`)
-			return
-		}
-		w.WriteHeader(code)
-		fmt.Fprintf(w, `{"status":%q,"timestamp":%q,"version":"t","components":{"database":{"status":%q,"message":"m"}}}`,
-			status, time.Now().UTC().Format(time.RFC3339), status)
-	}))
-	t.Cleanup(srv.Close)
-	return srv
+	b := fakebackend.New(t)
+	if ready != http.StatusOK {
+		b.SetComponent(fakebackend.Database, health.Unhealthy, "Database connection failed")
+	}
+	return b
 }
 
 func TestRunExitCodes(t *testing.T) {

@@ -8,7 +8,7 @@
 //	m := mocktest.New()
 //	err := pulumi.RunErr(func(ctx *pulumi.Context) error { ... },
 //		pulumi.WithMocks("helloagents", "dev", m))
-//	for _, c := range m.ByType(mocktest.DockerContainer) { ... c.Inputs["user"] ... }
+//	for _, c := range m.ByType(restype.DockerContainer) { ... c.Inputs["user"] ... }
 //
 // Inputs are kept as resource.PropertyMap exactly as the engine would receive
 // them: a value set from a secret output is a secret PropertyValue
@@ -26,37 +26,30 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/internals"
+
+	"github.com/helloagents/infra/policy/restype"
 )
 
-// Type tokens of the resources the platform registers, for ByType and Count.
-const (
-	DockerProvider      = "pulumi:providers:docker"
-	DockerImage         = "docker:index/image:Image"
-	DockerRemoteImage   = "docker:index/remoteImage:RemoteImage"
-	DockerContainer     = "docker:index/container:Container"
-	DockerNetwork       = "docker:index/network:Network"
-	DockerVolume        = "docker:index/volume:Volume"
-	CloudflareProvider  = "pulumi:providers:cloudflare"
-	ZoneSettings        = "cloudflare:index/zoneSettingsOverride:ZoneSettingsOverride"
-	Tunnel              = "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared"
-	TunnelConfig        = "cloudflare:index/zeroTrustTunnelCloudflaredConfig:ZeroTrustTunnelCloudflaredConfig"
-	Record              = "cloudflare:index/record:Record"
-	PagesProject        = "cloudflare:index/pagesProject:PagesProject"
-	PagesDomain         = "cloudflare:index/pagesDomain:PagesDomain"
-	Healthcheck         = "cloudflare:index/healthcheck:Healthcheck"
-	LoadBalancerMonitor = "cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor"
-	LoadBalancerPool    = "cloudflare:index/loadBalancerPool:LoadBalancerPool"
-	LoadBalancer        = "cloudflare:index/loadBalancer:LoadBalancer"
-	R2Bucket            = "cloudflare:index/r2Bucket:R2Bucket"
-	NotificationPolicy  = "cloudflare:index/notificationPolicy:NotificationPolicy"
-	NotificationWebhook = "cloudflare:index/notificationPolicyWebhooks:NotificationPolicyWebhooks"
-	RandomPassword      = "random:index/randomPassword:RandomPassword"
-	RandomID            = "random:index/randomId:RandomId"
-)
+// Unwrap strips the secret markers around v, to read the value inside.
+func Unwrap(v resource.PropertyValue) resource.PropertyValue {
+	for v.IsSecret() {
+		v = v.SecretValue().Element
+	}
+	return v
+}
+
+// Strings reads a list of strings, secret markers stripped at every level.
+func Strings(v resource.PropertyValue) []string {
+	var out []string
+	for _, e := range Unwrap(v).ArrayValue() {
+		out = append(out, Unwrap(e).StringValue())
+	}
+	return out
+}
 
 // Resource is one registered resource as the engine would have seen it.
 type Resource struct {
-	// Type is the type token, e.g. "docker:index/container:Container" or a
+	// Type is the type token, e.g. restype.DockerContainer or a
 	// component's "helloagents:backend:BackendService".
 	Type string
 	// Name is the logical (Pulumi) name.
@@ -184,7 +177,7 @@ func computed(token, name, id string, state resource.PropertyMap) resource.Prope
 	}
 	set := func(k, v string) { state[resource.PropertyKey(k)] = resource.NewProperty(v) }
 	switch token {
-	case DockerImage:
+	case restype.DockerImage:
 		// Like pulumi-docker v4: the pushed manifest digest, or the local
 		// image ID for an image that is not pushed.
 		img := str("imageName")
@@ -193,7 +186,7 @@ func computed(token, name, id string, state resource.PropertyMap) resource.Prope
 		} else {
 			set("repoDigest", repoOf(img)+"@sha256:"+fakeDigest(img))
 		}
-	case DockerRemoteImage:
+	case restype.DockerRemoteImage:
 		img := str("name")
 		set("imageId", "sha256:"+fakeDigest(img))
 		if strings.Contains(img, "@sha256:") {
@@ -201,19 +194,19 @@ func computed(token, name, id string, state resource.PropertyMap) resource.Prope
 		} else {
 			set("repoDigest", repoOf(img)+"@sha256:"+fakeDigest(img))
 		}
-	case Tunnel:
+	case restype.Tunnel:
 		set("cname", id+".cfargotunnel.com")
 		state["tunnelToken"] = resource.MakeSecret(resource.NewProperty("token-" + fakeDigest(name)))
-	case PagesProject:
+	case restype.PagesProject:
 		set("subdomain", str("name")+".pages.dev")
-	case DockerNetwork, DockerVolume, DockerContainer:
+	case restype.DockerNetwork, restype.DockerVolume, restype.DockerContainer:
 		if str("name") == "" {
 			set("name", name)
 		}
-	case RandomID:
+	case restype.RandomID:
 		set("b64Std", "cmFuZG9tLWlk"+fakeDigest(name)[:8]+"=")
 		set("hex", fakeDigest(name)[:32])
-	case RandomPassword:
+	case restype.RandomPassword:
 		state["result"] = resource.MakeSecret(resource.NewProperty("pw-" + fakeDigest(name)[:24]))
 	}
 	return state

@@ -1,12 +1,15 @@
 package mocktest_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/helloagents/infra/internal/mocktest"
+	"github.com/helloagents/infra/policy/restype"
 )
 
 func TestMonitorRecordsInputsWithSecrets(t *testing.T) {
@@ -32,10 +35,10 @@ func TestMonitorRecordsInputsWithSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := m.Count(mocktest.DockerContainer); got != 1 {
+	if got := m.Count(restype.DockerContainer); got != 1 {
 		t.Fatalf("containers = %d, want 1", got)
 	}
-	c, ok := m.Named(mocktest.DockerContainer, "c")
+	c, ok := m.Named(restype.DockerContainer, "c")
 	if !ok {
 		t.Fatal("container c not recorded")
 	}
@@ -52,5 +55,29 @@ func TestMonitorRecordsInputsWithSecrets(t *testing.T) {
 	v, _, known, err := mocktest.Await(digest)
 	if err != nil || !known || v.(string) != "postgres@sha256:"+v.(string)[len("postgres@sha256:"):] {
 		t.Errorf("repoDigest = %v known=%v err=%v", v, known, err)
+	}
+}
+
+func TestUnwrapAndStrings(t *testing.T) {
+	plain := resource.NewArrayProperty([]resource.PropertyValue{
+		resource.NewStringProperty("a"), resource.MakeSecret(resource.NewStringProperty("b")),
+	})
+	for _, tc := range []struct {
+		name string
+		v    resource.PropertyValue
+		want []string
+	}{
+		{"plain list", plain, []string{"a", "b"}},
+		{"secret list", resource.MakeSecret(plain), []string{"a", "b"}},
+		{"secret of a secret", resource.MakeSecret(resource.MakeSecret(plain)), []string{"a", "b"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if mocktest.Unwrap(tc.v).IsSecret() {
+				t.Error("Unwrap left a secret marker")
+			}
+			if got := mocktest.Strings(tc.v); !slices.Equal(got, tc.want) {
+				t.Errorf("Strings = %q, want %q", got, tc.want)
+			}
+		})
 	}
 }

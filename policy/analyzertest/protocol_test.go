@@ -10,13 +10,15 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
+
+	"github.com/helloagents/infra/policy/restype"
 )
 
 const (
-	container = "docker:index/container:Container"
-	zone      = "cloudflare:index/zoneSettingsOverride:ZoneSettingsOverride"
-	record    = "cloudflare:index/record:Record"
-	image     = "docker:index/image:Image"
+	container = restype.DockerContainer
+	zone      = restype.ZoneSettings
+	record    = restype.Record
+	image     = restype.DockerImage
 )
 
 func res(stack, typ, name string, inputs map[string]any, secrets map[string]string) Resource {

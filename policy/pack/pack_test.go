@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/helloagents/infra/policy/restype"
 	"github.com/helloagents/infra/policy/rules"
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
@@ -104,7 +105,7 @@ func TestEvaluate(t *testing.T) {
 		t.Fatal(err)
 	}
 	root := policyx.AnalyzerResource{
-		Type: rules.TypeContainer, Name: "c", URN: "urn:c",
+		Type: restype.DockerContainer, Name: "c", URN: "urn:c",
 		Properties: property.NewMap(map[string]property.Value{
 			"user": property.New("root"), "readOnly": property.New(true),
 		}),

@@ -4,13 +4,12 @@ import (
 	"fmt"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
+
+	"github.com/helloagents/infra/policy/restype"
 )
 
-// Type tokens and alert types of Cloudflare notifications (pulumi-cloudflare v5).
+// Alert types of Cloudflare notifications (pulumi-cloudflare v5).
 const (
-	TypeNotificationPolicy = "cloudflare:index/notificationPolicy:NotificationPolicy"
-	TypeTunnel             = "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared"
-
 	AlertLoadBalancingHealth = "load_balancing_health_alert"
 	AlertHealthCheckStatus   = "health_check_status_notification"
 	AlertTunnelHealth        = "tunnel_health_event"
@@ -19,9 +18,9 @@ const (
 // watched pairs each Cloudflare object that watches a region with the alert
 // type that reports it.
 var watched = []struct{ typ, alert, what string }{
-	{TypeLoadBalancerPool, AlertLoadBalancingHealth, "load balancer pool"},
-	{TypeHealthcheck, AlertHealthCheckStatus, "health check"},
-	{TypeTunnel, AlertTunnelHealth, "tunnel"},
+	{restype.LoadBalancerPool, AlertLoadBalancingHealth, "load balancer pool"},
+	{restype.Healthcheck, AlertHealthCheckStatus, "health check"},
+	{restype.Tunnel, AlertTunnelHealth, "tunnel"},
 }
 
 // AlertsHaveDestination is a stack rule outside dev: every notification
@@ -37,7 +36,7 @@ func AlertsHaveDestination(resources []policyx.AnalyzerResource, c Context) []Fi
 	var out []Finding
 	policies := map[string]int{}
 	for _, r := range resources {
-		if r.Type != TypeNotificationPolicy {
+		if r.Type != restype.NotificationPolicy {
 			continue
 		}
 		alert, st := stringAt(r.Properties, "alertType")

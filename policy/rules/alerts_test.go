@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
+
+	"github.com/helloagents/infra/policy/restype"
 )
 
 func notification(t *testing.T, name, alert string, emails, hooks any) policyx.AnalyzerResource {
@@ -16,17 +18,17 @@ func notification(t *testing.T, name, alert string, emails, hooks any) policyx.A
 	if hooks != nil {
 		props["webhooksIntegrations"] = hooks
 	}
-	return resource(t, TypeNotificationPolicy, name, props)
+	return resource(t, restype.NotificationPolicy, name, props)
 }
 
 func TestAlertsHaveDestination(t *testing.T) {
 	email := []any{map[string]any{"id": "oncall@example.dev"}}
 	hook := []any{map[string]any{"id": computed}}
 	pool := func(n string) policyx.AnalyzerResource {
-		return resource(t, TypeLoadBalancerPool, n, map[string]any{"accountId": "a", "name": n, "monitor": "m"})
+		return resource(t, restype.LoadBalancerPool, n, map[string]any{"accountId": "a", "name": n, "monitor": "m"})
 	}
-	hc := resource(t, TypeHealthcheck, "hc", map[string]any{"zoneId": "z", "name": "hc"})
-	tunnel := resource(t, TypeTunnel, "tun", map[string]any{"accountId": "a", "name": "tun"})
+	hc := resource(t, restype.Healthcheck, "hc", map[string]any{"zoneId": "z", "name": "hc"})
+	tunnel := resource(t, restype.Tunnel, "tun", map[string]any{"accountId": "a", "name": "tun"})
 	tests := []struct {
 		name      string
 		env       Env

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
+
+	"github.com/helloagents/infra/policy/restype"
 )
 
 // Env vars of the pgbackup job (backend/cmd/pgbackup), which mark a container
@@ -19,7 +21,7 @@ const (
 
 // IsBackupJob reports whether a container is a pgbackup job.
 func IsBackupJob(r policyx.AnalyzerResource) bool {
-	if r.Type != TypeContainer {
+	if r.Type != restype.DockerContainer {
 		return false
 	}
 	if role, labelled := containerRole(r); labelled {
@@ -32,7 +34,7 @@ func IsBackupJob(r policyx.AnalyzerResource) bool {
 // IsPostgres reports whether a container runs PostgreSQL: it is configured
 // with the official image's POSTGRES_* variables or runs a postgres image.
 func IsPostgres(r policyx.AnalyzerResource) bool {
-	if r.Type != TypeContainer || IsBackupJob(r) {
+	if r.Type != restype.DockerContainer || IsBackupJob(r) {
 		return false
 	}
 	if role, labelled := containerRole(r); labelled {
@@ -96,7 +98,7 @@ func BackupsConfigured(resources []policyx.AnalyzerResource, c Context) []Findin
 		case IsPostgres(r):
 			g := get(r)
 			g.dbs = append(g.dbs, r)
-		case r.Type == TypeContainer && envPending(r):
+		case r.Type == restype.DockerContainer && envPending(r):
 			get(r).pending++
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
+
+	"github.com/helloagents/infra/policy/restype"
 )
 
 // postgres is a database that archives its WAL to an S3 repository
@@ -30,39 +32,39 @@ func onHost(r policyx.AnalyzerResource, provider string) policyx.AnalyzerResourc
 
 func TestBackupsConfigured(t *testing.T) {
 	eu, us := "urn:provider:docker::eu", "urn:provider:docker::us"
-	dbEU := onHost(resource(t, TypeContainer, "postgres-eu", postgres("postgres-eu")), eu)
-	dbUS := onHost(resource(t, TypeContainer, "postgres-us", postgres("postgres-us")), us)
-	jobEU := onHost(resource(t, TypeContainer, "backup-eu", backupJob("postgres-eu", "s3://backups/eu", "14")), eu)
-	jobUS := onHost(resource(t, TypeContainer, "backup-us", backupJob("postgres-us", "s3://backups/us", "14")), us)
-	jobUSWrongHost := onHost(resource(t, TypeContainer, "backup-us", backupJob("postgres-us", "s3://backups/us", "14")), eu)
-	jobLocal := onHost(resource(t, TypeContainer, "backup-eu", backupJob("postgres-eu", "file:///backups", "14")), eu)
+	dbEU := onHost(resource(t, restype.DockerContainer, "postgres-eu", postgres("postgres-eu")), eu)
+	dbUS := onHost(resource(t, restype.DockerContainer, "postgres-us", postgres("postgres-us")), us)
+	jobEU := onHost(resource(t, restype.DockerContainer, "backup-eu", backupJob("postgres-eu", "s3://backups/eu", "14")), eu)
+	jobUS := onHost(resource(t, restype.DockerContainer, "backup-us", backupJob("postgres-us", "s3://backups/us", "14")), us)
+	jobUSWrongHost := onHost(resource(t, restype.DockerContainer, "backup-us", backupJob("postgres-us", "s3://backups/us", "14")), eu)
+	jobLocal := onHost(resource(t, restype.DockerContainer, "backup-eu", backupJob("postgres-eu", "file:///backups", "14")), eu)
 	loopbackProps := backupJob("postgres-eu", "s3://backups/eu", "14")
 	loopbackProps["envs"] = append(loopbackProps["envs"].([]any), "BACKUP_S3_ENDPOINT=http://127.0.0.1:9000")
-	jobLoopback := onHost(resource(t, TypeContainer, "backup-eu", loopbackProps), eu)
+	jobLoopback := onHost(resource(t, restype.DockerContainer, "backup-eu", loopbackProps), eu)
 	unknownURL := backupJob("x", "s3://b/p", "14")
 	unknownURL["envs"] = append([]any{computed}, unknownURL["envs"].([]any)[1:]...)
-	jobUnknownURL := onHost(resource(t, TypeContainer, "backup-eu", unknownURL), eu)
+	jobUnknownURL := onHost(resource(t, restype.DockerContainer, "backup-eu", unknownURL), eu)
 	noArchive := postgres("postgres-eu")
 	noArchive["envs"] = noArchive["envs"].([]any)[:3]
-	dbNoArchive := onHost(resource(t, TypeContainer, "postgres-eu", noArchive), eu)
+	dbNoArchive := onHost(resource(t, restype.DockerContainer, "postgres-eu", noArchive), eu)
 	localArchive := postgres("postgres-eu")
 	localArchive["envs"] = append(noArchive["envs"].([]any)[:3:3], "PGBACKREST_REPO1_TYPE=posix")
-	dbLocalArchive := onHost(resource(t, TypeContainer, "postgres-eu", localArchive), eu)
+	dbLocalArchive := onHost(resource(t, restype.DockerContainer, "postgres-eu", localArchive), eu)
 
 	standbyProps := postgres("postgres-us")
 	standbyProps["envs"] = append(standbyProps["envs"].([]any), "PG_ROLE=standby")
-	standbyUS := onHost(resource(t, TypeContainer, "postgres-us", standbyProps), us)
+	standbyUS := onHost(resource(t, restype.DockerContainer, "postgres-us", standbyProps), us)
 	primaryProps := postgres("postgres-eu")
 	primaryProps["envs"] = append(primaryProps["envs"].([]any), "PG_ROLE=primary")
-	primaryEU := onHost(resource(t, TypeContainer, "postgres-eu", primaryProps), eu)
-	standbyEU := onHost(resource(t, TypeContainer, "postgres-eu", func() map[string]any {
+	primaryEU := onHost(resource(t, restype.DockerContainer, "postgres-eu", primaryProps), eu)
+	standbyEU := onHost(resource(t, restype.DockerContainer, "postgres-eu", func() map[string]any {
 		p := postgres("postgres-eu")
 		p["envs"] = append(p["envs"].([]any), "PG_ROLE=standby")
 		return p
 	}()), eu)
 	localStandbyProps := postgres("postgres-us")
 	localStandbyProps["envs"] = append(noArchive["envs"].([]any)[:3:3], "PGBACKREST_REPO1_TYPE=posix", "PG_ROLE=standby")
-	standbyLocalRepo := onHost(resource(t, TypeContainer, "postgres-us", localStandbyProps), us)
+	standbyLocalRepo := onHost(resource(t, restype.DockerContainer, "postgres-us", localStandbyProps), us)
 
 	tests := []struct {
 		name      string
@@ -88,9 +90,9 @@ func TestBackupsConfigured(t *testing.T) {
 		{"WAL archive on the database's host", Production, []policyx.AnalyzerResource{dbLocalArchive, jobEU}, []string{dbLocalArchive.URN}},
 		{"no WAL archiving in dev", Dev, []policyx.AnalyzerResource{dbNoArchive, jobEU}, nil},
 		{"a container whose env is not known yet may be the job", Production,
-			[]policyx.AnalyzerResource{dbEU, onHost(resource(t, TypeContainer, "pending", map[string]any{"envs": computed}), eu)}, nil},
+			[]policyx.AnalyzerResource{dbEU, onHost(resource(t, restype.DockerContainer, "pending", map[string]any{"envs": computed}), eu)}, nil},
 		{"pending container on another host does not count", Production,
-			[]policyx.AnalyzerResource{dbEU, onHost(resource(t, TypeContainer, "pending", map[string]any{"envs": computed}), us)}, []string{dbEU.URN}},
+			[]policyx.AnalyzerResource{dbEU, onHost(resource(t, restype.DockerContainer, "pending", map[string]any{"envs": computed}), us)}, []string{dbEU.URN}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -132,7 +134,7 @@ func TestBackupRetention(t *testing.T) {
 			if tt.settings != nil {
 				c.Settings = *tt.settings
 			}
-			assertMessages(t, BackupRetention(resource(t, TypeContainer, "backup", tt.props), c), tt.want)
+			assertMessages(t, BackupRetention(resource(t, restype.DockerContainer, "backup", tt.props), c), tt.want)
 		})
 	}
 }

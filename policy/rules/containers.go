@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
+
+	"github.com/helloagents/infra/policy/restype"
 )
 
 // ContainersRunAsNonRoot requires every docker Container to set `user` to a
@@ -14,7 +16,7 @@ import (
 // whether it maps to uid 0 depends on the image's /etc/passwd, which the
 // policy cannot see.
 func ContainersRunAsNonRoot(r policyx.AnalyzerResource, _ Context) []string {
-	if r.Type != TypeContainer {
+	if r.Type != restype.DockerContainer {
 		return nil
 	}
 	user, st := stringAt(r.Properties, "user")
@@ -55,7 +57,7 @@ func rootUser(user string) string {
 // capabilities outside the allow-list, and (outside dev) the host network or
 // PID namespace.
 func ContainersLeastPrivilege(r policyx.AnalyzerResource, c Context) []string {
-	if r.Type != TypeContainer {
+	if r.Type != restype.DockerContainer {
 		return nil
 	}
 	var out []string
@@ -87,7 +89,7 @@ func ContainersLeastPrivilege(r policyx.AnalyzerResource, c Context) []string {
 // ContainersReadOnlyRoot requires a read-only root filesystem (`readOnly`
 // true); writable paths belong on volumes or tmpfs mounts.
 func ContainersReadOnlyRoot(r policyx.AnalyzerResource, _ Context) []string {
-	if r.Type != TypeContainer {
+	if r.Type != restype.DockerContainer {
 		return nil
 	}
 	ro, st := boolAt(r.Properties, "readOnly")

@@ -1,6 +1,10 @@
 package rules
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/helloagents/infra/policy/restype"
+)
 
 func TestContainersRunAsNonRoot(t *testing.T) {
 	tests := []struct {
@@ -21,11 +25,11 @@ func TestContainersRunAsNonRoot(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := resource(t, TypeContainer, "backend", tt.props)
+			r := resource(t, restype.DockerContainer, "backend", tt.props)
 			assertMessages(t, ContainersRunAsNonRoot(r, ctxFor(Production)), tt.want)
 		})
 	}
-	other := resource(t, TypeImage, "img", map[string]any{"user": "root"})
+	other := resource(t, restype.DockerImage, "img", map[string]any{"user": "root"})
 	if got := ContainersRunAsNonRoot(other, ctxFor(Production)); got != nil {
 		t.Errorf("non-container judged: %v", got)
 	}
@@ -62,7 +66,7 @@ func TestContainersLeastPrivilege(t *testing.T) {
 			if tt.settings != nil {
 				c.Settings = *tt.settings
 			}
-			r := resource(t, TypeContainer, "backend", tt.props)
+			r := resource(t, restype.DockerContainer, "backend", tt.props)
 			assertMessages(t, ContainersLeastPrivilege(r, c), tt.want)
 		})
 	}
@@ -81,7 +85,7 @@ func TestContainersReadOnlyRoot(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := resource(t, TypeContainer, "backend", tt.props)
+			r := resource(t, restype.DockerContainer, "backend", tt.props)
 			assertMessages(t, ContainersReadOnlyRoot(r, ctxFor(Staging)), tt.want)
 		})
 	}

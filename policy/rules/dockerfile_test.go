@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/helloagents/infra/policy/restype"
 )
 
 func TestEffectiveUser(t *testing.T) {
@@ -220,7 +222,7 @@ func TestImagesRunAsNonRoot(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := resource(t, TypeImage, "backend-image", tt.props)
+			r := resource(t, restype.DockerImage, "backend-image", tt.props)
 			assertMessages(t, ImagesRunAsNonRoot(r, c), tt.want)
 		})
 	}
@@ -229,14 +231,14 @@ func TestImagesRunAsNonRoot(t *testing.T) {
 		props     map[string]any
 		want      [][]string
 	}{
-		{"RemoteImage pulled", TypeRemoteImage, map[string]any{"name": "postgres:15-bookworm"}, nil},
-		{"RemoteImage built, dockerfile inside the context", TypeRemoteImage,
+		{"RemoteImage pulled", restype.DockerRemoteImage, map[string]any{"name": "postgres:15-bookworm"}, nil},
+		{"RemoteImage built, dockerfile inside the context", restype.DockerRemoteImage,
 			map[string]any{"name": "x", "build": map[string]any{"context": "../backend", "dockerfile": "root.Dockerfile"}},
 			[][]string{{filepath.Join(dir, "backend", "root.Dockerfile"), `effective USER is "root"`}}},
-		{"RegistryImage built with buildArgs", TypeRegistryImage,
+		{"RegistryImage built with buildArgs", restype.DockerRegistryImage,
 			map[string]any{"name": "x", "build": map[string]any{"context": "../backend", "buildArgs": map[string]any{"UID": "0"}}},
 			[][]string{{`effective USER is "0:0"`}}},
-		{"RemoteImage built non-root", TypeRemoteImage,
+		{"RemoteImage built non-root", restype.DockerRemoteImage,
 			map[string]any{"name": "x", "build": map[string]any{"context": filepath.Join(dir, "backend")}}, nil},
 	}
 	for _, tt := range remote {

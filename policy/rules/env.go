@@ -10,7 +10,8 @@ import (
 // tighten in Staging and Production (off-host backups).
 type Env string
 
-// The environments of the HelloAgents platform (see ARCHITECTURE.md).
+// The environments of the HelloAgents platform: dev on the local engine,
+// staging with one region, production with several.
 const (
 	Dev        Env = "dev"
 	Staging    Env = "staging"

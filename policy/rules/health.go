@@ -5,13 +5,15 @@ import (
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
+
+	"github.com/helloagents/infra/policy/restype"
 )
 
 // IsBackendContainer reports whether a container runs the backend API: its
 // helloagents.role label says so, or, unlabelled, it is given the backend's
 // DATABASE_URL or PORT and is not the backup job or PostgreSQL.
 func IsBackendContainer(r policyx.AnalyzerResource) bool {
-	if r.Type != TypeContainer {
+	if r.Type != restype.DockerContainer {
 		return false
 	}
 	if role, labelled := containerRole(r); labelled {
@@ -31,7 +33,7 @@ func IsBackendContainer(r policyx.AnalyzerResource) bool {
 // is taken out of rotation).
 func HealthChecksConfigured(r policyx.AnalyzerResource, _ Context) []string {
 	switch {
-	case r.Type == TypeLoadBalancerPool:
+	case r.Type == restype.LoadBalancerPool:
 		monitor, st := stringAt(r.Properties, "monitor")
 		if st == absent || st == known && monitor == "" {
 			return []string{fmt.Sprintf("%s: pool has no monitor, so a dead region stays in rotation; set `monitor` to a LoadBalancerMonitor id probing /health/ready over HTTPS", label(r))}

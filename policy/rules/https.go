@@ -8,11 +8,9 @@ import (
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
-)
 
-// TypeLoadBalancer is the Cloudflare load balancer, which publishes a DNS name
-// in its zone.
-const TypeLoadBalancer = "cloudflare:index/loadBalancer:LoadBalancer"
+	"github.com/helloagents/infra/policy/restype"
+)
 
 // webRecordTypes are the DNS record types that serve web traffic.
 var webRecordTypes = []string{"A", "AAAA", "CNAME"}
@@ -25,17 +23,17 @@ var webRecordTypes = []string{"A", "AAAA", "CNAME"}
 // dev only).
 func HTTPSOnly(r policyx.AnalyzerResource, c Context) []string {
 	switch r.Type {
-	case TypeZoneSettingsOverride:
+	case restype.ZoneSettings:
 		return zoneSettings(r, c)
-	case TypeRecord:
+	case restype.Record:
 		return proxiedRecord(r)
-	case TypeLoadBalancerMonitor:
+	case restype.LoadBalancerMonitor:
 		return probeType(r, "https", "probes over plain HTTP")
-	case TypeHealthcheck:
+	case restype.Healthcheck:
 		return probeType(r, "HTTPS", "probes over plain HTTP or TCP")
-	case TypeContainer:
+	case restype.DockerContainer:
 		return containerURLs(r, c)
-	case TypePagesProject:
+	case restype.PagesProject:
 		return pagesURLs(r, c)
 	}
 	return nil
@@ -173,7 +171,7 @@ type Finding struct {
 func ZonesHaveHTTPSSettings(resources []policyx.AnalyzerResource, _ Context) []Finding {
 	managed := map[string]bool{}
 	for _, r := range resources {
-		if r.Type == TypeZoneSettingsOverride {
+		if r.Type == restype.ZoneSettings {
 			switch id, st := stringAt(r.Properties, "zoneId"); st {
 			case known:
 				managed[id] = true
@@ -184,7 +182,7 @@ func ZonesHaveHTTPSSettings(resources []policyx.AnalyzerResource, _ Context) []F
 	}
 	var out []Finding
 	for _, r := range resources {
-		if r.Type != TypeRecord && r.Type != TypeLoadBalancer {
+		if r.Type != restype.Record && r.Type != restype.LoadBalancer {
 			continue
 		}
 		id, st := stringAt(r.Properties, "zoneId")
@@ -193,7 +191,7 @@ func ZonesHaveHTTPSSettings(resources []policyx.AnalyzerResource, _ Context) []F
 		}
 		out = append(out, Finding{URN: r.URN, Message: fmt.Sprintf(
 			"%s: publishes a DNS name in zone %q, but the stack has no %s for that zone; add a ZoneSettingsOverride with alwaysUseHttps on, minTlsVersion 1.2+ and ssl strict",
-			label(r), id, TypeZoneSettingsOverride)})
+			label(r), id, restype.ZoneSettings)})
 	}
 	return out
 }

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
+
+	"github.com/helloagents/infra/policy/restype"
 )
 
 func TestHTTPSOnly(t *testing.T) {
@@ -21,53 +23,53 @@ func TestHTTPSOnly(t *testing.T) {
 		props    map[string]any
 		want     [][]string
 	}{
-		{"zone forced https", Production, nil, TypeZoneSettingsOverride, zone(good), nil},
-		{"zone tls 1.3", Production, nil, TypeZoneSettingsOverride, zone(with(good, "minTlsVersion", "1.3")), nil},
-		{"always_use_https off", Production, nil, TypeZoneSettingsOverride, zone(with(good, "alwaysUseHttps", "off")),
+		{"zone forced https", Production, nil, restype.ZoneSettings, zone(good), nil},
+		{"zone tls 1.3", Production, nil, restype.ZoneSettings, zone(with(good, "minTlsVersion", "1.3")), nil},
+		{"always_use_https off", Production, nil, restype.ZoneSettings, zone(with(good, "alwaysUseHttps", "off")),
 			[][]string{{`settings.alwaysUseHttps is "off"`, `"on"`}}},
-		{"tls 1.0", Production, nil, TypeZoneSettingsOverride, zone(with(good, "minTlsVersion", "1.0")),
+		{"tls 1.0", Production, nil, restype.ZoneSettings, zone(with(good, "minTlsVersion", "1.0")),
 			[][]string{{`settings.minTlsVersion is "1.0"`, `"1.2"`}}},
-		{"configured minimum 1.3 refuses 1.2", Production, &tls13, TypeZoneSettingsOverride, zone(good),
+		{"configured minimum 1.3 refuses 1.2", Production, &tls13, restype.ZoneSettings, zone(good),
 			[][]string{{`settings.minTlsVersion is "1.2"`, `"1.3"`}}},
-		{"ssl flexible", Production, nil, TypeZoneSettingsOverride, zone(with(good, "ssl", "flexible")),
+		{"ssl flexible", Production, nil, restype.ZoneSettings, zone(with(good, "ssl", "flexible")),
 			[][]string{{`settings.ssl is "flexible"`, `"strict"`}}},
-		{"nothing set", Production, nil, TypeZoneSettingsOverride, zone(map[string]any{}),
+		{"nothing set", Production, nil, restype.ZoneSettings, zone(map[string]any{}),
 			[][]string{{"alwaysUseHttps is not set"}, {"minTlsVersion is not set"}, {"ssl is not set"}}},
-		{"unknown setting", Production, nil, TypeZoneSettingsOverride, zone(with(good, "ssl", computed)), nil},
+		{"unknown setting", Production, nil, restype.ZoneSettings, zone(with(good, "ssl", computed)), nil},
 
-		{"proxied CNAME", Production, nil, TypeRecord, map[string]any{"zoneId": "zone-1", "name": "api", "type": "CNAME", "content": "t.cfargotunnel.com", "proxied": true}, nil},
-		{"unproxied A", Production, nil, TypeRecord, map[string]any{"zoneId": "zone-1", "name": "api", "type": "A", "content": "203.0.113.7", "proxied": false},
+		{"proxied CNAME", Production, nil, restype.Record, map[string]any{"zoneId": "zone-1", "name": "api", "type": "CNAME", "content": "t.cfargotunnel.com", "proxied": true}, nil},
+		{"unproxied A", Production, nil, restype.Record, map[string]any{"zoneId": "zone-1", "name": "api", "type": "A", "content": "203.0.113.7", "proxied": false},
 			[][]string{{`A record "api" has proxied false`, "proxied: true"}}},
-		{"proxied unset", Production, nil, TypeRecord, map[string]any{"zoneId": "zone-1", "name": "www", "type": "AAAA", "content": "2001:db8::1"},
+		{"proxied unset", Production, nil, restype.Record, map[string]any{"zoneId": "zone-1", "name": "www", "type": "AAAA", "content": "2001:db8::1"},
 			[][]string{{"proxied false"}}},
-		{"TXT is not web traffic", Production, nil, TypeRecord, map[string]any{"zoneId": "zone-1", "name": "@", "type": "TXT", "content": "v=spf1 -all"}, nil},
-		{"acme challenge CNAME", Production, nil, TypeRecord, map[string]any{"zoneId": "zone-1", "name": "_acme-challenge", "type": "CNAME", "content": "x"}, nil},
+		{"TXT is not web traffic", Production, nil, restype.Record, map[string]any{"zoneId": "zone-1", "name": "@", "type": "TXT", "content": "v=spf1 -all"}, nil},
+		{"acme challenge CNAME", Production, nil, restype.Record, map[string]any{"zoneId": "zone-1", "name": "_acme-challenge", "type": "CNAME", "content": "x"}, nil},
 
-		{"https monitor", Production, nil, TypeLoadBalancerMonitor, map[string]any{"accountId": "a", "type": "https", "path": "/health/ready", "expectedCodes": "200"}, nil},
-		{"http monitor", Production, nil, TypeLoadBalancerMonitor, map[string]any{"accountId": "a", "type": "http"}, [][]string{{`type is "http"`, `type: "https"`}}},
-		{"monitor default type", Production, nil, TypeLoadBalancerMonitor, map[string]any{"accountId": "a"}, [][]string{{"type is not set"}}},
-		{"insecure monitor", Production, nil, TypeLoadBalancerMonitor, map[string]any{"accountId": "a", "type": "https", "allowInsecure": true}, [][]string{{"allowInsecure is true"}}},
-		{"https healthcheck", Production, nil, TypeHealthcheck, map[string]any{"zoneId": "zone-1", "name": "eu", "address": "eu.api.example.dev", "type": "HTTPS"}, nil},
-		{"tcp healthcheck", Production, nil, TypeHealthcheck, map[string]any{"zoneId": "zone-1", "name": "eu", "address": "eu.api.example.dev", "type": "TCP"}, [][]string{{`type is "TCP"`}}},
+		{"https monitor", Production, nil, restype.LoadBalancerMonitor, map[string]any{"accountId": "a", "type": "https", "path": "/health/ready", "expectedCodes": "200"}, nil},
+		{"http monitor", Production, nil, restype.LoadBalancerMonitor, map[string]any{"accountId": "a", "type": "http"}, [][]string{{`type is "http"`, `type: "https"`}}},
+		{"monitor default type", Production, nil, restype.LoadBalancerMonitor, map[string]any{"accountId": "a"}, [][]string{{"type is not set"}}},
+		{"insecure monitor", Production, nil, restype.LoadBalancerMonitor, map[string]any{"accountId": "a", "type": "https", "allowInsecure": true}, [][]string{{"allowInsecure is true"}}},
+		{"https healthcheck", Production, nil, restype.Healthcheck, map[string]any{"zoneId": "zone-1", "name": "eu", "address": "eu.api.example.dev", "type": "HTTPS"}, nil},
+		{"tcp healthcheck", Production, nil, restype.Healthcheck, map[string]any{"zoneId": "zone-1", "name": "eu", "address": "eu.api.example.dev", "type": "TCP"}, [][]string{{`type is "TCP"`}}},
 
-		{"https urls", Production, nil, TypeContainer, goodContainer(), nil},
-		{"http CORS origin", Production, nil, TypeContainer,
+		{"https urls", Production, nil, restype.DockerContainer, goodContainer(), nil},
+		{"http CORS origin", Production, nil, restype.DockerContainer,
 			with(goodContainer(), "envs", []any{"CORS_ALLOWED_ORIGINS=https://app.example.dev,http://www.example.dev"}),
 			[][]string{{"env CORS_ALLOWED_ORIGINS", "http://www.example.dev"}}},
-		{"loopback http in dev", Dev, nil, TypeContainer,
+		{"loopback http in dev", Dev, nil, restype.DockerContainer,
 			with(goodContainer(), "envs", []any{"CORS_ALLOWED_ORIGINS=http://localhost:5173,http://127.0.0.1:5173"}), nil},
-		{"loopback http outside dev", Staging, nil, TypeContainer,
+		{"loopback http outside dev", Staging, nil, restype.DockerContainer,
 			with(goodContainer(), "envs", []any{"CORS_ALLOWED_ORIGINS=http://localhost:5173"}), [][]string{{"http://localhost:5173"}}},
-		{"non-loopback http in dev", Dev, nil, TypeContainer,
+		{"non-loopback http in dev", Dev, nil, restype.DockerContainer,
 			with(goodContainer(), "envs", []any{"SANDBOX_POOL_URL=http://sandbox.example.dev"}), [][]string{{"env SANDBOX_POOL_URL"}}},
-		{"secret http URL is not printed", Production, nil, TypeContainer,
+		{"secret http URL is not printed", Production, nil, restype.DockerContainer,
 			with(goodContainer(), "envs", []any{secret{"SENTRY_DSN=http://key@sentry.example.dev/1"}}), [][]string{{"env SENTRY_DSN", "(secret value)"}}},
-		{"postgres URL is not http", Production, nil, TypeContainer,
+		{"postgres URL is not http", Production, nil, restype.DockerContainer,
 			with(goodContainer(), "envs", []any{secret{"DATABASE_URL=postgres://u:p@db:5432/app"}}), nil},
 
-		{"pages https api url", Production, nil, TypePagesProject, map[string]any{"name": "web", "deploymentConfigs": map[string]any{
+		{"pages https api url", Production, nil, restype.PagesProject, map[string]any{"name": "web", "deploymentConfigs": map[string]any{
 			"production": map[string]any{"environmentVariables": map[string]any{"API_URL": "https://api.example.dev"}}}}, nil},
-		{"pages http api url", Production, nil, TypePagesProject, map[string]any{"name": "web", "deploymentConfigs": map[string]any{
+		{"pages http api url", Production, nil, restype.PagesProject, map[string]any{"name": "web", "deploymentConfigs": map[string]any{
 			"preview": map[string]any{"environmentVariables": map[string]any{"API_URL": "http://api.example.dev"}}}},
 			[][]string{{"deploymentConfigs.preview.environmentVariables.API_URL", "http://api.example.dev"}}},
 	}
@@ -83,14 +85,14 @@ func TestHTTPSOnly(t *testing.T) {
 }
 
 func TestZonesHaveHTTPSSettings(t *testing.T) {
-	override := resource(t, TypeZoneSettingsOverride, "zone-https", map[string]any{"zoneId": "zone-1", "settings": map[string]any{"alwaysUseHttps": "on"}})
+	override := resource(t, restype.ZoneSettings, "zone-https", map[string]any{"zoneId": "zone-1", "settings": map[string]any{"alwaysUseHttps": "on"}})
 	rec := func(name, zone any) map[string]any {
 		return map[string]any{"zoneId": zone, "name": name, "type": "CNAME", "content": "x", "proxied": true}
 	}
-	managed := resource(t, TypeRecord, "api", rec("api", "zone-1"))
-	unmanaged := resource(t, TypeRecord, "other", rec("www", "zone-2"))
-	lb := resource(t, TypeLoadBalancer, "lb", map[string]any{"zoneId": "zone-3", "name": "api.example.dev"})
-	pending := resource(t, TypeRecord, "pending", rec("x", computed))
+	managed := resource(t, restype.Record, "api", rec("api", "zone-1"))
+	unmanaged := resource(t, restype.Record, "other", rec("www", "zone-2"))
+	lb := resource(t, restype.LoadBalancer, "lb", map[string]any{"zoneId": "zone-3", "name": "api.example.dev"})
+	pending := resource(t, restype.Record, "pending", rec("x", computed))
 
 	got := ZonesHaveHTTPSSettings([]policyx.AnalyzerResource{override, managed, unmanaged, lb, pending}, ctxFor(Production))
 	if len(got) != 2 || got[0].URN != unmanaged.URN || got[1].URN != lb.URN {
@@ -99,7 +101,7 @@ func TestZonesHaveHTTPSSettings(t *testing.T) {
 	for _, f := range got {
 		assertMessages(t, []string{f.Message}, [][]string{{"zone", "ZoneSettingsOverride"}})
 	}
-	pendingZone := resource(t, TypeZoneSettingsOverride, "zone-pending", map[string]any{"zoneId": computed})
+	pendingZone := resource(t, restype.ZoneSettings, "zone-pending", map[string]any{"zoneId": computed})
 	if got := ZonesHaveHTTPSSettings([]policyx.AnalyzerResource{pendingZone, unmanaged}, ctxFor(Production)); got != nil {
 		t.Errorf("zone settings with an unknown zoneId may cover any record: %v", got)
 	}

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
+
+	"github.com/helloagents/infra/policy/restype"
 )
 
 // DockerfilePath resolves the Dockerfile of a docker.Image build exactly as
@@ -37,22 +39,19 @@ func DockerfilePath(programDir, context, dockerfile string) (string, error) {
 	return filepath.Join(base, dockerfile), nil
 }
 
-// Docker resources that can build an image besides docker.Image: the
-// Terraform-bridged RemoteImage and RegistryImage, whose `build.dockerfile`
-// is a name inside the context and whose build args are `build.buildArgs`.
-const (
-	TypeRemoteImage   = "docker:index/remoteImage:RemoteImage"
-	TypeRegistryImage = "docker:index/registryImage:RegistryImage"
-)
+// Besides docker.Image, the Terraform-bridged RemoteImage and RegistryImage
+// (restype.DockerRemoteImage, restype.DockerRegistryImage) can build an image:
+// their `build.dockerfile` is a name inside the context and their build
+// args are `build.buildArgs`.
 
 // builders maps the image-building types to how they name their inputs.
 var builders = map[string]struct {
 	argsKey             string
 	dockerfileInContext bool
 }{
-	TypeImage:         {"args", false},
-	TypeRemoteImage:   {"buildArgs", true},
-	TypeRegistryImage: {"buildArgs", true},
+	restype.DockerImage:         {"args", false},
+	restype.DockerRemoteImage:   {"buildArgs", true},
+	restype.DockerRegistryImage: {"buildArgs", true},
 }
 
 // ImagesRunAsNonRoot refuses an image built from a Dockerfile (docker Image,

@@ -8,19 +8,6 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
 )
 
-// Type tokens of the resources the rules inspect (pulumi-docker v4,
-// pulumi-cloudflare v5).
-const (
-	TypeContainer            = "docker:index/container:Container"
-	TypeImage                = "docker:index/image:Image"
-	TypeZoneSettingsOverride = "cloudflare:index/zoneSettingsOverride:ZoneSettingsOverride"
-	TypeRecord               = "cloudflare:index/record:Record"
-	TypeLoadBalancerMonitor  = "cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor"
-	TypeLoadBalancerPool     = "cloudflare:index/loadBalancerPool:LoadBalancerPool"
-	TypeHealthcheck          = "cloudflare:index/healthcheck:Healthcheck"
-	TypePagesProject         = "cloudflare:index/pagesProject:PagesProject"
-)
-
 // state says whether a property is absent (or null), present but not known
 // yet (computed during a preview), or known.
 type state int

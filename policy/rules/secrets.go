@@ -8,6 +8,8 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
+
+	"github.com/helloagents/infra/policy/restype"
 )
 
 // secretWords mark a property or env name as holding a secret.
@@ -76,7 +78,7 @@ func SecretsAreSecret(r policyx.AnalyzerResource, _ Context) []string {
 		return nil
 	}
 	var out []string
-	if r.Type == TypeContainer {
+	if r.Type == restype.DockerContainer {
 		for _, e := range containerEnv(r) {
 			if e.Known && e.Value != "" && !e.Secret && SecretName(e.Key) {
 				out = append(out, fmt.Sprintf("%s: env %s is set in plain text; wrap the value in pulumi.ToSecret (or read it with config.RequireSecret) so it is encrypted in state",
@@ -85,7 +87,7 @@ func SecretsAreSecret(r policyx.AnalyzerResource, _ Context) []string {
 		}
 	}
 	for key, v := range r.Properties.AllStable {
-		if r.Type == TypeContainer && key == "envs" {
+		if r.Type == restype.DockerContainer && key == "envs" {
 			continue
 		}
 		walkPlainSecrets(v, key, SecretName(key), func(path string) {

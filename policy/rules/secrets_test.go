@@ -3,6 +3,8 @@ package rules
 import (
 	"strings"
 	"testing"
+
+	"github.com/helloagents/infra/policy/restype"
 )
 
 func TestSecretName(t *testing.T) {
@@ -27,25 +29,25 @@ func TestSecretsAreSecret(t *testing.T) {
 		props map[string]any
 		want  [][]string
 	}{
-		{"secret env entries", TypeContainer, goodContainer(), nil},
-		{"plain-text password", TypeContainer, with(goodContainer(), "envs", []any{"PORT=8080", "POSTGRES_PASSWORD=hunter2"}),
+		{"secret env entries", restype.DockerContainer, goodContainer(), nil},
+		{"plain-text password", restype.DockerContainer, with(goodContainer(), "envs", []any{"PORT=8080", "POSTGRES_PASSWORD=hunter2"}),
 			[][]string{{"env POSTGRES_PASSWORD is set in plain text", "pulumi.ToSecret"}}},
-		{"plain-text DATABASE_URL", TypeContainer, with(goodContainer(), "envs", []any{"DATABASE_URL=postgres://app:pw@db/app"}),
+		{"plain-text DATABASE_URL", restype.DockerContainer, with(goodContainer(), "envs", []any{"DATABASE_URL=postgres://app:pw@db/app"}),
 			[][]string{{"env DATABASE_URL"}}},
-		{"whole env list secret", TypeContainer, with(goodContainer(), "envs", secret{[]any{"POSTGRES_PASSWORD=x", "PORT=1"}}), nil},
-		{"empty secret-named value", TypeContainer, with(goodContainer(), "envs", []any{"SENTRY_DSN="}), nil},
-		{"env value not known yet", TypeContainer, with(goodContainer(), "envs", []any{computed}), nil},
-		{"tunnel secret property", "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared",
+		{"whole env list secret", restype.DockerContainer, with(goodContainer(), "envs", secret{[]any{"POSTGRES_PASSWORD=x", "PORT=1"}}), nil},
+		{"empty secret-named value", restype.DockerContainer, with(goodContainer(), "envs", []any{"SENTRY_DSN="}), nil},
+		{"env value not known yet", restype.DockerContainer, with(goodContainer(), "envs", []any{computed}), nil},
+		{"tunnel secret property", restype.Tunnel,
 			map[string]any{"accountId": "a", "name": "eu", "secret": "c2VjcmV0"}, [][]string{{"property secret is set in plain text"}}},
-		{"tunnel secret as secret", "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared",
+		{"tunnel secret as secret", restype.Tunnel,
 			map[string]any{"accountId": "a", "name": "eu", "secret": secret{"c2VjcmV0"}}, nil},
-		{"nested registry password", TypeImage, map[string]any{"imageName": "x", "registry": map[string]any{"server": "ghcr.io", "username": "u", "password": "p"}},
+		{"nested registry password", restype.DockerImage, map[string]any{"imageName": "x", "registry": map[string]any{"server": "ghcr.io", "username": "u", "password": "p"}},
 			[][]string{{"property registry.password"}}},
-		{"pages secrets map", TypePagesProject, map[string]any{"name": "web", "deploymentConfigs": map[string]any{"production": map[string]any{
+		{"pages secrets map", restype.PagesProject, map[string]any{"name": "web", "deploymentConfigs": map[string]any{"production": map[string]any{
 			"secrets": map[string]any{"SESSION": "plain"}, "environmentVariables": map[string]any{"API_URL": "https://api"}}}},
 			[][]string{{"deploymentConfigs.production.secrets.SESSION"}}},
 		{"provider token from secret config", "pulumi:providers:cloudflare", map[string]any{"apiToken": secret{"tok"}}, nil},
-		{"random password inputs", "random:index/randomPassword:RandomPassword", map[string]any{"length": 32, "special": false}, nil},
+		{"random password inputs", restype.RandomPassword, map[string]any{"length": 32, "special": false}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

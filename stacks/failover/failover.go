@@ -27,12 +27,13 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 
+	"github.com/helloagents/infra/contract"
 	"github.com/helloagents/infra/stacks"
 	"github.com/helloagents/infra/stacks/promote"
 )
 
 // KeyPrimaryRegion is the config key the failover rewrites.
-const KeyPrimaryRegion = "helloagents:database.primaryRegion"
+const KeyPrimaryRegion = contract.KeyPrimaryRegion
 
 // Defaults of the bounds.
 const (
@@ -41,11 +42,17 @@ const (
 	DefaultPollInterval  = 5 * time.Second
 )
 
-// Stacks is the slice of Pulumi the failover needs: the promotion's, plus
-// removing a path config value, so a dry run leaves a stack file that never
-// named primaryRegion exactly as it was.
+// Stacks is the slice of Pulumi the failover needs: the promotion's (but
+// not its update history), plus removing a path config value, so a dry run
+// leaves a stack file that never named primaryRegion exactly as it was.
+// promote.Workspace provides all but the last two.
 type Stacks interface {
-	promote.Stacks
+	Outputs(ctx context.Context, stack string) (map[string]any, error)
+	Config(ctx context.Context, stack string) (map[string]string, error)
+	SetConfigPath(ctx context.Context, stack, path, value string) error
+	Up(ctx context.Context, stack string, p promote.Policy) (map[string]any, error)
+	Preview(ctx context.Context, stack string, p promote.Policy) (string, error)
+	Busy(ctx context.Context, stack string) error
 	// RemoveConfigPath removes one path config value such as
 	// "helloagents:database.primaryRegion" (pulumi config rm --path).
 	RemoveConfigPath(ctx context.Context, stack, path string) error

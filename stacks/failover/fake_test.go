@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/helloagents/infra/components"
+	"github.com/helloagents/infra/healthcheck"
 	"github.com/helloagents/infra/internal/stacktest"
 	"github.com/helloagents/infra/stacks"
 	"github.com/helloagents/infra/stacks/failover"
@@ -241,7 +241,7 @@ type fakeGates struct {
 
 func (g fakeGates) Source(context.Context, string, string) error { return errors.New("not used") }
 
-func (g fakeGates) Region(_ context.Context, url, _ string, _ components.HealthCheck) error {
+func (g fakeGates) Region(_ context.Context, url, _ string, _ healthcheck.Settings) error {
 	g.ev.add("gate %s", url)
 	for r := range g.fail {
 		if strings.Contains(url, r) {

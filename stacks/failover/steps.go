@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/helloagents/infra/contract"
 )
 
 // fail ends the run after a change: the journal stays, and the same
@@ -147,23 +149,25 @@ func (e *engine) reseed(ctx context.Context) bool {
 func (e *engine) gate(ctx context.Context) bool {
 	const name = "gate regions"
 	start := time.Now()
-	out, err := e.st.Outputs(ctx, e.o.Stack)
+	raw, err := e.st.Outputs(ctx, e.o.Stack)
 	if err != nil {
 		return e.fail(name, start, err)
 	}
-	urls, _ := out["healthUrls"].(map[string]any)
-	frontend, _ := out["frontendUrl"].(string)
+	out, err := contract.DecodeOutputs(raw)
+	if err != nil {
+		return e.fail(name, start, fmt.Errorf("stack %q: %w", e.o.Stack, err))
+	}
 	order := append([]string{e.o.To}, e.others()...)
 	if !e.j.OldPrimaryReachable {
 		// A lost region cannot pass a gate; it is checked when it is back.
 		order = slices.DeleteFunc(order, func(r string) bool { return r == e.j.From })
 	}
 	for _, r := range order {
-		url, _ := urls[r].(string)
+		url := out.HealthURLs[r]
 		if url == "" {
-			return e.fail(name, start, fmt.Errorf("stack %q output healthUrls has no entry for region %q", e.o.Stack, r))
+			return e.fail(name, start, fmt.Errorf("stack %q output %s has no entry for region %q", e.o.Stack, contract.OutputHealthURLs, r))
 		}
-		if err := e.o.Gates.Region(ctx, url, frontend, e.cfg.HealthCheck); err != nil {
+		if err := e.o.Gates.Region(ctx, url, out.FrontendURL, e.cfg.HealthCheck); err != nil {
 			return e.fail(name, start, fmt.Errorf("region %s: %w", r, err))
 		}
 	}

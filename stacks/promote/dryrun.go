@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/helloagents/infra/contract"
 )
 
 // dryRun previews each wave cumulatively (wave n includes waves 1..n-1)
@@ -18,7 +20,7 @@ func (e *engine) dryRun(ctx context.Context, sel []region, images map[string]str
 		waves = append(waves, wave{r.Name, r.imageKey(), r.Image, images[r.Name]})
 	}
 	if backup != "" {
-		waves = append(waves, wave{backupName, keyBackupImage, oldBackup, backup})
+		waves = append(waves, wave{backupName, contract.KeyBackupImage, oldBackup, backup})
 	}
 	defer func() {
 		for _, w := range set {

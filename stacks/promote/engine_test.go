@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/helloagents/infra/components"
+	"github.com/helloagents/infra/healthcheck"
 	"github.com/helloagents/infra/internal/stacktest"
 	"github.com/helloagents/infra/stacks"
 	"github.com/helloagents/infra/stacks/promote"
@@ -154,7 +154,7 @@ func (m *memStacks) deploy(images ...string) {
 type gates struct{ fail string }
 
 func (g gates) Source(context.Context, string, string) error { return nil }
-func (g gates) Region(_ context.Context, url, _ string, _ components.HealthCheck) error {
+func (g gates) Region(_ context.Context, url, _ string, _ healthcheck.Settings) error {
 	if g.fail != "" && strings.Contains(url, g.fail) {
 		return fmt.Errorf("%s: status 503", url)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/helloagents/infra/backend/health"
 	"github.com/helloagents/infra/internal/stacktest"
 	"github.com/helloagents/infra/stacks"
 	"github.com/helloagents/infra/stacks/promote"
@@ -95,7 +96,7 @@ func pulumiCommand(t *testing.T) auto.PulumiCommand {
 // testHealthCheck is the production health-check setting of the tests:
 // the smallest values the config validation allows, one probe per gate.
 var testHealthCheck = map[string]any{
-	"path": "/health/ready", "livenessPath": "/health/live", "interval": "2s", "timeout": "1s",
+	"interval": "2s", "timeout": "1s",
 	"retries": 1, "startPeriod": "0s", "expectedCodes": []int{200},
 }
 
@@ -239,7 +240,7 @@ func (e *env) program(ctx *pulumi.Context) error {
 		ctx.Export("backupImage", pulumi.String(bkp))
 		ctx.Export("apiUrl", pulumi.String(base))
 		ctx.Export("frontendUrl", pulumi.String(base+"/app"))
-		ctx.Export("healthUrls", pulumi.StringMap{cfg.Regions[0].Name: pulumi.String(base + cfg.HealthCheck.Path)})
+		ctx.Export("healthUrls", pulumi.StringMap{cfg.Regions[0].Name: pulumi.String(base + health.ReadyPath)})
 		return nil
 	}
 	e.mu.Lock()
@@ -258,7 +259,7 @@ func (e *env) program(ctx *pulumi.Context) error {
 		if strings.Contains(r.Image, "badbad") {
 			return fmt.Errorf("region %s: image %s cannot be deployed", r.Name, r.Image)
 		}
-		urls[r.Name] = pulumi.String(base + "/" + tagOf(r.Image) + cfg.HealthCheck.Path)
+		urls[r.Name] = pulumi.String(base + "/" + tagOf(r.Image) + health.ReadyPath)
 		images[r.Name] = pulumi.String(r.Image)
 	}
 	if strings.Contains(cfg.Backup.Image, "badbad") {

@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/helloagents/infra/components"
+	"github.com/helloagents/infra/healthcheck"
 	"github.com/helloagents/infra/verify"
 )
 
@@ -19,10 +19,10 @@ type Gates interface {
 	Source(ctx context.Context, apiURL, frontendURL string) error
 	// Region checks one target region through its readiness URL, with the
 	// shared health-check settings; frontendURL is the target's frontend.
-	Region(ctx context.Context, healthURL, frontendURL string, hc components.HealthCheck) error
+	Region(ctx context.Context, healthURL, frontendURL string, hc healthcheck.Settings) error
 }
 
-// VerifyGates are the gates of the issue: the verify suite (health
+// VerifyGates are the promotion's gates: the verify suite (health
 // endpoints and smoke suite) on the source, and on each region its
 // readiness gate (verify.Gate) followed by the same suite against that
 // region's API.
@@ -42,7 +42,7 @@ func (g VerifyGates) Source(ctx context.Context, apiURL, frontendURL string) err
 }
 
 // Region implements Gates.
-func (g VerifyGates) Region(ctx context.Context, healthURL, frontendURL string, hc components.HealthCheck) error {
+func (g VerifyGates) Region(ctx context.Context, healthURL, frontendURL string, hc healthcheck.Settings) error {
 	if err := verify.Gate(ctx, healthURL, hc, g.Client); err != nil {
 		return err
 	}

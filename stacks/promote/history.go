@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/helloagents/infra/contract"
 	"github.com/helloagents/infra/stacks"
 )
 
@@ -85,7 +86,7 @@ func historyImages(cfg map[string]string) map[string]string {
 		Name  string `json:"name"`
 		Image string `json:"image"`
 	}
-	if err := json.Unmarshal([]byte(cfg[keyRegions]), &regions); err != nil {
+	if err := json.Unmarshal([]byte(cfg[contract.KeyRegions]), &regions); err != nil {
 		return nil
 	}
 	m := make(map[string]string, len(regions))

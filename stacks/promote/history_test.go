@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/helloagents/infra/contract"
 )
 
 // TestPreviousImages replays update histories (written oldest first here,
@@ -54,7 +56,7 @@ func TestPreviousImages(t *testing.T) {
 			var h []Update
 			for _, u := range tt.history {
 				b, _ := json.Marshal([]map[string]string{{"name": "a", "image": u.a}, {"name": "b", "image": u.b}})
-				h = append([]Update{{Kind: "update", Result: u.result, Config: map[string]string{keyRegions: string(b)}}}, h...)
+				h = append([]Update{{Kind: "update", Result: u.result, Config: map[string]string{contract.KeyRegions: string(b)}}}, h...)
 			}
 			h = append(h, Update{Kind: "refresh", Result: "succeeded"})
 			sel := []region{{Index: 0, Name: "a", Image: tt.a}, {Index: 1, Name: "b", Image: tt.b}}

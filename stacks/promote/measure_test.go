@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/helloagents/infra/components"
+	"github.com/helloagents/infra/healthcheck"
 	"github.com/helloagents/infra/stacks/promote"
 	"github.com/helloagents/infra/verify"
 )
@@ -44,11 +44,11 @@ func TestMeasure(t *testing.T) {
 	url := f.srv.URL + "/x/health/ready"
 	for _, c := range []struct {
 		name string
-		hc   components.HealthCheck
+		hc   healthcheck.Settings
 	}{
-		{"test settings (interval 50ms, timeout 300ms, retries 2)", components.HealthCheck{
+		{"test settings (interval 50ms, timeout 300ms, retries 2)", healthcheck.Settings{
 			Interval: 50 * time.Millisecond, Timeout: 300 * time.Millisecond, Retries: 2, ExpectedCodes: []int{200}}},
-		{"interval 5s, timeout 2s, retries 3", components.HealthCheck{
+		{"interval 5s, timeout 2s, retries 3", healthcheck.Settings{
 			Interval: 5 * time.Second, Timeout: 2 * time.Second, Retries: 3, ExpectedCodes: []int{200}}},
 	} {
 		start := time.Now()

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/helloagents/infra/components"
+	"github.com/helloagents/infra/healthcheck"
 	"github.com/helloagents/infra/notify"
 	"github.com/helloagents/infra/stacks/promote"
 )
@@ -71,7 +71,7 @@ func (s *webhookServer) sequence() []string {
 type leakyGates struct{}
 
 func (leakyGates) Source(context.Context, string, string) error { return nil }
-func (leakyGates) Region(_ context.Context, url, _ string, _ components.HealthCheck) error {
+func (leakyGates) Region(_ context.Context, url, _ string, _ healthcheck.Settings) error {
 	if strings.Contains(url, "b.test/"+tagOf(newImage)) {
 		return fmt.Errorf("GET https://deploy:hunter2@%s?token=tok-SECRET: status 503", strings.TrimPrefix(url, "http://"))
 	}

@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/helloagents/infra/contract"
 	"github.com/helloagents/infra/notify"
 )
 
@@ -412,24 +413,25 @@ func (e *engine) readSource(ctx context.Context) (image, backup, api, frontend s
 		e.end(Refused, err)
 		return "", "", "", "", false
 	}
-	image, _ = out["backendImage"].(string)
-	e.rep.Image = image
-	if err := pinned(image); err != nil {
-		e.end(Refused, fmt.Errorf("source stack %q output backendImage: %w; nothing changed", e.o.From, err))
+	src, err := contract.DecodeOutputs(out)
+	if err != nil {
+		e.end(Refused, fmt.Errorf("source stack %q: %w; nothing changed", e.o.From, err))
 		return "", "", "", "", false
 	}
-	if b, present := out["backupImage"]; present {
-		backup, _ = b.(string)
-		if err := pinned(backup); err != nil {
-			e.end(Refused, fmt.Errorf("source stack %q output backupImage: %w; nothing changed", e.o.From, err))
+	e.rep.Image = src.BackendImage
+	if err := pinned(src.BackendImage); err != nil {
+		e.end(Refused, fmt.Errorf("source stack %q output %s: %w; nothing changed", e.o.From, contract.OutputBackendImage, err))
+		return "", "", "", "", false
+	}
+	if src.Has(contract.OutputBackupImage) {
+		if err := pinned(src.BackupImage); err != nil {
+			e.end(Refused, fmt.Errorf("source stack %q output %s: %w; nothing changed", e.o.From, contract.OutputBackupImage, err))
 			return "", "", "", "", false
 		}
 	}
-	api, _ = out["apiUrl"].(string)
-	if api == "" {
-		e.end(Refused, fmt.Errorf("source stack %q has no apiUrl output to verify; nothing changed", e.o.From))
+	if src.APIURL == "" {
+		e.end(Refused, fmt.Errorf("source stack %q has no %s output to verify; nothing changed", e.o.From, contract.OutputAPIURL))
 		return "", "", "", "", false
 	}
-	frontend, _ = out["frontendUrl"].(string)
-	return image, backup, api, frontend, true
+	return src.BackendImage, src.BackupImage, src.APIURL, src.FrontendURL, true
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/helloagents/infra/contract"
 )
 
 // rollback restores the previous digest of every journal region whose
@@ -49,7 +51,7 @@ func (e *engine) rollback(ctx context.Context, j *Journal, rows []RegionReport, 
 		}
 		if tgt.BackupImage != b.Previous {
 			e.logf("backup job: restore %s", b.Previous)
-			if err := e.st.SetConfigPath(ctx, o.To, keyBackupImage, b.Previous); err != nil {
+			if err := e.st.SetConfigPath(ctx, o.To, contract.KeyBackupImage, b.Previous); err != nil {
 				e.end(ManualAction, fmt.Errorf("%w; rollback: %w; journal kept at %s", why, err, o.Journal))
 				return
 			}

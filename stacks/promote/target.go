@@ -5,15 +5,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/helloagents/infra/components"
+	"github.com/helloagents/infra/contract"
+	"github.com/helloagents/infra/healthcheck"
 	"github.com/helloagents/infra/stacks"
-)
-
-// Config keys the engine writes: keyRegions[i].image per region, and the
-// backup job's image, which every region runs.
-const (
-	keyRegions     = "helloagents:regions"
-	keyBackupImage = "helloagents:backup.image"
 )
 
 // region is one target region as configured, in rollout order.
@@ -26,13 +20,13 @@ type region struct {
 }
 
 func (r region) imageKey() string {
-	return fmt.Sprintf("%s[%d].image", keyRegions, r.Index)
+	return contract.RegionImageKey(r.Index)
 }
 
 // target is what promotion needs from the target stack's config.
 type target struct {
 	Regions     []region
-	HealthCheck components.HealthCheck
+	HealthCheck healthcheck.Settings
 	// BackupImage is helloagents:backup.image, the pgbackup digest.
 	BackupImage string
 }
@@ -59,7 +53,7 @@ func readTarget(stack string, raw map[string]string) (target, error) {
 		t.Regions = append(t.Regions, region{Index: i, Name: r.Name, Image: r.Image})
 	}
 	if len(t.Regions) == 0 {
-		return t, fmt.Errorf("stack %q: %s is empty; allowed: at least one region", stack, keyRegions)
+		return t, fmt.Errorf("stack %q: %s is empty; allowed: at least one region", stack, contract.KeyRegions)
 	}
 	return t, nil
 }
@@ -98,15 +92,15 @@ func placeholderImages(cfg stacks.Config) []string {
 		}
 	}
 	if stacks.IsPlaceholder(cfg.Backup.Image) {
-		keys = append(keys, keyBackupImage)
+		keys = append(keys, contract.KeyBackupImage)
 	}
 	// Promotion does not carry these two yet: a first release sets them by
 	// hand like the others.
 	if stacks.IsPlaceholder(cfg.Backend.ProxyImage) {
-		keys = append(keys, "helloagents:backend.proxyImage")
+		keys = append(keys, contract.KeyProxyImage)
 	}
 	if stacks.IsPlaceholder(cfg.Database.Image) {
-		keys = append(keys, "helloagents:database.image")
+		keys = append(keys, contract.KeyDatabaseImage)
 	}
 	return keys
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/helloagents/infra/contract"
 )
 
 // rollout runs the waves recorded in the journal, skipping regions a
@@ -119,8 +121,8 @@ func (e *engine) backupWave(ctx context.Context, tgt target, j *Journal) bool {
 		return false
 	}
 	start := time.Now()
-	e.logf("backup job: %s = %s", keyBackupImage, b.Image)
-	if err := e.st.SetConfigPath(ctx, o.To, keyBackupImage, b.Image); err != nil {
+	e.logf("backup job: %s = %s", contract.KeyBackupImage, b.Image)
+	if err := e.st.SetConfigPath(ctx, o.To, contract.KeyBackupImage, b.Image); err != nil {
 		e.failWave(ctx, j, rr, start, err)
 		return false
 	}
@@ -168,13 +170,15 @@ func (e *engine) backupWave(ctx context.Context, tgt target, j *Journal) bool {
 
 // gate checks one region through the healthUrls output of the update.
 func (e *engine) gate(ctx context.Context, out map[string]any, name string, tgt target) error {
-	urls, _ := out["healthUrls"].(map[string]any)
-	url, _ := urls[name].(string)
-	if url == "" {
-		return fmt.Errorf("stack %q output healthUrls has no entry for region %q", e.o.To, name)
+	deployed, err := contract.DecodeOutputs(out)
+	if err != nil {
+		return fmt.Errorf("stack %q: %w", e.o.To, err)
 	}
-	frontend, _ := out["frontendUrl"].(string)
-	return e.o.Gates.Region(ctx, url, frontend, tgt.HealthCheck)
+	url := deployed.HealthURLs[name]
+	if url == "" {
+		return fmt.Errorf("stack %q output %s has no entry for region %q", e.o.To, contract.OutputHealthURLs, name)
+	}
+	return e.o.Gates.Region(ctx, url, deployed.FrontendURL, tgt.HealthCheck)
 }
 
 // failWave records the failed region and rolls back.
@@ -198,7 +202,7 @@ func (e *engine) failWave(ctx context.Context, j *Journal, rr RegionReport, star
 func configuredImage(tgt target, jr JournalRegion) (string, error) {
 	i := slices.IndexFunc(tgt.Regions, func(r region) bool { return r.Index == jr.Index })
 	if i < 0 || tgt.Regions[i].Name != jr.Name {
-		return "", fmt.Errorf("the journal's region %s is no longer %s[%d] in the target config", jr.Name, keyRegions, jr.Index)
+		return "", fmt.Errorf("the journal's region %s is no longer %s[%d] in the target config", jr.Name, contract.KeyRegions, jr.Index)
 	}
 	return tgt.Regions[i].Image, nil
 }

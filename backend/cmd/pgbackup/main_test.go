@@ -111,9 +111,9 @@ func withPassword(url, pw string) string {
 	return strings.Replace(url, "postgres://postgres@", "postgres://postgres:"+pw+"@", 1)
 }
 
-// TestFileBackupRestoreLatest is the "done when": with a file://
-// destination, backup then restore --latest into an empty database
-// reproduces the database.
+// TestFileBackupRestoreLatest: with a file:// destination, backup then
+// restore --latest into an empty database reproduces the database, the
+// round trip the backup job exists for.
 func TestFileBackupRestoreLatest(t *testing.T) {
 	pg := pgtest.Start(t)
 	src := withPassword(pg.CreateDB(t, "app"), "db-pass-7Hq2")

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/helloagents/infra/backend/health"
 )
 
 // healthcheck probes this host's server (PORT, default 8000) on path
@@ -16,7 +18,7 @@ import (
 // It reads only HOST and PORT so that it works even when the rest of the
 // configuration would not validate.
 func healthcheck(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int {
-	path := "/health/live"
+	path := health.LivePath
 	if len(args) > 0 {
 		path = args[0]
 	}
