@@ -152,7 +152,8 @@ func BackupsConfigured(resources []policyx.AnalyzerResource, c Context) []Findin
 		}
 	}
 	primaries, standbys, pending := 0, []policyx.AnalyzerResource(nil), 0
-	for _, g := range groups {
+	for _, k := range order { // in resource order: findings are reported in a stable order
+		g := groups[k]
 		primaries += len(g.dbs)
 		standbys = append(standbys, g.standbys...)
 		pending += g.pending
