@@ -28,6 +28,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 
 	"github.com/helloagents/infra/contract"
+	"github.com/helloagents/infra/internal/journal"
 	"github.com/helloagents/infra/stacks"
 	"github.com/helloagents/infra/stacks/promote"
 )
@@ -206,7 +207,7 @@ func (e *engine) run(ctx context.Context) {
 		e.end(Usage, err)
 		return
 	}
-	unlock, err := lockRun(e.o.Journal)
+	unlock, err := journal.Lock(e.o.Journal, "failover")
 	if err != nil {
 		e.end(Refused, fmt.Errorf("nothing changed: %w", err))
 		return

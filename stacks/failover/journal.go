@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/helloagents/infra/internal/journal"
 )
 
 // The steps of a failover in order; the journal records the last one done,
@@ -66,35 +67,12 @@ func loadJournal(path string) (*Journal, error) {
 	return &j, nil
 }
 
-// record sets the step and saves the journal atomically (temporary file,
-// fsync, rename), so a crash leaves the old or the new record, never half.
+// record sets the step and saves the journal atomically, so a crash
+// leaves the old or the new record, never half.
 func (j *Journal) record(path, step string) error {
 	j.Step = step
-	b, err := json.MarshalIndent(j, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode failover journal: %w", err)
-	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("failover journal directory: %w", err)
-	}
-	tmp, err := os.CreateTemp(dir, ".failover-*")
-	if err != nil {
-		return fmt.Errorf("write failover journal: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(append(b, '\n'))
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		return fmt.Errorf("write failover journal: %w", err)
+	if err := journal.Write(path, j); err != nil {
+		return fmt.Errorf("failover %w", err)
 	}
 	return nil
 }
