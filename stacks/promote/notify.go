@@ -32,10 +32,7 @@ func (e *engine) notify(ctx context.Context, ev notify.Event) {
 }
 
 func (e *engine) notifyStart(ctx context.Context, j *Journal) {
-	var names []string
-	for _, r := range j.Regions {
-		names = append(names, r.Name)
-	}
+	names := j.regions()
 	verb := "started"
 	if e.rep.Resumed {
 		verb = "resumed"
