@@ -60,8 +60,8 @@ type Options struct {
 	// a rollback after a finished promotion to a digest that served before
 	// (the report's oldImage, or the git history of the target's stack
 	// file). The source is neither read nor gated, and the stack-wide
-	// images (backup job, proxy, Postgres) are left alone; every region is still journaled, gated and
-	// rolled back on failure like any promotion.
+	// images (backup job, proxy, Postgres) are left alone; every region is
+	// still journaled, gated and rolled back on failure like any promotion.
 	Image string
 	// Rollback rolls each selected region back to the digest it ran
 	// before its current one, taken from the target's update history
