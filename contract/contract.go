@@ -119,6 +119,16 @@ func DecodeOutputs(out map[string]any) (Deployed, error) {
 // Has reports whether the stack exports name.
 func (d Deployed) Has(name string) bool { return d.present[name] }
 
+// Value returns the string output name, "" when the stack does not export
+// it or it is not a string output: how the promotion reads an artifact's
+// image by the output named in its description.
+func (d Deployed) Value(name string) string {
+	if field := d.strings()[name]; field != nil {
+		return *field
+	}
+	return ""
+}
+
 // Require returns an error naming each of names the stack does not export,
 // or exports empty.
 func (d Deployed) Require(names ...string) error {

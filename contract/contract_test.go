@@ -96,3 +96,20 @@ func TestKeys(t *testing.T) {
 		t.Errorf("Outputs() has %d names, want 8: %v", got, Outputs())
 	}
 }
+
+func TestValue(t *testing.T) {
+	d, err := DecodeOutputs(map[string]any{OutputPostgresImage: "pg@sha256:1", OutputHealthURLs: map[string]any{"eu": "https://e"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, want string }{
+		{OutputPostgresImage, "pg@sha256:1"},
+		{OutputProxyImage, ""}, // not exported
+		{OutputHealthURLs, ""}, // not a string output
+		{"noSuchOutput", ""},   // unknown
+	} {
+		if got := d.Value(tc.name); got != tc.want {
+			t.Errorf("Value(%q) = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}

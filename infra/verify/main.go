@@ -96,84 +96,16 @@ func colourWanted(f *os.File) bool {
 // runWith is main without the process: it parses args, verifies, prints,
 // and returns the exit status.
 func runWith(ctx context.Context, args []string, h host, stdout, stderr io.Writer, colour bool) int {
-	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var (
-		opts     verify.Options
-		retries  int
-		jsonOut  bool
-		minPass  float64
-		p95Limit time.Duration
-		stack    string
-		quiet    bool
-	)
-	fs.StringVar(&opts.API, "api", h.getenv(envAPI), "base `URL` of the backend API, e.g. https://api.example.dev (env "+envAPI+"; required unless --stack)")
-	fs.StringVar(&opts.Frontend, "frontend", h.getenv(envFrontend), "`URL` of the frontend; enables the frontend and CORS checks (its origin is sent as Origin) (env "+envFrontend+")")
-	fs.StringVar(&stack, "stack", h.getenv(envStack), "read --api and --frontend from this Pulumi `stack`'s outputs apiUrl and frontendUrl (env "+envStack+"), e.g. staging")
-	fs.BoolVar(&quiet, "quiet", false, "do not say on stderr what a retry waits for")
-	fs.IntVar(&retries, "retries", verify.DefaultRetries, "how often a failed check is retried before it counts as failed (0: no retries)")
-	fs.DurationVar(&opts.Backoff, "backoff", verify.DefaultBackoff, "wait before the first retry; doubles for each further retry")
-	fs.DurationVar(&opts.Timeout, "timeout", verify.DefaultTimeout, "time limit of one request")
-	fs.IntVar(&opts.Requests, "requests", verify.DefaultRequests, "number of sequential requests for the response-time (P95) measurement")
-	fs.Float64Var(&minPass, "min-pass-rate", verify.DefaultMinPassRate, "share of smoke checks that must pass, in (0, 1]; health checks are always mandatory")
-	fs.DurationVar(&p95Limit, "p95", verify.DefaultP95Limit, "response-time target: the P95 must stay below it")
-	fs.BoolVar(&jsonOut, "json", false, "print the report as JSON on stdout instead of text")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), `Usage: go run ./infra/verify --api URL [--frontend URL] [flags]
-       go run ./infra/verify --stack STACK [flags]
-
-Checks /health, /health/ready and /health/live (status, body shape, every
-component) and a smoke suite: GET /api/v1/courses, CORS preflight from the
-frontend origin, the frontend answering 200, security headers, and the P95
-response time over --requests requests. With --stack, the URLs come from
-the stack's outputs (pulumi stack output --json --stack STACK, run in the
-current directory). While a check is retried, stderr says what it waits for.
-
-Exit status: 0 all checks pass, 1 a check failed, 2 usage error.
-
-Flags:
-`)
-		cli.PrintDefaults(fs)
+	var f flags
+	fs := f.define(h, stderr)
+	if code, ok := parse(fs, args, stderr); !ok {
+		return code
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitPass
-		}
+	if !f.options(ctx, h, stderr) {
 		return exitUsage
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "verify: unexpected arguments %q\n", fs.Args())
-		fs.Usage()
-		return exitUsage
-	}
-	opts.MinPassRate, opts.P95Limit = minPass, p95Limit
-	if !quiet {
-		opts.Progress = stderr
-	}
-	var errs []string
-	if stack != "" {
-		if err := fromStack(ctx, h, stack, &opts); err != nil {
-			fmt.Fprintln(stderr, "verify:", err)
-			return exitUsage
-		}
-	}
-	errs = append(errs, opts.ApplyFlags(retries)...)
-	if p95Limit <= 0 {
-		errs = append(errs, fmt.Sprintf("--p95 %s: must be positive", p95Limit))
-	}
-	if err := opts.Validate(); err != nil {
-		errs = append(errs, err.Error())
-	}
-	if len(errs) > 0 {
-		for _, e := range errs {
-			fmt.Fprintln(stderr, "verify:", e)
-		}
-		fmt.Fprintln(stderr, "run with --help for usage")
-		return exitUsage
-	}
-
-	rep := verify.Run(ctx, opts)
-	if jsonOut {
+	rep := verify.Run(ctx, f.opts)
+	if f.jsonOut {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(rep); err != nil {
@@ -187,4 +119,101 @@ Flags:
 		return exitFail
 	}
 	return exitPass
+}
+
+// flags is the command line of one run.
+type flags struct {
+	opts     verify.Options
+	retries  int
+	jsonOut  bool
+	minPass  float64
+	p95Limit time.Duration
+	stack    string
+	quiet    bool
+}
+
+// define returns the flag set that fills f; the environment h provides the
+// defaults of the URL and stack flags.
+func (f *flags) define(h host, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.opts.API, "api", h.getenv(envAPI), "base `URL` of the backend API, e.g. https://api.example.dev (env "+envAPI+"; required unless --stack)")
+	fs.StringVar(&f.opts.Frontend, "frontend", h.getenv(envFrontend), "`URL` of the frontend; enables the frontend and CORS checks (its origin is sent as Origin) (env "+envFrontend+")")
+	fs.StringVar(&f.stack, "stack", h.getenv(envStack), "read --api and --frontend from this Pulumi `stack`'s outputs apiUrl and frontendUrl (env "+envStack+"), e.g. staging")
+	fs.BoolVar(&f.quiet, "quiet", false, "do not say on stderr what a retry waits for")
+	fs.IntVar(&f.retries, "retries", verify.DefaultRetries, "how often a failed check is retried before it counts as failed (0: no retries)")
+	fs.DurationVar(&f.opts.Backoff, "backoff", verify.DefaultBackoff, "wait before the first retry; doubles for each further retry")
+	fs.DurationVar(&f.opts.Timeout, "timeout", verify.DefaultTimeout, "time limit of one request")
+	fs.IntVar(&f.opts.Requests, "requests", verify.DefaultRequests, "number of sequential requests for the response-time (P95) measurement")
+	fs.Float64Var(&f.minPass, "min-pass-rate", verify.DefaultMinPassRate, "share of smoke checks that must pass, in (0, 1]; health checks are always mandatory")
+	fs.DurationVar(&f.p95Limit, "p95", verify.DefaultP95Limit, "response-time target: the P95 must stay below it")
+	fs.BoolVar(&f.jsonOut, "json", false, "print the report as JSON on stdout instead of text")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage)
+		cli.PrintDefaults(fs)
+	}
+	return fs
+}
+
+// usage heads the --help text, before the flags.
+const usage = `Usage: go run ./infra/verify --api URL [--frontend URL] [flags]
+       go run ./infra/verify --stack STACK [flags]
+
+Checks /health, /health/ready and /health/live (status, body shape, every
+component) and a smoke suite: GET /api/v1/courses, CORS preflight from the
+frontend origin, the frontend answering 200, security headers, and the P95
+response time over --requests requests. With --stack, the URLs come from
+the stack's outputs (pulumi stack output --json --stack STACK, run in the
+current directory). While a check is retried, stderr says what it waits for.
+
+Exit status: 0 all checks pass, 1 a check failed, 2 usage error.
+
+Flags:
+`
+
+// parse parses args; ok is false when the run ends with code (--help, or
+// a usage error the flag set has reported).
+func parse(fs *flag.FlagSet, args []string, stderr io.Writer) (code int, ok bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitPass, false
+		}
+		return exitUsage, false
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "verify: unexpected arguments %q\n", fs.Args())
+		fs.Usage()
+		return exitUsage, false
+	}
+	return exitPass, true
+}
+
+// options completes f.opts from the flags and the stack's outputs and
+// checks them, printing every problem to stderr; false on a usage error.
+func (f *flags) options(ctx context.Context, h host, stderr io.Writer) bool {
+	f.opts.MinPassRate, f.opts.P95Limit = f.minPass, f.p95Limit
+	if !f.quiet {
+		f.opts.Progress = stderr
+	}
+	if f.stack != "" {
+		if err := fromStack(ctx, h, f.stack, &f.opts); err != nil {
+			fmt.Fprintln(stderr, "verify:", err)
+			return false
+		}
+	}
+	errs := f.opts.ApplyFlags(f.retries)
+	if f.p95Limit <= 0 {
+		errs = append(errs, fmt.Sprintf("--p95 %s: must be positive", f.p95Limit))
+	}
+	if err := f.opts.Validate(); err != nil {
+		errs = append(errs, err.Error())
+	}
+	for _, e := range errs {
+		fmt.Fprintln(stderr, "verify:", e)
+	}
+	if len(errs) > 0 {
+		fmt.Fprintln(stderr, "run with --help for usage")
+		return false
+	}
+	return true
 }

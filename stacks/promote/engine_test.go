@@ -30,6 +30,7 @@ type memStacks struct {
 	order    []string          // regions whose image changed, per up
 	packs    []promote.Policy  // policy of every up and preview
 	backup   string            // helloagents:backup.image when set
+	shared   map[string]string // other stack-wide images by config path, e.g. helloagents:database.image
 	history  []promote.Update  // newest first, one per up
 }
 
@@ -76,6 +77,11 @@ func (m *memStacks) Config(context.Context, string) (map[string]string, error) {
 		bb, _ := json.Marshal(b)
 		raw["helloagents:backup"] = string(bb)
 	}
+	for path, value := range m.shared {
+		if err := setField(raw, path, value); err != nil {
+			return nil, err
+		}
+	}
 	hc, _ := json.Marshal(testHealthCheck)
 	raw["helloagents:healthCheck"] = string(hc)
 	for k, v := range secrets() {
@@ -84,11 +90,31 @@ func (m *memStacks) Config(context.Context, string) (map[string]string, error) {
 	return raw, nil
 }
 
+// setField sets one field of an object config value: path is
+// "namespace:object.field".
+func setField(raw map[string]string, path, value string) error {
+	key, field, _ := strings.Cut(path, ".")
+	obj := map[string]any{}
+	if v, ok := raw[key]; ok {
+		if err := json.Unmarshal([]byte(v), &obj); err != nil {
+			return fmt.Errorf("%s: %w", key, err)
+		}
+	}
+	obj[field] = value
+	b, err := json.Marshal(obj)
+	raw[key] = string(b)
+	return err
+}
+
 var imagePath = regexp.MustCompile(`^helloagents:regions\[(\d+)\]\.image$`)
 
 func (m *memStacks) SetConfigPath(_ context.Context, _, path, value string) error {
 	if path == "helloagents:backup.image" {
 		m.backup = value
+		return nil
+	}
+	if _, ok := m.shared[path]; ok {
+		m.shared[path] = value
 		return nil
 	}
 	g := imagePath.FindStringSubmatch(path)

@@ -1,6 +1,7 @@
 package promote
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,68 +9,121 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/helloagents/infra/contract"
 )
 
-// Region states recorded in the journal, in the order a wave goes through
-// them.
+// Artifact states recorded in the journal, in the order a wave goes
+// through them.
 const (
 	statePending    = "pending"    // not touched yet
-	stateConfigured = "configured" // the new digest is in the target's config
-	stateDeployed   = "deployed"   // up succeeded with the new digest
-	stateGated      = "gated"      // health gate and smoke suite passed
+	stateConfigured = "configured" // the new image is in the target's config
+	stateDeployed   = "deployed"   // up succeeded with the new image
+	stateGated      = "gated"      // health gates and smoke suite passed
 )
+
+// journalVersion is the journal format this tool writes. Version 1 (a
+// list of regions plus an optional backup entry) is still read, so a run
+// interrupted before an upgrade resumes or aborts after it.
+const journalVersion = 2
 
 // Journal is the durable record of one promotion. It is written, and
 // synced to disk, before the first change to the target stack, so a run
 // that dies at any point leaves behind what it needs to resume (same
-// source image) or to roll back (--abort): the digest every selected
-// region ran before.
+// source image) or to roll back (--abort): the image every changed config
+// path held before.
 type Journal struct {
 	Version int    `json:"version"`
 	From    string `json:"from"`
 	To      string `json:"to"`
-	// Image is the digest rolled out; for a --rollback whose regions go
-	// back to different digests it is empty and each region names its own.
+	// Image is the backend digest rolled out; for a --rollback whose
+	// regions go back to different digests it is empty.
 	Image   string    `json:"image"`
 	Started time.Time `json:"started"`
 	// Rollback marks a --rollback run: its digests came from the history,
 	// which its own updates change, so a resumed run takes them from here.
 	Rollback bool `json:"rollback,omitempty"`
-	// Regions are the selected regions in rollout order.
-	Regions []JournalRegion `json:"regions"`
-	// Backup is the final wave that promotes the backup job's image
-	// (helloagents:backup.image, run by every region); nil when the
-	// promotion does not include it.
-	Backup *JournalBackup `json:"backup,omitempty"`
+	// Artifacts are the changes in wave order: each selected region's
+	// backend image in rollout order, then the stack-wide images.
+	Artifacts []JournalArtifact `json:"artifacts"`
 }
 
-// JournalBackup is the backup-image wave's entry in the journal.
-type JournalBackup struct {
-	Image    string `json:"image"`
-	Previous string `json:"previous"`
-	State    string `json:"state"`
-}
-
-// JournalRegion is one region's entry in the journal.
-type JournalRegion struct {
-	Name string `json:"name"`
-	// Index is the region's position in the target's helloagents:regions.
-	Index int `json:"index"`
-	// Previous is the digest the region ran before the promotion: what a
-	// rollback restores.
-	Previous string `json:"previous"`
-	// Image is the digest this region receives when it differs from the
-	// journal's Image (a --rollback); empty means the journal's Image.
-	Image string `json:"image,omitempty"`
+// JournalArtifact is one image the promotion changes: one wave.
+type JournalArtifact struct {
+	// Kind is the artifact's kind: backend, backup, proxy, postgres.
+	Kind string `json:"kind"`
+	// Region names the region of a per-region image; empty for a
+	// stack-wide one, after whose update every region is gated.
+	Region string `json:"region,omitempty"`
+	// Key is the config path that holds the image.
+	Key string `json:"key"`
+	// Old is the image before the promotion: what a rollback restores.
+	Old   string `json:"old"`
+	New   string `json:"new"`
 	State string `json:"state"`
 }
 
-// target returns the digest the region receives in the journaled run.
-func (jr JournalRegion) target(j *Journal) string {
-	if jr.Image != "" {
-		return jr.Image
+// row names the artifact's wave in reports, plans and logs.
+func (a JournalArtifact) row() string {
+	if a.Region != "" {
+		return a.Region
 	}
-	return j.Image
+	if s, ok := stackArtifact(a.Kind); ok {
+		return s.row
+	}
+	return a.Kind
+}
+
+// what names the artifact in error messages.
+func (a JournalArtifact) what() string {
+	if a.Region != "" {
+		return "region " + a.Region
+	}
+	if s, ok := stackArtifact(a.Kind); ok {
+		return s.what
+	}
+	return a.Key
+}
+
+// regions returns the names of the journal's regions in rollout order.
+func (j *Journal) regions() []string {
+	var names []string
+	for _, a := range j.Artifacts {
+		if a.Region != "" {
+			names = append(names, a.Region)
+		}
+	}
+	return names
+}
+
+// journalV1 is the part of a version 1 journal that differs from version 2.
+type journalV1 struct {
+	Regions []struct {
+		Name     string `json:"name"`
+		Index    int    `json:"index"`
+		Previous string `json:"previous"`
+		Image    string `json:"image"`
+		State    string `json:"state"`
+	} `json:"regions"`
+	Backup *struct {
+		Image    string `json:"image"`
+		Previous string `json:"previous"`
+		State    string `json:"state"`
+	} `json:"backup"`
+}
+
+// upgrade turns a version 1 journal's regions and backup entry into
+// artifacts.
+func (v journalV1) upgrade(j *Journal) {
+	for _, r := range v.Regions {
+		j.Artifacts = append(j.Artifacts, JournalArtifact{Kind: kindBackend, Region: r.Name,
+			Key: contract.RegionImageKey(r.Index), Old: r.Previous, New: cmp.Or(r.Image, j.Image), State: r.State})
+	}
+	if b := v.Backup; b != nil {
+		j.Artifacts = append(j.Artifacts, JournalArtifact{Kind: "backup", Key: contract.KeyBackupImage,
+			Old: b.Previous, New: b.Image, State: b.State})
+	}
+	j.Version = journalVersion
 }
 
 // loadJournal reads the journal at path; a missing file is (nil, nil).
@@ -85,8 +139,20 @@ func loadJournal(path string) (*Journal, error) {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return nil, fmt.Errorf("promotion journal %s is corrupt (%w); inspect it, restore the digests it lists by hand, then delete it", path, err)
 	}
-	if j.Version != 1 {
-		return nil, fmt.Errorf("promotion journal %s has version %d; this tool reads version 1", path, j.Version)
+	switch j.Version {
+	case journalVersion:
+	case 1:
+		var v journalV1
+		if err := json.Unmarshal(b, &v); err != nil {
+			return nil, fmt.Errorf("promotion journal %s (version 1) is corrupt (%w); inspect it, restore the digests it lists by hand, then delete it", path, err)
+		}
+		v.upgrade(&j)
+	default:
+		return nil, fmt.Errorf("promotion journal %s has version %d; this tool reads versions 1 and %d: "+
+			"resume or --abort it with the tool that wrote it", path, j.Version, journalVersion)
+	}
+	if len(j.Artifacts) == 0 {
+		return nil, fmt.Errorf("promotion journal %s records no change; inspect it, then delete it", path)
 	}
 	return &j, nil
 }
@@ -129,13 +195,9 @@ func (j *Journal) save(path string) error {
 	return nil
 }
 
-// setState records a region's progress and saves the journal.
-func (j *Journal) setState(path, region, state string) error {
-	for i := range j.Regions {
-		if j.Regions[i].Name == region {
-			j.Regions[i].State = state
-		}
-	}
+// setState records the progress of artifact i and saves the journal.
+func (j *Journal) setState(path string, i int, state string) error {
+	j.Artifacts[i].State = state
 	return j.save(path)
 }
 

@@ -11,7 +11,7 @@ import (
 // Notifications of a promotion (Options.Notify), in the order they are sent:
 //
 //	start     once, when the first wave is about to change the target
-//	region    once per wave (region or backup job): outcome passed, failed or skipped
+//	region    once per wave (a region or a stack-wide image): outcome passed, failed or skipped
 //	rollback  when a rollback begins; detail says why
 //	finish    once, always (refused runs too): outcome is the report's outcome
 //
@@ -32,10 +32,7 @@ func (e *engine) notify(ctx context.Context, ev notify.Event) {
 }
 
 func (e *engine) notifyStart(ctx context.Context, j *Journal) {
-	var names []string
-	for _, r := range j.Regions {
-		names = append(names, r.Name)
-	}
+	names := j.regions()
 	verb := "started"
 	if e.rep.Resumed {
 		verb = "resumed"

@@ -6,10 +6,13 @@
 // verifies the source, then for each target region in configured order
 // writes the digest into the target's config (helloagents:regions[i].image),
 // runs `pulumi up` and gates on that region's readiness URL and the smoke
-// suite. Any failed update or gate restores the previous digest of every
-// region it touched and deploys again. The previous digests are written to a
-// journal file before the first change, so an interrupted run resumes (same
-// image) or rolls back (--abort) when run again.
+// suite. After every region, the stack-wide images the source exports (the
+// backup job, the region proxy, Postgres) follow, one wave each, gated on
+// every region; artifact.go describes what moves. Any failed update or gate
+// restores the previous image of every config path it touched and deploys
+// again. The previous images are written to a journal file before the
+// first change, so an interrupted run resumes (same image) or rolls back
+// (--abort) when run again.
 package promote
 
 import (
@@ -56,9 +59,9 @@ type Options struct {
 	// Image, when set, is rolled out instead of the source's backendImage:
 	// a rollback after a finished promotion to a digest that served before
 	// (the report's oldImage, or the git history of the target's stack
-	// file). The source is neither read nor gated, and the backup job's
-	// image is left alone; every region is still journaled, gated and
-	// rolled back on failure like any promotion.
+	// file). The source is neither read nor gated, and the stack-wide
+	// images (backup job, proxy, Postgres) are left alone; every region is
+	// still journaled, gated and rolled back on failure like any promotion.
 	Image string
 	// Rollback rolls each selected region back to the digest it ran
 	// before its current one, taken from the target's update history
@@ -114,6 +117,10 @@ type engine struct {
 	st  Stacks
 	o   Options
 	rep *Report
+	// deployed is true once an update of this promotion succeeded, in this
+	// run or an interrupted one: from then on a locked stack is no longer
+	// "nothing changed".
+	deployed bool
 }
 
 // Run performs the promotion described by o against st and returns its
@@ -182,6 +189,13 @@ func (e *engine) run(ctx context.Context) {
 		e.rollback(ctx, j, nil, errors.New("interrupted promotion aborted with --abort"))
 		return
 	}
+	e.promote(ctx, j)
+}
+
+// promote rolls out what the run promotes, resuming the journal j of an
+// interrupted run when there is one.
+func (e *engine) promote(ctx context.Context, j *Journal) {
+	o := e.o
 	tgt, sel, ok := e.readTarget(ctx)
 	if !ok {
 		return
@@ -190,15 +204,16 @@ func (e *engine) run(ctx context.Context) {
 	if !ok || !e.resume(j, rel) || !e.gateSource(ctx, rel) {
 		return
 	}
+	arts := changes(sel, rel, tgt)
 	if o.DryRun {
-		e.dryRun(ctx, sel, rel.images, tgt.BackupImage, rel.backup)
+		e.dryRun(ctx, arts)
 		return
 	}
-	if j == nil && !e.preflight(ctx, sel, rel, tgt.BackupImage) {
+	if j == nil && !e.preflight(ctx, arts) {
 		return
 	}
 	if j == nil {
-		j = newJournal(o, sel, rel, tgt.BackupImage)
+		j = newJournal(o, rel, arts)
 		if err := j.save(o.Journal); err != nil {
 			e.end(Refused, fmt.Errorf("nothing changed: %w", err))
 			return
@@ -219,8 +234,9 @@ type release struct {
 	image string
 	// images is the digest of each selected region, by name.
 	images map[string]string
-	// backup is the backup job's new image, empty when unchanged.
-	backup        string
+	// shared is the new image of each stack-wide artifact that changes,
+	// by kind.
+	shared        map[string]string
 	api, frontend string
 }
 
@@ -234,8 +250,10 @@ func (e *engine) release(ctx context.Context, j *Journal, tgt target, sel []regi
 	switch {
 	case o.Rollback && j != nil && j.Rollback:
 		rel.image, rel.images = j.Image, map[string]string{}
-		for _, jr := range j.Regions {
-			rel.images[jr.Name] = jr.target(j)
+		for _, a := range j.Artifacts {
+			if a.Region != "" {
+				rel.images[a.Region] = a.New
+			}
 		}
 	case o.Rollback && j != nil:
 		// An interrupted promotion: resume refuses, saying what to do.
@@ -249,10 +267,12 @@ func (e *engine) release(ctx context.Context, j *Journal, tgt target, sel []regi
 	case o.Image != "":
 		rel.image = o.Image
 	default:
-		var ok bool
-		if rel.image, rel.backup, rel.api, rel.frontend, ok = e.readSource(ctx); !ok {
+		src, ok := e.readSource(ctx)
+		if !ok {
 			return rel, false
 		}
+		rel.image, rel.api, rel.frontend = src.BackendImage, src.APIURL, src.FrontendURL
+		rel.shared = sharedChanges(src, tgt, len(o.Regions) > 0)
 	}
 	if rel.images == nil {
 		rel.images = map[string]string{}
@@ -261,12 +281,21 @@ func (e *engine) release(ctx context.Context, j *Journal, tgt target, sel []regi
 		}
 	}
 	e.rep.Image = cmp.Or(rel.image, perRegion)
-	// The backup job's image goes with a promotion of every region only:
-	// every region runs it, so a partial rollout must not change it.
-	if len(o.Regions) > 0 || rel.backup == tgt.BackupImage {
-		rel.backup = ""
-	}
 	return rel, true
+}
+
+// sharedChanges returns the stack-wide images the source exports and the
+// target does not run yet, by kind. They go with a promotion of every
+// region only: every region runs them, so a partial rollout (partial) must
+// not change them.
+func sharedChanges(src contract.Deployed, tgt target, partial bool) map[string]string {
+	shared := map[string]string{}
+	for _, a := range stackArtifacts() {
+		if img := src.Value(a.output); !partial && src.Has(a.output) && img != tgt.Shared[a.key] {
+			shared[a.kind] = img
+		}
+	}
+	return shared
 }
 
 // common returns the digest every region shares, "" when they differ.
@@ -328,10 +357,10 @@ func (e *engine) gateSource(ctx context.Context, rel release) bool {
 
 // preflight runs before a new run's first change: the confirmation, then
 // a preview under the policy packs. False when the run ended.
-func (e *engine) preflight(ctx context.Context, sel []region, rel release, oldBackup string) bool {
+func (e *engine) preflight(ctx context.Context, arts []JournalArtifact) bool {
 	o := e.o
 	if o.Confirm != nil {
-		if err := o.Confirm(plan(o.To, sel, rel, oldBackup)); err != nil {
+		if err := o.Confirm(plan(o.To, arts)); err != nil {
 			e.end(Refused, err)
 			return false
 		}
@@ -349,32 +378,35 @@ func (e *engine) preflight(ctx context.Context, sel []region, rel release, oldBa
 }
 
 // plan is what a confirmation shows: every change, in rollout order.
-func plan(to string, sel []region, rel release, oldBackup string) string {
+func plan(to string, arts []JournalArtifact) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Stack %q will change, region by region, each gated and rolled back on failure:\n", to)
-	for _, r := range sel {
-		fmt.Fprintf(&b, "  %s: %s -> %s\n", r.Name, r.Image, rel.images[r.Name])
-	}
-	if rel.backup != "" {
-		fmt.Fprintf(&b, "  %s: %s -> %s\n", backupName, oldBackup, rel.backup)
+	for _, a := range arts {
+		fmt.Fprintf(&b, "  %s: %s -> %s\n", a.row(), a.Old, a.New)
 	}
 	return b.String()
 }
 
-// newJournal records a new run before its first change.
-func newJournal(o Options, sel []region, rel release, oldBackup string) *Journal {
-	j := &Journal{Version: 1, From: o.From, To: o.To, Image: rel.image, Rollback: o.Rollback, Started: time.Now().UTC()}
+// changes lists what a run changes, in wave order: each selected region's
+// backend image, then each stack-wide image that changes.
+func changes(sel []region, rel release, tgt target) []JournalArtifact {
+	var arts []JournalArtifact
 	for _, r := range sel {
-		jr := JournalRegion{Name: r.Name, Index: r.Index, Previous: r.Image, State: statePending}
-		if img := rel.images[r.Name]; img != rel.image {
-			jr.Image = img
+		arts = append(arts, JournalArtifact{Kind: kindBackend, Region: r.Name, Key: r.imageKey(),
+			Old: r.Image, New: rel.images[r.Name], State: statePending})
+	}
+	for _, a := range stackArtifacts() {
+		if img, ok := rel.shared[a.kind]; ok {
+			arts = append(arts, JournalArtifact{Kind: a.kind, Key: a.key, Old: tgt.Shared[a.key], New: img, State: statePending})
 		}
-		j.Regions = append(j.Regions, jr)
 	}
-	if rel.backup != "" {
-		j.Backup = &JournalBackup{Image: rel.backup, Previous: oldBackup, State: statePending}
-	}
-	return j
+	return arts
+}
+
+// newJournal records a new run before its first change.
+func newJournal(o Options, rel release, arts []JournalArtifact) *Journal {
+	return &Journal{Version: journalVersion, From: o.From, To: o.To, Image: rel.image, Rollback: o.Rollback,
+		Started: time.Now().UTC(), Artifacts: arts}
 }
 
 // readTarget reads and checks the target's regions; ok is false when the
@@ -404,34 +436,44 @@ func (e *engine) readTarget(ctx context.Context) (target, []region, bool) {
 	return tgt, sel, true
 }
 
-// readSource returns the source's pinned backend image, its backup-job
-// image (empty when the source does not export backupImage), its API URL
-// and its frontend URL (optional); ok is false when the run ended.
-func (e *engine) readSource(ctx context.Context) (image, backup, api, frontend string, ok bool) {
+// readSource returns the source's outputs once every image it exports is
+// digest-pinned and it has an API URL to gate; ok is false when the run
+// ended.
+func (e *engine) readSource(ctx context.Context) (contract.Deployed, bool) {
 	out, err := e.st.Outputs(ctx, e.o.From)
 	if err != nil {
 		e.end(Refused, err)
-		return "", "", "", "", false
+		return contract.Deployed{}, false
 	}
 	src, err := contract.DecodeOutputs(out)
 	if err != nil {
 		e.end(Refused, fmt.Errorf("source stack %q: %w; nothing changed", e.o.From, err))
-		return "", "", "", "", false
+		return contract.Deployed{}, false
 	}
 	e.rep.Image = src.BackendImage
-	if err := pinned(src.BackendImage); err != nil {
-		e.end(Refused, fmt.Errorf("source stack %q output %s: %w; nothing changed", e.o.From, contract.OutputBackendImage, err))
-		return "", "", "", "", false
+	if err := checkSource(src); err != nil {
+		e.end(Refused, fmt.Errorf("source stack %q %w; nothing changed", e.o.From, err))
+		return contract.Deployed{}, false
 	}
-	if src.Has(contract.OutputBackupImage) {
-		if err := pinned(src.BackupImage); err != nil {
-			e.end(Refused, fmt.Errorf("source stack %q output %s: %w; nothing changed", e.o.From, contract.OutputBackupImage, err))
-			return "", "", "", "", false
+	return src, true
+}
+
+// checkSource requires a pinned backend image, pinned stack-wide images
+// where the source exports them, and an API URL.
+func checkSource(src contract.Deployed) error {
+	if err := pinned(src.BackendImage); err != nil {
+		return fmt.Errorf("output %s: %w", contract.OutputBackendImage, err)
+	}
+	for _, a := range stackArtifacts() {
+		if !src.Has(a.output) {
+			continue
+		}
+		if err := pinned(src.Value(a.output)); err != nil {
+			return fmt.Errorf("output %s: %w", a.output, err)
 		}
 	}
 	if src.APIURL == "" {
-		e.end(Refused, fmt.Errorf("source stack %q has no %s output to verify; nothing changed", e.o.From, contract.OutputAPIURL))
-		return "", "", "", "", false
+		return fmt.Errorf("has no %s output to verify", contract.OutputAPIURL)
 	}
-	return src.BackendImage, src.BackupImage, src.APIURL, src.FrontendURL, true
+	return nil
 }

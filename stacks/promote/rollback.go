@@ -5,14 +5,12 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-
-	"github.com/helloagents/infra/contract"
 )
 
-// rollback restores the previous digest of every journal region whose
-// config differs from it, deploys once, and gates the restored regions.
-// rows are the report rows of this run; journal regions without a row get
-// one (marked skipped when the run never reached them).
+// rollback restores the old image of every journal artifact whose config
+// differs from it, deploys once, and gates the restored regions. rows are
+// the report rows of this run; journal artifacts without a row get one
+// (marked skipped when the run never reached them).
 func (e *engine) rollback(ctx context.Context, j *Journal, rows []RegionReport, why error) {
 	o := e.o
 	e.logf("rolling back: %v", why)
@@ -26,54 +24,14 @@ func (e *engine) rollback(ctx context.Context, j *Journal, rows []RegionReport, 
 		e.end(ManualAction, fmt.Errorf("%w; rollback could not read the target config: %w; journal kept at %s", why, err, o.Journal))
 		return
 	}
-	var restored []string
-	for _, jr := range j.Regions {
-		cur, err := configuredImage(tgt, jr)
-		if err != nil {
-			e.end(ManualAction, fmt.Errorf("%w; rollback: %w; journal kept at %s", why, err, o.Journal))
-			return
-		}
-		if cur != jr.Previous || jr.State != statePending {
-			restored = append(restored, jr.Name)
-		}
-		if cur == jr.Previous {
-			continue
-		}
-		e.logf("region %s: restore %s", jr.Name, jr.Previous)
-		if err := e.st.SetConfigPath(ctx, o.To, regionKey(jr.Index), jr.Previous); err != nil {
-			e.end(ManualAction, fmt.Errorf("%w; rollback: %w; journal kept at %s", why, err, o.Journal))
-			return
-		}
-	}
-	if b := j.Backup; b != nil {
-		if tgt.BackupImage != b.Previous || b.State != statePending {
-			restored = append(restored, backupName)
-		}
-		if tgt.BackupImage != b.Previous {
-			e.logf("backup job: restore %s", b.Previous)
-			if err := e.st.SetConfigPath(ctx, o.To, contract.KeyBackupImage, b.Previous); err != nil {
-				e.end(ManualAction, fmt.Errorf("%w; rollback: %w; journal kept at %s", why, err, o.Journal))
-				return
-			}
-		}
+	restored, err := e.restore(ctx, tgt, j)
+	if err != nil {
+		e.end(ManualAction, fmt.Errorf("%w; rollback: %w; journal kept at %s", why, err, o.Journal))
+		return
 	}
 	e.rep.Regions = rollbackRows(j, rows, restored)
-	if len(restored) > 0 {
-		e.logf("rollback: up")
-		out, err := e.st.Up(ctx, o.To, o.Policy)
-		if err != nil {
-			e.end(ManualAction, fmt.Errorf("%w; the rollback update failed: %w; the config holds the previous digests, run `pulumi up` on %q; journal kept at %s", why, err, o.To, o.Journal))
-			return
-		}
-		for _, name := range restored {
-			if name == backupName {
-				continue
-			}
-			if err := e.gate(ctx, out, name, tgt); err != nil {
-				e.end(ManualAction, fmt.Errorf("%w; after the rollback region %s is still unhealthy: %w; journal kept at %s", why, name, err, o.Journal))
-				return
-			}
-		}
+	if len(restored) > 0 && !e.redeploy(ctx, tgt, j, restored, why) {
+		return
 	}
 	if err := removeJournal(o.Journal); err != nil {
 		e.end(ManualAction, fmt.Errorf("%w; rolled back, but: %w", why, err))
@@ -82,28 +40,67 @@ func (e *engine) rollback(ctx context.Context, j *Journal, rows []RegionReport, 
 	e.end(RolledBack, why)
 }
 
-// rollbackRows completes the report after a rollback: restored regions are
-// marked, regions never reached appear as skipped.
+// restore writes the old image back into every config path that differs
+// from it and returns the rows (region names or stack-wide artifact rows)
+// the promotion touched.
+func (e *engine) restore(ctx context.Context, tgt target, j *Journal) ([]string, error) {
+	var restored []string
+	for _, a := range j.Artifacts {
+		cur, err := configuredImage(tgt, a)
+		if err != nil {
+			return nil, err
+		}
+		if cur != a.Old || a.State != statePending {
+			restored = append(restored, a.row())
+		}
+		if cur == a.Old {
+			continue
+		}
+		e.logf("%s: restore %s", a.what(), a.Old)
+		if err := e.st.SetConfigPath(ctx, e.o.To, a.Key, a.Old); err != nil {
+			return nil, err
+		}
+	}
+	return restored, nil
+}
+
+// redeploy runs the rollback's update and gates the restored regions;
+// false when the run ended.
+func (e *engine) redeploy(ctx context.Context, tgt target, j *Journal, restored []string, why error) bool {
+	o := e.o
+	e.logf("rollback: up")
+	out, err := e.st.Up(ctx, o.To, o.Policy)
+	if err != nil {
+		e.end(ManualAction, fmt.Errorf("%w; the rollback update failed: %w; the config holds the previous digests, run `pulumi up` on %q; journal kept at %s", why, err, o.To, o.Journal))
+		return false
+	}
+	for _, name := range j.regions() {
+		if !slices.Contains(restored, name) {
+			continue
+		}
+		if err := e.gate(ctx, out, name, tgt); err != nil {
+			e.end(ManualAction, fmt.Errorf("%w; after the rollback region %s is still unhealthy: %w; journal kept at %s", why, name, err, o.Journal))
+			return false
+		}
+	}
+	return true
+}
+
+// rollbackRows completes the report after a rollback: restored waves are
+// marked, waves never reached appear as skipped.
 func rollbackRows(j *Journal, rows []RegionReport, restored []string) []RegionReport {
 	var out []RegionReport
-	waves := slices.Clone(j.Regions)
-	if j.Backup != nil {
-		waves = append(waves, JournalRegion{Name: backupName, Previous: j.Backup.Previous})
-	}
-	for _, jr := range waves {
-		i := slices.IndexFunc(rows, func(r RegionReport) bool { return r.Region == jr.Name })
+	for _, a := range j.Artifacts {
+		i := slices.IndexFunc(rows, func(r RegionReport) bool { return r.Region == a.row() })
 		var rr RegionReport
 		if i >= 0 {
 			rr = rows[i]
 		} else {
-			rr = RegionReport{Region: jr.Name, OldImage: jr.Previous, NewImage: jr.target(j), Update: ResultSkipped, Gate: ResultSkipped}
-			if jr.Name == backupName {
-				rr.NewImage = j.Backup.Image
-			}
+			rr = RegionReport{Region: a.row(), OldImage: a.Old, NewImage: a.New, Update: ResultSkipped, Gate: ResultSkipped}
 		}
-		if slices.Contains(restored, jr.Name) {
+		if slices.Contains(restored, a.row()) {
 			rr.RolledBack = true
-			rr.Detail = strings.TrimPrefix(rr.Detail+"; restored to "+short(jr.Previous), "; ")
+			rr.Detail = strings.TrimPrefix(rr.Detail+"; restored to "+short(a.Old), "; ")
 		} else if i < 0 {
 			rr.Detail = "not reached, unchanged"
 		}
@@ -123,13 +120,13 @@ func (e *engine) interrupted(ctx context.Context, wave string) {
 // the first update found the stack locked by someone else. A resumed run
 // keeps everything as it found it: the journal and the half-changed config
 // are exactly what the next re-run needs.
-func (e *engine) refuseLocked(ctx context.Context, jr JournalRegion, lockErr error) {
+func (e *engine) refuseLocked(ctx context.Context, a JournalArtifact, lockErr error) {
 	if e.rep.Resumed {
 		e.end(Refused, fmt.Errorf("target not free, nothing deployed by this run: %w; the journal at %s is kept: re-run when the stack is free", lockErr, e.o.Journal))
 		return
 	}
-	if err := e.st.SetConfigPath(context.WithoutCancel(ctx), e.o.To, regionKey(jr.Index), jr.Previous); err != nil {
-		e.end(ManualAction, fmt.Errorf("%w; restoring %s failed: %w; journal kept at %s", lockErr, regionKey(jr.Index), err, e.o.Journal))
+	if err := e.st.SetConfigPath(context.WithoutCancel(ctx), e.o.To, a.Key, a.Old); err != nil {
+		e.end(ManualAction, fmt.Errorf("%w; restoring %s failed: %w; journal kept at %s", lockErr, a.Key, err, e.o.Journal))
 		return
 	}
 	if err := removeJournal(e.o.Journal); err != nil {

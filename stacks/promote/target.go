@@ -27,8 +27,8 @@ func (r region) imageKey() string {
 type target struct {
 	Regions     []region
 	HealthCheck healthcheck.Settings
-	// BackupImage is helloagents:backup.image, the pgbackup digest.
-	BackupImage string
+	// Shared is the image of each stack-wide artifact, by config path.
+	Shared map[string]string
 }
 
 // readTarget extracts the ordered regions and the health-check settings
@@ -48,7 +48,10 @@ func readTarget(stack string, raw map[string]string) (target, error) {
 		}
 		return target{}, fmt.Errorf("stack %q config is invalid: %w", stack, err)
 	}
-	t := target{HealthCheck: cfg.HealthCheck, BackupImage: cfg.Backup.Image}
+	t := target{HealthCheck: cfg.HealthCheck, Shared: map[string]string{}}
+	for _, a := range stackArtifacts() {
+		t.Shared[a.key] = a.current(cfg)
+	}
 	for i, r := range cfg.Regions {
 		t.Regions = append(t.Regions, region{Index: i, Name: r.Name, Image: r.Image})
 	}
@@ -91,16 +94,23 @@ func placeholderImages(cfg stacks.Config) []string {
 			keys = append(keys, region{Index: i}.imageKey())
 		}
 	}
-	if stacks.IsPlaceholder(cfg.Backup.Image) {
-		keys = append(keys, contract.KeyBackupImage)
-	}
-	// Promotion does not carry these two yet: a first release sets them by
-	// hand like the others.
-	if stacks.IsPlaceholder(cfg.Backend.ProxyImage) {
-		keys = append(keys, contract.KeyProxyImage)
-	}
-	if stacks.IsPlaceholder(cfg.Database.Image) {
-		keys = append(keys, contract.KeyDatabaseImage)
+	for _, a := range stackArtifacts() {
+		if stacks.IsPlaceholder(a.current(cfg)) {
+			keys = append(keys, a.key)
+		}
 	}
 	return keys
+}
+
+// configuredImage returns the image the target's config holds for a
+// journal artifact, checking a region is still where the journal says.
+func configuredImage(tgt target, a JournalArtifact) (string, error) {
+	if a.Region == "" {
+		return tgt.Shared[a.Key], nil
+	}
+	i := slices.IndexFunc(tgt.Regions, func(r region) bool { return r.Name == a.Region })
+	if i < 0 || tgt.Regions[i].imageKey() != a.Key {
+		return "", fmt.Errorf("the journal's region %s is no longer at %s in the target config", a.Region, a.Key)
+	}
+	return tgt.Regions[i].Image, nil
 }

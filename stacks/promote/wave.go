@@ -10,161 +10,134 @@ import (
 	"github.com/helloagents/infra/contract"
 )
 
-// rollout runs the waves recorded in the journal, skipping regions a
-// previous run of the same promotion already finished.
+// rollout runs the waves recorded in the journal, one per artifact,
+// skipping those a previous run of the same promotion already finished.
 func (e *engine) rollout(ctx context.Context, tgt target, j *Journal) {
-	o := e.o
-	deployed := slices.ContainsFunc(j.Regions, func(r JournalRegion) bool {
-		return r.State == stateDeployed || r.State == stateGated
+	e.deployed = slices.ContainsFunc(j.Artifacts, func(a JournalArtifact) bool {
+		return a.State == stateDeployed || a.State == stateGated
 	})
-	for _, jr := range j.Regions {
-		image := jr.target(j)
-		rr := RegionReport{Region: jr.Name, OldImage: jr.Previous, NewImage: image}
-		cur, err := configuredImage(tgt, jr)
-		if err != nil {
-			e.end(ManualAction, fmt.Errorf("%w; journal kept at %s", err, o.Journal))
+	for i := range j.Artifacts {
+		if !e.wave(ctx, tgt, j, i) {
 			return
-		}
-		if jr.State == stateGated && cur == image {
-			rr.Update, rr.Gate, rr.Detail = ResultSkipped, ResultSkipped, "promoted by the interrupted run"
-			e.rep.Regions = append(e.rep.Regions, rr)
-			e.notifyRegion(ctx, rr)
-			continue
-		}
-		if ctx.Err() != nil {
-			e.interrupted(ctx, jr.Name)
-			return
-		}
-		start := time.Now()
-		e.logf("region %s: %s = %s", jr.Name, regionKey(jr.Index), image)
-		if err := e.st.SetConfigPath(ctx, o.To, regionKey(jr.Index), image); err != nil {
-			e.failWave(ctx, j, rr, start, fmt.Errorf("region %s: %w", jr.Name, err))
-			return
-		}
-		if err := j.setState(o.Journal, jr.Name, stateConfigured); err != nil {
-			e.failWave(ctx, j, rr, start, err)
-			return
-		}
-		e.logf("region %s: up", jr.Name)
-		upStart := time.Now()
-		out, err := e.st.Up(ctx, o.To, o.Policy)
-		rr.UpSeconds = time.Since(upStart).Seconds()
-		if err != nil {
-			if ctx.Err() != nil {
-				e.interrupted(ctx, jr.Name)
-				return
-			}
-			if errors.Is(err, ErrLocked) && !deployed {
-				e.refuseLocked(ctx, jr, err)
-				return
-			}
-			rr.Update, rr.Gate = ResultFailed, ResultSkipped
-			e.failWave(ctx, j, rr, start, fmt.Errorf("update of region %s failed: %w", jr.Name, err))
-			return
-		}
-		deployed = true
-		rr.Update = ResultSucceeded
-		if err := j.setState(o.Journal, jr.Name, stateDeployed); err != nil {
-			e.failWave(ctx, j, rr, start, err)
-			return
-		}
-		e.logf("region %s: gate", jr.Name)
-		if err := e.gate(ctx, out, jr.Name, tgt); err != nil {
-			if ctx.Err() != nil {
-				e.interrupted(ctx, jr.Name)
-				return
-			}
-			rr.Gate = ResultFailed
-			e.failWave(ctx, j, rr, start, fmt.Errorf("gate of region %s failed: %w", jr.Name, err))
-			return
-		}
-		rr.Gate = ResultPassed
-		if err := j.setState(o.Journal, jr.Name, stateGated); err != nil {
-			e.failWave(ctx, j, rr, start, err)
-			return
-		}
-		rr.Duration = time.Since(start)
-		rr.Seconds = rr.Duration.Seconds()
-		e.rep.Regions = append(e.rep.Regions, rr)
-		e.notifyRegion(ctx, rr)
-		if o.AfterWave != nil {
-			o.AfterWave(jr.Name)
 		}
 	}
-	if j.Backup != nil && !e.backupWave(ctx, tgt, j) {
-		return
-	}
-	if err := removeJournal(o.Journal); err != nil {
+	if err := removeJournal(e.o.Journal); err != nil {
 		e.end(ManualAction, fmt.Errorf("every region promoted, but: %w", err))
 		return
 	}
 	e.end(Promoted, nil)
 }
 
-// backupName is the report row of the backup-image wave.
-const backupName = "(backup job)"
-
-// backupWave promotes the backup job's image after every region passed:
-// one update changes it in all regions, after which every region is gated
-// again. It returns false when the run ended (rolled back, interrupted).
-func (e *engine) backupWave(ctx context.Context, tgt target, j *Journal) bool {
-	o, b := e.o, j.Backup
-	rr := RegionReport{Region: backupName, OldImage: b.Previous, NewImage: b.Image}
-	if b.State == stateGated && tgt.BackupImage == b.Image {
+// wave moves artifact i of the journal: it writes the new image into the
+// target's config, deploys, and gates the artifact's region (every region
+// for a stack-wide image). It returns false when the run ended (rolled
+// back, interrupted, refused).
+func (e *engine) wave(ctx context.Context, tgt target, j *Journal, i int) bool {
+	a := j.Artifacts[i]
+	rr := RegionReport{Region: a.row(), OldImage: a.Old, NewImage: a.New}
+	cur, err := configuredImage(tgt, a)
+	if err != nil {
+		e.end(ManualAction, fmt.Errorf("%w; journal kept at %s", err, e.o.Journal))
+		return false
+	}
+	if a.State == stateGated && cur == a.New {
 		rr.Update, rr.Gate, rr.Detail = ResultSkipped, ResultSkipped, "promoted by the interrupted run"
-		e.rep.Regions = append(e.rep.Regions, rr)
-		e.notifyRegion(ctx, rr)
+		e.passWave(ctx, rr)
 		return true
 	}
 	if ctx.Err() != nil {
-		e.interrupted(ctx, backupName)
+		e.interrupted(ctx, a.row())
 		return false
 	}
 	start := time.Now()
-	e.logf("backup job: %s = %s", contract.KeyBackupImage, b.Image)
-	if err := e.st.SetConfigPath(ctx, o.To, contract.KeyBackupImage, b.Image); err != nil {
-		e.failWave(ctx, j, rr, start, err)
-		return false
-	}
-	b.State = stateConfigured
-	if err := j.save(o.Journal); err != nil {
-		e.failWave(ctx, j, rr, start, err)
-		return false
-	}
-	upStart := time.Now()
-	out, err := e.st.Up(ctx, o.To, o.Policy)
-	rr.UpSeconds = time.Since(upStart).Seconds()
-	if err != nil {
-		if ctx.Err() != nil {
-			e.interrupted(ctx, backupName)
-			return false
-		}
-		rr.Update, rr.Gate = ResultFailed, ResultSkipped
-		e.failWave(ctx, j, rr, start, fmt.Errorf("update of the backup job image failed: %w", err))
-		return false
-	}
-	rr.Update = ResultSucceeded
-	for _, jr := range j.Regions {
-		if err := e.gate(ctx, out, jr.Name, tgt); err != nil {
-			if ctx.Err() != nil {
-				e.interrupted(ctx, backupName)
-				return false
-			}
-			rr.Gate = ResultFailed
-			e.failWave(ctx, j, rr, start, fmt.Errorf("after the backup job update, gate of region %s failed: %w", jr.Name, err))
-			return false
-		}
-	}
-	rr.Gate = ResultPassed
-	b.State = stateGated
-	if err := j.save(o.Journal); err != nil {
-		e.failWave(ctx, j, rr, start, err)
+	out, ok := e.deploy(ctx, j, i, &rr, start)
+	if !ok || !e.gateWave(ctx, tgt, j, i, out, &rr, start) {
 		return false
 	}
 	rr.Duration = time.Since(start)
 	rr.Seconds = rr.Duration.Seconds()
+	e.passWave(ctx, rr)
+	if a.Region != "" && e.o.AfterWave != nil {
+		e.o.AfterWave(a.Region)
+	}
+	return true
+}
+
+// passWave reports a wave that needs nothing more.
+func (e *engine) passWave(ctx context.Context, rr RegionReport) {
 	e.rep.Regions = append(e.rep.Regions, rr)
 	e.notifyRegion(ctx, rr)
+}
+
+// deploy writes artifact i's new image into the config and runs up,
+// journaling each step; ok is false when the run ended.
+func (e *engine) deploy(ctx context.Context, j *Journal, i int, rr *RegionReport, start time.Time) (map[string]any, bool) {
+	o, a := e.o, j.Artifacts[i]
+	e.logf("%s: %s = %s", a.what(), a.Key, a.New)
+	if err := e.st.SetConfigPath(ctx, o.To, a.Key, a.New); err != nil {
+		e.failWave(ctx, j, *rr, start, fmt.Errorf("%s: %w", a.what(), err))
+		return nil, false
+	}
+	if err := j.setState(o.Journal, i, stateConfigured); err != nil {
+		e.failWave(ctx, j, *rr, start, err)
+		return nil, false
+	}
+	e.logf("%s: up", a.what())
+	upStart := time.Now()
+	out, err := e.st.Up(ctx, o.To, o.Policy)
+	rr.UpSeconds = time.Since(upStart).Seconds()
+	switch {
+	case err != nil && ctx.Err() != nil:
+		e.interrupted(ctx, a.row())
+	case errors.Is(err, ErrLocked) && !e.deployed:
+		e.refuseLocked(ctx, a, err)
+	case err != nil:
+		rr.Update, rr.Gate = ResultFailed, ResultSkipped
+		e.failWave(ctx, j, *rr, start, fmt.Errorf("update of %s failed: %w", a.what(), err))
+	default:
+		e.deployed = true
+		rr.Update = ResultSucceeded
+		if err := j.setState(o.Journal, i, stateDeployed); err != nil {
+			e.failWave(ctx, j, *rr, start, err)
+			return nil, false
+		}
+		return out, true
+	}
+	return nil, false
+}
+
+// gateWave gates artifact i's region, or every journal region after a
+// stack-wide image changed, and journals the pass; false when the run
+// ended.
+func (e *engine) gateWave(ctx context.Context, tgt target, j *Journal, i int, out map[string]any, rr *RegionReport, start time.Time) bool {
+	a := j.Artifacts[i]
+	names := []string{a.Region}
+	if a.Region == "" {
+		names = j.regions()
+	}
+	for _, name := range names {
+		e.logf("region %s: gate", name)
+		err := e.gate(ctx, out, name, tgt)
+		if err == nil {
+			continue
+		}
+		if ctx.Err() != nil {
+			e.interrupted(ctx, a.row())
+			return false
+		}
+		rr.Gate = ResultFailed
+		why := fmt.Errorf("gate of region %s failed: %w", name, err)
+		if a.Region == "" {
+			why = fmt.Errorf("after the update of %s, %w", a.what(), why)
+		}
+		e.failWave(ctx, j, *rr, start, why)
+		return false
+	}
+	rr.Gate = ResultPassed
+	if err := j.setState(e.o.Journal, i, stateGated); err != nil {
+		e.failWave(ctx, j, *rr, start, err)
+		return false
+	}
 	return true
 }
 
@@ -181,7 +154,7 @@ func (e *engine) gate(ctx context.Context, out map[string]any, name string, tgt 
 	return e.o.Gates.Region(ctx, url, deployed.FrontendURL, tgt.HealthCheck)
 }
 
-// failWave records the failed region and rolls back.
+// failWave records the failed wave and rolls back.
 func (e *engine) failWave(ctx context.Context, j *Journal, rr RegionReport, start time.Time, why error) {
 	rr.Detail = why.Error()
 	rr.Duration = time.Since(start)
@@ -196,15 +169,3 @@ func (e *engine) failWave(ctx context.Context, j *Journal, rr RegionReport, star
 	e.notifyRegion(ctx, rr)
 	e.rollback(ctx, j, e.rep.Regions, why)
 }
-
-// configuredImage returns the digest the target's config holds for a
-// journal region, checking the region is still where the journal says.
-func configuredImage(tgt target, jr JournalRegion) (string, error) {
-	i := slices.IndexFunc(tgt.Regions, func(r region) bool { return r.Index == jr.Index })
-	if i < 0 || tgt.Regions[i].Name != jr.Name {
-		return "", fmt.Errorf("the journal's region %s is no longer %s[%d] in the target config", jr.Name, contract.KeyRegions, jr.Index)
-	}
-	return tgt.Regions[i].Image, nil
-}
-
-func regionKey(index int) string { return region{Index: index}.imageKey() }
