@@ -50,12 +50,12 @@ func (c Config) validateAlerts(p *problems) {
 	}
 	if hook := c.Secrets.AlertWebhookURL; hook != "" {
 		u, err := url.Parse(hook.Reveal())
-		ok := err == nil && u.Host != "" && (u.Scheme == "https" || (u.Scheme == "http" && c.Environment == Dev))
+		ok := err == nil && u.Host != "" && (u.Scheme == "https" || (u.Scheme == "http" && c.Environment.Local()))
 		if !ok {
 			p.bad(full(keyAlertWebhookURL), hook, "an https:// webhook URL, e.g. a Slack incoming webhook (HTTP is allowed only in dev)")
 		}
 	}
-	if c.Environment != Dev && !c.HasAlertDestination() {
+	if c.Environment.BehindCloudflare() && !c.HasAlertDestination() {
 		p.bad(k+".emails", "[]", fmt.Sprintf("at least one email address, or the secret %s (set it with: pulumi config set --secret %s <url>); %s alerts must reach someone",
 			full(keyAlertWebhookURL), full(keyAlertWebhookURL), c.Environment))
 	}

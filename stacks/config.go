@@ -10,20 +10,21 @@ import (
 	"github.com/helloagents/infra/backend/health"
 	"github.com/helloagents/infra/contract"
 	"github.com/helloagents/infra/healthcheck"
+	"github.com/helloagents/infra/policy/env"
 )
 
 // Namespace is the Pulumi config namespace of every platform key.
 const Namespace = contract.Namespace
 
-// Environment names the kind of stack; it selects defaults and rules.
-type Environment string
+// Environment names the kind of stack; it selects defaults and rules. It is
+// defined once, in package env, for the program and the policy pack alike.
+type Environment = env.Environment
 
-// The three environments. Dev runs on the local Docker engine with no
-// Cloudflare; staging and production sit behind Cloudflare.
+// The three environments (see package env for what each one does).
 const (
-	Dev        Environment = "dev"
-	Staging    Environment = "staging"
-	Production Environment = "production"
+	Dev        = env.Dev
+	Staging    = env.Staging
+	Production = env.Production
 )
 
 // Config is the whole typed configuration of one stack.
@@ -238,27 +239,27 @@ const (
 
 // Keys returns every config key the platform reads, without the namespace.
 func Keys() []string {
-	return []string{
+	return append([]string{
 		keyEnvironment, keyRegions, keyHealthCheck, keyBackend, keyDatabase,
 		keyBackup, keyFrontend, keyEdge, keyAlerts,
-		keyAIAPIKey, keySentryDSN, keyCloudflareAPIToken, keyR2AccessKeyID,
-		keyR2SecretAccessKey, keyRegistryPassword, keyAlertWebhookURL,
-	}
+	}, SecretKeys()...)
 }
 
-// SecretKeys returns the keys whose values must be set with --secret.
+// SecretKeys returns the keys whose values must be set with --secret, in
+// the order of secretTable.
 func SecretKeys() []string {
-	return []string{
-		keyAIAPIKey, keySentryDSN, keyCloudflareAPIToken, keyR2AccessKeyID,
-		keyR2SecretAccessKey, keyRegistryPassword, keyAlertWebhookURL,
+	var keys []string
+	for _, s := range secretTable() {
+		keys = append(keys, s.key)
 	}
+	return keys
 }
 
 func full(key string) string { return Namespace + ":" + key }
 
 // APIURL is the public URL of the API.
 func (c Config) APIURL() string {
-	if c.Environment == Dev {
+	if c.Environment.Local() {
 		return fmt.Sprintf("http://127.0.0.1:%d", c.Backend.HostPort)
 	}
 	return "https://" + c.Edge.APIHostname
@@ -266,7 +267,7 @@ func (c Config) APIURL() string {
 
 // FrontendURL is the public URL of the frontend.
 func (c Config) FrontendURL() string {
-	if c.Environment == Dev {
+	if c.Environment.Local() {
 		return c.Frontend.LocalURL
 	}
 	return "https://" + c.Frontend.Hostname
@@ -311,7 +312,7 @@ func (c Config) FailoverOrder() []Region {
 
 // HealthURL is the readiness probe URL of region r.
 func (c Config) HealthURL(r Region) string {
-	if c.Environment == Dev {
+	if c.Environment.Local() {
 		return c.APIURL() + health.ReadyPath
 	}
 	return "https://" + c.RegionHostname(r) + health.ReadyPath

@@ -18,84 +18,116 @@ func Defaults(stack string, env Environment) Config {
 		Stack:       stack,
 		Environment: env,
 		HealthCheck: healthcheck.Default(),
-		Backend: Backend{
-			Port:                   8000,
-			HostPort:               8000,
-			User:                   "65532:65532",
-			MemoryMB:               512,
-			CPUs:                   1,
-			MaxRestarts:            5,
-			Repository:             "helloagents-backend",
-			BuildHost:              LocalDockerHost,
-			AppVersion:             "dev",
-			SentryTracesSampleRate: 0.1,
-			HealthcheckCommand:     []string{"CMD", "/server", "healthcheck"},
-		},
-		Database: Database{
-			Name:     "helloagents",
-			User:     "helloagents",
-			RunAs:    "999:999", // postgres in backend/postgres.Dockerfile
-			MemoryMB: 1024,
-			// WAL archiving: RPO 60 s; weekly full and daily differential
-			// backups, two full backups kept (two to three weeks back).
-			Archiving:      true,
-			ArchiveTimeout: "60s",
-			RetentionFull:  2,
-			FullSchedule:   "0 2 * * 0",
-			DiffSchedule:   "0 2 * * 1-6",
-		},
-		Backup: Backup{
-			Schedule:      "0 3 * * *",
-			RetentionDays: 14,
-			KeepLast:      7,
-			Bucket:        "helloagents-backups-" + stack,
-			Prefix:        stack,
-			RunAs:         "65532:65532",
-		},
-		Frontend: Frontend{
-			ProjectName:      "helloagents-" + stack,
-			ProductionBranch: "main",
-			RootDir:          "frontend",
-			BuildCommand:     "npm ci && npm run build",
-			OutputDir:        "dist",
-			APIURLVariable:   "VITE_API_URL",
-			LocalURL:         "http://localhost:5173",
-		},
-		Edge: Edge{
-			ManageZoneSettings: true,
-			MinTLSVersion:      "1.2",
-			HSTSMaxAgeSeconds:  31536000,
-			TunnelImage:        "cloudflare/cloudflared:2024.12.2",
-			CheckRegions:       []string{"WEU", "ENAM"},
-		},
+		Backend:     defaultBackend(),
+		Database:    defaultDatabase(),
+		Backup:      defaultBackup(stack),
+		Frontend:    defaultFrontend(stack),
+		Edge:        defaultEdge(),
 	}
 	switch env {
 	case Dev:
-		c.Regions = []Region{{Name: "local", DockerHost: LocalDockerHost, Replicas: 1}}
-		c.Backend.MemoryMB = 256
-		c.Database.MemoryMB = 512
-		c.Backup.Schedule = "@hourly"
-		c.Backup.RetentionDays = 3
-		c.Backup.KeepLast = 3
-		c.Database.RetentionFull = 1
-		c.Database.FullSchedule = "@daily"
-		c.Database.DiffSchedule = "@hourly"
-		c.Edge.ManageZoneSettings = false
+		c.devDefaults()
 	case Staging:
 		c.Backend.AppVersion = "staging"
 	case Production:
-		c.Backend.AppVersion = ""
-		c.Backup.RetentionDays = 30
-		c.Backup.KeepLast = 14
-		c.Database.RetentionFull = 4 // four weeks back
+		c.productionDefaults()
 	}
 	return c
+}
+
+func defaultBackend() Backend {
+	return Backend{
+		Port:                   8000,
+		HostPort:               8000,
+		User:                   "65532:65532",
+		MemoryMB:               512,
+		CPUs:                   1,
+		MaxRestarts:            5,
+		Repository:             "helloagents-backend",
+		BuildHost:              LocalDockerHost,
+		AppVersion:             "dev",
+		SentryTracesSampleRate: 0.1,
+		HealthcheckCommand:     []string{"CMD", "/server", "healthcheck"},
+	}
+}
+
+func defaultDatabase() Database {
+	return Database{
+		Name:     "helloagents",
+		User:     "helloagents",
+		RunAs:    "999:999", // postgres in backend/postgres.Dockerfile
+		MemoryMB: 1024,
+		// WAL archiving: RPO 60 s; weekly full and daily differential
+		// backups, two full backups kept (two to three weeks back).
+		Archiving:      true,
+		ArchiveTimeout: "60s",
+		RetentionFull:  2,
+		FullSchedule:   "0 2 * * 0",
+		DiffSchedule:   "0 2 * * 1-6",
+	}
+}
+
+func defaultBackup(stack string) Backup {
+	return Backup{
+		Schedule:      "0 3 * * *",
+		RetentionDays: 14,
+		KeepLast:      7,
+		Bucket:        "helloagents-backups-" + stack,
+		Prefix:        stack,
+		RunAs:         "65532:65532",
+	}
+}
+
+func defaultFrontend(stack string) Frontend {
+	return Frontend{
+		ProjectName:      "helloagents-" + stack,
+		ProductionBranch: "main",
+		RootDir:          "frontend",
+		BuildCommand:     "npm ci && npm run build",
+		OutputDir:        "dist",
+		APIURLVariable:   "VITE_API_URL",
+		LocalURL:         "http://localhost:5173",
+	}
+}
+
+func defaultEdge() Edge {
+	return Edge{
+		ManageZoneSettings: true,
+		MinTLSVersion:      "1.2",
+		HSTSMaxAgeSeconds:  31536000,
+		TunnelImage:        "cloudflare/cloudflared:2024.12.2",
+		CheckRegions:       []string{"WEU", "ENAM"},
+	}
+}
+
+// devDefaults sizes dev for one laptop: one local region, small containers,
+// frequent short-lived backups, no zone settings to manage.
+func (c *Config) devDefaults() {
+	c.Regions = []Region{{Name: "local", DockerHost: LocalDockerHost, Replicas: 1}}
+	c.Backend.MemoryMB = 256
+	c.Database.MemoryMB = 512
+	c.Backup.Schedule = "@hourly"
+	c.Backup.RetentionDays = 3
+	c.Backup.KeepLast = 3
+	c.Database.RetentionFull = 1
+	c.Database.FullSchedule = "@daily"
+	c.Database.DiffSchedule = "@hourly"
+	c.Edge.ManageZoneSettings = false
+}
+
+// productionDefaults keeps backups longer (a month of dumps, four weeks of
+// full backups) and defaults no app version.
+func (c *Config) productionDefaults() {
+	c.Backend.AppVersion = ""
+	c.Backup.RetentionDays = 30
+	c.Backup.KeepLast = 14
+	c.Database.RetentionFull = 4 // four weeks back
 }
 
 // defaultReplicas is the replica count of a region that does not set one:
 // production runs two so one can restart while the other serves.
 func defaultReplicas(env Environment) int {
-	if env == Production {
+	if env.Redundant() {
 		return 2
 	}
 	return 1

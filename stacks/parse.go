@@ -14,6 +14,7 @@ import (
 
 	"github.com/helloagents/infra/backend/health"
 	"github.com/helloagents/infra/healthcheck"
+	"github.com/helloagents/infra/policy/env"
 )
 
 // Parse builds the typed Config of stack from raw, which maps full keys
@@ -24,27 +25,47 @@ import (
 // key, the value and what is allowed. It never panics and touches nothing.
 func Parse(stack string, raw map[string]string) (Config, error) {
 	var d decoder
+	d.unknownKeys(raw)
+	kind, err := environment(stack, raw[full(keyEnvironment)])
+	if err != nil {
+		d.errs = append(d.errs, err)
+		kind = Dev // keep going so every other error is reported too
+	}
+	c := Defaults(stack, kind)
+	d.decode(&c, raw)
+	c.Secrets = secrets(raw)
+	c.Database.PrimaryRegion = d.primaryRegion(c)
+	c.derive()
+
+	errs := d.errs
+	for _, err := range c.validate() {
+		if !d.followOn(err) {
+			errs = append(errs, err)
+		}
+	}
+	return c, errors.Join(errs...)
+}
+
+// unknownKeys reports every key of the namespace the platform does not read.
+func (d *decoder) unknownKeys(raw map[string]string) {
 	for _, k := range slices.Sorted(maps.Keys(raw)) {
 		ns, key, ok := strings.Cut(k, ":")
 		if ok && ns == Namespace && !slices.Contains(Keys(), key) {
 			d.addf("%s: unknown key%s; allowed: %s", k, suggest(key, Keys()), strings.Join(Keys(), ", "))
 		}
 	}
+}
 
-	env, err := environment(stack, raw[full(keyEnvironment)])
-	if err != nil {
-		d.errs = append(d.errs, err)
-		env = Dev // keep going so every other error is reported too
-	}
-	c := Defaults(stack, env)
-
+// decode lays the stack file's regions, health check and objects over the
+// defaults in c.
+func (d *decoder) decode(c *Config, raw map[string]string) {
 	if v, ok := raw[full(keyRegions)]; ok {
 		c.Regions = nil
 		items := d.list(full(keyRegions), v, "a list of region objects {name, dockerHost, replicas, image, sshOpts}")
 		for i, item := range items {
 			// A region whose fields fail to decode stays in the list, so
 			// the count rules see the regions the file has.
-			r := Region{Replicas: defaultReplicas(env)}
+			r := Region{Replicas: defaultReplicas(c.Environment)}
 			d.object(fmt.Sprintf("%s[%d]", full(keyRegions), i), string(item), &r)
 			c.Regions = append(c.Regions, r)
 		}
@@ -68,8 +89,11 @@ func Parse(stack string, raw map[string]string) (Config, error) {
 			d.object(full(o.key), v, o.into)
 		}
 	}
-	c.Secrets = secrets(raw)
-	c.Database.PrimaryRegion = d.primaryRegion(c)
+}
+
+// derive fills the values that default to others: the hostnames from the
+// zone, the CORS origin from the frontend URL.
+func (c *Config) derive() {
 	if c.Frontend.Hostname == "" && c.Edge.Domain != "" {
 		c.Frontend.Hostname = "app." + c.Edge.Domain
 	}
@@ -79,14 +103,6 @@ func Parse(stack string, raw map[string]string) (Config, error) {
 	if len(c.Backend.CORSAllowedOrigins) == 0 {
 		c.Backend.CORSAllowedOrigins = []string{c.FrontendURL()}
 	}
-
-	errs := d.errs
-	for _, err := range c.validate() {
-		if !d.followOn(err) {
-			errs = append(errs, err)
-		}
-	}
-	return c, errors.Join(errs...)
 }
 
 // Load reads the stack's configuration from the running program and parses
@@ -126,34 +142,28 @@ func configKeys(envConfig string) []string {
 }
 
 // environment derives the environment from an explicit value or the stack
-// name ("dev", "staging", "production"/"prod", optionally "org/" prefixed).
+// name (env.Named: "dev", "staging", "production"/"prod", optionally "org/"
+// prefixed).
 func environment(stack, explicit string) (Environment, error) {
-	allowed := "dev, staging, production"
-	var named Environment
-	switch name := stack[strings.LastIndex(stack, "/")+1:]; name {
-	case "dev", "staging", "production":
-		named = Environment(name)
-	case "prod":
-		named = Production
-	}
-	if explicit != "" {
-		switch e := Environment(explicit); e {
-		case Dev, Staging, Production:
-			// A stack named after an environment must be that environment:
-			// "production" deployed with dev rules would skip every guard.
-			if named != "" && e != named {
-				return "", fmt.Errorf("%s: invalid value %q for stack %q; allowed: %q (the environment the stack name names)",
-					full(keyEnvironment), explicit, stack, named)
-			}
-			return e, nil
+	named, isNamed := env.Named(stack)
+	if explicit == "" {
+		if isNamed {
+			return named, nil
 		}
-		return "", fmt.Errorf("%s: unknown environment %q; allowed: %s", full(keyEnvironment), explicit, allowed)
+		return "", fmt.Errorf("%s: not set and stack name %q names no environment; set it to one of: %s",
+			full(keyEnvironment), stack, env.Allowed())
 	}
-	if named != "" {
-		return named, nil
+	e, ok := env.Parse(explicit)
+	if !ok {
+		return "", fmt.Errorf("%s: unknown environment %q; allowed: %s", full(keyEnvironment), explicit, env.Allowed())
 	}
-	return "", fmt.Errorf("%s: not set and stack name %q names no environment; set it to one of: %s",
-		full(keyEnvironment), stack, allowed)
+	// A stack named after an environment must be that environment:
+	// "production" deployed with dev rules would skip every guard.
+	if isNamed && e != named {
+		return "", fmt.Errorf("%s: invalid value %q for stack %q; allowed: %q (the environment the stack name names)",
+			full(keyEnvironment), explicit, stack, named)
+	}
+	return e, nil
 }
 
 // healthCheckJSON is the stack-file form of healthcheck.Settings, with
@@ -242,17 +252,4 @@ func (d *decoder) primaryRegion(c Config) string {
 		return c.Regions[0].Name
 	}
 	return c.Database.PrimaryRegion
-}
-
-// secrets picks the credentials out of raw.
-func secrets(raw map[string]string) Secrets {
-	return Secrets{
-		AIAPIKey:           Secret(raw[full(keyAIAPIKey)]),
-		SentryDSN:          Secret(raw[full(keySentryDSN)]),
-		CloudflareAPIToken: Secret(raw[full(keyCloudflareAPIToken)]),
-		R2AccessKeyID:      Secret(raw[full(keyR2AccessKeyID)]),
-		R2SecretAccessKey:  Secret(raw[full(keyR2SecretAccessKey)]),
-		RegistryPassword:   Secret(raw[full(keyRegistryPassword)]),
-		AlertWebhookURL:    Secret(raw[full(keyAlertWebhookURL)]),
-	}
 }

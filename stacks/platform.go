@@ -70,7 +70,7 @@ const maxReplicas = 3
 // apiUrl, frontendUrl, healthUrls (region -> readiness URL), backendImage and
 // backupBucket. cfg must come from Parse or Load (validated).
 func Platform(ctx *pulumi.Context, cfg Config) (*Outputs, error) {
-	p := platform{ctx: ctx, cfg: cfg, prefix: "helloagents-" + sanitizeStack(cfg.Stack), cloud: cfg.Environment != Dev}
+	p := platform{ctx: ctx, cfg: cfg, prefix: "helloagents-" + sanitizeStack(cfg.Stack), cloud: cfg.Environment.BehindCloudflare()}
 	return p.compose()
 }
 
@@ -94,14 +94,14 @@ func (p *platform) compose() (*Outputs, error) {
 	if err != nil {
 		return nil, err
 	}
-	pull := cfg.Environment != Dev
+	pull := !cfg.Environment.Local()
 
 	out := &Outputs{APIURL: pulumi.String(cfg.APIURL()).ToStringOutput()}
 	var bucket *components.BackupBucket
 	if p.cloud {
 		bucket, err = components.NewBackupBucket(ctx, "backups", &components.BackupBucketArgs{
 			AccountID: cfg.Edge.AccountID, Bucket: cfg.Backup.Bucket, Cloudflare: p.cloudflare,
-			Protect: cfg.Environment == Production,
+			Protect: cfg.Environment.ProtectsData(),
 		})
 		if err != nil {
 			return nil, err
@@ -128,7 +128,7 @@ func (p *platform) compose() (*Outputs, error) {
 	out.BackupImage = imgs.backup
 	out.ProxyImage = imgs.proxy
 	out.PostgresImage = imgs.postgres
-	if cfg.Environment == Production {
+	if cfg.Environment.PinsImages() {
 		out.BackendImage = pulumi.String(cfg.Regions[0].Image).ToStringOutput()
 	}
 
@@ -159,14 +159,11 @@ func (p *platform) credentials() error {
 	for _, r := range cfg.Regions {
 		names = append(names, r.Name)
 	}
-	s := cfg.Secrets
-	secrets, err := components.NewSecrets(ctx, "secrets", &components.SecretsArgs{
+	args := &components.SecretsArgs{
 		Regions: names, Primary: cfg.Primary().Name, Tunnels: p.cloud, RepositoryPassphrase: p.cloud && cfg.Database.Archiving,
-		AIAPIKey: s.AIAPIKey.Reveal(), SentryDSN: s.SentryDSN.Reveal(),
-		CloudflareAPIToken: s.CloudflareAPIToken.Reveal(),
-		R2AccessKeyID:      s.R2AccessKeyID.Reveal(), R2SecretAccessKey: s.R2SecretAccessKey.Reveal(),
-		RegistryPassword: s.RegistryPassword.Reveal(), AlertWebhookURL: s.AlertWebhookURL.Reveal(),
-	})
+	}
+	cfg.Secrets.args(args)
+	secrets, err := components.NewSecrets(ctx, "secrets", args)
 	if err != nil {
 		return err
 	}
@@ -231,7 +228,7 @@ func (p *platform) cloudEdge(tunnels map[string]*components.Tunnel) (pulumi.Stri
 // never builds.
 func (p *platform) images() (images, error) {
 	cfg := p.cfg
-	if cfg.Environment == Production {
+	if cfg.Environment.PinsImages() {
 		return images{
 			backend:  pulumi.String(cfg.Regions[0].Image).ToStringOutput(),
 			backup:   pulumi.String(cfg.Backup.Image).ToStringOutput(),
@@ -247,7 +244,7 @@ func (p *platform) images() (images, error) {
 		img, err := components.NewImage(p.ctx, name, &components.ImageArgs{
 			Repository: repo, Tag: sanitizeStack(cfg.Stack),
 			Context: BackendContext(), Dockerfile: filepath.Join(BackendContext(), dockerfile),
-			Push: cfg.Environment == Staging, Registry: p.registry, Provider: builder,
+			Push: cfg.Environment.PushesImages(), Registry: p.registry, Provider: builder,
 		})
 		if err != nil {
 			return pulumi.StringOutput{}, err

@@ -36,7 +36,7 @@ func (p *platform) region(r Region, imgs images, pull bool, bucket *components.B
 		Standby:     !cfg.IsPrimary(r),
 		Password:    p.secrets.DatabasePassword,
 		Limits:      components.Limits{MemoryMB: d.MemoryMB, CPUs: cfg.Backend.CPUs, MaxRestarts: cfg.Backend.MaxRestarts},
-		ProtectData: cfg.Environment == Production,
+		ProtectData: cfg.Environment.ProtectsData(),
 		HealthCheck: cfg.HealthCheck,
 		Backup:      p.backup(r, imgs, pull, bucket),
 	})
@@ -106,7 +106,7 @@ func (p *platform) backend(r Region, host *components.RegionHost, imgs images, p
 		secretEnv["SENTRY_DSN"] = p.secrets.SentryDSN
 	}
 	backendRef := imgs.backend
-	if cfg.Environment == Production {
+	if cfg.Environment.PinsImages() {
 		backendRef = pulumi.String(r.Image).ToStringOutput()
 	}
 	_, err := components.NewBackendService(p.ctx, "backend-"+r.Name, &components.BackendServiceArgs{
@@ -125,7 +125,7 @@ func (p *platform) edgeOfRegion(r Region, prefix string, host *components.Region
 	cfg := p.cfg
 	be := cfg.Backend
 	hostPort := 0
-	if cfg.Environment == Dev {
+	if cfg.Environment.Local() {
 		hostPort = be.HostPort
 	}
 	proxyLimits := proxyLimits

@@ -83,7 +83,7 @@ func (c Config) validate() []error {
 	c.validateDatabase(&p)
 	c.validateBackup(&p)
 	c.validateAlerts(&p)
-	if c.Environment == Dev {
+	if c.Environment.Local() {
 		if u, err := url.Parse(c.Frontend.LocalURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			p.bad(full(keyFrontend)+".localUrl", c.Frontend.LocalURL, "an http(s) URL such as http://localhost:5173")
 		}
@@ -101,10 +101,10 @@ func (c Config) validateRegions(p *problems) {
 		p.missing(key, "no regions; at least one region {name, dockerHost, replicas} is required")
 		return
 	}
-	if c.Environment == Production && len(c.Regions) < 2 {
+	if c.Environment.Redundant() && len(c.Regions) < 2 {
 		p.bad(key, fmt.Sprintf("%d region", len(c.Regions)), "at least two regions in production (the load balancer fails over between them)")
 	}
-	if c.Environment == Dev && len(c.Regions) > 1 {
+	if c.Environment.Local() && len(c.Regions) > 1 {
 		p.bad(key, fmt.Sprintf("%d regions", len(c.Regions)), "exactly one region in dev (the local engine)")
 	}
 	seen := map[string]bool{}
@@ -119,27 +119,28 @@ func (c Config) validateRegions(p *problems) {
 		if r.Replicas < 1 || r.Replicas > 3 {
 			p.bad(k+".replicas", r.Replicas, "1..3 (the platform's scaling bounds)")
 		}
-		c.checkDockerHost(p, k+".dockerHost", r.DockerHost)
+		checkDockerHost(p, k+".dockerHost", r.DockerHost, c.Environment.Local())
 		switch {
-		case c.Environment == Production && r.Image == "":
+		case c.Environment.PinsImages() && r.Image == "":
 			p.missing(k+".image", "production deploys only digest-pinned images: repo@sha256:<64 hex>, written by promotion")
-		case c.Environment == Production && !pinnedImage.MatchString(r.Image):
+		case c.Environment.PinsImages() && !pinnedImage.MatchString(r.Image):
 			p.bad(k+".image", r.Image, "a digest-pinned image reference repo@sha256:<64 hex>")
-		case c.Environment == Production && IsPlaceholder(r.Image):
+		case c.Environment.PinsImages() && IsPlaceholder(r.Image):
 			p.bad(k+".image", r.Image, fmt.Sprintf("a released digest, not the committed placeholder; "+
 				"first release: pulumi config set --stack %s --path '%s' \"$(pulumi stack output backendImage --stack staging)\"",
 				c.Stack, strings.TrimPrefix(k, Namespace+":")+".image"))
-		case c.Environment != Production && r.Image != "":
+		case !c.Environment.PinsImages() && r.Image != "":
 			p.bad(k+".image", r.Image, "unset outside production (staging and dev build the image from backend/)")
 		}
 	}
 }
 
-// checkDockerHost accepts unix:///path in dev and ssh://user@host[:port]
-// everywhere: a plain tcp:// daemon would expose root on the network.
-func (c Config) checkDockerHost(p *problems, key, host string) {
+// checkDockerHost accepts unix:///path when socket (the local engine) and
+// ssh://user@host[:port] always: a plain tcp:// daemon would expose root on
+// the network.
+func checkDockerHost(p *problems, key, host string, socket bool) {
 	allowed := "ssh://user@host[:port]"
-	if c.Environment == Dev {
+	if socket {
 		allowed = "unix:///var/run/docker.sock or " + allowed
 	}
 	u, err := url.Parse(host)
@@ -149,7 +150,7 @@ func (c Config) checkDockerHost(p *problems, key, host string) {
 	}
 	switch u.Scheme {
 	case "unix":
-		if c.Environment != Dev || u.Host != "" || u.Path == "" {
+		if !socket || u.Host != "" || u.Path == "" {
 			p.bad(key, host, allowed)
 		}
 	case "ssh":
@@ -201,7 +202,7 @@ func (c Config) validateBackend(p *problems) {
 	if b.Port < 1 || b.Port > 65535 {
 		p.bad(k+".port", b.Port, "1..65535")
 	}
-	if c.Environment == Dev && (b.HostPort < 1 || b.HostPort > 65535) {
+	if c.Environment.Local() && (b.HostPort < 1 || b.HostPort > 65535) {
 		p.bad(k+".hostPort", b.HostPort, "1..65535")
 	}
 	checkUser(p, k+".user", b.User)
@@ -221,7 +222,7 @@ func (c Config) validateBackend(p *problems) {
 	if b.Repository == "" {
 		p.missing(k+".repository", "the image repository name")
 	}
-	if c.Environment == Staging {
+	if c.Environment.PushesImages() {
 		if !strings.Contains(b.Repository, "/") {
 			p.bad(k+".repository", b.Repository, "a registry repository such as ghcr.io/org/backend (staging pushes)")
 		}
@@ -232,11 +233,9 @@ func (c Config) validateBackend(p *problems) {
 			p.missing(k+".registryUsername", "staging pushes the image: set the registry user")
 		}
 	}
-	if c.Environment != Production {
+	if !c.Environment.PinsImages() {
 		// The builder may be the CI runner's own engine, in any environment.
-		builder := c
-		builder.Environment = Dev
-		builder.checkDockerHost(p, k+".buildHost", b.BuildHost)
+		checkDockerHost(p, k+".buildHost", b.BuildHost, true)
 	}
 	for i, o := range b.CORSAllowedOrigins {
 		c.checkPublicURL(p, fmt.Sprintf("%s.corsAllowedOrigins[%d]", k, i), o)
@@ -254,10 +253,10 @@ func (c Config) validateBackend(p *problems) {
 // checkPublicURL rejects anything but https outside dev.
 func (c Config) checkPublicURL(p *problems, key, raw string) {
 	u, err := url.Parse(raw)
-	ok := err == nil && u.Host != "" && (u.Scheme == "https" || (u.Scheme == "http" && c.Environment == Dev))
+	ok := err == nil && u.Host != "" && (u.Scheme == "https" || (u.Scheme == "http" && c.Environment.Local()))
 	if !ok {
 		allowed := "an https:// URL (HTTP is allowed only in dev)"
-		if c.Environment == Dev {
+		if c.Environment.Local() {
 			allowed = "an http(s):// URL"
 		}
 		p.bad(key, raw, allowed)
@@ -318,7 +317,7 @@ func (c Config) validateBackup(p *problems) {
 		p.bad(k+".prefix", b.Prefix, "path segments of letters, digits, '.', '_' and '-' separated by '/'")
 	}
 	checkUser(p, k+".runAs", b.RunAs)
-	if c.Environment != Dev && !bucketName.MatchString(b.Bucket) {
+	if c.Environment.BehindCloudflare() && !bucketName.MatchString(b.Bucket) {
 		p.bad(k+".bucket", b.Bucket, "an R2 bucket name: 3..63 lowercase letters, digits and '-'")
 	}
 	c.checkPinnedImage(p, k+".image", b.Image, "pgbackup", "backupImage")
@@ -329,14 +328,14 @@ func (c Config) validateBackup(p *problems) {
 // first release copies it from.
 func (c Config) checkPinnedImage(p *problems, key, ref, what, output string) {
 	switch {
-	case c.Environment == Production && ref == "":
+	case c.Environment.PinsImages() && ref == "":
 		p.missing(key, "production deploys only the digest-pinned "+what+" image: repo@sha256:<64 hex>")
-	case c.Environment == Production && !pinnedImage.MatchString(ref):
+	case c.Environment.PinsImages() && !pinnedImage.MatchString(ref):
 		p.bad(key, ref, "a digest-pinned image reference repo@sha256:<64 hex>")
-	case c.Environment == Production && IsPlaceholder(ref):
+	case c.Environment.PinsImages() && IsPlaceholder(ref):
 		p.bad(key, ref, fmt.Sprintf("a released digest, not the committed placeholder; "+
 			"first release: pulumi config set --stack %s --path '%s' \"$(pulumi stack output %s --stack staging)\"", c.Stack, strings.TrimPrefix(key, Namespace+":"), output))
-	case c.Environment != Production && ref != "":
+	case !c.Environment.PinsImages() && ref != "":
 		p.bad(key, ref, "unset outside production (staging and dev build it from backend/)")
 	}
 }

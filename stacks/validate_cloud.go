@@ -88,25 +88,9 @@ func (c Config) validateFrontend(p *problems) {
 // quoted in the messages.
 func (c Config) validateSecrets(p *problems) {
 	s := c.Secrets
-	required := []struct {
-		key   string
-		value Secret
-	}{
-		{keyCloudflareAPIToken, s.CloudflareAPIToken},
-		{keyR2AccessKeyID, s.R2AccessKeyID},
-		{keyR2SecretAccessKey, s.R2SecretAccessKey},
-		{keySentryDSN, s.SentryDSN},
-		{keyAIAPIKey, s.AIAPIKey},
-	}
-	if c.Environment == Staging || c.Backend.RegistryUsername != "" {
-		required = append(required, struct {
-			key   string
-			value Secret
-		}{keyRegistryPassword, s.RegistryPassword})
-	}
-	for _, r := range required {
-		if r.value == "" {
-			p.missing(full(r.key), fmt.Sprintf("required outside dev; set it with: pulumi config set --secret %s <value>", full(r.key)))
+	for _, spec := range secretTable() {
+		if spec.required(c) && *spec.field(&s) == "" {
+			p.missing(full(spec.key), fmt.Sprintf("required outside dev; set it with: pulumi config set --secret %s <value>", full(spec.key)))
 		}
 	}
 	if s.SentryDSN != "" {

@@ -12,7 +12,7 @@ import (
 func (c Config) validateArchiving(p *problems) {
 	k := full(keyDatabase)
 	d := c.Database
-	if !d.Archiving && c.Environment != Dev {
+	if !d.Archiving && c.Environment.BehindCloudflare() {
 		p.bad(k+".archiving", d.Archiving, "true outside dev: staging and production archive every WAL segment (point-in-time recovery)")
 	}
 	if t, err := time.ParseDuration(d.ArchiveTimeout); err != nil || t < 10*time.Second || t > time.Hour || t%time.Second != 0 {

@@ -52,7 +52,7 @@ func always(l policyx.EnforcementLevel) func(rules.Env) policyx.EnforcementLevel
 
 // advisoryInDev is mandatory everywhere but dev.
 func advisoryInDev(e rules.Env) policyx.EnforcementLevel {
-	if e == rules.Dev {
+	if e.Local() {
 		return policyx.EnforcementLevelAdvisory
 	}
 	return policyx.EnforcementLevelMandatory

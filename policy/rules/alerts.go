@@ -30,7 +30,7 @@ var watched = []struct{ typ, alert, what string }{
 // object goes down in silence. Ids are unknown during a preview, so policies
 // are counted per alert type rather than matched to their filter ids.
 func AlertsHaveDestination(resources []policyx.AnalyzerResource, c Context) []Finding {
-	if c.Env == Dev {
+	if !c.Env.BehindCloudflare() {
 		return nil
 	}
 	var out []Finding

@@ -137,7 +137,7 @@ func BackupsConfigured(resources []policyx.AnalyzerResource, c Context) []Findin
 					label(db), EnvBackupDestination, EnvBackupRetentionDays)})
 			}
 		}
-		if c.Env == Dev {
+		if c.Env.Local() {
 			continue
 		}
 		for _, job := range g.jobs {
@@ -250,7 +250,7 @@ func containerNames(r policyx.AnalyzerResource) map[string]bool {
 // BackupRetention requires every backup job outside dev to keep backups for
 // at least Settings.MinimumRetentionDays days (BACKUP_RETENTION_DAYS).
 func BackupRetention(r policyx.AnalyzerResource, c Context) []string {
-	if c.Env == Dev || !IsBackupJob(r) {
+	if c.Env.Local() || !IsBackupJob(r) {
 		return nil
 	}
 	minimum := c.Settings.MinimumRetentionDays

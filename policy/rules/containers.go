@@ -75,7 +75,7 @@ func ContainersLeastPrivilege(r policyx.AnalyzerResource, c Context) []string {
 				label(r), v.AsString(), c.Settings.AllowedCapabilities, ConfigAllowedCapabilities))
 		}
 	}
-	if c.Env != Dev {
+	if !c.Env.Local() {
 		for _, key := range []string{"networkMode", "pidMode", "ipcMode", "usernsMode"} {
 			if mode, st := stringAt(r.Properties, key); st == known && strings.EqualFold(mode, "host") {
 				out = append(out, fmt.Sprintf("%s: %s is %q in %s; use a user-defined bridge network and the container's own namespace (host namespaces are allowed in dev only)",

@@ -3,47 +3,55 @@ package rules
 import (
 	"fmt"
 	"strings"
+
+	"github.com/helloagents/infra/policy/env"
 )
 
-// Env is the deployment environment of the stack under analysis. Several rules
-// relax in Dev (loopback HTTP, host networking, advisory read-only root) and
-// tighten in Staging and Production (off-host backups).
-type Env string
+// Env is the deployment environment of the stack under analysis (defined
+// once in package env, for the program too). Several rules relax in dev
+// (loopback HTTP, host networking, advisory read-only root) and tighten
+// behind Cloudflare (off-host backups, alerts).
+type Env = env.Environment
 
 // The environments of the HelloAgents platform: dev on the local engine,
 // staging with one region, production with several.
 const (
-	Dev        Env = "dev"
-	Staging    Env = "staging"
-	Production Env = "production"
+	Dev        = env.Dev
+	Staging    = env.Staging
+	Production = env.Production
 )
 
 // ParseEnv maps an environment name, as written in `helloagents:environment`,
 // to an Env.
 func ParseEnv(s string) (Env, error) {
-	switch e := Env(strings.ToLower(strings.TrimSpace(s))); e {
-	case Dev, Staging, Production:
+	if e, ok := env.Parse(strings.ToLower(strings.TrimSpace(s))); ok {
 		return e, nil
 	}
-	return "", fmt.Errorf("environment %q: allowed values are dev, staging, production", s)
+	return "", fmt.Errorf("environment %q: allowed values are %s", s, env.Allowed())
 }
 
 // DetectEnv decides the environment of a stack the way the program does
 // (stacks.Parse): an explicit configured value (the stack's
-// `helloagents:environment` config) wins; otherwise the last segment of the
-// stack name ("acme/prod" -> "prod") when it is dev, staging, production or
-// prod. Any other name is treated as Production, the strictest environment,
-// so an unrecognized stack never gets dev leniency (the program itself
-// refuses such a stack without an explicit environment).
+// `helloagents:environment` config) is used when the stack name names no
+// environment (env.Named) or the same one; a value contradicting the name is
+// an error, as in the program ("production" judged with dev rules would skip
+// every guard). A name that names no environment and has no configured value
+// is treated as Production, the strictest environment, so an unrecognized
+// stack never gets dev leniency (the program itself refuses such a stack).
 func DetectEnv(stack, configured string) (Env, error) {
-	if strings.TrimSpace(configured) != "" {
-		return ParseEnv(configured)
+	named, isNamed := env.Named(stack)
+	if strings.TrimSpace(configured) == "" {
+		if isNamed {
+			return named, nil
+		}
+		return Production, nil
 	}
-	switch name := stack[strings.LastIndex(stack, "/")+1:]; name {
-	case "dev":
-		return Dev, nil
-	case "staging":
-		return Staging, nil
+	e, err := ParseEnv(configured)
+	if err != nil {
+		return "", err
 	}
-	return Production, nil
+	if isNamed && e != named {
+		return "", fmt.Errorf("environment %q contradicts stack %q: allowed value is %q (the environment the stack name names)", configured, stack, named)
+	}
+	return e, nil
 }

@@ -21,7 +21,10 @@ func TestDetectEnv(t *testing.T) {
 		{"Dev", "", Production, false},
 		{"mystery", "", Production, false},
 		{"mystery", "dev", Dev, false},
-		{"dev", "production", Production, false},
+		{"acme/live", "production", Production, false},
+		{"dev", "production", "", true},
+		{"production", "dev", "", true},
+		{"prod", "Production", Production, false},
 		{"dev", "qa", "", true},
 	}
 	for _, tt := range tests {

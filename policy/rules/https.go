@@ -142,7 +142,7 @@ func plainHTTPURLs(value string, env Env) []string {
 		if err != nil || !strings.EqualFold(u.Scheme, "http") || u.Host == "" {
 			continue
 		}
-		if env == Dev && isLoopback(u.Hostname()) {
+		if env.Local() && isLoopback(u.Hostname()) {
 			continue
 		}
 		out = append(out, field)
