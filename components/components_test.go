@@ -43,8 +43,8 @@ func secret(s string) pulumi.StringOutput {
 	return pulumi.ToSecret(pulumi.String(s)).(pulumi.StringOutput)
 }
 
-func newHost(ctx *pulumi.Context, dockerHost string) (*components.RegionHost, error) {
-	return components.NewRegionHost(ctx, "region-eu", &components.RegionHostArgs{
+func newHost(ctx *pulumi.Context, dockerHost string) (*components.Region, error) {
+	return components.NewRegion(ctx, "region-eu", &components.RegionArgs{
 		Prefix: "helloagents-test", Stack: "test", Region: "eu", DockerHost: dockerHost,
 		Registry: &components.RegistryAuth{Server: "ghcr.io", Username: "u", Password: secret("registry-pw")},
 	})
@@ -155,7 +155,7 @@ func TestDatabaseDevAndCloud(t *testing.T) {
 					Prefix: "helloagents-test", Region: "eu", Host: host, Image: pulumi.String("r/postgres@sha256:" + strings.Repeat("5", 64)), Pull: true,
 					Name: "app", User: "app", RunAs: "70:70", Password: secret("pw-db"),
 					Limits: components.Limits{MemoryMB: 512, CPUs: 1, MaxRestarts: 5}, HealthCheck: hc, Backup: tc.backup,
-				})
+				}, host.Child())
 				if err != nil {
 					return err
 				}
@@ -211,14 +211,14 @@ func TestDatabaseDevAndCloud(t *testing.T) {
 	}
 }
 
-func newBackend(ctx *pulumi.Context, host *components.RegionHost, img string, env map[string]string) (*components.BackendService, error) {
+func newBackend(ctx *pulumi.Context, host *components.Region, img string, env map[string]string) (*components.BackendService, error) {
 	return components.NewBackendService(ctx, "backend-eu", &components.BackendServiceArgs{
 		Host: host, Image: pulumi.String(img),
 		Pull: true, Replicas: 3, Port: 8000, User: "65532:65532",
 		Limits:      components.Limits{MemoryMB: 512, CPUs: 1, MaxRestarts: 5},
 		HealthCheck: healthcheck.Default(), HealthcheckCommand: []string{"CMD", "/server", "healthcheck"},
 		Env: env, SecretEnv: map[string]pulumi.StringInput{"DATABASE_URL": secret("postgres://x")},
-	})
+	}, host.Child())
 }
 
 // TestBackendServiceReplicas looks replicas up by logical name: the mock
@@ -327,7 +327,7 @@ func TestProxy(t *testing.T) {
 					Host: host, Image: pulumi.String("r/proxy@sha256:" + strings.Repeat("4", 64)), Pull: true,
 					Port: 8000, BackendPort: 8000, HostPort: tc.hostPort, MaxReplicas: 3,
 					Limits: components.Limits{MemoryMB: 128, CPUs: 0.5, MaxRestarts: 5},
-				})
+				}, host.Child())
 				if p != nil {
 					url = p.URL
 				}

@@ -27,7 +27,7 @@ type TunnelArgs struct {
 	// Image is the cloudflared image.
 	Image string
 	// Host is the region's engine; Cloudflare is the explicit provider.
-	Host       *RegionHost
+	Host       *Region
 	Cloudflare *cloudflare.Provider
 	Limits     Limits
 	// HealthCheck paces cloudflared's own healthcheck.
@@ -85,7 +85,10 @@ func NewTunnel(ctx *pulumi.Context, name string, args *TunnelArgs, opts ...pulum
 		return nil, fmt.Errorf("tunnel config for region %s: %w", args.Region, err)
 	}
 
-	in := []pulumi.ResourceOption{pulumi.Parent(t), pulumi.Provider(args.Host.Provider)}
+	if err := requireDocker(&t.ResourceState, "tunnel", name); err != nil {
+		return nil, err
+	}
+	in := []pulumi.ResourceOption{pulumi.Parent(t)}
 	img, err := image(ctx, name+"-cloudflared-image", pulumi.String(args.Image), true, in...)
 	if err != nil {
 		return nil, err
