@@ -125,6 +125,50 @@ func TestRegionHost(t *testing.T) {
 	}
 }
 
+// TestRegionChild checks a component created with its region's Child option
+// sits under the region and its containers use the region's provider, and
+// that one created without it is refused rather than left on the default
+// provider (the local engine).
+func TestRegionChild(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		inherit bool
+	}{{"through Child", true}, {"without Child", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := mocktest.New()
+			err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+				host, err := newHost(ctx, "unix:///var/run/docker.sock")
+				if err != nil {
+					return err
+				}
+				var opts []pulumi.ResourceOption
+				if tc.inherit {
+					opts = append(opts, host.Child())
+				}
+				_, err = newBackend(ctx, host, "r/b@sha256:"+strings.Repeat("2", 64), nil, opts...)
+				return err
+			}, pulumi.WithMocks("helloagents", "test", m))
+			if !tc.inherit {
+				if err == nil || !strings.Contains(err.Error(), `backend "backend-eu": no docker provider`) {
+					t.Fatalf("a backend outside its region: err = %v, want no docker provider", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			svc, _ := m.Named("helloagents:backend:BackendService", "backend-eu")
+			if !strings.HasSuffix(svc.Parent, "helloagents:region:Host::region-eu") {
+				t.Errorf("backend parent %q, want the region", svc.Parent)
+			}
+			c, ok := m.Named(restype.DockerContainer, "backend-eu-0")
+			if !ok || !strings.Contains(c.Provider, "region-eu-docker") {
+				t.Errorf("replica provider %q, want the region's", c.Provider)
+			}
+		})
+	}
+}
+
 func TestDatabaseDevAndCloud(t *testing.T) {
 	hc := healthcheck.Default()
 	for _, tc := range []struct {
@@ -211,14 +255,14 @@ func TestDatabaseDevAndCloud(t *testing.T) {
 	}
 }
 
-func newBackend(ctx *pulumi.Context, host *components.Region, img string, env map[string]string) (*components.BackendService, error) {
+func newBackend(ctx *pulumi.Context, host *components.Region, img string, env map[string]string, opts ...pulumi.ResourceOption) (*components.BackendService, error) {
 	return components.NewBackendService(ctx, "backend-eu", &components.BackendServiceArgs{
 		Host: host, Image: pulumi.String(img),
 		Pull: true, Replicas: 3, Port: 8000, User: "65532:65532",
 		Limits:      components.Limits{MemoryMB: 512, CPUs: 1, MaxRestarts: 5},
 		HealthCheck: healthcheck.Default(), HealthcheckCommand: []string{"CMD", "/server", "healthcheck"},
 		Env: env, SecretEnv: map[string]pulumi.StringInput{"DATABASE_URL": secret("postgres://x")},
-	}, host.Child())
+	}, opts...)
 }
 
 // TestBackendServiceReplicas looks replicas up by logical name: the mock
@@ -229,7 +273,7 @@ func TestBackendServiceReplicas(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		_, err = newBackend(ctx, host, "r/b@sha256:"+strings.Repeat("2", 64), map[string]string{"APP_VERSION": "1.2.3"})
+		_, err = newBackend(ctx, host, "r/b@sha256:"+strings.Repeat("2", 64), map[string]string{"APP_VERSION": "1.2.3"}, host.Child())
 		return err
 	})
 	if n := m.Count(restype.DockerContainer); n != 3 || m.Count(restype.DockerRemoteImage) != 1 {
@@ -283,7 +327,7 @@ func TestBackendFingerprint(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			svc, err := newBackend(ctx, host, img, env)
+			svc, err := newBackend(ctx, host, img, env, host.Child())
 			if err != nil {
 				return err
 			}
@@ -396,7 +440,7 @@ func TestBackendFingerprintPinned(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		svc, err := newBackend(ctx, host, "r/b@sha256:"+strings.Repeat("2", 64), map[string]string{"APP_VERSION": "1"})
+		svc, err := newBackend(ctx, host, "r/b@sha256:"+strings.Repeat("2", 64), map[string]string{"APP_VERSION": "1"}, host.Child())
 		if err != nil {
 			return err
 		}
