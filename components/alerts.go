@@ -76,82 +76,121 @@ func NewAlerts(ctx *pulumi.Context, name string, args *AlertsArgs, opts ...pulum
 	if err := ctx.RegisterComponentResource("helloagents:edge:Alerts", name, a, opts...); err != nil {
 		return nil, err
 	}
-	cf := []pulumi.ResourceOption{pulumi.Parent(a), pulumi.Provider(args.Cloudflare)}
-
-	var emails cloudflare.NotificationPolicyEmailIntegrationArray
+	ap := &alertPolicies{
+		ctx: ctx, args: args, ids: pulumi.StringMap{},
+		opts: []pulumi.ResourceOption{pulumi.Parent(a), pulumi.Provider(args.Cloudflare)},
+	}
 	for _, e := range args.Emails {
-		emails = append(emails, cloudflare.NotificationPolicyEmailIntegrationArgs{Id: pulumi.String(e)})
+		ap.emails = append(ap.emails, cloudflare.NotificationPolicyEmailIntegrationArgs{Id: pulumi.String(e)})
 	}
-	var webhooks cloudflare.NotificationPolicyWebhooksIntegrationArray
-	a.WebhookID = pulumi.String("").ToStringOutput()
-	if args.WebhookURL != nil {
-		hook, err := cloudflare.NewNotificationPolicyWebhooks(ctx, name+"-webhook", &cloudflare.NotificationPolicyWebhooksArgs{
-			AccountId: pulumi.String(args.AccountID),
-			Name:      pulumi.String(args.Prefix + "-alerts"),
-			Url:       pulumi.ToSecret(args.WebhookURL.ToStringOutput()).(pulumi.StringOutput),
-		}, append(cf, pulumi.AdditionalSecretOutputs([]string{"url"}))...)
-		if err != nil {
-			return nil, fmt.Errorf("alert webhook: %w", err)
-		}
-		a.WebhookID = hook.ID().ToStringOutput()
-		webhooks = cloudflare.NotificationPolicyWebhooksIntegrationArray{
-			cloudflare.NotificationPolicyWebhooksIntegrationArgs{Id: hook.ID().ToStringOutput()},
-		}
-	}
-
-	ids := pulumi.StringMap{}
-	policy := func(logical, alertType, title string, filters *cloudflare.NotificationPolicyFiltersArgs) error {
-		p, err := cloudflare.NewNotificationPolicy(ctx, logical, &cloudflare.NotificationPolicyArgs{
-			AccountId:            pulumi.String(args.AccountID),
-			Name:                 pulumi.String(args.Prefix + ": " + title),
-			Description:          pulumi.String("Declared by the HelloAgents Pulumi program (docs/MONITORING.md)"),
-			AlertType:            pulumi.String(alertType),
-			Enabled:              pulumi.Bool(true),
-			Filters:              filters,
-			EmailIntegrations:    emails,
-			WebhooksIntegrations: webhooks,
-		}, cf...)
-		if err != nil {
-			return fmt.Errorf("notification policy %s: %w", title, err)
-		}
-		ids[logical] = p.ID().ToStringOutput()
-		return nil
-	}
-	for _, region := range slices.Sorted(maps.Keys(args.Pools)) {
-		if err := policy(fmt.Sprintf("%s-%s-pool", name, region), AlertLoadBalancingHealth,
-			"load balancer pool "+region+" health", &cloudflare.NotificationPolicyFiltersArgs{
-				PoolIds:      pulumi.StringArray{args.Pools[region]},
-				NewHealths:   pulumi.ToStringArray(PoolHealthStates),
-				EventSources: pulumi.ToStringArray(PoolEventSources),
-			}); err != nil {
-			return nil, err
-		}
-	}
-	for _, region := range slices.Sorted(maps.Keys(args.HealthChecks)) {
-		if err := policy(fmt.Sprintf("%s-%s-health", name, region), AlertHealthCheckStatus,
-			"health check "+region+" status", &cloudflare.NotificationPolicyFiltersArgs{
-				HealthCheckIds: pulumi.StringArray{args.HealthChecks[region]},
-				Statuses:       pulumi.ToStringArray(HealthCheckStates),
-			}); err != nil {
-			return nil, err
-		}
-	}
-	for _, region := range slices.Sorted(maps.Keys(args.Tunnels)) {
-		if err := policy(fmt.Sprintf("%s-%s-tunnel", name, region), AlertTunnelHealth,
-			"tunnel "+region+" health", &cloudflare.NotificationPolicyFiltersArgs{
-				TunnelIds:   pulumi.StringArray{args.Tunnels[region]},
-				NewStatuses: pulumi.ToStringArray(TunnelStates),
-			}); err != nil {
-			return nil, err
-		}
-	}
-	if err := policy(name+"-ssl", AlertUniversalSSL, "zone certificate (Universal SSL)",
-		&cloudflare.NotificationPolicyFiltersArgs{Zones: pulumi.ToStringArray([]string{args.ZoneID})}); err != nil {
+	var err error
+	if a.WebhookID, err = ap.webhook(name); err != nil {
 		return nil, err
 	}
-	a.PolicyIDs = ids.ToStringMapOutput()
+	if err := ap.create(name); err != nil {
+		return nil, err
+	}
+	a.PolicyIDs = ap.ids.ToStringMapOutput()
 	if err := ctx.RegisterResourceOutputs(a, pulumi.Map{"webhookId": a.WebhookID, "policyIds": a.PolicyIDs}); err != nil {
 		return nil, err
 	}
 	return a, nil
+}
+
+// alertPolicies creates notification policies that all deliver to the same
+// destinations, and collects their ids by logical name.
+type alertPolicies struct {
+	ctx      *pulumi.Context
+	args     *AlertsArgs
+	opts     []pulumi.ResourceOption
+	emails   cloudflare.NotificationPolicyEmailIntegrationArray
+	webhooks cloudflare.NotificationPolicyWebhooksIntegrationArray
+	ids      pulumi.StringMap
+}
+
+// webhook creates the webhook destination, when one is configured, and
+// returns its id ("" without one).
+func (ap *alertPolicies) webhook(name string) (pulumi.StringOutput, error) {
+	if ap.args.WebhookURL == nil {
+		return pulumi.String("").ToStringOutput(), nil
+	}
+	hook, err := cloudflare.NewNotificationPolicyWebhooks(ap.ctx, name+"-webhook", &cloudflare.NotificationPolicyWebhooksArgs{
+		AccountId: pulumi.String(ap.args.AccountID),
+		Name:      pulumi.String(ap.args.Prefix + "-alerts"),
+		Url:       pulumi.ToSecret(ap.args.WebhookURL.ToStringOutput()).(pulumi.StringOutput),
+	}, append(ap.opts, pulumi.AdditionalSecretOutputs([]string{"url"}))...)
+	if err != nil {
+		return pulumi.StringOutput{}, fmt.Errorf("alert webhook: %w", err)
+	}
+	ap.webhooks = cloudflare.NotificationPolicyWebhooksIntegrationArray{
+		cloudflare.NotificationPolicyWebhooksIntegrationArgs{Id: hook.ID().ToStringOutput()},
+	}
+	return hook.ID().ToStringOutput(), nil
+}
+
+// create makes the policies: one per pool, per health check and per tunnel
+// (each kind in region order), then the zone certificate's.
+func (ap *alertPolicies) create(name string) error {
+	for _, kind := range []struct {
+		suffix, alertType, title string
+		ids                      map[string]pulumi.StringOutput
+		filters                  func(id pulumi.StringOutput) *cloudflare.NotificationPolicyFiltersArgs
+	}{
+		{"pool", AlertLoadBalancingHealth, "load balancer pool %s health", ap.args.Pools, poolFilters},
+		{"health", AlertHealthCheckStatus, "health check %s status", ap.args.HealthChecks, healthCheckFilters},
+		{"tunnel", AlertTunnelHealth, "tunnel %s health", ap.args.Tunnels, tunnelFilters},
+	} {
+		for _, region := range slices.Sorted(maps.Keys(kind.ids)) {
+			logical := fmt.Sprintf("%s-%s-%s", name, region, kind.suffix)
+			if err := ap.policy(logical, kind.alertType, fmt.Sprintf(kind.title, region), kind.filters(kind.ids[region])); err != nil {
+				return err
+			}
+		}
+	}
+	return ap.policy(name+"-ssl", AlertUniversalSSL, "zone certificate (Universal SSL)",
+		&cloudflare.NotificationPolicyFiltersArgs{Zones: pulumi.ToStringArray([]string{ap.args.ZoneID})})
+}
+
+// policy creates one notification policy to every destination.
+func (ap *alertPolicies) policy(logical, alertType, title string, filters *cloudflare.NotificationPolicyFiltersArgs) error {
+	p, err := cloudflare.NewNotificationPolicy(ap.ctx, logical, &cloudflare.NotificationPolicyArgs{
+		AccountId:            pulumi.String(ap.args.AccountID),
+		Name:                 pulumi.String(ap.args.Prefix + ": " + title),
+		Description:          pulumi.String("Declared by the HelloAgents Pulumi program (docs/MONITORING.md)"),
+		AlertType:            pulumi.String(alertType),
+		Enabled:              pulumi.Bool(true),
+		Filters:              filters,
+		EmailIntegrations:    ap.emails,
+		WebhooksIntegrations: ap.webhooks,
+	}, ap.opts...)
+	if err != nil {
+		return fmt.Errorf("notification policy %s: %w", title, err)
+	}
+	ap.ids[logical] = p.ID().ToStringOutput()
+	return nil
+}
+
+// poolFilters select a pool's health changes, from either source.
+func poolFilters(id pulumi.StringOutput) *cloudflare.NotificationPolicyFiltersArgs {
+	return &cloudflare.NotificationPolicyFiltersArgs{
+		PoolIds:      pulumi.StringArray{id},
+		NewHealths:   pulumi.ToStringArray(PoolHealthStates),
+		EventSources: pulumi.ToStringArray(PoolEventSources),
+	}
+}
+
+// healthCheckFilters select a standalone health check's status changes.
+func healthCheckFilters(id pulumi.StringOutput) *cloudflare.NotificationPolicyFiltersArgs {
+	return &cloudflare.NotificationPolicyFiltersArgs{
+		HealthCheckIds: pulumi.StringArray{id},
+		Statuses:       pulumi.ToStringArray(HealthCheckStates),
+	}
+}
+
+// tunnelFilters select a tunnel's status changes.
+func tunnelFilters(id pulumi.StringOutput) *cloudflare.NotificationPolicyFiltersArgs {
+	return &cloudflare.NotificationPolicyFiltersArgs{
+		TunnelIds:   pulumi.StringArray{id},
+		NewStatuses: pulumi.ToStringArray(TunnelStates),
+	}
 }

@@ -22,7 +22,7 @@ const BackendAlias = "backend"
 // BackendServiceArgs configure the API replicas of one region.
 type BackendServiceArgs struct {
 	// Host is the region's engine, networks and identity.
-	Host *RegionHost
+	Host *Region
 	// Image is the reference to run; Pull fetches it onto the region's
 	// engine first (pushed or digest-pinned images).
 	Image    pulumi.StringInput
@@ -74,7 +74,10 @@ func NewBackendService(ctx *pulumi.Context, name string, args *BackendServiceArg
 	if err := ctx.RegisterComponentResource("helloagents:backend:BackendService", name, s, opts...); err != nil {
 		return nil, err
 	}
-	in := []pulumi.ResourceOption{pulumi.Parent(s), pulumi.Provider(args.Host.Provider)}
+	if err := requireDocker(&s.ResourceState, "backend", name); err != nil {
+		return nil, err
+	}
+	in := []pulumi.ResourceOption{pulumi.Parent(s)}
 	img, err := image(ctx, name+"-image", args.Image, args.Pull, in...)
 	if err != nil {
 		return nil, err

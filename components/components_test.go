@@ -43,8 +43,8 @@ func secret(s string) pulumi.StringOutput {
 	return pulumi.ToSecret(pulumi.String(s)).(pulumi.StringOutput)
 }
 
-func newHost(ctx *pulumi.Context, dockerHost string) (*components.RegionHost, error) {
-	return components.NewRegionHost(ctx, "region-eu", &components.RegionHostArgs{
+func newHost(ctx *pulumi.Context, dockerHost string) (*components.Region, error) {
+	return components.NewRegion(ctx, "region-eu", &components.RegionArgs{
 		Prefix: "helloagents-test", Stack: "test", Region: "eu", DockerHost: dockerHost,
 		Registry: &components.RegistryAuth{Server: "ghcr.io", Username: "u", Password: secret("registry-pw")},
 	})
@@ -125,6 +125,50 @@ func TestRegionHost(t *testing.T) {
 	}
 }
 
+// TestRegionChild checks a component created with its region's Child option
+// sits under the region and its containers use the region's provider, and
+// that one created without it is refused rather than left on the default
+// provider (the local engine).
+func TestRegionChild(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		inherit bool
+	}{{"through Child", true}, {"without Child", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := mocktest.New()
+			err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+				host, err := newHost(ctx, "unix:///var/run/docker.sock")
+				if err != nil {
+					return err
+				}
+				var opts []pulumi.ResourceOption
+				if tc.inherit {
+					opts = append(opts, host.Child())
+				}
+				_, err = newBackend(ctx, host, "r/b@sha256:"+strings.Repeat("2", 64), nil, opts...)
+				return err
+			}, pulumi.WithMocks("helloagents", "test", m))
+			if !tc.inherit {
+				if err == nil || !strings.Contains(err.Error(), `backend "backend-eu": no docker provider`) {
+					t.Fatalf("a backend outside its region: err = %v, want no docker provider", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			svc, _ := m.Named("helloagents:backend:BackendService", "backend-eu")
+			if !strings.HasSuffix(svc.Parent, "helloagents:region:Host::region-eu") {
+				t.Errorf("backend parent %q, want the region", svc.Parent)
+			}
+			c, ok := m.Named(restype.DockerContainer, "backend-eu-0")
+			if !ok || !strings.Contains(c.Provider, "region-eu-docker") {
+				t.Errorf("replica provider %q, want the region's", c.Provider)
+			}
+		})
+	}
+}
+
 func TestDatabaseDevAndCloud(t *testing.T) {
 	hc := healthcheck.Default()
 	for _, tc := range []struct {
@@ -155,7 +199,7 @@ func TestDatabaseDevAndCloud(t *testing.T) {
 					Prefix: "helloagents-test", Region: "eu", Host: host, Image: pulumi.String("r/postgres@sha256:" + strings.Repeat("5", 64)), Pull: true,
 					Name: "app", User: "app", RunAs: "70:70", Password: secret("pw-db"),
 					Limits: components.Limits{MemoryMB: 512, CPUs: 1, MaxRestarts: 5}, HealthCheck: hc, Backup: tc.backup,
-				})
+				}, host.Child())
 				if err != nil {
 					return err
 				}
@@ -211,14 +255,14 @@ func TestDatabaseDevAndCloud(t *testing.T) {
 	}
 }
 
-func newBackend(ctx *pulumi.Context, host *components.RegionHost, img string, env map[string]string) (*components.BackendService, error) {
+func newBackend(ctx *pulumi.Context, host *components.Region, img string, env map[string]string, opts ...pulumi.ResourceOption) (*components.BackendService, error) {
 	return components.NewBackendService(ctx, "backend-eu", &components.BackendServiceArgs{
 		Host: host, Image: pulumi.String(img),
 		Pull: true, Replicas: 3, Port: 8000, User: "65532:65532",
 		Limits:      components.Limits{MemoryMB: 512, CPUs: 1, MaxRestarts: 5},
 		HealthCheck: healthcheck.Default(), HealthcheckCommand: []string{"CMD", "/server", "healthcheck"},
 		Env: env, SecretEnv: map[string]pulumi.StringInput{"DATABASE_URL": secret("postgres://x")},
-	})
+	}, opts...)
 }
 
 // TestBackendServiceReplicas looks replicas up by logical name: the mock
@@ -229,7 +273,7 @@ func TestBackendServiceReplicas(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		_, err = newBackend(ctx, host, "r/b@sha256:"+strings.Repeat("2", 64), map[string]string{"APP_VERSION": "1.2.3"})
+		_, err = newBackend(ctx, host, "r/b@sha256:"+strings.Repeat("2", 64), map[string]string{"APP_VERSION": "1.2.3"}, host.Child())
 		return err
 	})
 	if n := m.Count(restype.DockerContainer); n != 3 || m.Count(restype.DockerRemoteImage) != 1 {
@@ -283,7 +327,7 @@ func TestBackendFingerprint(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			svc, err := newBackend(ctx, host, img, env)
+			svc, err := newBackend(ctx, host, img, env, host.Child())
 			if err != nil {
 				return err
 			}
@@ -327,7 +371,7 @@ func TestProxy(t *testing.T) {
 					Host: host, Image: pulumi.String("r/proxy@sha256:" + strings.Repeat("4", 64)), Pull: true,
 					Port: 8000, BackendPort: 8000, HostPort: tc.hostPort, MaxReplicas: 3,
 					Limits: components.Limits{MemoryMB: 128, CPUs: 0.5, MaxRestarts: 5},
-				})
+				}, host.Child())
 				if p != nil {
 					url = p.URL
 				}
@@ -396,7 +440,7 @@ func TestBackendFingerprintPinned(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		svc, err := newBackend(ctx, host, "r/b@sha256:"+strings.Repeat("2", 64), map[string]string{"APP_VERSION": "1"})
+		svc, err := newBackend(ctx, host, "r/b@sha256:"+strings.Repeat("2", 64), map[string]string{"APP_VERSION": "1"}, host.Child())
 		if err != nil {
 			return err
 		}

@@ -19,7 +19,7 @@ type DatabaseArgs struct {
 	Prefix string
 	Region string
 	// Host is the region's engine and networks.
-	Host *RegionHost
+	Host *Region
 	// Image is the Postgres image (backend/postgres.Dockerfile); Pull
 	// fetches it onto the region's engine first (pushed or pinned images).
 	Image    pulumi.StringInput
@@ -108,7 +108,10 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 	if err := ctx.RegisterComponentResource("helloagents:database:Database", name, d, opts...); err != nil {
 		return nil, err
 	}
-	in := []pulumi.ResourceOption{pulumi.Parent(d), pulumi.Provider(args.Host.Provider)}
+	if err := requireDocker(&d.ResourceState, "database", name); err != nil {
+		return nil, err
+	}
+	in := []pulumi.ResourceOption{pulumi.Parent(d)}
 
 	pgImage, err := image(ctx, name+"-postgres-image", args.Image, args.Pull, in...)
 	if err != nil {

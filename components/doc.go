@@ -3,13 +3,16 @@
 //
 // Each component has an XArgs struct, exported outputs, a constructor
 // NewX(ctx, name, args, opts...), the type token helloagents:<module>:<Type>,
-// parents every child to itself, creates Docker resources only through the
-// explicit provider of its region (RegionHost.Provider) and Cloudflare
-// resources through the explicit Cloudflare provider it is given, and ends
-// with RegisterResourceOutputs.
+// parents every child to itself and ends with RegisterResourceOutputs.
+// Cloudflare resources go through the explicit Cloudflare provider the
+// component is given. A component that runs containers is a child of its
+// Region: it is created with the region's Child option, its Docker
+// resources inherit the region's provider (they name no provider), and its
+// constructor refuses to run without one (requireDocker), so nothing lands
+// on the default, local engine.
 //
 //	Secrets         helloagents:secrets:Secrets          generated and configured secrets, as secret outputs
-//	RegionHost      helloagents:region:Host               a region's docker provider, private and egress networks
+//	Region          helloagents:region:Host               a region: docker provider, private and egress networks; parent of its Database, BackendService, Proxy, Tunnel
 //	Image           helloagents:backend:Image             docker.Image built from backend/ (pushed in staging)
 //	BackendService  helloagents:backend:BackendService    the API replicas of a region (new ones healthy before old ones go)
 //	Proxy           helloagents:backend:Proxy             the region's HAProxy: ready replicas only, retries
@@ -26,4 +29,23 @@
 // with a bounded retry count, and the labels helloagents.stack, .region and
 // .role. Every input is written in the form the docker provider reads back
 // (DockerCPUs, DockerDuration), so an `up` with no change changes nothing.
+//
+// A new per-region component (say Redis: a container with a volume, a
+// generated password, its URL in the backend's environment):
+//
+//  1. redis.go: RedisArgs (Host *Region for the networks and the labels,
+//     the image, limits, the password as a pulumi.StringInput) and
+//     NewRedis, which registers helloagents:redis:Redis, calls
+//     requireDocker, creates the volume and the container with
+//     pulumi.Parent only, passes the container through harden with
+//     Host.Identity(RoleRedis) (a new Role in container.go), and exports
+//     the URL as a secret output;
+//  2. redis_test.go: table-driven, under internal/mocktest, created with
+//     host.Child();
+//  3. stacks/region.go: components.NewRedis(ctx, "redis-"+r.Name, ...,
+//     p.inRegion(host)) and the URL into the backend's SecretEnv. A new
+//     component needs no alias: Child's alias only matches resources that
+//     existed at the root before, and a new one has none;
+//  4. the password in Secrets, the config section in stacks (config,
+//     defaults, validation) and the README's reference table.
 package components

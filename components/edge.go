@@ -149,49 +149,16 @@ func (e *Edge) singleRegion(ctx *pulumi.Context, name string, args *EdgeArgs, cf
 	return nil
 }
 
+// loadBalanced creates the readiness monitor, one pool per region and the
+// load balancer that fails over across them.
 func (e *Edge) loadBalanced(ctx *pulumi.Context, name string, args *EdgeArgs, cf []pulumi.ResourceOption) error {
-	hc := args.HealthCheck
-	host := pulumi.StringArray{pulumi.String(args.APIHostname)}
-	monitor, err := cloudflare.NewLoadBalancerMonitor(ctx, name+"-monitor", &cloudflare.LoadBalancerMonitorArgs{
-		AccountId:       pulumi.String(args.AccountID),
-		Description:     pulumi.String("HelloAgents API readiness " + health.ReadyPath),
-		Type:            pulumi.String("https"),
-		Method:          pulumi.String("GET"),
-		Path:            pulumi.String(health.ReadyPath),
-		Port:            pulumi.Int(443),
-		ExpectedCodes:   pulumi.String(hc.ExpectedCodesString()),
-		Interval:        pulumi.Int(seconds(hc.Interval)),
-		Timeout:         pulumi.Int(seconds(hc.Timeout)),
-		Retries:         pulumi.Int(hc.Retries),
-		ConsecutiveDown: pulumi.Int(hc.Retries),
-		ConsecutiveUp:   pulumi.Int(2),
-		FollowRedirects: pulumi.Bool(false),
-		AllowInsecure:   pulumi.Bool(false),
-		Headers: cloudflare.LoadBalancerMonitorHeaderArray{cloudflare.LoadBalancerMonitorHeaderArgs{
-			Header: pulumi.String("Host"), Values: host,
-		}},
-	}, cf...)
+	monitor, err := cloudflare.NewLoadBalancerMonitor(ctx, name+"-monitor", monitorArgs(args), cf...)
 	if err != nil {
 		return fmt.Errorf("load balancer monitor: %w", err)
 	}
 	var pools pulumi.StringArray
 	for _, r := range args.Regions {
-		pool, err := cloudflare.NewLoadBalancerPool(ctx, fmt.Sprintf("%s-%s-pool", name, r.Name), &cloudflare.LoadBalancerPoolArgs{
-			AccountId:      pulumi.String(args.AccountID),
-			Name:           pulumi.String(sanitize(args.APIHostname) + "-" + r.Name),
-			Description:    pulumi.String("HelloAgents API, region " + r.Name),
-			Monitor:        monitor.ID().ToStringOutput(),
-			MinimumOrigins: pulumi.Int(1),
-			CheckRegions:   pulumi.ToStringArray(args.CheckRegions),
-			Origins: cloudflare.LoadBalancerPoolOriginArray{cloudflare.LoadBalancerPoolOriginArgs{
-				Name:    pulumi.String(r.Name),
-				Address: r.TunnelCNAME,
-				Enabled: pulumi.Bool(true),
-				Headers: cloudflare.LoadBalancerPoolOriginHeaderArray{cloudflare.LoadBalancerPoolOriginHeaderArgs{
-					Header: pulumi.String("Host"), Values: host,
-				}},
-			}},
-		}, cf...)
+		pool, err := cloudflare.NewLoadBalancerPool(ctx, fmt.Sprintf("%s-%s-pool", name, r.Name), poolArgs(args, r, monitor), cf...)
 		if err != nil {
 			return fmt.Errorf("load balancer pool of region %s: %w", r.Name, err)
 		}
@@ -213,6 +180,52 @@ func (e *Edge) loadBalanced(ctx *pulumi.Context, name string, args *EdgeArgs, cf
 		return fmt.Errorf("load balancer: %w", err)
 	}
 	return nil
+}
+
+// monitorArgs probe the readiness path through the API hostname, paced by
+// the shared HealthCheck.
+func monitorArgs(args *EdgeArgs) *cloudflare.LoadBalancerMonitorArgs {
+	hc := args.HealthCheck
+	return &cloudflare.LoadBalancerMonitorArgs{
+		AccountId:       pulumi.String(args.AccountID),
+		Description:     pulumi.String("HelloAgents API readiness " + health.ReadyPath),
+		Type:            pulumi.String("https"),
+		Method:          pulumi.String("GET"),
+		Path:            pulumi.String(health.ReadyPath),
+		Port:            pulumi.Int(443),
+		ExpectedCodes:   pulumi.String(hc.ExpectedCodesString()),
+		Interval:        pulumi.Int(seconds(hc.Interval)),
+		Timeout:         pulumi.Int(seconds(hc.Timeout)),
+		Retries:         pulumi.Int(hc.Retries),
+		ConsecutiveDown: pulumi.Int(hc.Retries),
+		ConsecutiveUp:   pulumi.Int(2),
+		FollowRedirects: pulumi.Bool(false),
+		AllowInsecure:   pulumi.Bool(false),
+		Headers: cloudflare.LoadBalancerMonitorHeaderArray{cloudflare.LoadBalancerMonitorHeaderArgs{
+			Header: pulumi.String("Host"), Values: pulumi.StringArray{pulumi.String(args.APIHostname)},
+		}},
+	}
+}
+
+// poolArgs make region r's pool: its one origin, the region's tunnel,
+// reached with the API hostname as Host.
+func poolArgs(args *EdgeArgs, r EdgeRegion, monitor *cloudflare.LoadBalancerMonitor) *cloudflare.LoadBalancerPoolArgs {
+	return &cloudflare.LoadBalancerPoolArgs{
+		AccountId:      pulumi.String(args.AccountID),
+		Name:           pulumi.String(sanitize(args.APIHostname) + "-" + r.Name),
+		Description:    pulumi.String("HelloAgents API, region " + r.Name),
+		Monitor:        monitor.ID().ToStringOutput(),
+		MinimumOrigins: pulumi.Int(1),
+		CheckRegions:   pulumi.ToStringArray(args.CheckRegions),
+		Origins: cloudflare.LoadBalancerPoolOriginArray{cloudflare.LoadBalancerPoolOriginArgs{
+			Name:    pulumi.String(r.Name),
+			Address: r.TunnelCNAME,
+			Enabled: pulumi.Bool(true),
+			Headers: cloudflare.LoadBalancerPoolOriginHeaderArray{cloudflare.LoadBalancerPoolOriginHeaderArgs{
+				Header: pulumi.String("Host"), Values: pulumi.StringArray{pulumi.String(args.APIHostname)},
+			}},
+		}},
+	}
 }
 
 // sanitize turns a hostname into a Cloudflare object name.

@@ -34,7 +34,7 @@ func TestTunnel(t *testing.T) {
 			Hostnames: []string{"api.example.dev", "api-eu.example.dev"}, Service: "http://backend:8000",
 			Image: "cloudflare/cloudflared:2024.12.2", Host: host, Cloudflare: cf,
 			Limits: components.Limits{MemoryMB: 128, CPUs: 0.5, MaxRestarts: 5}, HealthCheck: healthcheck.Default(),
-		})
+		}, host.Child())
 		return err
 	})
 	tun, _ := m.Named(restype.Tunnel, "tunnel-eu")

@@ -43,8 +43,26 @@ func NewFrontend(ctx *pulumi.Context, name string, args *FrontendArgs, opts ...p
 		return nil, err
 	}
 	cf := []pulumi.ResourceOption{pulumi.Parent(f), pulumi.Provider(args.Cloudflare)}
+	project, err := cloudflare.NewPagesProject(ctx, name, pagesProjectArgs(args), cf...)
+	if err != nil {
+		return nil, fmt.Errorf("pages project %s: %w", args.ProjectName, err)
+	}
+	if err := pagesDomain(ctx, name, args, project, cf); err != nil {
+		return nil, err
+	}
+	f.URL = pulumi.String("https://" + args.Hostname).ToStringOutput()
+	f.PagesSubdomain = project.Subdomain
+	if err := ctx.RegisterResourceOutputs(f, pulumi.Map{"url": f.URL, "pagesSubdomain": f.PagesSubdomain}); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// pagesProjectArgs build from the GitHub repository (production branch and
+// previews) with the API URL as a build variable.
+func pagesProjectArgs(args *FrontendArgs) *cloudflare.PagesProjectArgs {
 	vars := pulumi.StringMap{args.APIURLVariable: pulumi.String(args.APIURL)}
-	project, err := cloudflare.NewPagesProject(ctx, name, &cloudflare.PagesProjectArgs{
+	return &cloudflare.PagesProjectArgs{
 		AccountId:        pulumi.String(args.AccountID),
 		Name:             pulumi.String(args.ProjectName),
 		ProductionBranch: pulumi.String(args.ProductionBranch),
@@ -70,16 +88,18 @@ func NewFrontend(ctx *pulumi.Context, name string, args *FrontendArgs, opts ...p
 			Production: &cloudflare.PagesProjectDeploymentConfigsProductionArgs{EnvironmentVariables: vars},
 			Preview:    &cloudflare.PagesProjectDeploymentConfigsPreviewArgs{EnvironmentVariables: vars},
 		},
-	}, cf...)
-	if err != nil {
-		return nil, fmt.Errorf("pages project %s: %w", args.ProjectName, err)
 	}
+}
+
+// pagesDomain serves the project on args.Hostname: the Pages custom domain
+// and the proxied CNAME to the project's pages.dev subdomain.
+func pagesDomain(ctx *pulumi.Context, name string, args *FrontendArgs, project *cloudflare.PagesProject, cf []pulumi.ResourceOption) error {
 	if _, err := cloudflare.NewPagesDomain(ctx, name+"-domain", &cloudflare.PagesDomainArgs{
 		AccountId:   pulumi.String(args.AccountID),
 		ProjectName: project.Name,
 		Domain:      pulumi.String(args.Hostname),
 	}, cf...); err != nil {
-		return nil, fmt.Errorf("pages domain %s: %w", args.Hostname, err)
+		return fmt.Errorf("pages domain %s: %w", args.Hostname, err)
 	}
 	if _, err := cloudflare.NewRecord(ctx, name+"-dns", &cloudflare.RecordArgs{
 		ZoneId:  pulumi.String(args.ZoneID),
@@ -89,12 +109,7 @@ func NewFrontend(ctx *pulumi.Context, name string, args *FrontendArgs, opts ...p
 		Proxied: pulumi.Bool(true),
 		Comment: pulumi.String("HelloAgents frontend (Cloudflare Pages)"),
 	}, cf...); err != nil {
-		return nil, fmt.Errorf("frontend DNS record %s: %w", args.Hostname, err)
+		return fmt.Errorf("frontend DNS record %s: %w", args.Hostname, err)
 	}
-	f.URL = pulumi.String("https://" + args.Hostname).ToStringOutput()
-	f.PagesSubdomain = project.Subdomain
-	if err := ctx.RegisterResourceOutputs(f, pulumi.Map{"url": f.URL, "pagesSubdomain": f.PagesSubdomain}); err != nil {
-		return nil, err
-	}
-	return f, nil
+	return nil
 }

@@ -144,7 +144,7 @@ func (a PITRArgs) archive(pg *docker.ContainerArgs, user string, v pitrVolumes) 
 // volume read-only, the server's socket, full and differential backups on
 // their schedules, failures to Sentry.
 func (a PITRArgs) backupJob(ctx *pulumi.Context, name, prefix string, image pulumi.StringInput, data *docker.Volume,
-	v pitrVolumes, dbUser, runAs string, databaseURL pulumi.StringInput, host *RegionHost, in []pulumi.ResourceOption) error {
+	v pitrVolumes, dbUser, runAs string, databaseURL pulumi.StringInput, host *Region, in []pulumi.ResourceOption) error {
 	plain, secret := a.env(dbUser)
 	plain["PITR_FULL_SCHEDULE"] = a.FullSchedule
 	plain["PITR_DIFF_SCHEDULE"] = a.DiffSchedule

@@ -64,7 +64,7 @@ func TestDatabaseWithPITR(t *testing.T) {
 					Name: "app", User: "app", RunAs: "999:999", Password: secret("pw-db"),
 					Limits: components.Limits{MemoryMB: 512, CPUs: 1, MaxRestarts: 5}, HealthCheck: healthcheck.Default(),
 					Backup: backup, PITR: &p,
-				})
+				}, host.Child())
 				return err
 			})
 			if got := m.Count(restype.DockerVolume); got != tc.volumes {
@@ -160,7 +160,7 @@ func TestDatabaseStandby(t *testing.T) {
 					Limits: components.Limits{MemoryMB: 512, CPUs: 1, MaxRestarts: 5}, HealthCheck: healthcheck.Default(),
 					Backup: components.BackupArgs{Image: pulumi.String("pgbackup:1"), Destination: "s3://b/p/eu", RunAs: "65532:65532"},
 					PITR:   tc.pitr, Standby: tc.standby,
-				})
+				}, host.Child())
 				return err
 			}, pulumi.WithMocks("helloagents", "test", m))
 			if tc.err != "" {

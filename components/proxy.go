@@ -18,7 +18,7 @@ const ProxyAlias = "proxy"
 // ProxyArgs configure the region's reverse proxy.
 type ProxyArgs struct {
 	// Host is the region's engine, networks and identity.
-	Host *RegionHost
+	Host *Region
 	// Image is the proxy image (backend/proxy.Dockerfile); Pull fetches it
 	// onto the region's engine first.
 	Image pulumi.StringInput
@@ -61,7 +61,10 @@ func NewProxy(ctx *pulumi.Context, name string, args *ProxyArgs, opts ...pulumi.
 	if err := ctx.RegisterComponentResource("helloagents:backend:Proxy", name, p, opts...); err != nil {
 		return nil, err
 	}
-	in := []pulumi.ResourceOption{pulumi.Parent(p), pulumi.Provider(args.Host.Provider)}
+	if err := requireDocker(&p.ResourceState, "proxy", name); err != nil {
+		return nil, err
+	}
+	in := []pulumi.ResourceOption{pulumi.Parent(p)}
 	img, err := image(ctx, name+"-image", args.Image, args.Pull, in...)
 	if err != nil {
 		return nil, err

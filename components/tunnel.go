@@ -27,7 +27,7 @@ type TunnelArgs struct {
 	// Image is the cloudflared image.
 	Image string
 	// Host is the region's engine; Cloudflare is the explicit provider.
-	Host       *RegionHost
+	Host       *Region
 	Cloudflare *cloudflare.Provider
 	Limits     Limits
 	// HealthCheck paces cloudflared's own healthcheck.
@@ -55,7 +55,27 @@ func NewTunnel(ctx *pulumi.Context, name string, args *TunnelArgs, opts ...pulum
 	if err := ctx.RegisterComponentResource("helloagents:edge:Tunnel", name, t, opts...); err != nil {
 		return nil, err
 	}
-	cf := []pulumi.ResourceOption{pulumi.Parent(t), pulumi.Provider(args.Cloudflare)}
+	if err := requireDocker(&t.ResourceState, "tunnel", name); err != nil {
+		return nil, err
+	}
+	tunnel, err := routedTunnel(ctx, name, args, pulumi.Parent(t), pulumi.Provider(args.Cloudflare))
+	if err != nil {
+		return nil, err
+	}
+	if err := cloudflared(ctx, name, args, tunnel.TunnelToken, pulumi.Parent(t)); err != nil {
+		return nil, err
+	}
+	t.ID = tunnel.ID().ToStringOutput()
+	t.CNAME = tunnel.Cname
+	if err := ctx.RegisterResourceOutputs(t, pulumi.Map{"id": t.ID, "cname": t.CNAME}); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// routedTunnel creates the tunnel and its ingress rules: args.Hostnames go
+// to args.Service, anything else gets a 404.
+func routedTunnel(ctx *pulumi.Context, name string, args *TunnelArgs, cf ...pulumi.ResourceOption) (*cloudflare.ZeroTrustTunnelCloudflared, error) {
 	tunnel, err := cloudflare.NewZeroTrustTunnelCloudflared(ctx, name, &cloudflare.ZeroTrustTunnelCloudflaredArgs{
 		AccountId: pulumi.String(args.AccountID),
 		Name:      pulumi.Sprintf("%s-%s", args.Prefix, args.Region),
@@ -84,11 +104,15 @@ func NewTunnel(ctx *pulumi.Context, name string, args *TunnelArgs, opts ...pulum
 	}, cf...); err != nil {
 		return nil, fmt.Errorf("tunnel config for region %s: %w", args.Region, err)
 	}
+	return tunnel, nil
+}
 
-	in := []pulumi.ResourceOption{pulumi.Parent(t), pulumi.Provider(args.Host.Provider)}
+// cloudflared creates the connector container that holds the tunnel open
+// from the region's egress network.
+func cloudflared(ctx *pulumi.Context, name string, args *TunnelArgs, token pulumi.StringInput, in ...pulumi.ResourceOption) error {
 	img, err := image(ctx, name+"-cloudflared-image", pulumi.String(args.Image), true, in...)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	c := &docker.ContainerArgs{
 		Name:    pulumi.Sprintf("%s-cloudflared", args.Prefix),
@@ -96,7 +120,7 @@ func NewTunnel(ctx *pulumi.Context, name string, args *TunnelArgs, opts ...pulum
 		Command: pulumi.ToStringArray([]string{"tunnel", "--no-autoupdate", "--metrics", cloudflaredMetrics, "run"}),
 		// The token travels as an environment variable, never on the
 		// command line where `ps` and `docker inspect` would show it.
-		Envs: env(nil, map[string]pulumi.StringInput{"TUNNEL_TOKEN": tunnel.TunnelToken}),
+		Envs: env(nil, map[string]pulumi.StringInput{"TUNNEL_TOKEN": token}),
 		Healthcheck: dockerHealthcheck(args.HealthCheck, []string{
 			"CMD", "cloudflared", "tunnel", "--metrics", cloudflaredMetrics, "ready",
 		}),
@@ -107,12 +131,7 @@ func NewTunnel(ctx *pulumi.Context, name string, args *TunnelArgs, opts ...pulum
 	// 65532 is the nonroot user of the distroless cloudflared image.
 	harden(c, "65532:65532", args.Limits, args.Host.Identity(RoleTunnel))
 	if _, err := docker.NewContainer(ctx, name+"-cloudflared", c, in...); err != nil {
-		return nil, fmt.Errorf("cloudflared for region %s: %w", args.Region, err)
+		return fmt.Errorf("cloudflared for region %s: %w", args.Region, err)
 	}
-	t.ID = tunnel.ID().ToStringOutput()
-	t.CNAME = tunnel.Cname
-	if err := ctx.RegisterResourceOutputs(t, pulumi.Map{"id": t.ID, "cname": t.CNAME}); err != nil {
-		return nil, err
-	}
-	return t, nil
+	return nil
 }

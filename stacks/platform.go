@@ -79,6 +79,10 @@ type platform struct {
 	cfg    Config
 	prefix string
 	cloud  bool
+	// flat creates the regions' components at the stack's root, as before
+	// the Region component parented them: set only by the URN-continuity
+	// test, which deploys that shape and then this one over its state.
+	flat bool
 
 	secrets    *components.Secrets
 	cloudflare *cloudflare.Provider

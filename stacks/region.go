@@ -10,8 +10,9 @@ import (
 	"github.com/helloagents/infra/components"
 )
 
-// region creates one region: its engine and networks, database and backups,
-// backend replicas and (outside dev) its tunnel.
+// region creates one region: the Region component (its engine and
+// networks) and, as its children, the database and backups, the backend
+// replicas, the proxy and (outside dev) the tunnel.
 func (p *platform) region(r Region, imgs images, pull bool, bucket *components.BackupBucket) (*components.Tunnel, error) {
 	ctx, cfg := p.ctx, p.cfg
 	prefix := p.prefix
@@ -22,7 +23,7 @@ func (p *platform) region(r Region, imgs images, pull bool, bucket *components.B
 	if pull {
 		registry = p.registry
 	}
-	host, err := components.NewRegionHost(ctx, "region-"+r.Name, &components.RegionHostArgs{
+	host, err := components.NewRegion(ctx, "region-"+r.Name, &components.RegionArgs{
 		Prefix: prefix, Stack: cfg.Stack, Region: r.Name, DockerHost: r.DockerHost, SSHOpts: r.SSHOpts, Registry: registry,
 	})
 	if err != nil {
@@ -39,7 +40,7 @@ func (p *platform) region(r Region, imgs images, pull bool, bucket *components.B
 		ProtectData: cfg.Environment.ProtectsData(),
 		HealthCheck: cfg.HealthCheck,
 		Backup:      p.backup(r, imgs, pull, bucket),
-	})
+	}, p.inRegion(host))
 	if err != nil {
 		return nil, err
 	}
@@ -47,6 +48,16 @@ func (p *platform) region(r Region, imgs images, pull bool, bucket *components.B
 		return nil, err
 	}
 	return p.edgeOfRegion(r, prefix, host, imgs, pull)
+}
+
+// inRegion is the option every component of region host is created with:
+// host.Child, or (the flat hook of the URN-continuity test) only the
+// region's provider, the shape the stack had before Region parented them.
+func (p *platform) inRegion(host *components.Region) pulumi.ResourceOption {
+	if p.flat {
+		return pulumi.Providers(host.Provider)
+	}
+	return host.Child()
 }
 
 // backup wires the pgbackup job of region r (run only beside the primary):
@@ -79,7 +90,7 @@ func (p *platform) backup(r Region, imgs images, pull bool, bucket *components.B
 }
 
 // backend creates region r's API replicas.
-func (p *platform) backend(r Region, host *components.RegionHost, imgs images, pull bool, db *components.Database) error {
+func (p *platform) backend(r Region, host *components.Region, imgs images, pull bool, db *components.Database) error {
 	cfg := p.cfg
 	be := cfg.Backend
 	envs := map[string]string{
@@ -116,12 +127,12 @@ func (p *platform) backend(r Region, host *components.RegionHost, imgs images, p
 		Limits:      components.Limits{MemoryMB: be.MemoryMB, CPUs: be.CPUs, MaxRestarts: be.MaxRestarts},
 		HealthCheck: cfg.HealthCheck, HealthcheckCommand: be.HealthcheckCommand,
 		Env: envs, SecretEnv: secretEnv,
-	})
+	}, p.inRegion(host))
 	return err
 }
 
 // edgeOfRegion creates region r's proxy and (outside dev) its tunnel.
-func (p *platform) edgeOfRegion(r Region, prefix string, host *components.RegionHost, imgs images, pull bool) (*components.Tunnel, error) {
+func (p *platform) edgeOfRegion(r Region, prefix string, host *components.Region, imgs images, pull bool) (*components.Tunnel, error) {
 	cfg := p.cfg
 	be := cfg.Backend
 	hostPort := 0
@@ -134,7 +145,7 @@ func (p *platform) edgeOfRegion(r Region, prefix string, host *components.Region
 		Host: host, Image: imgs.proxy, Pull: pull,
 		Port: be.Port, BackendPort: be.Port, HostPort: hostPort, MaxReplicas: maxReplicas,
 		Limits: proxyLimits,
-	})
+	}, p.inRegion(host))
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +160,7 @@ func (p *platform) edgeOfRegion(r Region, prefix string, host *components.Region
 		Hostnames: []string{cfg.Edge.APIHostname, cfg.RegionHostname(r)},
 		Service:   proxy.URL, Image: cfg.Edge.TunnelImage,
 		Host: host, Cloudflare: p.cloudflare, Limits: limits, HealthCheck: cfg.HealthCheck,
-	})
+	}, p.inRegion(host))
 }
 
 // pitr wires WAL archiving and the scheduled physical backups: the stack's

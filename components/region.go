@@ -14,8 +14,8 @@ type RegistryAuth struct {
 	Password pulumi.StringInput
 }
 
-// RegionHostArgs describe one region's Docker engine.
-type RegionHostArgs struct {
+// RegionArgs describe one region's Docker engine.
+type RegionArgs struct {
 	// Prefix names the Docker objects ("helloagents-production").
 	Prefix string
 	// Stack is the Pulumi stack and Region the region's name; with a
@@ -30,33 +30,40 @@ type RegionHostArgs struct {
 	Registry *RegistryAuth
 }
 
-// RegionHost is a region's Docker engine: the explicit provider every
-// container of the region is created through, and the region's two
-// networks. The private network is internal (no route out): Postgres sits
-// only there. The egress network gives the backend, the backup job and
+// Region is one region of the stack: its Docker engine (the provider every
+// container of the region is created through), its two networks, and the
+// parent of the region's database, backend, proxy and tunnel (see Child).
+// The private network is internal (no route out): Postgres sits only
+// there. The egress network gives the backend, the backup job and
 // cloudflared their way out (Sentry, the AI API, R2, Cloudflare).
-type RegionHost struct {
+type Region struct {
 	pulumi.ResourceState
 
 	Provider           *docker.Provider
 	PrivateNetworkName pulumi.StringOutput
 	EgressNetworkName  pulumi.StringOutput
 
-	// Prefix, Stack and Region are the arguments the host was made with.
+	// Prefix, Stack and Region are the arguments the region was made with.
 	Prefix string
 	Stack  string
 	Region string
 }
 
 // Identity is the label set of a container of this region with role r.
-func (h *RegionHost) Identity(r Role) Identity {
+func (h *Region) Identity(r Role) Identity {
 	return Identity{Stack: h.Stack, Region: h.Region, Role: r}
 }
 
-// NewRegionHost creates the region's provider and networks.
-func NewRegionHost(ctx *pulumi.Context, name string, args *RegionHostArgs, opts ...pulumi.ResourceOption) (*RegionHost, error) {
-	h := &RegionHost{Prefix: args.Prefix, Stack: args.Stack, Region: args.Region}
-	if err := ctx.RegisterComponentResource("helloagents:region:Host", name, h, opts...); err != nil {
+// regionType is the Region's type token. It keeps the name it had when the
+// component only held the engine and networks: the token is part of every
+// URN below it, so renaming it would move all of the region's resources.
+const regionType = "helloagents:region:Host"
+
+// NewRegion creates the region's provider and networks; the region's
+// components are then created with its Child option.
+func NewRegion(ctx *pulumi.Context, name string, args *RegionArgs, opts ...pulumi.ResourceOption) (*Region, error) {
+	h := &Region{Prefix: args.Prefix, Stack: args.Stack, Region: args.Region}
+	if err := ctx.RegisterComponentResource(regionType, name, h, opts...); err != nil {
 		return nil, err
 	}
 	pargs := &docker.ProviderArgs{Host: pulumi.String(args.DockerHost)}
@@ -100,4 +107,27 @@ func NewRegionHost(ctx *pulumi.Context, name string, args *RegionHostArgs, opts 
 		return nil, err
 	}
 	return h, nil
+}
+
+// Child is the option a component of the region is created with: the
+// region is its parent, and the component's own Docker resources inherit
+// the region's provider (pulumi.Providers) instead of naming it. The alias
+// to the root keeps the URNs the components had before the region parented
+// them (they sat at the stack's root), so the move changes nothing in state.
+func (h *Region) Child() pulumi.ResourceOption {
+	return pulumi.Composite(
+		pulumi.Parent(h),
+		pulumi.Providers(h.Provider),
+		pulumi.Aliases([]pulumi.Alias{{NoParent: pulumi.Bool(true)}}),
+	)
+}
+
+// requireDocker fails when component c of kind was created without a
+// Docker provider to inherit (not through Region.Child): its containers
+// would otherwise go to the default provider, the local engine.
+func requireDocker(c *pulumi.ResourceState, kind, name string) error {
+	if c.GetProvider("docker:index:Container") == nil {
+		return fmt.Errorf("%s %q: no docker provider to inherit: create it with its region's Child option", kind, name)
+	}
+	return nil
 }
