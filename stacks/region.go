@@ -109,13 +109,7 @@ func (p *platform) backend(r Region, host *components.Region, imgs images, pull 
 		// minute) degraded.
 		envs["ARCHIVE_TIMEOUT"] = cfg.Database.ArchiveTimeout
 	}
-	secretEnv := map[string]pulumi.StringInput{"DATABASE_URL": db.URL}
-	if p.secrets.HasAIAPIKey {
-		secretEnv["AI_API_KEY"] = p.secrets.AIAPIKey
-	}
-	if p.secrets.HasSentryDSN {
-		secretEnv["SENTRY_DSN"] = p.secrets.SentryDSN
-	}
+	secretEnv := backendSecretEnv(p.secrets, db.URL)
 	backendRef := imgs.backend
 	if cfg.Environment.PinsImages() {
 		backendRef = pulumi.String(r.Image).ToStringOutput()

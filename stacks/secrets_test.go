@@ -63,7 +63,15 @@ func TestSecretTableMatchesReadme(t *testing.T) {
 		env  Environment
 		cell int // | key | used for | dev | staging | production |
 	}{{Dev, 2}, {Staging, 3}, {Production, 4}}
+	backendVar := regexp.MustCompile("backend (?:and [a-z]+ )?`([A-Z_]+)`")
 	for _, spec := range secretTable() {
+		var got string
+		if m := backendVar.FindStringSubmatch(cells[spec.key][1]); m != nil {
+			got = m[1]
+		}
+		if got != spec.backendEnv {
+			t.Errorf("%s: README says the backend gets it as %q, secretTable hands it to the backend as %q", spec.key, got, spec.backendEnv)
+		}
 		for _, col := range columns {
 			cfg := Defaults(string(col.env), col.env)
 			want := spec.required(cfg) && col.env.BehindCloudflare()
