@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/helloagents/infra/contract"
+	"github.com/helloagents/infra/internal/journal"
 )
 
 // Artifact states recorded in the journal, in the order a wave goes
@@ -161,36 +161,8 @@ func loadJournal(path string) (*Journal, error) {
 // of the directory), so a crash leaves either the old or the new record,
 // never half of one.
 func (j *Journal) save(path string) error {
-	b, err := json.MarshalIndent(j, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode promotion journal: %w", err)
-	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("promotion journal directory: %w", err)
-	}
-	tmp, err := os.CreateTemp(dir, ".journal-*")
-	if err != nil {
-		return fmt.Errorf("write promotion journal: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write promotion journal: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("sync promotion journal: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write promotion journal: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write promotion journal: %w", err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
+	if err := journal.Write(path, j); err != nil {
+		return fmt.Errorf("promotion %w", err)
 	}
 	return nil
 }

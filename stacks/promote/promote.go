@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/helloagents/infra/contract"
+	"github.com/helloagents/infra/internal/journal"
 	"github.com/helloagents/infra/notify"
 )
 
@@ -162,7 +163,7 @@ func (e *engine) run(ctx context.Context) {
 		e.end(Usage, err)
 		return
 	}
-	unlock, err := lockRun(o.Journal)
+	unlock, err := journal.Lock(o.Journal, "promotion")
 	if err != nil {
 		e.end(Refused, fmt.Errorf("nothing changed: %w", err))
 		return
