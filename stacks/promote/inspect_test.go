@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+
+	"github.com/helloagents/infra/contract"
 )
 
 // configImages returns each region's image in the production config.
@@ -36,15 +38,18 @@ func (e *env) backupImages(t *testing.T) (config, deployed string) {
 		t.Fatal(err)
 	}
 	var b struct{ Image string }
-	if err := json.Unmarshal([]byte(raw["helloagents:backup"]), &b); err != nil {
+	if err := json.Unmarshal([]byte(raw[contract.Namespace+":backup"]), &b); err != nil {
 		t.Fatal(err)
 	}
 	out, err := e.stacks.Outputs(t.Context(), "production")
 	if err != nil {
 		t.Fatal(err)
 	}
-	deployed, _ = out["backupImage"].(string)
-	return b.Image, deployed
+	d, err := contract.DecodeOutputs(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.Image, d.BackupImage
 }
 
 // deployedImages returns each region's image in the deployed state.
