@@ -22,8 +22,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"os/user"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -99,7 +97,7 @@ Flags:
 		fmt.Fprintf(stderr, "pgrecover: %v\n", err)
 		return exitUsage
 	}
-	cred, err := runAs()
+	cred, err := pitr.PostgresCredential()
 	if err != nil {
 		fmt.Fprintf(stderr, "pgrecover: %v\n", err)
 		return exitUsage
@@ -165,24 +163,6 @@ func parseTarget(latest bool, at, name string) (pitr.Target, error) {
 		return pitr.Target{}, fmt.Errorf("--time %s is in the future: use --latest", at)
 	}
 	return pitr.Target{Type: pitr.Time, Time: t}, nil
-}
-
-// runAs is the postgres user's credential when pgrecover runs as root:
-// PostgreSQL refuses to run as root and the files must be its own.
-func runAs() (*syscall.Credential, error) {
-	if os.Geteuid() != 0 {
-		return nil, nil
-	}
-	u, err := user.Lookup("postgres")
-	if err != nil {
-		return nil, fmt.Errorf("running as root needs a postgres user to own the cluster: %w", err)
-	}
-	uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
-	gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
-	if err1 != nil || err2 != nil {
-		return nil, fmt.Errorf("postgres user: bad uid/gid %s/%s", u.Uid, u.Gid)
-	}
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
 }
 
 func envOr(getenv func(string) string, key, def string) string {

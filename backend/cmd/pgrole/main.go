@@ -24,8 +24,6 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
-	"os/user"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -214,7 +212,7 @@ func fenceCmd(fs *flag.FlagSet) command {
 	reason := fs.String("reason", "failover", "why (written into the marker)")
 	wait := fs.Duration("archive-wait", 2*time.Minute, "on a running primary, how long to wait for its last WAL to be archived")
 	return func(ctx context.Context, env environment, stdout, stderr io.Writer) error {
-		cred, err := runAs()
+		cred, err := pitr.PostgresCredential()
 		if err != nil {
 			return err
 		}
@@ -270,7 +268,7 @@ func prepareCmd(*flag.FlagSet) command {
 			if err := cfg.Validate(); err != nil {
 				return usageError{fmt.Errorf("pgBackRest settings: %w", err)}
 			}
-			cred, err := runAs()
+			cred, err := pitr.PostgresCredential()
 			if err != nil {
 				return err
 			}
@@ -286,24 +284,6 @@ func prepareCmd(*flag.FlagSet) command {
 		_, err := standby.Prepare(ctx, o)
 		return err
 	}
-}
-
-// runAs is the postgres user's credential when pgrole runs as root (tests):
-// the restored files must be the cluster owner's.
-func runAs() (*syscall.Credential, error) {
-	if os.Geteuid() != 0 {
-		return nil, nil
-	}
-	u, err := user.Lookup("postgres")
-	if err != nil {
-		return nil, fmt.Errorf("running as root needs a postgres user to own the cluster: %w", err)
-	}
-	uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
-	gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
-	if err1 != nil || err2 != nil {
-		return nil, fmt.Errorf("postgres user: bad uid/gid %s/%s", u.Uid, u.Gid)
-	}
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
 }
 
 func orDefault(v, def string) string {
