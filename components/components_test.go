@@ -183,8 +183,8 @@ func TestDatabaseDevAndCloud(t *testing.T) {
 			2, 1, []string{"BACKUP_DESTINATION=file:///backups", "BACKUP_SCHEDULE=@hourly"}},
 		{"cloud", components.BackupArgs{Image: pulumi.String("r/pgbackup@sha256:" + strings.Repeat("1", 64)), Pull: true,
 			Destination: "s3://b/p/eu", S3Endpoint: "https://acct.r2.cloudflarestorage.com",
-			AccessKeyID: secret("AKID"), SecretAccessKey: secret("SAK"), SentryDSN: secret("https://k@s/1"),
-			RunAs: "65532:65532", Schedule: "0 3 * * *", RetentionDays: 14, KeepLast: 7, Limits: components.Limits{MemoryMB: 256, CPUs: 0.5, MaxRestarts: 5}},
+			SecretEnv: map[string]pulumi.StringInput{"AWS_ACCESS_KEY_ID": secret("AKID"), "AWS_SECRET_ACCESS_KEY": secret("SAK"), "SENTRY_DSN": secret("https://k@s/1")},
+			RunAs:     "65532:65532", Schedule: "0 3 * * *", RetentionDays: 14, KeepLast: 7, Limits: components.Limits{MemoryMB: 256, CPUs: 0.5, MaxRestarts: 5}},
 			1, 2, []string{"BACKUP_DESTINATION=s3://b/p/eu", "BACKUP_S3_ENDPOINT=https://acct.r2.cloudflarestorage.com",
 				"AWS_ACCESS_KEY_ID=AKID", "AWS_SECRET_ACCESS_KEY=SAK", "SENTRY_DSN=https://k@s/1", "BACKUP_RETENTION_DAYS=14", "BACKUP_KEEP_LAST=7"}},
 	} {

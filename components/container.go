@@ -152,6 +152,21 @@ func env(plain map[string]string, secret map[string]pulumi.StringInput) pulumi.S
 	return items
 }
 
+// secretVars copies a component's configured secret variables into the map
+// it adds its own to (the caller's map may be shared between regions).
+func secretVars(configured map[string]pulumi.StringInput) map[string]pulumi.StringInput {
+	vars := make(map[string]pulumi.StringInput, len(configured)+1)
+	maps.Copy(vars, configured)
+	return vars
+}
+
+// alertRegion names region in the alerts of a job that has the webhook.
+func alertRegion(plain map[string]string, secret map[string]pulumi.StringInput, region string) {
+	if _, ok := secret[AlertWebhookEnv]; ok {
+		plain["ALERT_REGION"] = region
+	}
+}
+
 // image returns the image a region's containers run: ref itself when the
 // region's engine already has it (dev builds on the same engine), otherwise a
 // RemoteImage pulled onto the region's engine, which pins the exact ID.

@@ -77,14 +77,15 @@ type BackupArgs struct {
 	Destination string
 	// LocalVolume mounts a named volume at /backups (dev).
 	LocalVolume bool
-	// S3Endpoint, AccessKeyID and SecretAccessKey reach R2 (not dev).
-	S3Endpoint      string
-	AccessKeyID     pulumi.StringInput
-	SecretAccessKey pulumi.StringInput
-	// SentryDSN reports failed runs; nil when unset. SentryEnvironment tags them.
-	SentryDSN         pulumi.StringInput
+	// S3Endpoint reaches R2 (not dev) with the keys in SecretEnv.
+	S3Endpoint string
+	// SecretEnv is the configured secrets the job reads, by variable (the
+	// stack's secret table decides which): R2's keys, SENTRY_DSN for failed
+	// runs, AlertWebhookEnv for failed runs and stale backups. DATABASE_URL
+	// is added here.
+	SecretEnv map[string]pulumi.StringInput
+	// SentryEnvironment tags the job's Sentry events.
 	SentryEnvironment string
-	AlertWebhookURL   pulumi.StringInput // ALERT_WEBHOOK_URL of failed runs and stale backups; nil: none
 	Limits            Limits
 }
 
@@ -226,20 +227,14 @@ func (d *Database) backupJob(ctx *pulumi.Context, name string, args *DatabaseArg
 	if b.SentryEnvironment != "" {
 		plain["SENTRY_ENVIRONMENT"] = b.SentryEnvironment
 	}
-	secret := map[string]pulumi.StringInput{"DATABASE_URL": d.URL}
+	secret := secretVars(b.SecretEnv)
+	secret["DATABASE_URL"] = d.URL
 	if b.S3Endpoint != "" {
 		plain["BACKUP_S3_ENDPOINT"] = b.S3Endpoint
 		// R2 has a single region, which S3 clients must call "auto".
 		plain["BACKUP_S3_REGION"] = "auto"
-		secret["AWS_ACCESS_KEY_ID"] = b.AccessKeyID
-		secret["AWS_SECRET_ACCESS_KEY"] = b.SecretAccessKey
 	}
-	if b.SentryDSN != nil {
-		secret["SENTRY_DSN"] = b.SentryDSN
-	}
-	if b.AlertWebhookURL != nil {
-		secret["ALERT_WEBHOOK_URL"], plain["ALERT_REGION"] = b.AlertWebhookURL, args.Region
-	}
+	alertRegion(plain, secret, args.Region)
 	job := &docker.ContainerArgs{
 		Name:    pulumi.Sprintf("%s-backup", args.Prefix),
 		Image:   img,

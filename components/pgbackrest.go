@@ -22,23 +22,36 @@ type PITRArgs struct {
 	// FullSchedule and DiffSchedule are the job's cron expressions (UTC).
 	FullSchedule, DiffSchedule string
 	// S3Endpoint is R2's host (no scheme): an encrypted S3 repository in
-	// Bucket under RepoPath ("/<stack>/<region>"). Empty: a POSIX repository
-	// on a named volume (dev).
-	S3Endpoint      string
-	Bucket          string
-	RepoPath        string
-	AccessKeyID     pulumi.StringInput
-	SecretAccessKey pulumi.StringInput
+	// Bucket under RepoPath ("/<backup.prefix>/pgbackrest"), reached with
+	// the keys RepositoryKeyEnv and RepositorySecretEnv of the secret
+	// variables below. Empty: a POSIX repository on a named volume (dev).
+	S3Endpoint string
+	Bucket     string
+	RepoPath   string
 	// CipherPass encrypts the repository (a generated secret); nil leaves a
 	// dev POSIX repository unencrypted.
 	CipherPass pulumi.StringInput
-	// Limits, SentryDSN and SentryEnvironment are the backup job's;
-	// AlertWebhookURL (nil: none) hears of failed backups and checks.
+	// ServerSecretEnv and JobSecretEnv are the configured secrets the
+	// Postgres server and the backup job read, by variable (the stack's
+	// secret table decides which): the repository's keys, and for the job
+	// SENTRY_DSN and AlertWebhookEnv (failed backups and checks).
+	ServerSecretEnv map[string]pulumi.StringInput
+	JobSecretEnv    map[string]pulumi.StringInput
+	// Limits and SentryEnvironment are the backup job's.
 	Limits            Limits
-	SentryDSN         pulumi.StringInput
 	SentryEnvironment string
-	AlertWebhookURL   pulumi.StringInput
 }
+
+// Variables the containers read their configured secrets from, where a
+// component's own settings depend on them.
+const (
+	// RepositoryKeyEnv and RepositorySecretEnv are pgBackRest's S3 keys.
+	RepositoryKeyEnv    = "PGBACKREST_REPO1_S3_KEY"
+	RepositorySecretEnv = "PGBACKREST_REPO1_S3_KEY_SECRET"
+	// AlertWebhookEnv is the backup jobs' alert webhook; a job that has
+	// it also gets ALERT_REGION, the region its alerts name.
+	AlertWebhookEnv = "ALERT_WEBHOOK_URL"
+)
 
 // Paths inside the Postgres image (backend/postgres.Dockerfile).
 const (
@@ -53,7 +66,7 @@ const (
 // env renders pgBackRest's settings as PGBACKREST_* variables, the same
 // names backend/pitr.Config.Env writes; the keys and the passphrase are
 // secret entries.
-func (a PITRArgs) env(user string) (map[string]string, map[string]pulumi.StringInput) {
+func (a PITRArgs) env(user string, secretEnv map[string]pulumi.StringInput) (map[string]string, map[string]pulumi.StringInput) {
 	stanza := a.Stanza
 	if stanza == "" {
 		stanza = "main"
@@ -72,7 +85,7 @@ func (a PITRArgs) env(user string) (map[string]string, map[string]pulumi.StringI
 		"PGBACKREST_REPO1_RETENTION_FULL_TYPE": "count",
 		"ARCHIVE_TIMEOUT":                      strconv.Itoa(int(a.ArchiveTimeout/time.Second)) + "s",
 	}
-	secret := map[string]pulumi.StringInput{}
+	secret := secretVars(secretEnv)
 	if a.S3Endpoint != "" {
 		plain["PGBACKREST_REPO1_TYPE"] = "s3"
 		plain["PGBACKREST_REPO1_PATH"] = a.RepoPath
@@ -81,8 +94,6 @@ func (a PITRArgs) env(user string) (map[string]string, map[string]pulumi.StringI
 		// R2: one region, which S3 clients must call "auto"; path-style URLs.
 		plain["PGBACKREST_REPO1_S3_REGION"] = "auto"
 		plain["PGBACKREST_REPO1_S3_URI_STYLE"] = "path"
-		secret["PGBACKREST_REPO1_S3_KEY"] = a.AccessKeyID
-		secret["PGBACKREST_REPO1_S3_KEY_SECRET"] = a.SecretAccessKey
 	} else {
 		plain["PGBACKREST_REPO1_TYPE"] = "posix"
 		plain["PGBACKREST_REPO1_PATH"] = pgPOSIXRepo
@@ -127,7 +138,7 @@ func volumeMount(v *docker.Volume, target string, readOnly bool) docker.Containe
 // environment, the spool and socket volumes (the socket directory replaces
 // its tmpfs so the job can reach the server), and the dev repository.
 func (a PITRArgs) archive(pg *docker.ContainerArgs, user string, v pitrVolumes) {
-	plain, secret := a.env(user)
+	plain, secret := a.env(user, a.ServerSecretEnv)
 	pg.Envs = append(pg.Envs.(pulumi.StringArray), env(plain, secret)...)
 	mounts := pg.Mounts.(docker.ContainerMountArray)
 	mounts = append(mounts, volumeMount(v.spool, pgSpoolDir, false), volumeMount(v.socket, pgSocketDir, false))
@@ -145,19 +156,14 @@ func (a PITRArgs) archive(pg *docker.ContainerArgs, user string, v pitrVolumes) 
 // their schedules, failures to Sentry.
 func (a PITRArgs) backupJob(ctx *pulumi.Context, name, prefix string, image pulumi.StringInput, data *docker.Volume,
 	v pitrVolumes, dbUser, runAs string, databaseURL pulumi.StringInput, host *Region, in []pulumi.ResourceOption) error {
-	plain, secret := a.env(dbUser)
+	plain, secret := a.env(dbUser, a.JobSecretEnv)
 	plain["PITR_FULL_SCHEDULE"] = a.FullSchedule
 	plain["PITR_DIFF_SCHEDULE"] = a.DiffSchedule
 	if a.SentryEnvironment != "" {
 		plain["SENTRY_ENVIRONMENT"] = a.SentryEnvironment
 	}
 	secret["DATABASE_URL"] = databaseURL
-	if a.SentryDSN != nil {
-		secret["SENTRY_DSN"] = a.SentryDSN
-	}
-	if a.AlertWebhookURL != nil {
-		secret["ALERT_WEBHOOK_URL"], plain["ALERT_REGION"] = a.AlertWebhookURL, host.Region
-	}
+	alertRegion(plain, secret, host.Region)
 	mounts := docker.ContainerMountArray{
 		volumeMount(data, pgDataMount, true),
 		volumeMount(v.socket, pgSocketDir, false),

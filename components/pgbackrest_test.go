@@ -1,6 +1,7 @@
 package components_test
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +15,11 @@ import (
 	"github.com/helloagents/infra/internal/mocktest"
 	"github.com/helloagents/infra/policy/restype"
 )
+
+// repositoryKeys are R2's keys under pgBackRest's variables.
+func repositoryKeys(id, key string) map[string]pulumi.StringInput {
+	return map[string]pulumi.StringInput{components.RepositoryKeyEnv: secret(id), components.RepositorySecretEnv: secret(key)}
+}
 
 // envOf returns a container's KEY=value entries and which of them are secret.
 func envOf(r mocktest.Resource) (map[string]string, map[string]bool) {
@@ -42,15 +48,20 @@ func TestDatabaseWithPITR(t *testing.T) {
 		repo    string
 	}{
 		{"r2", components.PITRArgs{S3Endpoint: "acct.r2.cloudflarestorage.com", Bucket: "helloagents-backups-production",
-			RepoPath: "/production/eu", AccessKeyID: secret("r2-id-SECRET"), SecretAccessKey: secret("r2-key-SECRET"),
-			CipherPass: secret("cipher-SECRET")}, 3, "s3"}, // data, spool, socket
+			RepoPath: "/production/eu", ServerSecretEnv: repositoryKeys("r2-id-SECRET", "r2-key-SECRET"),
+			JobSecretEnv: repositoryKeys("r2-id-SECRET", "r2-key-SECRET"),
+			CipherPass:   secret("cipher-SECRET")}, 3, "s3"}, // data, spool, socket
 		{"dev posix", components.PITRArgs{}, 5, "posix"}, // + repository, dump volume
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := tc.pitr
 			p.ArchiveTimeout, p.RetentionFull, p.FullSchedule, p.DiffSchedule = 60*time.Second, 2, "0 2 * * 0", "0 2 * * 1-6"
 			p.Limits = components.Limits{MemoryMB: 256, CPUs: 0.5, MaxRestarts: 5}
-			p.SentryDSN, p.SentryEnvironment = secret("https://k@sentry/1"), "production"
+			p.JobSecretEnv = maps.Clone(p.JobSecretEnv)
+			if p.JobSecretEnv == nil {
+				p.JobSecretEnv = map[string]pulumi.StringInput{}
+			}
+			p.JobSecretEnv["SENTRY_DSN"], p.SentryEnvironment = secret("https://k@sentry/1"), "production"
 			backup := components.BackupArgs{Image: pulumi.String("pgbackup:dev"), RunAs: "65532:65532", Schedule: "@daily",
 				RetentionDays: 3, KeepLast: 3, Destination: "file:///backups", LocalVolume: tc.repo == "posix",
 				Limits: components.Limits{MemoryMB: 256, CPUs: 0.5, MaxRestarts: 5}}
@@ -132,7 +143,7 @@ func TestDatabaseWithPITR(t *testing.T) {
 // replay from it is refused before anything is registered.
 func TestDatabaseStandby(t *testing.T) {
 	pitr := &components.PITRArgs{S3Endpoint: "acct.r2.cloudflarestorage.com", Bucket: "b", RepoPath: "/production/pgbackrest",
-		AccessKeyID: secret("id"), SecretAccessKey: secret("key"), CipherPass: secret("cipher"),
+		ServerSecretEnv: repositoryKeys("id", "key"), JobSecretEnv: repositoryKeys("id", "key"), CipherPass: secret("cipher"),
 		ArchiveTimeout: time.Minute, RetentionFull: 2, FullSchedule: "@daily", DiffSchedule: "@hourly",
 		Limits: components.Limits{MemoryMB: 256, CPUs: 0.5, MaxRestarts: 5}}
 	for _, tc := range []struct {

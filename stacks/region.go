@@ -69,22 +69,15 @@ func (p *platform) backup(r Region, imgs images, pull bool, bucket *components.B
 		Image: imgs.backup, Pull: pull, RunAs: b.RunAs,
 		Schedule: b.Schedule, RetentionDays: b.RetentionDays, KeepLast: b.KeepLast,
 		Limits: backupLimits, SentryEnvironment: string(cfg.Environment),
+		SecretEnv: secretEnv(components.RoleBackup, p.secrets, cfg),
 	}
 	backup.Limits.MaxRestarts = cfg.Backend.MaxRestarts
 	if p.cloud {
 		backup.Destination = fmt.Sprintf("s3://%s/%s/%s", b.Bucket, b.Prefix, r.Name)
 		backup.S3Endpoint = bucket.Endpoint
-		backup.AccessKeyID = p.secrets.R2AccessKeyID
-		backup.SecretAccessKey = p.secrets.R2SecretAccessKey
 	} else {
 		backup.Destination = "file:///backups"
 		backup.LocalVolume = true
-	}
-	if p.secrets.HasSentryDSN {
-		backup.SentryDSN = p.secrets.SentryDSN
-	}
-	if p.secrets.HasAlertWebhookURL {
-		backup.AlertWebhookURL = p.secrets.AlertWebhookURL
 	}
 	return backup
 }
@@ -109,7 +102,8 @@ func (p *platform) backend(r Region, host *components.Region, imgs images, pull 
 		// minute) degraded.
 		envs["ARCHIVE_TIMEOUT"] = cfg.Database.ArchiveTimeout
 	}
-	secretEnv := backendSecretEnv(p.secrets, db.URL)
+	secretVars := secretEnv(components.RoleBackend, p.secrets, cfg)
+	secretVars["DATABASE_URL"] = db.URL
 	backendRef := imgs.backend
 	if cfg.Environment.PinsImages() {
 		backendRef = pulumi.String(r.Image).ToStringOutput()
@@ -120,7 +114,7 @@ func (p *platform) backend(r Region, host *components.Region, imgs images, pull 
 		Port: be.Port, User: be.User,
 		Limits:      components.Limits{MemoryMB: be.MemoryMB, CPUs: be.CPUs, MaxRestarts: be.MaxRestarts},
 		HealthCheck: cfg.HealthCheck, HealthcheckCommand: be.HealthcheckCommand,
-		Env: envs, SecretEnv: secretEnv,
+		Env: envs, SecretEnv: secretVars,
 	}, p.inRegion(host))
 	return err
 }
@@ -176,19 +170,13 @@ func (p *platform) pitr(bucket *components.BackupBucket) *components.PITRArgs {
 		ArchiveTimeout: d.ArchiveTimeoutDuration(), RetentionFull: d.RetentionFull,
 		FullSchedule: d.FullSchedule, DiffSchedule: d.DiffSchedule,
 		Limits: limits, SentryEnvironment: string(cfg.Environment),
-	}
-	if p.secrets.HasSentryDSN {
-		a.SentryDSN = p.secrets.SentryDSN
-	}
-	if p.secrets.HasAlertWebhookURL {
-		a.AlertWebhookURL = p.secrets.AlertWebhookURL
+		ServerSecretEnv: secretEnv(components.RolePostgres, p.secrets, cfg),
+		JobSecretEnv:    secretEnv(components.RolePITR, p.secrets, cfg),
 	}
 	if p.cloud {
 		a.S3Endpoint = strings.TrimPrefix(bucket.Endpoint, "https://")
 		a.Bucket = cfg.Backup.Bucket
 		a.RepoPath = RepositoryPath(cfg.Backup.Prefix)
-		a.AccessKeyID = p.secrets.R2AccessKeyID
-		a.SecretAccessKey = p.secrets.R2SecretAccessKey
 		a.CipherPass = p.secrets.RepositoryPassphrase
 	}
 	return a

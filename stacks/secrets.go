@@ -7,9 +7,11 @@ import (
 )
 
 // secretSpec is one configured secret, described once: its key, where it
-// lives in Secrets and components.SecretsArgs, and when a stack must set it.
-// Keys, SecretKeys, Parse, validation, the Secrets component's inputs and
-// the README's secrets table (checked by a test) all come from secretTable.
+// lives in Secrets and components.SecretsArgs, when a stack must set it and
+// which containers get it under which variable. Keys, SecretKeys, Parse,
+// validation, the Secrets component's inputs, every container's secret
+// variables and the README's secrets table (checked by a test) all come
+// from secretTable.
 type secretSpec struct {
 	key string
 	// field is the secret's place in Config.Secrets.
@@ -19,37 +21,67 @@ type secretSpec struct {
 	// required reports whether c must set it; validateSecrets asks it
 	// outside dev only, where nothing may run unauthenticated.
 	required func(c Config) bool
-	// backendEnv is the backend container's variable that carries it
-	// (empty: the backend does not get it) and output the Pulumi secret
-	// the Secrets component made of it (false: not configured).
-	backendEnv string
-	output     func(*components.Secrets) (pulumi.StringOutput, bool)
+	// env is the variable each container role reads it from; a role not
+	// listed never gets it.
+	env map[components.Role]string
+	// output is the Pulumi secret the Secrets component made of it, and
+	// whether c's containers get it (false: not configured, or of no use
+	// in c's environment).
+	output func(s *components.Secrets, c Config) (pulumi.StringOutput, bool)
 }
+
+// Container variables of the configured secrets.
+const (
+	envSentryDSN       = "SENTRY_DSN"
+	envAlertWebhookURL = components.AlertWebhookEnv
+)
 
 // secretTable lists the configured secrets in the README table's order.
 func secretTable() []secretSpec {
 	always := func(Config) bool { return true }
 	never := func(Config) bool { return false }
+	// R2 is the off-site store of the stacks behind Cloudflare; dev keeps
+	// its backups in volumes, so its containers never get the keys.
+	offSite := func(out func(*components.Secrets) pulumi.StringOutput) func(*components.Secrets, Config) (pulumi.StringOutput, bool) {
+		return func(s *components.Secrets, c Config) (pulumi.StringOutput, bool) {
+			return out(s), c.Environment.BehindCloudflare()
+		}
+	}
 	return []secretSpec{
-		{keyCloudflareAPIToken, func(s *Secrets) *Secret { return &s.CloudflareAPIToken },
-			func(a *components.SecretsArgs) *string { return &a.CloudflareAPIToken }, always, "", nil},
-		{keyR2AccessKeyID, func(s *Secrets) *Secret { return &s.R2AccessKeyID },
-			func(a *components.SecretsArgs) *string { return &a.R2AccessKeyID }, always, "", nil},
-		{keyR2SecretAccessKey, func(s *Secrets) *Secret { return &s.R2SecretAccessKey },
-			func(a *components.SecretsArgs) *string { return &a.R2SecretAccessKey }, always, "", nil},
-		{keySentryDSN, func(s *Secrets) *Secret { return &s.SentryDSN },
-			func(a *components.SecretsArgs) *string { return &a.SentryDSN }, always,
-			"SENTRY_DSN", func(s *components.Secrets) (pulumi.StringOutput, bool) { return s.SentryDSN, s.HasSentryDSN }},
-		{keyAIAPIKey, func(s *Secrets) *Secret { return &s.AIAPIKey },
-			func(a *components.SecretsArgs) *string { return &a.AIAPIKey }, always,
-			"AI_API_KEY", func(s *components.Secrets) (pulumi.StringOutput, bool) { return s.AIAPIKey, s.HasAIAPIKey }},
+		{key: keyCloudflareAPIToken, field: func(s *Secrets) *Secret { return &s.CloudflareAPIToken },
+			arg: func(a *components.SecretsArgs) *string { return &a.CloudflareAPIToken }, required: always},
+		{key: keyR2AccessKeyID, field: func(s *Secrets) *Secret { return &s.R2AccessKeyID },
+			arg: func(a *components.SecretsArgs) *string { return &a.R2AccessKeyID }, required: always,
+			env: map[components.Role]string{
+				components.RoleBackup:   "AWS_ACCESS_KEY_ID",
+				components.RolePostgres: components.RepositoryKeyEnv, components.RolePITR: components.RepositoryKeyEnv},
+			output: offSite(func(s *components.Secrets) pulumi.StringOutput { return s.R2AccessKeyID })},
+		{key: keyR2SecretAccessKey, field: func(s *Secrets) *Secret { return &s.R2SecretAccessKey },
+			arg: func(a *components.SecretsArgs) *string { return &a.R2SecretAccessKey }, required: always,
+			env: map[components.Role]string{
+				components.RoleBackup:   "AWS_SECRET_ACCESS_KEY",
+				components.RolePostgres: components.RepositorySecretEnv, components.RolePITR: components.RepositorySecretEnv},
+			output: offSite(func(s *components.Secrets) pulumi.StringOutput { return s.R2SecretAccessKey })},
+		{key: keySentryDSN, field: func(s *Secrets) *Secret { return &s.SentryDSN },
+			arg: func(a *components.SecretsArgs) *string { return &a.SentryDSN }, required: always,
+			env: map[components.Role]string{
+				components.RoleBackend: envSentryDSN, components.RoleBackup: envSentryDSN, components.RolePITR: envSentryDSN},
+			output: func(s *components.Secrets, _ Config) (pulumi.StringOutput, bool) { return s.SentryDSN, s.HasSentryDSN }},
+		{key: keyAIAPIKey, field: func(s *Secrets) *Secret { return &s.AIAPIKey },
+			arg: func(a *components.SecretsArgs) *string { return &a.AIAPIKey }, required: always,
+			env:    map[components.Role]string{components.RoleBackend: "AI_API_KEY"},
+			output: func(s *components.Secrets, _ Config) (pulumi.StringOutput, bool) { return s.AIAPIKey, s.HasAIAPIKey }},
 		// Staging pushes; any environment with a registry user pulls with it.
-		{keyRegistryPassword, func(s *Secrets) *Secret { return &s.RegistryPassword },
-			func(a *components.SecretsArgs) *string { return &a.RegistryPassword },
-			func(c Config) bool { return c.Environment.PushesImages() || c.Backend.RegistryUsername != "" }, "", nil},
+		{key: keyRegistryPassword, field: func(s *Secrets) *Secret { return &s.RegistryPassword },
+			arg:      func(a *components.SecretsArgs) *string { return &a.RegistryPassword },
+			required: func(c Config) bool { return c.Environment.PushesImages() || c.Backend.RegistryUsername != "" }},
 		// Required only as the alternative to alert emails (validateAlerts).
-		{keyAlertWebhookURL, func(s *Secrets) *Secret { return &s.AlertWebhookURL },
-			func(a *components.SecretsArgs) *string { return &a.AlertWebhookURL }, never, "", nil},
+		{key: keyAlertWebhookURL, field: func(s *Secrets) *Secret { return &s.AlertWebhookURL },
+			arg: func(a *components.SecretsArgs) *string { return &a.AlertWebhookURL }, required: never,
+			env: map[components.Role]string{components.RoleBackup: envAlertWebhookURL, components.RolePITR: envAlertWebhookURL},
+			output: func(s *components.Secrets, _ Config) (pulumi.StringOutput, bool) {
+				return s.AlertWebhookURL, s.HasAlertWebhookURL
+			}},
 	}
 }
 
@@ -70,16 +102,17 @@ func (s Secrets) args(into *components.SecretsArgs) {
 	}
 }
 
-// backendSecretEnv is the backend's secret variables: every configured
-// secret the table hands to the backend, plus its database URL.
-func backendSecretEnv(secrets *components.Secrets, databaseURL pulumi.StringInput) map[string]pulumi.StringInput {
-	env := map[string]pulumi.StringInput{"DATABASE_URL": databaseURL}
+// secretEnv is the configured secrets containers of role get in c, by
+// variable: every row that names the role and that c hands out.
+func secretEnv(role components.Role, secrets *components.Secrets, c Config) map[string]pulumi.StringInput {
+	env := map[string]pulumi.StringInput{}
 	for _, spec := range secretTable() {
-		if spec.backendEnv == "" {
+		name, ok := spec.env[role]
+		if !ok {
 			continue
 		}
-		if out, ok := spec.output(secrets); ok {
-			env[spec.backendEnv] = out
+		if out, ok := spec.output(secrets, c); ok {
+			env[name] = out
 		}
 	}
 	return env

@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"maps"
 	"reflect"
 	"regexp"
 	"slices"
@@ -8,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/helloagents/infra/components"
+	"github.com/helloagents/infra/internal/mocktest"
+	"github.com/helloagents/infra/policy/restype"
 )
 
 // TestSecretTableWiring sets every secret to a value of its own and follows
@@ -63,14 +66,9 @@ func TestSecretTableMatchesReadme(t *testing.T) {
 		env  Environment
 		cell int // | key | used for | dev | staging | production |
 	}{{Dev, 2}, {Staging, 3}, {Production, 4}}
-	backendVar := regexp.MustCompile("backend (?:and [a-z]+ )?`([A-Z_]+)`")
 	for _, spec := range secretTable() {
-		var got string
-		if m := backendVar.FindStringSubmatch(cells[spec.key][1]); m != nil {
-			got = m[1]
-		}
-		if got != spec.backendEnv {
-			t.Errorf("%s: README says the backend gets it as %q, secretTable hands it to the backend as %q", spec.key, got, spec.backendEnv)
+		if got, want := containerVars(cells[spec.key][1]), spec.containers(); !slices.Equal(got, want) {
+			t.Errorf("%s: README says the containers get it as %q, secretTable hands it out as %q", spec.key, got, want)
 		}
 		for _, col := range columns {
 			cfg := Defaults(string(col.env), col.env)
@@ -78,6 +76,90 @@ func TestSecretTableMatchesReadme(t *testing.T) {
 			if got := cells[spec.key][col.cell] == "required"; got != want {
 				t.Errorf("%s in %s: README says %q, validation requires it: %v", spec.key, col.env, cells[spec.key][col.cell], want)
 			}
+		}
+	}
+}
+
+// containerVars lists a README cell's "`VARIABLE` (role, role)" entries.
+func containerVars(cell string) []string {
+	var out []string
+	for _, m := range regexp.MustCompile("`([A-Z0-9_]+)` \\(([a-z, ]+)\\)").FindAllStringSubmatch(cell, -1) {
+		out = append(out, m[1]+" ("+m[2]+")")
+	}
+	return out
+}
+
+// containers renders spec.env as the README writes it: each variable with
+// the roles that read it, variables and roles sorted.
+func (spec secretSpec) containers() []string {
+	roles := map[string][]string{}
+	for role, name := range spec.env {
+		roles[name] = append(roles[name], string(role))
+	}
+	var out []string
+	for _, name := range slices.Sorted(maps.Keys(roles)) {
+		slices.Sort(roles[name])
+		out = append(out, name+" ("+strings.Join(roles[name], ", ")+")")
+	}
+	return out
+}
+
+// TestSecretsReachTheirContainers renders every stack with each secret set
+// to a value of its own and follows the values into the containers: a
+// secret is a secret entry "VARIABLE=value" in exactly the containers whose
+// role its row names (not in dev for R2's keys, which dev never uses), and
+// appears in no other container's variables.
+func TestSecretsReachTheirContainers(t *testing.T) {
+	values := map[string]string{}
+	for _, k := range SecretKeys() {
+		values[k] = "value-of-" + k
+	}
+	values[keySentryDSN] = "https://value-of-sentryDsn@o1.ingest.sentry.io/1"
+	values[keyAlertWebhookURL] = "https://hooks.example.dev/value-of-alertWebhookUrl"
+	for _, stack := range []string{"dev", "staging", "production"} {
+		t.Run(stack, func(t *testing.T) {
+			raw := stackRaw(t, stack)
+			for k, v := range values {
+				raw[full(k)] = v
+			}
+			cfg, err := Parse(stack, raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := runConfig(t, cfg)
+			for _, c := range m.ByType(restype.DockerContainer) {
+				checkSecretVars(t, cfg, c, values)
+			}
+		})
+	}
+}
+
+// checkSecretVars compares container c's variables with the secret table.
+func checkSecretVars(t *testing.T, cfg Config, c mocktest.Resource, values map[string]string) {
+	t.Helper()
+	got := map[string]string{} // value -> "VARIABLE" it is found under
+	for _, e := range mocktest.Unwrap(c.Inputs["envs"]).ArrayValue() {
+		name, v, _ := strings.Cut(mocktest.Unwrap(e).StringValue(), "=")
+		for _, want := range values {
+			if strings.Contains(v, want) {
+				if !e.IsSecret() {
+					t.Errorf("%s: %s carries a secret in a plain entry", c.Name, name)
+				}
+				got[want] = name
+			}
+		}
+	}
+	for _, spec := range secretTable() {
+		value := values[spec.key]
+		want, named := spec.env[components.Role(role(c))]
+		if named {
+			_, named = spec.output(&components.Secrets{HasSentryDSN: true, HasAIAPIKey: true, HasAlertWebhookURL: true}, cfg)
+		}
+		switch {
+		case named && got[value] != want:
+			t.Errorf("%s (%s): %s under %q, want %q", c.Name, role(c), spec.key, got[value], want)
+		case !named && got[value] != "":
+			t.Errorf("%s (%s): has %s under %q; its row does not hand it to this role", c.Name, role(c), spec.key, got[value])
 		}
 	}
 }
