@@ -89,8 +89,10 @@ type platform struct {
 	registry   *components.RegistryAuth
 }
 
+// compose creates the stack in the order its data flows: credentials and
+// images, the backup bucket, each region, then (outside dev) the edge.
 func (p *platform) compose() (*Outputs, error) {
-	ctx, cfg := p.ctx, p.cfg
+	cfg := p.cfg
 	if err := p.credentials(); err != nil {
 		return nil, err
 	}
@@ -98,53 +100,75 @@ func (p *platform) compose() (*Outputs, error) {
 	if err != nil {
 		return nil, err
 	}
-	pull := !cfg.Environment.Local()
-
 	out := &Outputs{APIURL: pulumi.String(cfg.APIURL()).ToStringOutput()}
-	var bucket *components.BackupBucket
-	if p.cloud {
-		bucket, err = components.NewBackupBucket(ctx, "backups", &components.BackupBucketArgs{
-			AccountID: cfg.Edge.AccountID, Bucket: cfg.Backup.Bucket, Cloudflare: p.cloudflare,
-			Protect: cfg.Environment.ProtectsData(),
-		})
-		if err != nil {
-			return nil, err
-		}
-		out.BackupBucket = bucket.Name
-	} else {
-		out.BackupBucket = pulumi.String(p.prefix + "-backups").ToStringOutput()
+	bucket, err := p.backupBucket(out)
+	if err != nil {
+		return nil, err
 	}
-
-	health := pulumi.StringMap{}
-	tunnels := map[string]*components.Tunnel{}
-	for _, r := range cfg.Regions {
-		tunnel, err := p.region(r, imgs, pull, bucket)
-		if err != nil {
-			return nil, err
-		}
-		health[r.Name] = pulumi.String(cfg.HealthURL(r))
-		if tunnel != nil {
-			tunnels[r.Name] = tunnel
-		}
+	tunnels, err := p.regions(imgs, bucket, out)
+	if err != nil {
+		return nil, err
 	}
-	out.HealthURLs = health.ToStringMapOutput()
-	out.BackendImage = imgs.backend
-	out.BackupImage = imgs.backup
-	out.ProxyImage = imgs.proxy
-	out.PostgresImage = imgs.postgres
-	if cfg.Environment.PinsImages() {
-		out.BackendImage = pulumi.String(cfg.Regions[0].Image).ToStringOutput()
-	}
-
+	p.imageOutputs(out, imgs)
 	out.FrontendURL = pulumi.String(cfg.FrontendURL()).ToStringOutput()
 	if p.cloud {
 		if out.FrontendURL, err = p.cloudEdge(tunnels); err != nil {
 			return nil, err
 		}
 	}
-
-	out.export(ctx)
+	out.export(p.ctx)
 	return out, nil
+}
+
+// backupBucket creates the R2 bucket of the backups (nil in dev, whose
+// backups stay in volumes) and records its name in out.
+func (p *platform) backupBucket(out *Outputs) (*components.BackupBucket, error) {
+	cfg := p.cfg
+	if !p.cloud {
+		out.BackupBucket = pulumi.String(p.prefix + "-backups").ToStringOutput()
+		return nil, nil
+	}
+	bucket, err := components.NewBackupBucket(p.ctx, "backups", &components.BackupBucketArgs{
+		AccountID: cfg.Edge.AccountID, Bucket: cfg.Backup.Bucket, Cloudflare: p.cloudflare,
+		Protect: cfg.Environment.ProtectsData(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	out.BackupBucket = bucket.Name
+	return bucket, nil
+}
+
+// regions creates every region, records each one's readiness URL in out
+// and returns the regions' tunnels (none in dev).
+func (p *platform) regions(imgs images, bucket *components.BackupBucket, out *Outputs) (map[string]*components.Tunnel, error) {
+	pull := !p.cfg.Environment.Local()
+	health := pulumi.StringMap{}
+	tunnels := map[string]*components.Tunnel{}
+	for _, r := range p.cfg.Regions {
+		tunnel, err := p.region(r, imgs, pull, bucket)
+		if err != nil {
+			return nil, err
+		}
+		health[r.Name] = pulumi.String(p.cfg.HealthURL(r))
+		if tunnel != nil {
+			tunnels[r.Name] = tunnel
+		}
+	}
+	out.HealthURLs = health.ToStringMapOutput()
+	return tunnels, nil
+}
+
+// imageOutputs records the images the stack runs; production's backend is
+// the digest its first region pins.
+func (p *platform) imageOutputs(out *Outputs, imgs images) {
+	out.BackendImage = imgs.backend
+	out.BackupImage = imgs.backup
+	out.ProxyImage = imgs.proxy
+	out.PostgresImage = imgs.postgres
+	if p.cfg.Environment.PinsImages() {
+		out.BackendImage = pulumi.String(p.cfg.Regions[0].Image).ToStringOutput()
+	}
 }
 
 // export registers the stack outputs under their contract names.

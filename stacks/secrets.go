@@ -36,17 +36,21 @@ const (
 	envAlertWebhookURL = components.AlertWebhookEnv
 )
 
+// Conditions of secretTable's rows.
+func always(Config) bool { return true }
+func never(Config) bool  { return false }
+
+// offSite hands out one of R2's keys: R2 is the off-site store of the
+// stacks behind Cloudflare; dev keeps its backups in volumes, so its
+// containers never get the keys.
+func offSite(out func(*components.Secrets) pulumi.StringOutput) func(*components.Secrets, Config) (pulumi.StringOutput, bool) {
+	return func(s *components.Secrets, c Config) (pulumi.StringOutput, bool) {
+		return out(s), c.Environment.BehindCloudflare()
+	}
+}
+
 // secretTable lists the configured secrets in the README table's order.
 func secretTable() []secretSpec {
-	always := func(Config) bool { return true }
-	never := func(Config) bool { return false }
-	// R2 is the off-site store of the stacks behind Cloudflare; dev keeps
-	// its backups in volumes, so its containers never get the keys.
-	offSite := func(out func(*components.Secrets) pulumi.StringOutput) func(*components.Secrets, Config) (pulumi.StringOutput, bool) {
-		return func(s *components.Secrets, c Config) (pulumi.StringOutput, bool) {
-			return out(s), c.Environment.BehindCloudflare()
-		}
-	}
 	return []secretSpec{
 		{key: keyCloudflareAPIToken, field: func(s *Secrets) *Secret { return &s.CloudflareAPIToken },
 			arg: func(a *components.SecretsArgs) *string { return &a.CloudflareAPIToken }, required: always},
