@@ -10,11 +10,12 @@ import (
 
 // TestNoPulumiDependency: the operator tools read the health contract and
 // settings from packages without Pulumi imports, so verify stays a small
-// binary that builds without the SDKs. The test lists the real dependency
-// graph with the go command of the toolchain running it.
+// binary that builds without the SDKs; its tests' fake backend keeps Pulumi
+// out too. The test lists the real dependency graph with the go command of
+// the toolchain running it.
 func TestNoPulumiDependency(t *testing.T) {
 	gobin := goCommand(t)
-	for _, pkg := range []string{".", "../infra/verify"} {
+	for _, pkg := range []string{".", "../infra/verify", "../internal/fakebackend"} {
 		out, err := exec.CommandContext(t.Context(), gobin, "list", "-deps", pkg).CombinedOutput()
 		if err != nil {
 			t.Fatalf("go list -deps %s: %v\n%s", pkg, err, out)

@@ -3,20 +3,21 @@ package verify_test
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"time"
 
+	"github.com/helloagents/infra/backend/health"
 	"github.com/helloagents/infra/healthcheck"
+	"github.com/helloagents/infra/internal/fakebackend"
 	"github.com/helloagents/infra/verify"
 )
 
 // A region that is not ready: the gate probes it Retries times, Interval
 // apart, and names the URL and the last answer.
 func ExampleGate() {
-	region := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(http.StatusServiceUnavailable)
-	}))
+	backend := fakebackend.NewHandler()
+	backend.SetComponent(fakebackend.Database, health.Unhealthy, "Database connection failed")
+	region := httptest.NewServer(backend)
 	defer region.Close()
 
 	hc := healthcheck.Default()

@@ -2,15 +2,15 @@ package verify
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/helloagents/infra/backend/health"
 	"github.com/helloagents/infra/healthcheck"
+	"github.com/helloagents/infra/internal/fakebackend"
 )
 
 func newTLS(t *testing.T, h http.Handler) *httptest.Server {
@@ -29,32 +29,36 @@ func quick(retries int) healthcheck.Settings {
 }
 
 func TestGate(t *testing.T) {
-	healthy := healthDoc("healthy", map[string][2]string{"database": {"healthy", "ok"}})
+	type backend = fakebackend.Backend
+	databaseDown := func(b *backend) { b.SetComponent(fakebackend.Database, health.Unhealthy, "Database connection failed") }
 	tests := []struct {
 		name      string
-		failFirst int32 // the first n probes get 503
-		code      int
-		body      string
-		hang      bool
+		set       func(*backend) // nil: a ready backend
 		hc        healthcheck.Settings
 		wantErr   string // "" for healthy
-		wantCalls int32
+		wantCalls int
 	}{
-		{name: "healthy", body: healthy, hc: quick(3), wantCalls: 1},
-		{name: "recovers within retries", failFirst: 2, body: healthy, hc: quick(3), wantCalls: 3},
-		{name: "503 throughout", failFirst: 99, body: healthy, hc: quick(3), wantCalls: 3,
+		{name: "healthy", hc: quick(3), wantCalls: 1},
+		{name: "recovers within retries", set: func(b *backend) { b.FailReady(2) }, hc: quick(3), wantCalls: 3},
+		{name: "503 throughout", set: databaseDown, hc: quick(3), wantCalls: 3,
 			wantErr: "unhealthy after 3 consecutive failed probes"},
-		{name: "wrong body", body: "OK", hc: quick(2), wantCalls: 2, wantErr: "not a health JSON document"},
-		{name: "200 saying unhealthy", body: healthDoc("unhealthy", map[string][2]string{"database": {"unhealthy", "down"}}),
-			hc: quick(1), wantCalls: 1, wantErr: `body says "unhealthy": unhealthy components: database`},
-		{name: "timeout", hang: true, hc: quick(2), wantCalls: 2, wantErr: "no answer within 200ms"},
-		{name: "expected codes from the settings", code: 204, hc: func() healthcheck.Settings {
-			hc := quick(1)
-			hc.ExpectedCodes = []int{200, 204}
-			return hc
-		}(), wantCalls: 1},
-		{name: "unexpected code", code: 204, hc: quick(1), wantCalls: 1, wantErr: "status 204 (want 200)"},
-		{name: "start period failures do not count", failFirst: 99, body: healthy, hc: func() healthcheck.Settings {
+		{name: "wrong body", set: func(b *backend) { b.Intercept(health.ReadyPath, fakebackend.Raw(http.StatusOK, "OK")) },
+			hc: quick(2), wantCalls: 2, wantErr: "not a health JSON document"},
+		{name: "200 saying unhealthy", set: func(b *backend) {
+			b.SetComponent(fakebackend.Database, health.Unhealthy, "down")
+			b.ForceStatus(health.ReadyPath, http.StatusOK)
+		}, hc: quick(1), wantCalls: 1, wantErr: `body says "unhealthy": unhealthy components: database`},
+		{name: "timeout", set: func(b *backend) { b.Intercept(health.ReadyPath, fakebackend.Hang()) },
+			hc: quick(2), wantCalls: 2, wantErr: "no answer within 200ms"},
+		{name: "expected codes from the settings", set: func(b *backend) { b.ForceStatus(health.ReadyPath, http.StatusNoContent) },
+			hc: func() healthcheck.Settings {
+				hc := quick(1)
+				hc.ExpectedCodes = []int{200, 204}
+				return hc
+			}(), wantCalls: 1},
+		{name: "unexpected code", set: func(b *backend) { b.ForceStatus(health.ReadyPath, http.StatusNoContent) },
+			hc: quick(1), wantCalls: 1, wantErr: "status 204 (want 200)"},
+		{name: "start period failures do not count", set: databaseDown, hc: func() healthcheck.Settings {
 			hc := quick(2)
 			hc.Interval, hc.StartPeriod = 50*time.Millisecond, 300*time.Millisecond
 			return hc
@@ -62,48 +66,40 @@ func TestGate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var calls atomic.Int32
-			srv := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				n := calls.Add(1)
-				if tt.hang {
-					<-r.Context().Done()
-					return
-				}
-				switch {
-				case n <= tt.failFirst:
-					w.WriteHeader(503)
-				case tt.code != 0:
-					w.WriteHeader(tt.code)
-				}
-				fmt.Fprint(w, tt.body)
-			}))
-			err := Gate(context.Background(), srv.URL+"/health/ready", tt.hc, nil)
+			b := fakebackend.New(t)
+			if tt.set != nil {
+				tt.set(b)
+			}
+			url := b.URL + health.ReadyPath
+			err := Gate(context.Background(), url, tt.hc, nil)
 			switch {
 			case tt.wantErr == "" && err != nil:
 				t.Errorf("Gate = %v, want healthy", err)
 			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
 				t.Errorf("Gate = %v, want error containing %q", err, tt.wantErr)
 			}
-			if err != nil && !strings.Contains(err.Error(), srv.URL+"/health/ready") {
+			if err != nil && !strings.Contains(err.Error(), url) {
 				t.Errorf("error %q does not name the URL", err)
 			}
-			if tt.wantCalls != 0 && calls.Load() != tt.wantCalls {
-				t.Errorf("probes = %d, want %d", calls.Load(), tt.wantCalls)
+			calls := b.Hits(health.ReadyPath)
+			if tt.wantCalls != 0 && calls != tt.wantCalls {
+				t.Errorf("probes = %d, want %d", calls, tt.wantCalls)
 			}
-			if tt.hc.StartPeriod > 0 && calls.Load() <= int32(tt.hc.Retries) {
-				t.Errorf("probes = %d: failures within the start period were counted", calls.Load())
+			if tt.hc.StartPeriod > 0 && calls <= tt.hc.Retries {
+				t.Errorf("probes = %d: failures within the start period were counted", calls)
 			}
 		})
 	}
 }
 
 func TestGateStopsWithContext(t *testing.T) {
-	srv := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(503) }))
+	b := fakebackend.New(t)
+	b.SetComponent(fakebackend.Database, health.Unhealthy, "Database connection failed")
 	hc := quick(1000)
 	hc.Interval = time.Hour
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	err := Gate(ctx, srv.URL, hc, nil)
+	err := Gate(ctx, b.URL+health.ReadyPath, hc, nil)
 	if err == nil || !strings.Contains(err.Error(), "context canceled") {
 		t.Errorf("Gate with a cancelled context = %v, want context canceled", err)
 	}

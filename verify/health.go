@@ -26,13 +26,22 @@ var timestampLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999
 // "message" and an empty one decode alike.
 func ParseHealth(body []byte, requireComponents bool) (health.Report, error) {
 	var h health.Report
-	var raw struct {
-		Components map[string]map[string]json.RawMessage `json:"components"`
-	}
 	if err := json.NewDecoder(bytes.NewReader(body)).Decode(&h); err != nil {
 		return health.Report{}, fmt.Errorf("not a health JSON document (%s): %w", excerpt(body), err)
 	}
-	_ = json.Unmarshal(body, &raw) // h decoded, so raw does too
+	errs := fieldErrors(h)
+	if requireComponents && len(h.Components) == 0 {
+		errs = append(errs, errors.New(`"components" missing or empty`))
+	}
+	errs = append(errs, componentErrors(h, body)...)
+	if err := errors.Join(errs...); err != nil {
+		return h, fmt.Errorf("health body: %s", strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	return h, nil
+}
+
+// fieldErrors checks the report's own fields: status, timestamp, version.
+func fieldErrors(h health.Report) []error {
 	var errs []error
 	switch h.Status {
 	case health.Healthy, health.Unhealthy:
@@ -52,9 +61,18 @@ func ParseHealth(body []byte, requireComponents bool) (health.Report, error) {
 	if h.Version == "" {
 		errs = append(errs, errors.New(`"version" missing`))
 	}
-	if requireComponents && len(h.Components) == 0 {
-		errs = append(errs, errors.New(`"components" missing or empty`))
+	return errs
+}
+
+// componentErrors wants a status and a message of every component in h. The
+// components are also read raw from body, because a missing "message" and
+// an empty one decode alike.
+func componentErrors(h health.Report, body []byte) []error {
+	var raw struct {
+		Components map[string]map[string]json.RawMessage `json:"components"`
 	}
+	_ = json.Unmarshal(body, &raw) // body decoded into h, so it does here too
+	var errs []error
 	for _, name := range slices.Sorted(maps.Keys(h.Components)) {
 		if h.Components[name].Status == "" {
 			errs = append(errs, fmt.Errorf(`component %q: "status" missing`, name))
@@ -63,10 +81,7 @@ func ParseHealth(body []byte, requireComponents bool) (health.Report, error) {
 			errs = append(errs, fmt.Errorf(`component %q: "message" missing`, name))
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
-		return h, fmt.Errorf("health body: %s", strings.ReplaceAll(err.Error(), "\n", "; "))
-	}
-	return h, nil
+	return errs
 }
 
 // health runs the mandatory checks: the three endpoints, then one check per

@@ -123,67 +123,89 @@ func (r runner) frontend(ctx context.Context) Check {
 	})
 }
 
+// headerRule is one security header check: its name and what it wants of
+// the response headers.
+type headerRule struct {
+	name string
+	ok   func(http.Header) (string, error)
+}
+
 // securityHeaders checks the headers of the courses response, one check per
 // header so the pass rate says how much is missing. With no response (the
 // request failed) each check fails for that reason.
 func securityHeaders(h http.Header, https bool) []Check {
-	type rule struct {
-		name string
-		ok   func(http.Header) (string, error)
-	}
-	rules := []rule{
-		{"header X-Content-Type-Options", func(h http.Header) (string, error) {
-			if v := h.Get("X-Content-Type-Options"); !strings.EqualFold(strings.TrimSpace(v), "nosniff") {
-				return "", fmt.Errorf("X-Content-Type-Options %q (want nosniff)", v)
-			}
-			return "nosniff", nil
-		}},
-		{"header X-Frame-Options or CSP frame-ancestors", func(h http.Header) (string, error) {
-			if v := h.Get("X-Frame-Options"); v != "" {
-				return "X-Frame-Options " + v, nil
-			}
-			for _, csp := range h.Values("Content-Security-Policy") {
-				for _, d := range strings.Split(csp, ";") {
-					if f := strings.Fields(d); len(f) > 0 && strings.EqualFold(f[0], "frame-ancestors") {
-						return "CSP " + strings.TrimSpace(d), nil
-					}
-				}
-			}
-			return "", errors.New("neither X-Frame-Options nor a Content-Security-Policy frame-ancestors directive")
-		}},
-		{"header Referrer-Policy", func(h http.Header) (string, error) {
-			if v := h.Get("Referrer-Policy"); v != "" {
-				return v, nil
-			}
-			return "", errors.New("Referrer-Policy missing")
-		}},
+	rules := []headerRule{
+		{"header X-Content-Type-Options", checkNosniff},
+		{"header X-Frame-Options or CSP frame-ancestors", checkFrameAncestors},
+		{"header Referrer-Policy", checkReferrerPolicy},
 	}
 	if https {
-		rules = append(rules, rule{"header Strict-Transport-Security", func(h http.Header) (string, error) {
-			v := h.Get("Strict-Transport-Security")
-			if !strings.Contains(strings.ToLower(v), "max-age=") {
-				return "", fmt.Errorf("Strict-Transport-Security %q (want max-age=...)", v)
-			}
-			return v, nil
-		}})
+		rules = append(rules, headerRule{"header Strict-Transport-Security", checkHSTS})
 	}
-	checks := make([]Check, 0, len(rules))
+	checks := make([]Check, 0, len(rules)+1)
 	for _, rl := range rules {
-		c := Check{Name: rl.name, Group: GroupSmoke, Attempts: 1}
-		if h == nil {
-			c.Status, c.Detail = Fail, "no response from "+coursesPath+" to inspect"
-		} else if d, err := rl.ok(h); err != nil {
-			c.Status, c.Detail = Fail, err.Error()
-		} else {
-			c.Status, c.Detail = Pass, d
-		}
-		checks = append(checks, c)
+		checks = append(checks, headerCheck(rl, h))
 	}
 	if !https {
 		checks = append(checks, Check{Name: "header Strict-Transport-Security", Group: GroupSmoke,
 			Status: Skip, Detail: "API is plain http"})
 	}
 	return checks
+}
+
+// headerCheck applies one rule to h, the headers of the courses response
+// (nil when there was none).
+func headerCheck(rl headerRule, h http.Header) Check {
+	c := Check{Name: rl.name, Group: GroupSmoke, Attempts: 1}
+	if h == nil {
+		c.Status, c.Detail = Fail, "no response from "+coursesPath+" to inspect"
+	} else if d, err := rl.ok(h); err != nil {
+		c.Status, c.Detail = Fail, err.Error()
+	} else {
+		c.Status, c.Detail = Pass, d
+	}
+	return c
+}
+
+// checkNosniff wants X-Content-Type-Options: nosniff.
+func checkNosniff(h http.Header) (string, error) {
+	if v := h.Get("X-Content-Type-Options"); !strings.EqualFold(strings.TrimSpace(v), "nosniff") {
+		return "", fmt.Errorf("X-Content-Type-Options %q (want nosniff)", v)
+	}
+	return "nosniff", nil
+}
+
+// checkFrameAncestors wants framing forbidden: X-Frame-Options, or a CSP
+// frame-ancestors directive (which supersedes it).
+func checkFrameAncestors(h http.Header) (string, error) {
+	if v := h.Get("X-Frame-Options"); v != "" {
+		return "X-Frame-Options " + v, nil
+	}
+	for _, csp := range h.Values("Content-Security-Policy") {
+		for _, d := range strings.Split(csp, ";") {
+			if f := strings.Fields(d); len(f) > 0 && strings.EqualFold(f[0], "frame-ancestors") {
+				return "CSP " + strings.TrimSpace(d), nil
+			}
+		}
+	}
+	return "", errors.New("neither X-Frame-Options nor a Content-Security-Policy frame-ancestors directive")
+}
+
+// checkReferrerPolicy wants a Referrer-Policy, any.
+func checkReferrerPolicy(h http.Header) (string, error) {
+	if v := h.Get("Referrer-Policy"); v != "" {
+		return v, nil
+	}
+	return "", errors.New("Referrer-Policy missing")
+}
+
+// checkHSTS wants Strict-Transport-Security with a max-age (over https only).
+func checkHSTS(h http.Header) (string, error) {
+	v := h.Get("Strict-Transport-Security")
+	if !strings.Contains(strings.ToLower(v), "max-age=") {
+		return "", fmt.Errorf("Strict-Transport-Security %q (want max-age=...)", v)
+	}
+	return v, nil
 }
 
 // latency makes Requests sequential GETs of the courses API. Sequential on

@@ -3,9 +3,15 @@ package verify
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/helloagents/infra/backend/health"
+	"github.com/helloagents/infra/internal/fakebackend"
 )
 
 // fastOptions keeps failing cases quick: short timeout and backoff, few
@@ -14,6 +20,24 @@ import (
 func fastOptions(api string) Options {
 	return Options{API: api, Retries: 1, Backoff: time.Millisecond, Timeout: 200 * time.Millisecond,
 		Requests: 5, P95Limit: time.Minute}
+}
+
+// rawHealth breaks the contract of /health: it answers body with 200.
+func rawHealth(body string) func(*fakebackend.Backend) {
+	return func(b *fakebackend.Backend) { b.Intercept(health.FullPath, fakebackend.Raw(http.StatusOK, body)) }
+}
+
+// frontendServer answers 200 with a page, or code when non-zero; the
+// server stops when the test ends.
+func frontendServer(t *testing.T, code int) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if code != 0 {
+			w.WriteHeader(code)
+		}
+		fmt.Fprint(w, "<!doctype html><title>HelloAgents</title>")
+	}))
+	t.Cleanup(srv.Close)
+	return srv
 }
 
 func byName(rep Report) map[string]Check {
@@ -25,64 +49,71 @@ func byName(rep Report) map[string]Check {
 }
 
 func TestRun(t *testing.T) {
+	type backend = fakebackend.Backend
 	tests := []struct {
 		name     string
-		fake     *fake
-		frontend int // 0: healthy frontend; -1: none given; else its status
+		set      func(*backend) // nil: a healthy backend
+		frontend int            // 0: healthy frontend; -1: none given; else its status
 		tune     func(*Options)
 		passed   bool
 		failing  map[string]string // check name -> substring of its detail
 	}{
-		{name: "healthy platform", fake: &fake{}, passed: true},
-		{name: "healthy without frontend skips CORS and frontend", fake: &fake{}, frontend: -1, passed: true},
+		{name: "healthy platform", passed: true},
+		{name: "healthy without frontend skips CORS and frontend", frontend: -1, passed: true},
 		// A standby region (backend/README.md, "Standby internals") is healthy and ready.
-		{name: "standby region", fake: &fake{standbyDB: true}, passed: true},
-		{name: "503 with an unhealthy database", fake: &fake{componentBad: "database"},
+		{name: "standby region", set: func(b *backend) { b.SetStandby(2100 * time.Millisecond) }, passed: true},
+		{name: "503 with an unhealthy database", set: func(b *backend) { b.SetComponent(fakebackend.Database, health.Unhealthy, "connection refused") },
 			failing: map[string]string{"GET /health": "status 503", "component database": "unhealthy: connection refused"}},
-		{name: "200 but body says unhealthy", fake: &fake{componentBad: "ai_service", healthCode: 200},
-			failing: map[string]string{"GET /health": `body says "unhealthy"`, "component ai_service": "unhealthy"}},
-		{name: "readiness times out", fake: &fake{readyHang: true},
+		{name: "200 but body says unhealthy", set: func(b *backend) {
+			b.SetComponent(fakebackend.AIService, health.Unhealthy, "connection refused")
+			b.ForceStatus(health.FullPath, 200)
+		}, failing: map[string]string{"GET /health": `body says "unhealthy"`, "component ai_service": "unhealthy"}},
+		{name: "readiness times out", set: func(b *backend) { b.Intercept(health.ReadyPath, fakebackend.Hang()) },
 			failing: map[string]string{"GET /health/ready": "no answer within 200ms"}},
-		{name: "wrong JSON", fake: &fake{healthBody: `<html>ok</html>`},
+		{name: "wrong JSON", set: rawHealth(`<html>ok</html>`),
 			failing: map[string]string{"GET /health": "not a health JSON document"}},
-		{name: "JSON missing fields", fake: &fake{healthBody: `{"status":"healthy","components":{"database":{"status":"healthy"}}}`},
+		{name: "JSON missing fields", set: rawHealth(`{"status":"healthy","components":{"database":{"status":"healthy"}}}`),
 			failing: map[string]string{"GET /health": `"timestamp" missing; "version" missing; component "database": "message" missing`}},
-		{name: "bad timestamp", fake: &fake{healthBody: `{"status":"healthy","timestamp":"yesterday","version":"1","components":{"db":{"status":"healthy","message":""}}}`},
+		{name: "bad timestamp", set: rawHealth(`{"status":"healthy","timestamp":"yesterday","version":"1","components":{"db":{"status":"healthy","message":""}}}`),
 			failing: map[string]string{"GET /health": `"timestamp" "yesterday": want RFC 3339`}},
-		{name: "retry rides out a slow start", fake: &fake{readyFailFor: 2}, tune: func(o *Options) { o.Retries = 2 }, passed: true},
-		{name: "retries exhausted", fake: &fake{readyFailFor: 5}, tune: func(o *Options) { o.Retries = 2 },
+		{name: "retry rides out a slow start", set: func(b *backend) { b.FailReady(2) }, tune: func(o *Options) { o.Retries = 2 }, passed: true},
+		{name: "retries exhausted", set: func(b *backend) { b.FailReady(5) }, tune: func(o *Options) { o.Retries = 2 },
 			failing: map[string]string{"GET /health/ready": "status 503, unhealthy: unhealthy components: database"}},
-		{name: "courses not JSON", fake: &fake{coursesType: "text/html", coursesBody: "<p>"},
+		{name: "courses not JSON", set: func(b *backend) { b.SetCourses("text/html", "<p>") },
 			failing: map[string]string{"GET /api/v1/courses": `Content-Type "text/html"`}},
-		{name: "courses invalid JSON", fake: &fake{coursesBody: `{"courses":[`},
+		{name: "courses invalid JSON", set: func(b *backend) { b.SetCourses("application/json; charset=utf-8", `{"courses":[`) },
 			failing: map[string]string{"GET /api/v1/courses": "invalid JSON"}},
-		{name: "missing CORS headers", fake: &fake{noCORS: true},
+		{name: "missing CORS headers", set: func(b *backend) { b.DenyCORS() },
 			failing: map[string]string{"CORS preflight /api/v1/courses": "no Access-Control-Allow-Origin for origin http://127.0.0.1"}},
-		{name: "frontend down", fake: &fake{}, frontend: 502,
+		{name: "frontend down", frontend: 502,
 			failing: map[string]string{"GET frontend": "status 502"}},
-		{name: "missing security headers", fake: &fake{noSecHeaders: true}, failing: map[string]string{
+		{name: "missing security headers", set: func(b *backend) { b.DropSecurityHeaders() }, failing: map[string]string{
 			"header X-Content-Type-Options":                 `X-Content-Type-Options "" (want nosniff)`,
 			"header X-Frame-Options or CSP frame-ancestors": "neither",
 			"header Referrer-Policy":                        "missing"}},
-		{name: "CSP frame-ancestors stands in for X-Frame-Options",
-			fake: &fake{noSecHeaders: true, extraHeaders: map[string]string{
-				"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
-				"Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'"}},
-			passed: true},
-		{name: "slow P95", fake: &fake{coursesDelay: 30 * time.Millisecond}, tune: func(o *Options) {
+		{name: "CSP frame-ancestors stands in for X-Frame-Options", set: func(b *backend) {
+			b.DropSecurityHeaders()
+			b.SetHeader("X-Content-Type-Options", "nosniff")
+			b.SetHeader("Referrer-Policy", "no-referrer")
+			b.SetHeader("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		}, passed: true},
+		{name: "slow P95", set: func(b *backend) { b.DelayCourses(30 * time.Millisecond) }, tune: func(o *Options) {
 			o.P95Limit = 20 * time.Millisecond
 			o.Requests = 3
 		}, failing: map[string]string{"response time P95": "over 3 requests, 0 errors (limit 20ms)"}},
-		{name: "min pass rate relaxes the smoke suite", fake: &fake{noCORS: true},
+		{name: "min pass rate relaxes the smoke suite", set: func(b *backend) { b.DenyCORS() },
 			tune: func(o *Options) { o.MinPassRate = 0.8 }, passed: true,
 			failing: map[string]string{"CORS preflight /api/v1/courses": "no Access-Control-Allow-Origin"}},
-		{name: "min pass rate never relaxes health", fake: &fake{componentBad: "database"},
+		{name: "min pass rate never relaxes health", set: func(b *backend) { b.SetComponent(fakebackend.Database, health.Unhealthy, "connection refused") },
 			tune:    func(o *Options) { o.MinPassRate = 0.01 },
 			failing: map[string]string{"component database": "unhealthy"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			api := start(t, tt.fake)
+			api := fakebackend.New(t)
+			if tt.set != nil {
+				tt.set(api)
+			}
 			opts := fastOptions(api.URL)
 			if tt.frontend >= 0 {
 				opts.Frontend = frontendServer(t, tt.frontend).URL + "/"
@@ -121,8 +152,7 @@ func TestRun(t *testing.T) {
 
 // The checks every report carries for a healthy platform with a frontend.
 func TestRunCoversContract(t *testing.T) {
-	api := start(t, &fake{})
-	opts := fastOptions(api.URL)
+	opts := fastOptions(fakebackend.New(t).URL)
 	opts.Frontend = frontendServer(t, 0).URL
 	rep := Run(context.Background(), opts)
 	checks := byName(rep)
@@ -168,14 +198,18 @@ func TestRunCoversContract(t *testing.T) {
 }
 
 func TestHTTPSNeedsHSTS(t *testing.T) {
-	srv := newTLS(t, &fake{})
+	noHSTS := fakebackend.NewHandler()
+	noHSTS.SetHeader("Strict-Transport-Security", "")
+	srv := newTLS(t, noHSTS)
 	opts := fastOptions(srv.URL)
 	opts.Client = srv.Client()
 	c := byName(Run(context.Background(), opts))["header Strict-Transport-Security"]
 	if c.Status != Fail {
 		t.Errorf("HSTS check over https without the header = %+v, want fail", c)
 	}
-	srv = newTLS(t, &fake{extraHeaders: map[string]string{"Strict-Transport-Security": "max-age=31536000"}})
+	hsts := fakebackend.NewHandler()
+	hsts.SetHeader("Strict-Transport-Security", "max-age=31536000")
+	srv = newTLS(t, hsts)
 	opts = fastOptions(srv.URL)
 	opts.Client = srv.Client()
 	rep := Run(context.Background(), opts)
@@ -264,7 +298,7 @@ func TestAPIFromHealthURL(t *testing.T) {
 // An API that answers nothing gets a quick verdict: the smoke suite is not
 // run against it (it would only repeat the connection errors).
 func TestRunUnreachable(t *testing.T) {
-	srv := start(t, &fake{})
+	srv := httptest.NewServer(fakebackend.NewHandler())
 	url := srv.URL
 	srv.Close()
 	rep := Run(context.Background(), fastOptions(url))
