@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"regexp"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -18,6 +20,7 @@ import (
 	"github.com/getsentry/sentry-go"
 	sentryhttp "github.com/getsentry/sentry-go/http"
 
+	"github.com/helloagents/infra/backend/headers"
 	"github.com/helloagents/infra/backend/logging"
 	"github.com/helloagents/infra/backend/redact"
 )
@@ -189,29 +192,21 @@ func recoverPanics(log *slog.Logger, next http.Handler) http.Handler {
 	})
 }
 
-// Security header values, shared by every response (net/http never mutates them).
-var (
-	nosniff     = []string{"nosniff"}
-	noReferrer  = []string{"no-referrer"}
-	cspNone     = []string{"default-src 'none'; frame-ancestors 'none'"}
-	hsts        = []string{"max-age=63072000; includeSubDomains"}
-	noStore     = []string{"no-store"}
-	headerNames = [...]string{"X-Content-Type-Options", "Referrer-Policy",
-		"Content-Security-Policy", "Strict-Transport-Security", "Cache-Control"}
-)
-
-// securityHeaders are for an API that only returns JSON: nothing may frame
-// it (CSP frame-ancestors, which supersedes X-Frame-Options in every current
-// browser), sniff it, or load sub-resources from it; nothing caches it. HSTS
-// is honoured by browsers only over HTTPS, which the edge enforces. The keys
-// are canonical already, so they are stored without Header.Set's work, and
-// with the request id and Content-Type they stay within the 7 entries a
-// small Go map holds without growing: these headers are on every response.
+// securityHeaders puts headers.Security on every response. The keys are
+// canonical already, so they are stored without Header.Set's work, and with
+// the request id and Content-Type they stay within the 7 entries a small Go
+// map holds without growing: these headers are on every response. The
+// values are shared by every response (net/http never mutates them).
 func securityHeaders(next http.Handler) http.Handler {
-	values := [...][]string{nosniff, noReferrer, cspNone, hsts, noStore}
+	sec := headers.Security()
+	names := slices.Sorted(maps.Keys(sec))
+	values := make([][]string, len(names))
+	for i, k := range names {
+		values[i] = sec[k]
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		for i, k := range headerNames {
+		for i, k := range names {
 			h[k] = values[i]
 		}
 		next.ServeHTTP(w, r)

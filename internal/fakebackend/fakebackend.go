@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/helloagents/infra/backend/headers"
 	"github.com/helloagents/infra/backend/health"
 	"github.com/helloagents/infra/backend/standby"
 )
@@ -83,25 +84,12 @@ func NewHandler() *Backend {
 		},
 		intercepts: map[string]http.Handler{},
 		hits:       map[string]int{},
-		headers:    securityHeaders(),
+		headers:    headers.Security(),
 		courses: courses{contentType: "application/json",
 			body: `{"courses":[{"id":1,"slug":"agents-101","title":"Agents 101","level":"beginner"}]}` + "\n"},
 	}
 	b.SetVersion("1.0.0")
 	return b
-}
-
-// securityHeaders are the headers backend/httpapi's middleware puts on every
-// response (its securityHeaders). That package is not imported: it would
-// bring the server's dependencies into the operator tools' tests.
-func securityHeaders() http.Header {
-	return http.Header{
-		"X-Content-Type-Options":    {"nosniff"},
-		"Referrer-Policy":           {"no-referrer"},
-		"Content-Security-Policy":   {"default-src 'none'; frame-ancestors 'none'"},
-		"Strict-Transport-Security": {"max-age=63072000; includeSubDomains"},
-		"Cache-Control":             {"no-store"},
-	}
 }
 
 // SetVersion sets the version every report carries.
@@ -218,7 +206,7 @@ func (b *Backend) DenyCORS() {
 func (b *Backend) DropSecurityHeaders() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for k := range securityHeaders() {
+	for k := range headers.Security() {
 		b.headers.Del(k)
 	}
 }
