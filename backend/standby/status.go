@@ -21,47 +21,26 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/helloagents/infra/backend/replication"
 )
 
 // FenceFile is the marker, in the data directory, of a primary fenced by a
 // failover: a server with it never starts as a primary again.
 const FenceFile = "helloagents.fenced"
 
-// Role is what a server is now.
-type Role string
+// Role, Status and the roles are backend/replication's, the types both
+// sides of `pgrole status --json` share (as os.FileInfo is fs.FileInfo).
+type (
+	Role   = replication.Role
+	Status = replication.Status
+)
 
 // The roles.
 const (
-	Primary Role = "primary"
-	Standby Role = "standby"
+	Primary = replication.Primary
+	Standby = replication.Standby
 )
-
-// Status is a server's replication state, the JSON of `pgrole status --json`.
-type Status struct {
-	Role       Role `json:"role"`
-	Timeline   int  `json:"timeline"`
-	InRecovery bool `json:"inRecovery"`
-	// LastReplayAt is the commit time of the last transaction a standby
-	// replayed; nil on a primary or before the first replayed commit.
-	LastReplayAt *time.Time `json:"lastReplayAt"`
-	// ReplayLagSeconds is the age of LastReplayAt by the standby's clock:
-	// how much committed work a promotion now would leave behind, at most.
-	// The primary commits a heartbeat every few seconds (Beat), so an idle
-	// primary does not look like lag. nil when LastReplayAt is.
-	ReplayLagSeconds *float64 `json:"replayLagSeconds"`
-	// ReplayLSN is the last replayed WAL position; "" on a primary.
-	ReplayLSN string `json:"replayLsn"`
-	// Fenced is true when the data directory holds FenceFile.
-	Fenced bool `json:"fenced"`
-}
-
-// Lag returns ReplayLagSeconds as a duration; ok is false when unknown.
-func (s Status) Lag() (time.Duration, bool) {
-	if s.ReplayLagSeconds == nil {
-		return 0, false
-	}
-	return time.Duration(*s.ReplayLagSeconds * float64(time.Second)), true
-}
 
 // Querier runs one query: a connection, a pool or a transaction.
 type Querier interface {

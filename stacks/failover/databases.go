@@ -10,44 +10,19 @@ import (
 	"strings"
 	"time"
 
+	"github.com/helloagents/infra/backend/replication"
 	"github.com/helloagents/infra/components"
 )
 
 // Status is what `pgrole status --json` reports inside a region's Postgres
-// container (backend/postgres-entrypoint.sh, the contract with the backend).
-type Status struct {
-	// Role is "primary" or "standby".
-	Role     string `json:"role"`
-	Timeline int    `json:"timeline"`
-	// InRecovery is true while the server replays WAL (a standby).
-	InRecovery bool `json:"inRecovery"`
-	// LastReplayAt is the commit time of the last replayed transaction;
-	// nil on a primary or before the first replay.
-	LastReplayAt *time.Time `json:"lastReplayAt"`
-	// ReplayLagSeconds is how far the standby is behind; nil when unknown.
-	ReplayLagSeconds *float64 `json:"replayLagSeconds"`
-	ReplayLSN        string   `json:"replayLsn"`
-	// Fenced is true once `pgrole fence` marked the data directory.
-	Fenced bool `json:"fenced"`
-}
+// container: backend/replication's type, the one the backend writes.
+type Status = replication.Status
 
-// Roles pgrole reports (components.PGRolePrimary, components.PGRoleStandby).
+// Roles pgrole reports.
 const (
-	RolePrimary = components.PGRolePrimary
-	RoleStandby = components.PGRoleStandby
+	RolePrimary = replication.Primary
+	RoleStandby = replication.Standby
 )
-
-// Lag is the replay lag, and whether it is known.
-func (s Status) Lag() (time.Duration, bool) {
-	if s.ReplayLagSeconds == nil {
-		return 0, false
-	}
-	return time.Duration(*s.ReplayLagSeconds * float64(time.Second)), true
-}
-
-// Replaying reports whether the server follows a primary: a standby in
-// recovery, not fenced.
-func (s Status) Replaying() bool { return s.Role == RoleStandby && s.InRecovery && !s.Fenced }
 
 // Region is one region's database as the failover reaches it.
 type Region struct {
