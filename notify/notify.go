@@ -91,20 +91,8 @@ func (w *Webhook) Send(ctx context.Context, e Event) error {
 	if err != nil {
 		return fmt.Errorf("encode: %w", err)
 	}
-	attempts, backoff, timeout := w.Attempts, w.Backoff, w.Timeout
-	if attempts <= 0 {
-		attempts = DefaultAttempts
-	}
-	if backoff <= 0 {
-		backoff = DefaultBackoff
-	}
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
-	client := w.Client
-	if client == nil {
-		client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	}
+	attempts, backoff, timeout := w.limits()
+	client := w.httpClient()
 	var last error
 	for i := 1; i <= attempts; i++ {
 		retry, err := w.post(ctx, client, body, timeout)
@@ -126,6 +114,31 @@ func (w *Webhook) Send(ctx context.Context, e Event) error {
 		backoff *= 2
 	}
 	return last
+}
+
+// limits returns the attempts, first backoff and per-attempt timeout of w,
+// each its default when not set.
+func (w *Webhook) limits() (attempts int, backoff, timeout time.Duration) {
+	attempts, backoff, timeout = w.Attempts, w.Backoff, w.Timeout
+	if attempts <= 0 {
+		attempts = DefaultAttempts
+	}
+	if backoff <= 0 {
+		backoff = DefaultBackoff
+	}
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	return attempts, backoff, timeout
+}
+
+// httpClient returns w.Client, else a client that does not follow
+// redirects: a redirect would carry the event to another URL.
+func (w *Webhook) httpClient() *http.Client {
+	if w.Client != nil {
+		return w.Client
+	}
+	return &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
 // post makes one attempt; retry says whether another may succeed.

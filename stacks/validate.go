@@ -196,7 +196,17 @@ func (c Config) validateHealthCheck(p *problems) {
 	}
 }
 
+// validateBackend checks the backend service: its containers, its image
+// and what it is configured to call.
 func (c Config) validateBackend(p *problems) {
+	c.validateBackendContainer(p)
+	c.validateBackendImage(p)
+	c.validateBackendRuntime(p)
+}
+
+// validateBackendContainer checks how each backend container runs: ports,
+// user, resources, proxy image, restarts and trace sampling.
+func (c Config) validateBackendContainer(p *problems) {
 	k := full(keyBackend)
 	b := c.Backend
 	if b.Port < 1 || b.Port > 65535 {
@@ -219,6 +229,13 @@ func (c Config) validateBackend(p *problems) {
 	if b.SentryTracesSampleRate < 0 || b.SentryTracesSampleRate > 1 {
 		p.bad(k+".sentryTracesSampleRate", b.SentryTracesSampleRate, "0..1")
 	}
+}
+
+// validateBackendImage checks where the backend image comes from: its
+// repository, the registry staging pushes to and the engine that builds it.
+func (c Config) validateBackendImage(p *problems) {
+	k := full(keyBackend)
+	b := c.Backend
 	if b.Repository == "" {
 		p.missing(k+".repository", "the image repository name")
 	}
@@ -237,6 +254,13 @@ func (c Config) validateBackend(p *problems) {
 		// The builder may be the CI runner's own engine, in any environment.
 		checkDockerHost(p, k+".buildHost", b.BuildHost, true)
 	}
+}
+
+// validateBackendRuntime checks what the running backend is given: the
+// origins it allows, the sandbox pool it calls and its healthcheck.
+func (c Config) validateBackendRuntime(p *problems) {
+	k := full(keyBackend)
+	b := c.Backend
 	for i, o := range b.CORSAllowedOrigins {
 		c.checkPublicURL(p, fmt.Sprintf("%s.corsAllowedOrigins[%d]", k, i), o)
 	}

@@ -9,6 +9,18 @@ import (
 
 // validateEdge checks the Cloudflare side (not used in dev).
 func (c Config) validateEdge(p *problems) {
+	c.validateEdgeIDs(p)
+	if !isDomain(c.Edge.Domain) {
+		p.bad(full(keyEdge)+".domain", c.Edge.Domain, "a DNS domain such as helloagents.dev")
+		return
+	}
+	c.validateAPIHostname(p)
+	c.validateEdgeSettings(p)
+}
+
+// validateEdgeIDs checks the Cloudflare account and zone ids, refusing the
+// documented placeholders with how to find the real ones.
+func (c Config) validateEdgeIDs(p *problems) {
 	k := full(keyEdge)
 	e := c.Edge
 	switch {
@@ -25,19 +37,29 @@ func (c Config) validateEdge(p *problems) {
 		p.bad(k+".zoneId", e.ZoneID, "your zone's id, not the documented placeholder; "+
 			"copy it from the zone's Overview page (API, Zone ID) and run: pulumi config set --stack "+c.Stack+" --path edge.zoneId <id>")
 	}
-	if !isDomain(e.Domain) {
-		p.bad(k+".domain", e.Domain, "a DNS domain such as helloagents.dev")
-		return
-	}
+}
+
+// validateAPIHostname checks the API hostname is inside the domain and that
+// each region's hostname derived from it is a valid DNS name.
+func (c Config) validateAPIHostname(p *problems) {
+	k := full(keyEdge)
+	e := c.Edge
 	if !isDomain(e.APIHostname) || !strings.HasSuffix(e.APIHostname, "."+e.Domain) {
 		p.bad(k+".apiHostname", e.APIHostname, "a hostname inside "+e.Domain+", e.g. api."+e.Domain)
-	} else {
-		for _, r := range c.Regions {
-			if h := c.RegionHostname(r); !isDomain(h) {
-				p.bad(k+".apiHostname", e.APIHostname, "a hostname whose regional form "+h+" is a valid DNS name")
-			}
+		return
+	}
+	for _, r := range c.Regions {
+		if h := c.RegionHostname(r); !isDomain(h) {
+			p.bad(k+".apiHostname", e.APIHostname, "a hostname whose regional form "+h+" is a valid DNS name")
 		}
 	}
+}
+
+// validateEdgeSettings checks TLS, HSTS, the tunnel image and the health
+// check's probe regions.
+func (c Config) validateEdgeSettings(p *problems) {
+	k := full(keyEdge)
+	e := c.Edge
 	if e.MinTLSVersion != "1.2" && e.MinTLSVersion != "1.3" {
 		p.bad(k+".minTlsVersion", e.MinTLSVersion, `"1.2" or "1.3"`)
 	}

@@ -72,39 +72,58 @@ func ReadCatalog(ctx context.Context, s Store, prefix, db string) (Catalog, erro
 	var cat Catalog
 	used := map[string]bool{}
 	for _, o := range objs {
-		if !strings.HasSuffix(o.Key, DumpSuffix+ManifestSuffix) {
-			continue
-		}
-		dumpKey := strings.TrimSuffix(o.Key, ManifestSuffix)
-		dump, ok := byKey[dumpKey]
-		if !ok {
-			continue
-		}
-		m, err := readManifest(ctx, s, o.Key)
+		m, ok, err := confirmedBackup(ctx, s, o, byKey)
 		if err != nil {
-			if ctx.Err() != nil {
-				return Catalog{}, err
-			}
-			continue // unreadable manifest: the dump is not trusted
+			return Catalog{}, err
 		}
-		if m.Key != dumpKey || m.Size != dump.Size || len(m.SHA256) != 64 {
-			continue
+		if ok {
+			used[o.Key], used[m.Key] = true, true
+			cat.Backups = append(cat.Backups, m)
 		}
-		used[o.Key], used[dumpKey] = true, true
-		cat.Backups = append(cat.Backups, m)
 	}
 	for _, o := range objs {
 		if !used[o.Key] {
 			cat.Orphans = append(cat.Orphans, o)
 		}
 	}
-	sort.Slice(cat.Backups, func(i, j int) bool {
-		if !cat.Backups[i].Created.Equal(cat.Backups[j].Created) {
-			return cat.Backups[i].Created.After(cat.Backups[j].Created)
-		}
-		return cat.Backups[i].Key > cat.Backups[j].Key
-	})
+	sortNewestFirst(cat.Backups)
 	return cat, nil
+}
+
+// confirmedBackup returns the manifest when o is a manifest that matches its
+// dump in byKey. An unreadable manifest only means the dump is not trusted;
+// the error is returned when ctx ended, as the listing is then incomplete.
+func confirmedBackup(ctx context.Context, s Store, o Object, byKey map[string]Object) (Manifest, bool, error) {
+	if !strings.HasSuffix(o.Key, DumpSuffix+ManifestSuffix) {
+		return Manifest{}, false, nil
+	}
+	dumpKey := strings.TrimSuffix(o.Key, ManifestSuffix)
+	dump, ok := byKey[dumpKey]
+	if !ok {
+		return Manifest{}, false, nil
+	}
+	m, err := readManifest(ctx, s, o.Key)
+	if err != nil {
+		if ctx.Err() != nil {
+			return Manifest{}, false, err
+		}
+		return Manifest{}, false, nil
+	}
+	if m.Key != dumpKey || m.Size != dump.Size || len(m.SHA256) != 64 {
+		return Manifest{}, false, nil
+	}
+	return m, true, nil
+}
+
+// sortNewestFirst orders backups by creation time, newest first; the key
+// breaks ties so the order is the same on every listing.
+func sortNewestFirst(backups []Manifest) {
+	sort.Slice(backups, func(i, j int) bool {
+		if !backups[i].Created.Equal(backups[j].Created) {
+			return backups[i].Created.After(backups[j].Created)
+		}
+		return backups[i].Key > backups[j].Key
+	})
 }
 
 // ReadManifest returns the manifest of the dump at key. A missing manifest is

@@ -84,11 +84,28 @@ func (c Config) Secrets() []string {
 // variable, the offending value (never for a secret) and what is allowed.
 func LoadConfig(lookup func(string) (string, bool)) (Config, error) {
 	get := func(k string) string { v, _ := lookup(k); return strings.TrimSpace(v) }
-	var errs []error
-	bad := func(name, value, allowed string) {
-		errs = append(errs, fmt.Errorf("%s=%q: %s", name, redact.Value(value), allowed))
+	var p problems
+	c := readConfig(get)
+	p.checkDatabaseURL(c.DatabaseURL)
+	c.Destination = p.destination(get("BACKUP_DESTINATION"))
+	if c.Destination.Scheme == "s3" {
+		p.s3Settings(&c)
 	}
-	c := Config{
+	c.PartSizeMiB = p.wholeNumber(get, "BACKUP_S3_PART_SIZE_MB", DefaultPartSizeMiB, 5, 512,
+		"want a whole number of MiB from 5 to 512 (S3's minimum part is 5 MiB)")
+	c.Schedule, c.SchedulerSpec = p.schedule(c.Schedule)
+	days := p.wholeNumber(get, "BACKUP_RETENTION_DAYS", DefaultRetentionDays, 1, 3650,
+		"want a whole number of days from 1 to 3650")
+	c.Retention = time.Duration(days) * 24 * time.Hour
+	c.KeepLast = p.wholeNumber(get, "BACKUP_KEEP_LAST", DefaultKeepLast, 1, 1000,
+		"want a whole number from 1 to 1000")
+	p.checkSentryDSN(c.SentryDSN)
+	return c, errors.Join(p...)
+}
+
+// readConfig takes the settings that are used as given (or defaulted later).
+func readConfig(get func(string) string) Config {
+	return Config{
 		DatabaseURL:     get("DATABASE_URL"),
 		S3Endpoint:      get("BACKUP_S3_ENDPOINT"),
 		S3Region:        get("BACKUP_S3_REGION"),
@@ -100,84 +117,102 @@ func LoadConfig(lookup func(string) (string, bool)) (Config, error) {
 		PGBin:           get("PG_BIN"),
 		pgPassword:      get("PGPASSWORD"),
 	}
+}
 
-	if c.DatabaseURL != "" {
-		if _, err := DatabaseName(c.DatabaseURL); err != nil {
-			errs = append(errs, fmt.Errorf("DATABASE_URL=%q: %w", RedactURL(c.DatabaseURL), err))
-		}
+// problems collects the configuration errors so that LoadConfig reports
+// them all at once, in the order the variables are checked.
+type problems []error
+
+// bad records a variable whose value is not allowed; the value is redacted.
+func (p *problems) bad(name, value, allowed string) {
+	*p = append(*p, fmt.Errorf("%s=%q: %s", name, redact.Value(value), allowed))
+}
+
+// checkDatabaseURL checks DATABASE_URL names a database; it may be empty.
+func (p *problems) checkDatabaseURL(raw string) {
+	if raw == "" {
+		return
 	}
+	if _, err := DatabaseName(raw); err != nil {
+		*p = append(*p, fmt.Errorf("DATABASE_URL=%q: %w", RedactURL(raw), err))
+	}
+}
 
-	raw := get("BACKUP_DESTINATION")
+// destination parses BACKUP_DESTINATION; on error the zero Destination.
+func (p *problems) destination(raw string) Destination {
 	dest, err := ParseDestination(raw)
 	if err != nil {
-		bad("BACKUP_DESTINATION", raw, err.Error())
+		p.bad("BACKUP_DESTINATION", raw, err.Error())
 	}
-	c.Destination = dest
+	return dest
+}
 
-	if dest.Scheme == "s3" {
-		if c.S3Endpoint == "" {
-			c.S3Endpoint = DefaultS3Endpoint
-		}
-		if u, err := url.Parse(c.S3Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") ||
-			u.Host == "" || u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
-			bad("BACKUP_S3_ENDPOINT", RedactURL(c.S3Endpoint),
-				"want http(s)://host[:port] with no path, query or user info (R2: https://<account>.r2.cloudflarestorage.com)")
-		}
-		if c.S3Region == "" {
-			c.S3Region = DefaultS3Region
-		}
-		if c.AccessKeyID == "" {
-			errs = append(errs, errors.New("AWS_ACCESS_KEY_ID: required for an s3:// destination"))
-		}
-		if c.SecretAccessKey == "" {
-			errs = append(errs, errors.New("AWS_SECRET_ACCESS_KEY: required for an s3:// destination"))
-		}
+// s3Settings defaults and checks the endpoint, region and credentials an
+// s3:// destination needs.
+func (p *problems) s3Settings(c *Config) {
+	if c.S3Endpoint == "" {
+		c.S3Endpoint = DefaultS3Endpoint
 	}
+	if !validS3Endpoint(c.S3Endpoint) {
+		p.bad("BACKUP_S3_ENDPOINT", RedactURL(c.S3Endpoint),
+			"want http(s)://host[:port] with no path, query or user info (R2: https://<account>.r2.cloudflarestorage.com)")
+	}
+	if c.S3Region == "" {
+		c.S3Region = DefaultS3Region
+	}
+	if c.AccessKeyID == "" {
+		*p = append(*p, errors.New("AWS_ACCESS_KEY_ID: required for an s3:// destination"))
+	}
+	if c.SecretAccessKey == "" {
+		*p = append(*p, errors.New("AWS_SECRET_ACCESS_KEY: required for an s3:// destination"))
+	}
+}
 
-	c.PartSizeMiB = DefaultPartSizeMiB
-	if v := get("BACKUP_S3_PART_SIZE_MB"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 5 || n > 512 {
-			bad("BACKUP_S3_PART_SIZE_MB", v, "want a whole number of MiB from 5 to 512 (S3's minimum part is 5 MiB)")
-		}
-		c.PartSizeMiB = n
-	}
+// validS3Endpoint reports whether raw is http(s)://host[:port] and nothing more.
+func validS3Endpoint(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") &&
+		u.Host != "" && u.User == nil && (u.Path == "" || u.Path == "/") && u.RawQuery == ""
+}
 
-	if c.Schedule == "" {
-		c.Schedule = DefaultSchedule
+// wholeNumber reads the optional integer variable name, def when unset.
+// A value outside [lo, hi] is recorded with allowed; the parsed number
+// (0 when not a number) is still returned, as the caller does not use the
+// Config when there are problems.
+func (p *problems) wholeNumber(get func(string) string, name string, def, lo, hi int, allowed string) int {
+	v := get(name)
+	if v == "" {
+		return def
 	}
-	sched, err := cron.ParseStandard(c.Schedule)
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		p.bad(name, v, allowed)
+	}
+	return n
+}
+
+// schedule defaults BACKUP_SCHEDULE and parses it as cron syntax.
+func (p *problems) schedule(spec string) (string, cron.Schedule) {
+	if spec == "" {
+		spec = DefaultSchedule
+	}
+	sched, err := cron.ParseStandard(spec)
 	if err != nil {
-		bad("BACKUP_SCHEDULE", c.Schedule,
+		p.bad("BACKUP_SCHEDULE", spec,
 			`want a 5-field cron expression ("0 3 * * *") or a descriptor ("@daily", "@every 6h"): `+err.Error())
 	}
-	c.SchedulerSpec = sched
+	return spec, sched
+}
 
-	days := DefaultRetentionDays
-	if v := get("BACKUP_RETENTION_DAYS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 3650 {
-			bad("BACKUP_RETENTION_DAYS", v, "want a whole number of days from 1 to 3650")
-		}
-		days = n
+// checkSentryDSN checks SENTRY_DSN is a URL without showing it: the DSN
+// carries the project key.
+func (p *problems) checkSentryDSN(dsn string) {
+	if dsn == "" {
+		return
 	}
-	c.Retention = time.Duration(days) * 24 * time.Hour
-
-	c.KeepLast = DefaultKeepLast
-	if v := get("BACKUP_KEEP_LAST"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			bad("BACKUP_KEEP_LAST", v, "want a whole number from 1 to 1000")
-		}
-		c.KeepLast = n
+	if u, err := url.Parse(dsn); err != nil || u.Scheme == "" || u.Host == "" {
+		*p = append(*p, errors.New("SENTRY_DSN: not a URL (https://<key>@<host>/<project>); value not shown"))
 	}
-
-	if c.SentryDSN != "" {
-		if u, err := url.Parse(c.SentryDSN); err != nil || u.Scheme == "" || u.Host == "" {
-			errs = append(errs, errors.New("SENTRY_DSN: not a URL (https://<key>@<host>/<project>); value not shown"))
-		}
-	}
-	return c, errors.Join(errs...)
 }
 
 // ParseDestination parses BACKUP_DESTINATION: file:///absolute/dir or

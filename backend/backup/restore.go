@@ -43,15 +43,9 @@ func Restore(ctx context.Context, s Store, opts RestoreOptions) (Manifest, error
 	if err != nil {
 		return Manifest{}, fmt.Errorf("target URL: %w", err)
 	}
-	n, err := userObjects(ctx, opts.TargetURL)
-	if err != nil {
-		return Manifest{}, fmt.Errorf("check target database %s: %w", RedactURL(opts.TargetURL), err)
+	if err := checkTarget(ctx, opts.TargetURL, opts.Clean); err != nil {
+		return Manifest{}, err
 	}
-	if n > 0 && !opts.Clean {
-		return Manifest{}, fmt.Errorf("%w: %s has %d tables, views, sequences or functions; "+
-			"restore into an empty database, or pass --clean to replace them", ErrTargetNotEmpty, RedactURL(opts.TargetURL), n)
-	}
-
 	f, err := os.CreateTemp(opts.TempDir, "pgbackup-restore-*.dump")
 	if err != nil {
 		return Manifest{}, fmt.Errorf("stage dump: %w", err)
@@ -61,21 +55,43 @@ func Restore(ctx context.Context, s Store, opts RestoreOptions) (Manifest, error
 	if err := download(ctx, s, m, f); err != nil {
 		return Manifest{}, fmt.Errorf("%w; target untouched", err)
 	}
+	if err := pgRestore(ctx, conn, opts, f.Name()); err != nil {
+		return Manifest{}, fmt.Errorf("restore %s (target rolled back, unchanged): %w", m.Key, err)
+	}
+	return m, nil
+}
 
+// checkTarget checks the target database is reachable and, unless clean,
+// empty: a restore must not mix a backup into existing objects.
+func checkTarget(ctx context.Context, targetURL string, clean bool) error {
+	n, err := userObjects(ctx, targetURL)
+	if err != nil {
+		return fmt.Errorf("check target database %s: %w", RedactURL(targetURL), err)
+	}
+	if n > 0 && !clean {
+		return fmt.Errorf("%w: %s has %d tables, views, sequences or functions; "+
+			"restore into an empty database, or pass --clean to replace them", ErrTargetNotEmpty, RedactURL(targetURL), n)
+	}
+	return nil
+}
+
+// pgRestore runs pg_restore of the staged dump in one transaction, so the
+// target is rolled back on the first error.
+func pgRestore(ctx context.Context, conn pgConn, opts RestoreOptions, dumpFile string) error {
 	args := []string{"--no-owner", "--no-password", "--exit-on-error", "--single-transaction", "--dbname=" + conn.url}
 	if opts.Clean {
 		args = append(args, "--clean", "--if-exists")
 	}
-	cmd := exec.CommandContext(ctx, program(opts.PGBin, "pg_restore"), append(args, f.Name())...)
+	cmd := exec.CommandContext(ctx, program(opts.PGBin, "pg_restore"), append(args, dumpFile)...)
 	cmd.Env = conn.env
 	setParentDeathSignal(cmd)
 	cmd.WaitDelay = 5 * time.Second // after a cancel, do not wait on inherited pipes
 	stderr := &tail{max: 8 << 10}
 	cmd.Stdout, cmd.Stderr = io.Discard, stderr
 	if err := cmd.Run(); err != nil {
-		return Manifest{}, fmt.Errorf("restore %s (target rolled back, unchanged): %w", m.Key, exitError("pg_restore", err, stderr))
+		return exitError("pg_restore", err, stderr)
 	}
-	return m, nil
+	return nil
 }
 
 func resolve(ctx context.Context, s Store, opts RestoreOptions) (Manifest, error) {

@@ -57,15 +57,23 @@ type check struct {
 }
 
 func run(ctx context.Context, args []string, m machine, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("doctor", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	pulumiPath := fs.String("pulumi", "", "the Pulumi `CLI` `make up` will run (default: pulumi on PATH)")
-	port := fs.Int("port", 8000, "the `port` the dev API is published on (helloagents:backend.hostPort)")
-	gomod := fs.String("gomod", "go.mod", "the `go.mod` whose go directive is the required Go version")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), `Usage: go run ./infra/doctor [flags]
+	opts, code, done := parseArgs(args, stderr)
+	if done {
+		return code
+	}
+	checks := []check{
+		goVersion(ctx, m, opts.gomod),
+		pulumiCLI(ctx, m, opts.pulumi),
+		dockerEngine(ctx, m),
+		apiPort(ctx, m, opts.port),
+	}
+	return report(stdout, checks)
+}
 
-Checks what `+"`make up`"+` needs: Go at least go.mod's version, the official
+// usage heads --help, above the flags.
+const usage = `Usage: go run ./infra/doctor [flags]
+
+Checks what ` + "`make up`" + ` needs: Go at least go.mod's version, the official
 Pulumi CLI with its Go language host (pulumi-language-go), a reachable Docker
 engine (DOCKER_HOST, else the current docker context, else
 /var/run/docker.sock) and a free port for the API. Prints the fix of every
@@ -74,25 +82,43 @@ failed check.
 Exit status: 0 every check passed (also --help), 1 a check failed, 2 usage error.
 
 Flags:
-`)
+`
+
+// options are the command line of doctor.
+type options struct {
+	pulumi string
+	port   int
+	gomod  string
+}
+
+// parseArgs reads the flags. done is true when run must exit with code:
+// after --help (0) or a usage error (2, already reported on stderr).
+func parseArgs(args []string, stderr io.Writer) (opts options, code int, done bool) {
+	fs := flag.NewFlagSet("doctor", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&opts.pulumi, "pulumi", "", "the Pulumi `CLI` `make up` will run (default: pulumi on PATH)")
+	fs.IntVar(&opts.port, "port", 8000, "the `port` the dev API is published on (helloagents:backend.hostPort)")
+	fs.StringVar(&opts.gomod, "gomod", "go.mod", "the `go.mod` whose go directive is the required Go version")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage)
 		cli.PrintDefaults(fs)
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return 0
+			return opts, 0, true
 		}
-		return 2
+		return opts, 2, true
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "doctor: unexpected arguments %q\n", fs.Args())
-		return 2
+		return opts, 2, true
 	}
-	checks := []check{
-		goVersion(ctx, m, *gomod),
-		pulumiCLI(ctx, m, *pulumiPath),
-		dockerEngine(ctx, m),
-		apiPort(ctx, m, *port),
-	}
+	return opts, 0, false
+}
+
+// report prints one line per check, with the fix of each failed one, and
+// returns the exit status: 1 when any check failed.
+func report(stdout io.Writer, checks []check) int {
 	failed := 0
 	for _, c := range checks {
 		mark := "ok  "

@@ -115,6 +115,26 @@ Flags:
 // parse reads the command line; code is -1 to go on.
 func parse(args []string, e env) (flags, int) {
 	var f flags
+	fs := f.flagSet(e)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return f, int(failover.FailedOver)
+		}
+		return f, int(failover.Usage)
+	}
+	errs := f.problems(fs.Args())
+	for _, msg := range errs {
+		fmt.Fprintln(e.stderr, "failover:", msg)
+	}
+	if len(errs) > 0 {
+		fmt.Fprintln(e.stderr, "run with --help for usage")
+		return f, int(failover.Usage)
+	}
+	return f, -1
+}
+
+// flagSet defines the command line into f, with the defaults from e.
+func (f *flags) flagSet(e env) *flag.FlagSet {
 	fs := flag.NewFlagSet("failover", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	fs.StringVar(&f.o.Stack, "stack", e.getenv(envStack), "`stack` whose database primary moves (required; env "+envStack+"), e.g. production")
@@ -137,15 +157,15 @@ func parse(args []string, e env) (flags, int) {
 		fmt.Fprint(fs.Output(), usage)
 		cli.PrintDefaults(fs)
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return f, int(failover.FailedOver)
-		}
-		return f, int(failover.Usage)
-	}
+	return fs
+}
+
+// problems lists every usage error of the parsed flags and the leftover
+// arguments, so that one run reports them all.
+func (f *flags) problems(extra []string) []string {
 	var errs []string
-	if fs.NArg() > 0 {
-		errs = append(errs, fmt.Sprintf("unexpected arguments %q", fs.Args()))
+	if len(extra) > 0 {
+		errs = append(errs, fmt.Sprintf("unexpected arguments %q", extra))
 	}
 	if f.o.Stack == "" || f.o.To == "" {
 		errs = append(errs, "--stack and --to are required")
@@ -157,23 +177,31 @@ func parse(args []string, e env) (flags, int) {
 	if len(f.configs) > 0 && len(f.configs) != len(f.packs) {
 		errs = append(errs, fmt.Sprintf("%d --policy-pack-config for %d --policy-pack: give one per pack, in the same order", len(f.configs), len(f.packs)))
 	}
-	for _, msg := range errs {
-		fmt.Fprintln(e.stderr, "failover:", msg)
-	}
-	if len(errs) > 0 {
-		fmt.Fprintln(e.stderr, "run with --help for usage")
-		return f, int(failover.Usage)
-	}
-	return f, -1
+	return errs
 }
 
-// run is main without the process: it parses args, fails over, prints the
-// report and returns the exit status.
 func run(ctx context.Context, args []string, e env) int {
 	f, code := parse(args, e)
 	if code >= 0 {
 		return code
 	}
+	o := f.options(e)
+	st, err := e.open(ctx, f.workDir)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "failover:", err)
+		return int(failover.Refused)
+	}
+	start := time.Now()
+	rep := failover.Run(ctx, st, o)
+	writeReport(e, rep, f.jsonOut)
+	fmt.Fprintf(e.stderr, "failover: done in %s\n", time.Since(start).Round(time.Millisecond))
+	return int(rep.Outcome)
+}
+
+// options completes the failover options from the flags: the default
+// journal, absolute policy pack paths (the engine runs in another
+// directory), the gates, the databases and the confirmation prompt.
+func (f *flags) options(e env) failover.Options {
 	o := f.o
 	if o.Journal == "" {
 		o.Journal = filepath.Join(f.workDir, ".failover", filepath.Base(o.Stack)+".json")
@@ -190,15 +218,14 @@ func run(ctx context.Context, args []string, e env) int {
 	o.Databases = e.databases(o.Stack)
 	o.Log = e.stderr
 	o.Confirm = func(plan string) error { return cli.Confirm(e.stdin, e.stderr, e.terminal, f.yes, plan) }
-	st, err := e.open(ctx, f.workDir)
-	if err != nil {
-		fmt.Fprintln(e.stderr, "failover:", err)
-		return int(failover.Refused)
-	}
-	start := time.Now()
-	rep := failover.Run(ctx, st, o)
+	return o
+}
+
+// writeReport prints the report as text on stdout or, with --json, as JSON
+// on stdout and the text on stderr.
+func writeReport(e env, rep *failover.Report, jsonOut bool) {
 	text, data := e.stdout, io.Writer(nil)
-	if f.jsonOut {
+	if jsonOut {
 		text, data = e.stderr, e.stdout
 	}
 	if err := rep.WriteText(text); err != nil {
@@ -209,6 +236,4 @@ func run(ctx context.Context, args []string, e env) int {
 			fmt.Fprintln(e.stderr, "failover: write report:", err)
 		}
 	}
-	fmt.Fprintf(e.stderr, "failover: done in %s\n", time.Since(start).Round(time.Millisecond))
-	return int(rep.Outcome)
 }

@@ -101,41 +101,16 @@ Flags:
 `
 
 func run(ctx context.Context, args []string, getenv func(string) string, d deps, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("status", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	stack := fs.String("stack", getenv(envStack), "the Pulumi `stack` to show (env "+envStack+"), e.g. production")
-	jsonOut := fs.Bool("json", false, "print JSON on stdout instead of the table")
-	timeout := fs.Duration("timeout", 5*time.Second, "time limit of each region's /health request")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), usage)
-		cli.PrintDefaults(fs)
+	opts, code, done := parseArgs(args, getenv, stderr)
+	if done {
+		return code
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if *stack == "" || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "status: --stack is required (or set "+envStack+"); run with --help for usage")
-		return 2
-	}
-	out, err := deployed(ctx, d.outputs, *stack)
+	st, err := gather(ctx, d, opts)
 	if err != nil {
 		fmt.Fprintln(stderr, "status:", err)
 		return 2
 	}
-	cfg, err := d.config(ctx, *stack)
-	if err != nil {
-		fmt.Fprintln(stderr, "status:", err)
-		return 2
-	}
-	st := collect(ctx, d, *timeout, *stack, out, cfg)
-	if len(st.Regions) == 0 {
-		fmt.Fprintf(stderr, "status: stack %q has no %s output; deploy it first\n", *stack, contract.OutputHealthURLs)
-		return 2
-	}
-	if *jsonOut {
+	if opts.json {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(st)
@@ -148,6 +123,56 @@ func run(ctx context.Context, args []string, getenv func(string) string, d deps,
 		}
 	}
 	return 0
+}
+
+// options are the command line of status.
+type options struct {
+	stack   string
+	json    bool
+	timeout time.Duration
+}
+
+// parseArgs reads the flags. done is true when run must exit with code:
+// after --help (0) or a usage error (2, already reported on stderr).
+func parseArgs(args []string, getenv func(string) string, stderr io.Writer) (opts options, code int, done bool) {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&opts.stack, "stack", getenv(envStack), "the Pulumi `stack` to show (env "+envStack+"), e.g. production")
+	fs.BoolVar(&opts.json, "json", false, "print JSON on stdout instead of the table")
+	fs.DurationVar(&opts.timeout, "timeout", 5*time.Second, "time limit of each region's /health request")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage)
+		cli.PrintDefaults(fs)
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return opts, 0, true
+		}
+		return opts, 2, true
+	}
+	if opts.stack == "" || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "status: --stack is required (or set "+envStack+"); run with --help for usage")
+		return opts, 2, true
+	}
+	return opts, 0, false
+}
+
+// gather reads the stack's outputs and config, then collects every
+// region's status; a stack without regions has not been deployed.
+func gather(ctx context.Context, d deps, opts options) (Status, error) {
+	out, err := deployed(ctx, d.outputs, opts.stack)
+	if err != nil {
+		return Status{}, err
+	}
+	cfg, err := d.config(ctx, opts.stack)
+	if err != nil {
+		return Status{}, err
+	}
+	st := collect(ctx, d, opts.timeout, opts.stack, out, cfg)
+	if len(st.Regions) == 0 {
+		return Status{}, fmt.Errorf("stack %q has no %s output; deploy it first", opts.stack, contract.OutputHealthURLs)
+	}
+	return st, nil
 }
 
 // deployed reads a stack's outputs through the contract's decoder.

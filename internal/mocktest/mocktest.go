@@ -162,38 +162,13 @@ func Await(o pulumi.Output) (value any, secret, known bool, err error) {
 
 // computed fills in the outputs a real provider would compute.
 func computed(token, name, id string, state resource.PropertyMap) resource.PropertyMap {
-	str := func(k string) string {
-		v, ok := state[resource.PropertyKey(k)]
-		if !ok {
-			return ""
-		}
-		if v.IsSecret() {
-			v = v.SecretValue().Element
-		}
-		if v.IsString() {
-			return v.StringValue()
-		}
-		return ""
-	}
-	set := func(k, v string) { state[resource.PropertyKey(k)] = resource.NewProperty(v) }
+	str := func(k string) string { return stateString(state, k) }
+	set := func(k, v string) { setString(state, k, v) }
 	switch token {
 	case restype.DockerImage:
-		// Like pulumi-docker v4: the pushed manifest digest, or the local
-		// image ID for an image that is not pushed.
-		img := str("imageName")
-		if v, ok := state["skipPush"]; ok && v.IsBool() && v.BoolValue() {
-			set("repoDigest", "sha256:"+fakeDigest(img))
-		} else {
-			set("repoDigest", repoOf(img)+"@sha256:"+fakeDigest(img))
-		}
+		builtImageDigest(state)
 	case restype.DockerRemoteImage:
-		img := str("name")
-		set("imageId", "sha256:"+fakeDigest(img))
-		if strings.Contains(img, "@sha256:") {
-			set("repoDigest", img)
-		} else {
-			set("repoDigest", repoOf(img)+"@sha256:"+fakeDigest(img))
-		}
+		remoteImageDigests(state)
 	case restype.Tunnel:
 		set("cname", id+".cfargotunnel.com")
 		state["tunnelToken"] = resource.MakeSecret(resource.NewProperty("token-" + fakeDigest(name)))
@@ -210,6 +185,51 @@ func computed(token, name, id string, state resource.PropertyMap) resource.Prope
 		state["result"] = resource.MakeSecret(resource.NewProperty("pw-" + fakeDigest(name)[:24]))
 	}
 	return state
+}
+
+// builtImageDigest sets the repoDigest of a built image like pulumi-docker
+// v4: the pushed manifest digest, or the local image ID for an image that is
+// not pushed.
+func builtImageDigest(state resource.PropertyMap) {
+	img := stateString(state, "imageName")
+	if v, ok := state["skipPush"]; ok && v.IsBool() && v.BoolValue() {
+		setString(state, "repoDigest", "sha256:"+fakeDigest(img))
+	} else {
+		setString(state, "repoDigest", repoOf(img)+"@sha256:"+fakeDigest(img))
+	}
+}
+
+// remoteImageDigests sets the imageId and repoDigest of a pulled image; a
+// reference pinned by digest is its own repoDigest.
+func remoteImageDigests(state resource.PropertyMap) {
+	img := stateString(state, "name")
+	setString(state, "imageId", "sha256:"+fakeDigest(img))
+	if strings.Contains(img, "@sha256:") {
+		setString(state, "repoDigest", img)
+	} else {
+		setString(state, "repoDigest", repoOf(img)+"@sha256:"+fakeDigest(img))
+	}
+}
+
+// setString sets the string output k.
+func setString(state resource.PropertyMap, k, v string) {
+	state[resource.PropertyKey(k)] = resource.NewProperty(v)
+}
+
+// stateString returns the string at k, unwrapping a secret; "" when k is
+// absent or not a string.
+func stateString(state resource.PropertyMap, k string) string {
+	v, ok := state[resource.PropertyKey(k)]
+	if !ok {
+		return ""
+	}
+	if v.IsSecret() {
+		v = v.SecretValue().Element
+	}
+	if v.IsString() {
+		return v.StringValue()
+	}
+	return ""
 }
 
 // repoOf strips a tag or digest from an image reference.

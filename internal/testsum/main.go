@@ -64,8 +64,7 @@ func main() {
 // writes one "package\ttest\treason" line per skipped test to skips. It
 // reports whether anything failed.
 func summarize(in io.Reader, w, skips io.Writer) (bool, error) {
-	failed := false
-	output := map[string][]string{} // package/test -> its output lines
+	s := summary{w: w, skips: skips, output: map[string][]string{}}
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
@@ -75,41 +74,65 @@ func summarize(in io.Reader, w, skips io.Writer) (bool, error) {
 			fmt.Fprintf(w, "%s\n", line) // build errors and the like arrive as plain text
 			continue
 		}
-		key := e.Package + "\t" + e.Test
-		switch e.Action {
-		case "build-output": // compiler errors (go 1.24+)
-			fmt.Fprint(w, e.Output)
-		case "build-fail":
-			failed = true
-		case "output":
-			if e.Test == "" {
-				// Package lines: "ok  pkg 0.1s", "FAIL pkg", build output.
-				if t := strings.TrimSpace(e.Output); t != "PASS" && !strings.HasPrefix(t, "=== ") && !strings.HasPrefix(t, "--- PASS") {
-					fmt.Fprint(w, e.Output)
-				}
-				continue
-			}
-			output[key] = append(output[key], e.Output)
-		case "fail":
-			failed = true
-			if e.Test != "" {
-				for _, l := range output[key] {
-					if !strings.HasPrefix(strings.TrimSpace(l), "=== ") {
-						fmt.Fprint(w, l)
-					}
-				}
-			}
-			delete(output, key)
-		case "skip":
-			if e.Test != "" {
-				fmt.Fprintf(skips, "%s\t%s\t%s\n", e.Package, e.Test, reason(output[key]))
-			}
-			delete(output, key)
-		case "pass":
-			delete(output, key)
+		s.handle(e)
+	}
+	return s.failed, sc.Err()
+}
+
+// summary is what summarize keeps between events: a test's output is held
+// until the test ends, and printed only if it failed.
+type summary struct {
+	w, skips io.Writer
+	failed   bool
+	output   map[string][]string // package/test -> its output lines
+}
+
+// handle acts on one event of the stream.
+func (s *summary) handle(e event) {
+	key := e.Package + "\t" + e.Test
+	switch e.Action {
+	case "build-output": // compiler errors (go 1.24+)
+		fmt.Fprint(s.w, e.Output)
+	case "build-fail":
+		s.failed = true
+	case "output":
+		s.record(e, key)
+	case "fail":
+		s.failed = true
+		if e.Test != "" {
+			s.printOutput(key)
+		}
+		delete(s.output, key)
+	case "skip":
+		if e.Test != "" {
+			fmt.Fprintf(s.skips, "%s\t%s\t%s\n", e.Package, e.Test, reason(s.output[key]))
+		}
+		delete(s.output, key)
+	case "pass":
+		delete(s.output, key)
+	}
+}
+
+// record prints a package's own line as go test does, and holds a test's
+// output line until the test ends.
+func (s *summary) record(e event, key string) {
+	if e.Test == "" {
+		// Package lines: "ok  pkg 0.1s", "FAIL pkg", build output.
+		if t := strings.TrimSpace(e.Output); t != "PASS" && !strings.HasPrefix(t, "=== ") && !strings.HasPrefix(t, "--- PASS") {
+			fmt.Fprint(s.w, e.Output)
+		}
+		return
+	}
+	s.output[key] = append(s.output[key], e.Output)
+}
+
+// printOutput prints a failed test's output without go test's "=== " lines.
+func (s *summary) printOutput(key string) {
+	for _, l := range s.output[key] {
+		if !strings.HasPrefix(strings.TrimSpace(l), "=== ") {
+			fmt.Fprint(s.w, l)
 		}
 	}
-	return failed, sc.Err()
 }
 
 // reason is the skip message: the test's last output line that is not go
@@ -128,10 +151,34 @@ func reason(lines []string) string {
 // printReport groups the recorded skips by reason, so "needs PostgreSQL"
 // appears once with its count, not once per test.
 func printReport(w io.Writer, data string) {
-	type group struct {
-		tests []string
+	groups := skipsByReason(data)
+	if len(groups) == 0 {
+		fmt.Fprintln(w, "test summary: no test was skipped")
+		return
 	}
-	groups := map[string]*group{}
+	reasons := make([]string, 0, len(groups))
+	total := 0
+	for r, tests := range groups {
+		reasons = append(reasons, r)
+		total += len(tests)
+	}
+	sort.Strings(reasons)
+	fmt.Fprintf(w, "test summary: %d test(s) SKIPPED (set CI=1 to make a missing tool fail instead; see README prerequisites):\n", total)
+	for _, r := range reasons {
+		tests := groups[r]
+		sort.Strings(tests)
+		shown := tests
+		if len(shown) > 4 {
+			shown = append(shown[:4:4], fmt.Sprintf("and %d more", len(tests)-4))
+		}
+		fmt.Fprintf(w, "  %3d  %s\n       %s\n", len(tests), r, strings.Join(shown, ", "))
+	}
+}
+
+// skipsByReason reads the recorded skip lines into the skipped top-level
+// tests (pkg.Test) by reason; subtests follow their parent.
+func skipsByReason(data string) map[string][]string {
+	groups := map[string][]string{}
 	for _, l := range strings.Split(strings.TrimSpace(data), "\n") {
 		parts := strings.SplitN(l, "\t", 3)
 		if len(parts) != 3 || strings.Contains(parts[1], "/") {
@@ -142,32 +189,7 @@ func printReport(w io.Writer, data string) {
 		if _, after, ok := strings.Cut(r, ": "); ok && strings.Contains(r[:len(r)-len(after)], ".go:") {
 			r = after
 		}
-		g := groups[r]
-		if g == nil {
-			g = &group{}
-			groups[r] = g
-		}
-		g.tests = append(g.tests, parts[0][strings.LastIndex(parts[0], "/")+1:]+"."+parts[1])
+		groups[r] = append(groups[r], parts[0][strings.LastIndex(parts[0], "/")+1:]+"."+parts[1])
 	}
-	if len(groups) == 0 {
-		fmt.Fprintln(w, "test summary: no test was skipped")
-		return
-	}
-	reasons := make([]string, 0, len(groups))
-	total := 0
-	for r, g := range groups {
-		reasons = append(reasons, r)
-		total += len(g.tests)
-	}
-	sort.Strings(reasons)
-	fmt.Fprintf(w, "test summary: %d test(s) SKIPPED (set CI=1 to make a missing tool fail instead; see README prerequisites):\n", total)
-	for _, r := range reasons {
-		tests := groups[r].tests
-		sort.Strings(tests)
-		shown := tests
-		if len(shown) > 4 {
-			shown = append(shown[:4:4], fmt.Sprintf("and %d more", len(tests)-4))
-		}
-		fmt.Fprintf(w, "  %3d  %s\n       %s\n", len(tests), r, strings.Join(shown, ", "))
-	}
+	return groups
 }

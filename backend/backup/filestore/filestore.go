@@ -109,35 +109,44 @@ func (s *Store) List(ctx context.Context, prefix string) ([]backup.Object, error
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		rel, err := filepath.Rel(s.Root, p)
-		if err != nil {
-			return err
+		o, ok, err := s.listed(p, d, prefix)
+		if ok {
+			out = append(out, o)
 		}
-		key := filepath.ToSlash(rel)
-		if d.IsDir() {
-			// Skip directories that cannot contain a key with the prefix.
-			if rel != "." && !strings.HasPrefix(key+"/", prefix) && !strings.HasPrefix(prefix, key+"/") {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		if !d.Type().IsRegular() || !strings.HasPrefix(key, prefix) {
-			return nil
-		}
-		info, err := d.Info()
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil // removed while listing
-			}
-			return err
-		}
-		out = append(out, backup.Object{Key: key, Size: info.Size(), Modified: info.ModTime()})
-		return nil
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", s.Root, err)
 	}
 	return out, nil
+}
+
+// listed returns the object at p when it is a regular file whose key has
+// prefix. For a directory that cannot hold such a key it returns fs.SkipDir,
+// so the walk does not descend into it.
+func (s *Store) listed(p string, d fs.DirEntry, prefix string) (backup.Object, bool, error) {
+	rel, err := filepath.Rel(s.Root, p)
+	if err != nil {
+		return backup.Object{}, false, err
+	}
+	key := filepath.ToSlash(rel)
+	if d.IsDir() {
+		if rel != "." && !strings.HasPrefix(key+"/", prefix) && !strings.HasPrefix(prefix, key+"/") {
+			return backup.Object{}, false, fs.SkipDir
+		}
+		return backup.Object{}, false, nil
+	}
+	if !d.Type().IsRegular() || !strings.HasPrefix(key, prefix) {
+		return backup.Object{}, false, nil
+	}
+	info, err := d.Info()
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return backup.Object{}, false, nil // removed while listing
+		}
+		return backup.Object{}, false, err
+	}
+	return backup.Object{Key: key, Size: info.Size(), Modified: info.ModTime()}, true, nil
 }
 
 // Delete removes the file of key.

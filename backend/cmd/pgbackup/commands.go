@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -136,26 +137,16 @@ func cmdRestore(ctx context.Context, a *app, args []string) error {
 	if *latest == (*key != "") {
 		return usageError{errors.New("give exactly one of --latest or --key KEY")}
 	}
-	if *target == "" {
-		*target = a.cfg.DatabaseURL
-	}
-	*target = borrowPassword(*target, a.cfg.DatabaseURL)
-	if *target == "" {
-		return usageError{errors.New("no target: give --target-url or set DATABASE_URL")}
-	}
-	targetDB, err := backup.DatabaseName(*target)
+	targetURL, targetDB, err := a.restoreTarget(*target)
 	if err != nil {
-		return usageError{fmt.Errorf("--target-url %s: %w", backup.RedactURL(*target), err)}
+		return err
 	}
 	if *db == "" {
-		*db = a.databaseName()
-	}
-	if *db == "" {
-		*db = targetDB
+		*db = cmp.Or(a.databaseName(), targetDB)
 	}
 	m, err := backup.Restore(ctx, a.store, backup.RestoreOptions{
 		Key: *key, Latest: *latest, Database: *db, Prefix: a.prefix,
-		TargetURL: *target, Clean: *clean, PGBin: a.cfg.PGBin,
+		TargetURL: targetURL, Clean: *clean, PGBin: a.cfg.PGBin,
 	})
 	if err != nil {
 		return err
@@ -163,6 +154,23 @@ func cmdRestore(ctx context.Context, a *app, args []string) error {
 	fmt.Fprintf(a.stdout, "restored %s (%s, sha256 %s, taken %s) into database %q\n",
 		a.where(m.Key), humanize.IBytes(uint64(m.Size)), m.SHA256, m.Created.Format(time.RFC3339), targetDB)
 	return nil
+}
+
+// restoreTarget returns the database URL to restore into (--target-url,
+// else DATABASE_URL; see borrowPassword) and its database name.
+func (a *app) restoreTarget(target string) (targetURL, db string, err error) {
+	if target == "" {
+		target = a.cfg.DatabaseURL
+	}
+	target = borrowPassword(target, a.cfg.DatabaseURL)
+	if target == "" {
+		return "", "", usageError{errors.New("no target: give --target-url or set DATABASE_URL")}
+	}
+	db, err = backup.DatabaseName(target)
+	if err != nil {
+		return "", "", usageError{fmt.Errorf("--target-url %s: %w", backup.RedactURL(target), err)}
+	}
+	return target, db, nil
 }
 
 // cmdVerify downloads backups and checks them against their manifests
@@ -184,31 +192,9 @@ func cmdVerify(ctx context.Context, a *app, args []string) error {
 	if n != 1 {
 		return usageError{errors.New("give exactly one of --latest, --key KEY or --all")}
 	}
-	var todo []backup.Manifest
-	if *key != "" {
-		m, err := backup.ReadManifest(ctx, a.store, *key)
-		if err != nil {
-			return err
-		}
-		todo = append(todo, m)
-	} else {
-		db := ""
-		if *latest {
-			if db = a.databaseName(); db == "" {
-				return usageError{errors.New("--latest needs DATABASE_URL (or use --key or --all)")}
-			}
-		}
-		cat, err := backup.ReadCatalog(ctx, a.store, a.prefix, db)
-		if err != nil {
-			return err
-		}
-		if len(cat.Backups) == 0 {
-			return fmt.Errorf("no good backup at the destination: %w", backup.ErrNotFound)
-		}
-		todo = cat.Backups
-		if *latest {
-			todo = todo[:1]
-		}
+	todo, err := a.toVerify(ctx, *key, *latest)
+	if err != nil {
+		return err
 	}
 	var errs []error
 	for _, m := range todo {
@@ -220,6 +206,35 @@ func cmdVerify(ctx context.Context, a *app, args []string) error {
 		fmt.Fprintf(a.stdout, "ok %s (%s, sha256 %s)\n", m.Key, humanize.IBytes(uint64(m.Size)), m.SHA256)
 	}
 	return errors.Join(errs...)
+}
+
+// toVerify returns the backups verify reads: the one with key, else the
+// newest of DATABASE_URL's database (latest), else every good backup.
+func (a *app) toVerify(ctx context.Context, key string, latest bool) ([]backup.Manifest, error) {
+	if key != "" {
+		m, err := backup.ReadManifest(ctx, a.store, key)
+		if err != nil {
+			return nil, err
+		}
+		return []backup.Manifest{m}, nil
+	}
+	db := ""
+	if latest {
+		if db = a.databaseName(); db == "" {
+			return nil, usageError{errors.New("--latest needs DATABASE_URL (or use --key or --all)")}
+		}
+	}
+	cat, err := backup.ReadCatalog(ctx, a.store, a.prefix, db)
+	if err != nil {
+		return nil, err
+	}
+	if len(cat.Backups) == 0 {
+		return nil, fmt.Errorf("no good backup at the destination: %w", backup.ErrNotFound)
+	}
+	if latest {
+		return cat.Backups[:1], nil
+	}
+	return cat.Backups, nil
 }
 
 func cmdPrune(ctx context.Context, a *app, args []string) error {

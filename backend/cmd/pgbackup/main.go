@@ -77,6 +77,8 @@ type app struct {
 	lookup func(string) (string, bool)
 }
 
+// run is the program: it checks the command, loads the configuration and
+// runs the command, and returns the exit status.
 func run(ctx context.Context, args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(stderr, usage)
@@ -95,37 +97,12 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	}
 
 	if slices.ContainsFunc(args[1:], isHelp) {
-		// The command's flags, before any configuration is required.
-		err := cmd(ctx, &app{stdout: stdout, stderr: stderr, lookup: lookup}, []string{"--help"})
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(stderr, "\n%s", usage)
-			return exitOK
-		}
+		return commandHelp(ctx, cmd, &app{stdout: stdout, stderr: stderr, lookup: lookup})
+	}
+	a, ok := configure(args[1:], lookup, stdout, stderr)
+	if !ok {
 		return exitUsage
 	}
-
-	cfg, cfgErr := backup.LoadConfig(lookup)
-	// Everything written from here on is filtered for the secrets, including
-	// any a flag such as --target-url adds.
-	secrets := newSecrets(cfg.Secrets()...)
-	a := &app{cfg: cfg, lookup: lookup,
-		stdout: &redactWriter{w: stdout, s: secrets}, stderr: &redactWriter{w: stderr, s: secrets}}
-	for _, arg := range args[1:] {
-		secrets.addFromURLArg(arg)
-	}
-	if cfgErr != nil {
-		fmt.Fprintf(a.stderr, "pgbackup: invalid configuration:\n  %s\n",
-			strings.ReplaceAll(cfgErr.Error(), "\n", "\n  "))
-		return exitUsage
-	}
-	limitMemory(cfg, lookup)
-	store, prefix, err := openStore(cfg)
-	if err != nil {
-		fmt.Fprintf(a.stderr, "pgbackup: %v\n", err)
-		return exitUsage
-	}
-	a.store, a.prefix = store, prefix
-
 	if err := cmd(ctx, a, args[1:]); err != nil {
 		fmt.Fprintf(a.stderr, "pgbackup %s: %v\n", args[0], err)
 		var u usageError
@@ -135,6 +112,44 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		return exitFailed
 	}
 	return exitOK
+}
+
+// commandHelp prints the command's flags, before any configuration is
+// required, then the general usage.
+func commandHelp(ctx context.Context, cmd func(context.Context, *app, []string) error, a *app) int {
+	err := cmd(ctx, a, []string{"--help"})
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintf(a.stderr, "\n%s", usage)
+		return exitOK
+	}
+	return exitUsage
+}
+
+// configure loads the configuration and opens the store. Everything written
+// through the app is filtered for the secrets, including any a flag such as
+// --target-url in args adds. A problem is reported on the app's stderr and
+// configure returns false.
+func configure(args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) (*app, bool) {
+	cfg, cfgErr := backup.LoadConfig(lookup)
+	secrets := newSecrets(cfg.Secrets()...)
+	a := &app{cfg: cfg, lookup: lookup,
+		stdout: &redactWriter{w: stdout, s: secrets}, stderr: &redactWriter{w: stderr, s: secrets}}
+	for _, arg := range args {
+		secrets.addFromURLArg(arg)
+	}
+	if cfgErr != nil {
+		fmt.Fprintf(a.stderr, "pgbackup: invalid configuration:\n  %s\n",
+			strings.ReplaceAll(cfgErr.Error(), "\n", "\n  "))
+		return a, false
+	}
+	limitMemory(cfg, lookup)
+	store, prefix, err := openStore(cfg)
+	if err != nil {
+		fmt.Fprintf(a.stderr, "pgbackup: %v\n", err)
+		return a, false
+	}
+	a.store, a.prefix = store, prefix
+	return a, true
 }
 
 // limitMemory keeps the job's memory near its live size: one upload part.

@@ -45,20 +45,30 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("pgrecover", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var (
-		dataDir = fs.String("data-dir", "", "the new cluster's data directory: missing, or an empty directory (a fresh volume)")
-		latest  = fs.Bool("latest", false, "replay every archived WAL segment")
-		at      = fs.String("time", "", "stop after the last transaction committed at or before this RFC 3339 time (with a zone)")
-		name    = fs.String("name", "", "stop at this restore point (SELECT pg_create_restore_point('name'))")
-		set     = fs.String("set", "", "restore this backup (label from pgbackrest info) instead of the newest suitable one")
-		dryRun  = fs.Bool("dry-run", false, "check the guard rails and show the plan; change nothing")
-		pgBin   = fs.String("pg-bin", envOr(getenv, "PG_BIN", "/usr/lib/postgresql/15/bin"), "PostgreSQL programs")
-		timeout = fs.Duration("timeout", time.Hour, "bound on the WAL replay")
-	)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, `usage: pgrecover --data-dir DIR (--latest | --time T | --name LABEL) [--set BACKUP] [--dry-run]
+	f, code, done := parseFlags(args, getenv, stderr)
+	if done {
+		return code
+	}
+	r, opts, err := f.setup(getenv, stdout)
+	if err != nil {
+		fmt.Fprintf(stderr, "pgrecover: %v\n", err)
+		return exitUsage
+	}
+	plan, err := r.Plan(ctx, opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "pgrecover: refused, nothing changed: %v\n", err)
+		return exitRefused
+	}
+	printPlan(stdout, plan)
+	if f.dryRun {
+		fmt.Fprintln(stdout, "pgrecover: dry run: nothing changed")
+		return exitOK
+	}
+	return recoverInto(ctx, r, opts, stdout, stderr)
+}
+
+// usage heads --help, above the flags.
+const usage = `usage: pgrecover --data-dir DIR (--latest | --time T | --name LABEL) [--set BACKUP] [--dry-run]
 
 Recovers the cluster whose pgBackRest repository the PGBACKREST_* environment
 names (the Postgres container's) into DIR: restore a backup into a staging
@@ -73,44 +83,71 @@ DIR not empty or in use, no backup before the time, repository unreadable),
 action needed (the recovered files could not be moved into DIR).
 
 Flags:
-`)
+`
+
+// flags are the command line of pgrecover.
+type flags struct {
+	dataDir, at, name, set, pgBin string
+	latest, dryRun                bool
+	timeout                       time.Duration
+	extra                         []string // arguments after the flags (none allowed)
+}
+
+// parseFlags reads the command line. done is true when run must exit with
+// code: after --help (0) or a flag error (2, reported on stderr).
+func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (f flags, code int, done bool) {
+	fs := flag.NewFlagSet("pgrecover", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.dataDir, "data-dir", "", "the new cluster's data directory: missing, or an empty directory (a fresh volume)")
+	fs.BoolVar(&f.latest, "latest", false, "replay every archived WAL segment")
+	fs.StringVar(&f.at, "time", "", "stop after the last transaction committed at or before this RFC 3339 time (with a zone)")
+	fs.StringVar(&f.name, "name", "", "stop at this restore point (SELECT pg_create_restore_point('name'))")
+	fs.StringVar(&f.set, "set", "", "restore this backup (label from pgbackrest info) instead of the newest suitable one")
+	fs.BoolVar(&f.dryRun, "dry-run", false, "check the guard rails and show the plan; change nothing")
+	fs.StringVar(&f.pgBin, "pg-bin", envOr(getenv, "PG_BIN", "/usr/lib/postgresql/15/bin"), "PostgreSQL programs")
+	fs.DurationVar(&f.timeout, "timeout", time.Hour, "bound on the WAL replay")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
+			return f, exitOK, true
 		}
-		return exitUsage
+		return f, exitUsage, true
 	}
-	target, err := parseTarget(*latest, *at, *name)
-	if err == nil && *dataDir == "" {
+	f.extra = fs.Args()
+	return f, exitOK, false
+}
+
+// setup checks the flags and the PGBACKREST_* environment, then returns the
+// runner and the recovery's options; the first problem found is the error.
+func (f flags) setup(getenv func(string) string, stdout io.Writer) (pitr.Runner, pitr.RecoverOptions, error) {
+	target, err := parseTarget(f.latest, f.at, f.name)
+	if err == nil && f.dataDir == "" {
 		err = errors.New("--data-dir is required")
 	}
-	if err == nil && fs.NArg() > 0 {
-		err = fmt.Errorf("unexpected arguments: %v", fs.Args())
+	if err == nil && len(f.extra) > 0 {
+		err = fmt.Errorf("unexpected arguments: %v", f.extra)
 	}
 	cfg := pitr.FromEnv(getenv)
 	if err == nil {
 		err = cfg.Validate()
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "pgrecover: %v\n", err)
-		return exitUsage
+		return pitr.Runner{}, pitr.RecoverOptions{}, err
 	}
 	cred, err := pitr.PostgresCredential()
 	if err != nil {
-		fmt.Fprintf(stderr, "pgrecover: %v\n", err)
-		return exitUsage
+		return pitr.Runner{}, pitr.RecoverOptions{}, err
 	}
-	r := pitr.Runner{Config: cfg, Credential: cred}
-	opts := pitr.RecoverOptions{Target: target, DataDir: *dataDir, BinDir: *pgBin, Set: *set, Timeout: *timeout,
+	opts := pitr.RecoverOptions{Target: target, DataDir: f.dataDir, BinDir: f.pgBin, Set: f.set, Timeout: f.timeout,
 		Progress: func(s string) { fmt.Fprintf(stdout, "pgrecover: %s\n", s) }}
+	return pitr.Runner{Config: cfg, Credential: cred}, opts, nil
+}
 
-	plan, err := r.Plan(ctx, opts)
-	if err != nil {
-		fmt.Fprintf(stderr, "pgrecover: refused, nothing changed: %v\n", err)
-		return exitRefused
-	}
+// printPlan shows what is restored from where to where, before anything changes.
+func printPlan(stdout io.Writer, plan pitr.Plan) {
 	fmt.Fprintf(stdout, `pgrecover: plan
   from:    %s, stanza %s (archive up to %s)
   backup:  %s (%s, ended %s, %d MB)
@@ -118,22 +155,24 @@ Flags:
   into:    %s
 `, plan.Repository, plan.Stanza, orNone(plan.ArchiveMax), plan.Backup.Label, plan.Backup.Type,
 		plan.Backup.Stop.Format(time.RFC3339), plan.Backup.Size>>20, plan.Target, plan.DataDir)
-	if *dryRun {
-		fmt.Fprintln(stdout, "pgrecover: dry run: nothing changed")
-		return exitOK
-	}
+}
+
+// recoverInto runs the recovery and maps its failure to the exit status: a
+// failed move into the target needs a person, any earlier failure left the
+// target as it was.
+func recoverInto(ctx context.Context, r pitr.Runner, opts pitr.RecoverOptions, stdout, stderr io.Writer) int {
 	res, err := r.Recover(ctx, opts)
 	switch {
 	case errors.Is(err, pitr.ErrMove):
 		fmt.Fprintf(stderr, "pgrecover: %v\nthe target may hold part of the files: inspect it, empty it and run again\n", err)
 		return exitManual
 	case err != nil:
-		fmt.Fprintf(stderr, "pgrecover: recovery failed, %s left as it was: %v\n", *dataDir, err)
+		fmt.Fprintf(stderr, "pgrecover: recovery failed, %s left as it was: %v\n", opts.DataDir, err)
 		return exitFailed
 	}
 	fmt.Fprintf(stdout, "pgrecover: done in %s (restore %s, replay %s): %s holds the cluster at %s, timeline %d\n",
 		(res.Restore + res.Replay).Round(time.Second), res.Restore.Round(time.Second), res.Replay.Round(time.Second),
-		*dataDir, res.EndLSN, res.Timeline)
+		opts.DataDir, res.EndLSN, res.Timeline)
 	fmt.Fprintln(stdout, "pgrecover: next: docs/DEPLOYMENT.md, \"Make the recovered cluster the region's database\"")
 	return exitOK
 }

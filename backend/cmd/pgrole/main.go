@@ -87,19 +87,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stderr, "pgrole: unknown command %q\n%s", args[0], usage)
 		return exitUsage
 	}
-	fs := flag.NewFlagSet("pgrole "+args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, usage) }
-	exec := cmd(fs)
-	if err := fs.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "pgrole %s: unexpected arguments %q\n", args[0], fs.Args())
-		return exitUsage
+	exec, code, done := parseCommand(cmd, args, stderr)
+	if done {
+		return code
 	}
 	env := envOf(getenv)
 	if env.dataDir == "" {
@@ -107,18 +97,43 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return exitUsage
 	}
 	err := exec(ctx, env, stdout, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "pgrole %s: %v\n", args[0], err)
+	}
+	return exitStatus(err)
+}
+
+// parseCommand reads the flags of the command args[0] defines. done is true
+// when run must exit with code: after --help (0) or a usage error (2).
+func parseCommand(cmd func(fs *flag.FlagSet) command, args []string, stderr io.Writer) (exec command, code int, done bool) {
+	fs := flag.NewFlagSet("pgrole "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	exec = cmd(fs)
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, exitOK, true
+		}
+		return nil, exitUsage, true
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "pgrole %s: unexpected arguments %q\n", args[0], fs.Args())
+		return nil, exitUsage, true
+	}
+	return exec, exitOK, false
+}
+
+// exitStatus maps a command's error to the documented exit status.
+func exitStatus(err error) int {
 	var ue usageError
 	switch {
 	case err == nil:
 		return exitOK
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "pgrole %s: %v\n", args[0], err)
 		return exitUsage
 	case errors.Is(err, standby.ErrRefused):
-		fmt.Fprintf(stderr, "pgrole %s: %v\n", args[0], err)
 		return exitRefused
 	}
-	fmt.Fprintf(stderr, "pgrole %s: %v\n", args[0], err)
 	return exitFailed
 }
 

@@ -46,65 +46,89 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
-	cfg := pitr.FromEnv(getenv)
-	var errs []error
-	if err := cfg.Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	dbURL := getenv("DATABASE_URL")
-	if dbURL == "" {
-		errs = append(errs, errors.New("DATABASE_URL: required"))
-	}
-	full, err := cron.ParseStandard(orDefault(getenv("PITR_FULL_SCHEDULE"), "0 2 * * 0"))
+	s, err := loadSettings(getenv)
 	if err != nil {
-		errs = append(errs, errors.New("PITR_FULL_SCHEDULE: want a 5-field cron expression"))
-	}
-	diff, err := cron.ParseStandard(orDefault(getenv("PITR_DIFF_SCHEDULE"), "0 2 * * 1-6"))
-	if err != nil {
-		errs = append(errs, errors.New("PITR_DIFF_SCHEDULE: want a 5-field cron expression"))
-	}
-	if len(errs) > 0 {
-		fmt.Fprintf(stderr, "pitrjob: invalid configuration:\n%v\n", errors.Join(errs...))
+		fmt.Fprintf(stderr, "pitrjob: invalid configuration:\n%v\n", err)
 		return 2
 	}
 	log := slog.New(slog.NewJSONHandler(stdout, nil)).With("component", "pitrjob")
-	report, flush, err := reporter(getenv)
+	toSentry, flush, err := reporter(getenv)
 	if err != nil {
 		fmt.Fprintf(stderr, "pitrjob: %v\n", err)
 		return 2
 	}
 	defer flush()
-	runner := pitr.Runner{Config: cfg}
+	runner := pitr.Runner{Config: s.cfg}
 	// The on-call webhook hears what Sentry hears: a failed backup, or a
 	// failed stanza check (WAL is not reaching the repository).
 	alerts := alert.FromEnv(getenv, "pitrjob", runner.Scrub, log)
-	toSentry := report
-	report = func(err error) {
+	report := func(err error) {
 		toSentry(err)
 		alerts.Send(ctx, "backup failed", err.Error())
 	}
-	job := pitr.Job{Runner: runner, DatabaseURL: dbURL, Full: full, Diff: diff, Log: log, Report: report}
-
+	job := pitr.Job{Runner: runner, DatabaseURL: s.dbURL, Full: s.full, Diff: s.diff, Log: log, Report: report}
 	if args[0] == "backup" {
-		typ := pitr.BackupType(args[1])
-		if typ != pitr.Full && typ != pitr.Diff {
-			fmt.Fprint(stderr, usage)
-			return 2
-		}
-		if err := job.Once(ctx, typ); err != nil {
-			return 1
-		}
-		return 0
+		return backupOnce(ctx, job, args[1], stderr)
 	}
+	return schedule(ctx, job, func(msg string) {
+		toSentry(errors.New(msg))
+		alerts.Send(ctx, "WAL archive check failed", msg)
+	})
+}
+
+// settings are the job's configuration from the environment.
+type settings struct {
+	cfg        pitr.Config
+	dbURL      string
+	full, diff cron.Schedule
+}
+
+// loadSettings reads and checks the configuration, returning every problem
+// at once.
+func loadSettings(getenv func(string) string) (settings, error) {
+	s := settings{cfg: pitr.FromEnv(getenv), dbURL: getenv("DATABASE_URL")}
+	var errs []error
+	if err := s.cfg.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if s.dbURL == "" {
+		errs = append(errs, errors.New("DATABASE_URL: required"))
+	}
+	var err error
+	if s.full, err = cron.ParseStandard(orDefault(getenv("PITR_FULL_SCHEDULE"), "0 2 * * 0")); err != nil {
+		errs = append(errs, errors.New("PITR_FULL_SCHEDULE: want a 5-field cron expression"))
+	}
+	if s.diff, err = cron.ParseStandard(orDefault(getenv("PITR_DIFF_SCHEDULE"), "0 2 * * 1-6")); err != nil {
+		errs = append(errs, errors.New("PITR_DIFF_SCHEDULE: want a 5-field cron expression"))
+	}
+	return s, errors.Join(errs...)
+}
+
+// backupOnce takes one backup of type typ (full or diff) now.
+func backupOnce(ctx context.Context, job pitr.Job, typ string, stderr io.Writer) int {
+	t := pitr.BackupType(typ)
+	if t != pitr.Full && t != pitr.Diff {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	if err := job.Once(ctx, t); err != nil {
+		return 1
+	}
+	return 0
+}
+
+// schedule creates the stanza and checks the archive, within ten minutes,
+// then runs the backups on their schedules until ctx ends. A failed start
+// is logged and passed to failedStart.
+func schedule(ctx context.Context, job pitr.Job, failedStart func(msg string)) int {
 	sctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
-	err = job.Start(sctx)
+	err := job.Start(sctx)
 	cancel()
 	if err != nil {
 		// pgBackRest output is scrubbed by the runner; driver errors by redact.
 		msg := redact.Text(err.Error())
-		log.Error("start", "error", msg)
-		toSentry(errors.New(msg))
-		alerts.Send(ctx, "WAL archive check failed", msg)
+		job.Log.Error("start", "error", msg)
+		failedStart(msg)
 		return 1
 	}
 	job.Run(ctx)

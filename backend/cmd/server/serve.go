@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/getsentry/sentry-go"
 
 	"github.com/helloagents/infra/backend/config"
 	"github.com/helloagents/infra/backend/errorreport"
@@ -42,141 +45,188 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		fmt.Fprintf(stderr, "invalid configuration:\n%v\n", err)
 		return 1
 	}
-	ver := version
-	if cfg.Version != "" {
-		ver = cfg.Version
-	}
+	r := &replica{cfg: cfg, ver: cmp.Or(cfg.Version, version), conns: newConnStates()}
 	log, closeLog := logging.New(stdout, cfg.LogLevel)
 	defer func() { _ = closeLog() }()
-	log = log.With("service", "helloagents-backend", "version", ver)
+	r.log = log.With("service", "helloagents-backend", "version", r.ver)
 
 	hub, err := errorreport.NewHub(errorreport.Options{
-		DSN: cfg.SentryDSN, Environment: cfg.SentryEnvironment, Release: ver,
+		DSN: cfg.SentryDSN, Environment: cfg.SentryEnvironment, Release: r.ver,
 		TracesSampleRate: cfg.SentryTracesSampleRate,
 	})
 	if err != nil {
-		log.Error("start", "error", err)
+		r.log.Error("start", "error", err)
 		return 1
 	}
 	if hub != nil {
 		defer hub.Flush(2 * time.Second)
 	}
+	ctx, sigs, stopSignals := shutdownSignals(ctx)
+	defer stopSignals()
+	return r.run(ctx, getenv, hub, sigs)
+}
 
-	// The first signal starts the shutdown (ctx ends); a later one, still
-	// in sigs, cuts the pre-stop delay short.
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
-	defer signal.Stop(sigs)
-	ctx, stop := context.WithCancel(ctx)
-	defer stop()
+// replica is one running server: what serve starts and later shuts down.
+type replica struct {
+	cfg          config.Config
+	ver          string // the build version, unless APP_VERSION overrides it
+	log          *slog.Logger
+	shuttingDown atomic.Bool // from the first signal: readiness 503, Connection: close
+	conns        *connStates
+	srv          *http.Server
+}
+
+// shutdownSignals returns a context that ends at the first SIGTERM or
+// SIGINT; a later signal, still in sigs, cuts the pre-stop delay short.
+// stop releases both.
+func shutdownSignals(parent context.Context) (ctx context.Context, sigs <-chan os.Signal, stop func()) {
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, syscall.SIGTERM, syscall.SIGINT)
+	ctx, cancel := context.WithCancel(parent)
 	go func() {
 		select {
-		case <-sigs:
-			stop()
+		case <-ch:
+			cancel()
 		case <-ctx.Done():
 		}
 	}()
+	return ctx, ch, func() {
+		cancel()
+		signal.Stop(ch)
+	}
+}
 
-	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{ConnectTimeout: cfg.HealthTimeout})
+// run opens the store, starts the migration and the role heartbeat, and
+// serves until ctx ends, then shuts down.
+func (r *replica) run(ctx context.Context, getenv func(string) string, hub *sentry.Hub, sigs <-chan os.Signal) int {
+	st, err := store.Open(ctx, r.cfg.DatabaseURL, store.Options{ConnectTimeout: r.cfg.HealthTimeout})
 	if err != nil {
-		log.Error("start", "error", err)
+		r.log.Error("start", "error", err)
 		return 1
 	}
 	defer st.Close()
-
-	// Migrations retry in the background: a database that is down at start
-	// makes the service unhealthy, not absent. The database check stays
-	// unhealthy until they have run, because until then the API answers 503.
-	migrated, migrateDone := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(migrateDone)
-		migrate(ctx, log, st, migrated)
-	}()
-
+	migrated, migrateDone := startMigration(ctx, r.log, st)
 	roles := newRoleCache(st, time.Second)
-	go heartbeat(ctx, log, st, roles, migrated)
+	go heartbeat(ctx, r.log, st, roles, migrated)
 
-	var shuttingDown atomic.Bool
-	onDBError := dbError(log, logging.NewRepeats(logging.RepeatInterval, time.Now))
-	maxLag := envDuration(getenv, "STANDBY_MAX_LAG", 3*time.Minute)
-	db := health.Gated(health.DatabaseRole(st, maxLag, onDBError), migrated, migrationPending)
-	handler := httpapi.New(httpapi.Deps{
-		Logger: log,
-		Health: health.Runner{Version: ver, Timeout: cfg.HealthTimeout},
-		Full: []health.Check{
-			db,
-			health.SandboxPool(cfg.SandboxPoolURL, &http.Client{Timeout: cfg.HealthTimeout}),
-			health.AIService(cfg.AIAPIKey),
-			backupsCheck(getenv, st, log),
-		},
-		Ready:          []health.Check{db},
-		Courses:        st,
-		AllowedOrigins: cfg.CORSAllowedOrigins,
-		Hub:            hub,
-		ShuttingDown:   shuttingDown.Load,
-		ReadOnly:       roles.ReadOnly,
-	})
-	conns := newConnStates()
-	srv := &http.Server{
-		Handler:           handler,
-		ConnState:         conns.track,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		// Longer than the slowest handler: a health check bounded by HealthTimeout.
-		WriteTimeout:   cfg.HealthTimeout + 10*time.Second,
-		IdleTimeout:    60 * time.Second,
-		MaxHeaderBytes: 64 << 10,
-		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", cfg.Addr())
+	r.srv = r.httpServer(r.handler(getenv, st, hub, roles, migrated))
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", r.cfg.Addr())
 	if err != nil {
-		log.Error("listen", "addr", cfg.Addr(), "error", err)
+		r.log.Error("listen", "addr", r.cfg.Addr(), "error", err)
 		return 1
 	}
-	log.Info("listening", "addr", ln.Addr().String(), "config", cfg)
+	r.log.Info("listening", "addr", ln.Addr().String(), "config", r.cfg)
 
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() { served <- r.srv.Serve(ln) }()
 	select {
 	case err := <-served:
-		log.Error("serve", "error", err)
+		r.log.Error("serve", "error", err)
 		return 1
 	case <-ctx.Done():
 	}
+	return r.shutDown(sigs, ln, served, migrateDone)
+}
 
-	shuttingDown.Store(true)
-	log.Info("shutting down: readiness 503, connections close after their response; serving until the pre-stop delay ends",
-		"delay", cfg.ShutdownDelay.String())
-	delay := time.NewTimer(cfg.ShutdownDelay)
-	select {
-	case <-delay.C:
-	case <-sigs:
-		delay.Stop()
-		log.Info("second signal: pre-stop delay cut short")
-	case err := <-served:
-		log.Error("serve", "error", err)
+// startMigration runs the migrations in the background, retrying: a
+// database that is down at start makes the service unhealthy, not absent.
+// The database check stays unhealthy until they have run (migrated is
+// closed), because until then the API answers 503. done is closed when
+// migrate has returned.
+func startMigration(ctx context.Context, log *slog.Logger, st *store.Store) (migrated, done <-chan struct{}) {
+	m, d := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(d)
+		migrate(ctx, log, st, m)
+	}()
+	return m, d
+}
+
+// handler is the API with its health checks: the database check, gated on
+// the migration, decides readiness; the full health adds the dependencies.
+func (r *replica) handler(getenv func(string) string, st *store.Store, hub *sentry.Hub, roles *roleCache, migrated <-chan struct{}) http.Handler {
+	onDBError := dbError(r.log, logging.NewRepeats(logging.RepeatInterval, time.Now))
+	maxLag := envDuration(getenv, "STANDBY_MAX_LAG", 3*time.Minute)
+	db := health.Gated(health.DatabaseRole(st, maxLag, onDBError), migrated, migrationPending)
+	return httpapi.New(httpapi.Deps{
+		Logger: r.log,
+		Health: health.Runner{Version: r.ver, Timeout: r.cfg.HealthTimeout},
+		Full: []health.Check{
+			db,
+			health.SandboxPool(r.cfg.SandboxPoolURL, &http.Client{Timeout: r.cfg.HealthTimeout}),
+			health.AIService(r.cfg.AIAPIKey),
+			backupsCheck(getenv, st, r.log),
+		},
+		Ready:          []health.Check{db},
+		Courses:        st,
+		AllowedOrigins: r.cfg.CORSAllowedOrigins,
+		Hub:            hub,
+		ShuttingDown:   r.shuttingDown.Load,
+		ReadOnly:       roles.ReadOnly,
+	})
+}
+
+// httpServer bounds every phase of a request and tracks the connections'
+// states for the drain.
+func (r *replica) httpServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ConnState:         r.conns.track,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		// Longer than the slowest handler: a health check bounded by HealthTimeout.
+		WriteTimeout:   r.cfg.HealthTimeout + 10*time.Second,
+		IdleTimeout:    60 * time.Second,
+		MaxHeaderBytes: 64 << 10,
+		ErrorLog:       slog.NewLogLogger(r.log.Handler(), slog.LevelWarn),
+	}
+}
+
+// shutDown is steps 2 and 3 of serve's shutdown: the pre-stop delay, then
+// the drain within SHUTDOWN_TIMEOUT.
+func (r *replica) shutDown(sigs <-chan os.Signal, ln net.Listener, served <-chan error, migrateDone <-chan struct{}) int {
+	if !r.preStopDelay(sigs, served) {
 		return 1
 	}
-
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), r.cfg.ShutdownTimeout)
 	defer cancel()
-	log.Info("pre-stop delay over: closing the listener, draining in-flight requests", "timeout", cfg.ShutdownTimeout.String())
+	r.log.Info("pre-stop delay over: closing the listener, draining in-flight requests", "timeout", r.cfg.ShutdownTimeout.String())
 	// Not Shutdown yet: it would drop the requests that accepted connections
 	// have not sent yet (see connStates).
 	_ = ln.Close()
 	if err := <-served; !errors.Is(err, net.ErrClosed) {
-		log.Error("serve", "error", err)
+		r.log.Error("serve", "error", err)
 	}
-	if n := conns.waitIdle(sctx); n > 0 {
-		log.Warn("drain timeout: connections still busy", "connections", n)
+	if n := r.conns.waitIdle(sctx); n > 0 {
+		r.log.Warn("drain timeout: connections still busy", "connections", n)
 	}
-	if err := srv.Shutdown(sctx); err != nil {
-		log.Error("shutdown: requests still running were cut off", "error", err)
+	if err := r.srv.Shutdown(sctx); err != nil {
+		r.log.Error("shutdown: requests still running were cut off", "error", err)
 		return 1
 	}
 	<-migrateDone // ctx is done, so a pending migration gives up; then the pool may close
-	log.Info("stopped")
+	r.log.Info("stopped")
 	return 0
+}
+
+// preStopDelay marks the replica shutting down and keeps serving for
+// SHUTDOWN_DELAY or until a second signal. It returns false if the server
+// failed meanwhile.
+func (r *replica) preStopDelay(sigs <-chan os.Signal, served <-chan error) bool {
+	r.shuttingDown.Store(true)
+	r.log.Info("shutting down: readiness 503, connections close after their response; serving until the pre-stop delay ends",
+		"delay", r.cfg.ShutdownDelay.String())
+	delay := time.NewTimer(r.cfg.ShutdownDelay)
+	select {
+	case <-delay.C:
+	case <-sigs:
+		delay.Stop()
+		r.log.Info("second signal: pre-stop delay cut short")
+	case err := <-served:
+		r.log.Error("serve", "error", err)
+		return false
+	}
+	return true
 }
 
 // migrationPending is the database component's message while the database
