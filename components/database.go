@@ -118,27 +118,14 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 	if err != nil {
 		return nil, err
 	}
-	data, err := docker.NewVolume(ctx, name+"-pgdata", &docker.VolumeArgs{
-		Name: pulumi.Sprintf("%s-pgdata", args.Prefix),
-	}, append(in, pulumi.Protect(args.ProtectData))...)
+	data, err := dataVolume(ctx, name, args, in)
 	if err != nil {
-		return nil, fmt.Errorf("postgres volume for region %s: %w", args.Region, err)
+		return nil, err
 	}
-	pg := d.postgresArgs(args, pgImage, data)
-	var pv pitrVolumes
-	if args.PITR != nil {
-		if pv, err = args.PITR.volumes(ctx, name, args.Prefix, in); err != nil {
-			return nil, fmt.Errorf("pgbackrest volumes for region %s: %w", args.Region, err)
-		}
-		args.PITR.archive(pg, args.User, pv)
+	pv, err := d.postgres(ctx, name, args, pgImage, data, in)
+	if err != nil {
+		return nil, err
 	}
-	harden(pg, args.RunAs, args.Limits, args.Host.Identity(RolePostgres))
-	// Two servers must never share one data volume: Postgres is replaced
-	// delete-before-create, and nothing a release changes replaces it.
-	if _, err := docker.NewContainer(ctx, name+"-postgres", pg, append(in, pulumi.DeleteBeforeReplace(true))...); err != nil {
-		return nil, fmt.Errorf("postgres container for region %s: %w", args.Region, err)
-	}
-
 	d.URL = pulumi.ToSecret(pulumi.Sprintf("postgres://%s:%s@%s:%d/%s?sslmode=disable",
 		args.User, args.Password, d.Hostname, PostgresPort, args.Name)).(pulumi.StringOutput)
 
@@ -153,6 +140,41 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 		return nil, err
 	}
 	return d, nil
+}
+
+// dataVolume holds the cluster; ProtectData makes Pulumi refuse to delete it.
+func dataVolume(ctx *pulumi.Context, name string, args *DatabaseArgs, in []pulumi.ResourceOption) (*docker.Volume, error) {
+	data, err := docker.NewVolume(ctx, name+"-pgdata", &docker.VolumeArgs{
+		Name: pulumi.Sprintf("%s-pgdata", args.Prefix),
+	}, append(in, pulumi.Protect(args.ProtectData))...)
+	if err != nil {
+		return nil, fmt.Errorf("postgres volume for region %s: %w", args.Region, err)
+	}
+	return data, nil
+}
+
+// postgres creates the Postgres container on the data volume and, with
+// PITR, the volumes its WAL archiving uses, which it returns for the
+// backup job.
+func (d *Database) postgres(ctx *pulumi.Context, name string, args *DatabaseArgs, pgImage pulumi.StringOutput,
+	data *docker.Volume, in []pulumi.ResourceOption,
+) (pitrVolumes, error) {
+	pg := d.postgresArgs(args, pgImage, data)
+	var pv pitrVolumes
+	if args.PITR != nil {
+		var err error
+		if pv, err = args.PITR.volumes(ctx, name, args.Prefix, in); err != nil {
+			return pv, fmt.Errorf("pgbackrest volumes for region %s: %w", args.Region, err)
+		}
+		args.PITR.archive(pg, args.User, pv)
+	}
+	harden(pg, args.RunAs, args.Limits, args.Host.Identity(RolePostgres))
+	// Two servers must never share one data volume: Postgres is replaced
+	// delete-before-create, and nothing a release changes replaces it.
+	if _, err := docker.NewContainer(ctx, name+"-postgres", pg, append(in, pulumi.DeleteBeforeReplace(true))...); err != nil {
+		return pv, fmt.Errorf("postgres container for region %s: %w", args.Region, err)
+	}
+	return pv, nil
 }
 
 // postgresArgs is the Postgres container before archiving and hardening:
@@ -212,12 +234,41 @@ func (d *Database) backupJobs(ctx *pulumi.Context, name string, args *DatabaseAr
 	return nil
 }
 
+// backupJob is the pgbackup container, on both networks: it reads the
+// database and ships the dumps off the host.
 func (d *Database) backupJob(ctx *pulumi.Context, name string, args *DatabaseArgs, in []pulumi.ResourceOption) error {
 	b := args.Backup
 	img, err := image(ctx, name+"-backup-image", b.Image, b.Pull, in...)
 	if err != nil {
 		return err
 	}
+	plain, secret := d.backupEnv(args)
+	job := &docker.ContainerArgs{
+		Name:    pulumi.Sprintf("%s-backup", args.Prefix),
+		Image:   img,
+		Command: pulumi.ToStringArray([]string{"run"}),
+		Envs:    env(plain, secret),
+		NetworksAdvanced: docker.ContainerNetworksAdvancedArray{
+			docker.ContainerNetworksAdvancedArgs{Name: args.Host.PrivateNetworkName},
+			docker.ContainerNetworksAdvancedArgs{Name: args.Host.EgressNetworkName},
+		},
+	}
+	if b.LocalVolume {
+		if job.Mounts, err = backupVolume(ctx, name, args, in); err != nil {
+			return err
+		}
+	}
+	harden(job, b.RunAs, b.Limits, args.Host.Identity(RoleBackup))
+	if _, err := docker.NewContainer(ctx, name+"-backup", job, in...); err != nil {
+		return fmt.Errorf("backup container for region %s: %w", args.Region, err)
+	}
+	return nil
+}
+
+// backupEnv is the pgbackup job's environment: where, when and how many
+// dumps, the database it dumps, and where its alerts go.
+func (d *Database) backupEnv(args *DatabaseArgs) (map[string]string, map[string]pulumi.StringInput) {
+	b := args.Backup
 	plain := map[string]string{
 		"BACKUP_DESTINATION":    b.Destination,
 		"BACKUP_SCHEDULE":       b.Schedule,
@@ -235,32 +286,21 @@ func (d *Database) backupJob(ctx *pulumi.Context, name string, args *DatabaseArg
 		plain["BACKUP_S3_REGION"] = "auto"
 	}
 	alertRegion(plain, secret, args.Region)
-	job := &docker.ContainerArgs{
-		Name:    pulumi.Sprintf("%s-backup", args.Prefix),
-		Image:   img,
-		Command: pulumi.ToStringArray([]string{"run"}),
-		Envs:    env(plain, secret),
-		NetworksAdvanced: docker.ContainerNetworksAdvancedArray{
-			docker.ContainerNetworksAdvancedArgs{Name: args.Host.PrivateNetworkName},
-			docker.ContainerNetworksAdvancedArgs{Name: args.Host.EgressNetworkName},
-		},
+	return plain, secret
+}
+
+// backupVolume is the named volume the job writes its dumps to in dev
+// (LocalVolume), mounted at /backups.
+func backupVolume(ctx *pulumi.Context, name string, args *DatabaseArgs, in []pulumi.ResourceOption) (docker.ContainerMountArray, error) {
+	vol, err := docker.NewVolume(ctx, name+"-backups", &docker.VolumeArgs{
+		Name: pulumi.Sprintf("%s-backups", args.Prefix),
+	}, in...)
+	if err != nil {
+		return nil, fmt.Errorf("backup volume for region %s: %w", args.Region, err)
 	}
-	if b.LocalVolume {
-		vol, err := docker.NewVolume(ctx, name+"-backups", &docker.VolumeArgs{
-			Name: pulumi.Sprintf("%s-backups", args.Prefix),
-		}, in...)
-		if err != nil {
-			return fmt.Errorf("backup volume for region %s: %w", args.Region, err)
-		}
-		job.Mounts = docker.ContainerMountArray{docker.ContainerMountArgs{
-			Type:   pulumi.String("volume"),
-			Source: vol.Name,
-			Target: pulumi.String("/backups"),
-		}}
-	}
-	harden(job, b.RunAs, b.Limits, args.Host.Identity(RoleBackup))
-	if _, err := docker.NewContainer(ctx, name+"-backup", job, in...); err != nil {
-		return fmt.Errorf("backup container for region %s: %w", args.Region, err)
-	}
-	return nil
+	return docker.ContainerMountArray{docker.ContainerMountArgs{
+		Type:   pulumi.String("volume"),
+		Source: vol.Name,
+		Target: pulumi.String("/backups"),
+	}}, nil
 }

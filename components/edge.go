@@ -61,37 +61,12 @@ func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.Re
 	}
 	cf := []pulumi.ResourceOption{pulumi.Parent(e), pulumi.Provider(args.Cloudflare)}
 	if args.ManageZoneSettings {
-		if _, err := cloudflare.NewZoneSettingsOverride(ctx, name+"-zone-settings", &cloudflare.ZoneSettingsOverrideArgs{
-			ZoneId: pulumi.String(args.ZoneID),
-			Settings: &cloudflare.ZoneSettingsOverrideSettingsArgs{
-				AlwaysUseHttps:         pulumi.String("on"),
-				AutomaticHttpsRewrites: pulumi.String("on"),
-				MinTlsVersion:          pulumi.String(args.MinTLSVersion),
-				Tls13:                  pulumi.String("on"),
-				Ssl:                    pulumi.String("strict"),
-				SecurityHeader: &cloudflare.ZoneSettingsOverrideSettingsSecurityHeaderArgs{
-					Enabled:           pulumi.Bool(true),
-					MaxAge:            pulumi.Int(args.HSTSMaxAgeSeconds),
-					IncludeSubdomains: pulumi.Bool(true),
-					Nosniff:           pulumi.Bool(true),
-					Preload:           pulumi.Bool(false),
-				},
-			},
-		}, cf...); err != nil {
-			return nil, fmt.Errorf("zone settings: %w", err)
+		if err := zoneSettings(ctx, name, args, cf); err != nil {
+			return nil, err
 		}
 	}
-	for _, r := range args.Regions {
-		if _, err := cloudflare.NewRecord(ctx, fmt.Sprintf("%s-%s-dns", name, r.Name), &cloudflare.RecordArgs{
-			ZoneId:  pulumi.String(args.ZoneID),
-			Name:    pulumi.String(r.Hostname),
-			Type:    pulumi.String("CNAME"),
-			Content: r.TunnelCNAME,
-			Proxied: pulumi.Bool(true),
-			Comment: pulumi.String("HelloAgents API, region " + r.Name),
-		}, cf...); err != nil {
-			return nil, fmt.Errorf("DNS record of region %s: %w", r.Name, err)
-		}
+	if err := regionRecords(ctx, name, args, cf); err != nil {
+		return nil, err
 	}
 	var err error
 	if len(args.Regions) == 1 {
@@ -111,6 +86,51 @@ func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.Re
 	return e, nil
 }
 
+// zoneSettings force HTTPS on the zone: redirects, rewrites, strict TLS to
+// the origin, the minimum TLS version and HSTS.
+func zoneSettings(ctx *pulumi.Context, name string, args *EdgeArgs, cf []pulumi.ResourceOption) error {
+	if _, err := cloudflare.NewZoneSettingsOverride(ctx, name+"-zone-settings", &cloudflare.ZoneSettingsOverrideArgs{
+		ZoneId: pulumi.String(args.ZoneID),
+		Settings: &cloudflare.ZoneSettingsOverrideSettingsArgs{
+			AlwaysUseHttps:         pulumi.String("on"),
+			AutomaticHttpsRewrites: pulumi.String("on"),
+			MinTlsVersion:          pulumi.String(args.MinTLSVersion),
+			Tls13:                  pulumi.String("on"),
+			Ssl:                    pulumi.String("strict"),
+			SecurityHeader: &cloudflare.ZoneSettingsOverrideSettingsSecurityHeaderArgs{
+				Enabled:           pulumi.Bool(true),
+				MaxAge:            pulumi.Int(args.HSTSMaxAgeSeconds),
+				IncludeSubdomains: pulumi.Bool(true),
+				Nosniff:           pulumi.Bool(true),
+				Preload:           pulumi.Bool(false),
+			},
+		},
+	}, cf...); err != nil {
+		return fmt.Errorf("zone settings: %w", err)
+	}
+	return nil
+}
+
+// regionRecords give each region its own proxied name, pointing at its
+// tunnel.
+func regionRecords(ctx *pulumi.Context, name string, args *EdgeArgs, cf []pulumi.ResourceOption) error {
+	for _, r := range args.Regions {
+		if _, err := cloudflare.NewRecord(ctx, fmt.Sprintf("%s-%s-dns", name, r.Name), &cloudflare.RecordArgs{
+			ZoneId:  pulumi.String(args.ZoneID),
+			Name:    pulumi.String(r.Hostname),
+			Type:    pulumi.String("CNAME"),
+			Content: r.TunnelCNAME,
+			Proxied: pulumi.Bool(true),
+			Comment: pulumi.String("HelloAgents API, region " + r.Name),
+		}, cf...); err != nil {
+			return fmt.Errorf("DNS record of region %s: %w", r.Name, err)
+		}
+	}
+	return nil
+}
+
+// singleRegion points the API name at the one region's tunnel and watches
+// it with a zone health check on the readiness path.
 func (e *Edge) singleRegion(ctx *pulumi.Context, name string, args *EdgeArgs, cf []pulumi.ResourceOption) error {
 	r := args.Regions[0]
 	if _, err := cloudflare.NewRecord(ctx, name+"-api-dns", &cloudflare.RecordArgs{

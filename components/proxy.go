@@ -69,23 +69,24 @@ func NewProxy(ctx *pulumi.Context, name string, args *ProxyArgs, opts ...pulumi.
 	if err != nil {
 		return nil, err
 	}
-	vars := map[string]string{
-		proxy.EnvPort:        strconv.Itoa(args.Port),
-		proxy.EnvBackendHost: BackendAlias,
-		proxy.EnvBackendPort: strconv.Itoa(args.BackendPort),
-		proxy.EnvHealthPath:  health.ReadyPath,
-		proxy.EnvMaxServers:  strconv.Itoa(2 * args.MaxReplicas),
-	}
+	c := proxyArgs(args, img)
 	fixed := args.HostPort != 0
-	dockerName := pulumi.Sprintf("%s-proxy", args.Host.Prefix)
-	if !fixed {
-		spec := fmt.Sprintf("%v %+v", vars, args.Limits)
-		dockerName = pulumi.Sprintf("%s-proxy-%s", args.Host.Prefix, img.ApplyT(func(ref string) string {
-			return fingerprint(spec, ref)
-		}).(pulumi.StringOutput))
+	harden(c, proxyUser, args.Limits, args.Host.Identity(RoleProxy))
+	if _, err := docker.NewContainer(ctx, name, c, append(in, pulumi.DeleteBeforeReplace(fixed))...); err != nil {
+		return nil, fmt.Errorf("proxy for region %s: %w", args.Host.Region, err)
 	}
+	if err := ctx.RegisterResourceOutputs(p, pulumi.Map{"url": pulumi.String(p.URL)}); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// proxyArgs is the proxy container before hardening: on the egress network
+// under ProxyAlias, published on the host in dev.
+func proxyArgs(args *ProxyArgs, img pulumi.StringOutput) *docker.ContainerArgs {
+	vars := proxyEnv(args)
 	c := &docker.ContainerArgs{
-		Name:  dockerName,
+		Name:  proxyName(args, vars, img),
 		Image: img,
 		Envs:  env(vars, nil),
 		NetworksAdvanced: docker.ContainerNetworksAdvancedArray{
@@ -103,12 +104,31 @@ func NewProxy(ctx *pulumi.Context, name string, args *ProxyArgs, opts ...pulumi.
 			Protocol: pulumi.String("tcp"),
 		}}
 	}
-	harden(c, proxyUser, args.Limits, args.Host.Identity(RoleProxy))
-	if _, err := docker.NewContainer(ctx, name, c, append(in, pulumi.DeleteBeforeReplace(fixed))...); err != nil {
-		return nil, fmt.Errorf("proxy for region %s: %w", args.Host.Region, err)
+	return c
+}
+
+// proxyEnv tells HAProxy where it listens, which replicas it tracks and how
+// it asks them whether they are ready.
+func proxyEnv(args *ProxyArgs) map[string]string {
+	return map[string]string{
+		proxy.EnvPort:        strconv.Itoa(args.Port),
+		proxy.EnvBackendHost: BackendAlias,
+		proxy.EnvBackendPort: strconv.Itoa(args.BackendPort),
+		proxy.EnvHealthPath:  health.ReadyPath,
+		proxy.EnvMaxServers:  strconv.Itoa(2 * args.MaxReplicas),
 	}
-	if err := ctx.RegisterResourceOutputs(p, pulumi.Map{"url": pulumi.String(p.URL)}); err != nil {
-		return nil, err
+}
+
+// proxyName is the container's Docker name. Behind a tunnel it carries a
+// fingerprint of the image and settings, so a changed proxy is created
+// beside the old one; with a fixed host port it is fixed too, as only one
+// container can hold the port.
+func proxyName(args *ProxyArgs, vars map[string]string, img pulumi.StringOutput) pulumi.StringOutput {
+	if args.HostPort != 0 {
+		return pulumi.Sprintf("%s-proxy", args.Host.Prefix)
 	}
-	return p, nil
+	spec := fmt.Sprintf("%v %+v", vars, args.Limits)
+	return pulumi.Sprintf("%s-proxy-%s", args.Host.Prefix, img.ApplyT(func(ref string) string {
+		return fingerprint(spec, ref)
+	}).(pulumi.StringOutput))
 }

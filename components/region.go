@@ -66,6 +66,26 @@ func NewRegion(ctx *pulumi.Context, name string, args *RegionArgs, opts ...pulum
 	if err := ctx.RegisterComponentResource(regionType, name, h, opts...); err != nil {
 		return nil, err
 	}
+	p, err := docker.NewProvider(ctx, name+"-docker", providerArgs(args), pulumi.Parent(h))
+	if err != nil {
+		return nil, fmt.Errorf("docker provider for region %s: %w", args.Region, err)
+	}
+	h.Provider = p
+	if err := h.networks(ctx, name, args); err != nil {
+		return nil, err
+	}
+	if err := ctx.RegisterResourceOutputs(h, pulumi.Map{
+		"privateNetwork": h.PrivateNetworkName,
+		"egressNetwork":  h.EgressNetworkName,
+	}); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// providerArgs reach the region's engine, over ssh(1) when DockerHost says
+// so, logged in to the registry when one is set.
+func providerArgs(args *RegionArgs) *docker.ProviderArgs {
 	pargs := &docker.ProviderArgs{Host: pulumi.String(args.DockerHost)}
 	if len(args.SSHOpts) > 0 {
 		pargs.SshOpts = pulumi.ToStringArray(args.SSHOpts)
@@ -77,36 +97,31 @@ func NewRegion(ctx *pulumi.Context, name string, args *RegionArgs, opts ...pulum
 			Password: r.Password,
 		}}
 	}
-	p, err := docker.NewProvider(ctx, name+"-docker", pargs, pulumi.Parent(h))
-	if err != nil {
-		return nil, fmt.Errorf("docker provider for region %s: %w", args.Region, err)
-	}
-	h.Provider = p
-	in := []pulumi.ResourceOption{pulumi.Parent(h), pulumi.Provider(p)}
+	return pargs
+}
+
+// networks creates the internal private network and the egress network on
+// the region's engine.
+func (h *Region) networks(ctx *pulumi.Context, name string, args *RegionArgs) error {
+	in := []pulumi.ResourceOption{pulumi.Parent(h), pulumi.Provider(h.Provider)}
 	private, err := docker.NewNetwork(ctx, name+"-private", &docker.NetworkArgs{
 		Name:     pulumi.Sprintf("%s-private", args.Prefix),
 		Driver:   pulumi.String("bridge"),
 		Internal: pulumi.Bool(true),
 	}, in...)
 	if err != nil {
-		return nil, fmt.Errorf("private network for region %s: %w", args.Region, err)
+		return fmt.Errorf("private network for region %s: %w", args.Region, err)
 	}
 	egress, err := docker.NewNetwork(ctx, name+"-egress", &docker.NetworkArgs{
 		Name:   pulumi.Sprintf("%s-egress", args.Prefix),
 		Driver: pulumi.String("bridge"),
 	}, in...)
 	if err != nil {
-		return nil, fmt.Errorf("egress network for region %s: %w", args.Region, err)
+		return fmt.Errorf("egress network for region %s: %w", args.Region, err)
 	}
 	h.PrivateNetworkName = private.Name
 	h.EgressNetworkName = egress.Name
-	if err := ctx.RegisterResourceOutputs(h, pulumi.Map{
-		"privateNetwork": private.Name,
-		"egressNetwork":  egress.Name,
-	}); err != nil {
-		return nil, err
-	}
-	return h, nil
+	return nil
 }
 
 // Child is the option a component of the region is created with: the

@@ -73,39 +73,78 @@ func NewSecrets(ctx *pulumi.Context, name string, args *SecretsArgs, opts ...pul
 		return nil, err
 	}
 	child := pulumi.Parent(s)
-	// Alphanumeric only: the password is embedded in DATABASE_URL.
-	pw, err := random.NewRandomPassword(ctx, name+"-db-password", &random.RandomPasswordArgs{
-		Length:  pulumi.Int(32),
-		Special: pulumi.Bool(false),
-	}, child, pulumi.Aliases([]pulumi.Alias{{Name: pulumi.String(fmt.Sprintf("%s-db-password-%s", name, args.Primary))}}))
-	if err != nil {
-		return nil, fmt.Errorf("database password: %w", err)
+	var err error
+	if s.DatabasePassword, err = databasePassword(ctx, name, args.Primary, child); err != nil {
+		return nil, err
 	}
-	s.DatabasePassword = pulumi.ToSecret(pw.Result).(pulumi.StringOutput)
-	for _, region := range args.Regions {
-		if args.Tunnels {
-			// Cloudflare wants at least 32 random bytes, base64-encoded.
-			id, err := random.NewRandomId(ctx, fmt.Sprintf("%s-tunnel-secret-%s", name, region), &random.RandomIdArgs{
-				ByteLength: pulumi.Int(32),
-			}, child)
-			if err != nil {
-				return nil, fmt.Errorf("tunnel secret for region %s: %w", region, err)
-			}
-			s.TunnelSecrets[region] = pulumi.ToSecret(id.B64Std).(pulumi.StringOutput)
+	if args.Tunnels {
+		if err := tunnelSecrets(ctx, name, args.Regions, s.TunnelSecrets, child); err != nil {
+			return nil, err
 		}
 	}
 	generated := 1 + len(s.TunnelSecrets)
 	if args.RepositoryPassphrase {
-		pw, err := random.NewRandomPassword(ctx, name+"-repository-passphrase", &random.RandomPasswordArgs{
-			Length:  pulumi.Int(48),
-			Special: pulumi.Bool(false),
-		}, child)
-		if err != nil {
-			return nil, fmt.Errorf("repository passphrase: %w", err)
+		if s.RepositoryPassphrase, err = repositoryPassphrase(ctx, name, child); err != nil {
+			return nil, err
 		}
-		s.RepositoryPassphrase = pulumi.ToSecret(pw.Result).(pulumi.StringOutput)
 		generated++
 	}
+	s.collected(args)
+	// Only the count is registered: the values must not become outputs.
+	if err := ctx.RegisterResourceOutputs(s, pulumi.Map{
+		"generated": pulumi.Int(generated),
+	}); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// databasePassword is the stack's one database password, aliased to its
+// per-region name of old (see SecretsArgs.Primary). Alphanumeric only: it
+// is embedded in DATABASE_URL.
+func databasePassword(ctx *pulumi.Context, name, primary string, child pulumi.ResourceOption) (pulumi.StringOutput, error) {
+	pw, err := random.NewRandomPassword(ctx, name+"-db-password", &random.RandomPasswordArgs{
+		Length:  pulumi.Int(32),
+		Special: pulumi.Bool(false),
+	}, child, pulumi.Aliases([]pulumi.Alias{{Name: pulumi.String(fmt.Sprintf("%s-db-password-%s", name, primary))}}))
+	if err != nil {
+		return pulumi.StringOutput{}, fmt.Errorf("database password: %w", err)
+	}
+	return pulumi.ToSecret(pw.Result).(pulumi.StringOutput), nil
+}
+
+// tunnelSecrets generates one Cloudflare Tunnel secret per region into
+// secrets, keyed by region. Cloudflare wants at least 32 random bytes,
+// base64-encoded.
+func tunnelSecrets(ctx *pulumi.Context, name string, regions []string, secrets map[string]pulumi.StringOutput, child pulumi.ResourceOption) error {
+	for _, region := range regions {
+		id, err := random.NewRandomId(ctx, fmt.Sprintf("%s-tunnel-secret-%s", name, region), &random.RandomIdArgs{
+			ByteLength: pulumi.Int(32),
+		}, child)
+		if err != nil {
+			return fmt.Errorf("tunnel secret for region %s: %w", region, err)
+		}
+		secrets[region] = pulumi.ToSecret(id.B64Std).(pulumi.StringOutput)
+	}
+	return nil
+}
+
+// repositoryPassphrase is the passphrase of the stack's pgBackRest
+// repositories.
+func repositoryPassphrase(ctx *pulumi.Context, name string, child pulumi.ResourceOption) (pulumi.StringOutput, error) {
+	pw, err := random.NewRandomPassword(ctx, name+"-repository-passphrase", &random.RandomPasswordArgs{
+		Length:  pulumi.Int(48),
+		Special: pulumi.Bool(false),
+	}, child)
+	if err != nil {
+		return pulumi.StringOutput{}, fmt.Errorf("repository passphrase: %w", err)
+	}
+	return pulumi.ToSecret(pw.Result).(pulumi.StringOutput), nil
+}
+
+// collected wraps the operator's configured secrets as secret outputs, an
+// unset one as a secret empty string, and records which were set.
+func (s *Secrets) collected(args *SecretsArgs) {
 	secret := func(v string) pulumi.StringOutput {
 		return pulumi.ToSecret(pulumi.String(v)).(pulumi.StringOutput)
 	}
@@ -116,11 +155,4 @@ func NewSecrets(ctx *pulumi.Context, name string, args *SecretsArgs, opts ...pul
 	s.R2SecretAccessKey = secret(args.R2SecretAccessKey)
 	s.RegistryPassword, s.HasRegistry = secret(args.RegistryPassword), args.RegistryPassword != ""
 	s.AlertWebhookURL, s.HasAlertWebhookURL = secret(args.AlertWebhookURL), args.AlertWebhookURL != ""
-	// Only the count is registered: the values must not become outputs.
-	if err := ctx.RegisterResourceOutputs(s, pulumi.Map{
-		"generated": pulumi.Int(generated),
-	}); err != nil {
-		return nil, err
-	}
-	return s, nil
 }
