@@ -47,5 +47,9 @@
 //     component needs no alias: Child's alias only matches resources that
 //     existed at the root before, and a new one has none;
 //  4. the password in Secrets, the config section in stacks (config,
-//     defaults, validation) and the README's reference table.
+//     defaults, validation) and the README's reference table. Were the
+//     password set by the operator instead, it would be one row of stacks'
+//     secretTable naming the variable RoleRedis reads it from: its key,
+//     parsing, validation, the container's variable and the README check
+//     follow from that row.
 package components
