@@ -100,11 +100,28 @@ func (r Runner) Run(ctx context.Context, checks []Check) Report {
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-
-	type named struct {
-		name string
-		res  Result
+	components := collect(ctx, checks, timeout)
+	if r.ShuttingDown != nil && r.ShuttingDown() {
+		components[ShutdownComponent] = Result{Unhealthy, "Server is shutting down"}
 	}
+	status := Healthy
+	for _, res := range components {
+		if res.Status == Unhealthy {
+			status = Unhealthy
+		}
+	}
+	return r.report(status, components)
+}
+
+// named is one check's result, as its goroutine sends it.
+type named struct {
+	name string
+	res  Result
+}
+
+// collect runs every check in its own goroutine and gathers the results
+// until all have answered or ctx ends.
+func collect(ctx context.Context, checks []Check, timeout time.Duration) map[string]Result {
 	// Buffered so that abandoned checks can still send and then exit.
 	done := make(chan named, len(checks))
 	for _, c := range checks {
@@ -118,36 +135,31 @@ func (r Runner) Run(ctx context.Context, checks []Check) Report {
 		case n := <-done:
 			components[n.name] = n.res
 		case <-ctx.Done():
-			// Keep the results already sent; every other check is abandoned.
-			for drained := false; !drained; {
-				select {
-				case n := <-done:
-					components[n.name] = n.res
-				default:
-					drained = true
-				}
-			}
-			for _, c := range checks {
-				if _, ok := components[c.Name]; !ok {
-					components[c.Name] = Result{Unhealthy, timeoutMessage(c.Name, timeout, ctx.Err())}
-				}
-			}
+			abandon(done, components, checks, timeout, ctx.Err())
 		}
 		if len(components) == len(checks) {
 			break
 		}
 	}
+	return components
+}
 
-	if r.ShuttingDown != nil && r.ShuttingDown() {
-		components[ShutdownComponent] = Result{Unhealthy, "Server is shutting down"}
-	}
-	status := Healthy
-	for _, res := range components {
-		if res.Status == Unhealthy {
-			status = Unhealthy
+// abandon keeps the results already sent and reports every other check
+// unhealthy for not answering in time.
+func abandon(done <-chan named, components map[string]Result, checks []Check, timeout time.Duration, err error) {
+	for drained := false; !drained; {
+		select {
+		case n := <-done:
+			components[n.name] = n.res
+		default:
+			drained = true
 		}
 	}
-	return r.report(status, components)
+	for _, c := range checks {
+		if _, ok := components[c.Name]; !ok {
+			components[c.Name] = Result{Unhealthy, timeoutMessage(c.Name, timeout, err)}
+		}
+	}
 }
 
 func (r Runner) report(status Status, components map[string]Result) Report {

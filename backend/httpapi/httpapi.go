@@ -74,15 +74,25 @@ func New(d Deps) http.Handler {
 	if d.ShuttingDown != nil {
 		d.Health.ShuttingDown = d.ShuttingDown
 	}
+	return accessLog(d.Logger, middleware(d, routes(d)))
+}
+
+// routes serves the health reports and the API; unknown paths and methods
+// get the mux's own 404 and 405 (with Allow).
+func routes(d Deps) *http.ServeMux {
 	mux := http.NewServeMux()
 	handle := func(pattern string, h http.Handler) { mux.Handle(pattern, recordRoute(h)) }
 	handle("GET "+health.FullPath, d.Health.Handler(d.Full...))
 	handle("GET "+health.ReadyPath, d.Health.Handler(d.Ready...))
 	handle("GET "+health.LivePath, d.Health.Handler())
 	handle("GET /api/v1/courses", coursesHandler(d))
-	// Unknown paths and methods get the mux's own 404 and 405 (with Allow).
+	return mux
+}
 
-	var h http.Handler = mux
+// middleware wraps h in the chain below the access log, innermost first:
+// standby write refusal, Sentry, CORS, security headers, panic recovery,
+// Connection: close while shutting down.
+func middleware(d Deps, h http.Handler) http.Handler {
 	if d.ReadOnly != nil {
 		h = refuseWritesOnStandby(d.ReadOnly, h)
 	}
@@ -103,7 +113,7 @@ func New(d Deps) http.Handler {
 	if d.ShuttingDown != nil {
 		h = closeWhenShuttingDown(d.ShuttingDown, h)
 	}
-	return accessLog(d.Logger, h)
+	return h
 }
 
 func coursesHandler(d Deps) http.Handler {

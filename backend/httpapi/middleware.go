@@ -108,7 +108,7 @@ const maxLoggedPath = 64
 // rate-limited: the first is written, then at most one per
 // logging.RepeatInterval carrying the count of those left out.
 func accessLog(log *slog.Logger, next http.Handler) http.Handler {
-	repeats := logging.NewRepeats(logging.RepeatInterval, time.Now)
+	a := accessLogger{log: log, repeats: logging.NewRepeats(logging.RepeatInterval, time.Now)}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		info := &requestInfo{id: newRequestID(r.Header.Get(RequestIDHeader))}
@@ -116,58 +116,82 @@ func accessLog(log *slog.Logger, next http.Handler) http.Handler {
 		sw := &statusWriter{ResponseWriter: w}
 		ctx := context.WithValue(r.Context(), ctxKey{}, info)
 		next.ServeHTTP(sw, r.WithContext(ctx))
-		status := sw.status
-		if status == 0 {
-			status = http.StatusOK
-		}
-		level := slog.LevelInfo
-		if status >= 500 {
-			level = slog.LevelWarn
-		}
-		h := log.Handler()
-		if !h.Enabled(ctx, level) {
+		a.write(ctx, r, info, sw, start)
+	})
+}
+
+// accessLogger writes the access log's lines.
+type accessLogger struct {
+	log     *slog.Logger
+	repeats *logging.Repeats
+}
+
+// write logs a served request: at info level, at warn for a server error,
+// unless that level is off or the line repeats one written recently.
+func (a accessLogger) write(ctx context.Context, r *http.Request, info *requestInfo, sw *statusWriter, start time.Time) {
+	status := sw.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelWarn
+	}
+	h := a.log.Handler()
+	if !h.Enabled(ctx, level) {
+		return
+	}
+	var suppressed int
+	if level >= slog.LevelWarn {
+		var ok bool
+		if ok, suppressed = a.repeats.Allow(repeatKey(r.Method, info.pattern, status)); !ok {
 			return
 		}
-		route := info.pattern
-		if route == "" {
-			route = "unmatched " + clipPath(r.URL.Path)
-		}
-		var suppressed int
-		if level >= slog.LevelWarn {
-			key := info.pattern
-			if key == "" {
-				key = "unmatched"
-			}
-			var ok bool
-			if ok, suppressed = repeats.Allow(clipPath(r.Method) + " " + key + " " + strconv.Itoa(status)); !ok {
-				return
-			}
-		}
-		end := time.Now()
-		// A record with no caller PC: the logger does not add source
-		// locations, and slog.Logger would walk the stack for one on every line.
-		rec := slog.NewRecord(end, level, "request", 0)
-		rec.AddAttrs(
-			slog.String("method", r.Method),
-			slog.String("route", route),
-			slog.Int("status", status),
-			// Integer microseconds: slog encodes floats through encoding/json,
-			// a measurable cost on every line.
-			slog.Int64("duration_us", end.Sub(start).Microseconds()),
-			slog.Int("bytes", sw.bytes),
-			slog.String("request_id", info.id),
-		)
-		if q := redact.Query(r.URL.RawQuery); q != "" {
-			rec.AddAttrs(slog.String("query", q))
-		}
-		if suppressed > 0 {
-			rec.AddAttrs(slog.Int("repeated", suppressed), slog.String("within", logging.RepeatInterval.String()))
-		}
-		if h.Enabled(ctx, slog.LevelDebug) {
-			rec.AddAttrs(slog.Any("headers", redact.Headers(r.Header)))
-		}
-		_ = h.Handle(ctx, rec)
-	})
+	}
+	rec := record(level, r, info, sw, status, start)
+	if suppressed > 0 {
+		rec.AddAttrs(slog.Int("repeated", suppressed), slog.String("within", logging.RepeatInterval.String()))
+	}
+	if h.Enabled(ctx, slog.LevelDebug) {
+		rec.AddAttrs(slog.Any("headers", redact.Headers(r.Header)))
+	}
+	_ = h.Handle(ctx, rec)
+}
+
+// repeatKey groups identical server-error lines: same method, route and
+// status.
+func repeatKey(method, pattern string, status int) string {
+	if pattern == "" {
+		pattern = "unmatched"
+	}
+	return clipPath(method) + " " + pattern + " " + strconv.Itoa(status)
+}
+
+// record is the access-log line of a request answered with status, up to
+// its masked query.
+func record(level slog.Level, r *http.Request, info *requestInfo, sw *statusWriter, status int, start time.Time) slog.Record {
+	route := info.pattern
+	if route == "" {
+		route = "unmatched " + clipPath(r.URL.Path)
+	}
+	end := time.Now()
+	// A record with no caller PC: the logger does not add source
+	// locations, and slog.Logger would walk the stack for one on every line.
+	rec := slog.NewRecord(end, level, "request", 0)
+	rec.AddAttrs(
+		slog.String("method", r.Method),
+		slog.String("route", route),
+		slog.Int("status", status),
+		// Integer microseconds: slog encodes floats through encoding/json,
+		// a measurable cost on every line.
+		slog.Int64("duration_us", end.Sub(start).Microseconds()),
+		slog.Int("bytes", sw.bytes),
+		slog.String("request_id", info.id),
+	)
+	if q := redact.Query(r.URL.RawQuery); q != "" {
+		rec.AddAttrs(slog.String("query", q))
+	}
+	return rec
 }
 
 // recoverPanics turns a panic into a logged 500 instead of a dropped

@@ -11,6 +11,7 @@
 package pitr
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -100,29 +101,38 @@ func (c Config) Validate() error {
 	if c.Repo.RetentionFull < 1 || c.Repo.RetentionFull > 9999999 {
 		add("retention: keep at least 1 full backup, got %d", c.Repo.RetentionFull)
 	}
-	switch c.Repo.Type {
+	c.Repo.validate(add)
+	return errors.Join(errs...)
+}
+
+// validate reports the repository's problems through add.
+func (r Repo) validate(add func(format string, a ...any)) {
+	switch r.Type {
 	case RepoPOSIX:
-		if !path.IsAbs(c.Repo.Path) {
-			add("posix repository path %q: must be an absolute path", c.Repo.Path)
+		if !path.IsAbs(r.Path) {
+			add("posix repository path %q: must be an absolute path", r.Path)
 		}
 	case RepoS3:
-		if !strings.HasPrefix(c.Repo.Path, "/") || strings.Contains(c.Repo.Path, "//") {
-			add("repository path %q: must start with / (e.g. /production/eu-west)", c.Repo.Path)
-		}
-		host, port, err := splitEndpoint(c.Repo.Endpoint)
-		if err != nil || host == "" || strings.Contains(host, "/") || port < 0 {
-			add("s3 endpoint %q: want host[:port] without a scheme", c.Repo.Endpoint)
-		}
-		if c.Repo.Bucket == "" {
-			add("s3 bucket: required")
-		}
-		if c.Repo.AccessKeyID == "" || c.Repo.SecretAccessKey == "" {
-			add("s3 credentials: access key id and secret access key are required")
-		}
+		r.validateS3(add)
 	default:
-		add("repository type %q: want s3 or posix", c.Repo.Type)
+		add("repository type %q: want s3 or posix", r.Type)
 	}
-	return errors.Join(errs...)
+}
+
+func (r Repo) validateS3(add func(format string, a ...any)) {
+	if !strings.HasPrefix(r.Path, "/") || strings.Contains(r.Path, "//") {
+		add("repository path %q: must start with / (e.g. /production/eu-west)", r.Path)
+	}
+	host, port, err := splitEndpoint(r.Endpoint)
+	if err != nil || host == "" || strings.Contains(host, "/") || port < 0 {
+		add("s3 endpoint %q: want host[:port] without a scheme", r.Endpoint)
+	}
+	if r.Bucket == "" {
+		add("s3 bucket: required")
+	}
+	if r.AccessKeyID == "" || r.SecretAccessKey == "" {
+		add("s3 credentials: access key id and secret access key are required")
+	}
 }
 
 func splitEndpoint(ep string) (host string, port int, err error) {
@@ -151,7 +161,7 @@ func (c Config) Options() map[string]string {
 		"spool-path":                c.SpoolPath,
 		"repo1-retention-full":      strconv.Itoa(c.Repo.RetentionFull),
 		"repo1-retention-full-type": "count",
-		"process-max":               strconv.Itoa(c.ProcessMax),
+		"process-max":               cmp.Or(nonZero(c.ProcessMax), "2"),
 		"compress-type":             "lz4",
 		"start-fast":                "y",
 		"log-level-console":         "info",
@@ -160,42 +170,51 @@ func (c Config) Options() map[string]string {
 		"repo1-type":                string(c.Repo.Type),
 		"repo1-path":                c.Repo.Path,
 	}
-	if c.ProcessMax == 0 {
-		o["process-max"] = "2"
-	}
-	if c.LockPath != "" {
-		o["lock-path"] = c.LockPath
-	}
-	if c.SocketDir != "" {
-		o["pg1-socket-path"] = c.SocketDir
-	}
-	if c.Port != 0 {
-		o["pg1-port"] = strconv.Itoa(c.Port)
-	}
-	if c.User != "" {
-		o["pg1-user"] = c.User
+	// Options pgBackRest's defaults serve when the value is not set.
+	for _, opt := range []struct{ name, value string }{
+		{"lock-path", c.LockPath},
+		{"pg1-socket-path", c.SocketDir},
+		{"pg1-port", nonZero(c.Port)},
+		{"pg1-user", c.User},
+	} {
+		if opt.value != "" {
+			o[opt.name] = opt.value
+		}
 	}
 	if c.Repo.Type == RepoS3 {
-		host, port, _ := splitEndpoint(c.Repo.Endpoint)
-		o["repo1-s3-endpoint"] = host
-		if port > 0 {
-			o["repo1-storage-port"] = strconv.Itoa(port)
-		}
-		o["repo1-s3-bucket"] = c.Repo.Bucket
-		region := c.Repo.Region
-		if region == "" {
-			region = "auto"
-		}
-		o["repo1-s3-region"] = region
-		o["repo1-s3-uri-style"] = "path"
-		if c.Repo.CAFile != "" {
-			o["repo1-storage-ca-file"] = c.Repo.CAFile
-		}
+		c.Repo.s3Options(o)
 	}
 	if c.Repo.CipherPass != "" {
 		o["repo1-cipher-type"] = "aes-256-cbc"
 	}
 	return o
+}
+
+// nonZero is n in decimal, or "" for 0.
+func nonZero(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return strconv.Itoa(n)
+}
+
+// s3Options adds the options of an S3 repository to o.
+func (r Repo) s3Options(o map[string]string) {
+	host, port, _ := splitEndpoint(r.Endpoint)
+	o["repo1-s3-endpoint"] = host
+	if port > 0 {
+		o["repo1-storage-port"] = strconv.Itoa(port)
+	}
+	o["repo1-s3-bucket"] = r.Bucket
+	region := r.Region
+	if region == "" {
+		region = "auto"
+	}
+	o["repo1-s3-region"] = region
+	o["repo1-s3-uri-style"] = "path"
+	if r.CAFile != "" {
+		o["repo1-storage-ca-file"] = r.CAFile
+	}
 }
 
 // Render returns a pgbackrest.conf: repository and archive options in

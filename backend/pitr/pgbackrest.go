@@ -215,48 +215,56 @@ func printable(b []byte) []byte {
 	}, b)
 }
 
+// infoStanza is one stanza of `pgbackrest info --output=json`, the fields
+// read from it.
+type infoStanza struct {
+	Name    string        `json:"name"`
+	Cipher  string        `json:"cipher"`
+	Archive []infoArchive `json:"archive"`
+	Backup  []infoBackup  `json:"backup"`
+	DB      []struct {
+		SystemID uint64 `json:"system-id"`
+		Version  string `json:"version"`
+	} `json:"db"`
+	Status infoStatus `json:"status"`
+	Repo   []struct {
+		Status infoStatus `json:"status"`
+	} `json:"repo"`
+}
+
+type infoStatus struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
+// infoArchive is the WAL archive of one PostgreSQL version.
+type infoArchive struct {
+	ID  string `json:"id"`
+	Min string `json:"min"`
+	Max string `json:"max"`
+}
+
+type infoBackup struct {
+	Label   string `json:"label"`
+	Type    string `json:"type"`
+	Archive struct {
+		Start string `json:"start"`
+		Stop  string `json:"stop"`
+	} `json:"archive"`
+	Timestamp struct {
+		Start int64 `json:"start"`
+		Stop  int64 `json:"stop"`
+	} `json:"timestamp"`
+	Info struct {
+		Size       int64 `json:"size"`
+		Repository struct {
+			Delta int64 `json:"delta"`
+		} `json:"repository"`
+	} `json:"info"`
+}
+
 func parseInfo(out []byte) (Info, error) {
-	var raw []struct {
-		Name    string `json:"name"`
-		Cipher  string `json:"cipher"`
-		Archive []struct {
-			ID  string `json:"id"`
-			Min string `json:"min"`
-			Max string `json:"max"`
-		} `json:"archive"`
-		Backup []struct {
-			Label   string `json:"label"`
-			Type    string `json:"type"`
-			Archive struct {
-				Start string `json:"start"`
-				Stop  string `json:"stop"`
-			} `json:"archive"`
-			Timestamp struct {
-				Start int64 `json:"start"`
-				Stop  int64 `json:"stop"`
-			} `json:"timestamp"`
-			Info struct {
-				Size       int64 `json:"size"`
-				Repository struct {
-					Delta int64 `json:"delta"`
-				} `json:"repository"`
-			} `json:"info"`
-		} `json:"backup"`
-		DB []struct {
-			SystemID uint64 `json:"system-id"`
-			Version  string `json:"version"`
-		} `json:"db"`
-		Status struct {
-			Code    int    `json:"code"`
-			Message string `json:"message"`
-		} `json:"status"`
-		Repo []struct {
-			Status struct {
-				Code    int    `json:"code"`
-				Message string `json:"message"`
-			} `json:"status"`
-		} `json:"repo"`
-	}
+	var raw []infoStanza
 	if err := json.Unmarshal(printable(out), &raw); err != nil {
 		return Info{}, fmt.Errorf("parse pgbackrest info: %w", err)
 	}
@@ -264,34 +272,49 @@ func parseInfo(out []byte) (Info, error) {
 		return Info{}, fmt.Errorf("pgbackrest info: want one stanza, got %d", len(raw))
 	}
 	s := raw[0]
-	info := Info{Status: s.Status.Message, StatusCode: s.Status.Code, Cipher: s.Cipher}
-	for _, r := range s.Repo {
-		if r.Status.Code != 0 {
-			// The first line names the problem; what follows may quote
-			// undecryptable bytes.
-			msg, _, _ := strings.Cut(r.Status.Message, "\n")
-			info.RepoError = strings.TrimSuffix(msg, ":")
-		}
-	}
-	for _, a := range s.Archive {
-		if info.ArchiveMin == "" || (a.Min != "" && a.Min < info.ArchiveMin) {
-			info.ArchiveMin = a.Min
-		}
-		if a.Max > info.ArchiveMax {
-			info.ArchiveMax = a.Max
-		}
-	}
+	info := Info{Status: s.Status.Message, StatusCode: s.Status.Code, Cipher: s.Cipher, RepoError: s.repoError()}
+	info.ArchiveMin, info.ArchiveMax = archiveRange(s.Archive)
 	for _, b := range s.Backup {
-		info.Backups = append(info.Backups, BackupInfo{
-			Label: b.Label, Type: BackupType(b.Type),
-			Start: time.Unix(b.Timestamp.Start, 0).UTC(), Stop: time.Unix(b.Timestamp.Stop, 0).UTC(),
-			ArchiveStart: b.Archive.Start, ArchiveStop: b.Archive.Stop,
-			Size: b.Info.Size, RepoSize: b.Info.Repository.Delta,
-		})
+		info.Backups = append(info.Backups, b.backupInfo())
 	}
 	if len(s.DB) > 0 {
 		info.SystemID = s.DB[len(s.DB)-1].SystemID
 		info.PGVersion = s.DB[len(s.DB)-1].Version
 	}
 	return info, nil
+}
+
+// repoError is the first line of the last failing repository's status
+// message: what follows may quote undecryptable bytes.
+func (s infoStanza) repoError() string {
+	var msg string
+	for _, r := range s.Repo {
+		if r.Status.Code != 0 {
+			first, _, _ := strings.Cut(r.Status.Message, "\n")
+			msg = strings.TrimSuffix(first, ":")
+		}
+	}
+	return msg
+}
+
+// archiveRange is the oldest and newest WAL segment over every archive.
+func archiveRange(archives []infoArchive) (oldest, newest string) {
+	for _, a := range archives {
+		if oldest == "" || (a.Min != "" && a.Min < oldest) {
+			oldest = a.Min
+		}
+		if a.Max > newest {
+			newest = a.Max
+		}
+	}
+	return oldest, newest
+}
+
+func (b infoBackup) backupInfo() BackupInfo {
+	return BackupInfo{
+		Label: b.Label, Type: BackupType(b.Type),
+		Start: time.Unix(b.Timestamp.Start, 0).UTC(), Stop: time.Unix(b.Timestamp.Stop, 0).UTC(),
+		ArchiveStart: b.Archive.Start, ArchiveStop: b.Archive.Stop,
+		Size: b.Info.Size, RepoSize: b.Info.Repository.Delta,
+	}
 }

@@ -124,32 +124,43 @@ func (r Runner) Plan(ctx context.Context, o RecoverOptions) (Plan, error) {
 	if len(info.Backups) == 0 {
 		return Plan{}, fmt.Errorf("stanza %s (%s): %w", r.Config.Stanza, info.Status, ErrNoBackup)
 	}
-	p := Plan{Stanza: r.Config.Stanza, Repository: r.Config.Describe(), ArchiveMax: info.ArchiveMax,
-		Target: o.Target, DataDir: o.DataDir, Backup: info.Backups[len(info.Backups)-1]}
+	backup, err := chooseBackup(info.Backups, o)
+	if err != nil {
+		return Plan{}, err
+	}
+	return Plan{Stanza: r.Config.Stanza, Repository: r.Config.Describe(), ArchiveMax: info.ArchiveMax,
+		Target: o.Target, DataDir: o.DataDir, Backup: backup}, nil
+}
+
+// chooseBackup picks the backup to restore from the repository's (oldest
+// first): the set asked for, else for a time target the newest that ended
+// by that time, else the newest.
+func chooseBackup(backups []BackupInfo, o RecoverOptions) (BackupInfo, error) {
+	chosen := backups[len(backups)-1]
 	switch {
 	case o.Set != "":
 		found := false
-		for _, b := range info.Backups {
+		for _, b := range backups {
 			if b.Label == o.Set {
-				p.Backup, found = b, true
+				chosen, found = b, true
 			}
 		}
 		if !found {
-			return Plan{}, fmt.Errorf("backup set %q is not in the repository", o.Set)
+			return BackupInfo{}, fmt.Errorf("backup set %q is not in the repository", o.Set)
 		}
 	case o.Target.Type == Time:
 		found := false
-		for _, b := range info.Backups {
+		for _, b := range backups {
 			if !b.Stop.After(o.Target.Time) {
-				p.Backup, found = b, true
+				chosen, found = b, true
 			}
 		}
 		if !found {
-			return Plan{}, fmt.Errorf("no backup ended before %s (the oldest ended at %s): cannot recover to that time",
-				o.Target.Time.UTC().Format(time.RFC3339), info.Backups[0].Stop.Format(time.RFC3339))
+			return BackupInfo{}, fmt.Errorf("no backup ended before %s (the oldest ended at %s): cannot recover to that time",
+				o.Target.Time.UTC().Format(time.RFC3339), backups[0].Stop.Format(time.RFC3339))
 		}
 	}
-	return p, nil
+	return chosen, nil
 }
 
 // Describe names the repository without secrets.
@@ -202,10 +213,7 @@ type Result struct {
 // it cleanly and only then moves the files into o.DataDir. On any failure
 // the staging files are removed and o.DataDir is left as it was.
 func (r Runner) Recover(ctx context.Context, o RecoverOptions) (res Result, err error) {
-	progress := o.Progress
-	if progress == nil {
-		progress = func(string) {}
-	}
+	progress := o.progress()
 	plan, err := r.Plan(ctx, o)
 	if err != nil {
 		return Result{}, err
@@ -213,7 +221,6 @@ func (r Runner) Recover(ctx context.Context, o RecoverOptions) (res Result, err 
 	res.Plan = plan
 	progress(fmt.Sprintf("restoring backup %s (%s, %d MB) from %s into %s, target %s",
 		plan.Backup.Label, plan.Backup.Type, plan.Backup.Size>>20, plan.Repository, o.DataDir, o.Target))
-
 	work, err := r.mkdirOwned("", filepath.Join(os.TempDir(), "pitr-recover-"))
 	if err != nil {
 		return res, err
@@ -228,48 +235,13 @@ func (r Runner) Recover(ctx context.Context, o RecoverOptions) (res Result, err 
 			_ = os.RemoveAll(stage)
 		}
 	}()
-
-	// A private spool and lock directory: a primary on this host keeps its own.
-	rr := r
-	rr.Config.SpoolPath = filepath.Join(work, "spool")
-	rr.Config.LockPath = filepath.Join(work, "lock")
-	targetArgs, _ := o.Target.restoreArgs()
-	args := append([]string{"--pg1-path=" + stage, "--archive-mode=preserve"}, targetArgs...)
-	if o.Target.Type == Time || o.Target.Type == Name {
-		args = append(args, "--target-action=promote") // latest promotes by itself
+	rr := r.private(work)
+	if res.Restore, err = rr.restore(ctx, plan, o, stage); err != nil {
+		return res, err
 	}
-	if plan.Backup.Label != "" && (o.Set != "" || o.Target.Type == Time) {
-		args = append(args, "--set="+plan.Backup.Label)
-	}
-	start := time.Now()
-	if _, err := rr.Run(ctx, "restore", args...); err != nil {
-		return res, fmt.Errorf("restore backup %s: %w", plan.Backup.Label, err)
-	}
-	res.Restore = time.Since(start)
 	progress(fmt.Sprintf("restored the backup in %s; replaying WAL to %s", res.Restore.Round(time.Millisecond), o.Target))
-
-	start = time.Now()
-	timeout := o.Timeout
-	if timeout <= 0 {
-		timeout = time.Hour
-	}
-	if err := rr.replay(ctx, o.BinDir, stage, work, timeout); err != nil {
+	if err := rr.replayWAL(ctx, o, plan, stage, work, &res); err != nil {
 		return res, err
-	}
-	res.Replay = time.Since(start)
-
-	res.Timeline, res.EndLSN, err = switchPoint(stage)
-	if err != nil {
-		return res, err
-	}
-	res.EndWAL, err = lastByteSegment(res.Timeline-1, res.EndLSN)
-	if err != nil {
-		return res, err
-	}
-	if (o.Target.Type == Latest || o.Target.Type == "") && plan.ArchiveMax != "" && res.EndWAL[8:] < plan.ArchiveMax[8:] {
-		return res, fmt.Errorf("recovery stopped in WAL segment %s but the repository's archive reaches %s: "+
-			"a WAL segment in between is missing or unreadable (run `pgbackrest verify`); nothing was written to %s",
-			res.EndWAL, plan.ArchiveMax, o.DataDir)
 	}
 	progress(fmt.Sprintf("replayed WAL in %s up to %s (segment %s); new timeline %d",
 		res.Replay.Round(time.Millisecond), res.EndLSN, res.EndWAL, res.Timeline))
@@ -279,6 +251,75 @@ func (r Runner) Recover(ctx context.Context, o RecoverOptions) (res Result, err 
 	}
 	progress("recovered cluster is in " + o.DataDir)
 	return res, nil
+}
+
+// progress is o.Progress, or a func that drops the steps.
+func (o RecoverOptions) progress() func(string) {
+	if o.Progress == nil {
+		return func(string) {}
+	}
+	return o.Progress
+}
+
+// private is r with its own spool and lock directories under work: a
+// primary on this host keeps its own.
+func (r Runner) private(work string) Runner {
+	r.Config.SpoolPath = filepath.Join(work, "spool")
+	r.Config.LockPath = filepath.Join(work, "lock")
+	return r
+}
+
+// restore runs `pgbackrest restore` of the planned backup into stage and
+// returns how long it took.
+func (r Runner) restore(ctx context.Context, plan Plan, o RecoverOptions, stage string) (time.Duration, error) {
+	targetArgs, _ := o.Target.restoreArgs()
+	args := append([]string{"--pg1-path=" + stage, "--archive-mode=preserve"}, targetArgs...)
+	if o.Target.Type == Time || o.Target.Type == Name {
+		args = append(args, "--target-action=promote") // latest promotes by itself
+	}
+	if plan.Backup.Label != "" && (o.Set != "" || o.Target.Type == Time) {
+		args = append(args, "--set="+plan.Backup.Label)
+	}
+	start := time.Now()
+	if _, err := r.Run(ctx, "restore", args...); err != nil {
+		return 0, fmt.Errorf("restore backup %s: %w", plan.Backup.Label, err)
+	}
+	return time.Since(start), nil
+}
+
+// replayWAL replays the staged cluster to the target and records in res
+// how long it took and where the new timeline begins.
+func (r Runner) replayWAL(ctx context.Context, o RecoverOptions, plan Plan, stage, work string, res *Result) error {
+	start := time.Now()
+	timeout := o.Timeout
+	if timeout <= 0 {
+		timeout = time.Hour
+	}
+	if err := r.replay(ctx, o.BinDir, stage, work, timeout); err != nil {
+		return err
+	}
+	res.Replay = time.Since(start)
+	var err error
+	res.Timeline, res.EndLSN, err = switchPoint(stage)
+	if err != nil {
+		return err
+	}
+	res.EndWAL, err = lastByteSegment(res.Timeline-1, res.EndLSN)
+	if err != nil {
+		return err
+	}
+	return checkArchiveReached(o, plan, res.EndWAL)
+}
+
+// checkArchiveReached refuses a recovery to the latest WAL that stopped
+// before the end of the archive: a segment in between is missing.
+func checkArchiveReached(o RecoverOptions, plan Plan, endWAL string) error {
+	if (o.Target.Type == Latest || o.Target.Type == "") && plan.ArchiveMax != "" && endWAL[8:] < plan.ArchiveMax[8:] {
+		return fmt.Errorf("recovery stopped in WAL segment %s but the repository's archive reaches %s: "+
+			"a WAL segment in between is missing or unreadable (run `pgbackrest verify`); nothing was written to %s",
+			endWAL, plan.ArchiveMax, o.DataDir)
+	}
+	return nil
 }
 
 // stageDir makes the directory the restore writes to: inside an existing
@@ -332,11 +373,29 @@ func (r Runner) replay(ctx context.Context, binDir, dataDir, work string, timeou
 		return err
 	}
 	defer logFile.Close()
-	const port = 5432 // only names the socket file in the private directory
+	srv, err := r.startReplay(ctx, binDir, dataDir, sock, logFile)
+	if err != nil {
+		return err
+	}
+	return r.awaitPromotion(ctx, srv, r.replayConnString(sock), logPath, timeout)
+}
+
+// replayPort only names the socket file in the private directory.
+const replayPort = 5432
+
+// replayServer is the private postgres of a WAL replay.
+type replayServer struct {
+	cmd    *exec.Cmd
+	exited chan error // receives the exit once
+}
+
+// startReplay starts postgres on dataDir reachable only on a unix socket in
+// sock, its output going to logFile.
+func (r Runner) startReplay(ctx context.Context, binDir, dataDir, sock string, logFile *os.File) (replayServer, error) {
 	// Not killed with ctx: a cancelled recovery stops the server cleanly
-	// (stop below), so the staging directory is never left half-written.
+	// (replayServer.stop), so the staging directory is never left half-written.
 	cmd := exec.CommandContext(context.WithoutCancel(ctx), filepath.Join(binDir, "postgres"), "-D", dataDir,
-		"-c", "listen_addresses=", "-c", "unix_socket_directories="+sock, "-c", "port="+strconv.Itoa(port),
+		"-c", "listen_addresses=", "-c", "unix_socket_directories="+sock, "-c", "port="+strconv.Itoa(replayPort),
 		"-c", "archive_mode=on", "-c", "archive_command=false", "-c", "hot_standby=on",
 		"-c", "logging_collector=off")
 	cmd.Env = r.env()
@@ -346,59 +405,80 @@ func (r Runner) replay(ctx context.Context, binDir, dataDir, work string, timeou
 		cmd.SysProcAttr.Credential = r.Credential
 	}
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start postgres for WAL replay: %w", err)
+		return replayServer{}, fmt.Errorf("start postgres for WAL replay: %w", err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	stop := func() {
-		_ = cmd.Process.Signal(syscall.SIGINT) // fast shutdown: a clean checkpoint
-		select {
-		case <-exited: //nolint:errcheck // the exit status of a process we stopped tells nothing
-		case <-time.After(2 * time.Minute):
-			_ = cmd.Process.Kill()
-			<-exited //nolint:errcheck // the exit status of a process we stopped tells nothing
-		}
-	}
+	srv := replayServer{cmd: cmd, exited: make(chan error, 1)}
+	go func() { srv.exited <- cmd.Wait() }()
+	return srv, nil
+}
 
+// stop shuts the server down fast (a clean checkpoint), killing it after 2
+// minutes.
+func (s replayServer) stop() {
+	_ = s.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-s.exited: //nolint:errcheck // the exit status of a process we stopped tells nothing
+	case <-time.After(2 * time.Minute):
+		_ = s.cmd.Process.Kill()
+		<-s.exited //nolint:errcheck // the exit status of a process we stopped tells nothing
+	}
+}
+
+// replayConnString reaches the replaying server as the configured user.
+func (r Runner) replayConnString(sock string) string {
 	user := r.Config.User
 	if user == "" {
 		user = "postgres"
 	}
-	connStr := fmt.Sprintf("host=%s port=%d user=%s dbname=postgres sslmode=disable connect_timeout=5", sock, port, user)
+	return fmt.Sprintf("host=%s port=%d user=%s dbname=postgres sslmode=disable connect_timeout=5", sock, replayPort, user)
+}
+
+// awaitPromotion polls the server until it has left recovery, then stops it.
+// A server that exits first, or outlives ctx, fails the replay with the
+// errors of its log.
+func (r Runner) awaitPromotion(ctx context.Context, srv replayServer, connStr, logPath string, timeout time.Duration) error {
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		select {
-		case err := <-exited:
-			details := r.Scrub(logErrors(logPath))
-			if strings.Contains(details, "recovery ended before configured recovery target was reached") {
-				return fmt.Errorf("the recovery target was not reached: the archived WAL ends before it, or a WAL segment "+
-					"before it is missing or unreadable (run `pgbackrest verify`):\n%s", details)
-			}
-			return fmt.Errorf("WAL replay failed (postgres exited: %w): %s", err, details)
+		case err := <-srv.exited:
+			return r.replayFailed(err, logPath)
 		case <-ctx.Done():
-			stop()
+			srv.stop()
 			return fmt.Errorf("WAL replay did not finish within %s: %s", timeout, r.Scrub(logErrors(logPath)))
 		case <-tick.C:
 		}
-		promoted, err := notInRecovery(ctx, connStr)
-		if err != nil || !promoted {
-			continue
+		if promoted, err := notInRecovery(ctx, connStr); err == nil && promoted {
+			return r.stopRecovered(srv, logPath)
 		}
-		// A clean shutdown: the data directory is consistent and needs no
-		// recovery when the region's server starts on it.
-		_ = cmd.Process.Signal(syscall.SIGINT)
-		select {
-		case err := <-exited:
-			if err != nil {
-				return fmt.Errorf("stop the recovered server: %w: %s", err, r.Scrub(logErrors(logPath)))
-			}
-			return nil
-		case <-time.After(2 * time.Minute):
-			_ = cmd.Process.Kill()
-			<-exited //nolint:errcheck // the exit status of a process we stopped tells nothing
-			return errors.New("the recovered server did not stop within 2 minutes")
+	}
+}
+
+// replayFailed explains a server that exited before promoting.
+func (r Runner) replayFailed(exit error, logPath string) error {
+	details := r.Scrub(logErrors(logPath))
+	if strings.Contains(details, "recovery ended before configured recovery target was reached") {
+		return fmt.Errorf("the recovery target was not reached: the archived WAL ends before it, or a WAL segment "+
+			"before it is missing or unreadable (run `pgbackrest verify`):\n%s", details)
+	}
+	return fmt.Errorf("WAL replay failed (postgres exited: %w): %s", exit, details)
+}
+
+// stopRecovered shuts the promoted server down cleanly: the data directory
+// is then consistent and needs no recovery when the region's server starts
+// on it.
+func (r Runner) stopRecovered(srv replayServer, logPath string) error {
+	_ = srv.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case err := <-srv.exited:
+		if err != nil {
+			return fmt.Errorf("stop the recovered server: %w: %s", err, r.Scrub(logErrors(logPath)))
 		}
+		return nil
+	case <-time.After(2 * time.Minute):
+		_ = srv.cmd.Process.Kill()
+		<-srv.exited //nolint:errcheck // the exit status of a process we stopped tells nothing
+		return errors.New("the recovered server did not stop within 2 minutes")
 	}
 }
 

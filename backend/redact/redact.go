@@ -133,18 +133,11 @@ func Value(s string) string {
 	return Text(s)
 }
 
+// urlValue is Value for a string that starts with a scheme.
 func urlValue(s string) string {
 	u, err := url.Parse(s)
 	if err != nil {
-		// Unparsable: keep the scheme and host part only.
-		rest := schemeRE.ReplaceAllString(s, "")
-		if i := strings.LastIndex(rest, "@"); i >= 0 {
-			rest = Mask + "@" + rest[i+1:]
-		}
-		if i := strings.IndexAny(rest, "?#"); i >= 0 {
-			rest = rest[:i] + "?" + Mask
-		}
-		return schemeRE.FindString(s) + Text(rest)
+		return unparsableURL(s)
 	}
 	var b strings.Builder
 	b.WriteString(u.Scheme + "://")
@@ -154,26 +147,44 @@ func urlValue(s string) string {
 	b.WriteString(u.Host)
 	b.WriteString(u.EscapedPath())
 	if u.RawQuery != "" || u.ForceQuery {
-		vals, err := url.ParseQuery(u.RawQuery)
-		if err != nil {
-			b.WriteString("?" + Mask)
-		} else {
-			keys := make([]string, 0, len(vals))
-			for k := range vals {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-			for i, k := range keys {
-				sep := "&"
-				if i == 0 {
-					sep = "?"
-				}
-				b.WriteString(sep + url.QueryEscape(k) + "=" + Mask)
-			}
-		}
+		writeMaskedQuery(&b, u.RawQuery)
 	}
 	if u.Fragment != "" {
 		b.WriteString("#" + Mask)
 	}
 	return b.String()
+}
+
+// unparsableURL keeps the scheme and host part only.
+func unparsableURL(s string) string {
+	rest := schemeRE.ReplaceAllString(s, "")
+	if i := strings.LastIndex(rest, "@"); i >= 0 {
+		rest = Mask + "@" + rest[i+1:]
+	}
+	if i := strings.IndexAny(rest, "?#"); i >= 0 {
+		rest = rest[:i] + "?" + Mask
+	}
+	return schemeRE.FindString(s) + Text(rest)
+}
+
+// writeMaskedQuery writes the query's keys, sorted, each with a masked
+// value; an unparsable query is masked whole.
+func writeMaskedQuery(b *strings.Builder, rawQuery string) {
+	vals, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		b.WriteString("?" + Mask)
+		return
+	}
+	keys := make([]string, 0, len(vals))
+	for k := range vals {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for i, k := range keys {
+		sep := "&"
+		if i == 0 {
+			sep = "?"
+		}
+		b.WriteString(sep + url.QueryEscape(k) + "=" + Mask)
+	}
 }

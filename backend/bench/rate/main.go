@@ -72,34 +72,44 @@ func load(url string, rate int, duration, timeout time.Duration) result {
 		if d := time.Until(due); d > 0 {
 			time.Sleep(d)
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ctx, cancel := context.WithTimeout(context.Background(), timeout)
-			defer cancel()
-			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-			resp, err := client.Do(req)
-			if err == nil {
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-			}
+		wg.Go(func() {
+			status, err := get(client, url, timeout)
 			lat := time.Since(due)
 			mu.Lock()
 			defer mu.Unlock()
-			res.sent++
-			switch {
-			case err != nil:
-				res.errors++
-			case resp.StatusCode < 200 || resp.StatusCode > 299:
-				res.non2xx++
-			default:
-				res.lat = append(res.lat, lat)
-			}
-		}()
+			res.add(status, err, lat)
+		})
 	}
 	// The achieved send rate: the time spent issuing, not waiting for the tail.
 	res.elapsed = time.Since(start) + interval
 	wg.Wait()
 	slices.Sort(res.lat)
 	return res
+}
+
+// get fetches url, reading the whole body, and returns the status code.
+func get(client *http.Client, url string, timeout time.Duration) (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// add counts one answer; only 2xx answers have their latency kept.
+func (r *result) add(status int, err error, lat time.Duration) {
+	r.sent++
+	switch {
+	case err != nil:
+		r.errors++
+	case status < 200 || status > 299:
+		r.non2xx++
+	default:
+		r.lat = append(r.lat, lat)
+	}
 }

@@ -71,6 +71,20 @@ func Fingerprint(t testing.TB, url string) map[string]string {
 		t.Fatalf("dbfixture: connect: %v", err)
 	}
 	defer c.Close(ctx)
+	out := map[string]string{}
+	for _, r := range relations(ctx, t, c) {
+		out[r.schema+"."+r.name] = r.fingerprint(ctx, t, c)
+	}
+	out["functions"] = functions(ctx, t, c)
+	return out
+}
+
+// relation is a table ("r"), view ("v") or sequence ("S").
+type relation struct{ schema, name, kind string }
+
+// relations lists the user tables, views and sequences by schema and name.
+func relations(ctx context.Context, t testing.TB, c *pgx.Conn) []relation {
+	t.Helper()
 	rows, err := c.Query(ctx, `
 SELECT n.nspname, c.relname, c.relkind::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_toast%'
@@ -78,10 +92,9 @@ WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LI
 	if err != nil {
 		t.Fatalf("dbfixture: list tables: %v", err)
 	}
-	type rel struct{ schema, name, kind string }
-	var rels []rel
+	var rels []relation
 	for rows.Next() {
-		var r rel
+		var r relation
 		if err := rows.Scan(&r.schema, &r.name, &r.kind); err != nil {
 			t.Fatalf("dbfixture: %v", err)
 		}
@@ -90,38 +103,46 @@ WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LI
 	if err := rows.Err(); err != nil {
 		t.Fatalf("dbfixture: %v", err)
 	}
-	out := map[string]string{}
-	for _, r := range rels {
-		id := pgx.Identifier{r.schema, r.name}.Sanitize()
-		name := r.schema + "." + r.name
-		switch r.kind {
-		case "r":
-			var n int64
-			var sum *string
-			q := fmt.Sprintf(`SELECT count(*), md5(string_agg(t::text, ',' ORDER BY t::text)) FROM %s t`, id)
-			if err := c.QueryRow(ctx, q).Scan(&n, &sum); err != nil {
-				t.Fatalf("dbfixture: checksum %s: %v", name, err)
-			}
-			s := "empty"
-			if sum != nil {
-				s = *sum
-			}
-			out[name] = fmt.Sprintf("rows=%d md5=%s", n, s)
-		case "S":
-			var last int64
-			if err := c.QueryRow(ctx, "SELECT last_value FROM "+id).Scan(&last); err != nil {
-				t.Fatalf("dbfixture: sequence %s: %v", name, err)
-			}
-			out[name] = fmt.Sprintf("sequence last=%d", last)
-		default:
-			out[name] = "view"
+	return rels
+}
+
+// fingerprint is a table's row count and checksum, a sequence's last value,
+// or "view".
+func (r relation) fingerprint(ctx context.Context, t testing.TB, c *pgx.Conn) string {
+	t.Helper()
+	id := pgx.Identifier{r.schema, r.name}.Sanitize()
+	name := r.schema + "." + r.name
+	switch r.kind {
+	case "r":
+		var n int64
+		var sum *string
+		q := fmt.Sprintf(`SELECT count(*), md5(string_agg(t::text, ',' ORDER BY t::text)) FROM %s t`, id)
+		if err := c.QueryRow(ctx, q).Scan(&n, &sum); err != nil {
+			t.Fatalf("dbfixture: checksum %s: %v", name, err)
 		}
+		s := "empty"
+		if sum != nil {
+			s = *sum
+		}
+		return fmt.Sprintf("rows=%d md5=%s", n, s)
+	case "S":
+		var last int64
+		if err := c.QueryRow(ctx, "SELECT last_value FROM "+id).Scan(&last); err != nil {
+			t.Fatalf("dbfixture: sequence %s: %v", name, err)
+		}
+		return fmt.Sprintf("sequence last=%d", last)
+	default:
+		return "view"
 	}
+}
+
+// functions names the user functions (schema.name), sorted.
+func functions(ctx context.Context, t testing.TB, c *pgx.Conn) string {
+	t.Helper()
 	var fns string
 	if err := c.QueryRow(ctx, `SELECT coalesce(string_agg(n.nspname || '.' || p.proname, ',' ORDER BY n.nspname, p.proname), '')
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')`).Scan(&fns); err != nil {
 		t.Fatalf("dbfixture: functions: %v", err)
 	}
-	out["functions"] = fns
-	return out
+	return fns
 }

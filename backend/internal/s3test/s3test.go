@@ -84,27 +84,33 @@ func Start(t testing.TB) *Server {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		// Its exit status only says it was signalled; ignored.
-		select {
-		case err := <-exited:
-			_ = err
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			err := <-exited
-			_ = err
-		}
-	})
+	t.Cleanup(func() { terminate(cmd, exited) })
+	waitReady(t, s.Client(t), exited, &logs, "versitygw")
+	return s
+}
 
-	client := s.Client(t)
+// terminate stops a gateway with SIGTERM, or SIGKILL after 10 s.
+func terminate(cmd *exec.Cmd, exited <-chan error) {
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exited: //nolint:errcheck // the exit status of a process we stopped tells nothing
+	case <-time.After(10 * time.Second):
+		_ = cmd.Process.Kill()
+		<-exited //nolint:errcheck // the exit status of a process we stopped tells nothing
+	}
+}
+
+// waitReady polls the gateway named name until it lists buckets, and stops
+// the test when it exits or is not ready within 30 s.
+func waitReady(t testing.TB, client *minio.Client, exited <-chan error, logs *bytes.Buffer, name string) {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		_, err := client.ListBuckets(ctx)
 		cancel()
 		if err == nil {
-			return s
+			return
 		}
 		select {
 		case err := <-exited:
@@ -112,7 +118,7 @@ func Start(t testing.TB) *Server {
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("s3test: versitygw not ready after 30s: %v\n%s", err, logs.String())
+			t.Fatalf("s3test: %s not ready after 30s: %v\n%s", name, err, logs.String())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

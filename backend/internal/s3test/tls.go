@@ -92,25 +92,7 @@ func (s *TLSServer) Start(t testing.TB) {
 	s.cmd, s.exited, s.logs = cmd, exited, &logs
 	s.mu.Unlock()
 
-	client := s.Client(t)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		_, err := client.ListBuckets(ctx)
-		cancel()
-		if err == nil {
-			return
-		}
-		select {
-		case err := <-exited:
-			t.Fatalf("s3test: versitygw exited: %v\n%s", err, logs.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("s3test: versitygw (TLS) not ready after 30s: %v\n%s", err, logs.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitReady(t, s.Client(t), exited, &logs, "versitygw (TLS)")
 }
 
 // Stop stops the gateway (SIGTERM, then SIGKILL after 10 s); the port is
@@ -126,13 +108,7 @@ func (s *TLSServer) stop() {
 	if s.cmd == nil {
 		return
 	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.exited: //nolint:errcheck // the exit status of a process we stopped tells nothing
-	case <-time.After(10 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.exited //nolint:errcheck // the exit status of a process we stopped tells nothing
-	}
+	terminate(s.cmd, s.exited)
 	s.cmd = nil
 }
 
@@ -172,25 +148,45 @@ func (s *TLSServer) CreateBucket(t testing.TB, name string) string {
 // writes ca.pem, cert.pem and key.pem into dir, and returns a pool with the CA.
 func writeCerts(t testing.TB, dir, host string) *x509.CertPool {
 	t.Helper()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	now := time.Now()
+	ca, caDER, caKey := newCA(t, now)
+	leafDER, keyDER := newLeaf(t, host, ca, caKey, now)
+	writePEM(t, filepath.Join(dir, "ca.pem"), "CERTIFICATE", caDER, 0o644)
+	writePEM(t, filepath.Join(dir, "cert.pem"), "CERTIFICATE", leafDER, 0o644)
+	writePEM(t, filepath.Join(dir, "key.pem"), "EC PRIVATE KEY", keyDER, 0o600)
+	pool := x509.NewCertPool()
+	pool.AddCert(ca)
+	return pool
+}
+
+// newCA makes a self-signed CA valid from an hour before now for a day.
+func newCA(t testing.TB, now time.Time) (*x509.Certificate, []byte, *ecdsa.PrivateKey) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := time.Now()
-	caTmpl := &x509.Certificate{
+	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "helloagents test CA"},
 		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
 		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
 	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ca, err := x509.ParseCertificate(caDER)
+	ca, err := x509.ParseCertificate(der)
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	return ca, der, key
+}
+
+// newLeaf makes the server's key and its certificate for host and
+// 127.0.0.1, signed by ca; both DER-encoded.
+func newLeaf(t testing.TB, host string, ca *x509.Certificate, caKey *ecdsa.PrivateKey, now time.Time) (cert, key []byte) {
+	t.Helper()
+	leafKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,23 +196,20 @@ func writeCerts(t testing.TB, dir, host string) *x509.CertPool {
 		DNSNames: []string{host}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
-	leafDER, err := x509.CreateCertificate(rand.Reader, leaf, ca, &key.PublicKey, caKey)
+	cert, err = x509.CreateCertificate(rand.Reader, leaf, ca, &leafKey.PublicKey, caKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
+	key, err = x509.MarshalECPrivateKey(leafKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	write := func(name, typ string, der []byte, mode os.FileMode) {
-		if err := os.WriteFile(filepath.Join(dir, name), pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), mode); err != nil {
-			t.Fatal(err)
-		}
+	return cert, key
+}
+
+func writePEM(t testing.TB, path, typ string, der []byte, mode os.FileMode) {
+	t.Helper()
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), mode); err != nil {
+		t.Fatal(err)
 	}
-	write("ca.pem", "CERTIFICATE", caDER, 0o644)
-	write("cert.pem", "CERTIFICATE", leafDER, 0o644)
-	write("key.pem", "EC PRIVATE KEY", keyDER, 0o600)
-	pool := x509.NewCertPool()
-	pool.AddCert(ca)
-	return pool
 }
