@@ -60,99 +60,143 @@ func advisoryInDev(e rules.Env) policyx.EnforcementLevel {
 
 var mandatory = always(policyx.EnforcementLevelMandatory)
 
-// Specs lists every policy of the pack.
+// Specs lists every policy of the pack, in the order the engine reports them.
 func Specs() []Spec {
 	return []Spec{
-		{
-			Name:        "containers-run-as-non-root",
-			Description: "Every Docker container sets `user` to a numeric non-root uid.",
-			Level:       mandatory,
-			Resource:    rules.ContainersRunAsNonRoot,
-		},
-		{
-			Name:        "images-run-as-non-root",
-			Description: "Every image built from a Dockerfile ends its built stage with a non-root USER.",
-			Level:       mandatory,
-			Resource:    rules.ImagesRunAsNonRoot,
-		},
-		{
-			Name:        "containers-least-privilege",
-			Description: "Containers are not privileged, add no capabilities outside the allow-list and use no host network/PID namespace outside dev.",
-			Level:       mandatory,
-			Schema: &policyx.ConfigSchema{Properties: map[string]map[string]any{
-				rules.ConfigAllowedCapabilities: {
-					"type":        "array",
-					"items":       map[string]any{"type": "string", "pattern": "^(CAP_)?[A-Za-z_]+$"},
-					"default":     []any{},
-					"description": "Linux capabilities a container may add (e.g. NET_BIND_SERVICE).",
-				},
-			}},
-			Resource: rules.ContainersLeastPrivilege,
-		},
-		{
-			Name:        "containers-read-only-root-filesystem",
-			Description: "Containers run with a read-only root filesystem (advisory in dev).",
-			Level:       advisoryInDev,
-			Resource:    rules.ContainersReadOnlyRoot,
-		},
-		{
-			Name:        "https-only",
-			Description: "Zones force HTTPS with a modern minimum TLS and strict SSL, web records are proxied, probes use HTTPS, and URLs handed to the backend and frontend are https:// (loopback excepted in dev).",
-			Level:       mandatory,
-			Schema: &policyx.ConfigSchema{Properties: map[string]map[string]any{
-				rules.ConfigMinimumTLSVersion: {
-					"type":        "string",
-					"enum":        []any{"1.0", "1.1", "1.2", "1.3"},
-					"default":     "1.2",
-					"description": "Lowest Cloudflare minimum TLS version accepted.",
-				},
-			}},
-			Resource: rules.HTTPSOnly,
-		},
-		{
-			Name:        "https-zone-settings-managed",
-			Description: "A stack that publishes DNS names in a zone also manages that zone's HTTPS settings.",
-			Level:       mandatory,
-			Stack:       rules.ZonesHaveHTTPSSettings,
-		},
-		{
-			Name:        "secrets-are-secret",
-			Description: "Values named like secrets (password, secret, token, key, DSN, DATABASE_URL) are Pulumi secrets.",
-			Level:       mandatory,
-			Resource:    rules.SecretsAreSecret,
-		},
-		{
-			Name:        "backups-configured",
-			Description: "Every PostgreSQL has a backup job on its Docker host, writing off-host outside dev.",
-			Level:       advisoryInDev,
-			Stack:       rules.BackupsConfigured,
-		},
-		{
-			Name:        "backups-retention",
-			Description: "Backup jobs outside dev keep backups for at least the configured number of days.",
-			Level:       advisoryInDev,
-			Schema: &policyx.ConfigSchema{Properties: map[string]map[string]any{
-				rules.ConfigMinimumRetentionDays: {
-					"type":        "integer",
-					"minimum":     1,
-					"default":     7,
-					"description": "Shortest BACKUP_RETENTION_DAYS accepted.",
-				},
-			}},
-			Resource: rules.BackupRetention,
-		},
-		{
-			Name:        "health-checks-configured",
-			Description: "Backend containers have a healthcheck and every load balancer pool has a monitor.",
-			Level:       mandatory,
-			Resource:    rules.HealthChecksConfigured,
-		},
-		{
-			Name:        "alerts-have-destination",
-			Description: "Outside dev every load balancer pool, health check and tunnel has a notification policy of its alert type, and every notification policy has a destination.",
-			Level:       mandatory,
-			Stack:       rules.AlertsHaveDestination,
-		},
+		containersRunAsNonRoot(),
+		imagesRunAsNonRoot(),
+		containersLeastPrivilege(),
+		containersReadOnlyRoot(),
+		httpsOnly(),
+		httpsZoneSettingsManaged(),
+		secretsAreSecret(),
+		backupsConfigured(),
+		backupsRetention(),
+		healthChecksConfigured(),
+		alertsHaveDestination(),
+	}
+}
+
+// schema is a config schema of one property (policyx hands config to
+// resource policies only).
+func schema(key string, property map[string]any) *policyx.ConfigSchema {
+	return &policyx.ConfigSchema{Properties: map[string]map[string]any{key: property}}
+}
+
+func containersRunAsNonRoot() Spec {
+	return Spec{
+		Name:        "containers-run-as-non-root",
+		Description: "Every Docker container sets `user` to a numeric non-root uid.",
+		Level:       mandatory,
+		Resource:    rules.ContainersRunAsNonRoot,
+	}
+}
+
+func imagesRunAsNonRoot() Spec {
+	return Spec{
+		Name:        "images-run-as-non-root",
+		Description: "Every image built from a Dockerfile ends its built stage with a non-root USER.",
+		Level:       mandatory,
+		Resource:    rules.ImagesRunAsNonRoot,
+	}
+}
+
+func containersLeastPrivilege() Spec {
+	return Spec{
+		Name:        "containers-least-privilege",
+		Description: "Containers are not privileged, add no capabilities outside the allow-list and use no host network/PID namespace outside dev.",
+		Level:       mandatory,
+		Schema: schema(rules.ConfigAllowedCapabilities, map[string]any{
+			"type":        "array",
+			"items":       map[string]any{"type": "string", "pattern": "^(CAP_)?[A-Za-z_]+$"},
+			"default":     []any{},
+			"description": "Linux capabilities a container may add (e.g. NET_BIND_SERVICE).",
+		}),
+		Resource: rules.ContainersLeastPrivilege,
+	}
+}
+
+func containersReadOnlyRoot() Spec {
+	return Spec{
+		Name:        "containers-read-only-root-filesystem",
+		Description: "Containers run with a read-only root filesystem (advisory in dev).",
+		Level:       advisoryInDev,
+		Resource:    rules.ContainersReadOnlyRoot,
+	}
+}
+
+func httpsOnly() Spec {
+	return Spec{
+		Name:        "https-only",
+		Description: "Zones force HTTPS with a modern minimum TLS and strict SSL, web records are proxied, probes use HTTPS, and URLs handed to the backend and frontend are https:// (loopback excepted in dev).",
+		Level:       mandatory,
+		Schema: schema(rules.ConfigMinimumTLSVersion, map[string]any{
+			"type":        "string",
+			"enum":        []any{"1.0", "1.1", "1.2", "1.3"},
+			"default":     "1.2",
+			"description": "Lowest Cloudflare minimum TLS version accepted.",
+		}),
+		Resource: rules.HTTPSOnly,
+	}
+}
+
+func httpsZoneSettingsManaged() Spec {
+	return Spec{
+		Name:        "https-zone-settings-managed",
+		Description: "A stack that publishes DNS names in a zone also manages that zone's HTTPS settings.",
+		Level:       mandatory,
+		Stack:       rules.ZonesHaveHTTPSSettings,
+	}
+}
+
+func secretsAreSecret() Spec {
+	return Spec{
+		Name:        "secrets-are-secret",
+		Description: "Values named like secrets (password, secret, token, key, DSN, DATABASE_URL) are Pulumi secrets.",
+		Level:       mandatory,
+		Resource:    rules.SecretsAreSecret,
+	}
+}
+
+func backupsConfigured() Spec {
+	return Spec{
+		Name:        "backups-configured",
+		Description: "Every PostgreSQL has a backup job on its Docker host, writing off-host outside dev.",
+		Level:       advisoryInDev,
+		Stack:       rules.BackupsConfigured,
+	}
+}
+
+func backupsRetention() Spec {
+	return Spec{
+		Name:        "backups-retention",
+		Description: "Backup jobs outside dev keep backups for at least the configured number of days.",
+		Level:       advisoryInDev,
+		Schema: schema(rules.ConfigMinimumRetentionDays, map[string]any{
+			"type":        "integer",
+			"minimum":     1,
+			"default":     7,
+			"description": "Shortest BACKUP_RETENTION_DAYS accepted.",
+		}),
+		Resource: rules.BackupRetention,
+	}
+}
+
+func healthChecksConfigured() Spec {
+	return Spec{
+		Name:        "health-checks-configured",
+		Description: "Backend containers have a healthcheck and every load balancer pool has a monitor.",
+		Level:       mandatory,
+		Resource:    rules.HealthChecksConfigured,
+	}
+}
+
+func alertsHaveDestination() Spec {
+	return Spec{
+		Name:        "alerts-have-destination",
+		Description: "Outside dev every load balancer pool, health check and tunnel has a notification policy of its alert type, and every notification policy has a destination.",
+		Level:       mandatory,
+		Stack:       rules.AlertsHaveDestination,
 	}
 }
 
@@ -184,45 +228,69 @@ func FromContext(ctx *pulumi.Context) (policyx.PolicyPack, error) {
 	return New(env, Options{})
 }
 
+// policy binds a spec to an environment: its level there, and rules that
+// run with that environment and the policy's settings.
 func policy(s Spec, env rules.Env, opts Options) policyx.Policy {
-	settingsFor := func(cfg map[string]any) (rules.Settings, error) {
-		st := rules.DefaultSettings()
-		st.ProgramDir = opts.ProgramDir
-		st, err := st.WithConfig(cfg)
-		if err != nil {
-			return st, fmt.Errorf("policy %s: %w", s.Name, err)
-		}
-		return st, nil
-	}
+	b := binding{spec: s, env: env, opts: opts}
 	if s.Stack != nil {
-		rule := s.Stack
-		return policyx.NewStackValidationPolicy(s.Name, policyx.StackValidationPolicyArgs{
-			Description:      s.Description,
-			EnforcementLevel: s.Level(env),
-			ConfigSchema:     s.Schema,
-			ValidateStack: func(_ context.Context, args policyx.StackValidationArgs) error {
-				st, err := settingsFor(nil)
-				if err != nil {
-					return err
-				}
-				for _, f := range rule(args.Resources, rules.Context{Env: env, Settings: st}) {
-					args.Manager.ReportViolation(f.Message, f.URN)
-				}
-				return nil
-			},
-		})
+		return b.stackPolicy()
 	}
-	rule := s.Resource
-	return policyx.NewResourceValidationPolicy(s.Name, policyx.ResourceValidationPolicyArgs{
-		Description:      s.Description,
-		EnforcementLevel: s.Level(env),
-		ConfigSchema:     s.Schema,
-		ValidateResource: func(_ context.Context, args policyx.ResourceValidationArgs) error {
-			st, err := settingsFor(args.Config)
+	return b.resourcePolicy()
+}
+
+// binding is a spec in one environment with the pack's options.
+type binding struct {
+	spec Spec
+	env  rules.Env
+	opts Options
+}
+
+// context is what a rule sees: the environment and the default settings
+// with the program directory, overridden by the policy's config.
+func (b binding) context(cfg map[string]any) (rules.Context, error) {
+	st := rules.DefaultSettings()
+	st.ProgramDir = b.opts.ProgramDir
+	st, err := st.WithConfig(cfg)
+	if err != nil {
+		return rules.Context{}, fmt.Errorf("policy %s: %w", b.spec.Name, err)
+	}
+	return rules.Context{Env: b.env, Settings: st}, nil
+}
+
+// stackPolicy reports each finding on the resource it names; stack
+// policies get no config from policyx, so they run on the defaults.
+func (b binding) stackPolicy() policyx.Policy {
+	rule := b.spec.Stack
+	return policyx.NewStackValidationPolicy(b.spec.Name, policyx.StackValidationPolicyArgs{
+		Description:      b.spec.Description,
+		EnforcementLevel: b.spec.Level(b.env),
+		ConfigSchema:     b.spec.Schema,
+		ValidateStack: func(_ context.Context, args policyx.StackValidationArgs) error {
+			c, err := b.context(nil)
 			if err != nil {
 				return err
 			}
-			for _, msg := range rule(args.Resource, rules.Context{Env: env, Settings: st}) {
+			for _, f := range rule(args.Resources, c) {
+				args.Manager.ReportViolation(f.Message, f.URN)
+			}
+			return nil
+		},
+	})
+}
+
+// resourcePolicy reports each message on the resource under analysis.
+func (b binding) resourcePolicy() policyx.Policy {
+	rule := b.spec.Resource
+	return policyx.NewResourceValidationPolicy(b.spec.Name, policyx.ResourceValidationPolicyArgs{
+		Description:      b.spec.Description,
+		EnforcementLevel: b.spec.Level(b.env),
+		ConfigSchema:     b.spec.Schema,
+		ValidateResource: func(_ context.Context, args policyx.ResourceValidationArgs) error {
+			c, err := b.context(args.Config)
+			if err != nil {
+				return err
+			}
+			for _, msg := range rule(args.Resource, c) {
 				args.Manager.ReportViolation(msg, "")
 			}
 			return nil
