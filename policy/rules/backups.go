@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -71,95 +72,149 @@ func IsStandby(r policyx.AnalyzerResource) bool {
 // off-host repository like the primary, and a stack of standbys only, with
 // no primary to back up, is refused.
 func BackupsConfigured(resources []policyx.AnalyzerResource, c Context) []Finding {
-	type group struct {
-		dbs, jobs, standbys []policyx.AnalyzerResource
-		// pending counts containers whose env is not known yet: any of
-		// them may be the backup job, so no job is declared missing.
-		pending int
-	}
-	groups := map[string]*group{}
-	var order []string
-	get := func(r policyx.AnalyzerResource) *group {
-		k := r.Provider.URN
-		if groups[k] == nil {
-			groups[k] = &group{}
-			order = append(order, k)
+	hosts := groupByHost(resources)
+	var out []Finding
+	for _, h := range hosts {
+		out = append(out, h.missingJobs()...)
+		if !c.Env.Local() {
+			out = append(out, h.notOffHost()...)
 		}
-		return groups[k]
 	}
+	return append(out, standbysWithoutPrimary(hosts)...)
+}
+
+// backupRole is the part a container plays in BackupsConfigured.
+type backupRole int
+
+const (
+	roleNone    backupRole = iota
+	roleJob                // a pgbackup job
+	roleStandby            // a hot standby PostgreSQL
+	rolePrimary            // any other PostgreSQL
+	rolePending            // a container whose env is not known yet
+)
+
+func backupRoleOf(r policyx.AnalyzerResource) backupRole {
+	switch {
+	case IsBackupJob(r):
+		return roleJob
+	case IsPostgres(r) && IsStandby(r):
+		return roleStandby
+	case IsPostgres(r):
+		return rolePrimary
+	case r.Type == restype.DockerContainer && envPending(r):
+		return rolePending
+	}
+	return roleNone
+}
+
+// backupHost is what one Docker host (provider) runs of PostgreSQL and its
+// backup jobs.
+type backupHost struct {
+	dbs, jobs, standbys []policyx.AnalyzerResource
+	// pending counts containers whose env is not known yet: any of
+	// them may be the backup job, so no job is declared missing.
+	pending int
+}
+
+// groupByHost groups the containers by Docker host, hosts in the order of
+// their first container, so findings keep resource order.
+func groupByHost(resources []policyx.AnalyzerResource) []*backupHost {
+	byURN := map[string]*backupHost{}
+	var hosts []*backupHost
 	for _, r := range resources {
-		switch {
-		case IsBackupJob(r):
-			g := get(r)
-			g.jobs = append(g.jobs, r)
-		case IsPostgres(r) && IsStandby(r):
-			g := get(r)
-			g.standbys = append(g.standbys, r)
-		case IsPostgres(r):
-			g := get(r)
-			g.dbs = append(g.dbs, r)
-		case r.Type == restype.DockerContainer && envPending(r):
-			get(r).pending++
+		role := backupRoleOf(r)
+		if role == roleNone {
+			continue
+		}
+		h := byURN[r.Provider.URN]
+		if h == nil {
+			h = &backupHost{}
+			byURN[r.Provider.URN] = h
+			hosts = append(hosts, h)
+		}
+		h.add(r, role)
+	}
+	return hosts
+}
+
+func (h *backupHost) add(r policyx.AnalyzerResource, role backupRole) {
+	switch role {
+	case roleJob:
+		h.jobs = append(h.jobs, r)
+	case roleStandby:
+		h.standbys = append(h.standbys, r)
+	case rolePrimary:
+		h.dbs = append(h.dbs, r)
+	case rolePending:
+		h.pending++
+	}
+}
+
+// missingJobs pairs each database with a job whose DATABASE_URL names it,
+// then the rest with jobs whose URL cannot be read, and reports those left
+// without a job (none while a container's env is not known yet).
+func (h *backupHost) missingJobs() []Finding {
+	if h.pending > 0 {
+		return nil // a container not known yet may be the job
+	}
+	used := make([]bool, len(h.jobs))
+	var unmatched []policyx.AnalyzerResource
+	for _, db := range h.dbs {
+		names := containerNames(db)
+		if !claimJob(h.jobs, used, func(job policyx.AnalyzerResource) bool { return names[databaseHost(job)] }) {
+			unmatched = append(unmatched, db)
 		}
 	}
 	var out []Finding
-	for _, k := range order {
-		g := groups[k]
-		used := make([]bool, len(g.jobs))
-		var unmatched []policyx.AnalyzerResource
-		for _, db := range g.dbs {
-			names := containerNames(db)
-			found := false
-			for i, job := range g.jobs {
-				if !used[i] && names[databaseHost(job)] {
-					used[i], found = true, true
-					break
-				}
-			}
-			if !found {
-				unmatched = append(unmatched, db)
-			}
-		}
-		for _, db := range unmatched {
-			if g.pending > 0 {
-				break
-			}
-			found := false
-			for i, job := range g.jobs {
-				if !used[i] && databaseHost(job) == "" {
-					used[i], found = true, true
-					break
-				}
-			}
-			if !found {
-				out = append(out, Finding{URN: db.URN, Message: fmt.Sprintf(
-					"%s: PostgreSQL has no backup job on the same Docker host; add a pgbackup container whose DATABASE_URL points at it, with %s and %s",
-					label(db), EnvBackupDestination, EnvBackupRetentionDays)})
-			}
-		}
-		if c.Env.Local() {
-			continue
-		}
-		for _, job := range g.jobs {
-			if msg := offHost(job); msg != "" {
-				out = append(out, Finding{URN: job.URN, Message: msg})
-			}
-		}
-		for _, db := range append(g.dbs, g.standbys...) {
-			if msg := archivesWAL(db); msg != "" {
-				out = append(out, Finding{URN: db.URN, Message: msg})
-			}
+	for _, db := range unmatched {
+		if !claimJob(h.jobs, used, func(job policyx.AnalyzerResource) bool { return databaseHost(job) == "" }) {
+			out = append(out, Finding{URN: db.URN, Message: fmt.Sprintf(
+				"%s: PostgreSQL has no backup job on the same Docker host; add a pgbackup container whose DATABASE_URL points at it, with %s and %s",
+				label(db), EnvBackupDestination, EnvBackupRetentionDays)})
 		}
 	}
-	primaries, standbys, pending := 0, []policyx.AnalyzerResource(nil), 0
-	for _, k := range order { // in resource order: findings are reported in a stable order
-		g := groups[k]
-		primaries += len(g.dbs)
-		standbys = append(standbys, g.standbys...)
-		pending += g.pending
+	return out
+}
+
+// claimJob marks the first unused job that fits as used and reports whether
+// there was one.
+func claimJob(jobs []policyx.AnalyzerResource, used []bool, fits func(policyx.AnalyzerResource) bool) bool {
+	for i, job := range jobs {
+		if !used[i] && fits(job) {
+			used[i] = true
+			return true
+		}
 	}
-	if primaries == 0 && pending == 0 {
-		for _, db := range standbys {
+	return false
+}
+
+// notOffHost reports the jobs that write, and the databases (standbys too)
+// that archive WAL, on the database's own host.
+func (h *backupHost) notOffHost() []Finding {
+	var out []Finding
+	for _, job := range h.jobs {
+		if msg := offHost(job); msg != "" {
+			out = append(out, Finding{URN: job.URN, Message: msg})
+		}
+	}
+	for _, db := range slices.Concat(h.dbs, h.standbys) {
+		if msg := archivesWAL(db); msg != "" {
+			out = append(out, Finding{URN: db.URN, Message: msg})
+		}
+	}
+	return out
+}
+
+// standbysWithoutPrimary refuses a stack of standbys only, with no primary
+// to take writes or back up (unless a container not known yet may be one).
+func standbysWithoutPrimary(hosts []*backupHost) []Finding {
+	var out []Finding
+	for _, h := range hosts {
+		if len(h.dbs) > 0 || h.pending > 0 {
+			return nil
+		}
+		for _, db := range h.standbys {
 			out = append(out, Finding{URN: db.URN, Message: fmt.Sprintf(
 				"%s: a standby (%s=standby) but no primary PostgreSQL in the stack: nothing takes writes or is backed up; set helloagents:database.primaryRegion",
 				label(db), EnvPGRole)})
