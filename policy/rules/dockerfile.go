@@ -31,74 +31,48 @@ type StageUser struct {
 // defaults, ENV shadows ARG, a stage built FROM an earlier stage inherits that
 // stage's USER and ENV, and the last USER of a stage wins.
 func EffectiveUser(dockerfile []byte, buildArgs map[string]string, target string) (StageUser, error) {
+	stages, metaArgs, lex, err := parseStages(dockerfile)
+	if err != nil {
+		return StageUser{}, err
+	}
+	x := expander{lex: lex, buildArgs: buildArgs}
+	x.global = x.globalArgs(metaArgs)
+	states, err := x.stageStates(stages)
+	if err != nil {
+		return StageUser{}, err
+	}
+	idx, name, err := builtStage(stages, target)
+	if err != nil {
+		return StageUser{}, err
+	}
+	return StageUser{Stage: name, User: states[idx].user, Set: states[idx].set}, nil
+}
+
+// parseStages parses a Dockerfile into its stages, its global ARGs (those
+// before the first FROM) and a lexer using its escape character.
+func parseStages(dockerfile []byte) ([]instructions.Stage, []instructions.ArgCommand, *shell.Lex, error) {
 	res, err := parser.Parse(bytes.NewReader(dockerfile))
 	if err != nil {
-		return StageUser{}, fmt.Errorf("parse Dockerfile: %w", err)
+		return nil, nil, nil, fmt.Errorf("parse Dockerfile: %w", err)
 	}
 	stages, metaArgs, err := instructions.Parse(res.AST, nil)
 	if err != nil {
-		return StageUser{}, fmt.Errorf("parse Dockerfile instructions: %w", err)
+		return nil, nil, nil, fmt.Errorf("parse Dockerfile instructions: %w", err)
 	}
 	if len(stages) == 0 {
-		return StageUser{}, fmt.Errorf("dockerfile has no FROM instruction")
+		return nil, nil, nil, fmt.Errorf("dockerfile has no FROM instruction")
 	}
-	lex := shell.NewLex(res.EscapeToken)
+	return stages, metaArgs, shell.NewLex(res.EscapeToken), nil
+}
 
-	global := vars{}
-	for _, a := range metaArgs {
-		for _, kv := range a.Args {
-			global[kv.Key] = argValue(lex, kv, buildArgs, global, nil)
-		}
-	}
-
-	type result struct {
-		user string
-		set  bool
-		env  vars
-	}
-	results := make([]result, 0, len(stages))
-	for i, st := range stages {
-		base, _, err := lex.ProcessWord(st.BaseName, global)
-		if err != nil {
-			return StageUser{}, fmt.Errorf("expand FROM %q: %w", st.BaseName, err)
-		}
-		cur := result{env: vars{}}
-		if j, ok := instructions.HasStage(stages[:i], base); ok {
-			cur.user, cur.set = results[j].user, results[j].set
-			cur.env = maps.Clone(results[j].env)
-		}
-		args := vars{}
-		scope := layered{cur.env, args}
-		for _, cmd := range st.Commands {
-			switch c := cmd.(type) {
-			case *instructions.ArgCommand:
-				for _, kv := range c.Args {
-					args[kv.Key] = argValue(lex, kv, buildArgs, scope, global)
-				}
-			case *instructions.EnvCommand:
-				for _, kv := range c.Env {
-					v, _, err := lex.ProcessWord(kv.Value, scope)
-					if err != nil {
-						return StageUser{}, fmt.Errorf("expand ENV %s: %w", kv.Key, err)
-					}
-					cur.env[kv.Key] = v
-				}
-			case *instructions.UserCommand:
-				u, _, err := lex.ProcessWord(c.User, scope)
-				if err != nil {
-					return StageUser{}, fmt.Errorf("expand USER %q: %w", c.User, err)
-				}
-				cur.user, cur.set = u, true
-			}
-		}
-		results = append(results, cur)
-	}
-
+// builtStage is the index and name of the stage a build produces: target
+// when non-empty, otherwise the last stage; an unnamed stage is "stage N".
+func builtStage(stages []instructions.Stage, target string) (int, string, error) {
 	idx := len(stages) - 1
 	if target != "" {
 		j, ok := instructions.HasStage(stages, target)
 		if !ok {
-			return StageUser{}, fmt.Errorf("build target %q is not a stage of the Dockerfile", target)
+			return 0, "", fmt.Errorf("build target %q is not a stage of the Dockerfile", target)
 		}
 		idx = j
 	}
@@ -106,7 +80,105 @@ func EffectiveUser(dockerfile []byte, buildArgs map[string]string, target string
 	if name == "" {
 		name = fmt.Sprintf("stage %d", idx)
 	}
-	return StageUser{Stage: name, User: results[idx].user, Set: results[idx].set}, nil
+	return idx, name, nil
+}
+
+// stageState is the USER and ENV in effect at the end of a stage.
+type stageState struct {
+	user string
+	set  bool
+	env  vars
+}
+
+// expander expands a Dockerfile's words as BuildKit does, with the build
+// args given to the build and the global ARGs.
+type expander struct {
+	lex       *shell.Lex
+	buildArgs map[string]string
+	global    vars
+}
+
+// globalArgs are the ARGs before the first FROM, which FROM may use.
+func (x expander) globalArgs(metaArgs []instructions.ArgCommand) vars {
+	global := vars{}
+	for _, a := range metaArgs {
+		for _, kv := range a.Args {
+			global[kv.Key] = argValue(x.lex, kv, x.buildArgs, global, nil)
+		}
+	}
+	return global
+}
+
+// stageStates runs every stage in order, each starting from the stage it is
+// built FROM when that is an earlier stage.
+func (x expander) stageStates(stages []instructions.Stage) ([]stageState, error) {
+	states := make([]stageState, 0, len(stages))
+	for i, st := range stages {
+		cur, err := x.inherited(st, stages[:i], states)
+		if err != nil {
+			return nil, err
+		}
+		cur, err = x.run(cur, st.Commands)
+		if err != nil {
+			return nil, err
+		}
+		states = append(states, cur)
+	}
+	return states, nil
+}
+
+// inherited is the state a stage starts from: the USER and a copy of the
+// ENV of the earlier stage it is built FROM, else nothing.
+func (x expander) inherited(st instructions.Stage, earlier []instructions.Stage, states []stageState) (stageState, error) {
+	base, _, err := x.lex.ProcessWord(st.BaseName, x.global)
+	if err != nil {
+		return stageState{}, fmt.Errorf("expand FROM %q: %w", st.BaseName, err)
+	}
+	cur := stageState{env: vars{}}
+	if j, ok := instructions.HasStage(earlier, base); ok {
+		cur.user, cur.set = states[j].user, states[j].set
+		cur.env = maps.Clone(states[j].env)
+	}
+	return cur, nil
+}
+
+// run applies a stage's ARG, ENV and USER instructions in order; ENV
+// shadows ARG and the last USER wins.
+func (x expander) run(cur stageState, commands []instructions.Command) (stageState, error) {
+	args := vars{}
+	scope := layered{cur.env, args}
+	for _, cmd := range commands {
+		switch c := cmd.(type) {
+		case *instructions.ArgCommand:
+			for _, kv := range c.Args {
+				args[kv.Key] = argValue(x.lex, kv, x.buildArgs, scope, x.global)
+			}
+		case *instructions.EnvCommand:
+			if err := x.setEnv(cur.env, c, scope); err != nil {
+				return cur, err
+			}
+		case *instructions.UserCommand:
+			u, _, err := x.lex.ProcessWord(c.User, scope)
+			if err != nil {
+				return cur, fmt.Errorf("expand USER %q: %w", c.User, err)
+			}
+			cur.user, cur.set = u, true
+		}
+	}
+	return cur, nil
+}
+
+// setEnv expands an ENV instruction's values into env, one at a time, so a
+// later value may use an earlier one.
+func (x expander) setEnv(env vars, c *instructions.EnvCommand, scope shell.EnvGetter) error {
+	for _, kv := range c.Env {
+		v, _, err := x.lex.ProcessWord(kv.Value, scope)
+		if err != nil {
+			return fmt.Errorf("expand ENV %s: %w", kv.Key, err)
+		}
+		env[kv.Key] = v
+	}
+	return nil
 }
 
 // argValue is the value an ARG takes: the build arg when given, else its
