@@ -61,55 +61,102 @@ var builders = map[string]struct {
 // say USER explicitly. A Dockerfile that cannot be read or parsed is refused
 // too: the rule fails closed.
 func ImagesRunAsNonRoot(r policyx.AnalyzerResource, c Context) []string {
-	builder, ok := builders[r.Type]
+	b, ok := imageBuildOf(r)
 	if !ok {
 		return nil
 	}
-	if _, st := at(r.Properties, "build"); st != known {
-		return nil // not built by this stack (or not known yet)
+	path, u, problem := b.effectiveUser(c.Settings.ProgramDir)
+	if problem == "" {
+		problem = rootUserProblem(path, u)
 	}
-	context, cst := stringAt(r.Properties, "build", "context")
-	dockerfile, dst := stringAt(r.Properties, "build", "dockerfile")
-	target, tst := stringAt(r.Properties, "build", "target")
-	if cst == unknown || dst == unknown || tst == unknown {
+	if problem == "" {
 		return nil
 	}
+	return []string{fmt.Sprintf("%s: %s", label(r), problem)}
+}
+
+// imageBuild is the build block of an image, its dockerfile relative to the
+// program directory as DockerfilePath expects.
+type imageBuild struct {
+	context, dockerfile, target string
+	args                        map[string]string
+}
+
+// imageBuildOf reads an image's build block; ok is false when the image is
+// not built by this stack, or an input that may decide its USER is not known
+// yet.
+func imageBuildOf(r policyx.AnalyzerResource) (b imageBuild, ok bool) {
+	builder, ok := builders[r.Type]
+	if !ok {
+		return b, false
+	}
+	if _, st := at(r.Properties, "build"); st != known {
+		return b, false
+	}
+	var cst, dst, tst state
+	b.context, cst = stringAt(r.Properties, "build", "context")
+	b.dockerfile, dst = stringAt(r.Properties, "build", "dockerfile")
+	b.target, tst = stringAt(r.Properties, "build", "target")
+	if cst == unknown || dst == unknown || tst == unknown {
+		return b, false
+	}
+	if b.args, ok = buildArgs(r, builder.argsKey); !ok {
+		return b, false
+	}
+	if builder.dockerfileInContext && b.dockerfile != "" && !filepath.IsAbs(b.dockerfile) {
+		b.dockerfile = filepath.Join(b.context, b.dockerfile)
+	}
+	return b, true
+}
+
+// buildArgs are an image's string build args; ok is false when one is not
+// known yet, as it may be the USER.
+func buildArgs(r policyx.AnalyzerResource, key string) (map[string]string, bool) {
 	args := map[string]string{}
-	if v, st := at(r.Properties, "build", builder.argsKey); st == known && v.IsMap() {
-		for k, a := range v.AsMap().All {
-			if a.IsComputed() {
-				return nil // a build arg not known yet may be the USER
-			}
-			if a.IsString() {
-				args[k] = a.AsString()
-			}
+	v, st := at(r.Properties, "build", key)
+	if st != known || !v.IsMap() {
+		return args, true
+	}
+	for k, a := range v.AsMap().All {
+		if a.IsComputed() {
+			return nil, false
+		}
+		if a.IsString() {
+			args[k] = a.AsString()
 		}
 	}
-	if builder.dockerfileInContext && dockerfile != "" && !filepath.IsAbs(dockerfile) {
-		// Relative to the context: make it relative to the program
-		// directory as DockerfilePath expects.
-		dockerfile = filepath.Join(context, dockerfile)
-	}
-	path, err := DockerfilePath(c.Settings.ProgramDir, context, dockerfile)
+	return args, true
+}
+
+// effectiveUser finds, reads and parses the image's Dockerfile. When it
+// cannot, problem says why: the rule fails closed.
+func (b imageBuild) effectiveUser(programDir string) (path string, u StageUser, problem string) {
+	path, err := DockerfilePath(programDir, b.context, b.dockerfile)
 	if err != nil {
-		return []string{fmt.Sprintf("%s: cannot resolve the Dockerfile (context %q, dockerfile %q): %v", label(r), context, dockerfile, err)}
+		return "", u, fmt.Sprintf("cannot resolve the Dockerfile (context %q, dockerfile %q): %v", b.context, b.dockerfile, err)
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return []string{fmt.Sprintf("%s: cannot read Dockerfile %s (context %q, dockerfile %q, resolved against the program directory): %v; run the policy pack from the Pulumi program's directory or use absolute paths",
-			label(r), path, context, dockerfile, err)}
+		return path, u, fmt.Sprintf("cannot read Dockerfile %s (context %q, dockerfile %q, resolved against the program directory): %v; run the policy pack from the Pulumi program's directory or use absolute paths",
+			path, b.context, b.dockerfile, err)
 	}
-	u, err := EffectiveUser(data, args, target)
+	u, err = EffectiveUser(data, b.args, b.target)
 	if err != nil {
-		return []string{fmt.Sprintf("%s: Dockerfile %s: %v", label(r), path, err)}
+		return path, u, fmt.Sprintf("Dockerfile %s: %v", path, err)
 	}
+	return path, u, ""
+}
+
+// rootUserProblem says why the built stage runs as root ("" if it does not).
+// A base image's own USER cannot be seen, so a stage without USER is root.
+func rootUserProblem(path string, u StageUser) string {
 	switch {
 	case !u.Set:
-		return []string{fmt.Sprintf("%s: Dockerfile %s, %s: no USER instruction, so the image runs as root (or whatever the base image says, which cannot be verified); add `USER 10001:10001` (a numeric non-root uid) to the final stage",
-			label(r), path, u.Stage)}
+		return fmt.Sprintf("Dockerfile %s, %s: no USER instruction, so the image runs as root (or whatever the base image says, which cannot be verified); add `USER 10001:10001` (a numeric non-root uid) to the final stage",
+			path, u.Stage)
 	case IsRootUser(u.User):
-		return []string{fmt.Sprintf("%s: Dockerfile %s, %s: effective USER is %q (root); end the final stage with `USER 10001:10001` (a numeric non-root uid)",
-			label(r), path, u.Stage, u.User)}
+		return fmt.Sprintf("Dockerfile %s, %s: effective USER is %q (root); end the final stage with `USER 10001:10001` (a numeric non-root uid)",
+			path, u.Stage, u.User)
 	}
-	return nil
+	return ""
 }
