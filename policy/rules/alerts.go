@@ -39,22 +39,35 @@ func AlertsHaveDestination(resources []policyx.AnalyzerResource, c Context) []Fi
 		if r.Type != restype.NotificationPolicy {
 			continue
 		}
-		alert, st := stringAt(r.Properties, "alertType")
-		if st == known {
+		if alert, st := stringAt(r.Properties, "alertType"); st == known {
 			policies[alert]++
 		}
-		destinations, pending := 0, false
-		for _, key := range []string{"emailIntegrations", "webhooksIntegrations", "pagerdutyIntegrations"} {
-			list, st := arrayAt(r.Properties, key)
-			pending = pending || st == unknown
-			destinations += len(list)
-		}
-		if destinations == 0 && !pending {
+		if !mayDeliver(r) {
 			out = append(out, Finding{URN: r.URN, Message: fmt.Sprintf(
 				"%s: notification policy has no destination, so its alert reaches nobody; set `emailIntegrations` (helloagents:alerts.emails) or `webhooksIntegrations` (helloagents:alertWebhookUrl)",
 				label(r))})
 		}
 	}
+	return append(out, unwatched(resources, policies)...)
+}
+
+// mayDeliver reports whether a notification policy has a destination, or
+// may have one once its integrations are known.
+func mayDeliver(r policyx.AnalyzerResource) bool {
+	destinations, pending := 0, false
+	for _, key := range []string{"emailIntegrations", "webhooksIntegrations", "pagerdutyIntegrations"} {
+		list, st := arrayAt(r.Properties, key)
+		pending = pending || st == unknown
+		destinations += len(list)
+	}
+	return destinations > 0 || pending
+}
+
+// unwatched reports each watched type with more objects than notification
+// policies of its alert type (policies counts them by alert type), on the
+// first object of the type.
+func unwatched(resources []policyx.AnalyzerResource, policies map[string]int) []Finding {
+	var out []Finding
 	for _, w := range watched {
 		var objects []policyx.AnalyzerResource
 		for _, r := range resources {
