@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -73,6 +74,19 @@ type Server struct {
 // prints and connects. The process is stopped when the test ends.
 func Start(t testing.TB, bin, workDir string) *Server {
 	t.Helper()
+	cmd, stdout := startPack(t, bin, workDir)
+	port := readPort(t, stdout)
+	conn, err := grpc.NewClient(fmt.Sprintf("127.0.0.1:%d", port), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatalf("dial policy pack on port %d: %v", port, err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return &Server{Client: pulumirpc.NewAnalyzerClient(conn), cmd: cmd, conn: conn}
+}
+
+// startPack starts the pack binary in workDir and returns its stdout.
+func startPack(t testing.TB, bin, workDir string) (*exec.Cmd, io.Reader) {
+	t.Helper()
 	// The process lives until the test ends: t.Context is canceled then.
 	cmd := exec.CommandContext(t.Context(), bin)
 	cmd.Dir = workDir
@@ -88,6 +102,13 @@ func Start(t testing.TB, bin, workDir string) *Server {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 	})
+	return cmd, stdout
+}
+
+// readPort reads the port a pack prints on its first line; a pack that
+// prints nothing within a minute fails the test rather than hanging it.
+func readPort(t testing.TB, stdout io.Reader) int {
+	t.Helper()
 	type read struct {
 		line string
 		err  error
@@ -111,12 +132,7 @@ func Start(t testing.TB, bin, workDir string) *Server {
 	if err != nil {
 		t.Fatalf("policy pack printed %q, want a port number", line)
 	}
-	conn, err := grpc.NewClient(fmt.Sprintf("127.0.0.1:%d", port), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatalf("dial policy pack on port %d: %v", port, err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	return &Server{Client: pulumirpc.NewAnalyzerClient(conn), cmd: cmd, conn: conn}
+	return port
 }
 
 // Stack is what the engine tells the pack about the stack in ConfigureStack.
@@ -187,52 +203,14 @@ func (s *Server) Run(t testing.TB, stack Stack, policyConfig map[string]map[stri
 }
 
 func (s *Server) run(ctx context.Context, stack Stack, policyConfig map[string]map[string]any, resources []Resource) (Result, error) {
-	dir := PackDir()
-	if _, err := s.Client.Handshake(ctx, &pulumirpc.AnalyzerHandshakeRequest{RootDirectory: &dir, ProgramDirectory: &dir}); err != nil {
-		return Result{}, fmt.Errorf("rpc Handshake: %w", err)
-	}
-	if _, err := s.Client.ConfigureStack(ctx, &pulumirpc.AnalyzerStackConfigureRequest{
-		Stack: stack.Name, Project: stack.Project, Organization: stack.Organization,
-		Config: stack.Config, Tags: stack.Tags, DryRun: stack.DryRun,
-	}); err != nil {
-		return Result{}, fmt.Errorf("rpc ConfigureStack: %w", err)
-	}
-	info, err := s.Client.GetAnalyzerInfo(ctx, &emptypb.Empty{})
-	if err != nil {
-		return Result{}, fmt.Errorf("rpc GetAnalyzerInfo: %w", err)
-	}
-	conf, err := reconcile(info, policyConfig)
+	info, err := s.configure(ctx, stack, policyConfig)
 	if err != nil {
 		return Result{}, err
 	}
-	if _, err := s.Client.Configure(ctx, &pulumirpc.ConfigureAnalyzerRequest{PolicyConfig: conf}); err != nil {
-		return Result{}, fmt.Errorf("rpc Configure: %w", err)
-	}
 	out := Result{Info: info}
-	var stackResources []*pulumirpc.AnalyzerResource
-	for _, r := range resources {
-		props, err := plugin.MarshalProperties(r.Inputs, plugin.MarshalOptions{
-			Label: r.URN, KeepUnknowns: true, KeepSecrets: true, KeepResources: true, KeepOutputValues: true,
-		})
-		if err != nil {
-			return out, fmt.Errorf("marshal %s: %w", r.URN, err)
-		}
-		var provider *pulumirpc.AnalyzerProviderResource
-		if r.ProviderURN != "" {
-			provider = &pulumirpc.AnalyzerProviderResource{Urn: r.ProviderURN, Type: providerType(r.ProviderURN), Properties: &structpb.Struct{}}
-		}
-		resp, err := s.Client.Analyze(ctx, &pulumirpc.AnalyzeRequest{
-			Type: r.Type, Properties: props, Urn: r.URN, Name: r.Name,
-			Options: &pulumirpc.AnalyzerResourceOptions{Parent: r.Parent}, Provider: provider,
-		})
-		if err != nil {
-			return out, fmt.Errorf("rpc Analyze %s: %w", r.URN, err)
-		}
-		out.Analyze = append(out.Analyze, resp.GetDiagnostics()...)
-		stackResources = append(stackResources, &pulumirpc.AnalyzerResource{
-			Type: r.Type, Properties: props, Urn: r.URN, Name: r.Name, Parent: r.Parent,
-			Options: &pulumirpc.AnalyzerResourceOptions{Parent: r.Parent}, Provider: provider,
-		})
+	stackResources, err := s.analyze(ctx, resources, &out)
+	if err != nil {
+		return out, err
 	}
 	resp, err := s.Client.AnalyzeStack(ctx, &pulumirpc.AnalyzeStackRequest{Resources: stackResources})
 	if err != nil {
@@ -240,6 +218,74 @@ func (s *Server) run(ctx context.Context, stack Stack, policyConfig map[string]m
 	}
 	out.AnalyzeStack = resp.GetDiagnostics()
 	return out, nil
+}
+
+// configure makes the calls the engine makes before analysis: Handshake,
+// ConfigureStack, GetAnalyzerInfo, then Configure with the reconciled config.
+func (s *Server) configure(ctx context.Context, stack Stack, policyConfig map[string]map[string]any) (*pulumirpc.AnalyzerInfo, error) {
+	dir := PackDir()
+	if _, err := s.Client.Handshake(ctx, &pulumirpc.AnalyzerHandshakeRequest{RootDirectory: &dir, ProgramDirectory: &dir}); err != nil {
+		return nil, fmt.Errorf("rpc Handshake: %w", err)
+	}
+	if _, err := s.Client.ConfigureStack(ctx, &pulumirpc.AnalyzerStackConfigureRequest{
+		Stack: stack.Name, Project: stack.Project, Organization: stack.Organization,
+		Config: stack.Config, Tags: stack.Tags, DryRun: stack.DryRun,
+	}); err != nil {
+		return nil, fmt.Errorf("rpc ConfigureStack: %w", err)
+	}
+	info, err := s.Client.GetAnalyzerInfo(ctx, &emptypb.Empty{})
+	if err != nil {
+		return nil, fmt.Errorf("rpc GetAnalyzerInfo: %w", err)
+	}
+	conf, err := reconcile(info, policyConfig)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.Client.Configure(ctx, &pulumirpc.ConfigureAnalyzerRequest{PolicyConfig: conf}); err != nil {
+		return nil, fmt.Errorf("rpc Configure: %w", err)
+	}
+	return info, nil
+}
+
+// analyze calls Analyze on each resource in order, adding the diagnostics
+// to out.Analyze, and returns the resources as AnalyzeStack takes them.
+func (s *Server) analyze(ctx context.Context, resources []Resource, out *Result) ([]*pulumirpc.AnalyzerResource, error) {
+	var stackResources []*pulumirpc.AnalyzerResource
+	for _, r := range resources {
+		props, provider, err := marshal(r)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := s.Client.Analyze(ctx, &pulumirpc.AnalyzeRequest{
+			Type: r.Type, Properties: props, Urn: r.URN, Name: r.Name,
+			Options: &pulumirpc.AnalyzerResourceOptions{Parent: r.Parent}, Provider: provider,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("rpc Analyze %s: %w", r.URN, err)
+		}
+		out.Analyze = append(out.Analyze, resp.GetDiagnostics()...)
+		stackResources = append(stackResources, &pulumirpc.AnalyzerResource{
+			Type: r.Type, Properties: props, Urn: r.URN, Name: r.Name, Parent: r.Parent,
+			Options: &pulumirpc.AnalyzerResourceOptions{Parent: r.Parent}, Provider: provider,
+		})
+	}
+	return stackResources, nil
+}
+
+// marshal encodes a resource's inputs as the engine sends them (unknowns,
+// secrets, resource references and output values kept) and its provider.
+func marshal(r Resource) (*structpb.Struct, *pulumirpc.AnalyzerProviderResource, error) {
+	props, err := plugin.MarshalProperties(r.Inputs, plugin.MarshalOptions{
+		Label: r.URN, KeepUnknowns: true, KeepSecrets: true, KeepResources: true, KeepOutputValues: true,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("marshal %s: %w", r.URN, err)
+	}
+	var provider *pulumirpc.AnalyzerProviderResource
+	if r.ProviderURN != "" {
+		provider = &pulumirpc.AnalyzerProviderResource{Urn: r.ProviderURN, Type: providerType(r.ProviderURN), Properties: &structpb.Struct{}}
+	}
+	return props, provider, nil
 }
 
 func providerType(urn string) string {
