@@ -90,7 +90,7 @@ const (
 	roleNone    backupRole = iota
 	roleJob                // a pgbackup job
 	roleStandby            // a hot standby PostgreSQL
-	rolePrimary            // any other PostgreSQL
+	rolePrimary            // a PostgreSQL that takes writes (primary or alone)
 	rolePending            // a container whose env is not known yet
 )
 
