@@ -12,8 +12,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -94,20 +92,12 @@ type options struct {
 // parseArgs reads the flags. done is true when run must exit with code:
 // after --help (0) or a usage error (2, already reported on stderr).
 func parseArgs(args []string, stderr io.Writer) (opts options, code int, done bool) {
-	fs := flag.NewFlagSet("doctor", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cli.NewFlagSet("doctor", usage, stderr)
 	fs.StringVar(&opts.pulumi, "pulumi", "", "the Pulumi `CLI` `make up` will run (default: pulumi on PATH)")
 	fs.IntVar(&opts.port, "port", 8000, "the `port` the dev API is published on (helloagents:backend.hostPort)")
 	fs.StringVar(&opts.gomod, "gomod", "go.mod", "the `go.mod` whose go directive is the required Go version")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), usage)
-		cli.PrintDefaults(fs)
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return opts, 0, true
-		}
-		return opts, 2, true
+	if code, done := cli.Parse(fs, args); done {
+		return opts, code, true
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "doctor: unexpected arguments %q\n", fs.Args())

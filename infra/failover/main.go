@@ -17,7 +17,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -116,11 +115,8 @@ Flags:
 func parse(args []string, e env) (flags, int) {
 	var f flags
 	fs := f.flagSet(e)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return f, int(failover.FailedOver)
-		}
-		return f, int(failover.Usage)
+	if code, done := cli.Parse(fs, args); done {
+		return f, code
 	}
 	errs := f.problems(fs.Args())
 	for _, msg := range errs {
@@ -135,8 +131,7 @@ func parse(args []string, e env) (flags, int) {
 
 // flagSet defines the command line into f, with the defaults from e.
 func (f *flags) flagSet(e env) *flag.FlagSet {
-	fs := flag.NewFlagSet("failover", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := cli.NewFlagSet("failover", usage, e.stderr)
 	fs.StringVar(&f.o.Stack, "stack", e.getenv(envStack), "`stack` whose database primary moves (required; env "+envStack+"), e.g. production")
 	fs.StringVar(&f.o.To, "to", e.getenv(envTo), "`region` that becomes the primary (required; env "+envTo+"), e.g. us-east")
 	fs.BoolVar(&f.o.DryRun, "dry-run", false, "check, print the plan and preview the update; change nothing")
@@ -153,10 +148,6 @@ func (f *flags) flagSet(e env) *flag.FlagSet {
 	fs.DurationVar(&f.vo.Timeout, "timeout", verify.DefaultTimeout, "time limit of one smoke-suite request")
 	fs.IntVar(&f.vo.Requests, "requests", verify.DefaultRequests, "requests of the response-time (P95) measurement of each gate")
 	fs.Float64Var(&f.vo.MinPassRate, "min-pass-rate", verify.DefaultMinPassRate, "share of smoke checks that must pass, in (0, 1]")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), usage)
-		cli.PrintDefaults(fs)
-	}
 	return fs
 }
 

@@ -14,7 +14,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -136,8 +135,7 @@ type cmdline struct {
 
 // newFlags defines every flag into c; getenv supplies the fallbacks.
 func newFlags(c *cmdline, getenv func(string) string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("promote", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cli.NewFlagSet("promote", usage, stderr)
 	fs.StringVar(&c.o.From, "from", getenv(envFrom), "source `stack` whose backendImage output is promoted (required; env "+envFrom+"), e.g. staging")
 	fs.StringVar(&c.o.To, "to", getenv(envTo), "target `stack` whose regions receive the image (required; env "+envTo+"), e.g. production")
 	fs.StringVar(&c.o.Image, "image", "", "roll this digest-pinned `image` (repo@sha256:...) out instead of --from's: a rollback to a digest that served before, with the same gates, journal and exit codes; \"previous\" means --rollback")
@@ -156,10 +154,6 @@ func newFlags(c *cmdline, getenv func(string) string, stderr io.Writer) *flag.Fl
 	fs.DurationVar(&c.vo.Timeout, "timeout", verify.DefaultTimeout, "time limit of one smoke-suite request")
 	fs.IntVar(&c.vo.Requests, "requests", verify.DefaultRequests, "requests of the response-time (P95) measurement of each gate")
 	fs.Float64Var(&c.vo.MinPassRate, "min-pass-rate", verify.DefaultMinPassRate, "share of smoke checks that must pass, in (0, 1]")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), usage)
-		cli.PrintDefaults(fs)
-	}
 	return fs
 }
 
@@ -220,11 +214,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 ) int {
 	var c cmdline
 	fs := newFlags(&c, getenv, stderr)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return int(promote.Promoted)
-		}
-		return int(promote.Usage)
+	if code, done := cli.Parse(fs, args); done {
+		return code
 	}
 	if errs := c.check(fs); len(errs) > 0 {
 		for _, e := range errs {

@@ -17,8 +17,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -135,20 +133,12 @@ type options struct {
 // parseArgs reads the flags. done is true when run must exit with code:
 // after --help (0) or a usage error (2, already reported on stderr).
 func parseArgs(args []string, getenv func(string) string, stderr io.Writer) (opts options, code int, done bool) {
-	fs := flag.NewFlagSet("status", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cli.NewFlagSet("status", usage, stderr)
 	fs.StringVar(&opts.stack, "stack", getenv(envStack), "the Pulumi `stack` to show (env "+envStack+"), e.g. production")
 	fs.BoolVar(&opts.json, "json", false, "print JSON on stdout instead of the table")
 	fs.DurationVar(&opts.timeout, "timeout", 5*time.Second, "time limit of each region's /health request")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), usage)
-		cli.PrintDefaults(fs)
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return opts, 0, true
-		}
-		return opts, 2, true
+	if code, done := cli.Parse(fs, args); done {
+		return opts, code, true
 	}
 	if opts.stack == "" || fs.NArg() > 0 {
 		fmt.Fprintln(stderr, "status: --stack is required (or set "+envStack+"); run with --help for usage")

@@ -12,7 +12,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -135,8 +134,7 @@ type flags struct {
 // define returns the flag set that fills f; the environment h provides the
 // defaults of the URL and stack flags.
 func (f *flags) define(h host, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cli.NewFlagSet("verify", usage, stderr)
 	fs.StringVar(&f.opts.API, "api", h.getenv(envAPI), "base `URL` of the backend API, e.g. https://api.example.dev (env "+envAPI+"; required unless --stack)")
 	fs.StringVar(&f.opts.Frontend, "frontend", h.getenv(envFrontend), "`URL` of the frontend; enables the frontend and CORS checks (its origin is sent as Origin) (env "+envFrontend+")")
 	fs.StringVar(&f.stack, "stack", h.getenv(envStack), "read --api and --frontend from this Pulumi `stack`'s outputs apiUrl and frontendUrl (env "+envStack+"), e.g. staging")
@@ -148,10 +146,6 @@ func (f *flags) define(h host, stderr io.Writer) *flag.FlagSet {
 	fs.Float64Var(&f.minPass, "min-pass-rate", verify.DefaultMinPassRate, "share of smoke checks that must pass, in (0, 1]; health checks are always mandatory")
 	fs.DurationVar(&f.p95Limit, "p95", verify.DefaultP95Limit, "response-time target: the P95 must stay below it")
 	fs.BoolVar(&f.jsonOut, "json", false, "print the report as JSON on stdout instead of text")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), usage)
-		cli.PrintDefaults(fs)
-	}
 	return fs
 }
 
@@ -174,11 +168,8 @@ Flags:
 // parse parses args; ok is false when the run ends with code (--help, or
 // a usage error the flag set has reported).
 func parse(fs *flag.FlagSet, args []string, stderr io.Writer) (code int, ok bool) {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitPass, false
-		}
-		return exitUsage, false
+	if code, done := cli.Parse(fs, args); done {
+		return code, false
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "verify: unexpected arguments %q\n", fs.Args())

@@ -27,3 +27,36 @@ func TestPrintDefaults(t *testing.T) {
 		t.Error("output not restored")
 	}
 }
+
+func TestParse(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		code    int
+		done    bool
+		output  []string // substrings of what the flag set wrote
+		verbose bool
+	}{
+		{"flags", []string{"--verbose"}, ExitOK, false, nil, true},
+		{"help", []string{"--help"}, ExitOK, true, []string{"Usage: tool [flags]\n", "  --verbose"}, false},
+		{"unknown flag", []string{"--nope"}, ExitUsage, true, []string{"flag provided but not defined: -nope", "Usage: tool"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			fs := NewFlagSet("tool", "Usage: tool [flags]\n", &out)
+			verbose := fs.Bool("verbose", false, "say more")
+			code, done := Parse(fs, tc.args)
+			if code != tc.code || done != tc.done || *verbose != tc.verbose {
+				t.Errorf("Parse(%q) = %d, %v (verbose %v); want %d, %v (verbose %v)", tc.args, code, done, *verbose, tc.code, tc.done, tc.verbose)
+			}
+			for _, want := range tc.output {
+				if !strings.Contains(out.String(), want) {
+					t.Errorf("output %q lacks %q", out.String(), want)
+				}
+			}
+			if tc.output == nil && out.Len() > 0 {
+				t.Errorf("output %q, want none", out.String())
+			}
+		})
+	}
+}
