@@ -121,20 +121,14 @@ func replicaArgs(args *BackendServiceArgs, img, fingerprint pulumi.StringOutput,
 		Labels: docker.ContainerLabelArray{
 			docker.ContainerLabelArgs{Label: pulumi.String("helloagents.replica"), Value: pulumi.Sprintf("%d", i)},
 		},
-		// SIGTERM starts the server's drain: readiness turns 503, the proxy
-		// takes the replica out, in-flight requests finish.
-		StopSignal:  pulumi.String("SIGTERM"),
-		StopTimeout: pulumi.Int(30),
 	}
 	harden(c, args.User, args.Limits, args.Host.Identity(RoleBackend))
 	return c
 }
 
 func backendEnv(args *BackendServiceArgs) map[string]string {
-	plain := map[string]string{"HOST": "0.0.0.0", "PORT": fmt.Sprint(args.Port)}
-	for k, v := range args.Env {
-		plain[k] = v
-	}
+	plain := StopFor(RoleBackend).withDrainEnv(map[string]string{"HOST": "0.0.0.0", "PORT": fmt.Sprint(args.Port)})
+	maps.Copy(plain, args.Env)
 	return plain
 }
 

@@ -57,9 +57,10 @@ type Identity struct {
 // non-root user, a read-only root filesystem with a small private /tmp, every
 // Linux capability dropped, no privilege escalation through setuid binaries,
 // memory (without swap) and CPU limits, restart on failure with a bounded
-// retry count, rotated logs, and the identity labels. Every container of the
-// platform goes through it, so the policy pack and the tests check one
-// baseline.
+// retry count, rotated logs, the identity labels, and the stop of its role
+// (StopFor: signal, stop timeout and the provider's grace period). Every
+// container of the platform goes through it, so the policy pack and the
+// tests check one baseline.
 //
 // Every value is written in the form the docker provider reads back from the
 // engine, so a no-change `pulumi up` is a no-op (see canonical_test.go).
@@ -80,6 +81,7 @@ func harden(args *docker.ContainerArgs, user string, l Limits, id Identity) {
 	if args.Tmpfs == nil {
 		args.Tmpfs = pulumi.StringMap{"/tmp": pulumi.String("rw,noexec,nosuid,size=64m")}
 	}
+	StopFor(id.Role).apply(args)
 	args.LogDriver = pulumi.String("json-file")
 	args.LogOpts = pulumi.StringMap{"max-size": pulumi.String("10m"), "max-file": pulumi.String("3")}
 	labels, _ := args.Labels.(docker.ContainerLabelArray)

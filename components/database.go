@@ -209,9 +209,7 @@ func (d *Database) postgresArgs(args *DatabaseArgs, image pulumi.StringOutput, d
 			"/tmp":                pulumi.String("rw,noexec,nosuid,size=64m"),
 			"/var/run/postgresql": pulumi.String("rw,noexec,nosuid,size=16m"),
 		},
-		ShmSize:     pulumi.Int(128),
-		StopSignal:  pulumi.String("SIGINT"),
-		StopTimeout: pulumi.Int(60),
+		ShmSize: pulumi.Int(128),
 	}
 }
 

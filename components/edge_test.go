@@ -48,7 +48,8 @@ func TestTunnel(t *testing.T) {
 	}
 	c, _ := m.Named(restype.DockerContainer, "tunnel-eu-cloudflared")
 	envs := mocktest.Unwrap(c.Inputs["envs"]).ArrayValue()
-	if len(envs) != 1 || !envs[0].IsSecret() || strings.Contains(c.Inputs["command"].String(), "token") {
+	// The drain variable (plain), then the token (secret).
+	if len(envs) != 2 || envs[0].IsSecret() || !envs[1].IsSecret() || strings.Contains(c.Inputs["command"].String(), "token") {
 		t.Errorf("tunnel token must travel only as a secret env: envs=%v command=%v", c.Inputs["envs"], c.Inputs["command"])
 	}
 	if !strings.Contains(tun.Provider, "cloudflare") || !strings.Contains(c.Provider, "region-eu-docker") {

@@ -92,9 +92,6 @@ func proxyArgs(args *ProxyArgs, img pulumi.StringOutput) *docker.ContainerArgs {
 		NetworksAdvanced: docker.ContainerNetworksAdvancedArray{
 			docker.ContainerNetworksAdvancedArgs{Name: args.Host.EgressNetworkName, Aliases: pulumi.ToStringArray([]string{ProxyAlias})},
 		},
-		// SIGUSR1 is HAProxy's soft stop: finish what is in flight, then exit.
-		StopSignal:  pulumi.String("SIGUSR1"),
-		StopTimeout: pulumi.Int(10),
 	}
 	if args.HostPort != 0 {
 		c.Ports = docker.ContainerPortArray{docker.ContainerPortArgs{
@@ -110,13 +107,13 @@ func proxyArgs(args *ProxyArgs, img pulumi.StringOutput) *docker.ContainerArgs {
 // proxyEnv tells HAProxy where it listens, which replicas it tracks and how
 // it asks them whether they are ready.
 func proxyEnv(args *ProxyArgs) map[string]string {
-	return map[string]string{
+	return StopFor(RoleProxy).withDrainEnv(map[string]string{
 		proxy.EnvPort:        strconv.Itoa(args.Port),
 		proxy.EnvBackendHost: BackendAlias,
 		proxy.EnvBackendPort: strconv.Itoa(args.BackendPort),
 		proxy.EnvHealthPath:  health.ReadyPath,
 		proxy.EnvMaxServers:  strconv.Itoa(2 * args.MaxReplicas),
-	}
+	})
 }
 
 // proxyName is the container's Docker name. Behind a tunnel it carries a

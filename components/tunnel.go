@@ -120,7 +120,7 @@ func cloudflared(ctx *pulumi.Context, name string, args *TunnelArgs, token pulum
 		Command: pulumi.ToStringArray([]string{"tunnel", "--no-autoupdate", "--metrics", cloudflaredMetrics, "run"}),
 		// The token travels as an environment variable, never on the
 		// command line where `ps` and `docker inspect` would show it.
-		Envs: env(nil, map[string]pulumi.StringInput{"TUNNEL_TOKEN": token}),
+		Envs: env(StopFor(RoleTunnel).Env, map[string]pulumi.StringInput{"TUNNEL_TOKEN": token}),
 		Healthcheck: dockerHealthcheck(args.HealthCheck, []string{
 			"CMD", "cloudflared", "tunnel", "--metrics", cloudflaredMetrics, "ready",
 		}),

@@ -52,6 +52,9 @@ func TestPolicyMutations(t *testing.T) {
 		{"pool without monitor", "production", "health-checks-configured", remove(isType(restype.LoadBalancerPool), "monitor")},
 		{"alert without destination", "staging", "alerts-have-destination", remove(isType(restype.NotificationPolicy), "emailIntegrations")},
 		{"tunnel without alert", "production", "alerts-have-destination", removeTunnelAlert},
+		{"backend without a grace period", "production", "containers-drain-before-kill", remove(rules.IsBackendContainer, "destroyGraceSeconds")},
+		{"backend drain longer than its grace", "staging", "containers-drain-before-kill", editEnv(rules.IsBackendContainer, "SHUTDOWN_TIMEOUT", "1m")},
+		{"dev proxy without a grace period", "dev", "containers-drain-before-kill", remove(isRole("proxy"), "destroyGraceSeconds")},
 	}
 	graphs := map[string]graph{}
 	bin := analyzertest.Build(t)
@@ -107,6 +110,26 @@ func toWire(rs []policyx.AnalyzerResource) []analyzertest.Resource {
 
 func isType(token string) func(policyx.AnalyzerResource) bool {
 	return func(r policyx.AnalyzerResource) bool { return r.Type == token }
+}
+
+// isRole matches a container by its helloagents.role label.
+func isRole(role string) func(policyx.AnalyzerResource) bool {
+	return func(r policyx.AnalyzerResource) bool {
+		if r.Type != restype.DockerContainer {
+			return false
+		}
+		labels, _ := r.Properties.GetOk("labels")
+		if !labels.IsArray() {
+			return false
+		}
+		for _, l := range labels.AsArray().AsSlice() {
+			m := l.AsMap()
+			if m.Get("label").AsString() == rules.LabelRole && m.Get("value").AsString() == role {
+				return true
+			}
+		}
+		return false
+	}
 }
 
 // first returns the index of the first resource matching pred.

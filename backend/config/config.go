@@ -17,6 +17,7 @@ import (
 	"github.com/getsentry/sentry-go"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/helloagents/infra/backend/drain"
 	"github.com/helloagents/infra/backend/redact"
 )
 
@@ -63,14 +64,11 @@ const (
 	DefaultPort             = 8000
 	DefaultTracesSampleRate = 0.1
 	DefaultHealthTimeout    = 2 * time.Second
-	// DefaultShutdownDelay must cover the time the proxy in front needs to
-	// take a replica out (its readiness check interval times the failures it
-	// waits for): 5 s covers, for example, two failed probes 2 s apart.
-	DefaultShutdownDelay = 5 * time.Second
-	// DefaultShutdownTimeout leaves, with the delay (25 s in all), 5 s of the
-	// 30 s stop timeout the platform's backend containers get for closing
-	// the pool and flushing logs and Sentry.
-	DefaultShutdownTimeout = 20 * time.Second
+	// DefaultShutdownDelay and DefaultShutdownTimeout are the image's stop
+	// contract (package drain): the program derives the replicas' grace
+	// period from them.
+	DefaultShutdownDelay   = drain.ServerDelay
+	DefaultShutdownTimeout = drain.ServerTimeout
 )
 
 // Load reads every variable through getenv (os.Getenv in production, a map in
@@ -90,8 +88,8 @@ func Load(getenv func(string) string) (Config, error) {
 		CORSAllowedOrigins:     p.origins("CORS_ALLOWED_ORIGINS"),
 		SandboxPoolURL:         p.httpURL("SANDBOX_POOL_URL"),
 		HealthTimeout:          p.duration("HEALTH_CHECK_TIMEOUT", DefaultHealthTimeout, 100*time.Millisecond, time.Minute),
-		ShutdownDelay:          p.duration("SHUTDOWN_DELAY", DefaultShutdownDelay, 0, time.Minute),
-		ShutdownTimeout:        p.duration("SHUTDOWN_TIMEOUT", DefaultShutdownTimeout, 0, 10*time.Minute),
+		ShutdownDelay:          p.duration(drain.EnvServerDelay, DefaultShutdownDelay, 0, time.Minute),
+		ShutdownTimeout:        p.duration(drain.EnvServerTimeout, DefaultShutdownTimeout, 0, 10*time.Minute),
 		LogLevel:               p.level("LOG_LEVEL"),
 	}
 	return c, errors.Join(p.errs...)

@@ -26,17 +26,6 @@ func TestLoadDefaults(t *testing.T) {
 	}
 }
 
-// The platform's backend containers get a 30 s stop timeout
-// (components/backend.go): the default pre-stop delay plus the default drain
-// must end before Docker sends SIGKILL, with room to close the pool and
-// flush logs and Sentry (up to 2 s).
-func TestDefaultShutdownFitsStopTimeout(t *testing.T) {
-	const stopTimeout, exitRoom = 30 * time.Second, 5 * time.Second
-	if got := DefaultShutdownDelay + DefaultShutdownTimeout; got+exitRoom > stopTimeout {
-		t.Errorf("SHUTDOWN_DELAY + SHUTDOWN_TIMEOUT defaults = %s, want at most %s", got, stopTimeout-exitRoom)
-	}
-}
-
 func TestLoadValid(t *testing.T) {
 	c, err := Load(env(map[string]string{
 		"DATABASE_URL":              dbURL,

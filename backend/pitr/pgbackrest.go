@@ -62,6 +62,10 @@ func (r Runner) Run(ctx context.Context, command string, args ...string) ([]byte
 	if r.Credential != nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: r.Credential}
 	}
+	// A cancelled command (the job's SIGTERM) gets SIGTERM too: pgBackRest
+	// then stops cleanly and releases its lock; SIGKILL only after WaitDelay
+	// (components.StopFor gives the job that long).
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 10 * time.Second
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -1,6 +1,9 @@
 package proxy
 
-import "github.com/helloagents/infra/backend/health"
+import (
+	"github.com/helloagents/infra/backend/drain"
+	"github.com/helloagents/infra/backend/health"
+)
 
 // Environment variables read by haproxy.cfg. The image sets every one of
 // them (Defaults); a container overrides what differs.
@@ -26,9 +29,9 @@ const (
 	// release runs old and new replicas side by side, so keep it at least
 	// twice the replica count.
 	EnvMaxServers = "PROXY_MAX_SERVERS"
-	// EnvHardStopAfter bounds the soft stop (SIGUSR1): keep it below the
-	// container's stop timeout (Docker's default is 10 s).
-	EnvHardStopAfter = "PROXY_HARD_STOP_AFTER"
+	// EnvHardStopAfter bounds the soft stop (SIGUSR1): the container's
+	// grace period must cover it (package drain).
+	EnvHardStopAfter = drain.EnvProxyHardStop
 )
 
 // Defaults are the values backend/proxy.Dockerfile sets for each variable.
@@ -42,6 +45,6 @@ func Defaults() map[string]string {
 		EnvResolver:      "127.0.0.11:53",
 		EnvHealthPath:    health.ReadyPath,
 		EnvMaxServers:    "10",
-		EnvHardStopAfter: "8s",
+		EnvHardStopAfter: drain.Format(drain.ProxyHardStop),
 	}
 }

@@ -67,6 +67,7 @@ func Specs() []Spec {
 		imagesRunAsNonRoot(),
 		containersLeastPrivilege(),
 		containersReadOnlyRoot(),
+		containersDrainBeforeKill(),
 		httpsOnly(),
 		httpsZoneSettingsManaged(),
 		secretsAreSecret(),
@@ -122,6 +123,15 @@ func containersReadOnlyRoot() Spec {
 		Description: "Containers run with a read-only root filesystem (advisory in dev).",
 		Level:       advisoryInDev,
 		Resource:    rules.ContainersReadOnlyRoot,
+	}
+}
+
+func containersDrainBeforeKill() Spec {
+	return Spec{
+		Name:        "containers-drain-before-kill",
+		Description: "Serving containers (backend, proxy, cloudflared) set destroyGraceSeconds to at least the drain their variables ask for: without it the docker provider kills them at once on replace and destroy.",
+		Level:       mandatory,
+		Resource:    rules.ContainersDrainBeforeKill,
 	}
 }
 

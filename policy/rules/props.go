@@ -131,3 +131,14 @@ func envValue(r policyx.AnalyzerResource, key string) (envEntry, bool) {
 	}
 	return found, ok
 }
+
+func numberAt(m property.Map, path ...string) (float64, state) {
+	v, st := at(m, path...)
+	if st != known {
+		return 0, st
+	}
+	if v.IsNumber() {
+		return v.AsNumber(), known
+	}
+	return 0, absent
+}

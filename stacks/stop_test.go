@@ -1,0 +1,99 @@
+package stacks
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/helloagents/infra/backend/drain"
+	"github.com/helloagents/infra/components"
+	"github.com/helloagents/infra/internal/mocktest"
+	"github.com/helloagents/infra/policy/restype"
+)
+
+// TestEveryContainerDrainsBeforeKill: the docker provider deletes a
+// container with `docker stop` and destroyGraceSeconds as its timeout
+// (SIGKILL at once when unset). Every container of every stack must carry
+// its role's grace period, as its stop timeout too, with the signal its
+// image drains on; and a serving container's grace must cover the drain
+// its own variables ask for.
+func TestEveryContainerDrainsBeforeKill(t *testing.T) {
+	drains := map[components.Role]func(func(string) string) (time.Duration, error){
+		components.RoleBackend: drain.Server,
+		components.RoleProxy:   drain.Proxy,
+		components.RoleTunnel:  drain.Tunnel,
+	}
+	for _, stack := range []string{"dev", "staging", "production"} {
+		t.Run(stack, func(t *testing.T) {
+			cfg, err := Parse(stack, stackRaw(t, stack))
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := map[components.Role]bool{}
+			for _, c := range runConfig(t, cfg).ByType(restype.DockerContainer) {
+				r := components.Role(role(c))
+				seen[r] = true
+				stop := components.StopFor(r)
+				grace := mocktest.Unwrap(c.Inputs["destroyGraceSeconds"]).NumberValue()
+				timeout := mocktest.Unwrap(c.Inputs["stopTimeout"]).NumberValue()
+				signal := mocktest.Unwrap(c.Inputs["stopSignal"]).StringValue()
+				if int(grace) != stop.GraceSeconds() || int(timeout) != stop.GraceSeconds() || signal != stop.Signal {
+					t.Errorf("%s (%s): destroyGraceSeconds %v, stopTimeout %v, stopSignal %q; want %d, %d, %q",
+						c.Name, r, grace, timeout, signal, stop.GraceSeconds(), stop.GraceSeconds(), stop.Signal)
+				}
+				read, serving := drains[r]
+				if !serving {
+					continue
+				}
+				vars := plainEnv(c)
+				d, err := read(func(k string) string { return vars[k] })
+				if err != nil {
+					t.Fatalf("%s: %v", c.Name, err)
+				}
+				for k := range stop.Env {
+					if _, ok := vars[k]; !ok {
+						t.Errorf("%s (%s): %s not set; the grace period is derived from it", c.Name, r, k)
+					}
+				}
+				if time.Duration(grace)*time.Second < d+stop.Exit {
+					t.Errorf("%s (%s): grace %vs does not cover its drain %s plus %s to exit", c.Name, r, grace, d, stop.Exit)
+				}
+			}
+			for _, r := range []components.Role{components.RoleBackend, components.RoleProxy, components.RolePostgres, components.RoleBackup} {
+				if !seen[r] {
+					t.Errorf("no %s container rendered", r)
+				}
+			}
+			if cfg.Environment.Local() == seen[components.RoleTunnel] {
+				t.Errorf("tunnel rendered = %v in %s", seen[components.RoleTunnel], stack)
+			}
+		})
+	}
+}
+
+// plainEnv is a container's plain variables.
+func plainEnv(c mocktest.Resource) map[string]string {
+	vars := map[string]string{}
+	for _, e := range mocktest.Unwrap(c.Inputs["envs"]).ArrayValue() {
+		if e.IsSecret() {
+			continue
+		}
+		k, v, _ := strings.Cut(mocktest.Unwrap(e).StringValue(), "=")
+		vars[k] = v
+	}
+	return vars
+}
+
+func TestStopForEveryRole(t *testing.T) {
+	for _, r := range []components.Role{components.RoleBackend, components.RolePostgres, components.RoleBackup,
+		components.RolePITR, components.RoleProxy, components.RoleTunnel} {
+		s := components.StopFor(r)
+		if s.Signal == "" || s.Drain <= 0 || s.Exit <= 0 || s.GraceSeconds() < int(s.Grace()/time.Second) {
+			t.Errorf("%s: %+v", r, s)
+		}
+	}
+	// The backend's grace is what its drain takes, plus exit: 5 s + 20 s + 5 s.
+	if got := components.StopFor(components.RoleBackend).GraceSeconds(); got != 30 {
+		t.Errorf("backend grace %ds, want 30", got)
+	}
+}
