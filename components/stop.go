@@ -36,7 +36,7 @@ func StopFor(r Role) Stop {
 		// SIGTERM: readiness turns 503 and the server keeps serving for the
 		// delay (the proxy takes the replica out), then drains the requests
 		// in flight; then it closes the pool and flushes logs and Sentry.
-		return Stop{Signal: "SIGTERM", Drain: drain.ServerDelay + drain.ServerTimeout, Exit: 5 * time.Second,
+		return Stop{Signal: "SIGTERM", Drain: drain.ServerDelay + drain.ServerTimeout, Exit: drain.ServerExit,
 			Env: map[string]string{
 				drain.EnvServerDelay:   drain.Format(drain.ServerDelay),
 				drain.EnvServerTimeout: drain.Format(drain.ServerTimeout),

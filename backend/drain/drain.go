@@ -31,7 +31,15 @@ const (
 	ServerDelay = 5 * time.Second
 	// ServerTimeout bounds the requests already accepted.
 	ServerTimeout = 20 * time.Second
+	// ServerExit is the time after the drain to close the database pool and
+	// flush logs and Sentry.
+	ServerExit = 5 * time.Second
 )
+
+// ServerGrace is the grace period a server with the default drain needs:
+// delay, drain timeout and exit. The program gives the backend replicas
+// this long (components.StopFor); the release test stops them with it.
+const ServerGrace = ServerDelay + ServerTimeout + ServerExit
 
 // The proxy (backend/proxy.Dockerfile, HAProxy). On SIGUSR1 it stops
 // listening and finishes what is in flight, for at most hard-stop-after.

@@ -8,10 +8,13 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/helloagents/infra/backend/drain"
 	"github.com/helloagents/infra/backend/internal/imagetest"
+	"github.com/helloagents/infra/backend/loadgen"
 	"github.com/helloagents/infra/backend/pgtest"
 	"github.com/helloagents/infra/backend/proxy"
 )
@@ -23,8 +26,11 @@ const backendName = "backend"
 // but Docker's network: the backend image built twice (VERSION gen1, gen2),
 // the proxy image, PostgreSQL 15, and the release in the order the program
 // orders it: start the new replicas, wait until Docker reports them healthy,
-// then stop and remove the old ones one by one (`docker stop`: SIGTERM, and
-// SIGKILL after the program's stop timeout of 30 s). Traffic stays on
+// then delete the old ones as the docker provider does, both at once:
+// `docker stop` with the resource's destroyGraceSeconds as the timeout
+// (drain.ServerGrace, what components.StopFor gives a replica: SIGTERM, and
+// SIGKILL after it; the provider uses 0 when it is unset), then a forced
+// remove. Traffic stays on
 // loopback: every container runs with host networking, each replica on its
 // own loopback address, and the proxy resolves the replicas through a DNS
 // server in this test that answers like Docker's embedded DNS (a container is
@@ -32,8 +38,11 @@ const backendName = "backend"
 //
 // Meanwhile a bounded load runs on the proxy: keep-alive and new-connection
 // clients on raw sockets (no transparent retries), /api/v1/courses and
-// /health/ready. Any transport error or non-200 answer is a failed request;
-// the test wants none, and the last answers from the new generation.
+// /health/ready, and slow POSTs (non-idempotent: the proxy does not resend
+// them) in flight when the old replicas are stopped. Any transport error or
+// unexpected answer is a failed request; the test wants none, and the last
+// answers from the new generation. Without the grace period the replicas
+// die with the POSTs in flight and the test fails.
 func TestRelease(t *testing.T) {
 	imagetest.RequireHeavy(t, "debootstrap")
 	dk := imagetest.RequireDocker(t)
@@ -89,8 +98,8 @@ func TestRelease(t *testing.T) {
 		ip := next
 		next = next.Next()
 		name := imagetest.Tag("release", gen)
-		// SIGTERM and a 30 s stop timeout, as components/backend.go sets them.
-		run := append([]string{"run", "-d", "--name", name, "--stop-signal", "SIGTERM", "--stop-timeout", "30"}, hardening...)
+		// SIGTERM and the stop timeout components.StopFor sets.
+		run := append([]string{"run", "-d", "--name", name, "--stop-signal", "SIGTERM", "--stop-timeout", graceSeconds()}, hardening...)
 		run = append(run, health...)
 		run = append(run, "-e", "DATABASE_URL="+dbURL, "-e", "HOST="+ip.String(), "-e", "PORT="+strconv.Itoa(backendPort),
 			"-e", "LOG_LEVEL=warn", images[gen])
@@ -108,17 +117,17 @@ func TestRelease(t *testing.T) {
 	waitServed(t, proxyAddr, "/health/ready", "gen1", 60*time.Second)
 
 	// The load: 8 keep-alive and 4 new-connection clients, each pausing
-	// 10 ms between requests, bounded in time and count.
-	l := newLoad(proxyAddr, "/api/v1/courses", "/health/ready")
+	// 10 ms between requests, and 4 slow-POST clients, bounded in time and
+	// count.
+	l := loadgen.New(proxyAddr, "/api/v1/courses", "/health/ready")
 	ctx, stop := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer stop()
 	loadDone := make(chan struct{})
 	began := time.Now()
 	go func() {
 		defer close(loadDone)
-		clients := []int{keepAlive, keepAlive, keepAlive, keepAlive, keepAlive, keepAlive, keepAlive, keepAlive,
-			newConn, newConn, newConn, newConn}
-		l.run(ctx, clients, 10*time.Millisecond, 100_000)
+		k, n, p := loadgen.KeepAlive, loadgen.NewConn, loadgen.SlowPost
+		l.Run(ctx, []loadgen.Kind{k, k, k, k, k, k, k, k, n, n, n, n, p, p, p, p}, 10*time.Millisecond, 100_000)
 	}()
 	stopLoad := func() time.Duration {
 		stop()
@@ -135,42 +144,47 @@ func TestRelease(t *testing.T) {
 		dk.WaitHealthy(t, name, 90*time.Second)
 	}
 	t.Logf("gen2 healthy after %s", time.Since(releaseBegan).Round(time.Millisecond))
-	for _, name := range gen1 {
-		began := time.Now()
-		dk.Run(t, 2*time.Minute, "stop", name)
-		dk.Run(t, time.Minute, "rm", name)
-		dns.Remove(name)
-		t.Logf("%s stopped and removed in %s", name, time.Since(began).Round(time.Millisecond))
-	}
+	stoppedAt := time.Now()
+	deleteAsProvider(t, dk, dns, gen1)
 	releaseTook := time.Since(releaseBegan)
 	pause(ctx, 3*time.Second)
 	took := stopLoad()
 
-	c := l.counts()
+	c := l.Counts()
 	retried := retriedRequests(t, dk, proxyName)
+	// The POSTs in flight when the old replicas got SIGTERM; some were on
+	// them (round robin over four replicas).
+	if n := l.InFlightAt(stoppedAt); n == 0 {
+		t.Errorf("no slow POST was in flight when the old replicas were stopped: the test proved nothing about them")
+	} else {
+		t.Logf("slow POSTs in flight when the old replicas were stopped: %d", n)
+	}
 	t.Logf("release: %d requests in %s (%.0f/s), %d failed; release (start gen2 .. gen1 removed) took %s; versions seen in health bodies: %v; requests the proxy retried: %d",
-		c.sent, took.Round(time.Millisecond), float64(c.sent)/took.Seconds(), c.failed, releaseTook.Round(time.Millisecond), c.versions, retried)
-	if c.failed != 0 {
-		t.Errorf("%d of %d requests failed during the release; first ones:\n%s", c.failed, c.sent, strings.Join(c.failures, "\n"))
+		c.Sent, took.Round(time.Millisecond), float64(c.Sent)/took.Seconds(), c.Failed, releaseTook.Round(time.Millisecond), c.Versions, retried)
+	lat := c.Latencies(releaseBegan, releaseBegan.Add(releaseTook))
+	t.Logf("GET latency during the release (%d requests): p50 %s, p99 %s, max %s", lat.N,
+		lat.P50.Round(time.Millisecond), lat.P99.Round(time.Millisecond), lat.Max.Round(time.Millisecond))
+	if c.Failed != 0 {
+		t.Errorf("%d of %d requests failed during the release; first ones:\n%s", c.Failed, c.Sent, strings.Join(c.Failures, "\n"))
 	}
-	if c.sent < 1000 {
-		t.Errorf("only %d requests were sent: the load did not run", c.sent)
+	if c.Sent < 1000 {
+		t.Errorf("only %d requests were sent: the load did not run", c.Sent)
 	}
-	if c.versions["gen1"] == 0 || c.versions["gen2"] == 0 {
-		t.Errorf("versions seen = %v, want both generations", c.versions)
+	if c.Versions["gen1"] == 0 || c.Versions["gen2"] == 0 {
+		t.Errorf("versions seen = %v, want both generations", c.Versions)
 	}
-	for client, v := range c.last {
+	for client, v := range c.Last {
 		if v != "gen2" {
 			t.Errorf("client %d: last health body from %q, want gen2", client, v)
 		}
 	}
 	// After the release every answer comes from the new generation.
 	for range 10 {
-		body, err := get(proxyAddr, "/health")
+		body, err := loadgen.Get(proxyAddr, "/health")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if v := healthVersion(body); v != "gen2" {
+		if v := loadgen.HealthVersion(body); v != "gen2" {
 			t.Errorf("GET /health through the proxy after the release: version %q, want gen2", v)
 		}
 	}
@@ -183,6 +197,34 @@ func TestRelease(t *testing.T) {
 	}
 }
 
+// deleteAsProvider deletes the replicas the way the docker provider deletes
+// a container resource (resourceDockerContainerDelete in
+// terraform-provider-docker, run by the engine for every replaced replica at
+// once): ContainerStop with destroyGraceSeconds as the timeout, then a forced
+// ContainerRemove. The replica leaves DNS when it is removed.
+func deleteAsProvider(t *testing.T, dk imagetest.Docker, dns *dockerDNS, names []string) {
+	t.Helper()
+	grace := graceSeconds()
+	var wg sync.WaitGroup
+	for _, name := range names {
+		wg.Go(func() {
+			began := time.Now()
+			if _, err := dk.Try(2*time.Minute, "stop", "-t", grace, name); err != nil {
+				t.Errorf("docker stop -t %s %s: %v", grace, name, err)
+			}
+			if _, err := dk.Try(time.Minute, "rm", "-f", name); err != nil {
+				t.Errorf("docker rm -f %s: %v", name, err)
+			}
+			dns.Remove(name)
+			t.Logf("%s stopped (grace %ss) and removed in %s", name, grace, time.Since(began).Round(time.Millisecond))
+		})
+	}
+	wg.Wait()
+}
+
+// graceSeconds is the replicas' grace period in Docker's whole seconds.
+func graceSeconds() string { return strconv.Itoa(int(drain.ServerGrace / time.Second)) }
+
 // waitServed waits (bounded) until the proxy answers path with 200 from
 // the given version five times in a row.
 func waitServed(t *testing.T, addr, path, want string, within time.Duration) {
@@ -192,7 +234,7 @@ func waitServed(t *testing.T, addr, path, want string, within time.Duration) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%s%s did not answer 200 from %s within %s", addr, path, want, within)
 		}
-		if body, err := get(addr, path); err == nil && healthVersion(body) == want {
+		if body, err := loadgen.Get(addr, path); err == nil && loadgen.HealthVersion(body) == want {
 			streak++
 		} else {
 			streak = 0
