@@ -3,7 +3,8 @@
 #   make doctor             check this machine can run `make up` (Go, Pulumi CLI + Go host, Docker, port)
 #   make up                 doctor, then deploy the dev stack to the local Docker engine (local state)
 #   make down               destroy the dev stack and remove its state: nothing is left behind
-#   make preview STACK=...  preview a stack (dev, staging, production)
+#   make preview STACK=...  preview a stack (dev, staging, production); PREVIEW_FLAGS adds
+#                           pulumi flags, e.g. PREVIEW_FLAGS="--expect-no-changes --refresh"
 #   make test               all tests: infra module, policy pack, backend (needs Postgres 15 and dockerd);
 #                           ends with a summary of the tests that skipped and why
 #   make test-quick         the suites that need nothing but Go
@@ -18,6 +19,8 @@ GOLANGCI_VERSION := v2.15.0
 VERSITYGW_VERSION := v1.8.0
 BIN := $(CURDIR)/bin
 STACK ?= dev
+# Extra `pulumi preview` flags of `make preview`.
+PREVIEW_FLAGS ?=
 MODULES := . policy backend
 # Extra `go test` flags; .ci/run sets -count=1 so CI never reports cached results.
 GOTESTFLAGS ?=
@@ -70,23 +73,28 @@ up: doctor dev-config
 	@# A CLI that minted the salt only now wrote it into the copy: keep it.
 	@[ -s $(DEV_STATE)/dev.salt ] || sed -n 's/^encryptionsalt: //p' $(DEV_CONFIG) > $(DEV_STATE)/dev.salt
 
-# down destroys every dev resource (containers, volumes, networks, images),
-# removes the stack and its state; the tracked Pulumi.dev.yaml stays.
+# down destroys every dev resource (containers, volumes, networks), removes
+# the images dev built, the stack and its state; the tracked
+# Pulumi.dev.yaml stays.
 down:
 	@if [ -d $(DEV_STATE) ]; then \
 		$(MAKE) --no-print-directory dev-config && \
 		$(DEV_ENV) $(PULUMI) destroy --stack dev --yes --config-file $(DEV_CONFIG) && \
 		$(DEV_ENV) $(PULUMI) stack rm dev --yes --preserve-config; \
 	fi
+	@# pulumi-docker's Image delete is a no-op: the images dev built stay
+	@# on the engine unless removed here.
+	@ids=$$(DOCKER_HOST=$(DEV_DOCKER_HOST) docker images -q --filter 'reference=helloagents-*:dev' | sort -u); \
+		if [ -n "$$ids" ]; then DOCKER_HOST=$(DEV_DOCKER_HOST) docker image rm -f $$ids >/dev/null && echo "removed the dev images"; fi
 	rm -rf $(DEV_STATE)
 	@echo "dev stack removed"
 
 preview:
 ifeq ($(STACK),dev)
 	@$(MAKE) --no-print-directory dev-config
-	$(DEV_ENV) $(PULUMI) preview --stack dev --diff --config-file $(DEV_CONFIG)
+	$(DEV_ENV) $(PULUMI) preview --stack dev --diff --config-file $(DEV_CONFIG) $(PREVIEW_FLAGS)
 else
-	$(PULUMI) preview --stack $(STACK) --diff --policy-pack ./policy
+	$(PULUMI) preview --stack $(STACK) --diff --policy-pack ./policy $(PREVIEW_FLAGS)
 endif
 
 build:

@@ -1,0 +1,253 @@
+package realprovider
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/helloagents/infra/backend/loadgen"
+)
+
+// api is where the dev stack's proxy answers (backend.hostPort).
+const api = "127.0.0.1:8000"
+
+// devStack is the suite's dev stack, deployed with `make up` from the copy.
+type devStack struct {
+	*suite
+	figures []row
+}
+
+// TestDevLifecycle deploys dev exactly as `make up` does, checks every
+// endpoint, shows that a no-change preview changes nothing (with and
+// without --refresh), releases a changed backend under load through the
+// proxy, replaces Postgres, and destroys the stack, through the official
+// docker provider. The steps share the stack, so they run in order.
+func TestDevLifecycle(t *testing.T) {
+	s := newSuite(t)
+	requireBases(t)
+	if ids := docker(t, "ps", "-aq", "--filter", "label=helloagents.stack=dev"); ids != "" {
+		t.Fatalf("a dev stack already runs on this engine (containers %s): `make down` first", strings.Join(strings.Fields(ids), " "))
+	}
+	d := &devStack{suite: s}
+	t.Cleanup(func() { d.down(t) })
+	steps := []struct {
+		name string
+		run  func(*testing.T)
+	}{
+		{"up", d.up},
+		{"endpoints", d.endpoints},
+		{"no changes", d.noChanges},
+		{"release under load", d.release},
+		{"replace postgres", d.replacePostgres},
+		{"destroy", d.destroy},
+	}
+	for _, step := range steps {
+		if !t.Run(step.name, step.run) {
+			t.Fatalf("step %q failed; later steps need it", step.name)
+		}
+	}
+	t.Logf("figures (docs/PERFORMANCE.md):\n%s", table(d.figures))
+}
+
+func (d *devStack) record(what, format string, args ...any) {
+	d.figures = append(d.figures, row{what, fmt.Sprintf(format, args...)})
+}
+
+func (d *devStack) up(t *testing.T) {
+	out, took := d.run(t, 20*time.Minute, "make", "up")
+	d.record("`make up` (first deploy, images built)", "%s, %s", took.Round(time.Second), summary(out))
+}
+
+// endpoints checks what the README promises on 127.0.0.1:8000.
+func (d *devStack) endpoints(t *testing.T) {
+	for _, path := range []string{"/health/live", "/health/ready", "/api/v1/courses"} {
+		if _, err := loadgen.Get(api, path); err != nil {
+			t.Error(err)
+		}
+	}
+	body, err := loadgen.Get(api, "/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h struct {
+		Status     string `json:"status"`
+		Components map[string]struct {
+			Status string `json:"status"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(body, &h); err != nil {
+		t.Fatalf("/health: %v: %s", err, body)
+	}
+	want := map[string]string{"database": "healthy", "sandbox_pool": "disabled", "ai_service": "", "backups": ""}
+	for name, status := range want {
+		got, ok := h.Components[name]
+		if !ok || status != "" && got.Status != status {
+			t.Errorf("/health component %s = %+v (present %v), want status %q: %s", name, got, ok, status, body)
+		}
+	}
+	if h.Status != "healthy" {
+		t.Errorf("/health status %q: %s", h.Status, body)
+	}
+}
+
+// noChanges: `up` with no change changes nothing, also after a refresh
+// reads every resource back from the engine.
+func (d *devStack) noChanges(t *testing.T) {
+	for _, flags := range []string{"--expect-no-changes", "--expect-no-changes --refresh"} {
+		out, took := d.run(t, 10*time.Minute, "make", "preview", "PREVIEW_FLAGS="+flags)
+		d.record("`make preview PREVIEW_FLAGS=\""+flags+"\"`", "%s, %s", took.Round(time.Second), summary(out))
+	}
+}
+
+// down removes whatever is left when a step failed.
+func (d *devStack) down(t *testing.T) {
+	if out, _, err := d.try(10*time.Minute, "make", "down"); err != nil {
+		t.Logf("make down: %v\n%s", err, tail(out, 30))
+	}
+}
+
+func (d *devStack) destroy(t *testing.T) {
+	_, took := d.run(t, 10*time.Minute, "make", "down")
+	left := map[string]string{
+		"containers": docker(t, "ps", "-aq", "--filter", "label=helloagents.stack=dev"),
+		"volumes":    docker(t, "volume", "ls", "-q", "--filter", "name=helloagents-dev"),
+		"networks":   docker(t, "network", "ls", "-q", "--filter", "name=helloagents-dev"),
+		"images":     docker(t, "images", "-q", "--filter", "reference=helloagents-*:dev"),
+	}
+	for what, ids := range left {
+		if ids != "" {
+			t.Errorf("after make down, %s of the stack are left: %s", what, strings.Join(strings.Fields(ids), " "))
+		}
+	}
+	d.record("`make down`", "%s, nothing left", took.Round(time.Second))
+}
+
+// summary is the resource summary of a pulumi command's output.
+func summary(out string) string {
+	var parts []string
+	sc := bufio.NewScanner(strings.NewReader(out))
+	in := false
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		switch {
+		case line == "Resources:":
+			in = true
+		case in && line == "":
+			in = false
+		case in:
+			parts = append(parts, line)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// requireBases skips unless the base images the Dockerfiles name are on
+// the engine or can be made from the stand-ins the backend's image tests
+// build (no registry is reachable on some machines).
+func requireBases(t *testing.T) {
+	t.Helper()
+	goVersion, err := exec.Command("go", "env", "GOVERSION").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	standIns := map[string]string{
+		"golang:1.26-bookworm": "helloagents-test/go-builder:" + strings.TrimSpace(string(goVersion)),
+		"debian:bookworm-slim": "helloagents-test/debian:bookworm-" + time.Now().UTC().Format("200601"),
+	}
+	for base, standIn := range standIns {
+		if exec.Command("docker", "image", "inspect", base).Run() == nil {
+			continue
+		}
+		if exec.Command("docker", "image", "inspect", standIn).Run() != nil {
+			t.Skipf("no %s on the engine: pull it, or run the backend image tests once (IMAGE_TESTS=1 go test ./backend/release/) to build the stand-in %s", base, standIn)
+		}
+		docker(t, "tag", standIn, base)
+		t.Logf("tagged %s as %s (no registry here)", standIn, base)
+	}
+}
+
+// events follows the engine's events of the stack's containers until stop.
+type events struct {
+	mu   sync.Mutex
+	list []event
+	stop func()
+	done chan struct{}
+}
+
+// event is one container event: kill (with its signal) or die (with its exit code).
+type event struct {
+	At     time.Time
+	Action string
+	Name   string
+	Role   string
+	Signal string
+	Exit   string
+}
+
+func followEvents(t *testing.T) *events {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, "docker", "events", "--filter", "label=helloagents.stack=dev",
+		"--filter", "type=container", "--format", "{{json .}}")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	e := &events{stop: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(e.done)
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			e.add(sc.Bytes())
+		}
+		_ = cmd.Wait()
+	}()
+	t.Cleanup(e.close)
+	return e
+}
+
+func (e *events) add(line []byte) {
+	var raw struct {
+		Action   string `json:"Action"`
+		TimeNano int64  `json:"timeNano"`
+		Actor    struct {
+			Attributes map[string]string `json:"Attributes"`
+		} `json:"Actor"`
+	}
+	if json.Unmarshal(line, &raw) != nil {
+		return
+	}
+	a := raw.Actor.Attributes
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.list = append(e.list, event{At: time.Unix(0, raw.TimeNano), Action: raw.Action, Name: a["name"],
+		Role: a["helloagents.role"], Signal: a["signal"], Exit: a["exitCode"]})
+}
+
+// close stops following and returns once the reader is done.
+func (e *events) close() {
+	e.stop()
+	<-e.done
+}
+
+// of returns the events of role with action.
+func (e *events) of(role, action string) []event {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []event
+	for _, ev := range e.list {
+		if ev.Role == role && ev.Action == action {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
