@@ -232,4 +232,3 @@ func waitReady(t *testing.T) {
 }
 
 func pause(d time.Duration) { time.Sleep(d) }
-
