@@ -1,6 +1,10 @@
 package stacks
 
 import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -95,5 +99,34 @@ func TestStopForEveryRole(t *testing.T) {
 	// The backend's grace is what its drain takes, plus exit: 5 s + 20 s + 5 s.
 	if got := components.StopFor(components.RoleBackend).GraceSeconds(); got != 30 {
 		t.Errorf("backend grace %ds, want 30", got)
+	}
+}
+
+// TestDeploymentGraceTable: the grace periods docs/DEPLOYMENT.md quotes
+// are the ones StopFor sets.
+func TestDeploymentGraceTable(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "DEPLOYMENT.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	roles := map[string]components.Role{"backend": components.RoleBackend, "proxy": components.RoleProxy,
+		"cloudflared": components.RoleTunnel, "postgres": components.RolePostgres,
+		"pgbackrest (pitrjob)": components.RolePITR, "backup (pgbackup)": components.RoleBackup}
+	row := regexp.MustCompile(`(?m)^\| ([a-z() ]+) \| (SIG[A-Z0-9]+)[^|]* \| [^|]+ \| (\d+) s \|$`)
+	seen := map[components.Role]bool{}
+	for _, m := range row.FindAllStringSubmatch(string(doc), -1) {
+		r, ok := roles[m[1]]
+		if !ok {
+			t.Errorf("DEPLOYMENT.md grace table: unknown role %q", m[1])
+			continue
+		}
+		seen[r] = true
+		s := components.StopFor(r)
+		if m[2] != s.Signal || m[3] != strconv.Itoa(s.GraceSeconds()) {
+			t.Errorf("DEPLOYMENT.md: %s stops with %s after %s s; StopFor says %s after %d s", m[1], m[2], m[3], s.Signal, s.GraceSeconds())
+		}
+	}
+	if len(seen) != len(roles) {
+		t.Errorf("DEPLOYMENT.md grace table has %d of the %d roles", len(seen), len(roles))
 	}
 }
