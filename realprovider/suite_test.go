@@ -12,9 +12,6 @@ import (
 	"time"
 )
 
-// plugins are the official plugins the suite needs.
-var plugins = []string{"pulumi-resource-docker", "pulumi-resource-random", "pulumi-resource-cloudflare", "pulumi-language-go"}
-
 // suite is one copy of the repository and the environment its commands run in.
 type suite struct {
 	dir string   // the copy
@@ -29,7 +26,7 @@ func newSuite(t *testing.T) *suite {
 	if dir == "" {
 		t.Skip("PULUMI_REAL_PLUGINS is not set: the real-provider suite needs the official plugins (build them with shared/tools/build-pulumi-plugins OUT REPOS)")
 	}
-	for _, p := range plugins {
+	for _, p := range []string{"pulumi-resource-docker", "pulumi-resource-random", "pulumi-resource-cloudflare", "pulumi-language-go"} {
 		if _, err := os.Stat(filepath.Join(dir, p)); err != nil {
 			t.Skipf("PULUMI_REAL_PLUGINS=%s has no %s: %v", dir, p, err)
 		}
@@ -76,6 +73,10 @@ func (s *suite) run(t *testing.T, timeout time.Duration, name string, args ...st
 func (s *suite) try(timeout time.Duration, name string, args ...string) (string, time.Duration, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	// exec resolves a bare name on the test's PATH; the suite's comes first.
+	if p, err := s.lookPath(name); err == nil {
+		name = p
+	}
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir, cmd.Env = s.dir, s.env
 	var out bytes.Buffer
