@@ -64,8 +64,13 @@ func (d *devStack) up(t *testing.T) {
 	d.record("`make up` (first deploy, images built)", "%s, %s", took.Round(time.Second), summary(out))
 }
 
-// endpoints checks what the README promises on 127.0.0.1:8000.
+// endpoints checks what the README promises on 127.0.0.1:8000, once the
+// stack is ready: `up` returns when the backend replicas are live, and
+// readiness also needs Postgres, which the program does not wait for (a
+// standby seeding from the repository may take minutes).
 func (d *devStack) endpoints(t *testing.T) {
+	took := waitReady(t)
+	d.record("ready after `make up` returned", "%s", took.Round(100*time.Millisecond))
 	for _, path := range []string{"/health/live", "/health/ready", "/api/v1/courses"} {
 		if _, err := loadgen.Get(api, path); err != nil {
 			t.Error(err)
