@@ -2,12 +2,10 @@ package realprovider
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -175,84 +173,4 @@ func requireBases(t *testing.T) {
 		docker(t, "tag", standIn, base)
 		t.Logf("tagged %s as %s (no registry here)", standIn, base)
 	}
-}
-
-// events follows the engine's events of the stack's containers until stop.
-type events struct {
-	mu   sync.Mutex
-	list []event
-	stop func()
-	done chan struct{}
-}
-
-// event is one container event: kill (with its signal) or die (with its exit code).
-type event struct {
-	At     time.Time
-	Action string
-	Name   string
-	Role   string
-	Signal string
-	Exit   string
-}
-
-func followEvents(t *testing.T) *events {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, "docker", "events", "--filter", "label=helloagents.stack=dev",
-		"--filter", "type=container", "--format", "{{json .}}")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	e := &events{stop: cancel, done: make(chan struct{})}
-	go func() {
-		defer close(e.done)
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			e.add(sc.Bytes())
-		}
-		_ = cmd.Wait()
-	}()
-	t.Cleanup(e.close)
-	return e
-}
-
-func (e *events) add(line []byte) {
-	var raw struct {
-		Action   string `json:"Action"`
-		TimeNano int64  `json:"timeNano"`
-		Actor    struct {
-			Attributes map[string]string `json:"Attributes"`
-		} `json:"Actor"`
-	}
-	if json.Unmarshal(line, &raw) != nil {
-		return
-	}
-	a := raw.Actor.Attributes
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.list = append(e.list, event{At: time.Unix(0, raw.TimeNano), Action: raw.Action, Name: a["name"],
-		Role: a["helloagents.role"], Signal: a["signal"], Exit: a["exitCode"]})
-}
-
-// close stops following and returns once the reader is done.
-func (e *events) close() {
-	e.stop()
-	<-e.done
-}
-
-// of returns the events of role with action.
-func (e *events) of(role, action string) []event {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	var out []event
-	for _, ev := range e.list {
-		if ev.Role == role && ev.Action == action {
-			out = append(out, ev)
-		}
-	}
-	return out
 }

@@ -1,18 +1,14 @@
 package realprovider
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -175,20 +171,6 @@ func (d *devStack) replacePostgres(t *testing.T) {
 	d.record("Postgres replaced (`make up`)", "%s, %s; clean shutdown, no crash recovery, data intact; ready %s later", took.Round(time.Second), summary(out), ready.Round(100*time.Millisecond))
 }
 
-// containerIDs maps each role of the stack's containers but the backend's
-// (several) to its container ID.
-func containerIDs(t *testing.T) map[string]string {
-	t.Helper()
-	ids := map[string]string{}
-	out := docker(t, "ps", "-a", "--filter", "label=helloagents.stack=dev", "--format", `{{.Label "helloagents.role"}} {{.ID}}`)
-	for _, line := range strings.Split(out, "\n") {
-		if role, id, ok := strings.Cut(line, " "); ok {
-			ids[role] += id
-		}
-	}
-	return ids
-}
-
 // checkUntouched compares the containers of every role but skip.
 func checkUntouched(t *testing.T, before, after map[string]string, skip string) {
 	t.Helper()
@@ -215,44 +197,6 @@ func startLoad(l *loadgen.Load) (stop func()) {
 	return func() { cancel(); <-done }
 }
 
-// followLogs streams a container's log until it is removed; the returned
-// function waits (bounded) for the end and returns it.
-func followLogs(t *testing.T, id string) func() string {
-	t.Helper()
-	var mu sync.Mutex
-	var buf bytes.Buffer
-	cmd := exec.Command("docker", "logs", "-f", id)
-	w := lockedWriter{&mu, &buf}
-	cmd.Stdout, cmd.Stderr = w, w
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	return func() string {
-		select {
-		case <-done:
-		case <-time.After(time.Minute):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		return buf.String()
-	}
-}
-
-type lockedWriter struct {
-	mu  *sync.Mutex
-	buf *bytes.Buffer
-}
-
-func (w lockedWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.Write(p)
-}
-
 // psqlMarker writes a row of its own into the stack's database.
 func psqlMarker(t *testing.T) string {
 	t.Helper()
@@ -265,52 +209,4 @@ func psqlMarker(t *testing.T) string {
 	return marker
 }
 
-// psql runs SQL in the Postgres container as its owner.
-func psql(t *testing.T, sql string) string {
-	t.Helper()
-	return docker(t, "exec", "helloagents-dev-postgres", "sh", "-c", `psql -U "$POSTGRES_USER" -d "$POSTGRES_DB" -Atqc "$0"`, sql)
-}
-
-// waitReady waits (bounded) until /health/ready answers 200 and returns
-// how long that took; on a timeout it shows the stack's containers and the
-// Postgres and proxy logs.
-func waitReady(t *testing.T) time.Duration {
-	t.Helper()
-	began := time.Now()
-	var err error
-	for deadline := began.Add(2 * time.Minute); time.Now().Before(deadline); pause(250 * time.Millisecond) {
-		if _, err = loadgen.Get(api, "/health/ready"); err == nil {
-			return time.Since(began)
-		}
-	}
-	t.Fatalf("not ready within 2 minutes: %v\n%s\npostgres:\n%s\nproxy:\n%s", err,
-		docker(t, "ps", "-a", "--filter", "label=helloagents.stack=dev", "--format", "{{.Names}} {{.Status}}"),
-		tail(logsOf("helloagents-dev-postgres"), 30), tail(logsOf("helloagents-dev-proxy"), 10))
-	return 0
-}
-
-// logsOf is a container's log, or why there is none.
-func logsOf(name string) string {
-	out, err := exec.Command("docker", "logs", name).CombinedOutput()
-	if err != nil {
-		return fmt.Sprintf("(docker logs %s: %v)", name, err)
-	}
-	return string(out)
-}
-
 func pause(d time.Duration) { time.Sleep(d) }
-
-// slowProxyLines are the proxy's log lines of requests that took a second
-// or more (httplog's timers TR/Tw/Tc/Tr/Ta, Ta last), but the slow POSTs,
-// which take 2 s by design.
-func slowProxyLines(t *testing.T) string {
-	t.Helper()
-	timers := regexp.MustCompile(` -?\d+/-?\d+/-?\d+/-?\d+/\+?(\d+) `)
-	var slow []string
-	for _, line := range strings.Split(logsOf("helloagents-dev-proxy"), "\n") {
-		if m := timers.FindStringSubmatch(line); m != nil && len(m[1]) >= 4 && !strings.Contains(line, `"POST `) {
-			slow = append(slow, line)
-		}
-	}
-	return strings.Join(slow, "\n")
-}
