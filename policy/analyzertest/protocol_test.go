@@ -11,6 +11,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 
+	"github.com/helloagents/infra/policy/pack"
 	"github.com/helloagents/infra/policy/restype"
 )
 
@@ -44,6 +45,9 @@ func backend(user string) map[string]any {
 		"capabilities": map[string]any{"drops": []any{"ALL"}},
 		"healthcheck":  map[string]any{"tests": []any{"CMD", "/server", "healthcheck"}, "interval": "30s"},
 		"envs":         []any{"PORT=8080", "CORS_ALLOWED_ORIGINS=https://app.example.dev"},
+		// The backend's grace period (components.StopFor): it covers the
+		// default drain, so containers-drain-before-kill passes.
+		"destroyGraceSeconds": 30,
 	}
 }
 
@@ -84,7 +88,7 @@ func TestProtocol(t *testing.T) {
 		got := srv.Run(t, Stack{Name: "staging", Project: "helloagents"}, nil,
 			[]Resource{rootC, goodC, offZone, goodZone, rec, img})
 
-		if got.Info.GetName() != "helloagents-guardrails" || !got.Info.GetSupportsConfig() || len(got.Info.GetPolicies()) != 11 {
+		if got.Info.GetName() != "helloagents-guardrails" || !got.Info.GetSupportsConfig() || len(got.Info.GetPolicies()) != len(pack.Specs()) {
 			t.Fatalf("analyzer info: name %q, supportsConfig %v, %d policies", got.Info.GetName(), got.Info.GetSupportsConfig(), len(got.Info.GetPolicies()))
 		}
 		for _, p := range got.Info.GetPolicies() {
