@@ -155,7 +155,7 @@ func summary(out string) string {
 // build (no registry is reachable on some machines).
 func requireBases(t *testing.T) {
 	t.Helper()
-	goVersion, err := exec.Command("go", "env", "GOVERSION").Output()
+	goVersion, err := exec.CommandContext(t.Context(), "go", "env", "GOVERSION").Output()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,10 +164,10 @@ func requireBases(t *testing.T) {
 		"debian:bookworm-slim": "helloagents-test/debian:bookworm-" + time.Now().UTC().Format("200601"),
 	}
 	for base, standIn := range standIns {
-		if exec.Command("docker", "image", "inspect", base).Run() == nil {
+		if exec.CommandContext(t.Context(), "docker", "image", "inspect", base).Run() == nil {
 			continue
 		}
-		if exec.Command("docker", "image", "inspect", standIn).Run() != nil {
+		if exec.CommandContext(t.Context(), "docker", "image", "inspect", standIn).Run() != nil {
 			t.Skipf("no %s on the engine: pull it, or run the backend image tests once (IMAGE_TESTS=1 go test ./backend/release/) to build the stand-in %s", base, standIn)
 		}
 		docker(t, "tag", standIn, base)

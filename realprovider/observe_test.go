@@ -39,7 +39,7 @@ func followLogs(t *testing.T, id string) func() string {
 	t.Helper()
 	var mu sync.Mutex
 	var buf bytes.Buffer
-	cmd := exec.Command("docker", "logs", "-f", id)
+	cmd := exec.CommandContext(t.Context(), "docker", "logs", "-f", id)
 	w := lockedWriter{&mu, &buf}
 	cmd.Stdout, cmd.Stderr = w, w
 	if err := cmd.Start(); err != nil {
@@ -97,7 +97,9 @@ func waitReady(t *testing.T) time.Duration {
 
 // logsOf is a container's log, or why there is none.
 func logsOf(name string) string {
-	out, err := exec.Command("docker", "logs", name).CombinedOutput()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "docker", "logs", name).CombinedOutput()
 	if err != nil {
 		return fmt.Sprintf("(docker logs %s: %v)", name, err)
 	}

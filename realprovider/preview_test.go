@@ -281,14 +281,14 @@ func runSSHD(t *testing.T, sshd, cfg string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(sshd, "-D", "-e", "-f", cfg)
+	cmd := exec.CommandContext(t.Context(), sshd, "-D", "-e", "-f", cfg)
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start sshd: %v", err)
 	}
 	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
 		log.Close()
 		if t.Failed() {
 			b, _ := os.ReadFile(logPath)
@@ -300,7 +300,7 @@ func runSSHD(t *testing.T, sshd, cfg string) {
 // sshKeygen makes an ed25519 key pair at path and path.pub.
 func sshKeygen(t *testing.T, path string) {
 	t.Helper()
-	out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "realprovider-test", "-f", path).CombinedOutput()
+	out, err := exec.CommandContext(t.Context(), "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "realprovider-test", "-f", path).CombinedOutput()
 	if err != nil {
 		t.Fatalf("ssh-keygen %s: %v\n%s", path, err, out)
 	}
@@ -321,7 +321,7 @@ func copyKeyFile(t *testing.T, src, dst string) {
 // freeLoopbackPort is a TCP port on 127.0.0.1 that was free a moment ago.
 func freeLoopbackPort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,7 +334,7 @@ func awaitListener(t *testing.T, addr string, within time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
+		c, err := (&net.Dialer{Timeout: time.Second}).DialContext(t.Context(), "tcp", addr)
 		if err == nil {
 			c.Close()
 			return

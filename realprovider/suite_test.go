@@ -37,7 +37,7 @@ func newSuite(t *testing.T) *suite {
 	if _, err := s.lookPath("pulumi"); err != nil {
 		t.Skip("no pulumi CLI: run `make tools` (bin/pulumi) or install it")
 	}
-	if out, err := exec.Command("docker", "version", "--format", "{{.Server.Version}}").CombinedOutput(); err != nil {
+	if out, err := exec.CommandContext(t.Context(), "docker", "version", "--format", "{{.Server.Version}}").CombinedOutput(); err != nil {
 		t.Skipf("no Docker engine: %v: %s", err, out)
 	}
 	s.dir = copyRepo(t, root)
@@ -116,7 +116,7 @@ func repoRoot(t *testing.T) string {
 // copyRepo copies the tracked and untracked, not ignored, files of root.
 func copyRepo(t *testing.T, root string) string {
 	t.Helper()
-	out, err := exec.Command("git", "-C", root, "ls-files", "-z", "--cached", "--others", "--exclude-standard").Output()
+	out, err := exec.CommandContext(t.Context(), "git", "-C", root, "ls-files", "-z", "--cached", "--others", "--exclude-standard").Output()
 	if err != nil {
 		t.Fatalf("git ls-files: %v", err)
 	}
@@ -144,7 +144,7 @@ func copyRepo(t *testing.T, root string) string {
 // docker runs the docker CLI and returns its trimmed output.
 func docker(t *testing.T, args ...string) string {
 	t.Helper()
-	out, err := exec.Command("docker", args...).CombinedOutput()
+	out, err := exec.CommandContext(t.Context(), "docker", args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
