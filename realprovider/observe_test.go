@@ -85,7 +85,7 @@ func waitReady(t *testing.T) time.Duration {
 	t.Helper()
 	began := time.Now()
 	var err error
-	for deadline := began.Add(2 * time.Minute); time.Now().Before(deadline); pause(250 * time.Millisecond) {
+	for deadline := began.Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
 		if _, err = loadgen.Get(api, "/health/ready"); err == nil {
 			return time.Since(began)
 		}

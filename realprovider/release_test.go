@@ -27,7 +27,7 @@ func (d *devStack) release(t *testing.T) {
 	ev := followEvents(t)
 	l := loadgen.New(api, "/api/v1/courses", "/health/ready")
 	stopLoad := startLoad(l)
-	pause(3 * time.Second)
+	time.Sleep(3 * time.Second)
 	d.edit(t, "backend/cmd/server/main.go", func(s string) string {
 		return strings.Replace(s, "print the build version", "print the build version (release under load)", 1)
 	})
@@ -39,7 +39,7 @@ func (d *devStack) release(t *testing.T) {
 	began := time.Now()
 	out, took := d.run(t, 15*time.Minute, "make", "up")
 	ended := time.Now()
-	pause(3 * time.Second)
+	time.Sleep(3 * time.Second)
 	stopLoad()
 	ev.close()
 
@@ -211,4 +211,3 @@ func psqlMarker(t *testing.T) string {
 	return marker
 }
 
-func pause(d time.Duration) { time.Sleep(d) }
