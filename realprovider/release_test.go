@@ -210,4 +210,3 @@ func psqlMarker(t *testing.T) string {
 	psql(t, fmt.Sprintf("CREATE TABLE IF NOT EXISTS suite_marker (v text); DELETE FROM suite_marker; INSERT INTO suite_marker VALUES ('%s')", marker))
 	return marker
 }
-
