@@ -14,7 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/helloagents/infra/backend/internal/archivetest"
-	"github.com/helloagents/infra/backend/internal/imagetest"
+	"github.com/helloagents/infra/backend/imagetest"
 	"github.com/helloagents/infra/backend/internal/s3test"
 	"github.com/helloagents/infra/backend/pgtest"
 )
@@ -31,7 +31,7 @@ import (
 //
 // No registry is reachable: the Debian base (debootstrap) and the Go builder
 // (this machine's GOROOT) are the shared, once-per-machine bases of
-// internal/imagetest. Runs only with IMAGE_TESTS=1 (needs docker,
+// imagetest. Runs only with IMAGE_TESTS=1 (needs docker,
 // debootstrap, root, the Debian mirror).
 func TestPITRImage(t *testing.T) {
 	imagetest.RequireHeavy(t, "/usr/bin/docker", "debootstrap")

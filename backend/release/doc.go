@@ -5,5 +5,5 @@
 // in the order the infrastructure program orders it, each old replica
 // deleted the way the docker provider deletes it (stop with the grace
 // period, then a forced remove). The load is package loadgen. It has no non-test
-// code; the test needs IMAGE_TESTS=1 (see backend/internal/imagetest).
+// code; the test needs IMAGE_TESTS=1 (see backend/imagetest).
 package release

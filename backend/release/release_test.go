@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/helloagents/infra/backend/drain"
-	"github.com/helloagents/infra/backend/internal/imagetest"
+	"github.com/helloagents/infra/backend/imagetest"
 	"github.com/helloagents/infra/backend/loadgen"
 	"github.com/helloagents/infra/backend/pgtest"
 	"github.com/helloagents/infra/backend/proxy"

@@ -12,7 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/helloagents/infra/backend/internal/archivetest"
-	"github.com/helloagents/infra/backend/internal/imagetest"
+	"github.com/helloagents/infra/backend/imagetest"
 	"github.com/helloagents/infra/backend/internal/s3test"
 	"github.com/helloagents/infra/backend/pgtest"
 	"github.com/helloagents/infra/backend/pitr"

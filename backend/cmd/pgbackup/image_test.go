@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/helloagents/infra/backend/internal/dbfixture"
-	"github.com/helloagents/infra/backend/internal/imagetest"
+	"github.com/helloagents/infra/backend/imagetest"
 	"github.com/helloagents/infra/backend/pgtest"
 )
 

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/helloagents/infra/backend/internal/imagetest"
+	"github.com/helloagents/infra/backend/imagetest"
 	"github.com/helloagents/infra/backend/pgtest"
 )
 
