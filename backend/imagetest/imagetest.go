@@ -1,6 +1,7 @@
 // Package imagetest is what the Docker image tests share (the backend
-// module's, and the root module's monitoring test): the Docker CLI, the CI rule for missing tools, and the base images
-// they build locally because no registry is reachable on the build machines.
+// module's, and the root module's monitoring test): the Docker CLI, the CI
+// rule for missing tools, and the base images they build locally because no
+// registry is reachable on the build machines.
 //
 // Base images (a Go builder from this machine's GOROOT, Debian bookworm by
 // debootstrap) take minutes to make, so each is made once per machine and
