@@ -40,6 +40,7 @@ func TestDevLifecycle(t *testing.T) {
 	}{
 		{"up", d.up},
 		{"endpoints", d.endpoints},
+		{"graphs", d.graphs},
 		{"no changes", d.noChanges},
 		{"release under load", d.release},
 		{"replace postgres", d.replacePostgres},
