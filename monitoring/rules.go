@@ -283,7 +283,7 @@ func sloAlerts(a RuleArgs) []rule {
 				fmt.Sprintf("{{ $value | humanizePercentage }} of requests answered 5xx over the last %s, and more than %s over the last %s: "+
 					"%s times the %s error budget of the %s availability SLO over %s. At this rate %s of the period's budget is spent every %s.",
 					long, pct(w.Threshold(s)), short, num(w.BurnRate), pct(s.Budget()), pct(s.Availability), PromDuration(s.Period),
-					pct(spent), long)),
+					pctRounded(spent), long)),
 		})
 	}
 	page := s.Windows()[0]
@@ -411,6 +411,11 @@ func PromDuration(d time.Duration) string {
 // num formats a number for PromQL: 0.0144, 600.
 func num(x float64) string {
 	return strconv.FormatFloat(roundSig(x), 'g', -1, 64)
+}
+
+// pctRounded formats a fraction as a percentage to 3 significant digits.
+func pctRounded(x float64) string {
+	return strconv.FormatFloat(x*100, 'g', 3, 64) + " %"
 }
 
 // pct formats a fraction as a percentage: 0.0144 is "1.44 %".
