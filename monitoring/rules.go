@@ -31,6 +31,28 @@ type RuleArgs struct {
 	BackupMaxAge time.Duration
 }
 
+// The platform's thresholds of the operational alerts (DefaultRuleArgs).
+const (
+	// DefaultWALArchiveMaxAge: archive_timeout is 60 s, so a healthy
+	// primary's last archived segment is at most a minute or two old.
+	DefaultWALArchiveMaxAge = 10 * time.Minute
+	// DefaultStandbyMaxLag is the backend's STANDBY_MAX_LAG default, at
+	// which the standby's database health component turns degraded.
+	DefaultStandbyMaxLag = 3 * time.Minute
+	// DefaultBackupMaxAge: a degraded backups component recovers by itself
+	// after a transient failure well within half an hour.
+	DefaultBackupMaxAge = 30 * time.Minute
+)
+
+// DefaultRuleArgs are the rule arguments of slo with the platform's
+// thresholds.
+func DefaultRuleArgs(slo SLO, scrapeInterval time.Duration) RuleArgs {
+	return RuleArgs{
+		SLO: slo, ScrapeInterval: scrapeInterval,
+		WALArchiveMaxAge: DefaultWALArchiveMaxAge, StandbyMaxLag: DefaultStandbyMaxLag, BackupMaxAge: DefaultBackupMaxAge,
+	}
+}
+
 // Alert names. docs/MONITORING.md has a section for each (a test checks).
 const (
 	AlertErrorBudgetBurnFast = "HelloAgentsErrorBudgetBurnFast"

@@ -16,11 +16,14 @@ func shortSLO() SLO {
 	return s
 }
 
+// ruleArgs are the platform's thresholds, which the scenarios below are
+// written for: WAL 10m, standby 3m, backups degraded for 30m.
 func ruleArgs(s SLO, scrape time.Duration) RuleArgs {
-	return RuleArgs{
-		SLO: s, ScrapeInterval: scrape,
-		WALArchiveMaxAge: 10 * time.Minute, StandbyMaxLag: 3 * time.Minute, BackupMaxAge: 30 * time.Minute,
+	a := DefaultRuleArgs(s, scrape)
+	if a.WALArchiveMaxAge != 10*time.Minute || a.StandbyMaxLag != 3*time.Minute || a.BackupMaxAge != 30*time.Minute {
+		panic("the scenarios assume WAL 10m, standby 3m, backups 30m")
 	}
+	return a
 }
 
 var ruleVariants = []struct {
