@@ -34,6 +34,34 @@ type AlertmanagerArgs struct {
 	// Emails get email_configs, one per address; they need SMTP.
 	Emails []string
 	SMTP   *SMTP
+	// Timing paces notifications; the zero value is DefaultTiming.
+	Timing Timing
+}
+
+// Timing is how long Alertmanager holds alerts before notifying: the wait
+// for more alerts of a new group (pages wait less than tickets), and the
+// interval between notifications of a group that changed, which is also how
+// soon a resolution is sent. Tests shorten it with the SLO's windows.
+type Timing struct {
+	GroupWait, PageGroupWait, GroupInterval time.Duration
+}
+
+// DefaultTiming is Alertmanager's own pacing, with pages sent sooner.
+func DefaultTiming() Timing {
+	return Timing{GroupWait: 30 * time.Second, PageGroupWait: 10 * time.Second, GroupInterval: 5 * time.Minute}
+}
+
+// orDefault fills each unset duration from DefaultTiming.
+func (t Timing) orDefault() Timing {
+	d := DefaultTiming()
+	for _, f := range []struct{ v, def *time.Duration }{
+		{&t.GroupWait, &d.GroupWait}, {&t.PageGroupWait, &d.PageGroupWait}, {&t.GroupInterval, &d.GroupInterval},
+	} {
+		if *f.v <= 0 {
+			*f.v = *f.def
+		}
+	}
+	return t
 }
 
 // AlertmanagerConfigPath is where alertmanager.yml is uploaded.
@@ -191,16 +219,17 @@ func AlertmanagerConfig(a AlertmanagerArgs) ([]byte, error) {
 		receiver, team = NullReceiver, amReceiver{Name: NullReceiver}
 	}
 	c.Receivers = []amReceiver{team}
+	tm := a.Timing.orDefault()
 	c.Route = amRoute{
 		Receiver:       receiver,
 		GroupBy:        GroupBy(),
-		GroupWait:      "30s",
-		GroupInterval:  "5m",
+		GroupWait:      PromDuration(tm.GroupWait),
+		GroupInterval:  PromDuration(tm.GroupInterval),
 		RepeatInterval: PromDuration(TicketRepeat),
 		Routes: []amRoute{{
 			Receiver:       receiver,
 			Matchers:       []string{fmt.Sprintf("severity=%q", SeverityPage)},
-			GroupWait:      "10s",
+			GroupWait:      PromDuration(tm.PageGroupWait),
 			RepeatInterval: PromDuration(PageRepeat),
 		}},
 	}

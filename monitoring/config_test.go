@@ -200,6 +200,37 @@ func TestAlertmanagerConfig(t *testing.T) {
 	}
 }
 
+// TestAlertmanagerTiming: unset durations are Alertmanager's pacing (pages
+// sooner), set ones replace them; amtool accepts both.
+func TestAlertmanagerTiming(t *testing.T) {
+	for _, tc := range []struct {
+		name                      string
+		timing                    Timing
+		wait, pageWait, groupIntv string
+	}{
+		{"defaults", Timing{}, "30s", "10s", "5m"},
+		{"shortened for a test", Timing{GroupWait: time.Second, PageGroupWait: time.Second, GroupInterval: 5 * time.Second}, "1s", "1s", "5s"},
+		{"only the interval", Timing{GroupInterval: time.Minute}, "30s", "10s", "1m"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := AlertmanagerConfig(AlertmanagerArgs{Stack: "e2e", Region: "local", WebhookURL: genericURL, Timing: tc.timing})
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			run(t, dir, "amtool", "check-config", write(t, dir, "alertmanager.yml", out))
+			var c amConfig
+			if err := yaml.Unmarshal(out, &c); err != nil {
+				t.Fatal(err)
+			}
+			if c.Route.GroupWait != tc.wait || c.Route.GroupInterval != tc.groupIntv || len(c.Route.Routes) != 1 || c.Route.Routes[0].GroupWait != tc.pageWait {
+				t.Errorf("group_wait %s, group_interval %s, routes %+v; want %s, %s, page group_wait %s",
+					c.Route.GroupWait, c.Route.GroupInterval, c.Route.Routes, tc.wait, tc.groupIntv, tc.pageWait)
+			}
+		})
+	}
+}
+
 // TestAlertmanagerRouting: amtool's routing test on the rendered file sends
 // a page and a ticket to the configured receiver.
 func TestAlertmanagerRouting(t *testing.T) {

@@ -50,7 +50,7 @@ func TestFastBurnAlertReachesWebhook(t *testing.T) {
 	img := buildImages(t, dk)
 
 	hook := startReceiver(t)
-	rules, err := monitoring.Rules(monitoring.RuleArgs{SLO: testSLO, ScrapeInterval: scrapeInterval})
+	rules, err := monitoring.Rules(monitoring.DefaultRuleArgs(testSLO, scrapeInterval))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,8 @@ func TestFastBurnAlertReachesWebhook(t *testing.T) {
 		t.Fatal(err)
 	}
 	amCfg, err := monitoring.AlertmanagerConfig(monitoring.AlertmanagerArgs{
-		Stack: "e2e", Region: "local", WebhookURL: hook.URL(hostAlias), GroupWait: time.Second, GroupInterval: 5 * time.Second,
+		Stack: "e2e", Region: "local", WebhookURL: hook.URL(hostAlias),
+		Timing: monitoring.Timing{GroupWait: time.Second, PageGroupWait: time.Second, GroupInterval: 5 * time.Second},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -220,16 +221,16 @@ func (r *region) proxy(image string) string {
 	return r.dk.Run(r.t, time.Minute, "port", name, "8000/tcp")
 }
 
-func (r *region) alertmanager(image, cfg string) string {
-	name := r.run("alertmanager", "alertmanager", map[string]string{"/etc/alertmanager/alertmanager.yml": cfg},
+func (r *region) alertmanager(image string, cfg []byte) string {
+	name := r.run("alertmanager", "alertmanager", map[string]string{monitoring.AlertmanagerConfigPath: string(cfg)},
 		"-v", r.volume("am-config")+":/etc/alertmanager", "-v", r.volume("am-data")+":/alertmanager",
 		"--add-host", hostAlias+":host-gateway", "-p", "127.0.0.1::9093", image)
 	return "http://" + r.dk.Run(r.t, time.Minute, "port", name, "9093/tcp")
 }
 
-func (r *region) prometheus(image, cfg string, rules []byte) string {
+func (r *region) prometheus(image string, cfg, rules []byte) string {
 	name := r.run("prometheus", "prometheus", map[string]string{
-		"/etc/prometheus/prometheus.yml": cfg, "/etc/prometheus/rules.yml": string(rules),
+		monitoring.ConfigPath: string(cfg), monitoring.RulesPath: string(rules),
 	}, "-v", r.volume("prom-config")+":/etc/prometheus", "-v", r.volume("prom-data")+":/prometheus",
 		"-p", "127.0.0.1::9090", image)
 	return "http://" + r.dk.Run(r.t, time.Minute, "port", name, "9090/tcp")
@@ -304,7 +305,9 @@ func startReceiver(t *testing.T) *receiver {
 	return rc
 }
 
-func (rc *receiver) URL(host string) string { return "http://" + net.JoinHostPort(host, rc.port) + "/hook" }
+func (rc *receiver) URL(host string) string {
+	return "http://" + net.JoinHostPort(host, rc.port) + "/hook"
+}
 
 // ServeHTTP decodes Alertmanager's webhook payload (version 4).
 func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
