@@ -51,6 +51,23 @@ type Deps struct {
 	// database is a standby: every write under /api/ then answers 503
 	// with ErrReadOnlyRegion.
 	ReadOnly func(ctx context.Context) bool
+	// Metrics, when not nil, records every request and every health
+	// report (package metrics); nil turns recording off.
+	Metrics Metrics
+}
+
+// Metrics records what the handler serves. The access log calls it, since
+// it is the one place that sees every request, its matched route pattern
+// and its status.
+type Metrics interface {
+	// RequestStarted and RequestFinished bracket every request (in flight).
+	RequestStarted()
+	RequestFinished()
+	// ObserveRequest counts an answered request; pattern is the ServeMux
+	// pattern that matched, "" when none did.
+	ObserveRequest(method, pattern string, status int, elapsed time.Duration)
+	// ObserveHealth receives every health report computed.
+	ObserveHealth(health.Report)
 }
 
 // ReadOnlyRegionMessage is the error of every write refused because the
@@ -74,7 +91,10 @@ func New(d Deps) http.Handler {
 	if d.ShuttingDown != nil {
 		d.Health.ShuttingDown = d.ShuttingDown
 	}
-	return accessLog(d.Logger, middleware(d, routes(d)))
+	if d.Metrics != nil && d.Health.OnReport == nil {
+		d.Health.OnReport = d.Metrics.ObserveHealth
+	}
+	return accessLog(d.Logger, d.Metrics, middleware(d, routes(d)))
 }
 
 // routes serves the health reports and the API; unknown paths and methods
