@@ -20,6 +20,7 @@ import (
 	"github.com/rs/cors"
 
 	"github.com/helloagents/infra/backend/health"
+	"github.com/helloagents/infra/backend/metrics"
 	"github.com/helloagents/infra/backend/redact"
 	"github.com/helloagents/infra/backend/store"
 )
@@ -52,22 +53,8 @@ type Deps struct {
 	// with ErrReadOnlyRegion.
 	ReadOnly func(ctx context.Context) bool
 	// Metrics, when not nil, records every request and every health
-	// report (package metrics); nil turns recording off.
-	Metrics Metrics
-}
-
-// Metrics records what the handler serves. The access log calls it, since
-// it is the one place that sees every request, its matched route pattern
-// and its status.
-type Metrics interface {
-	// RequestStarted and RequestFinished bracket every request (in flight).
-	RequestStarted()
-	RequestFinished()
-	// ObserveRequest counts an answered request; pattern is the ServeMux
-	// pattern that matched, "" when none did.
-	ObserveRequest(method, pattern string, status int, elapsed time.Duration)
-	// ObserveHealth receives every health report computed.
-	ObserveHealth(health.Report)
+	// report; nil turns recording off.
+	Metrics *metrics.Metrics
 }
 
 // ReadOnlyRegionMessage is the error of every write refused because the
@@ -101,7 +88,13 @@ func New(d Deps) http.Handler {
 // get the mux's own 404 and 405 (with Allow).
 func routes(d Deps) *http.ServeMux {
 	mux := http.NewServeMux()
-	handle := func(pattern string, h http.Handler) { mux.Handle(pattern, recordRoute(h)) }
+	handle := func(pattern string, h http.Handler) {
+		var rt *metrics.Route
+		if d.Metrics != nil {
+			rt = d.Metrics.Route(pattern) // resolved once, here, not per request
+		}
+		mux.Handle(pattern, recordRoute(rt, h))
+	}
 	handle("GET "+health.FullPath, d.Health.Handler(d.Full...))
 	handle("GET "+health.ReadyPath, d.Health.Handler(d.Ready...))
 	handle("GET "+health.LivePath, d.Health.Handler())

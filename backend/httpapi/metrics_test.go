@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"strings"
 	"testing"
@@ -46,8 +47,10 @@ func newMeteredAPI(t *testing.T, mod func(*Deps)) (http.Handler, *prometheus.Reg
 }
 
 // TestMetricsCountRequests drives the real handler and compares the exact
-// request counters: the route is the matched pattern's path, every unknown
-// path and refused method is "unmatched", a non-standard method is OTHER.
+// request series: the route is the matched pattern's path (each registered
+// pattern's 2xx, 4xx and 5xx exist from the start), every unknown path and
+// refused method is "unmatched", a non-standard method is OTHER; and the
+// duration histogram has one series per method and route.
 func TestMetricsCountRequests(t *testing.T) {
 	h, reg := newMeteredAPI(t, nil)
 	requests := []struct {
@@ -77,8 +80,14 @@ func TestMetricsCountRequests(t *testing.T) {
 # HELP helloagents_http_requests_total HTTP requests answered, by method, route pattern and status class.
 # TYPE helloagents_http_requests_total counter
 helloagents_http_requests_total{method="GET",route="/health/live",status_class="2xx"} 2
+helloagents_http_requests_total{method="GET",route="/health/live",status_class="4xx"} 0
+helloagents_http_requests_total{method="GET",route="/health/live",status_class="5xx"} 0
 helloagents_http_requests_total{method="HEAD",route="/health/live",status_class="2xx"} 1
 helloagents_http_requests_total{method="GET",route="/health/ready",status_class="2xx"} 1
+helloagents_http_requests_total{method="GET",route="/health/ready",status_class="4xx"} 0
+helloagents_http_requests_total{method="GET",route="/health/ready",status_class="5xx"} 0
+helloagents_http_requests_total{method="GET",route="/health",status_class="2xx"} 0
+helloagents_http_requests_total{method="GET",route="/health",status_class="4xx"} 0
 helloagents_http_requests_total{method="GET",route="/health",status_class="5xx"} 1
 helloagents_http_requests_total{method="GET",route="/api/v1/courses",status_class="2xx"} 1
 helloagents_http_requests_total{method="GET",route="/api/v1/courses",status_class="4xx"} 1
@@ -94,15 +103,17 @@ helloagents_http_requests_in_flight 0
 		"helloagents_http_requests_total", "helloagents_http_requests_in_flight"); err != nil {
 		t.Error(err)
 	}
-	counts := histogramCounts(t, reg)
-	wantCounts := map[string]uint64{"/health/live": 3, "/health/ready": 1, "/health": 1, "/api/v1/courses": 4, "unmatched": 4}
-	if fmt.Sprint(counts) != fmt.Sprint(wantCounts) {
-		t.Errorf("duration histogram counts = %v, want %v", counts, wantCounts)
+	wantCounts := map[string]uint64{
+		"GET /health/live": 2, "HEAD /health/live": 1, "GET /health/ready": 1, "GET /health": 1,
+		"GET /api/v1/courses": 4, "GET unmatched": 2, "POST unmatched": 1, "OTHER unmatched": 1,
+	}
+	if got := histogramCounts(t, reg); !maps.Equal(got, wantCounts) {
+		t.Errorf("duration histogram counts = %v, want %v", got, wantCounts)
 	}
 }
 
-// histogramCounts is the number of observations of each route's duration
-// histogram.
+// histogramCounts is the number of observations of each duration histogram
+// series, by "method route".
 func histogramCounts(t *testing.T, reg *prometheus.Registry) map[string]uint64 {
 	t.Helper()
 	fams, err := reg.Gather()
@@ -115,7 +126,7 @@ func histogramCounts(t *testing.T, reg *prometheus.Registry) map[string]uint64 {
 			continue
 		}
 		for _, m := range f.GetMetric() {
-			out[label(m, "route")] = m.GetHistogram().GetSampleCount()
+			out[label(m, "method")+" "+label(m, "route")] = m.GetHistogram().GetSampleCount()
 		}
 	}
 	return out
@@ -131,21 +142,34 @@ func label(m *dto.Metric, name string) string {
 }
 
 // TestMetricsUnmatchedCardinality proves the raw path never becomes a
-// label: 100 distinct unknown paths are one series of each metric.
+// label: 100 distinct unknown paths (and as many odd methods) add one
+// series to each metric, route="unmatched".
 func TestMetricsUnmatchedCardinality(t *testing.T) {
 	h, reg := newMeteredAPI(t, nil)
+	names := []string{"helloagents_http_requests_total", "helloagents_http_request_duration_seconds"}
+	before := map[string]int{}
+	for _, name := range names {
+		n, err := testutil.GatherAndCount(reg, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before[name] = n
+	}
 	for i := range 100 {
 		if w := do(h, "GET", fmt.Sprintf("/scan/%d/wp-login.php?x=%d", i, i), nil); w.Code != 404 {
 			t.Fatalf("code %d", w.Code)
 		}
-	}
-	for _, name := range []string{"helloagents_http_requests_total", "helloagents_http_request_duration_seconds"} {
-		if n, err := testutil.GatherAndCount(reg, name); err != nil || n != 1 {
-			t.Errorf("%s: %d series (err %v), want 1", name, n, err)
+		if w := do(h, fmt.Sprintf("X-%d", i), "/health/live", nil); w.Code != 405 {
+			t.Fatalf("code %d", w.Code)
 		}
 	}
-	if got := histogramCounts(t, reg)["unmatched"]; got != 100 {
-		t.Errorf("unmatched observations = %d, want 100", got)
+	for _, name := range names {
+		if n, err := testutil.GatherAndCount(reg, name); err != nil || n != before[name]+2 {
+			t.Errorf("%s: %d series (err %v), want %d + 2 (GET and OTHER, unmatched)", name, n, err, before[name])
+		}
+	}
+	if got := histogramCounts(t, reg); got["GET unmatched"] != 100 || got["OTHER unmatched"] != 100 {
+		t.Errorf("unmatched observations = %v, want 100 GET and 100 OTHER", got)
 	}
 }
 

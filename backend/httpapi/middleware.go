@@ -22,6 +22,7 @@ import (
 
 	"github.com/helloagents/infra/backend/headers"
 	"github.com/helloagents/infra/backend/logging"
+	"github.com/helloagents/infra/backend/metrics"
 	"github.com/helloagents/infra/backend/redact"
 )
 
@@ -39,6 +40,7 @@ var requestIDRE = regexp.MustCompile(`^[A-Za-z0-9._\-]{1,64}$`)
 type requestInfo struct {
 	id      string
 	pattern string
+	route   *metrics.Route // the matched pattern's metrics; nil when none matched or metrics are off
 }
 
 // RequestID returns the id of the request being served, or "".
@@ -61,10 +63,13 @@ func newRequestID(incoming string) string {
 	return hex.EncodeToString(b[:])
 }
 
-func recordRoute(h http.Handler) http.Handler {
+// recordRoute wraps the handler of one mux pattern: it names the pattern
+// and its metrics recorder rt (nil with metrics off) in the request's info.
+func recordRoute(rt *metrics.Route, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if info, ok := r.Context().Value(ctxKey{}).(*requestInfo); ok {
 			info.pattern = r.Pattern
+			info.route = rt
 		}
 		h.ServeHTTP(w, r)
 	})
@@ -117,7 +122,7 @@ const maxLoggedPath = 64
 // logging.RepeatInterval carrying the count of those left out. When m is
 // not nil it also records the request there: this is where the route
 // pattern, the status and the duration are all known.
-func accessLog(log *slog.Logger, m Metrics, next http.Handler) http.Handler {
+func accessLog(log *slog.Logger, m *metrics.Metrics, next http.Handler) http.Handler {
 	a := accessLogger{log: log, repeats: logging.NewRepeats(logging.RepeatInterval, time.Now)}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -132,7 +137,11 @@ func accessLog(log *slog.Logger, m Metrics, next http.Handler) http.Handler {
 		next.ServeHTTP(sw, r.WithContext(ctx))
 		end := time.Now()
 		if m != nil {
-			m.ObserveRequest(r.Method, info.pattern, sw.code(), end.Sub(start))
+			rt := info.route
+			if rt == nil {
+				rt = m.Unmatched()
+			}
+			rt.Observe(r.Method, sw.code(), end.Sub(start))
 		}
 		a.write(ctx, r, info, sw, start, end)
 	})

@@ -21,16 +21,23 @@ const (
 	numClasses = 6  // 1xx..5xx and "other"
 )
 
-// Route is the route label of a ServeMux pattern: its path part
+// RouteLabel is the route label of a ServeMux pattern: its path part
 // ("GET /api/v1/courses" → "/api/v1/courses"), UnmatchedRoute for "".
-func Route(pattern string) string {
+func RouteLabel(pattern string) string {
 	if pattern == "" {
 		return UnmatchedRoute
 	}
-	if _, path, ok := strings.Cut(pattern, " "); ok {
-		return strings.TrimLeft(path, " \t")
+	if _, path, ok := cutMethod(pattern); ok {
+		return path
 	}
 	return pattern
+}
+
+// cutMethod splits a ServeMux pattern "[METHOD ][HOST]/[PATH]" into its
+// method and the rest; ok is false for a pattern without a method.
+func cutMethod(pattern string) (method, rest string, ok bool) {
+	method, rest, ok = strings.Cut(pattern, " ")
+	return method, strings.TrimLeft(rest, " \t"), ok
 }
 
 // Method is the method label: the standard methods as they are, anything

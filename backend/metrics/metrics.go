@@ -34,18 +34,20 @@ type Options struct {
 }
 
 // Metrics records requests and health reports. It is safe for concurrent
-// use; its request methods are on every request's path (see requests).
+// use.
 type Metrics struct {
-	requests *requests
-	health   componentStatus
+	requests  requests
+	unmatched *Route
+	health    componentStatus
 }
 
 // New registers the backend's metrics, the Go runtime's and the process's
 // on reg.
 func New(reg *prometheus.Registry, o Options) (*Metrics, error) {
 	m := &Metrics{requests: newRequests(), health: newComponentStatus()}
-	cs := []prometheus.Collector{m.requests, m.requests.inFlightGauge(), m.health.gauge, buildInfo(o),
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})}
+	m.unmatched = &Route{label: UnmatchedRoute, req: m.requests}
+	cs := append(m.requests.collectors(), m.health.gauge, buildInfo(o),
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if o.PoolStat != nil {
 		cs = append(cs, NewPoolCollector(o.PoolStat))
 	}
@@ -79,15 +81,8 @@ func Handler(reg *prometheus.Registry, errLog *log.Logger) http.Handler {
 }
 
 // RequestStarted counts a request in flight until RequestFinished.
-func (m *Metrics) RequestStarted() { m.requests.inFlight.add(1) }
+func (m *Metrics) RequestStarted() { m.requests.inFlight.Inc() }
 
 // RequestFinished ends what RequestStarted counted, also for a request
 // whose handler aborted.
-func (m *Metrics) RequestFinished() { m.requests.inFlight.add(-1) }
-
-// ObserveRequest counts an answered request. pattern is the ServeMux
-// pattern that matched ("GET /api/v1/courses"), "" when none did: never a
-// raw path, since each pattern seen is kept.
-func (m *Metrics) ObserveRequest(method, pattern string, status int, elapsed time.Duration) {
-	m.requests.observe(methodIndex(method), pattern, classIndex(status), elapsed)
-}
+func (m *Metrics) RequestFinished() { m.requests.inFlight.Dec() }

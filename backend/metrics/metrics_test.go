@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log"
 	"net/http"
@@ -36,10 +37,11 @@ func TestLabels(t *testing.T) {
 		fn       func(string) string
 		in, want string
 	}{
-		{Route, "GET /api/v1/courses", "/api/v1/courses"},
-		{Route, "GET /health/live", "/health/live"},
-		{Route, "/health", "/health"},
-		{Route, "", UnmatchedRoute},
+		{RouteLabel, "GET /api/v1/courses", "/api/v1/courses"},
+		{RouteLabel, "GET /health/live", "/health/live"},
+		{RouteLabel, "POST  /x/{id}", "/x/{id}"},
+		{RouteLabel, "/health", "/health"},
+		{RouteLabel, "", UnmatchedRoute},
 		{Method, "GET", "GET"},
 		{Method, "DELETE", "DELETE"},
 		{Method, "get", OtherMethod},
@@ -63,12 +65,13 @@ func TestLabels(t *testing.T) {
 }
 
 // TestDurationBucketsHoldObjective proves the P95 objective (0.5 s) is a
-// bucket bound of the histogram as registered.
+// bucket bound of the histogram as registered, inclusive (le).
 func TestDurationBucketsHoldObjective(t *testing.T) {
 	m, reg := newMetrics(t, Options{})
-	m.ObserveRequest("GET", "GET /x", 200, 300*time.Millisecond)
-	m.ObserveRequest("GET", "GET /x", 200, 500*time.Millisecond) // a bound is inclusive (le)
-	m.ObserveRequest("GET", "GET /x", 200, 700*time.Millisecond)
+	rt := m.Route("GET /x")
+	for _, d := range []time.Duration{300 * time.Millisecond, 500 * time.Millisecond, 700 * time.Millisecond} {
+		rt.Observe("GET", 200, d)
+	}
 	fams, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -178,17 +181,20 @@ func TestNewRefusesSecondRegistration(t *testing.T) {
 	}
 }
 
-// TestObserveRequestConcurrent records from many goroutines at once (and
-// is for the race detector): the stripes add up to every request.
-func TestObserveRequestConcurrent(t *testing.T) {
+// TestObserveConcurrent records from many goroutines at once, each with
+// its own Route of the same patterns (as two registrations would), and is
+// for the race detector: every request is counted once, in one series per
+// label set.
+func TestObserveConcurrent(t *testing.T) {
 	m, reg := newMetrics(t, Options{})
 	done := make(chan struct{})
 	for i := range 8 {
 		go func() {
 			defer func() { done <- struct{}{} }()
+			routes := []*Route{m.Route("GET /a"), m.Route("GET /b"), m.Unmatched()}
 			for j := range 100 {
 				m.RequestStarted()
-				m.ObserveRequest(http.MethodGet, []string{"GET /a", "GET /b", ""}[j%3], 200+100*(i%4), time.Millisecond)
+				routes[j%3].Observe(http.MethodGet, 200+100*(i%4), time.Millisecond)
 				m.RequestFinished()
 				m.ObserveHealth(health.Report{Components: map[string]health.Result{"database": {Status: health.Healthy}}})
 			}
@@ -197,6 +203,7 @@ func TestObserveRequestConcurrent(t *testing.T) {
 	for range 8 {
 		<-done
 	}
+	// 3 routes × 4 classes (2xx..5xx), the 2 registered ones' 2xx, 4xx and 5xx created up front among them.
 	if n, err := testutil.GatherAndCount(reg, "helloagents_http_requests_total"); err != nil || n != 12 {
 		t.Errorf("%d series (err %v), want 3 routes × 4 classes", n, err)
 	}
@@ -204,59 +211,123 @@ func TestObserveRequestConcurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	total, inFlight := 0.0, -1.0
+	total, observed, inFlight := 0.0, uint64(0), -1.0
 	for _, f := range fams {
 		for _, s := range f.GetMetric() {
 			switch f.GetName() {
 			case "helloagents_http_requests_total":
 				total += s.GetCounter().GetValue()
+			case "helloagents_http_request_duration_seconds":
+				observed += s.GetHistogram().GetSampleCount()
 			case "helloagents_http_requests_in_flight":
 				inFlight = s.GetGauge().GetValue()
 			}
 		}
 	}
-	if total != 800 || inFlight != 0 {
-		t.Errorf("stripes sum to %v requests, %v in flight; want 800, 0", total, inFlight)
+	if total != 800 || observed != 800 || inFlight != 0 {
+		t.Errorf("%v requests counted, %d observed, %v in flight; want 800, 800, 0", total, observed, inFlight)
 	}
 }
 
-// TestPatternsSharingAPath proves two patterns of one path ("GET /x",
-// "POST /x") are one route: one histogram series, a counter per method,
-// and a registry that checks every collected metric against its
-// descriptors accepts them.
-func TestPatternsSharingAPath(t *testing.T) {
-	reg := prometheus.NewPedanticRegistry()
-	m, err := New(reg, Options{})
-	if err != nil {
-		t.Fatal(err)
+// TestRoutes proves the exact series: a registered pattern's method has its
+// 2xx, 4xx and 5xx counters and its histogram before any request; two
+// patterns of one path ("GET /x", "POST /x") are one route label with a
+// series per method; methods outside the standard set are OTHER, codes
+// outside 100..599 "other"; and a registry that checks every collected
+// metric against its descriptors accepts them.
+func TestRoutes(t *testing.T) {
+	tests := []struct {
+		name    string
+		observe func(m *Metrics)
+		want    string
+	}{
+		{
+			name:    "registered, no request yet",
+			observe: func(m *Metrics) { m.Route("GET /x") },
+			want: `
+helloagents_http_requests_total{method="GET",route="/x",status_class="2xx"} 0
+helloagents_http_requests_total{method="GET",route="/x",status_class="4xx"} 0
+helloagents_http_requests_total{method="GET",route="/x",status_class="5xx"} 0
+` + histogram("GET", "/x", [11]int{}, 0),
+		},
+		{
+			name:    "pattern without a method: nothing up front",
+			observe: func(m *Metrics) { m.Route("/x") },
+			want:    "",
+		},
+		{
+			name: "two patterns of one path",
+			observe: func(m *Metrics) {
+				m.Route("GET /x").Observe("GET", 200, time.Millisecond)
+				post := m.Route("POST /x")
+				post.Observe("POST", 201, 30*time.Millisecond)
+				post.Observe("POST", 500, 6*time.Second)
+			},
+			want: `
+helloagents_http_requests_total{method="GET",route="/x",status_class="2xx"} 1
+helloagents_http_requests_total{method="GET",route="/x",status_class="4xx"} 0
+helloagents_http_requests_total{method="GET",route="/x",status_class="5xx"} 0
+helloagents_http_requests_total{method="POST",route="/x",status_class="2xx"} 1
+helloagents_http_requests_total{method="POST",route="/x",status_class="4xx"} 0
+helloagents_http_requests_total{method="POST",route="/x",status_class="5xx"} 1
+` + histogram("GET", "/x", [11]int{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1}, 0.001) +
+				histogram("POST", "/x", [11]int{0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 2}, 6.03),
+		},
+		{
+			name: "unmatched, odd method and code",
+			observe: func(m *Metrics) {
+				m.Unmatched().Observe("BREW", 418, 0)
+				m.Unmatched().Observe("get", 999, 0)
+				m.Unmatched().Observe("HEAD", 404, 0)
+			},
+			want: `
+helloagents_http_requests_total{method="HEAD",route="unmatched",status_class="4xx"} 1
+helloagents_http_requests_total{method="OTHER",route="unmatched",status_class="4xx"} 1
+helloagents_http_requests_total{method="OTHER",route="unmatched",status_class="other"} 1
+` + histogram("HEAD", "unmatched", [11]int{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1}, 0) +
+				histogram("OTHER", "unmatched", [11]int{2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2}, 0),
+		},
 	}
-	m.ObserveRequest("GET", "GET /x", 200, time.Millisecond)
-	m.ObserveRequest("POST", "POST /x", 201, 30*time.Millisecond)
-	m.ObserveRequest("POST", "POST /x", 500, 6*time.Second)
-	want := `
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			reg := prometheus.NewPedanticRegistry()
+			m, err := New(reg, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.observe(m)
+			var want strings.Builder
+			if c, h, ok := strings.Cut(tt.want, "helloagents_http_request_duration_seconds"); ok {
+				want.WriteString(countersHeader + c + histogramHeader + "helloagents_http_request_duration_seconds" + h)
+			} else if tt.want != "" {
+				want.WriteString(countersHeader + tt.want)
+			}
+			if err := testutil.GatherAndCompare(reg, strings.NewReader(want.String()),
+				"helloagents_http_requests_total", "helloagents_http_request_duration_seconds"); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+const countersHeader = `
 # HELP helloagents_http_requests_total HTTP requests answered, by method, route pattern and status class.
 # TYPE helloagents_http_requests_total counter
-helloagents_http_requests_total{method="GET",route="/x",status_class="2xx"} 1
-helloagents_http_requests_total{method="POST",route="/x",status_class="2xx"} 1
-helloagents_http_requests_total{method="POST",route="/x",status_class="5xx"} 1
-# HELP helloagents_http_request_duration_seconds Time to answer an HTTP request, by route pattern.
-# TYPE helloagents_http_request_duration_seconds histogram
-helloagents_http_request_duration_seconds_bucket{route="/x",le="0.005"} 1
-helloagents_http_request_duration_seconds_bucket{route="/x",le="0.01"} 1
-helloagents_http_request_duration_seconds_bucket{route="/x",le="0.025"} 1
-helloagents_http_request_duration_seconds_bucket{route="/x",le="0.05"} 2
-helloagents_http_request_duration_seconds_bucket{route="/x",le="0.1"} 2
-helloagents_http_request_duration_seconds_bucket{route="/x",le="0.25"} 2
-helloagents_http_request_duration_seconds_bucket{route="/x",le="0.5"} 2
-helloagents_http_request_duration_seconds_bucket{route="/x",le="1"} 2
-helloagents_http_request_duration_seconds_bucket{route="/x",le="2.5"} 2
-helloagents_http_request_duration_seconds_bucket{route="/x",le="5"} 2
-helloagents_http_request_duration_seconds_bucket{route="/x",le="+Inf"} 3
-helloagents_http_request_duration_seconds_sum{route="/x"} 6.031
-helloagents_http_request_duration_seconds_count{route="/x"} 3
 `
-	if err := testutil.GatherAndCompare(reg, strings.NewReader(want),
-		"helloagents_http_requests_total", "helloagents_http_request_duration_seconds"); err != nil {
-		t.Error(err)
+
+const histogramHeader = `# HELP helloagents_http_request_duration_seconds Time to answer an HTTP request, by method and route pattern.
+# TYPE helloagents_http_request_duration_seconds histogram
+`
+
+// histogram is the exposition of one duration histogram series with
+// cumulative bucket counts cum (the last is +Inf, also the count).
+func histogram(method, route string, cum [11]int, sum float64) string {
+	var b strings.Builder
+	les := []string{"0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "+Inf"}
+	for i, le := range les {
+		fmt.Fprintf(&b, "helloagents_http_request_duration_seconds_bucket{method=%q,route=%q,le=%q} %d\n", method, route, le, cum[i])
 	}
+	fmt.Fprintf(&b, "helloagents_http_request_duration_seconds_sum{method=%q,route=%q} %v\n", method, route, sum)
+	fmt.Fprintf(&b, "helloagents_http_request_duration_seconds_count{method=%q,route=%q} %d\n", method, route, cum[10])
+	return b.String()
 }

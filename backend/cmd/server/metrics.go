@@ -11,7 +11,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/helloagents/infra/backend/httpapi"
 	"github.com/helloagents/infra/backend/metrics"
 	"github.com/helloagents/infra/backend/store"
 )
@@ -31,7 +30,7 @@ type metricsListener struct {
 // startMetrics registers the metrics on a registry of their own and serves
 // them. With METRICS_PORT unset it returns a nil Metrics (the API then
 // records nothing) and a nil listener.
-func (r *replica) startMetrics(ctx context.Context, st *store.Store) (httpapi.Metrics, *metricsListener, error) {
+func (r *replica) startMetrics(ctx context.Context, st *store.Store) (*metrics.Metrics, *metricsListener, error) {
 	if r.cfg.MetricsPort == 0 {
 		return nil, nil, nil
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/helloagents/infra/backend/health"
 	"github.com/helloagents/infra/backend/httpapi"
 	"github.com/helloagents/infra/backend/logging"
+	"github.com/helloagents/infra/backend/metrics"
 	"github.com/helloagents/infra/backend/redact"
 	"github.com/helloagents/infra/backend/store"
 )
@@ -74,7 +75,7 @@ type replica struct {
 	shuttingDown atomic.Bool // from the first signal: readiness 503, Connection: close
 	conns        *connStates
 	srv          *http.Server
-	metrics      httpapi.Metrics // nil when METRICS_PORT is unset
+	metrics      *metrics.Metrics // nil when METRICS_PORT is unset
 }
 
 // shutdownSignals returns a context that ends at the first SIGTERM or
