@@ -1,81 +1,145 @@
 #!/usr/bin/env bash
-# The cost of the Prometheus metrics on /health/live: the real handler
-# (middleware, info access log) with metrics off and on, side by side in one
-# `go test -bench` run (httpapi's BenchmarkLiveMetrics, RunParallel on every
-# CPU), COUNT runs of each; then benchstat's comparison and the throughput of
-# metrics=on as a share of metrics=off (from the medians; with ROUNDS, the
-# median of the rounds' pairs). Exit 1 when that share is below MIN_PERCENT.
-#
-#   backend/bench/metrics.sh                  # COUNT=6 BENCHTIME=1s MIN_PERCENT=90
-#   ROUNDS=6 COUNT=1 backend/bench/metrics.sh # on a busy machine: interleaved
-#
-# One `go test -bench -count=6` runs the 6 off runs, then the 6 on runs: a
-# build starting on a shared machine in between skews the ratio. ROUNDS=n
-# runs the compiled test n times instead, each round off and on back to back
+# The cost of the Prometheus metrics on /health/live, on loopback, in one run:
+# the same server binary twice, METRICS_PORT unset (metrics off) and set
+# (metrics on, scraped every SCRAPE_EVERY while it is under load), both
+# against one throwaway PostgreSQL, driven by wrk (closed loop, max
+# throughput) in interleaved rounds: each round runs off and on back to back
 # (off first in odd rounds, on first in even ones), so both see the same
-# background; benchstat pools the rounds alike.
+# background load on a shared machine. Per round: on's throughput as a share
+# of off's; the result is the median of those shares, with the servers' CPU
+# time per request beside it. Prints a Markdown table for docs/PERFORMANCE.md
+# and exits 1 when the median share is below MIN_PERCENT.
 #
-# Needs: go. benchstat is taken from PATH, or else run through the module
-# proxy (go run golang.org/x/perf/cmd/benchstat@latest, BENCHSTAT_VERSION to
-# pin another); without either only the medians are printed.
+#   backend/bench/metrics.sh                       # starts a throwaway PostgreSQL 15
+#   DATABASE_URL=postgres://... backend/bench/metrics.sh
+#
+# Needs: go, wrk (apt-get install wrk), curl, and unless DATABASE_URL is given
+# the PostgreSQL 15 programs (apt-get install postgresql-15; PG_BIN overrides
+# their directory). Tunables: DURATION (10s per wrk run), ROUNDS (7),
+# CONNECTIONS (32), THREADS (2), SCRAPE_EVERY (1s; Prometheus scrapes every
+# 15s), MIN_PERCENT (90), LOG_LEVEL of the servers (info).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-COUNT=${COUNT:-6}
-BENCHTIME=${BENCHTIME:-1s}
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-32}
+THREADS=${THREADS:-2}
+ROUNDS=${ROUNDS:-7}
+SCRAPE_EVERY=${SCRAPE_EVERY:-1}
 MIN_PERCENT=${MIN_PERCENT:-90}
-BENCHSTAT_VERSION=${BENCHSTAT_VERSION:-latest}
-ROUNDS=${ROUNDS:-1}
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+OFF_PORT=${OFF_PORT:-18090}
+ON_PORT=${ON_PORT:-18091}
+METRICS_PORT=${METRICS_PORT:-18092}
+PG_PORT=${PG_PORT:-18093}
 
-out=$(mktemp -t metrics-bench.XXXXXX)
-bin=$(mktemp -t httpapi-test.XXXXXX)
-trap 'rm -f "$out" "$bin"' EXIT
+command -v wrk >/dev/null || { echo "wrk not found: apt-get install wrk" >&2; exit 1; }
 
-echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) CPUs" >&2
-if ((ROUNDS == 1)); then
-	go test ./httpapi -run '^$' -bench '^BenchmarkLiveMetrics$' -benchmem \
-		-benchtime "$BENCHTIME" -count "$COUNT" | tee "$out"
-else
-	go test -c -o "$bin" ./httpapi
-	for round in $(seq "$ROUNDS"); do
-		order=(off on)
-		((round % 2)) || order=(on off)
-		for cfg in "${order[@]}"; do
-			(cd httpapi && "$bin" -test.run '^$' -test.bench "^BenchmarkLiveMetrics\$/^metrics=$cfg\$" -test.benchmem \
-				-test.benchtime "$BENCHTIME" -test.count "$COUNT") | tee -a "$out"
-		done
+# shellcheck source=pg.sh
+source bench/pg.sh
+bench_workdir metrics-bench
+
+load=$(cut -d' ' -f1 /proc/loadavg)
+echo "building server" >&2
+go build -trimpath -ldflags "-X main.version=bench" -o "$work/server" ./cmd/server
+
+if [[ -z ${DATABASE_URL:-} ]]; then
+	start_pg "$PG_PORT"
+	DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres?sslmode=disable"
+fi
+
+# serve NAME PORT [VAR=value ...]: the server in the background ($! is its pid).
+serve() {
+	local name=$1 port=$2
+	shift 2
+	env DATABASE_URL="$DATABASE_URL" HOST=127.0.0.1 PORT="$port" LOG_LEVEL="${LOG_LEVEL:-info}" \
+		APP_VERSION=bench IMAGE_FINGERPRINT=bench "$@" "$work/server" >"$work/$name.log" 2>&1 &
+	pids+=("$!")
+}
+serve off "$OFF_PORT"
+pid_off=$!
+serve on "$ON_PORT" METRICS_PORT="$METRICS_PORT"
+pid_on=$!
+metrics_url="http://127.0.0.1:$METRICS_PORT/metrics"
+
+for _ in $(seq 100); do
+	if curl -sf -o /dev/null "http://127.0.0.1:$OFF_PORT/health/ready" &&
+		curl -sf -o /dev/null "http://127.0.0.1:$ON_PORT/health/ready" &&
+		curl -sf -o /dev/null "$metrics_url"; then ready=1; break; fi
+	sleep 0.1
+done
+[[ ${ready:-} ]] || { echo "servers did not become ready" >&2; cat "$work/off.log" "$work/on.log" >&2; exit 1; }
+# Metrics off means no listener: the off server must not serve them anywhere.
+if curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$OFF_PORT/metrics" | grep -qv 404; then
+	echo "metrics=off server answers /metrics" >&2
+	exit 1
+fi
+
+# CPU time (user+system, clock ticks) the process has used so far.
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+# One wrk run on /health/live of server NAME; prints "req/s cpu_us_per_request".
+# With metrics on, a scraper reads /metrics every SCRAPE_EVERY seconds
+# meanwhile, so the run pays for the exposition too.
+wrk_once() { # name port pid
+	local out t0 t1 n scraper=
+	if [[ $1 == on ]]; then
+		(while sleep "$SCRAPE_EVERY"; do curl -sf -o /dev/null "$metrics_url" || exit 1; done) &
+		scraper=$!
+	fi
+	t0=$(ticks "$3")
+	wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" "http://127.0.0.1:$2/health/live" >"$work/$1.wrk"
+	t1=$(ticks "$3")
+	if [[ $scraper ]]; then
+		kill "$scraper" 2>/dev/null || { echo "scraper failed" >&2; exit 1; }
+		wait "$scraper" 2>/dev/null || true
+	fi
+	out=$(cat "$work/$1.wrk")
+	if grep -q "Non-2xx\|Socket errors" <<<"$out"; then
+		echo "$1: errors" >&2; cat "$work/$1.wrk" >&2
+		exit 1
+	fi
+	n=$(awk '/requests in/ {print $1}' <<<"$out")
+	echo "$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' <<<"$out") $(awk -v d="$((t1 - t0))" -v hz="$hz" -v n="$n" 'BEGIN { printf "%.2f", d * 1e6 / hz / n }')"
+}
+
+rows=()
+for round in $(seq "$ROUNDS"); do
+	order=(off on)
+	((round % 2)) || order=(on off)
+	declare -A r=()
+	for cfg in "${order[@]}"; do
+		case $cfg in
+		off) r[off]=$(wrk_once off "$OFF_PORT" "$pid_off") ;;
+		on) r[on]=$(wrk_once on "$ON_PORT" "$pid_on") ;;
+		esac
 	done
-fi
-echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+	read -r off_rps off_cpu <<<"${r[off]}"
+	read -r on_rps on_cpu <<<"${r[on]}"
+	share=$(awk -v a="$on_rps" -v b="$off_rps" 'BEGIN { printf "%.1f", 100 * a / b }')
+	cpu_share=$(awk -v a="$on_cpu" -v b="$off_cpu" 'BEGIN { printf "%.1f", 100 * a / b }')
+	echo "round $round (${order[*]}): off $off_rps req/s $off_cpu µs/req, on $on_rps req/s $on_cpu µs/req: on/off $share %, CPU $cpu_share %" >&2
+	rows+=("| $round | ${order[*]} | $off_rps | $on_rps | **$share %** | $off_cpu | $on_cpu | $cpu_share % |")
+	shares+="$share"$'\n'
+	cpu_shares+="$cpu_share"$'\n'
+	offs+="$off_rps"$'\n'
+	ons+="$on_rps"$'\n'
+done
 
-echo
-if command -v benchstat >/dev/null; then
-	benchstat -col /metrics "$out"
-elif ! go run "golang.org/x/perf/cmd/benchstat@$BENCHSTAT_VERSION" -col /metrics "$out"; then
-	echo "benchstat unavailable: medians only" >&2
-fi
+median() { grep . | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+m_share=$(median <<<"$shares" | xargs printf %.1f)
+m_cpu=$(median <<<"$cpu_shares" | xargs printf %.1f)
+scrapes=$(curl -sf "$metrics_url" | awk '$1 ~ /^helloagents_http_requests_total\{method="GET",route="\/health\/live",status_class="2xx"\}/ {printf "%.0f", $2}')
+verdict=$(awk -v s="$m_share" -v min="$MIN_PERCENT" 'BEGIN { print (s >= min) ? "PASS" : "FAIL" }')
 
-# values CONFIG UNIT: the UNIT values of BenchmarkLiveMetrics/metrics=CONFIG, in run order.
-values() {
-	awk -v cfg="/metrics=$1(-[0-9]+)?$" -v unit="$2" '$1 ~ cfg { for (i = 2; i < NF; i++) if ($(i + 1) == unit) print $i }' "$out"
-}
-# median: the median of the numbers on stdin.
-median() {
-	sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) exit 1; print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2 + 0] + v[NR / 2 + 1]) / 2 }'
-}
-off=$(values off ns/op | median)
-on=$(values on ns/op | median)
-cpu_off=$(values off cpu-ns/op | median || echo 0)
-cpu_on=$(values on cpu-ns/op | median || echo 0)
-# The k-th off run against the k-th on run: with ROUNDS they ran back to
-# back, under the same background load.
-paired=$(paste <(values off ns/op) <(values on ns/op) | awk '{ print 100 * $1 / $2 }' | median)
-echo
-awk -v off="$off" -v on="$on" -v coff="$cpu_off" -v con="$cpu_on" -v paired="$paired" -v rounds="$ROUNDS" -v n="$((ROUNDS * COUNT))" -v min="$MIN_PERCENT" 'BEGIN {
-	printf "medians of %d runs: metrics=off %.0f ns/op (%.0f req/s), metrics=on %.0f ns/op (%.0f req/s): on is %.1f %% of off\n", n, off, 1e9 / off, on, 1e9 / on, 100 * off / on
-	if (coff > 0 && con > 0) printf "CPU per request: off %.0f ns, on %.0f ns (%+.1f %%)\n", coff, con, 100 * (con - coff) / coff
-	printf "median of the %d paired runs (on/off throughput): %.1f %%\n", n, paired
-	pct = (rounds > 1) ? paired : 100 * off / on
-	printf "throughput with metrics on: %.1f %% of off (%s; target >= %s %%): %s\n", pct, (rounds > 1) ? "paired" : "medians", min, (pct >= min) ? "PASS" : "FAIL"
-	exit (pct >= min) ? 0 : 1
-}'
+cat <<EOF
+
+Run: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs ($(uname -m)), $(go version | awk '{print $3}'), wrk -t$THREADS -c$CONNECTIONS -d$DURATION on \`/health/live\`, $ROUNDS interleaved rounds, metrics scraped every ${SCRAPE_EVERY}s during the metrics=on runs, load average before: $load, servers' LOG_LEVEL=${LOG_LEVEL:-info}
+
+| round | order | off req/s | on req/s | on/off throughput | off CPU µs/req | on CPU µs/req | on/off CPU |
+|---:|---|---:|---:|---:|---:|---:|---:|
+$(printf '%s\n' "${rows[@]}")
+
+Median of the rounds: metrics=on throughput **$m_share %** of metrics=off (target ≥ $MIN_PERCENT %: $verdict); median off $(median <<<"$offs" | xargs printf %.0f) req/s, on $(median <<<"$ons" | xargs printf %.0f) req/s; CPU per request on/off $m_cpu %. The metrics=on server counted $scrapes \`/health/live\` requests (helloagents_http_requests_total).
+EOF
+[[ $verdict == PASS ]]
