@@ -17,7 +17,9 @@
 # the PostgreSQL 15 programs (apt-get install postgresql-15; PG_BIN overrides
 # their directory). Tunables: DURATION (10s per wrk run), ROUNDS (7),
 # CONNECTIONS (32), THREADS (2), SCRAPE_EVERY (1s; Prometheus scrapes every
-# 15s), MIN_PERCENT (90), LOG_LEVEL of the servers (info).
+# 15s), MIN_PERCENT (90), LOG_LEVEL of the servers (info). CONTROL=1 runs
+# the "on" server with metrics off too (and no scraper): an A/A run whose
+# ratios are the noise floor of this comparison on this machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +29,7 @@ THREADS=${THREADS:-2}
 ROUNDS=${ROUNDS:-7}
 SCRAPE_EVERY=${SCRAPE_EVERY:-1}
 MIN_PERCENT=${MIN_PERCENT:-90}
+CONTROL=${CONTROL:-}
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 OFF_PORT=${OFF_PORT:-18090}
 ON_PORT=${ON_PORT:-18091}
@@ -58,9 +61,15 @@ serve() {
 }
 serve off "$OFF_PORT"
 pid_off=$!
-serve on "$ON_PORT" METRICS_PORT="$METRICS_PORT"
+if [[ $CONTROL ]]; then
+	echo "CONTROL=1: both servers without metrics (A/A)" >&2
+	serve on "$ON_PORT"
+	metrics_url="http://127.0.0.1:$ON_PORT/health/live" # stands in for the readiness check below; not scraped
+else
+	serve on "$ON_PORT" METRICS_PORT="$METRICS_PORT"
+	metrics_url="http://127.0.0.1:$METRICS_PORT/metrics"
+fi
 pid_on=$!
-metrics_url="http://127.0.0.1:$METRICS_PORT/metrics"
 
 for _ in $(seq 100); do
 	if curl -sf -o /dev/null "http://127.0.0.1:$OFF_PORT/health/ready" &&
@@ -83,7 +92,7 @@ hz=$(getconf CLK_TCK)
 # meanwhile, so the run pays for the exposition too.
 wrk_once() { # name port pid
 	local out t0 t1 n scraper=
-	if [[ $1 == on ]]; then
+	if [[ $1 == on && ! $CONTROL ]]; then
 		(while sleep "$SCRAPE_EVERY"; do curl -sf -o /dev/null "$metrics_url" || exit 1; done) &
 		scraper=$!
 	fi
@@ -129,17 +138,17 @@ done
 median() { grep . | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 m_share=$(median <<<"$shares" | xargs printf %.1f)
 m_cpu=$(median <<<"$cpu_shares" | xargs printf %.1f)
-scrapes=$(curl -sf "$metrics_url" | awk '$1 ~ /^helloagents_http_requests_total\{method="GET",route="\/health\/live",status_class="2xx"\}/ {printf "%.0f", $2}')
+scrapes=$(curl -sf "http://127.0.0.1:$METRICS_PORT/metrics" | awk '$1 ~ /^helloagents_http_requests_total\{method="GET",route="\/health\/live",status_class="2xx"\}/ {printf "%.0f", $2}') || true
 verdict=$(awk -v s="$m_share" -v min="$MIN_PERCENT" 'BEGIN { print (s >= min) ? "PASS" : "FAIL" }')
 
 cat <<EOF
 
-Run: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs ($(uname -m)), $(go version | awk '{print $3}'), wrk -t$THREADS -c$CONNECTIONS -d$DURATION on \`/health/live\`, $ROUNDS interleaved rounds, metrics scraped every ${SCRAPE_EVERY}s during the metrics=on runs, load average before: $load, servers' LOG_LEVEL=${LOG_LEVEL:-info}
+Run: $(date -u +%Y-%m-%dT%H:%MZ),${CONTROL:+ CONTROL=1 (A/A: both servers without metrics),} $(nproc) CPUs ($(uname -m)), $(go version | awk '{print $3}'), wrk -t$THREADS -c$CONNECTIONS -d$DURATION on \`/health/live\`, $ROUNDS interleaved rounds, $(if [[ $CONTROL ]]; then echo "no metrics on either server"; else echo "metrics scraped every ${SCRAPE_EVERY}s during the metrics=on runs"; fi), load average before: $load, servers' LOG_LEVEL=${LOG_LEVEL:-info}
 
 | round | order | off req/s | on req/s | on/off throughput | off CPU µs/req | on CPU µs/req | on/off CPU |
 |---:|---|---:|---:|---:|---:|---:|---:|
 $(printf '%s\n' "${rows[@]}")
 
-Median of the rounds: metrics=on throughput **$m_share %** of metrics=off (target ≥ $MIN_PERCENT %: $verdict); median off $(median <<<"$offs" | xargs printf %.0f) req/s, on $(median <<<"$ons" | xargs printf %.0f) req/s; CPU per request on/off $m_cpu %. The metrics=on server counted $scrapes \`/health/live\` requests (helloagents_http_requests_total).
+Median of the rounds: metrics=on throughput **$m_share %** of metrics=off (target ≥ $MIN_PERCENT %: $verdict); median off $(median <<<"$offs" | xargs printf %.0f) req/s, on $(median <<<"$ons" | xargs printf %.0f) req/s; CPU per request on/off $m_cpu %. The metrics=on server counted ${scrapes:-no} \`/health/live\` requests (helloagents_http_requests_total).
 EOF
 [[ $verdict == PASS ]]
