@@ -230,29 +230,18 @@ func (p *parser) version(name string) string {
 	return v
 }
 
+var fingerprintRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:+\-]{0,127}$`)
+
 // fingerprint parses an optional image fingerprint, a metric label value:
-// short and printable.
+// 1 to 128 letters, digits, '.', '_', ':', '+' or '-', starting with a
+// letter or digit.
 func (p *parser) fingerprint(name string) string {
 	v := p.get(name)
-	if v != "" && !isFingerprint(v) {
+	if v != "" && !fingerprintRE.MatchString(v) {
 		p.fail(name, v, "want an image fingerprint such as 3f9a1c0b2d or sha256:3f9a... (letters, digits, '.', '_', ':', '+', '-', at most 128)")
 		return ""
 	}
 	return v
-}
-
-// isFingerprint reports whether s is 1 to 128 letters, digits, '.', '_',
-// ':', '+' or '-', starting with a letter or digit.
-func isFingerprint(s string) bool {
-	if len(s) == 0 || len(s) > 128 || strings.IndexAny(s[:1], "._:+-") == 0 {
-		return false
-	}
-	for _, r := range s {
-		if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.ContainsRune("._:+-", r)) {
-			return false
-		}
-	}
-	return true
 }
 
 func (p *parser) sentryDSN(name string) string {

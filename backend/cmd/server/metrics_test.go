@@ -170,7 +170,8 @@ func TestMetricsServer(t *testing.T) {
 	waitShutdownScraped(t, p, mbase)
 	p.signal(t, syscall.SIGTERM) // ends the delay: drain, exit
 	p.waitExit(t, 30*time.Second)
-	if _, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", mport), time.Second); !errors.Is(err, syscall.ECONNREFUSED) {
+	dialer := net.Dialer{Timeout: time.Second}
+	if _, err := dialer.DialContext(context.Background(), "tcp", fmt.Sprintf("127.0.0.1:%d", mport)); !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Errorf("metrics port after exit: dial err = %v, want connection refused", err)
 	}
 }
