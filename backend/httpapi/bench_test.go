@@ -57,12 +57,12 @@ func BenchmarkLiveLogLevels(b *testing.B) {
 
 // BenchmarkLiveMetrics is /health/live through the production handler
 // (info access log through the batched logger) with metrics off and on,
-// side by side in one run, every CPU serving at once (RunParallel: the
-// metrics' shared counters are contended as under load). Besides ns/op
-// (wall time, whose inverse is the throughput) it reports cpu-ns/op, the
-// process's CPU time per request, steadier on a shared machine.
-// bench/metrics.sh runs it with -count=6 and reports on's throughput as a
-// share of off's.
+// side by side, every CPU serving at once (RunParallel: the metrics'
+// shared children are contended as under load). Besides ns/op (wall time,
+// whose inverse is the throughput) it reports cpu-ns/op, the process's CPU
+// time per request, steadier on a shared machine. It is the in-process
+// complement of bench/metrics.sh (wrk against the real server); compare
+// the two sub-benchmarks with benchstat -col /metrics (docs/PERFORMANCE.md).
 func BenchmarkLiveMetrics(b *testing.B) {
 	for _, on := range []bool{false, true} {
 		name := "metrics=off"
