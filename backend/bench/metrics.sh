@@ -3,11 +3,12 @@
 # the same server binary twice, METRICS_PORT unset (metrics off) and set
 # (metrics on, scraped every SCRAPE_EVERY while it is under load), both
 # against one throwaway PostgreSQL, driven by wrk (closed loop, max
-# throughput) in interleaved rounds: each round runs off and on back to back
-# (off first in odd rounds, on first in even ones), so both see the same
-# background load on a shared machine. Per round: on's throughput as a share
-# of off's; the result is the median of those shares, with the servers' CPU
-# time per request beside it. Prints a Markdown table for docs/PERFORMANCE.md
+# throughput) in interleaved rounds. Each round runs off, on, on, off (on,
+# off, off, on in even rounds) back to back and averages each server's two
+# runs, so both see the same background load on a shared machine and a load
+# that rises or falls during the round favours neither. Per round: on's
+# throughput as a share of off's; the result is the median of those shares,
+# with the servers' CPU time per request beside it. Prints a Markdown table for docs/PERFORMANCE.md
 # and exits 1 when the median share is below MIN_PERCENT.
 #
 #   backend/bench/metrics.sh                       # starts a throwaway PostgreSQL 15
@@ -15,7 +16,7 @@
 #
 # Needs: go, wrk (apt-get install wrk), curl, and unless DATABASE_URL is given
 # the PostgreSQL 15 programs (apt-get install postgresql-15; PG_BIN overrides
-# their directory). Tunables: DURATION (10s per wrk run), ROUNDS (7),
+# their directory). Tunables: DURATION (5s per wrk run, 4 runs a round), ROUNDS (7),
 # CONNECTIONS (32), THREADS (2), SCRAPE_EVERY (1s; Prometheus scrapes every
 # 15s), MIN_PERCENT (90), LOG_LEVEL of the servers (info). CONTROL=1 runs
 # the "on" server with metrics off too (and no scraper): an A/A run whose
@@ -23,7 +24,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DURATION=${DURATION:-10s}
+DURATION=${DURATION:-5s}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
 ROUNDS=${ROUNDS:-7}
@@ -114,17 +115,20 @@ wrk_once() { # name port pid
 
 rows=()
 for round in $(seq "$ROUNDS"); do
-	order=(off on)
-	((round % 2)) || order=(on off)
-	declare -A r=()
+	order=(off on on off)
+	((round % 2)) || order=(on off off on)
+	declare -A rps=([off]=0 [on]=0) cpu=([off]=0 [on]=0)
 	for cfg in "${order[@]}"; do
 		case $cfg in
-		off) r[off]=$(wrk_once off "$OFF_PORT" "$pid_off") ;;
-		on) r[on]=$(wrk_once on "$ON_PORT" "$pid_on") ;;
+		off) run=$(wrk_once off "$OFF_PORT" "$pid_off") ;;
+		on) run=$(wrk_once on "$ON_PORT" "$pid_on") ;;
 		esac
+		read -r a c <<<"$run"
+		rps[$cfg]=$(awk -v s="${rps[$cfg]}" -v a="$a" 'BEGIN { print s + a / 2 }')
+		cpu[$cfg]=$(awk -v s="${cpu[$cfg]}" -v c="$c" 'BEGIN { print s + c / 2 }')
 	done
-	read -r off_rps off_cpu <<<"${r[off]}"
-	read -r on_rps on_cpu <<<"${r[on]}"
+	off_rps=$(printf %.0f "${rps[off]}") on_rps=$(printf %.0f "${rps[on]}")
+	off_cpu=$(printf %.2f "${cpu[off]}") on_cpu=$(printf %.2f "${cpu[on]}")
 	share=$(awk -v a="$on_rps" -v b="$off_rps" 'BEGIN { printf "%.1f", 100 * a / b }')
 	cpu_share=$(awk -v a="$on_cpu" -v b="$off_cpu" 'BEGIN { printf "%.1f", 100 * a / b }')
 	echo "round $round (${order[*]}): off $off_rps req/s $off_cpu µs/req, on $on_rps req/s $on_cpu µs/req: on/off $share %, CPU $cpu_share %" >&2
@@ -143,9 +147,9 @@ verdict=$(awk -v s="$m_share" -v min="$MIN_PERCENT" 'BEGIN { print (s >= min) ? 
 
 cat <<EOF
 
-Run: $(date -u +%Y-%m-%dT%H:%MZ),${CONTROL:+ CONTROL=1 (A/A: both servers without metrics),} $(nproc) CPUs ($(uname -m)), $(go version | awk '{print $3}'), wrk -t$THREADS -c$CONNECTIONS -d$DURATION on \`/health/live\`, $ROUNDS interleaved rounds, $(if [[ $CONTROL ]]; then echo "no metrics on either server"; else echo "metrics scraped every ${SCRAPE_EVERY}s during the metrics=on runs"; fi), load average before: $load, servers' LOG_LEVEL=${LOG_LEVEL:-info}
+Run: $(date -u +%Y-%m-%dT%H:%MZ),${CONTROL:+ CONTROL=1 (A/A: both servers without metrics),} $(nproc) CPUs ($(uname -m)), $(go version | awk '{print $3}'), wrk -t$THREADS -c$CONNECTIONS -d$DURATION on \`/health/live\`, $ROUNDS rounds of off-on-on-off (on-off-off-on in even rounds), $(if [[ $CONTROL ]]; then echo "no metrics on either server"; else echo "metrics scraped every ${SCRAPE_EVERY}s during the metrics=on runs"; fi), load average before: $load, servers' LOG_LEVEL=${LOG_LEVEL:-info}
 
-| round | order | off req/s | on req/s | on/off throughput | off CPU µs/req | on CPU µs/req | on/off CPU |
+| round | order | off req/s (mean of 2) | on req/s (mean of 2) | on/off throughput | off CPU µs/req | on CPU µs/req | on/off CPU |
 |---:|---|---:|---:|---:|---:|---:|---:|
 $(printf '%s\n' "${rows[@]}")
 
