@@ -30,6 +30,13 @@ type Config struct {
 	Host string
 	// Port is the TCP port the HTTP server listens on.
 	Port int
+	// MetricsPort is the TCP port of the Prometheus metrics listener (on
+	// Host, apart from the API so the public port never exposes them); 0
+	// disables metrics.
+	MetricsPort int
+	// ImageFingerprint labels helloagents_build_info, so a dashboard tells
+	// replicas of the same version but different images apart.
+	ImageFingerprint string
 	// Version overrides the version stamped into the binary when non-empty.
 	Version string
 	// AIAPIKey is the AI service key. Secret; only its presence is reported.
@@ -81,6 +88,7 @@ func Load(getenv func(string) string) (Config, error) {
 		Host:                   p.host("HOST", DefaultHost),
 		Port:                   p.port("PORT", DefaultPort),
 		Version:                p.version("APP_VERSION"),
+		ImageFingerprint:       p.fingerprint("IMAGE_FINGERPRINT"),
 		AIAPIKey:               strings.TrimSpace(getenv("AI_API_KEY")),
 		SentryDSN:              p.sentryDSN("SENTRY_DSN"),
 		SentryEnvironment:      p.environment("SENTRY_ENVIRONMENT"),
@@ -92,6 +100,7 @@ func Load(getenv func(string) string) (Config, error) {
 		ShutdownTimeout:        p.duration(drain.EnvServerTimeout, DefaultShutdownTimeout, 0, 10*time.Minute),
 		LogLevel:               p.level("LOG_LEVEL"),
 	}
+	c.MetricsPort = p.metricsPort("METRICS_PORT", c.Port)
 	return c, errors.Join(p.errs...)
 }
 
@@ -102,6 +111,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("database_url", setOrUnset(c.DatabaseURL)),
 		slog.String("host", c.Host),
 		slog.Int("port", c.Port),
+		slog.Int("metrics_port", c.MetricsPort),
+		slog.String("image_fingerprint", c.ImageFingerprint),
 		slog.String("ai_api_key", setOrUnset(c.AIAPIKey)),
 		slog.String("sentry_dsn", setOrUnset(c.SentryDSN)),
 		slog.String("sentry_environment", c.SentryEnvironment),
@@ -117,6 +128,15 @@ func (c Config) LogValue() slog.Value {
 
 // Addr is the listen address, host:port.
 func (c Config) Addr() string { return net.JoinHostPort(c.Host, strconv.Itoa(c.Port)) }
+
+// MetricsAddr is the metrics listen address, host:port; "" when metrics
+// are disabled.
+func (c Config) MetricsAddr() string {
+	if c.MetricsPort == 0 {
+		return ""
+	}
+	return net.JoinHostPort(c.Host, strconv.Itoa(c.MetricsPort))
+}
 
 func setOrUnset(s string) string {
 	if s == "" {
@@ -183,12 +203,42 @@ func (p *parser) port(name string, def int) int {
 	return n
 }
 
+// metricsPort parses an optional port that must differ from the API's
+// port; unset or empty is 0, metrics disabled.
+func (p *parser) metricsPort(name string, apiPort int) int {
+	v := p.get(name)
+	if v == "" {
+		return 0
+	}
+	allowed := fmt.Sprintf("want a TCP port number from 1 to 65535 other than PORT (%d), or unset to disable metrics", apiPort)
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 65535 || n == apiPort {
+		p.fail(name, v, allowed)
+		return 0
+	}
+	return n
+}
+
 var versionRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+\-]{0,127}$`)
 
 func (p *parser) version(name string) string {
 	v := p.get(name)
 	if v != "" && !versionRE.MatchString(v) {
 		p.fail(name, v, "want a version such as 1.4.2 or 2024.01.09-abc1234 (letters, digits, '.', '_', '+', '-', at most 128)")
+		return ""
+	}
+	return v
+}
+
+var fingerprintRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:+\-]{0,127}$`)
+
+// fingerprint parses an optional image fingerprint, a metric label value:
+// 1 to 128 letters, digits, '.', '_', ':', '+' or '-', starting with a
+// letter or digit.
+func (p *parser) fingerprint(name string) string {
+	v := p.get(name)
+	if v != "" && !fingerprintRE.MatchString(v) {
+		p.fail(name, v, "want an image fingerprint such as 3f9a1c0b2d or sha256:3f9a... (letters, digits, '.', '_', ':', '+', '-', at most 128)")
 		return ""
 	}
 	return v

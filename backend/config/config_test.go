@@ -21,7 +21,8 @@ func TestLoadDefaults(t *testing.T) {
 	}
 	if c.Host != "0.0.0.0" || c.Port != 8000 || c.SentryTracesSampleRate != 0.1 ||
 		c.HealthTimeout != 2*time.Second || c.LogLevel != slog.LevelInfo || c.Addr() != "0.0.0.0:8000" ||
-		c.ShutdownDelay != 5*time.Second || c.ShutdownTimeout != 20*time.Second {
+		c.ShutdownDelay != 5*time.Second || c.ShutdownTimeout != 20*time.Second ||
+		c.MetricsPort != 0 || c.MetricsAddr() != "" || c.ImageFingerprint != "" {
 		t.Errorf("defaults: got %+v", c)
 	}
 }
@@ -141,6 +142,80 @@ func TestLogValueHidesSecrets(t *testing.T) {
 	for _, s := range []string{"s3cretpw", "sk-topsecret", "db.internal"} {
 		if strings.Contains(b.String(), s) {
 			t.Errorf("log leaks %q: %s", s, b.String())
+		}
+	}
+}
+
+// TestMetricsPort proves METRICS_PORT is optional (unset or empty:
+// disabled), validated like PORT and never PORT itself, each refusal
+// naming the variable, the value and what is allowed.
+func TestMetricsPort(t *testing.T) {
+	tests := []struct {
+		name       string
+		port, mp   string
+		wantPort   int
+		wantAddr   string
+		wantErrors []string
+	}{
+		{"unset", "", "", 0, "", nil},
+		{"empty", "", "  ", 0, "", nil},
+		{"set", "", "9102", 9102, "127.0.0.1:9102", nil},
+		{"lowest", "", "1", 1, "127.0.0.1:1", nil},
+		{"highest", "", "65535", 65535, "127.0.0.1:65535", nil},
+		{"next to a custom PORT", "18000", "18001", 18001, "127.0.0.1:18001", nil},
+		{"zero", "", "0", 0, "", []string{`METRICS_PORT="0" is invalid`, "from 1 to 65535", "other than PORT (8000)", "unset to disable"}},
+		{"too high", "", "65536", 0, "", []string{`METRICS_PORT="65536" is invalid`, "from 1 to 65535"}},
+		{"negative", "", "-1", 0, "", []string{`METRICS_PORT="-1" is invalid`}},
+		{"not a number", "", "metrics", 0, "", []string{`METRICS_PORT="metrics" is invalid`}},
+		{"default PORT", "", "8000", 0, "", []string{`METRICS_PORT="8000" is invalid`, "other than PORT (8000)"}},
+		{"custom PORT", "18000", "18000", 0, "", []string{`METRICS_PORT="18000" is invalid`, "other than PORT (18000)"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Load(env(map[string]string{"DATABASE_URL": dbURL, "HOST": "127.0.0.1", "PORT": tt.port, "METRICS_PORT": tt.mp}))
+			if len(tt.wantErrors) == 0 {
+				if err != nil || c.MetricsPort != tt.wantPort || c.MetricsAddr() != tt.wantAddr {
+					t.Errorf("got port %d addr %q err %v; want %d %q", c.MetricsPort, c.MetricsAddr(), err, tt.wantPort, tt.wantAddr)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("no error; port %d", c.MetricsPort)
+			}
+			for _, w := range tt.wantErrors {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// TestImageFingerprint proves IMAGE_FINGERPRINT is optional and refused
+// when it is not a short printable label value.
+func TestImageFingerprint(t *testing.T) {
+	tests := []struct {
+		value, want string
+		ok          bool
+	}{
+		{"", "", true},
+		{"3f9a1c0b2d", "3f9a1c0b2d", true},
+		{" sha256:3f9a1c0b2d ", "sha256:3f9a1c0b2d", true},
+		{"v1.2.3+build_7-x", "v1.2.3+build_7-x", true},
+		{strings.Repeat("a", 128), strings.Repeat("a", 128), true},
+		{strings.Repeat("a", 129), "", false},
+		{"-leading", "", false},
+		{"has space", "", false},
+		{`quote"`, "", false},
+		{"naïve", "", false},
+	}
+	for _, tt := range tests {
+		c, err := Load(env(map[string]string{"DATABASE_URL": dbURL, "IMAGE_FINGERPRINT": tt.value}))
+		if tt.ok != (err == nil) || c.ImageFingerprint != tt.want {
+			t.Errorf("%q: got %q, err %v", tt.value, c.ImageFingerprint, err)
+		}
+		if !tt.ok && (err == nil || !strings.Contains(err.Error(), "IMAGE_FINGERPRINT=")) {
+			t.Errorf("%q: error %v does not name the variable", tt.value, err)
 		}
 	}
 }

@@ -80,6 +80,10 @@ type Runner struct {
 	// saying so: a replica that received SIGTERM must leave the proxy's
 	// rotation while it still serves.
 	ShuttingDown func() bool
+	// OnReport, when not nil, receives every report Run computes: the
+	// server's metrics export each component's status from it, so a
+	// dashboard shows what the probes saw.
+	OnReport func(Report)
 }
 
 // ShutdownComponent is the component that a shutting-down server adds to its
@@ -92,7 +96,7 @@ const ShutdownComponent = "server"
 func (r Runner) Run(ctx context.Context, checks []Check) Report {
 	if len(checks) == 0 {
 		// Liveness: nothing to wait for, so no timer and no goroutines.
-		return r.report(Healthy, map[string]Result{})
+		return r.observed(r.report(Healthy, map[string]Result{}))
 	}
 	timeout := r.Timeout
 	if timeout <= 0 {
@@ -110,7 +114,15 @@ func (r Runner) Run(ctx context.Context, checks []Check) Report {
 			status = Unhealthy
 		}
 	}
-	return r.report(status, components)
+	return r.observed(r.report(status, components))
+}
+
+// observed hands rep to OnReport, if set, and returns it.
+func (r Runner) observed(rep Report) Report {
+	if r.OnReport != nil {
+		r.OnReport(rep)
+	}
+	return rep
 }
 
 // named is one check's result, as its goroutine sends it.

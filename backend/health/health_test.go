@@ -272,3 +272,41 @@ func TestShuttingDown(t *testing.T) {
 		t.Errorf("liveness while shutting down: %d %s", code, body)
 	}
 }
+
+// TestOnReport proves every report computed, through Run or a handler,
+// reaches OnReport as it is returned (the server's metrics read it).
+func TestOnReport(t *testing.T) {
+	var got []Report
+	r := Runner{Version: "1.0.0", Timeout: time.Second, Now: fixed, OnReport: func(rep Report) { got = append(got, rep) }}
+	ok := Check{"a", func(context.Context) Result { return Result{Healthy, "fine"} }}
+	bad := Check{"b", func(context.Context) Result { return Result{Unhealthy, "broken"} }}
+	tests := []struct {
+		name   string
+		checks []Check
+		want   map[string]Status
+	}{
+		{"healthy", []Check{ok}, map[string]Status{"a": Healthy}},
+		{"unhealthy", []Check{ok, bad}, map[string]Status{"a": Healthy, "b": Unhealthy}},
+		{"liveness", nil, map[string]Status{}},
+	}
+	for _, tt := range tests {
+		got = nil
+		rep := r.Run(context.Background(), tt.checks)
+		r.Handler(tt.checks...).ServeHTTP(httptest.NewRecorder(), httptest.NewRequestWithContext(context.Background(), "GET", "/health", nil))
+		wantCalls := 2
+		if len(tt.checks) == 0 {
+			wantCalls = 1 // the liveness handler computes no report
+		}
+		if len(got) != wantCalls {
+			t.Fatalf("%s: %d reports observed, want %d", tt.name, len(got), wantCalls)
+		}
+		if got[0].Status != rep.Status || len(got[0].Components) != len(tt.want) {
+			t.Errorf("%s: observed %+v, returned %+v", tt.name, got[0], rep)
+		}
+		for name, s := range tt.want {
+			if got[0].Components[name].Status != s {
+				t.Errorf("%s: component %s = %s, want %s", tt.name, name, got[0].Components[name].Status, s)
+			}
+		}
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/rs/cors"
 
 	"github.com/helloagents/infra/backend/health"
+	"github.com/helloagents/infra/backend/metrics"
 	"github.com/helloagents/infra/backend/redact"
 	"github.com/helloagents/infra/backend/store"
 )
@@ -51,6 +52,9 @@ type Deps struct {
 	// database is a standby: every write under /api/ then answers 503
 	// with ErrReadOnlyRegion.
 	ReadOnly func(ctx context.Context) bool
+	// Metrics, when not nil, records every request and every health
+	// report; nil turns recording off.
+	Metrics *metrics.Metrics
 }
 
 // ReadOnlyRegionMessage is the error of every write refused because the
@@ -74,14 +78,23 @@ func New(d Deps) http.Handler {
 	if d.ShuttingDown != nil {
 		d.Health.ShuttingDown = d.ShuttingDown
 	}
-	return accessLog(d.Logger, middleware(d, routes(d)))
+	if d.Metrics != nil && d.Health.OnReport == nil {
+		d.Health.OnReport = d.Metrics.ObserveHealth
+	}
+	return accessLog(d.Logger, d.Metrics, middleware(d, routes(d)))
 }
 
 // routes serves the health reports and the API; unknown paths and methods
 // get the mux's own 404 and 405 (with Allow).
 func routes(d Deps) *http.ServeMux {
 	mux := http.NewServeMux()
-	handle := func(pattern string, h http.Handler) { mux.Handle(pattern, recordRoute(h)) }
+	handle := func(pattern string, h http.Handler) {
+		var rt *metrics.Route
+		if d.Metrics != nil {
+			rt = d.Metrics.Route(pattern) // resolved once, here, not per request
+		}
+		mux.Handle(pattern, recordRoute(rt, h))
+	}
 	handle("GET "+health.FullPath, d.Health.Handler(d.Full...))
 	handle("GET "+health.ReadyPath, d.Health.Handler(d.Ready...))
 	handle("GET "+health.LivePath, d.Health.Handler())

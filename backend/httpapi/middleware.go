@@ -22,6 +22,7 @@ import (
 
 	"github.com/helloagents/infra/backend/headers"
 	"github.com/helloagents/infra/backend/logging"
+	"github.com/helloagents/infra/backend/metrics"
 	"github.com/helloagents/infra/backend/redact"
 )
 
@@ -39,6 +40,7 @@ var requestIDRE = regexp.MustCompile(`^[A-Za-z0-9._\-]{1,64}$`)
 type requestInfo struct {
 	id      string
 	pattern string
+	route   *metrics.Route // the matched pattern's metrics; nil when none matched or metrics are off
 }
 
 // RequestID returns the id of the request being served, or "".
@@ -61,10 +63,13 @@ func newRequestID(incoming string) string {
 	return hex.EncodeToString(b[:])
 }
 
-func recordRoute(h http.Handler) http.Handler {
+// recordRoute wraps the handler of one mux pattern: it names the pattern
+// and its metrics recorder rt (nil with metrics off) in the request's info.
+func recordRoute(rt *metrics.Route, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if info, ok := r.Context().Value(ctxKey{}).(*requestInfo); ok {
 			info.pattern = r.Pattern
+			info.route = rt
 		}
 		h.ServeHTTP(w, r)
 	})
@@ -93,6 +98,14 @@ func (s *statusWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
+// code is the status answered: 200 when the handler wrote nothing.
+func (s *statusWriter) code() int {
+	if s.status == 0 {
+		return http.StatusOK
+	}
+	return s.status
+}
+
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
@@ -106,17 +119,31 @@ const maxLoggedPath = 64
 // headers (masked) only at debug level. Identical server-error lines (same
 // method, route and status: a health probe during a database outage) are
 // rate-limited: the first is written, then at most one per
-// logging.RepeatInterval carrying the count of those left out.
-func accessLog(log *slog.Logger, next http.Handler) http.Handler {
+// logging.RepeatInterval carrying the count of those left out. When m is
+// not nil it also records the request there: this is where the route
+// pattern, the status and the duration are all known.
+func accessLog(log *slog.Logger, m *metrics.Metrics, next http.Handler) http.Handler {
 	a := accessLogger{log: log, repeats: logging.NewRepeats(logging.RepeatInterval, time.Now)}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		if m != nil {
+			m.RequestStarted()
+			defer m.RequestFinished() // also when the handler aborts
+		}
 		info := &requestInfo{id: newRequestID(r.Header.Get(RequestIDHeader))}
 		w.Header()[RequestIDHeader] = []string{info.id}
 		sw := &statusWriter{ResponseWriter: w}
 		ctx := context.WithValue(r.Context(), ctxKey{}, info)
 		next.ServeHTTP(sw, r.WithContext(ctx))
-		a.write(ctx, r, info, sw, start)
+		end := time.Now()
+		if m != nil {
+			rt := info.route
+			if rt == nil {
+				rt = m.Unmatched()
+			}
+			rt.Observe(r.Method, sw.code(), end.Sub(start))
+		}
+		a.write(ctx, r, info, sw, start, end)
 	})
 }
 
@@ -128,11 +155,8 @@ type accessLogger struct {
 
 // write logs a served request: at info level, at warn for a server error,
 // unless that level is off or the line repeats one written recently.
-func (a accessLogger) write(ctx context.Context, r *http.Request, info *requestInfo, sw *statusWriter, start time.Time) {
-	status := sw.status
-	if status == 0 {
-		status = http.StatusOK
-	}
+func (a accessLogger) write(ctx context.Context, r *http.Request, info *requestInfo, sw *statusWriter, start, end time.Time) {
+	status := sw.code()
 	level := slog.LevelInfo
 	if status >= 500 {
 		level = slog.LevelWarn
@@ -148,7 +172,7 @@ func (a accessLogger) write(ctx context.Context, r *http.Request, info *requestI
 			return
 		}
 	}
-	rec := record(level, r, info, sw, status, start)
+	rec := record(level, r, info, sw, status, start, end)
 	if suppressed > 0 {
 		rec.AddAttrs(slog.Int("repeated", suppressed), slog.String("within", logging.RepeatInterval.String()))
 	}
@@ -169,12 +193,11 @@ func repeatKey(method, pattern string, status int) string {
 
 // record is the access-log line of a request answered with status, up to
 // its masked query.
-func record(level slog.Level, r *http.Request, info *requestInfo, sw *statusWriter, status int, start time.Time) slog.Record {
+func record(level slog.Level, r *http.Request, info *requestInfo, sw *statusWriter, status int, start, end time.Time) slog.Record {
 	route := info.pattern
 	if route == "" {
 		route = "unmatched " + clipPath(r.URL.Path)
 	}
-	end := time.Now()
 	// A record with no caller PC: the logger does not add source
 	// locations, and slog.Logger would walk the stack for one on every line.
 	rec := slog.NewRecord(end, level, "request", 0)

@@ -62,6 +62,10 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 // Close closes every connection.
 func (s *Store) Close() { s.pool.Close() }
 
+// PoolStat returns the pool's statistics now; the metrics read it at each
+// scrape.
+func (s *Store) PoolStat() *pgxpool.Stat { return s.pool.Stat() }
+
 // Ping runs a real query (SELECT 1) through the pool: it proves that a
 // connection can be acquired and the server answers, not only that a socket opens.
 func (s *Store) Ping(ctx context.Context) error {

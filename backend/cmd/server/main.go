@@ -31,8 +31,13 @@ commands:
 
 Configuration is the environment: DATABASE_URL (required), HOST, PORT, LOG_LEVEL,
 APP_VERSION, AI_API_KEY, SANDBOX_POOL_URL, CORS_ALLOWED_ORIGINS, SENTRY_DSN,
-SENTRY_ENVIRONMENT, SENTRY_TRACES_SAMPLE_RATE, HEALTH_CHECK_TIMEOUT, SHUTDOWN_TIMEOUT;
+SENTRY_ENVIRONMENT, SENTRY_TRACES_SAMPLE_RATE, HEALTH_CHECK_TIMEOUT, SHUTDOWN_DELAY,
+SHUTDOWN_TIMEOUT, STANDBY_MAX_LAG, METRICS_PORT, IMAGE_FINGERPRINT;
 see backend/README.md.
+
+METRICS_PORT (1..65535, not PORT; unset: no metrics) serves Prometheus metrics at
+GET /metrics on HOST:METRICS_PORT, a listener apart from the API's; IMAGE_FINGERPRINT
+labels their helloagents_build_info.
 
 exit status: 0 stopped cleanly (server), healthy (healthcheck), or help;
 1 invalid configuration, a failure to serve, or unhealthy (healthcheck);

@@ -22,6 +22,7 @@ import (
 	"github.com/helloagents/infra/backend/health"
 	"github.com/helloagents/infra/backend/httpapi"
 	"github.com/helloagents/infra/backend/logging"
+	"github.com/helloagents/infra/backend/metrics"
 	"github.com/helloagents/infra/backend/redact"
 	"github.com/helloagents/infra/backend/store"
 )
@@ -74,6 +75,7 @@ type replica struct {
 	shuttingDown atomic.Bool // from the first signal: readiness 503, Connection: close
 	conns        *connStates
 	srv          *http.Server
+	metrics      *metrics.Metrics // nil when METRICS_PORT is unset
 }
 
 // shutdownSignals returns a context that ends at the first SIGTERM or
@@ -96,8 +98,9 @@ func shutdownSignals(parent context.Context) (ctx context.Context, sigs <-chan o
 	}
 }
 
-// run opens the store, starts the migration and the role heartbeat, and
-// serves until ctx ends, then shuts down.
+// run opens the store, starts the migration, the role heartbeat and the
+// metrics listener, and serves until ctx ends, then shuts down (the metrics
+// listener last).
 func (r *replica) run(ctx context.Context, getenv func(string) string, hub *sentry.Hub, sigs <-chan os.Signal) int {
 	st, err := store.Open(ctx, r.cfg.DatabaseURL, store.Options{ConnectTimeout: r.cfg.HealthTimeout})
 	if err != nil {
@@ -109,6 +112,13 @@ func (r *replica) run(ctx context.Context, getenv func(string) string, hub *sent
 	roles := newRoleCache(st, time.Second)
 	go heartbeat(ctx, r.log, st, roles, migrated)
 
+	m, ml, err := r.startMetrics(ctx, st)
+	if err != nil {
+		r.log.Error("start", "error", err)
+		return 1
+	}
+	r.metrics = m
+	defer ml.stop() // after shutDown's drain: the last scrapes see it
 	r.srv = r.httpServer(r.handler(getenv, st, hub, roles, migrated))
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", r.cfg.Addr())
 	if err != nil {
@@ -163,6 +173,7 @@ func (r *replica) handler(getenv func(string) string, st *store.Store, hub *sent
 		Hub:            hub,
 		ShuttingDown:   r.shuttingDown.Load,
 		ReadOnly:       roles.ReadOnly,
+		Metrics:        r.metrics,
 	})
 }
 

@@ -43,7 +43,7 @@ func TestHelp(t *testing.T) {
 		if code := run(t.Context(), []string{arg}, func(string) string { return "" }, &out, &errOut); code != 0 {
 			t.Errorf("%s: exit %d", arg, code)
 		}
-		for _, want := range []string{"healthcheck", "exit status: 0", "2 unknown command", "DATABASE_URL"} {
+		for _, want := range []string{"healthcheck", "exit status: 0", "2 unknown command", "DATABASE_URL", "METRICS_PORT", "IMAGE_FINGERPRINT"} {
 			if !strings.Contains(out.String(), want) {
 				t.Errorf("%s: help lacks %q:\n%s", arg, want, &out)
 			}
