@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -21,6 +20,7 @@ import (
 	"time"
 
 	"github.com/helloagents/infra/backend/internal/dockerdns"
+	"github.com/helloagents/infra/backend/internal/promtest"
 	"github.com/helloagents/infra/backend/pgtest"
 )
 
@@ -115,23 +115,24 @@ func TestRunning(t *testing.T) {
 	t.Run("metrics", func(t *testing.T) {
 		// The first health check runs within a check interval of the
 		// replica's arrival: wait (bounded) for its result.
-		const checked = `haproxy_server_check_status{proxy="replicas",server="replica1",state="L7OK"}`
-		var series map[string]float64
+		server := []string{"proxy", "replicas", "server", "replica1"}
+		checked := promtest.Key("haproxy_server_check_status", append(server, "state", "L7OK")...)
+		var series promtest.Samples
 		waitFor(t, 10*time.Second, func() bool {
-			code, body := get(client, metricsURL+MetricsPath)
-			series = parseSeries(body)
-			return code == http.StatusOK && series[checked] == 1
-		}, "GET "+MetricsPath+" to answer 200 with "+checked+" 1")
+			var err error
+			series, err = promtest.Scrape(t.Context(), metricsURL+MetricsPath)
+			return err == nil && series[checked] == 1
+		}, "GET "+MetricsPath+" to answer with "+checked+" 1")
 		for _, tt := range []struct {
 			series string
 			min    float64
 		}{
-			{`haproxy_backend_http_responses_total{proxy="replicas",code="2xx"}`, 3}, // /ready-yet, /ok, /flaky
-			{`haproxy_backend_http_responses_total{proxy="replicas",code="5xx"}`, 1},
-			{`haproxy_backend_retry_warnings_total{proxy="replicas"}`, 1},
-			{`haproxy_server_http_responses_total{proxy="replicas",server="replica1",code="5xx"}`, 1},
-			{`haproxy_server_status{proxy="replicas",server="replica1",state="UP"}`, 1},
-			{`haproxy_server_check_code{proxy="replicas",server="replica1"}`, 200},
+			{promtest.Key("haproxy_backend_http_responses_total", "proxy", "replicas", "code", "2xx"), 3}, // /ready-yet, /ok, /flaky
+			{promtest.Key("haproxy_backend_http_responses_total", "proxy", "replicas", "code", "5xx"), 1},
+			{promtest.Key("haproxy_backend_retry_warnings_total", "proxy", "replicas"), 1},
+			{promtest.Key("haproxy_server_http_responses_total", append(server, "code", "5xx")...), 1},
+			{promtest.Key("haproxy_server_status", append(server, "state", "UP")...), 1},
+			{promtest.Key("haproxy_server_check_code", server...), 200},
 		} {
 			v, ok := series[tt.series]
 			if !ok || v < tt.min {
@@ -139,7 +140,7 @@ func TestRunning(t *testing.T) {
 			}
 		}
 		for _, name := range []string{"haproxy_server_queue_time_average_seconds", "haproxy_server_response_time_average_seconds", "haproxy_server_total_time_average_seconds"} {
-			if !hasMetric(series, name+`{proxy="replicas",server="replica1"}`) {
+			if _, ok := series[promtest.Key(name, server...)]; !ok {
 				t.Errorf("no %s for replica1", name)
 			}
 		}
@@ -221,37 +222,6 @@ func waitFor(t *testing.T, within time.Duration, cond func() bool, what string) 
 			t.Fatalf("waited %s for %s", within, what)
 		}
 	}
-}
-
-// parseSeries reads the Prometheus text format into series -> value
-// (series as exposed: name{labels}); comments and unparsable lines are
-// skipped.
-func parseSeries(text string) map[string]float64 {
-	out := map[string]float64{}
-	sc := bufio.NewScanner(strings.NewReader(text))
-	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		if i < 0 {
-			continue
-		}
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err != nil {
-			continue
-		}
-		out[line[:i]] = v
-	}
-	return out
-}
-
-// hasMetric reports whether series holds exactly this name{labels}.
-func hasMetric(series map[string]float64, s string) bool {
-	_, ok := series[s]
-	return ok
 }
 
 // syncBuffer is a bytes.Buffer safe for a writing process and a reading test.
