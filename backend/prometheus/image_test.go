@@ -106,7 +106,9 @@ scrape_configs:
 	// The uploaded rule is loaded and evaluated: its series appears.
 	var rules struct {
 		Data struct {
-			Groups []struct{ Rules []struct{ Name, Health string } }
+			Groups []struct {
+				Rules []struct{ Name, Health string }
+			}
 		}
 	}
 	decode(t, base+"/api/v1/rules", &rules)
