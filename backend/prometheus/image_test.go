@@ -126,4 +126,3 @@ scrape_configs:
 		t.Errorf("exit code after docker stop = %d, want 0 (clean shutdown on SIGTERM)", code)
 	}
 }
-
