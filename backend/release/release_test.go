@@ -13,6 +13,7 @@ import (
 
 	"github.com/helloagents/infra/backend/drain"
 	"github.com/helloagents/infra/backend/imagetest"
+	"github.com/helloagents/infra/backend/internal/dockerdns"
 	"github.com/helloagents/infra/backend/loadgen"
 	"github.com/helloagents/infra/backend/pgtest"
 	"github.com/helloagents/infra/backend/proxy"
@@ -66,9 +67,9 @@ func TestRelease(t *testing.T) {
 		t.Errorf("proxy image USER = %q, want 65532:65532", user)
 	}
 
-	dns := startDNS(t, backendName)
+	dns := dockerdns.Start(t, backendName)
 	backendPort := pgtest.FreePort(t)
-	proxyPort, monitorPort := pgtest.FreePort(t), pgtest.FreePort(t)
+	proxyPort, monitorPort, metricsPort := pgtest.FreePort(t), pgtest.FreePort(t), pgtest.FreePort(t)
 	// Hardening as the program runs its containers: read-only root, no
 	// capabilities, no privilege gain.
 	hardening := []string{"--network", "host", "--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL",
@@ -80,6 +81,7 @@ func TestRelease(t *testing.T) {
 	run = append(run, health...)
 	for k, v := range map[string]string{
 		proxy.EnvAddr: "127.0.0.1", proxy.EnvPort: strconv.Itoa(proxyPort), proxy.EnvMonitorPort: strconv.Itoa(monitorPort),
+		proxy.EnvMetricsAddr: "127.0.0.1", proxy.EnvMetricsPort: strconv.Itoa(metricsPort),
 		proxy.EnvResolver: dns.Addr(), proxy.EnvBackendHost: backendName, proxy.EnvBackendPort: strconv.Itoa(backendPort),
 	} {
 		run = append(run, "-e", k+"="+v)
@@ -205,7 +207,7 @@ func TestRelease(t *testing.T) {
 // through the proxy can be retried from one draining replica to the other
 // and get its 503 (3 of 10325 requests in one run, all /health/ready; API
 // requests unaffected), a gap docs/PERFORMANCE.md describes.
-func deleteAsProvider(t *testing.T, dk imagetest.Docker, dns *dockerDNS, names []string) {
+func deleteAsProvider(t *testing.T, dk imagetest.Docker, dns *dockerdns.Server, names []string) {
 	t.Helper()
 	grace := graceSeconds()
 	for _, name := range names {
