@@ -229,56 +229,69 @@ const (
 	transparent = "transparent"
 )
 
-// sloRow: the objectives against the actual values.
+// sloRow: the objectives against the actual values. The SLO numbers are
+// the recorded series the alerts read (package monitoring's rules), so a
+// line crossed here is an alert firing there.
 func sloRow(b *dashboardBuilder, s monitoring.SLO) {
-	period := promDuration(s.Period)
-	avail := "1 - (\n" + errorRatioIncrease(period) + "\n)"
-	budget := "1 - (\n" + errorRatioIncrease(period) + "\n) / " + num(1-s.Availability)
+	period := monitoring.PromDuration(s.Period)
+	page := s.Windows()[0]
+	long, short := monitoring.PromDuration(page.Long), monitoring.PromDuration(page.Short)
 	b.WithRow(dashboard.NewRowBuilder("Service level objectives")).
 		WithPanel(statPanel("Availability ("+period+")",
 			fmt.Sprintf("Requests not answered 5xx over the SLO period (%s). Objective: %s; red below it.", period, percent(s.Availability)),
-			query("A", avail, "availability"), "percentunit", thresholds(red, step(s.Availability, green))).Decimals(3)).
+			query("A", "1 - "+sel(monitoring.ErrorRatioRecord(s.Period)), "{{region}}"), "percentunit",
+			thresholds(red, step(s.Availability, green))).Decimals(3)).
 		WithPanel(statPanel("Error budget left ("+period+")",
-			fmt.Sprintf("1 - (error ratio over %s) / (1 - %s). 0 %% when the budget is spent; negative when overspent.", period, num(s.Availability)),
-			query("A", budget, "budget left"), "percentunit", thresholds(red, step(0, orange), step(0.25, green)))).
-		WithPanel(statPanel("Error ratio (1h)",
-			fmt.Sprintf("5xx / all requests over the last hour. Objective: below %s; red from it.", percent(s.ErrorRatio)),
-			query("A", errorRatio("1h"), "error ratio"), "percentunit", thresholds(green, step(s.ErrorRatio, red)))).
+			fmt.Sprintf("1 - (error ratio over %s) / %s (the error budget, 1 - %s). 0 when the budget is spent; negative when overspent.", period, num(s.Budget()), num(s.Availability)),
+			query("A", sel(monitoring.ErrorBudgetLeftRecord), "{{region}}"), "percentunit",
+			thresholds(red, step(0, orange), step(0.25, green)))).
+		WithPanel(statPanel("Error ratio ("+long+")",
+			fmt.Sprintf("5xx / all requests over the last %s. Objective: below %s; red from it.", long, percent(s.ErrorRatio)),
+			query("A", sel(monitoring.ErrorRatioRecord(page.Long)), "{{region}}"), "percentunit",
+			thresholds(green, step(s.ErrorRatio, red)))).
 		WithPanel(statPanel("P95 latency (1h)",
 			fmt.Sprintf("95th percentile of the request duration over the last hour, every route. Objective: below %s; red from it.", s.LatencyP95),
-			query("A", quantile(0.95, "1h"), "p95"), "s", thresholds(green, step(s.LatencyP95.Seconds(), red)))).
-		WithPanel(withObjective(graph("Error ratio", "5xx / all requests; the dashed line is the objective.", "percentunit",
-			query("A", errorRatio("$__rate_interval"), "error ratio")),
+			query("A", quantile(0.95, "1h"), "{{region}}"), "s",
+			thresholds(green, step(s.LatencyP95.Seconds(), red)))).
+		WithPanel(withObjective(graph("Error ratio",
+			fmt.Sprintf("5xx / all requests over %s and %s; the dashed line is the objective. %s fires when both are above it.", long, short, monitoring.AlertErrorRatioHigh), "percentunit",
+			query("A", sel(monitoring.ErrorRatioRecord(page.Long)), long+" {{region}}"),
+			query("B", sel(monitoring.ErrorRatioRecord(page.Short)), short+" {{region}}")),
 			thresholds(transparent, step(s.ErrorRatio, red)))).
-		WithPanel(withObjective(graph("P95 latency", "95th percentile of the request duration, every route; the dashed line is the objective.", "s",
-			query("A", quantile(0.95, "$__rate_interval"), "p95")),
+		WithPanel(withObjective(graph("P95 latency",
+			fmt.Sprintf("95th percentile of the request duration over %s, every route; the dashed line is the objective (%s).", monitoring.PromDuration(monitoring.LatencyWindow), monitoring.AlertLatencyP95High), "s",
+			query("A", sel(monitoring.LatencyP95Record), "p95 {{region}}")),
 			thresholds(transparent, step(s.LatencyP95.Seconds(), red))))
 }
 
-// burnRow: the burn rate over each alerting window, with the rate at
-// which the alert fires.
+// burnRow: the burn rate over each alerting window (the recorded error
+// ratio over the budget), with the rate at which the alert fires.
 func burnRow(b *dashboardBuilder, s monitoring.SLO) {
 	b.WithRow(dashboard.NewRowBuilder("Error budget burn rate"))
 	for _, sev := range []monitoring.Severity{monitoring.SeverityPage, monitoring.SeverityTicket} {
 		var queries []*prometheus.DataqueryBuilder
 		var steps []dashboard.Threshold
-		var desc string
+		var pairs []string
 		for _, w := range s.Windows() {
 			if w.Severity != sev {
 				continue
 			}
 			for _, d := range []time.Duration{w.Long, w.Short} {
 				ref := string(rune('A' + len(queries)))
-				queries = append(queries, query(ref, burnRate(promDuration(d), s.Availability), promDuration(d)))
+				expr := sel(monitoring.ErrorRatioRecord(d)) + " / " + num(s.Budget())
+				queries = append(queries, query(ref, expr, monitoring.PromDuration(d)+" {{region}}"))
 			}
 			steps = append(steps, step(w.BurnRate, red))
-			desc += fmt.Sprintf(" %s and %s above %s;", promDuration(w.Long), promDuration(w.Short), num(w.BurnRate))
+			pairs = append(pairs, fmt.Sprintf("%s and %s above %s", monitoring.PromDuration(w.Long), monitoring.PromDuration(w.Short), num(w.BurnRate)))
 		}
 		slices.SortFunc(steps, func(a, b dashboard.Threshold) int { return cmp.Compare(*a.Value, *b.Value) })
-		title := fmt.Sprintf("Burn rate, %s windows", sev)
-		desc = fmt.Sprintf("Error ratio / (1 - %s): 1 spends the error budget in exactly %s. The %s alert fires when both windows of a pair are over its line:%s",
-			num(s.Availability), promDuration(s.Period), sev, strings.TrimSuffix(desc, ";")+".")
-		b.WithPanel(withObjective(graph(title, desc, "none", queries...), thresholds(transparent, steps...)))
+		alert := monitoring.AlertErrorBudgetBurnSlow
+		if sev == monitoring.SeverityPage {
+			alert = monitoring.AlertErrorBudgetBurnFast
+		}
+		desc := fmt.Sprintf("Error ratio / %s (the error budget): 1 spends the budget in exactly %s. %s (%s) fires when both windows of a pair are above its line: %s.",
+			num(s.Budget()), monitoring.PromDuration(s.Period), alert, sev, strings.Join(pairs, "; "))
+		b.WithPanel(withObjective(graph(fmt.Sprintf("Burn rate, %s windows", sev), desc, "none", queries...), thresholds(transparent, steps...)))
 	}
 }
 

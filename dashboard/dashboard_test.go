@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/helloagents/infra/monitoring"
 )
 
@@ -214,18 +216,52 @@ var (
 	// selector is a metric name with its label matchers.
 	selector = regexp.MustCompile(`([a-zA-Z_:][a-zA-Z0-9_:]*)\{([^}]*)\}`)
 	// metricName is any of our series' names, with the character after it.
-	metricName = regexp.MustCompile(`\b((?:helloagents|haproxy)_[a-zA-Z0-9_:]*)(.?)`)
+	metricName = regexp.MustCompile(`\b((?:helloagents[_:]|haproxy_)[a-zA-Z0-9_:]*)(.?)`)
 )
 
-// TestQueriesReadKnownSeries: every query reads series that exist, each
-// filtered on the stack and region variables.
+// recorded are the series the region's rule file (package monitoring)
+// records from the same objectives.
+func recorded(t *testing.T, a Args) []string {
+	t.Helper()
+	rules, err := monitoring.Rules(monitoring.RuleArgs{
+		SLO: a.SLO, ScrapeInterval: 15 * time.Second,
+		WALArchiveMaxAge: a.WALArchiveMaxAge, StandbyMaxLag: a.StandbyMaxLag, BackupMaxAge: time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file struct {
+		Groups []struct {
+			Rules []struct {
+				Record string `yaml:"record"`
+			} `yaml:"rules"`
+		} `yaml:"groups"`
+	}
+	if err := yaml.Unmarshal(rules, &file); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, g := range file.Groups {
+		for _, r := range g.Rules {
+			if r.Record != "" {
+				names = append(names, r.Record)
+			}
+		}
+	}
+	return names
+}
+
+// TestQueriesReadKnownSeries: every query reads series that exist (that
+// an exporter exports or the rules record), each filtered on the stack
+// and region variables.
 func TestQueriesReadKnownSeries(t *testing.T) {
 	d := decode(t, DefaultArgs())
+	records := recorded(t, DefaultArgs())
 	used := map[string]bool{}
 	known := func(where, name string) {
 		used[name] = true
-		if !strings.HasPrefix(name, "haproxy_") && !slices.Contains(knownMetrics, name) {
-			t.Errorf("%s: reads %s, which nothing exports", where, name)
+		if !strings.HasPrefix(name, "haproxy_") && !slices.Contains(knownMetrics, name) && !slices.Contains(records, name) {
+			t.Errorf("%s: reads %s, which nothing exports or records", where, name)
 		}
 	}
 	for _, v := range d.Templating.List {
@@ -259,6 +295,8 @@ func TestQueriesReadKnownSeries(t *testing.T) {
 		"haproxy_server_http_responses_total", "helloagents_db_pool_acquired_conns",
 		"helloagents_pg_standby_replay_lag_seconds", "helloagents_pg_wal_archive_age_seconds",
 		"helloagents_health_component_status",
+		"helloagents:http_requests:error_ratio_rate30d", "helloagents:slo:error_budget_remaining",
+		"helloagents:http_requests:error_ratio_rate3d", "helloagents:http_request_duration_seconds:p95_rate5m",
 	} {
 		if !used[m] {
 			t.Errorf("no panel reads %s", m)
@@ -293,21 +331,20 @@ func TestObjectives(t *testing.T) {
 			"Standby replay lag":        {180},
 			"WAL archive age":           {120},
 		}, map[string]string{
-			"Availability (30d)":      "[30d]",
-			"Error budget left (30d)": ") / 0.001",
-			"Error ratio (1h)":        "[1h]",
+			"Availability (30d)":      "1 - helloagents:http_requests:error_ratio_rate30d{",
+			"Error budget left (30d)": "helloagents:slo:error_budget_remaining{",
+			"Error ratio (1h)":        "helloagents:http_requests:error_ratio_rate1h{",
 			"P95 latency (1h)":        "histogram_quantile(0.95, sum by (le) (rate(helloagents_http_request_duration_seconds_bucket{",
 		}},
 		{"custom", custom, map[string][]float64{
 			"Availability (7d)":  {0.99},
-			"Error ratio (1h)":   {0.05},
+			"Error ratio (14m)":  {0.05},
 			"P95 latency (1h)":   {0.25},
 			"Standby replay lag": {60},
 			"WAL archive age":    {300},
 		}, map[string]string{
-			"Availability (7d)":       "[7d]",
-			"Error budget left (7d)":  ") / 0.01",
-			"Burn rate, page windows": ") / 0.01",
+			"Availability (7d)":       "1 - helloagents:http_requests:error_ratio_rate7d{",
+			"Burn rate, page windows": "} / 0.01",
 		}},
 	}
 	for _, tt := range tests {
@@ -341,9 +378,10 @@ func TestBurnWindows(t *testing.T) {
 		p := byTitle(t, d, title)
 		var got []string
 		for _, tg := range p.Targets {
-			got = append(got, tg.Legend)
-			if !strings.Contains(tg.Expr, "["+tg.Legend+"]") || !strings.HasSuffix(tg.Expr, "/ 0.001") {
-				t.Errorf("%s: the %s series reads %q", title, tg.Legend, tg.Expr)
+			w, _, _ := strings.Cut(tg.Legend, " ")
+			got = append(got, w)
+			if want := "helloagents:http_requests:error_ratio_rate" + w + "{"; !strings.HasPrefix(tg.Expr, want) || !strings.HasSuffix(tg.Expr, "} / 0.001") {
+				t.Errorf("%s: the %s series reads %q, want %s... / 0.001", title, w, tg.Expr, want)
 			}
 		}
 		if !slices.Equal(got, windows) {
@@ -355,17 +393,6 @@ func TestBurnWindows(t *testing.T) {
 func TestInvalidSLO(t *testing.T) {
 	if _, err := JSON(Args{}); err == nil {
 		t.Error("a zero SLO built a dashboard; want the SLO's validation error")
-	}
-}
-
-func TestPromDuration(t *testing.T) {
-	for d, want := range map[time.Duration]string{
-		30 * 24 * time.Hour: "30d", 72 * time.Hour: "3d", 90 * time.Minute: "1h30m", 5 * time.Minute: "5m",
-		1500 * time.Millisecond: "1s500ms", 0: "0s",
-	} {
-		if got := promDuration(d); got != want {
-			t.Errorf("promDuration(%v) = %q, want %q", d, got, want)
-		}
 	}
 }
 
@@ -382,9 +409,7 @@ func ExampleJSON() {
 	_ = json.Unmarshal(b, &d)
 	fmt.Println(grafanaVars.Replace(byTitleOrEmpty(d, "Error ratio (1h)")))
 	// Output:
-	// (sum(rate(helloagents_http_requests_total{stack=~".*",region=~".*",status_class="5xx"}[1h])) or vector(0))
-	// /
-	// sum(rate(helloagents_http_requests_total{stack=~".*",region=~".*"}[1h]))
+	// helloagents:http_requests:error_ratio_rate1h{stack=~".*",region=~".*"}
 }
 
 func byTitleOrEmpty(d board, title string) string {

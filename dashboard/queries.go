@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // Metric names the dashboard reads. The backend's are fixed in
@@ -56,27 +55,6 @@ func sel(metric string, extra ...string) string {
 
 const fiveXX = `status_class="5xx"`
 
-// errorRatio is the fraction of requests answered 5xx over window (a
-// PromQL duration or $__rate_interval); no 5xx series at all is a ratio of 0.
-func errorRatio(window string) string {
-	return fmt.Sprintf("(sum(rate(%s[%s])) or vector(0))\n/\nsum(rate(%s[%s]))",
-		sel(metricRequests, fiveXX), window, sel(metricRequests), window)
-}
-
-// errorRatioIncrease is errorRatio over a long window with increase, the
-// SLO period's view.
-func errorRatioIncrease(window string) string {
-	return fmt.Sprintf("(sum(increase(%s[%s])) or vector(0))\n/\nsum(increase(%s[%s]))",
-		sel(metricRequests, fiveXX), window, sel(metricRequests), window)
-}
-
-// burnRate is how fast the error budget burns over window: the error
-// ratio divided by the budget (1 - availability). 1 spends the budget in
-// exactly the SLO period.
-func burnRate(window string, availability float64) string {
-	return fmt.Sprintf("(\n%s\n)\n/ %s", errorRatio(window), num(1-availability))
-}
-
 // quantile is the q-quantile of the request durations over window, by the
 // given labels (none: over every route).
 func quantile(q float64, window string, by ...string) string {
@@ -87,22 +65,3 @@ func quantile(q float64, window string, by ...string) string {
 // num prints a float with at most 12 significant digits, so that
 // 1 - 0.999 prints as 0.001.
 func num(f float64) string { return strconv.FormatFloat(f, 'g', 12, 64) }
-
-// promDuration prints d as a PromQL duration in whole days, hours,
-// minutes, seconds and milliseconds: 720h is "30d", 90m is "1h30m".
-func promDuration(d time.Duration) string {
-	if d <= 0 {
-		return "0s"
-	}
-	var b strings.Builder
-	for _, u := range []struct {
-		unit string
-		d    time.Duration
-	}{{"d", 24 * time.Hour}, {"h", time.Hour}, {"m", time.Minute}, {"s", time.Second}, {"ms", time.Millisecond}} {
-		if n := d / u.d; n > 0 {
-			b.WriteString(strconv.FormatInt(int64(n), 10) + u.unit)
-			d -= n * u.d
-		}
-	}
-	return b.String()
-}
