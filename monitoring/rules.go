@@ -31,6 +31,28 @@ type RuleArgs struct {
 	BackupMaxAge time.Duration
 }
 
+// The platform's thresholds of the operational alerts (DefaultRuleArgs).
+const (
+	// DefaultWALArchiveMaxAge: archive_timeout is 60 s, so a healthy
+	// primary's last archived segment is at most a minute or two old.
+	DefaultWALArchiveMaxAge = 10 * time.Minute
+	// DefaultStandbyMaxLag is the backend's STANDBY_MAX_LAG default, at
+	// which the standby's database health component turns degraded.
+	DefaultStandbyMaxLag = 3 * time.Minute
+	// DefaultBackupMaxAge: a degraded backups component recovers by itself
+	// after a transient failure well within half an hour.
+	DefaultBackupMaxAge = 30 * time.Minute
+)
+
+// DefaultRuleArgs are the rule arguments of slo with the platform's
+// thresholds.
+func DefaultRuleArgs(slo SLO, scrapeInterval time.Duration) RuleArgs {
+	return RuleArgs{
+		SLO: slo, ScrapeInterval: scrapeInterval,
+		WALArchiveMaxAge: DefaultWALArchiveMaxAge, StandbyMaxLag: DefaultStandbyMaxLag, BackupMaxAge: DefaultBackupMaxAge,
+	}
+}
+
 // Alert names. docs/MONITORING.md has a section for each (a test checks).
 const (
 	AlertErrorBudgetBurnFast = "HelloAgentsErrorBudgetBurnFast"
@@ -283,7 +305,7 @@ func sloAlerts(a RuleArgs) []rule {
 				fmt.Sprintf("{{ $value | humanizePercentage }} of requests answered 5xx over the last %s, and more than %s over the last %s: "+
 					"%s times the %s error budget of the %s availability SLO over %s. At this rate %s of the period's budget is spent every %s.",
 					long, pct(w.Threshold(s)), short, num(w.BurnRate), pct(s.Budget()), pct(s.Availability), PromDuration(s.Period),
-					pct(spent), long)),
+					pctRounded(spent), long)),
 		})
 	}
 	page := s.Windows()[0]
@@ -411,6 +433,11 @@ func PromDuration(d time.Duration) string {
 // num formats a number for PromQL: 0.0144, 600.
 func num(x float64) string {
 	return strconv.FormatFloat(roundSig(x), 'g', -1, 64)
+}
+
+// pctRounded formats a fraction as a percentage to 3 significant digits.
+func pctRounded(x float64) string {
+	return strconv.FormatFloat(x*100, 'g', 3, 64) + " %"
 }
 
 // pct formats a fraction as a percentage: 0.0144 is "1.44 %".

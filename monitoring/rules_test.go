@@ -16,11 +16,14 @@ func shortSLO() SLO {
 	return s
 }
 
+// ruleArgs are the platform's thresholds, which the scenarios below are
+// written for: WAL 10m, standby 3m, backups degraded for 30m.
 func ruleArgs(s SLO, scrape time.Duration) RuleArgs {
-	return RuleArgs{
-		SLO: s, ScrapeInterval: scrape,
-		WALArchiveMaxAge: 10 * time.Minute, StandbyMaxLag: 3 * time.Minute, BackupMaxAge: 30 * time.Minute,
+	a := DefaultRuleArgs(s, scrape)
+	if a.WALArchiveMaxAge != 10*time.Minute || a.StandbyMaxLag != 3*time.Minute || a.BackupMaxAge != 30*time.Minute {
+		panic("the scenarios assume WAL 10m, standby 3m, backups 30m")
 	}
+	return a
 }
 
 var ruleVariants = []struct {
@@ -560,4 +563,92 @@ func unitTestFile(t *testing.T, a RuleArgs, sc scenario) []byte {
 		t.Fatal(err)
 	}
 	return out
+}
+
+func TestWindows(t *testing.T) {
+	h := time.Hour
+	for _, tc := range []struct {
+		name   string
+		period time.Duration
+		want   []BurnWindow
+	}{
+		{"30 days: the workbook's", 30 * 24 * h, []BurnWindow{
+			{SeverityPage, h, 5 * time.Minute, 14.4, 2 * time.Minute},
+			{SeverityPage, 6 * h, 30 * time.Minute, 6, 15 * time.Minute},
+			{SeverityTicket, 24 * h, 2 * h, 3, h},
+			{SeverityTicket, 72 * h, 6 * h, 1, 3 * h},
+		}},
+		{"72 hours: a tenth", 72 * h, []BurnWindow{
+			{SeverityPage, 6 * time.Minute, 30 * time.Second, 14.4, 12 * time.Second},
+			{SeverityPage, 36 * time.Minute, 3 * time.Minute, 6, 90 * time.Second},
+			{SeverityTicket, 144 * time.Minute, 12 * time.Minute, 3, 6 * time.Minute},
+			{SeverityTicket, 432 * time.Minute, 36 * time.Minute, 1, 18 * time.Minute},
+		}},
+		{"90 days: three times", 90 * 24 * h, []BurnWindow{
+			{SeverityPage, 3 * h, 15 * time.Minute, 14.4, 6 * time.Minute},
+			{SeverityPage, 18 * h, 90 * time.Minute, 6, 45 * time.Minute},
+			{SeverityTicket, 72 * h, 6 * h, 3, 3 * h},
+			{SeverityTicket, 216 * h, 18 * h, 1, 9 * h},
+		}},
+		{"1 hour: rounded to the second", h, []BurnWindow{
+			{SeverityPage, 5 * time.Second, time.Second, 14.4, time.Second},
+			{SeverityPage, 30 * time.Second, 3 * time.Second, 6, time.Second},
+			{SeverityTicket, 2 * time.Minute, 10 * time.Second, 3, 5 * time.Second},
+			{SeverityTicket, 6 * time.Minute, 30 * time.Second, 1, 15 * time.Second},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := DefaultSLO()
+			s.Period = tc.period
+			got := s.Windows()
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("Windows() =\n%v\nwant\n%v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestSLOValidate(t *testing.T) {
+	if err := DefaultSLO().Validate(); err != nil {
+		t.Fatalf("DefaultSLO invalid: %v", err)
+	}
+	for _, tc := range []struct {
+		name string
+		edit func(*SLO)
+		want []string
+	}{
+		{"zero value", func(s *SLO) { *s = SLO{} }, []string{
+			"slo.availability is 0: must be between 0.95 and 0.99999",
+			`slo.period is "0s": must be whole seconds between 1h0m0s and 2160h0m0s`,
+			"slo.errorRatio is 0: must be above 0 and below 1",
+			`slo.latencyP95 is "0s": must be one of the latency histogram's buckets 5ms, 10ms, 25ms, 50ms, 100ms, 250ms, 500ms, 1s, 2.5s, 5s`,
+		}},
+		{"availability as a percentage", func(s *SLO) { s.Availability = 99.9 }, []string{"slo.availability is 99.9", "a fraction"}},
+		{"availability 100%", func(s *SLO) { s.Availability = 1 }, []string{"slo.availability is 1:"}},
+		{"period too long", func(s *SLO) { s.Period = 365 * 24 * time.Hour }, []string{`slo.period is "8760h0m0s"`}},
+		{"period not whole seconds", func(s *SLO) { s.Period = 2*time.Hour + time.Millisecond }, []string{`slo.period is "2h0m0.001s"`}},
+		{"error ratio 1", func(s *SLO) { s.ErrorRatio = 1 }, []string{"slo.errorRatio is 1:"}},
+		{"latency between buckets", func(s *SLO) { s.LatencyP95 = 300 * time.Millisecond }, []string{`slo.latencyP95 is "300ms"`, "500ms"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := DefaultSLO()
+			tc.edit(&s)
+			err := s.Validate()
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+	for _, d := range []time.Duration{5 * time.Millisecond, 250 * time.Millisecond, time.Second, 2500 * time.Millisecond, 5 * time.Second} {
+		s := DefaultSLO()
+		s.LatencyP95 = d
+		if err := s.Validate(); err != nil {
+			t.Errorf("latencyP95 %s (a bucket) refused: %v", d, err)
+		}
+	}
 }

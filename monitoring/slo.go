@@ -121,19 +121,20 @@ func (s SLO) Validate() error {
 // 30-day period (page: 1h/5m at burn rate 14.4 and 6h/30m at 6; ticket:
 // 1d/2h at 3 and 3d/6h at 1), every duration scaled by Period/30d and
 // rounded to the second, so a short Period in a test shortens every window
-// proportionally. For is half the short window: the condition must hold
-// that long, which filters one bad scrape without delaying a real page much.
+// proportionally. For (2m, 15m, 1h, 3h for 30 days, scaled alike; Pyrra's
+// values, under half the short window) is how long the condition must
+// hold: it filters a blip without delaying a real page much.
 func (s SLO) Windows() []BurnWindow {
 	base := []BurnWindow{
-		{SeverityPage, time.Hour, 5 * time.Minute, 14.4, 0},
-		{SeverityPage, 6 * time.Hour, 30 * time.Minute, 6, 0},
-		{SeverityTicket, 24 * time.Hour, 2 * time.Hour, 3, 0},
-		{SeverityTicket, 3 * 24 * time.Hour, 6 * time.Hour, 1, 0},
+		{SeverityPage, time.Hour, 5 * time.Minute, 14.4, 2 * time.Minute},
+		{SeverityPage, 6 * time.Hour, 30 * time.Minute, 6, 15 * time.Minute},
+		{SeverityTicket, 24 * time.Hour, 2 * time.Hour, 3, time.Hour},
+		{SeverityTicket, 3 * 24 * time.Hour, 6 * time.Hour, 1, 3 * time.Hour},
 	}
 	for i, w := range base {
 		base[i].Long = s.Scale(w.Long)
 		base[i].Short = s.Scale(w.Short)
-		base[i].For = s.Scale(w.Short / 2)
+		base[i].For = s.Scale(w.For)
 	}
 	return base
 }
