@@ -53,16 +53,20 @@ const Title = "HelloAgents service"
 type Args struct {
 	SLO monitoring.SLO
 	// StandbyMaxLag and WALArchiveMaxAge are where the standby's replay
-	// lag and the WAL archive's age turn red.
+	// lag and the WAL archive's age turn red: the thresholds of
+	// HelloAgentsStandbyLagHigh and HelloAgentsWALArchiveStale.
 	StandbyMaxLag    time.Duration
 	WALArchiveMaxAge time.Duration
 }
 
-// DefaultArgs are the platform's objectives: monitoring.DefaultSLO and the backend's
-// own limits (STANDBY_MAX_LAG 3m; the WAL archive is overdue after
-// ARCHIVE_TIMEOUT 1m plus 1m).
+// DefaultArgs are the platform's objectives and the alerts' default
+// thresholds (package monitoring).
 func DefaultArgs() Args {
-	return Args{SLO: monitoring.DefaultSLO(), StandbyMaxLag: 3 * time.Minute, WALArchiveMaxAge: 2 * time.Minute}
+	return Args{
+		SLO:              monitoring.DefaultSLO(),
+		StandbyMaxLag:    monitoring.DefaultStandbyMaxLag,
+		WALArchiveMaxAge: monitoring.DefaultWALArchiveMaxAge,
+	}
 }
 
 // JSON is the dashboard as Grafana imports it, indented, with a final
@@ -349,10 +353,10 @@ func databaseRow(b *dashboardBuilder, a Args) {
 			query("A", fmt.Sprintf("sum by (instance) (rate(%s[%s]))\n/\nsum by (instance) (rate(%s[%s]))", sel(metricPoolAcquireS), rate, sel(metricPoolAcquires), rate), "wait {{instance}}"),
 			query("B", fmt.Sprintf("sum by (instance) (rate(%s[%s]))", sel(metricPoolEmpty), rate), "empty acquires/s {{instance}}")).
 			OverrideByQuery("B", []dashboard.DynamicConfigValue{{Id: "unit", Value: "ops"}})).
-		WithPanel(withObjective(graph("Standby replay lag", fmt.Sprintf("Age of the last transaction each standby replayed (the primary commits a heartbeat every 5 s). Red from %s: look at the primary region.", a.StandbyMaxLag), "s",
+		WithPanel(withObjective(graph("Standby replay lag", fmt.Sprintf("Age of the last transaction each standby replayed (the primary commits a heartbeat every 5 s). Red from %s (%s): look at the primary region.", a.StandbyMaxLag, monitoring.AlertStandbyLagHigh), "s",
 			query("A", fmt.Sprintf("max by (region, instance) (%s)", sel(metricStandbyLag)), "{{region}} {{instance}}")).Span(8),
 			thresholds(transparent, step(a.StandbyMaxLag.Seconds(), red)))).
-		WithPanel(withObjective(graph("WAL archive age", fmt.Sprintf("Time since the primary last archived a WAL segment. Red from %s: archiving is failing or behind.", a.WALArchiveMaxAge), "s",
+		WithPanel(withObjective(graph("WAL archive age", fmt.Sprintf("Time since the primary last archived a WAL segment. Red from %s (%s): archiving is failing or behind.", a.WALArchiveMaxAge, monitoring.AlertWALArchiveStale), "s",
 			query("A", fmt.Sprintf("max by (region, instance) (%s)", sel(metricWALArchiveAge)), "{{region}} {{instance}}")).Span(8),
 			thresholds(transparent, step(a.WALArchiveMaxAge.Seconds(), red)))).
 		WithPanel(statPanel("Backups", "The backups component of /health, as the replicas last reported it: healthy, degraded (WAL archiving or full backups behind; see docs/MONITORING.md) or disabled.",

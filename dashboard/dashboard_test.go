@@ -223,10 +223,7 @@ var (
 // records from the same objectives.
 func recorded(t *testing.T, a Args) []string {
 	t.Helper()
-	rules, err := monitoring.Rules(monitoring.RuleArgs{
-		SLO: a.SLO, ScrapeInterval: 15 * time.Second,
-		WALArchiveMaxAge: a.WALArchiveMaxAge, StandbyMaxLag: a.StandbyMaxLag, BackupMaxAge: time.Hour,
-	})
+	rules, err := monitoring.Rules(monitoring.DefaultRuleArgs(a.SLO, 15*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,7 +326,7 @@ func TestObjectives(t *testing.T) {
 			"Burn rate, page windows":   {6, 14.4},
 			"Burn rate, ticket windows": {1, 3},
 			"Standby replay lag":        {180},
-			"WAL archive age":           {120},
+			"WAL archive age":           {600},
 		}, map[string]string{
 			"Availability (30d)":      "1 - helloagents:http_requests:error_ratio_rate30d{",
 			"Error budget left (30d)": "helloagents:slo:error_budget_remaining{",
