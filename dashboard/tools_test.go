@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -22,6 +23,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/helloagents/infra/backend/proxy"
+	"github.com/helloagents/infra/internal/prometheustest"
+	"github.com/helloagents/infra/monitoring"
 )
 
 // tool finds a binary of a Debian package the tests run: missing, the
@@ -190,4 +193,89 @@ func freePort(t *testing.T) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// TestQueriesAnswerOnRealPrometheus loads the region's rule file
+// (monitoring.Rules) into Debian's Prometheus scraping a stand-in for the
+// backend whose error ratio and P95 are known, and runs every query of the
+// SLO, burn-rate and route panels as Grafana does with every stack and
+// region selected: each answers, and the SLO panels show the traffic's
+// numbers. A one-day period scales every window to a thirtieth (the
+// shortest is 10s), so the rules have data within seconds.
+func TestQueriesAnswerOnRealPrometheus(t *testing.T) {
+	a := DefaultArgs()
+	a.SLO.Period = 24 * time.Hour
+	rules, err := monitoring.Rules(monitoring.DefaultRuleArgs(a.SLO, time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	backend := prometheustest.BackendMetrics(t)
+	prom := prometheustest.Start(t, prometheustest.Config{Backend: backend.Listener.Addr().String(), Rules: rules})
+
+	ratio, budget := prometheustest.ErrorRatio, 1-a.SLO.Availability
+	want := map[string]float64{
+		"Availability (1d)":         1 - ratio,
+		"Error budget left (1d)":    1 - ratio/budget,
+		"Error ratio (2m)":          ratio,
+		"P95 latency (1h)":          prometheustest.P95,
+		"Error ratio":               ratio,
+		"P95 latency":               prometheustest.P95,
+		"Burn rate, page windows":   ratio / budget,
+		"Burn rate, ticket windows": ratio / budget,
+	}
+	// What Grafana substitutes: All stacks and regions, and a rate
+	// interval of four scrapes.
+	vars := strings.NewReplacer(`$__rate_interval`, "10s", `$stack`, ".*", `$region`, ".*")
+	rows := map[string]bool{"Service level objectives": true, "Error budget burn rate": true, "Routes": true}
+	type check struct{ where, query string }
+	var checks []check
+	row := ""
+	for _, p := range decode(t, a).Panels {
+		if p.Type == "row" {
+			row = p.Title
+			continue
+		}
+		for _, tg := range p.Targets {
+			if rows[row] {
+				checks = append(checks, check{p.Title + "/" + tg.RefID, vars.Replace(tg.Expr)})
+			}
+		}
+	}
+	if len(checks) < 15 {
+		t.Fatalf("%d queries in the SLO, burn-rate and route panels", len(checks))
+	}
+
+	// Wait until every query answers: the rules need two scrapes, and each
+	// group evaluates on its own schedule.
+	answers := map[string]model.Vector{}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	for len(answers) < len(checks) && ctx.Err() == nil {
+		for _, c := range checks {
+			if vec, err := prom.Query(ctx, c.query); err == nil && len(vec) > 0 {
+				answers[c.where] = vec
+			}
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	for _, c := range checks {
+		vec, ok := answers[c.where]
+		if !ok {
+			t.Errorf("%s: no series within a minute\n%s", c.where, c.query)
+			continue
+		}
+		title, _, _ := strings.Cut(c.where, "/")
+		w, ok := want[title]
+		if !ok {
+			continue
+		}
+		for _, s := range vec {
+			if got := float64(s.Value); math.Abs(got-w) > 1e-9*math.Max(1, math.Abs(w)) {
+				t.Errorf("%s = %v, want %v\n%s", c.where, got, w, c.query)
+			}
+		}
+	}
 }
