@@ -147,19 +147,21 @@ type prometheus struct {
 // is the Metrics' Error.
 func regionMetrics(ctx context.Context, p prometheus, slo monitoring.SLO) Metrics {
 	m := Metrics{Prometheus: p.base.Redacted()}
-	ratio, err := p.query(ctx, errorRatioQuery(metricsWindow))
-	if err != nil {
-		return Metrics{Prometheus: m.Prometheus, Error: err.Error()}
+	var period *float64
+	for _, q := range []struct {
+		query string
+		to    **float64
+	}{
+		{errorRatioQuery(metricsWindow), &m.ErrorRatio},
+		{p95Query(metricsWindow), &m.P95Seconds},
+		{errorRatioQuery(slo.Period), &period},
+	} {
+		v, err := p.query(ctx, q.query)
+		if err != nil {
+			return Metrics{Prometheus: m.Prometheus, Error: err.Error()}
+		}
+		*q.to = v
 	}
-	p95, err := p.query(ctx, p95Query(metricsWindow))
-	if err != nil {
-		return Metrics{Prometheus: m.Prometheus, Error: err.Error()}
-	}
-	period, err := p.query(ctx, errorRatioQuery(slo.Period))
-	if err != nil {
-		return Metrics{Prometheus: m.Prometheus, Error: err.Error()}
-	}
-	m.ErrorRatio, m.P95Seconds = ratio, p95
 	if period != nil {
 		left := 1 - *period/slo.Budget()
 		m.ErrorBudgetLeft = &left
