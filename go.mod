@@ -2,12 +2,21 @@ module github.com/helloagents/infra
 
 go 1.26.8
 
-require github.com/helloagents/infra/policy v0.0.0-00010101000000-000000000000
+require (
+	github.com/grafana/grafana-foundation-sdk/go v0.0.22
+	github.com/helloagents/infra/policy v0.0.0-00010101000000-000000000000
+	github.com/prometheus/client_golang v1.25.0
+	github.com/prometheus/client_model v0.6.3
+	github.com/prometheus/common v0.72.0
+)
 
 require (
+	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
 	github.com/jackc/pgx/v5 v5.12.0 // indirect
+	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
+	github.com/prometheus/procfs v0.22.0 // indirect
 )
 
 require (

@@ -1,16 +1,21 @@
 // Command status shows what a stack runs, region by region: the image
 // digest, how many backend replicas are healthy, the answer of the
 // region's full health endpoint (/health) with each component, the
-// database's role and the age of the last full backup.
+// database's role, the age of the last full backup, and from the region's
+// Prometheus the error ratio and P95 latency of the last hour and the
+// error budget left.
 //
-//	go run ./infra/status --stack production [--json]
+//	go run ./infra/status --stack production [--json] [--prometheus REGION=URL]...
 //
 // It reads the stack's outputs (healthUrls, backendImage, backupImage)
-// and config (each region's image and dockerHost) with the pulumi CLI in
-// the current directory, and the replicas with `docker --host <dockerHost>
-// ps`. Exit status: 0 every region and replica healthy (also --help), 1 a
-// region is unhealthy or unreachable or a replica is not healthy, 2 usage
-// error or the outputs cannot be read.
+// and config (each region's image and dockerHost, the slo section) with
+// the pulumi CLI in the current directory, the replicas with `docker
+// --host <dockerHost> ps`, and the metrics from each --prometheus URL's
+// HTTP API (with the Cloudflare Access service token of CF_ACCESS_CLIENT_ID
+// and CF_ACCESS_CLIENT_SECRET over https). Exit status: 0 every region and
+// replica healthy (also --help), 1 a region is unhealthy or unreachable
+// or a replica is not healthy, 2 usage error or the outputs cannot be
+// read. Metrics never change the exit status.
 package main
 
 import (
@@ -69,7 +74,9 @@ type Region struct {
 	Replicas        []Replica `json:"replicas"`
 	HealthyReplicas int       `json:"healthyReplicas"`
 	ReplicaError    string    `json:"replicaError,omitempty"`
-	dockerHost      string
+	// Metrics are the region's numbers from its Prometheus.
+	Metrics    Metrics `json:"metrics"`
+	dockerHost string
 }
 
 // Status is the whole answer.
@@ -80,7 +87,7 @@ type Status struct {
 }
 
 // usage heads --help, above the flags.
-const usage = `Usage: go run ./infra/status --stack STACK [--json]
+const usage = `Usage: go run ./infra/status --stack STACK [--json] [--prometheus REGION=URL]...
 
 Shows, per region of the stack: the image digest it runs, its backend
 replicas (healthy/total, from docker --host <dockerHost> ps filtered on the
@@ -90,10 +97,19 @@ and the age of the last full backup (the backups component). Reads the
 stack outputs healthUrls, backendImage and backupImage and the stack config
 (pulumi stack output / pulumi config, current directory).
 
+With --prometheus REGION=URL (once per region: dev http://127.0.0.1:9090,
+staging and production the region's monitoring hostname), also the
+region's error ratio and P95 latency of the last hour and the error budget
+left over the SLO period (helloagents:slo, default 99.9 % over 30 days),
+from that Prometheus's HTTP API. A hostname behind Cloudflare Access needs
+a service token: set ` + envAccessClientID + ` and ` + envAccessClientSecret + `
+(sent over https only, never printed). A Prometheus that cannot be read
+shows "metrics unavailable: <reason>".
+
 Exit status: 0 every region and replica healthy (also --help), 1 a region
 unhealthy or unreachable, or a replica not healthy, 2 usage error or
-outputs unreadable. A Docker engine that cannot be reached is shown, not
-counted as unhealthy.
+outputs unreadable. A Docker engine or a Prometheus that cannot be reached
+is shown, not counted as unhealthy.
 
 Flags:
 `
@@ -125,9 +141,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, d deps,
 
 // options are the command line of status.
 type options struct {
-	stack   string
-	json    bool
-	timeout time.Duration
+	stack      string
+	json       bool
+	timeout    time.Duration
+	prometheus prometheusFlag
+	token      accessToken
 }
 
 // parseArgs reads the flags. done is true when run must exit with code:
@@ -136,12 +154,19 @@ func parseArgs(args []string, getenv func(string) string, stderr io.Writer) (opt
 	fs := cli.NewFlagSet("status", usage, stderr)
 	fs.StringVar(&opts.stack, "stack", getenv(envStack), "the Pulumi `stack` to show (env "+envStack+"), e.g. production")
 	fs.BoolVar(&opts.json, "json", false, "print JSON on stdout instead of the table")
-	fs.DurationVar(&opts.timeout, "timeout", 5*time.Second, "time limit of each region's /health request")
+	fs.DurationVar(&opts.timeout, "timeout", 5*time.Second, "time limit of each region's /health request and of each Prometheus query")
+	opts.prometheus = prometheusFlag{}
+	fs.Var(opts.prometheus, "prometheus", "`REGION=URL` of a region's Prometheus (repeat per region), e.g. local=http://127.0.0.1:9090")
 	if code, done := cli.Parse(fs, args); done {
 		return opts, code, true
 	}
 	if opts.stack == "" || fs.NArg() > 0 {
 		fmt.Fprintln(stderr, "status: --stack is required (or set "+envStack+"); run with --help for usage")
+		return opts, 2, true
+	}
+	opts.token = accessToken{id: getenv(envAccessClientID), secret: getenv(envAccessClientSecret)}
+	if (opts.token.id == "") != (opts.token.secret == "") {
+		fmt.Fprintln(stderr, "status: set both "+envAccessClientID+" and "+envAccessClientSecret+" (a Cloudflare Access service token), or neither")
 		return opts, 2, true
 	}
 	return opts, 0, false
@@ -158,11 +183,16 @@ func gather(ctx context.Context, d deps, opts options) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
-	st := collect(ctx, d, opts.timeout, opts.stack, out, cfg)
-	if len(st.Regions) == 0 {
+	if len(out.HealthURLs) == 0 {
 		return Status{}, fmt.Errorf("stack %q has no %s output; deploy it first", opts.stack, contract.OutputHealthURLs)
 	}
-	return st, nil
+	for _, name := range slices.Sorted(maps.Keys(opts.prometheus)) {
+		if _, ok := out.HealthURLs[name]; !ok {
+			return Status{}, fmt.Errorf("--prometheus %s=...: stack %q has no region %s (regions: %s)",
+				name, opts.stack, name, strings.Join(slices.Sorted(maps.Keys(out.HealthURLs)), ", "))
+		}
+	}
+	return collect(ctx, d, opts, out, cfg), nil
 }
 
 // deployed reads a stack's outputs through the contract's decoder.
@@ -179,22 +209,35 @@ func deployed(ctx context.Context, outputs func(context.Context, string) (map[st
 }
 
 // collect probes every region's /health (the health URL's host, path
-// /health) and lists its replicas, in name order.
-func collect(ctx context.Context, d deps, timeout time.Duration, stack string, out contract.Deployed, cfg map[string]string) Status {
-	st := Status{Stack: stack, BackupImage: out.BackupImage}
+// /health), lists its replicas and reads its metrics, in name order.
+func collect(ctx context.Context, d deps, opts options, out contract.Deployed, cfg map[string]string) Status {
+	st := Status{Stack: opts.stack, BackupImage: out.BackupImage}
 	regions := configRegions(cfg)
+	slo, sloErr := sloFromConfig(cfg)
+	// Prometheus's answers are read, not followed: a redirect is a login
+	// page (Cloudflare Access), and must not take the token elsewhere.
+	promClient := *d.client
+	promClient.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	for _, name := range slices.Sorted(maps.Keys(out.HealthURLs)) {
 		r := Region{Name: name, HealthURL: out.HealthURLs[name], Image: out.BackendImage}
 		if c, ok := regions[name]; ok {
 			r.Image, r.dockerHost = cmp.Or(c.Image, out.BackendImage), c.DockerHost
 		}
-		probe(ctx, d.client, timeout, &r)
+		probe(ctx, d.client, opts.timeout, &r)
 		r.DatabaseRole = databaseRole(r.Components)
 		if age, ok := lastBackupAge(r.Components); ok {
 			s := age.Seconds()
 			r.LastBackupSeconds = &s
 		}
-		listReplicas(ctx, d.replicas, stack, &r)
+		listReplicas(ctx, d.replicas, opts.stack, &r)
+		switch base, ok := opts.prometheus[name]; {
+		case !ok:
+			r.Metrics.Error = "no Prometheus URL for this region (--prometheus " + name + "=URL)"
+		case sloErr != nil:
+			r.Metrics = Metrics{Prometheus: base.Redacted(), Error: sloErr.Error()}
+		default:
+			r.Metrics = regionMetrics(ctx, prometheus{base: base, client: &promClient, token: opts.token, timeout: opts.timeout}, slo)
+		}
 		st.Regions = append(st.Regions, r)
 	}
 	return st
@@ -272,7 +315,7 @@ func printTable(w io.Writer, st Status) {
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "REGION\tSTATUS\tREPLICAS\tDATABASE\tLAST BACKUP\tVERSION\tIMAGE\tCOMPONENTS")
+	fmt.Fprintln(tw, "REGION\tSTATUS\tREPLICAS\tDATABASE\tLAST BACKUP\tERRORS 1H\tP95 1H\tBUDGET LEFT\tVERSION\tIMAGE\tCOMPONENTS")
 	for _, r := range st.Regions {
 		var comps []string
 		for _, n := range slices.Sorted(maps.Keys(r.Components)) {
@@ -291,8 +334,12 @@ func printTable(w io.Writer, st Status) {
 		if r.LastBackupSeconds != nil {
 			backup = (time.Duration(*r.LastBackupSeconds) * time.Second).String() + " ago"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-			r.Name, r.Status, replicas, r.DatabaseRole, backup, r.Version, r.Image, detail)
+		ratio, p95, budget := r.Metrics.columns()
+		if r.Metrics.Error != "" {
+			detail += "; metrics unavailable: " + r.Metrics.Error
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+			r.Name, r.Status, replicas, r.DatabaseRole, backup, ratio, p95, budget, r.Version, r.Image, detail)
 	}
 	_ = tw.Flush()
 }
