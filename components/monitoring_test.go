@@ -158,7 +158,9 @@ func TestMonitoringContainers(t *testing.T) {
 }
 
 // listOf is the list input k of r.
-func listOf(r mocktest.Resource, k resource.PropertyKey) []resource.PropertyValue { return arr(r.Inputs[k]) }
+func listOf(r mocktest.Resource, k resource.PropertyKey) []resource.PropertyValue {
+	return arr(r.Inputs[k])
+}
 
 // plainText concatenates every string in v outside secret values.
 func plainText(v resource.PropertyValue) string {
