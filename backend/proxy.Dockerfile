@@ -22,6 +22,8 @@ COPY proxy/haproxy.cfg /etc/haproxy/haproxy.cfg
 ENV PROXY_ADDR=0.0.0.0 \
     PROXY_PORT=8000 \
     PROXY_MONITOR_PORT=8404 \
+    PROXY_METRICS_ADDR=0.0.0.0 \
+    PROXY_METRICS_PORT=8405 \
     PROXY_BACKEND_HOST=backend \
     PROXY_BACKEND_PORT=8000 \
     PROXY_RESOLVER=127.0.0.11:53 \
@@ -29,6 +31,8 @@ ENV PROXY_ADDR=0.0.0.0 \
     PROXY_MAX_SERVERS=10 \
     PROXY_HARD_STOP_AFTER=8s
 USER 65532:65532
+# PROXY_METRICS_PORT (8405, the Prometheus exporter) is for the region's
+# private network only: not exposed, never published.
 EXPOSE 8000
 # Soft stop: stop accepting, finish what is in flight, then exit.
 STOPSIGNAL SIGUSR1

@@ -15,6 +15,11 @@ const (
 	// EnvMonitorPort is the loopback-only port of the proxy's own liveness
 	// endpoint (GET /healthz), asked by the image's HEALTHCHECK.
 	EnvMonitorPort = "PROXY_MONITOR_PORT"
+	// EnvMetricsAddr is the address the Prometheus exporter's frontend
+	// binds (IPv4): the container's private interface, never published.
+	EnvMetricsAddr = "PROXY_METRICS_ADDR"
+	// EnvMetricsPort is the exporter's port; it serves GET /metrics only.
+	EnvMetricsPort = "PROXY_METRICS_PORT"
 	// EnvBackendHost is the DNS name whose A records are the replicas: the
 	// replicas' network alias.
 	EnvBackendHost = "PROXY_BACKEND_HOST"
@@ -34,12 +39,17 @@ const (
 	EnvHardStopAfter = drain.EnvProxyHardStop
 )
 
+// MetricsPath is the exporter's path on EnvMetricsPort.
+const MetricsPath = "/metrics"
+
 // Defaults are the values backend/proxy.Dockerfile sets for each variable.
 func Defaults() map[string]string {
 	return map[string]string{
 		EnvAddr:          "0.0.0.0",
 		EnvPort:          "8000",
 		EnvMonitorPort:   "8404",
+		EnvMetricsAddr:   "0.0.0.0",
+		EnvMetricsPort:   "8405",
 		EnvBackendHost:   "backend",
 		EnvBackendPort:   "8000",
 		EnvResolver:      "127.0.0.11:53",

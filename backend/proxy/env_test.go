@@ -65,6 +65,7 @@ func TestConfigValid(t *testing.T) {
 		{name: "defaults"},
 		{name: "test values", overrides: map[string]string{
 			EnvAddr: "127.0.0.1", EnvPort: "18000", EnvResolver: "127.0.0.1:15353", EnvMaxServers: "4",
+			EnvMetricsAddr: "127.0.0.1", EnvMetricsPort: "18405",
 		}},
 		{name: "no resolver", overrides: map[string]string{EnvResolver: ""}, wantErr: "nameserver"},
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/helloagents/infra/backend/drain"
+	"github.com/helloagents/infra/backend/internal/dockerdns"
 	"github.com/helloagents/infra/backend/internal/imagetest"
 	"github.com/helloagents/infra/backend/loadgen"
 	"github.com/helloagents/infra/backend/pgtest"
@@ -66,7 +67,7 @@ func TestRelease(t *testing.T) {
 		t.Errorf("proxy image USER = %q, want 65532:65532", user)
 	}
 
-	dns := startDNS(t, backendName)
+	dns := dockerdns.Start(t, backendName)
 	backendPort := pgtest.FreePort(t)
 	proxyPort, monitorPort := pgtest.FreePort(t), pgtest.FreePort(t)
 	// Hardening as the program runs its containers: read-only root, no
@@ -205,7 +206,7 @@ func TestRelease(t *testing.T) {
 // through the proxy can be retried from one draining replica to the other
 // and get its 503 (3 of 10325 requests in one run, all /health/ready; API
 // requests unaffected), a gap docs/PERFORMANCE.md describes.
-func deleteAsProvider(t *testing.T, dk imagetest.Docker, dns *dockerDNS, names []string) {
+func deleteAsProvider(t *testing.T, dk imagetest.Docker, dns *dockerdns.Server, names []string) {
 	t.Helper()
 	grace := graceSeconds()
 	for _, name := range names {

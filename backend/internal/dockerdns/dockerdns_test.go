@@ -1,4 +1,4 @@
-package release
+package dockerdns
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 // resolver: what is added is answered, what is removed is gone, an empty or
 // unknown name is NXDOMAIN.
 func TestDockerDNS(t *testing.T) {
-	d := startDNS(t, "backend")
+	d := Start(t, "backend")
 	r := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		var dl net.Dialer
 		return dl.DialContext(ctx, "udp", d.Addr())

@@ -1,7 +1,13 @@
-package release
+// Package dockerdns is a stand-in for Docker's embedded DNS, for tests and
+// benchmarks that run the proxy (backend/proxy/haproxy.cfg) outside a
+// container network: it answers one name with the addresses of the
+// "containers" added to it.
+package dockerdns
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -12,57 +18,71 @@ import (
 	"golang.org/x/net/dns/dnsmessage"
 )
 
-// dockerDNS answers one name the way Docker's embedded DNS answers a
-// network alias: the A records of every container that has the alias and is
+// Server answers one name the way Docker's embedded DNS answers a network
+// alias: the A records of every container that has the alias and is
 // running (healthy or not), in random order, TTL 600; an empty NOERROR
 // answer to other types of a known name; NXDOMAIN when no container has it
 // (Docker forwards the query, and the upstream knows no such name).
-type dockerDNS struct {
+type Server struct {
 	conn net.PacketConn
 	name string // lower case, fully qualified
+	done chan struct{}
 
 	mu    sync.Mutex
 	addrs map[string]netip.Addr // container name -> address
 }
 
-// startDNS serves name on a free UDP port of 127.0.0.1 until the test ends.
-func startDNS(t *testing.T, name string) *dockerDNS {
-	t.Helper()
-	conn, err := (&net.ListenConfig{}).ListenPacket(t.Context(), "udp4", "127.0.0.1:0")
+// Listen serves name on the UDP address addr (port 0: a free one) until
+// Close.
+func Listen(ctx context.Context, addr, name string) (*Server, error) {
+	conn, err := (&net.ListenConfig{}).ListenPacket(ctx, "udp4", addr)
 	if err != nil {
-		t.Fatalf("dns: %v", err)
+		return nil, fmt.Errorf("dns: listen on %s: %w", addr, err)
 	}
-	d := &dockerDNS{conn: conn, name: strings.ToLower(name) + ".", addrs: map[string]netip.Addr{}}
-	done := make(chan struct{})
+	d := &Server{conn: conn, name: strings.ToLower(name) + ".", addrs: map[string]netip.Addr{}, done: make(chan struct{})}
 	go func() {
-		defer close(done)
+		defer close(d.done)
 		d.serve()
 	}()
-	t.Cleanup(func() {
-		_ = conn.Close()
-		<-done
-	})
+	return d, nil
+}
+
+// Start serves name on a free UDP port of 127.0.0.1 until the test ends.
+func Start(t testing.TB, name string) *Server {
+	t.Helper()
+	d, err := Listen(t.Context(), "127.0.0.1:0", name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
 	return d
 }
 
+// Close stops serving and waits until the server has stopped.
+func (d *Server) Close() error {
+	err := d.conn.Close()
+	<-d.done
+	return err
+}
+
 // Addr is ip:port of the server.
-func (d *dockerDNS) Addr() string { return d.conn.LocalAddr().String() }
+func (d *Server) Addr() string { return d.conn.LocalAddr().String() }
 
 // Add puts a started container's address into the answer.
-func (d *dockerDNS) Add(container string, ip netip.Addr) {
+func (d *Server) Add(container string, ip netip.Addr) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.addrs[container] = ip
 }
 
 // Remove takes a removed container's address out of the answer.
-func (d *dockerDNS) Remove(container string) {
+func (d *Server) Remove(container string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	delete(d.addrs, container)
 }
 
-func (d *dockerDNS) serve() {
+func (d *Server) serve() {
 	buf := make([]byte, 1500)
 	for {
 		n, from, err := d.conn.ReadFrom(buf)
@@ -80,7 +100,7 @@ func (d *dockerDNS) serve() {
 
 // answer builds the response to one query; ok is false for what is not a
 // query (Docker drops those too).
-func (d *dockerDNS) answer(query []byte) (resp []byte, ok bool) {
+func (d *Server) answer(query []byte) (resp []byte, ok bool) {
 	var p dnsmessage.Parser
 	h, err := p.Start(query)
 	if err != nil || h.Response {
