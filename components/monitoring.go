@@ -44,13 +44,14 @@ const (
 	AlertmanagerDataDir    = "/alertmanager"
 )
 
-// Binaries of the Debian packages the images install; the program names the
-// entrypoint so the flags it passes are the only ones (Prometheus and
-// Alertmanager refuse a flag given twice).
-const (
-	prometheusBinary   = "/usr/bin/prometheus"
-	alertmanagerBinary = "/usr/bin/prometheus-alertmanager"
-)
+// Binary of the Debian package the Alertmanager image installs; the
+// program names the entrypoint so the flags it passes are the only ones
+// (Alertmanager refuses a flag given twice).
+const alertmanagerBinary = "/usr/bin/prometheus-alertmanager"
+
+// EnvPrometheusRetention is how long the Prometheus image keeps samples
+// (its entrypoint's --storage.tsdb.retention.time, backend/prometheus).
+const EnvPrometheusRetention = "PROMETHEUS_RETENTION"
 
 // LabelConfig carries a digest of the files uploaded into a monitoring
 // container. The docker provider replaces a container whose uploads change
@@ -173,17 +174,14 @@ func prometheus(ctx *pulumi.Context, name string, args *MonitoringArgs, in []pul
 	if err != nil {
 		return nil, err
 	}
+	// The image's entrypoint (backend/prometheus/entrypoint.sh) passes the
+	// paths above and the retention from its variable; the command adds
+	// the URL the UI and the alerts' links use.
 	c := &docker.ContainerArgs{
-		Name:        pulumi.Sprintf("%s-prometheus", args.Host.Prefix),
-		Image:       img,
-		Entrypoints: pulumi.ToStringArray([]string{prometheusBinary}),
-		Command: pulumi.ToStringArray([]string{
-			"--config.file=" + PrometheusConfigFile,
-			"--storage.tsdb.path=" + PrometheusDataDir,
-			"--storage.tsdb.retention.time=" + args.Retention,
-			"--web.listen-address=0.0.0.0:" + strconv.Itoa(PrometheusPort),
-			"--web.external-url=" + args.PrometheusURL,
-		}),
+		Name:    pulumi.Sprintf("%s-prometheus", args.Host.Prefix),
+		Image:   img,
+		Envs:    env(map[string]string{EnvPrometheusRetention: args.Retention}, nil),
+		Command: pulumi.ToStringArray([]string{"--web.external-url=" + args.PrometheusURL}),
 		Mounts: mounts,
 		Uploads: uploads(map[string]pulumi.StringInput{
 			PrometheusConfigFile: args.PrometheusConfig,

@@ -84,8 +84,7 @@ func TestMonitoringContainers(t *testing.T) {
 		{"monitoring-eu-prometheus", "prometheus", "helloagents-test-prometheus", []string{"prometheus", "prometheus"},
 			[]string{"/etc/prometheus/prometheus.yml", "/etc/prometheus/rules.yml"},
 			map[string]string{"/etc/prometheus": "helloagents-test-prometheus-config", "/prometheus": "helloagents-test-prometheus-data"},
-			[]string{"--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus",
-				"--storage.tsdb.retention.time=15d", "--web.listen-address=0.0.0.0:9090", "--web.external-url=https://prometheus-eu.example.dev"}},
+			[]string{"--web.external-url=https://prometheus-eu.example.dev"}},
 		{"monitoring-eu-alertmanager", "alertmanager", "helloagents-test-alertmanager", []string{"alertmanager", "alertmanager"},
 			[]string{"/etc/alertmanager/alertmanager.yml"},
 			map[string]string{"/etc/alertmanager": "helloagents-test-alertmanager-config", "/alertmanager": "helloagents-test-alertmanager-data"},
@@ -140,6 +139,10 @@ func TestMonitoringContainers(t *testing.T) {
 				}
 			}
 		})
+	}
+	prom, _ := m.Named(restype.DockerContainer, "monitoring-eu-prometheus")
+	if got := mocktest.Strings(prom.Inputs["envs"]); !slices.Equal(got, []string{"PROMETHEUS_RETENTION=15d"}) {
+		t.Errorf("prometheus env %v, want the retention", got)
 	}
 	exporter, _ := m.Named(restype.DockerContainer, "monitoring-eu-pgexporter")
 	envs := listOf(exporter, "envs")

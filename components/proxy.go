@@ -32,8 +32,9 @@ type ProxyArgs struct {
 	// MaxReplicas is the most replicas a region runs; a release runs two
 	// generations side by side, so the proxy tracks twice as many.
 	MaxReplicas int
-	// MetricsPort, when non-zero, turns on HAProxy's Prometheus exporter
-	// (PROXY_METRICS_PORT, ProxyMetricsPort) on the container's networks.
+	// MetricsPort, when non-zero, is the port of HAProxy's Prometheus
+	// exporter (PROXY_METRICS_PORT, ProxyMetricsPort) on the container's
+	// networks.
 	MetricsPort int
 	Limits      Limits
 }
@@ -118,14 +119,10 @@ func proxyEnv(args *ProxyArgs) map[string]string {
 		proxy.EnvMaxServers:  strconv.Itoa(2 * args.MaxReplicas),
 	}
 	if args.MetricsPort != 0 {
-		vars[EnvProxyMetricsPort] = strconv.Itoa(args.MetricsPort)
+		vars[proxy.EnvMetricsPort] = strconv.Itoa(args.MetricsPort)
 	}
 	return StopFor(RoleProxy).withDrainEnv(vars)
 }
-
-// EnvProxyMetricsPort is the port of HAProxy's Prometheus exporter
-// (backend/proxy.Dockerfile); unset, the exporter is off.
-const EnvProxyMetricsPort = "PROXY_METRICS_PORT"
 
 // proxyName is the container's Docker name. Behind a tunnel it carries a
 // fingerprint of the image and settings, so a changed proxy is created
