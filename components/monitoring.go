@@ -182,7 +182,7 @@ func prometheus(ctx *pulumi.Context, name string, args *MonitoringArgs, in []pul
 		Image:   img,
 		Envs:    env(map[string]string{EnvPrometheusRetention: args.Retention}, nil),
 		Command: pulumi.ToStringArray([]string{"--web.external-url=" + args.PrometheusURL}),
-		Mounts: mounts,
+		Mounts:  mounts,
 		Uploads: uploads(map[string]pulumi.StringInput{
 			PrometheusConfigFile: args.PrometheusConfig,
 			PrometheusRulesFile:  args.Rules,

@@ -131,15 +131,15 @@ func TestStackOutputs(t *testing.T) {
 		want  map[string]any
 	}{
 		{"dev", map[string]any{
-			"apiUrl":       "http://127.0.0.1:8000",
-			"frontendUrl":  "http://localhost:5173",
+			"apiUrl":         "http://127.0.0.1:8000",
+			"frontendUrl":    "http://localhost:5173",
 			"healthUrls":     map[string]any{"local": "http://127.0.0.1:8000/health/ready"},
 			"prometheusUrls": map[string]any{"local": "http://127.0.0.1:9090"},
 			"backupBucket":   "helloagents-dev-backups",
 		}},
 		{"staging", map[string]any{
-			"apiUrl":       "https://api-staging.helloagents.dev",
-			"frontendUrl":  "https://app-staging.helloagents.dev",
+			"apiUrl":         "https://api-staging.helloagents.dev",
+			"frontendUrl":    "https://app-staging.helloagents.dev",
 			"healthUrls":     map[string]any{"eu-west": "https://api-staging-eu-west.helloagents.dev/health/ready"},
 			"prometheusUrls": map[string]any{"eu-west": "https://prometheus-staging-eu-west.helloagents.dev"},
 			"backupBucket":   "helloagents-backups-staging",
