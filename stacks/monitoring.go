@@ -308,8 +308,8 @@ func (c Config) validateRetention(p *problems) {
 }
 
 // validateRemoteWrite: an absolute URL (https outside dev), and a username
-// only with the secret password and the other way round. The password is
-// never quoted.
+// only with the secret password. A password without a username is unused
+// (no basic auth): the operator tools set every secret key in their tests.
 func (c Config) validateRemoteWrite(p *problems) {
 	k := full(keyMonitoring)
 	m := c.Monitoring
@@ -323,13 +323,12 @@ func (c Config) validateRemoteWrite(p *problems) {
 	case m.RemoteWriteUsername != "" && password == "":
 		p.missing(full(keyMonitoringRemoteWritePassword), fmt.Sprintf("required with %s.remoteWriteUsername; set it with: pulumi config set --secret %s <value>",
 			k, full(keyMonitoringRemoteWritePassword)))
-	case m.RemoteWriteUsername == "" && password != "":
-		p.bad(full(keyMonitoringRemoteWritePassword), password, "unset without "+k+".remoteWriteUsername (basic auth needs both)")
 	}
 }
 
 // validateSMTP: Alertmanager mails the alert addresses itself, so they need
-// a mail server; a username goes with the secret password.
+// a mail server; a username goes with the secret password (a password
+// without a username is unused).
 func (c Config) validateSMTP(p *problems) {
 	k := full(keyMonitoring)
 	m := c.Monitoring
@@ -352,8 +351,6 @@ func (c Config) validateSMTP(p *problems) {
 	case m.SMTPUsername != "" && password == "":
 		p.missing(full(keyMonitoringSMTPPassword), fmt.Sprintf("required with %s.smtpUsername; set it with: pulumi config set --secret %s <value>",
 			k, full(keyMonitoringSMTPPassword)))
-	case m.SMTPUsername == "" && password != "":
-		p.bad(full(keyMonitoringSMTPPassword), password, "unset without "+k+".smtpUsername (SMTP auth needs both)")
 	}
 }
 

@@ -85,23 +85,30 @@ func (p *platform) monitoringFiles(r Region) (prom, rules, am pulumi.StringOutpu
 }
 
 // alertmanagerArgs are region r's Alertmanager inputs: the stack's alert
-// destinations, with the webhook URL and SMTP password given.
+// destinations, with the webhook URL and SMTP password given (the password
+// only with a username).
 func (c Config) alertmanagerArgs(r Region, webhook, smtpPassword string) monitoring.AlertmanagerArgs {
 	m := c.Monitoring
 	args := monitoring.AlertmanagerArgs{Stack: c.Stack, Region: r.Name, WebhookURL: webhook, Emails: c.Alerts.Emails}
 	if m.SMTPSmarthost != "" {
-		args.SMTP = &monitoring.SMTP{Smarthost: m.SMTPSmarthost, From: m.SMTPFrom, Username: m.SMTPUsername, Password: smtpPassword}
+		args.SMTP = &monitoring.SMTP{Smarthost: m.SMTPSmarthost, From: m.SMTPFrom}
+		if m.SMTPUsername != "" {
+			args.SMTP.Username, args.SMTP.Password = m.SMTPUsername, smtpPassword
+		}
 	}
 	return args
 }
 
 // prometheusArgs are region r's Prometheus inputs with the remote_write
-// password given.
+// password given (used only with a username).
 func (c Config) prometheusArgs(r Region, password string) monitoring.PrometheusArgs {
 	m := c.Monitoring
 	args := monitoring.PrometheusArgs{Stack: c.Stack, Region: r.Name, ScrapeInterval: m.ScrapeIntervalDuration()}
 	if m.RemoteWriteURL != "" {
-		args.RemoteWrite = &monitoring.RemoteWrite{URL: m.RemoteWriteURL, Username: m.RemoteWriteUsername, Password: password}
+		args.RemoteWrite = &monitoring.RemoteWrite{URL: m.RemoteWriteURL}
+		if m.RemoteWriteUsername != "" {
+			args.RemoteWrite.Username, args.RemoteWrite.Password = m.RemoteWriteUsername, password
+		}
 	}
 	return args
 }

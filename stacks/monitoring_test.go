@@ -92,8 +92,10 @@ func TestMonitoringValidation(t *testing.T) {
 		{name: "remote write username without password", stack: "production",
 			mon:  map[string]any{"remoteWriteUrl": "https://metrics.example.dev/api/v1/write", "remoteWriteUsername": "u"},
 			want: []string{"helloagents:monitoringRemoteWritePassword: missing; required with helloagents:monitoring.remoteWriteUsername; set it with: pulumi config set --secret helloagents:monitoringRemoteWritePassword <value>"}},
-		{name: "remote write password without username", stack: "staging", secrets: map[string]string{keyMonitoringRemoteWritePassword: "rw-pw-SECRET"},
-			want: []string{"helloagents:monitoringRemoteWritePassword: invalid value [secret]; allowed: unset without helloagents:monitoring.remoteWriteUsername"}},
+		{name: "remote write with credentials over http", stack: "production",
+			mon:     map[string]any{"remoteWriteUrl": "http://metrics.example.dev/write", "remoteWriteUsername": "u"},
+			secrets: map[string]string{keyMonitoringRemoteWritePassword: "rw-pw-SECRET"},
+			want:    []string{`helloagents:monitoring.remoteWriteUrl: invalid value "http://metrics.example.dev/write"; allowed: an https:// URL`}},
 		{name: "alert e-mails without SMTP", stack: "staging", mon: map[string]any{"smtpSmarthost": nil, "smtpFrom": nil},
 			want: []string{"helloagents:monitoring.smtpSmarthost: missing; helloagents:alerts.emails lists addresses and Alertmanager mails them itself"}},
 		{name: "alert e-mails without SMTP in dev", stack: "dev", other: map[string]map[string]any{keyAlerts: {"emails": []string{"me@example.dev"}}},
@@ -104,8 +106,6 @@ func TestMonitoringValidation(t *testing.T) {
 			want: []string{`helloagents:monitoring.smtpFrom: invalid value "Alerts <a@example.dev>"; allowed: the plain sender address`}},
 		{name: "SMTP username without password", stack: "staging", mon: map[string]any{"smtpUsername": "alerts"},
 			want: []string{"helloagents:monitoringSmtpPassword: missing; required with helloagents:monitoring.smtpUsername"}},
-		{name: "SMTP password without username", stack: "production", secrets: map[string]string{keyMonitoringSMTPPassword: "smtp-pw-SECRET"},
-			want: []string{"helloagents:monitoringSmtpPassword: invalid value [secret]; allowed: unset without helloagents:monitoring.smtpUsername"}},
 		{name: "nobody may look", stack: "production", mon: map[string]any{"accessEmails": nil},
 			want: []string{"helloagents:monitoring.accessEmails: missing; who may open the Prometheus and Alertmanager UIs (Cloudflare Access)"}},
 		{name: "access e-mail with a display name", stack: "staging", mon: map[string]any{"accessEmails": []string{"On call <oncall@helloagents.dev>"}},
@@ -330,5 +330,62 @@ func checkMonitoringEdge(t *testing.T, m *mocktest.Monitor, cfg Config) {
 	}
 	if want := 2 * len(cfg.Regions); len(apps) != want {
 		t.Errorf("%d Access applications (%v), want %d", len(apps), slices.Sorted(maps.Keys(apps)), want)
+	}
+}
+
+// TestMonitoringSecretsInUploads follows the remote_write and SMTP passwords
+// and the alert webhook into the rendered files: each is in exactly the
+// file that needs it, uploaded as a secret, in every region, and nowhere in
+// plain text.
+func TestMonitoringSecretsInUploads(t *testing.T) {
+	const rwPassword, smtpPassword, hook = "rw-pw-SECRET", "smtp-pw-SECRET", "https://hooks.example.dev/hook-SECRET"
+	for _, stack := range []string{"dev", "staging", "production"} {
+		t.Run(stack, func(t *testing.T) {
+			raw := stackRaw(t, stack)
+			withMonitoringUsers(t, raw)
+			withFields(t, raw, keyAlerts, map[string]any{"emails": []string{"oncall@example.dev"}})
+			raw[full(keyMonitoringRemoteWritePassword)] = rwPassword
+			raw[full(keyMonitoringSMTPPassword)] = smtpPassword
+			raw[full(keyAlertWebhookURL)] = hook
+			cfg, err := Parse(stack, raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := runConfig(t, cfg)
+			for _, needle := range []string{rwPassword, smtpPassword, hook} {
+				if leaks := plainLeaksIn(m, needle); len(leaks) > 0 {
+					t.Errorf("%s in plain text in %v", needle, leaks)
+				}
+			}
+			for _, r := range cfg.Regions {
+				want := map[string][]string{
+					"monitoring-" + r.Name + "-prometheus":   {"/etc/prometheus/prometheus.yml", rwPassword, "rw-user"},
+					"monitoring-" + r.Name + "-alertmanager": {"/etc/alertmanager/alertmanager.yml", smtpPassword, hook},
+				}
+				for name, w := range want {
+					c, _ := m.Named(restype.DockerContainer, name)
+					found := false
+					for _, u := range list(c.Inputs["uploads"]) {
+						o := obj(u)
+						if mocktest.Unwrap(o["file"]).StringValue() != w[0] {
+							continue
+						}
+						found = true
+						content := mocktest.Unwrap(o["content"]).StringValue()
+						if !o["content"].IsSecret() && !u.IsSecret() {
+							t.Errorf("%s: %s is not a secret", name, w[0])
+						}
+						for _, s := range w[1:] {
+							if !strings.Contains(content, s) {
+								t.Errorf("%s: %s lacks %q", name, w[0], s)
+							}
+						}
+					}
+					if !found {
+						t.Errorf("%s: no upload %s", name, w[0])
+					}
+				}
+			}
+		})
 	}
 }
