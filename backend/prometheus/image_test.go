@@ -1,10 +1,6 @@
 package prometheus
 
 import (
-	"context"
-	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -81,11 +77,11 @@ scrape_configs:
 	dk.WaitHealthy(t, name, 2*time.Minute)
 	base := "http://" + dk.HostPort(t, name, Port)
 
-	if code, body := request(t, http.MethodGet, base+ReadyPath); code != http.StatusOK {
+	if code, body := imagetest.Request(t, http.MethodGet, base+ReadyPath); code != http.StatusOK {
 		t.Errorf("GET %s = %d %q, want 200", ReadyPath, code, body)
 	}
 	var flags struct{ Data map[string]string }
-	decode(t, base+"/api/v1/status/flags", &flags)
+	imagetest.GetJSON(t, base+"/api/v1/status/flags", &flags)
 	for flag, want := range map[string]string{
 		"storage.tsdb.retention.time": "2d",
 		"storage.tsdb.path":           DataDir,
@@ -99,11 +95,11 @@ scrape_configs:
 		}
 	}
 	var cfg struct{ Data struct{ YAML string } }
-	decode(t, base+"/api/v1/status/config", &cfg)
+	imagetest.GetJSON(t, base+"/api/v1/status/config", &cfg)
 	if !strings.Contains(cfg.Data.YAML, "region: r1") {
 		t.Errorf("running configuration is not the uploaded one:\n%s", cfg.Data.YAML)
 	}
-	// The uploaded rule is loaded and evaluated: its series appears.
+	// The uploaded rule file is the one loaded.
 	var rules struct {
 		Data struct {
 			Groups []struct {
@@ -111,11 +107,11 @@ scrape_configs:
 			}
 		}
 	}
-	decode(t, base+"/api/v1/rules", &rules)
+	imagetest.GetJSON(t, base+"/api/v1/rules", &rules)
 	if g := rules.Data.Groups; len(g) != 1 || len(g[0].Rules) != 1 || g[0].Rules[0].Name != "test:up:sum" {
 		t.Errorf("loaded rules = %+v, want the uploaded test:up:sum", g)
 	}
-	if code, _ := request(t, http.MethodPost, base+"/-/reload"); code != http.StatusForbidden {
+	if code, _ := imagetest.Request(t, http.MethodPost, base+"/-/reload"); code != http.StatusForbidden {
 		t.Errorf("POST /-/reload = %d, want 403 (lifecycle API off)", code)
 	}
 	samples, err := promtest.Scrape(t.Context(), base+"/metrics")
@@ -128,38 +124,5 @@ scrape_configs:
 
 	if code := dk.StopExitCode(t, name, 30*time.Second); code != 0 {
 		t.Errorf("exit code after docker stop = %d, want 0 (clean shutdown on SIGTERM)", code)
-	}
-}
-
-// request sends a request without a body and returns the status and body.
-func request(t *testing.T, method, url string) (int, string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	return resp.StatusCode, string(b)
-}
-
-// decode GETs url and decodes its JSON body into v.
-func decode(t *testing.T, url string, v any) {
-	t.Helper()
-	code, body := request(t, http.MethodGet, url)
-	if code != http.StatusOK {
-		t.Fatalf("GET %s = %d %q", url, code, body)
-	}
-	if err := json.Unmarshal([]byte(body), v); err != nil {
-		t.Fatalf("GET %s: %v", url, fmt.Errorf("decode %q: %w", body, err))
 	}
 }

@@ -69,7 +69,7 @@ func TestRelease(t *testing.T) {
 
 	dns := dockerdns.Start(t, backendName)
 	backendPort := pgtest.FreePort(t)
-	proxyPort, monitorPort := pgtest.FreePort(t), pgtest.FreePort(t)
+	proxyPort, monitorPort, metricsPort := pgtest.FreePort(t), pgtest.FreePort(t), pgtest.FreePort(t)
 	// Hardening as the program runs its containers: read-only root, no
 	// capabilities, no privilege gain.
 	hardening := []string{"--network", "host", "--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL",
@@ -81,6 +81,7 @@ func TestRelease(t *testing.T) {
 	run = append(run, health...)
 	for k, v := range map[string]string{
 		proxy.EnvAddr: "127.0.0.1", proxy.EnvPort: strconv.Itoa(proxyPort), proxy.EnvMonitorPort: strconv.Itoa(monitorPort),
+		proxy.EnvMetricsAddr: "127.0.0.1", proxy.EnvMetricsPort: strconv.Itoa(metricsPort),
 		proxy.EnvResolver: dns.Addr(), proxy.EnvBackendHost: backendName, proxy.EnvBackendPort: strconv.Itoa(backendPort),
 	} {
 		run = append(run, "-e", k+"="+v)

@@ -1,7 +1,11 @@
 package imagetest
 
 import (
+	"context"
+	"encoding/json"
+	"io"
 	"net"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -46,4 +50,38 @@ func (d Docker) StopExitCode(t testing.TB, id string, timeout time.Duration) int
 		t.Fatalf("exit code of %s: %v", id, err)
 	}
 	return code
+}
+
+// Request sends a request without a body (bounded by 10 s) and returns the
+// status and body; a transport error fails the test.
+func Request(t testing.TB, method, url string) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+// GetJSON GETs url, wants 200 and decodes the JSON body into v.
+func GetJSON(t testing.TB, url string, v any) {
+	t.Helper()
+	code, body := Request(t, http.MethodGet, url)
+	if code != http.StatusOK {
+		t.Fatalf("GET %s = %d %q", url, code, body)
+	}
+	if err := json.Unmarshal([]byte(body), v); err != nil {
+		t.Fatalf("GET %s: decode %q: %v", url, body, err)
+	}
 }
