@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
 
 	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -43,11 +42,6 @@ const (
 	AlertmanagerConfigFile = AlertmanagerConfigDir + "/alertmanager.yml"
 	AlertmanagerDataDir    = "/alertmanager"
 )
-
-// Binary of the Debian package the Alertmanager image installs; the
-// program names the entrypoint so the flags it passes are the only ones
-// (Alertmanager refuses a flag given twice).
-const alertmanagerBinary = "/usr/bin/prometheus-alertmanager"
 
 // EnvPrometheusRetention is how long the Prometheus image keeps samples
 // (its entrypoint's --storage.tsdb.retention.time, backend/prometheus).
@@ -196,8 +190,7 @@ func prometheus(ctx *pulumi.Context, name string, args *MonitoringArgs, in []pul
 }
 
 // alertmanager creates Alertmanager on its configuration and data volumes,
-// with clustering off (one per region) and the egress network to reach the
-// webhook and the mail server.
+// with the egress network to reach the webhook and the mail server.
 func alertmanager(ctx *pulumi.Context, name string, args *MonitoringArgs, in []pulumi.ResourceOption) (*docker.Container, error) {
 	img, err := image(ctx, name+"-alertmanager-image", args.Images.Alertmanager, args.Pull, in...)
 	if err != nil {
@@ -207,18 +200,14 @@ func alertmanager(ctx *pulumi.Context, name string, args *MonitoringArgs, in []p
 	if err != nil {
 		return nil, err
 	}
+	// The image's entrypoint passes the paths above, the port and no
+	// clustering (one Alertmanager per region); the command adds the URL
+	// the notifications' links use. Alertmanager refuses a flag given
+	// twice, so the command repeats none of the entrypoint's.
 	c := &docker.ContainerArgs{
-		Name:        pulumi.Sprintf("%s-alertmanager", args.Host.Prefix),
-		Image:       img,
-		Entrypoints: pulumi.ToStringArray([]string{alertmanagerBinary}),
-		Command: pulumi.ToStringArray([]string{
-			"--config.file=" + AlertmanagerConfigFile,
-			"--storage.path=" + AlertmanagerDataDir,
-			"--web.listen-address=0.0.0.0:" + strconv.Itoa(AlertmanagerPort),
-			"--web.external-url=" + args.AlertmanagerURL,
-			// No gossip: one Alertmanager per region, nothing to peer with.
-			"--cluster.listen-address=",
-		}),
+		Name:    pulumi.Sprintf("%s-alertmanager", args.Host.Prefix),
+		Image:   img,
+		Command: pulumi.ToStringArray([]string{"--web.external-url=" + args.AlertmanagerURL}),
 		Mounts:           mounts,
 		Uploads:          uploads(map[string]pulumi.StringInput{AlertmanagerConfigFile: args.AlertmanagerConfig}),
 		Labels:           configLabel(args.AlertmanagerConfig),
