@@ -27,7 +27,9 @@ var accessApplications = []string{restype.AccessApplication, restype.LegacyAcces
 // or a one-level wildcard of the zone) that has at least one policy.
 // Without one, Prometheus (every metric, every target's address) and
 // Alertmanager (silences: anyone could mute every page) would answer the
-// whole internet. Hostnames and policies not known yet are not judged.
+// whole internet. An uncovered hostname is reported on the tunnel config,
+// an application without policies on the application. Hostnames and
+// policies not known yet are not judged.
 func MonitoringBehindAccess(resources []policyx.AnalyzerResource, _ Context) []Finding {
 	apps := accessCoverage(resources)
 	var out []Finding
@@ -36,18 +38,18 @@ func MonitoringBehindAccess(resources []policyx.AnalyzerResource, _ Context) []F
 			continue
 		}
 		for _, route := range monitoringRoutes(r) {
-			policies, covered := apps.lookup(route.hostname)
+			app, covered := apps.lookup(route.hostname)
 			switch {
 			case !covered:
 				out = append(out, Finding{URN: r.URN, Message: fmt.Sprintf(
 					"%s: hostname %s reaches the monitoring service %s without a Cloudflare Access application covering it; "+
 						"protect it (components.MonitoringAccess, helloagents:monitoring.accessEmails / accessDomains) or remove the route",
 					label(r), route.hostname, route.service)})
-			case !policies:
-				out = append(out, Finding{URN: r.URN, Message: fmt.Sprintf(
-					"%s: the Access application of %s (monitoring service %s) has no policy, so nobody is allowed in and no service token works; "+
+			case !app.policies:
+				out = append(out, Finding{URN: app.urn, Message: fmt.Sprintf(
+					"%s: the Access application of %s (routed by %s to the monitoring service %s) has no policy, so nobody is allowed in and no service token works; "+
 						"give it the monitoring policies (components.MonitoringAccess)",
-					label(r), route.hostname, route.service)})
+					app.label, route.hostname, label(r), route.service)})
 			}
 		}
 	}
@@ -80,17 +82,24 @@ func monitoringRoutes(r policyx.AnalyzerResource) []route {
 	return out
 }
 
-// coverage maps each hostname an Access application covers to whether it
-// has policies (or may have, once they are known); pending is set when an
-// application's hostnames are not known yet.
+// coverage maps each hostname an Access application covers to that
+// application; pending is set when an application's hostnames are not
+// known yet.
 type coverage struct {
-	hosts   map[string]bool
+	hosts   map[string]appCover
 	pending bool
+}
+
+// appCover is an Access application: whether it has policies (or may
+// have, once they are known), and how to name it.
+type appCover struct {
+	policies   bool
+	urn, label string
 }
 
 // accessCoverage reads every Access application of the graph.
 func accessCoverage(resources []policyx.AnalyzerResource) coverage {
-	c := coverage{hosts: map[string]bool{}}
+	c := coverage{hosts: map[string]appCover{}}
 	for _, r := range resources {
 		if !slices.Contains(accessApplications, r.Type) {
 			continue
@@ -100,7 +109,9 @@ func accessCoverage(resources []policyx.AnalyzerResource) coverage {
 		domains, complete := applicationDomains(r)
 		c.pending = c.pending || !complete
 		for _, d := range domains {
-			c.hosts[d] = c.hosts[d] || hasPolicies
+			if prev, ok := c.hosts[d]; !ok || !prev.policies {
+				c.hosts[d] = appCover{policies: hasPolicies, urn: r.URN, label: label(r)}
+			}
 		}
 	}
 	return c
@@ -140,17 +151,18 @@ func applicationDomains(r policyx.AnalyzerResource) (domains []string, complete 
 	return domains, complete
 }
 
-// lookup reports whether host is covered and whether its application has
-// policies. While an application's hostnames are unknown (a preview), an
-// uncovered host is given the benefit of the doubt; the update judges it.
-func (c coverage) lookup(host string) (policies, covered bool) {
-	if p, ok := c.hosts[host]; ok {
-		return p, true
+// lookup returns the application covering host, if any (one with
+// policies first). While an application's hostnames are unknown (a
+// preview), an uncovered host is given the benefit of the doubt; the
+// update judges it.
+func (c coverage) lookup(host string) (appCover, bool) {
+	if a, ok := c.hosts[host]; ok {
+		return a, true
 	}
 	if _, rest, ok := strings.Cut(host, "."); ok {
-		if p, ok := c.hosts["*."+rest]; ok {
-			return p, true
+		if a, ok := c.hosts["*."+rest]; ok {
+			return a, true
 		}
 	}
-	return true, c.pending
+	return appCover{policies: true}, c.pending
 }

@@ -59,7 +59,11 @@ func TestMonitoringBehindAccess(t *testing.T) {
 		{"application without policies", func(t *testing.T) []policyx.AnalyzerResource {
 			return []policyx.AnalyzerResource{cfg(t), accessApp(t, "a1", map[string]any{"domain": prom, "policies": []any{}}),
 				accessApp(t, "a2", map[string]any{"domain": am})}
-		}, [][]string{{prom, "has no policy"}}},
+		}, [][]string{{"a1", prom, "tun-config", "has no policy"}}},
+		{"a second application with policies covers it", func(t *testing.T) []policyx.AnalyzerResource {
+			return []policyx.AnalyzerResource{cfg(t), accessApp(t, "a1", map[string]any{"domain": prom, "policies": []any{}}),
+				accessApp(t, "a3", map[string]any{"domain": prom}), accessApp(t, "a2", map[string]any{"domain": am})}
+		}, nil},
 		{"policies not known yet", func(t *testing.T) []policyx.AnalyzerResource {
 			return []policyx.AnalyzerResource{cfg(t), accessApp(t, "a1", map[string]any{"domain": prom, "policies": computed}),
 				accessApp(t, "a2", map[string]any{"domain": am})}
@@ -93,8 +97,14 @@ func TestMonitoringBehindAccess(t *testing.T) {
 			var msgs []string
 			for _, f := range got {
 				msgs = append(msgs, f.Message)
-				if !strings.HasSuffix(f.URN, "::tun-config") {
-					t.Errorf("finding blames %s, want the tunnel config", f.URN)
+				// An uncovered hostname is the tunnel config's finding, an
+				// application without policies the application's.
+				want := "::tun-config"
+				if strings.Contains(f.Message, "has no policy") {
+					want = "::a1"
+				}
+				if !strings.HasSuffix(f.URN, want) {
+					t.Errorf("finding blames %s, want %s", f.URN, want)
 				}
 			}
 			assertMessages(t, msgs, tt.want)
