@@ -2,14 +2,16 @@ module github.com/helloagents/infra
 
 go 1.26.8
 
-require github.com/helloagents/infra/policy v0.0.0-00010101000000-000000000000
+require (
+	github.com/helloagents/infra/policy v0.0.0-00010101000000-000000000000
+	github.com/prometheus/common v0.72.0
+)
 
 require (
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
 	github.com/jackc/pgx/v5 v5.12.0 // indirect
 	github.com/prometheus/client_model v0.6.3 // indirect
-	github.com/prometheus/common v0.72.0 // indirect
 )
 
 require (
