@@ -205,9 +205,9 @@ func alertmanager(ctx *pulumi.Context, name string, args *MonitoringArgs, in []p
 	// the notifications' links use. Alertmanager refuses a flag given
 	// twice, so the command repeats none of the entrypoint's.
 	c := &docker.ContainerArgs{
-		Name:    pulumi.Sprintf("%s-alertmanager", args.Host.Prefix),
-		Image:   img,
-		Command: pulumi.ToStringArray([]string{"--web.external-url=" + args.AlertmanagerURL}),
+		Name:             pulumi.Sprintf("%s-alertmanager", args.Host.Prefix),
+		Image:            img,
+		Command:          pulumi.ToStringArray([]string{"--web.external-url=" + args.AlertmanagerURL}),
 		Mounts:           mounts,
 		Uploads:          uploads(map[string]pulumi.StringInput{AlertmanagerConfigFile: args.AlertmanagerConfig}),
 		Labels:           configLabel(args.AlertmanagerConfig),
