@@ -39,6 +39,9 @@ type BackendServiceArgs struct {
 	// outage does not mark every replica unhealthy.
 	HealthCheck        healthcheck.Settings
 	HealthcheckCommand []string
+	// MetricsPort, when non-zero, turns on the replicas' Prometheus
+	// listener (METRICS_PORT, BackendMetricsPort), on the networks only.
+	MetricsPort int
 	// Env are plain variables; SecretEnv are secret ones (DATABASE_URL,
 	// AI_API_KEY, SENTRY_DSN).
 	Env       map[string]string
@@ -108,7 +111,7 @@ func replicaArgs(args *BackendServiceArgs, img, fingerprint pulumi.StringOutput,
 	c := &docker.ContainerArgs{
 		Name:        pulumi.Sprintf("%s-backend-%s-%d", args.Host.Prefix, fingerprint, i),
 		Image:       img,
-		Envs:        env(backendEnv(args), args.SecretEnv),
+		Envs:        append(env(backendEnv(args), args.SecretEnv), imageFingerprintEnv(args.Image)),
 		Healthcheck: dockerHealthcheck(args.HealthCheck, backendHealthTest(args)),
 		// Creation returns once Docker reports the replica healthy; a replica
 		// that never gets there fails the update before any old one goes.
@@ -128,8 +131,32 @@ func replicaArgs(args *BackendServiceArgs, img, fingerprint pulumi.StringOutput,
 
 func backendEnv(args *BackendServiceArgs) map[string]string {
 	plain := StopFor(RoleBackend).withDrainEnv(map[string]string{"HOST": "0.0.0.0", "PORT": fmt.Sprint(args.Port)})
+	if args.MetricsPort != 0 {
+		plain[EnvMetricsPort] = fmt.Sprint(args.MetricsPort)
+	}
 	maps.Copy(plain, args.Env)
 	return plain
+}
+
+// Variables of the backend's metrics (backend/README.md).
+const (
+	EnvMetricsPort      = "METRICS_PORT"
+	EnvImageFingerprint = "IMAGE_FINGERPRINT"
+)
+
+// imageFingerprintEnv is IMAGE_FINGERPRINT, the fingerprint label of the
+// replicas' helloagents_build_info: the digest of the image they run, as
+// the stack names it (sha256:<hex>: the repo digest of a pushed or pinned
+// image, the local image ID in dev), so a series says which image served it
+// and the value is the one infra/status and the promotion journal show. It
+// changes with the image, which the replica fingerprint already covers.
+func imageFingerprintEnv(ref pulumi.StringInput) pulumi.StringOutput {
+	return ref.ToStringOutput().ApplyT(func(r string) string {
+		if _, digest, ok := strings.Cut(r, "@"); ok {
+			r = digest
+		}
+		return EnvImageFingerprint + "=" + r
+	}).(pulumi.StringOutput)
 }
 
 func backendHealthTest(args *BackendServiceArgs) []string {

@@ -37,6 +37,10 @@ const (
 	RolePITR     Role = "pgbackrest"
 	RoleProxy    Role = "proxy"
 	RoleTunnel   Role = "tunnel"
+	// The region's monitoring (monitoring.go).
+	RolePrometheus   Role = "prometheus"
+	RoleAlertmanager Role = "alertmanager"
+	RolePGExporter   Role = "pgexporter"
 )
 
 // Label keys stamped on every container (see Identity).

@@ -12,7 +12,7 @@
 // on the default, local engine.
 //
 //	Secrets         helloagents:secrets:Secrets          generated and configured secrets, as secret outputs
-//	Region          helloagents:region:Host               a region: docker provider, private and egress networks; parent of its Database, BackendService, Proxy, Tunnel
+//	Region          helloagents:region:Host               a region: docker provider, private and egress networks; parent of its Database, BackendService, Proxy, Tunnel, Monitoring
 //	Image           helloagents:backend:Image             docker.Image built from backend/ (pushed in staging)
 //	BackendService  helloagents:backend:BackendService    the API replicas of a region (new ones healthy before old ones go)
 //	Proxy           helloagents:backend:Proxy             the region's HAProxy: ready replicas only, retries
@@ -21,6 +21,8 @@
 //	Tunnel          helloagents:edge:Tunnel               Cloudflare Tunnel plus its cloudflared container
 //	Edge            helloagents:edge:Edge                 zone settings, DNS, health check or load balancer
 //	Alerts          helloagents:edge:Alerts               notification policies per pool, health check, tunnel; zone SSL
+//	Monitoring      helloagents:monitoring:Monitoring     a region's Prometheus, Alertmanager and Postgres exporter
+//	MonitoringAccess helloagents:edge:MonitoringAccess    Cloudflare Access applications, policies, service token and DNS of the monitoring hostnames
 //	Frontend        helloagents:frontend:Frontend         Cloudflare Pages project, domain, DNS
 //
 // Every container goes through harden (container.go): numeric non-root

@@ -1,6 +1,7 @@
 package components_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -32,7 +33,8 @@ func TestTunnel(t *testing.T) {
 		_, err = components.NewTunnel(ctx, "tunnel-eu", &components.TunnelArgs{
 			Prefix: "helloagents-test", Region: "eu", AccountID: "acct", Secret: secret("c2VjcmV0"),
 			Hostnames: []string{"api.example.dev", "api-eu.example.dev"}, Service: "http://backend:8000",
-			Image: "cloudflare/cloudflared:2024.12.2", Host: host, Cloudflare: cf,
+			Routes: []components.TunnelRoute{{Hostname: "prometheus-eu.example.dev", Service: "http://prometheus:9090"}},
+			Image:  "cloudflare/cloudflared:2024.12.2", Host: host, Cloudflare: cf,
 			Limits: components.Limits{MemoryMB: 128, CPUs: 0.5, MaxRestarts: 5}, HealthCheck: healthcheck.Default(),
 		}, host.Child())
 		return err
@@ -43,8 +45,18 @@ func TestTunnel(t *testing.T) {
 	}
 	conf, _ := m.Named(restype.TunnelConfig, "tunnel-eu-config")
 	rules := mocktest.Unwrap(mocktest.Unwrap(conf.Inputs["config"]).ObjectValue()["ingressRules"]).ArrayValue()
-	if len(rules) != 3 || mocktest.Unwrap(rules[2].ObjectValue()["service"]).StringValue() != "http_status:404" {
-		t.Errorf("ingress rules %v: want two hostnames then a 404 catch-all", rules)
+	var routes []string
+	for _, r := range rules {
+		o := mocktest.Unwrap(r).ObjectValue()
+		host := ""
+		if h := mocktest.Unwrap(o["hostname"]); h.IsString() {
+			host = h.StringValue()
+		}
+		routes = append(routes, host+" "+mocktest.Unwrap(o["service"]).StringValue())
+	}
+	if want := []string{"api.example.dev http://backend:8000", "api-eu.example.dev http://backend:8000",
+		"prometheus-eu.example.dev http://prometheus:9090", " http_status:404"}; !slices.Equal(routes, want) {
+		t.Errorf("ingress rules %q, want the two API hostnames, the route, then a 404 catch-all: %q", routes, want)
 	}
 	c, _ := m.Named(restype.DockerContainer, "tunnel-eu-cloudflared")
 	envs := mocktest.Unwrap(c.Inputs["envs"]).ArrayValue()

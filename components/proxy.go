@@ -32,6 +32,10 @@ type ProxyArgs struct {
 	// MaxReplicas is the most replicas a region runs; a release runs two
 	// generations side by side, so the proxy tracks twice as many.
 	MaxReplicas int
+	// MetricsPort, when non-zero, is the port of HAProxy's Prometheus
+	// exporter (PROXY_METRICS_PORT, ProxyMetricsPort) on the container's
+	// networks.
+	MetricsPort int
 	Limits      Limits
 }
 
@@ -107,13 +111,17 @@ func proxyArgs(args *ProxyArgs, img pulumi.StringOutput) *docker.ContainerArgs {
 // proxyEnv tells HAProxy where it listens, which replicas it tracks and how
 // it asks them whether they are ready.
 func proxyEnv(args *ProxyArgs) map[string]string {
-	return StopFor(RoleProxy).withDrainEnv(map[string]string{
+	vars := map[string]string{
 		proxy.EnvPort:        strconv.Itoa(args.Port),
 		proxy.EnvBackendHost: BackendAlias,
 		proxy.EnvBackendPort: strconv.Itoa(args.BackendPort),
 		proxy.EnvHealthPath:  health.ReadyPath,
 		proxy.EnvMaxServers:  strconv.Itoa(2 * args.MaxReplicas),
-	})
+	}
+	if args.MetricsPort != 0 {
+		vars[proxy.EnvMetricsPort] = strconv.Itoa(args.MetricsPort)
+	}
+	return StopFor(RoleProxy).withDrainEnv(vars)
 }
 
 // proxyName is the container's Docker name. Behind a tunnel it carries a

@@ -33,6 +33,10 @@ type SecretsArgs struct {
 	R2SecretAccessKey  string
 	RegistryPassword   string
 	AlertWebhookURL    string
+	// The monitoring's credentials: Prometheus's remote_write password and
+	// Alertmanager's SMTP password.
+	MonitoringRemoteWritePassword string
+	MonitoringSMTPPassword        string
 }
 
 // Secrets is the one place that generates (random) and collects (config)
@@ -64,6 +68,10 @@ type Secrets struct {
 	// AlertWebhookURL is the alert webhook (its URL is its credential).
 	AlertWebhookURL    pulumi.StringOutput
 	HasAlertWebhookURL bool
+	// MonitoringRemoteWritePassword and MonitoringSMTPPassword go into the
+	// rendered Prometheus and Alertmanager files.
+	MonitoringRemoteWritePassword pulumi.StringOutput
+	MonitoringSMTPPassword        pulumi.StringOutput
 }
 
 // NewSecrets generates and collects the platform's secrets.
@@ -155,4 +163,6 @@ func (s *Secrets) collected(args *SecretsArgs) {
 	s.R2SecretAccessKey = secret(args.R2SecretAccessKey)
 	s.RegistryPassword, s.HasRegistry = secret(args.RegistryPassword), args.RegistryPassword != ""
 	s.AlertWebhookURL, s.HasAlertWebhookURL = secret(args.AlertWebhookURL), args.AlertWebhookURL != ""
+	s.MonitoringRemoteWritePassword = secret(args.MonitoringRemoteWritePassword)
+	s.MonitoringSMTPPassword = secret(args.MonitoringSMTPPassword)
 }

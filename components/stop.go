@@ -64,6 +64,20 @@ func StopFor(r Role) Stop {
 		// pgbackup aborts a running dump and its upload (WaitDelay 5 s), so
 		// no half-written object looks like a good backup.
 		return Stop{Signal: "SIGTERM", Drain: 5 * time.Second, Exit: 5 * time.Second}
+	case RolePrometheus:
+		// Prometheus stops scraping and evaluating, sends the alerts still
+		// queued to Alertmanager and closes the TSDB (its WAL is on the
+		// data volume either way; a kill costs a WAL replay at the next
+		// start, not data).
+		return Stop{Signal: "SIGTERM", Drain: 25 * time.Second, Exit: 5 * time.Second}
+	case RoleAlertmanager:
+		// Alertmanager writes its silences and notification log to the
+		// data volume, so a restart neither forgets a silence nor repeats
+		// a notification.
+		return Stop{Signal: "SIGTERM", Drain: 5 * time.Second, Exit: 5 * time.Second}
+	case RolePGExporter:
+		// The exporter holds nothing but a scrape in flight.
+		return Stop{Signal: "SIGTERM", Drain: 2 * time.Second, Exit: 3 * time.Second}
 	}
 	panic(fmt.Sprintf("components: no stop for role %q", r))
 }

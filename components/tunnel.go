@@ -24,6 +24,10 @@ type TunnelArgs struct {
 	// Service is where the tunnel sends requests inside the region: the
 	// region's proxy, e.g. http://proxy:8000.
 	Service string
+	// Routes send further hostnames to services of their own (the
+	// region's Prometheus and Alertmanager UIs, which MonitoringAccess
+	// puts behind Cloudflare Access).
+	Routes []TunnelRoute
 	// Image is the cloudflared image.
 	Image string
 	// Host is the region's engine; Cloudflare is the explicit provider.
@@ -32,6 +36,13 @@ type TunnelArgs struct {
 	Limits     Limits
 	// HealthCheck paces cloudflared's own healthcheck.
 	HealthCheck healthcheck.Settings
+}
+
+// TunnelRoute is one hostname of a tunnel and the service inside the
+// region it reaches.
+type TunnelRoute struct {
+	Hostname string
+	Service  string
 }
 
 // Tunnel is a Cloudflare Tunnel plus the cloudflared container that holds it
@@ -74,7 +85,7 @@ func NewTunnel(ctx *pulumi.Context, name string, args *TunnelArgs, opts ...pulum
 }
 
 // routedTunnel creates the tunnel and its ingress rules: args.Hostnames go
-// to args.Service, anything else gets a 404.
+// to args.Service, each of args.Routes to its own, anything else gets a 404.
 func routedTunnel(ctx *pulumi.Context, name string, args *TunnelArgs, cf ...pulumi.ResourceOption) (*cloudflare.ZeroTrustTunnelCloudflared, error) {
 	tunnel, err := cloudflare.NewZeroTrustTunnelCloudflared(ctx, name, &cloudflare.ZeroTrustTunnelCloudflaredArgs{
 		AccountId: pulumi.String(args.AccountID),
@@ -91,6 +102,12 @@ func routedTunnel(ctx *pulumi.Context, name string, args *TunnelArgs, cf ...pulu
 		rules = append(rules, cloudflare.ZeroTrustTunnelCloudflaredConfigConfigIngressRuleArgs{
 			Hostname: pulumi.String(h),
 			Service:  pulumi.String(args.Service),
+		})
+	}
+	for _, r := range args.Routes {
+		rules = append(rules, cloudflare.ZeroTrustTunnelCloudflaredConfigConfigIngressRuleArgs{
+			Hostname: pulumi.String(r.Hostname),
+			Service:  pulumi.String(r.Service),
 		})
 	}
 	// The last rule must match everything: refuse unknown hostnames.

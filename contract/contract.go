@@ -33,7 +33,29 @@ const (
 	OutputProxyImage = "proxyImage"
 	// OutputPostgresImage is the Postgres image reference.
 	OutputPostgresImage = "postgresImage"
+	// OutputPrometheusImage, OutputAlertmanagerImage and
+	// OutputPGExporterImage are the monitoring images' references.
+	OutputPrometheusImage   = "prometheusImage"
+	OutputAlertmanagerImage = "alertmanagerImage"
+	OutputPGExporterImage   = "pgexporterImage"
+	// OutputPrometheusURLs maps each region's name to its Prometheus (dev:
+	// http://127.0.0.1:9090; elsewhere an https hostname behind Cloudflare
+	// Access).
+	OutputPrometheusURLs = "prometheusUrls"
+	// OutputMonitoringClientID and OutputMonitoringClientSecret are the
+	// Cloudflare Access service token that opens the monitoring hostnames
+	// (headers CF-Access-Client-Id and CF-Access-Client-Secret). Secret
+	// outputs (`pulumi stack output --show-secrets`), exported only by the
+	// stacks behind Cloudflare (CloudOutputs).
+	OutputMonitoringClientID     = "monitoringClientId"
+	OutputMonitoringClientSecret = "monitoringClientSecret"
 )
+
+// CloudOutputs are the outputs only stacks behind Cloudflare (staging,
+// production) export, sorted.
+func CloudOutputs() []string {
+	return []string{OutputMonitoringClientID, OutputMonitoringClientSecret}
+}
 
 // Namespace is the program's config namespace.
 const Namespace = "helloagents"
@@ -52,6 +74,11 @@ const (
 	// KeyPrimaryRegion names the region whose database is the primary;
 	// the failover rewrites it.
 	KeyPrimaryRegion = Namespace + ":database.primaryRegion"
+	// KeyPrometheusImage, KeyAlertmanagerImage and KeyPGExporterImage are
+	// the digests of the monitoring images.
+	KeyPrometheusImage   = Namespace + ":monitoring.prometheusImage"
+	KeyAlertmanagerImage = Namespace + ":monitoring.alertmanagerImage"
+	KeyPGExporterImage   = Namespace + ":monitoring.pgexporterImage"
 )
 
 // RegionImageKey is the config path of the digest region i runs.
@@ -68,6 +95,14 @@ type Deployed struct {
 	BackupImage   string
 	ProxyImage    string
 	PostgresImage string
+	// The monitoring images, each region's Prometheus and the Access
+	// service token of the monitoring hostnames.
+	PrometheusImage        string
+	AlertmanagerImage      string
+	PGExporterImage        string
+	PrometheusURLs         map[string]string
+	MonitoringClientID     string
+	MonitoringClientSecret string
 
 	present map[string]bool
 }
@@ -84,9 +119,19 @@ func (d *Deployed) strings() map[string]*string {
 		OutputAPIURL: &d.APIURL, OutputFrontendURL: &d.FrontendURL,
 		OutputBackendImage: &d.BackendImage, OutputBackupBucket: &d.BackupBucket,
 		OutputBackupImage: &d.BackupImage, OutputProxyImage: &d.ProxyImage,
-		OutputPostgresImage: &d.PostgresImage,
-		OutputHealthURLs:    nil, // a map, decoded by healthURLs
+		OutputPostgresImage:   &d.PostgresImage,
+		OutputPrometheusImage: &d.PrometheusImage, OutputAlertmanagerImage: &d.AlertmanagerImage,
+		OutputPGExporterImage:    &d.PGExporterImage,
+		OutputMonitoringClientID: &d.MonitoringClientID, OutputMonitoringClientSecret: &d.MonitoringClientSecret,
+		OutputHealthURLs:     nil, // maps, decoded by stringMap
+		OutputPrometheusURLs: nil,
 	}
+}
+
+// maps maps each output that is an object of region name to URL to its
+// field.
+func (d *Deployed) maps() map[string]*map[string]string {
+	return map[string]*map[string]string{OutputHealthURLs: &d.HealthURLs, OutputPrometheusURLs: &d.PrometheusURLs}
 }
 
 // DecodeOutputs types a stack's outputs as `pulumi stack output --json` or
@@ -103,7 +148,7 @@ func DecodeOutputs(out map[string]any) (Deployed, error) {
 		d.present[name] = true
 		if field == nil {
 			var err error
-			if d.HealthURLs, err = stringMap(v); err != nil {
+			if *d.maps()[name], err = stringMap(v); err != nil {
 				errs = append(errs, fmt.Errorf("output %s%w", name, err))
 			}
 			continue
@@ -146,8 +191,8 @@ func (d Deployed) Require(names ...string) error {
 
 // empty reports whether output name holds no value.
 func (d Deployed) empty(name string) bool {
-	if name == OutputHealthURLs {
-		return len(d.HealthURLs) == 0
+	if m, ok := d.maps()[name]; ok {
+		return len(*m) == 0
 	}
 	field, known := d.strings()[name]
 	return !known || *field == ""

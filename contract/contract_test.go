@@ -2,6 +2,7 @@ package contract
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -12,6 +13,9 @@ func TestDecodeOutputs(t *testing.T) {
 		OutputHealthURLs:   map[string]any{"eu": "https://api-eu.x.dev/health/ready"},
 		OutputBackendImage: "r/b@sha256:1", OutputBackupBucket: "bkt", OutputBackupImage: "r/p@sha256:2",
 		OutputProxyImage: "r/x@sha256:3", OutputPostgresImage: "r/pg@sha256:4", "somethingNewer": 42.0,
+		OutputPrometheusImage: "r/prom@sha256:5", OutputAlertmanagerImage: "r/am@sha256:6", OutputPGExporterImage: "r/pge@sha256:7",
+		OutputPrometheusURLs:     map[string]any{"eu": "https://prometheus-eu.x.dev"},
+		OutputMonitoringClientID: "id.access", OutputMonitoringClientSecret: "s3cr3t",
 	}
 	for _, tc := range []struct {
 		name    string
@@ -25,6 +29,9 @@ func TestDecodeOutputs(t *testing.T) {
 			HealthURLs:   map[string]string{"eu": "https://api-eu.x.dev/health/ready"},
 			BackendImage: "r/b@sha256:1", BackupBucket: "bkt", BackupImage: "r/p@sha256:2",
 			ProxyImage: "r/x@sha256:3", PostgresImage: "r/pg@sha256:4",
+			PrometheusImage: "r/prom@sha256:5", AlertmanagerImage: "r/am@sha256:6", PGExporterImage: "r/pge@sha256:7",
+			PrometheusURLs:     map[string]string{"eu": "https://prometheus-eu.x.dev"},
+			MonitoringClientID: "id.access", MonitoringClientSecret: "s3cr3t",
 		}},
 		{name: "older stack without backupImage", out: map[string]any{OutputAPIURL: "http://a", OutputBackendImage: "sha256:1"},
 			want:    Deployed{APIURL: "http://a", BackendImage: "sha256:1"},
@@ -34,6 +41,8 @@ func TestDecodeOutputs(t *testing.T) {
 				"output backupImage: got null, want a string"}},
 		{name: "mistyped health URL entry", out: map[string]any{OutputHealthURLs: map[string]any{"eu": "https://e", "us": true}},
 			errs: []string{`output healthUrls["us"]: got a boolean, want a string`}},
+		{name: "mistyped Prometheus URLs", out: map[string]any{OutputPrometheusURLs: []any{"https://p"}},
+			errs: []string{"output prometheusUrls: got a list, want an object"}},
 		{name: "empty string is present but empty", out: map[string]any{OutputAPIURL: ""},
 			require: []string{OutputAPIURL, OutputBackendImage}},
 	} {
@@ -87,13 +96,21 @@ func TestKeys(t *testing.T) {
 		{KeyBackupImage, "helloagents:backup.image"},
 		{KeyProxyImage, "helloagents:backend.proxyImage"},
 		{KeyDatabaseImage, "helloagents:database.image"},
+		{KeyPrometheusImage, "helloagents:monitoring.prometheusImage"},
+		{KeyAlertmanagerImage, "helloagents:monitoring.alertmanagerImage"},
+		{KeyPGExporterImage, "helloagents:monitoring.pgexporterImage"},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("key %q, want %q", tc.got, tc.want)
 		}
 	}
-	if got := len(Outputs()); got != 8 {
-		t.Errorf("Outputs() has %d names, want 8: %v", got, Outputs())
+	if got := len(Outputs()); got != 14 {
+		t.Errorf("Outputs() has %d names, want 14: %v", got, Outputs())
+	}
+	for _, name := range CloudOutputs() {
+		if !slices.Contains(Outputs(), name) {
+			t.Errorf("cloud output %s is not in Outputs()", name)
+		}
 	}
 }
 
@@ -104,9 +121,10 @@ func TestValue(t *testing.T) {
 	}
 	for _, tc := range []struct{ name, want string }{
 		{OutputPostgresImage, "pg@sha256:1"},
-		{OutputProxyImage, ""}, // not exported
-		{OutputHealthURLs, ""}, // not a string output
-		{"noSuchOutput", ""},   // unknown
+		{OutputProxyImage, ""},     // not exported
+		{OutputHealthURLs, ""},     // not a string output
+		{OutputPrometheusURLs, ""}, // not a string output
+		{"noSuchOutput", ""},       // unknown
 	} {
 		if got := d.Value(tc.name); got != tc.want {
 			t.Errorf("Value(%q) = %q, want %q", tc.name, got, tc.want)

@@ -41,6 +41,8 @@ type Config struct {
 	Frontend    Frontend
 	Edge        Edge
 	Alerts      Alerts
+	SLO         SLO
+	Monitoring  Monitoring
 	Secrets     Secrets
 }
 
@@ -216,6 +218,10 @@ type Secrets struct {
 	R2SecretAccessKey  Secret
 	RegistryPassword   Secret
 	AlertWebhookURL    Secret
+	// MonitoringRemoteWritePassword authenticates Prometheus's remote_write;
+	// MonitoringSMTPPassword Alertmanager's mail server.
+	MonitoringRemoteWritePassword Secret
+	MonitoringSMTPPassword        Secret
 }
 
 // Config keys (without the namespace). Objects are JSON in the raw map.
@@ -241,7 +247,7 @@ const (
 func Keys() []string {
 	return append([]string{
 		keyEnvironment, keyRegions, keyHealthCheck, keyBackend, keyDatabase,
-		keyBackup, keyFrontend, keyEdge, keyAlerts,
+		keyBackup, keyFrontend, keyEdge, keyAlerts, keySLO, keyMonitoring,
 	}, SecretKeys()...)
 }
 

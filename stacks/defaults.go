@@ -23,6 +23,8 @@ func Defaults(stack string, env Environment) Config {
 		Backup:      defaultBackup(stack),
 		Frontend:    defaultFrontend(stack),
 		Edge:        defaultEdge(),
+		SLO:         defaultSLO(),
+		Monitoring:  defaultMonitoring(),
 	}
 	switch env {
 	case Dev:

@@ -83,6 +83,8 @@ func (d *decoder) decode(c *Config, raw map[string]string) {
 		{keyFrontend, &c.Frontend},
 		{keyEdge, &c.Edge},
 		{keyAlerts, &c.Alerts},
+		{keySLO, &c.SLO},
+		{keyMonitoring, &c.Monitoring},
 	}
 	for _, o := range objects {
 		if v, ok := raw[full(o.key)]; ok {

@@ -31,20 +31,50 @@ type Outputs struct {
 	// PostgresImage is the database image (PostgreSQL with pgBackRest): the
 	// digest to copy into production's database.image.
 	PostgresImage pulumi.StringOutput
+	// PrometheusImage, AlertmanagerImage and PGExporterImage are the
+	// monitoring images: the digests to copy into production's
+	// monitoring.*Image.
+	PrometheusImage   pulumi.StringOutput
+	AlertmanagerImage pulumi.StringOutput
+	PGExporterImage   pulumi.StringOutput
+	// PrometheusURLs maps each region to where its Prometheus answers
+	// (dev: 127.0.0.1; elsewhere behind Cloudflare Access).
+	PrometheusURLs pulumi.StringMapOutput
+	// MonitoringClientID and MonitoringClientSecret are the Access service
+	// token the operator tools send to the monitoring hostnames (secrets;
+	// not in dev).
+	MonitoringClientID     pulumi.StringOutput
+	MonitoringClientSecret pulumi.StringOutput
 }
 
 // Exports are the stack outputs by their contract names, the names the
 // promotion, status and verify tools read through contract.DecodeOutputs.
 func (o Outputs) Exports() map[string]pulumi.Output {
 	return map[string]pulumi.Output{
-		contract.OutputAPIURL:        o.APIURL,
-		contract.OutputFrontendURL:   o.FrontendURL,
-		contract.OutputHealthURLs:    o.HealthURLs,
-		contract.OutputBackendImage:  o.BackendImage,
-		contract.OutputBackupBucket:  o.BackupBucket,
-		contract.OutputBackupImage:   o.BackupImage,
-		contract.OutputProxyImage:    o.ProxyImage,
-		contract.OutputPostgresImage: o.PostgresImage,
+		contract.OutputAPIURL:            o.APIURL,
+		contract.OutputFrontendURL:       o.FrontendURL,
+		contract.OutputHealthURLs:        o.HealthURLs,
+		contract.OutputBackendImage:      o.BackendImage,
+		contract.OutputBackupBucket:      o.BackupBucket,
+		contract.OutputBackupImage:       o.BackupImage,
+		contract.OutputProxyImage:        o.ProxyImage,
+		contract.OutputPostgresImage:     o.PostgresImage,
+		contract.OutputPrometheusImage:   o.PrometheusImage,
+		contract.OutputAlertmanagerImage: o.AlertmanagerImage,
+		contract.OutputPGExporterImage:   o.PGExporterImage,
+		contract.OutputPrometheusURLs:    o.PrometheusURLs,
+	}
+}
+
+// SecretExports are the secret stack outputs, by their contract names:
+// only stacks behind Cloudflare have them.
+func (o Outputs) SecretExports() map[string]pulumi.Output {
+	if o.MonitoringClientID == (pulumi.StringOutput{}) {
+		return nil
+	}
+	return map[string]pulumi.Output{
+		contract.OutputMonitoringClientID:     o.MonitoringClientID,
+		contract.OutputMonitoringClientSecret: o.MonitoringClientSecret,
 	}
 }
 
@@ -52,7 +82,8 @@ func (o Outputs) Exports() map[string]pulumi.Output {
 // digest-pinned in config (production). In production each region's
 // backend image comes from its own regions[i].image.
 type images struct {
-	backend, backup, proxy, postgres pulumi.StringOutput
+	backend, backup, proxy, postgres     pulumi.StringOutput
+	prometheus, alertmanager, pgexporter pulumi.StringOutput
 }
 
 // Fixed limits of the sidecar containers; the backend's come from config.
@@ -115,6 +146,9 @@ func (p *platform) compose() (*Outputs, error) {
 		if out.FrontendURL, err = p.cloudEdge(tunnels); err != nil {
 			return nil, err
 		}
+		if err := p.monitoringAccess(tunnels, out); err != nil {
+			return nil, err
+		}
 	}
 	out.export(p.ctx)
 	return out, nil
@@ -144,6 +178,7 @@ func (p *platform) backupBucket(out *Outputs) (*components.BackupBucket, error) 
 func (p *platform) regions(imgs images, bucket *components.BackupBucket, out *Outputs) (map[string]*components.Tunnel, error) {
 	pull := !p.cfg.Environment.Local()
 	health := pulumi.StringMap{}
+	prometheus := pulumi.StringMap{}
 	tunnels := map[string]*components.Tunnel{}
 	for _, r := range p.cfg.Regions {
 		tunnel, err := p.region(r, imgs, pull, bucket)
@@ -151,11 +186,13 @@ func (p *platform) regions(imgs images, bucket *components.BackupBucket, out *Ou
 			return nil, err
 		}
 		health[r.Name] = pulumi.String(p.cfg.HealthURL(r))
+		prometheus[r.Name] = pulumi.String(p.cfg.PrometheusURL(r))
 		if tunnel != nil {
 			tunnels[r.Name] = tunnel
 		}
 	}
 	out.HealthURLs = health.ToStringMapOutput()
+	out.PrometheusURLs = prometheus.ToStringMapOutput()
 	return tunnels, nil
 }
 
@@ -166,6 +203,9 @@ func (p *platform) imageOutputs(out *Outputs, imgs images) {
 	out.BackupImage = imgs.backup
 	out.ProxyImage = imgs.proxy
 	out.PostgresImage = imgs.postgres
+	out.PrometheusImage = imgs.prometheus
+	out.AlertmanagerImage = imgs.alertmanager
+	out.PGExporterImage = imgs.pgexporter
 	if p.cfg.Environment.PinsImages() {
 		out.BackendImage = pulumi.String(p.cfg.Regions[0].Image).ToStringOutput()
 	}
@@ -174,6 +214,7 @@ func (p *platform) imageOutputs(out *Outputs, imgs images) {
 // export registers the stack outputs under their contract names.
 func (out *Outputs) export(ctx *pulumi.Context) {
 	exports := out.Exports()
+	maps.Copy(exports, out.SecretExports())
 	for _, name := range slices.Sorted(maps.Keys(exports)) {
 		ctx.Export(name, exports[name])
 	}
@@ -250,7 +291,7 @@ func (p *platform) cloudEdge(tunnels map[string]*components.Tunnel) (pulumi.Stri
 	return fe.URL, nil
 }
 
-// images builds the backend, pgbackup, proxy and Postgres images (dev: on the build
+// images builds the backend, pgbackup, proxy, Postgres and monitoring images (dev: on the build
 // engine, kept local; staging: pushed, referenced by repo digest) or, in
 // production, returns the digest-pinned references from config: production
 // never builds.
@@ -258,10 +299,13 @@ func (p *platform) images() (images, error) {
 	cfg := p.cfg
 	if cfg.Environment.PinsImages() {
 		return images{
-			backend:  pulumi.String(cfg.Regions[0].Image).ToStringOutput(),
-			backup:   pulumi.String(cfg.Backup.Image).ToStringOutput(),
-			proxy:    pulumi.String(cfg.Backend.ProxyImage).ToStringOutput(),
-			postgres: pulumi.String(cfg.Database.Image).ToStringOutput(),
+			backend:      pulumi.String(cfg.Regions[0].Image).ToStringOutput(),
+			backup:       pulumi.String(cfg.Backup.Image).ToStringOutput(),
+			proxy:        pulumi.String(cfg.Backend.ProxyImage).ToStringOutput(),
+			postgres:     pulumi.String(cfg.Database.Image).ToStringOutput(),
+			prometheus:   pulumi.String(cfg.Monitoring.PrometheusImage).ToStringOutput(),
+			alertmanager: pulumi.String(cfg.Monitoring.AlertmanagerImage).ToStringOutput(),
+			pgexporter:   pulumi.String(cfg.Monitoring.PGExporterImage).ToStringOutput(),
 		}, nil
 	}
 	builder, err := docker.NewProvider(p.ctx, "build-docker", &docker.ProviderArgs{Host: pulumi.String(cfg.Backend.BuildHost)})
@@ -289,8 +333,22 @@ func (p *platform) images() (images, error) {
 	if imgs.proxy, err = build("proxy-image", SiblingRepository(cfg.Backend.Repository, "proxy"), ProxyDockerfile); err != nil {
 		return imgs, err
 	}
-	imgs.postgres, err = build("postgres-image", SiblingRepository(cfg.Backend.Repository, "postgres"), PostgresDockerfile)
-	return imgs, err
+	if imgs.postgres, err = build("postgres-image", SiblingRepository(cfg.Backend.Repository, "postgres"), PostgresDockerfile); err != nil {
+		return imgs, err
+	}
+	for _, m := range []struct {
+		name, dockerfile string
+		into             *pulumi.StringOutput
+	}{
+		{"prometheus", PrometheusDockerfile, &imgs.prometheus},
+		{"alertmanager", AlertmanagerDockerfile, &imgs.alertmanager},
+		{"pgexporter", PGExporterDockerfile, &imgs.pgexporter},
+	} {
+		if *m.into, err = build(m.name+"-image", SiblingRepository(cfg.Backend.Repository, m.name), m.dockerfile); err != nil {
+			return imgs, err
+		}
+	}
+	return imgs, nil
 }
 
 // SiblingRepository is where another image of the platform lives: beside

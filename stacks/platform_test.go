@@ -2,6 +2,8 @@ package stacks
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -28,9 +30,11 @@ func runStack(t *testing.T, stack string) (*mocktest.Monitor, Config, map[string
 		if err != nil {
 			return err
 		}
-		for name, o := range out.Exports() {
+		exports := out.Exports()
+		maps.Copy(exports, out.SecretExports())
+		for name, o := range exports {
 			v, secret, known, err := mocktest.Await(o)
-			if err != nil || !known || secret {
+			if err != nil || !known || secret != slices.Contains(contract.CloudOutputs(), name) {
 				return fmt.Errorf("output %s: known=%v secret=%v: %w", name, known, secret, err)
 			}
 			outputs[name] = v
@@ -65,29 +69,37 @@ func TestStackResourceCounts(t *testing.T) {
 		// standby: no backup jobs, so two containers and one image fewer.
 		standby counts
 	}{
+		// Monitoring adds per region three containers (Prometheus,
+		// Alertmanager, the Postgres exporter), four volumes and three
+		// images; outside dev, per region two DNS records and two Access
+		// applications (one per monitoring hostname), and per stack two
+		// Access policies and one service token.
 		{"dev",
-			counts{restype.DockerProvider: 2, restype.DockerImage: 4, restype.RandomPassword: 1, restype.RandomID: 0,
+			counts{restype.DockerProvider: 2, restype.DockerImage: 7, restype.RandomPassword: 1, restype.RandomID: 0,
 				restype.CloudflareProvider: 0, restype.Tunnel: 0, restype.Record: 0, restype.R2Bucket: 0,
-				restype.ZoneSettings: 0, restype.PagesProject: 0, restype.Healthcheck: 0, restype.LoadBalancer: 0},
-			counts{restype.DockerProvider: 1, restype.DockerRemoteImage: 0, restype.DockerContainer: 5,
-				restype.DockerNetwork: 2, restype.DockerVolume: 5}, nil},
+				restype.ZoneSettings: 0, restype.PagesProject: 0, restype.Healthcheck: 0, restype.LoadBalancer: 0,
+				restype.AccessApplication: 0, restype.AccessPolicy: 0, restype.AccessServiceToken: 0},
+			counts{restype.DockerProvider: 1, restype.DockerRemoteImage: 0, restype.DockerContainer: 8,
+				restype.DockerNetwork: 2, restype.DockerVolume: 9}, nil},
 		{"staging",
-			counts{restype.DockerProvider: 2, restype.DockerImage: 4, restype.RandomPassword: 2, restype.RandomID: 1,
-				restype.CloudflareProvider: 1, restype.R2Bucket: 1, restype.ZoneSettings: 1, restype.Record: 3,
+			counts{restype.DockerProvider: 2, restype.DockerImage: 7, restype.RandomPassword: 2, restype.RandomID: 1,
+				restype.CloudflareProvider: 1, restype.R2Bucket: 1, restype.ZoneSettings: 1, restype.Record: 5,
 				restype.Healthcheck: 1, restype.LoadBalancerMonitor: 0, restype.LoadBalancerPool: 0, restype.LoadBalancer: 0,
-				restype.PagesProject: 1, restype.PagesDomain: 1},
-			counts{restype.DockerProvider: 1, restype.DockerRemoteImage: 5, restype.DockerContainer: 6,
-				restype.DockerNetwork: 2, restype.DockerVolume: 3, restype.Tunnel: 1, restype.TunnelConfig: 1,
-				restype.Record: 1, restype.RandomPassword: 0, restype.RandomID: 1}, nil},
+				restype.PagesProject: 1, restype.PagesDomain: 1,
+				restype.AccessApplication: 2, restype.AccessPolicy: 2, restype.AccessServiceToken: 1},
+			counts{restype.DockerProvider: 1, restype.DockerRemoteImage: 8, restype.DockerContainer: 9,
+				restype.DockerNetwork: 2, restype.DockerVolume: 7, restype.Tunnel: 1, restype.TunnelConfig: 1,
+				restype.Record: 3, restype.AccessApplication: 2, restype.RandomPassword: 0, restype.RandomID: 1}, nil},
 		{"production",
 			counts{restype.DockerProvider: 2, restype.DockerImage: 0, restype.RandomPassword: 2, restype.RandomID: 2,
-				restype.CloudflareProvider: 1, restype.R2Bucket: 1, restype.ZoneSettings: 1, restype.Record: 3,
+				restype.CloudflareProvider: 1, restype.R2Bucket: 1, restype.ZoneSettings: 1, restype.Record: 7,
 				restype.Healthcheck: 0, restype.LoadBalancerMonitor: 1, restype.LoadBalancerPool: 2, restype.LoadBalancer: 1,
-				restype.PagesProject: 1, restype.PagesDomain: 1},
-			counts{restype.DockerProvider: 1, restype.DockerRemoteImage: 5, restype.DockerContainer: 7,
-				restype.DockerNetwork: 2, restype.DockerVolume: 3, restype.Tunnel: 1, restype.TunnelConfig: 1,
-				restype.Record: 1, restype.LoadBalancerPool: 1, restype.RandomPassword: 0, restype.RandomID: 1},
-			counts{restype.DockerRemoteImage: 4, restype.DockerContainer: 5}},
+				restype.PagesProject: 1, restype.PagesDomain: 1,
+				restype.AccessApplication: 4, restype.AccessPolicy: 2, restype.AccessServiceToken: 1},
+			counts{restype.DockerProvider: 1, restype.DockerRemoteImage: 8, restype.DockerContainer: 10,
+				restype.DockerNetwork: 2, restype.DockerVolume: 7, restype.Tunnel: 1, restype.TunnelConfig: 1,
+				restype.Record: 3, restype.AccessApplication: 2, restype.LoadBalancerPool: 1, restype.RandomPassword: 0, restype.RandomID: 1},
+			counts{restype.DockerRemoteImage: 7, restype.DockerContainer: 8}},
 	} {
 		t.Run(tc.stack, func(t *testing.T) {
 			m, cfg, _ := runStack(t, tc.stack)
@@ -119,16 +131,18 @@ func TestStackOutputs(t *testing.T) {
 		want  map[string]any
 	}{
 		{"dev", map[string]any{
-			"apiUrl":       "http://127.0.0.1:8000",
-			"frontendUrl":  "http://localhost:5173",
-			"healthUrls":   map[string]any{"local": "http://127.0.0.1:8000/health/ready"},
-			"backupBucket": "helloagents-dev-backups",
+			"apiUrl":         "http://127.0.0.1:8000",
+			"frontendUrl":    "http://localhost:5173",
+			"healthUrls":     map[string]any{"local": "http://127.0.0.1:8000/health/ready"},
+			"prometheusUrls": map[string]any{"local": "http://127.0.0.1:9090"},
+			"backupBucket":   "helloagents-dev-backups",
 		}},
 		{"staging", map[string]any{
-			"apiUrl":       "https://api-staging.helloagents.dev",
-			"frontendUrl":  "https://app-staging.helloagents.dev",
-			"healthUrls":   map[string]any{"eu-west": "https://api-staging-eu-west.helloagents.dev/health/ready"},
-			"backupBucket": "helloagents-backups-staging",
+			"apiUrl":         "https://api-staging.helloagents.dev",
+			"frontendUrl":    "https://app-staging.helloagents.dev",
+			"healthUrls":     map[string]any{"eu-west": "https://api-staging-eu-west.helloagents.dev/health/ready"},
+			"prometheusUrls": map[string]any{"eu-west": "https://prometheus-staging-eu-west.helloagents.dev"},
+			"backupBucket":   "helloagents-backups-staging",
 		}},
 		{"production", map[string]any{
 			"apiUrl":      "https://api.helloagents.dev",
@@ -136,6 +150,10 @@ func TestStackOutputs(t *testing.T) {
 			"healthUrls": map[string]any{
 				"eu-west": "https://api-eu-west.helloagents.dev/health/ready",
 				"us-east": "https://api-us-east.helloagents.dev/health/ready",
+			},
+			"prometheusUrls": map[string]any{
+				"eu-west": "https://prometheus-eu-west.helloagents.dev",
+				"us-east": "https://prometheus-us-east.helloagents.dev",
 			},
 			"backendImage": pinned,
 			"backupBucket": "helloagents-backups-production",
@@ -147,7 +165,16 @@ func TestStackOutputs(t *testing.T) {
 			if err != nil {
 				t.Errorf("the tools cannot read the outputs: %v", err)
 			}
-			if err := deployed.Require(contract.Outputs()...); err != nil {
+			required := contract.Outputs()
+			if tc.stack == "dev" {
+				required = slices.DeleteFunc(required, func(n string) bool { return slices.Contains(contract.CloudOutputs(), n) })
+				for _, n := range contract.CloudOutputs() {
+					if deployed.Has(n) {
+						t.Errorf("dev exports %s", n)
+					}
+				}
+			}
+			if err := deployed.Require(required...); err != nil {
 				t.Errorf("outputs the tools read: %v", err)
 			}
 			for k, want := range tc.want {
@@ -213,12 +240,15 @@ func TestSecretsAreSecret(t *testing.T) {
 					if stack != "dev" {
 						want = append(want, "PGBACKREST_REPO1_S3_KEY=", "PGBACKREST_REPO1_S3_KEY_SECRET=", "PGBACKREST_REPO1_CIPHER_PASS=", "SENTRY_DSN=")
 					}
-				case "proxy":
+				case "pgexporter":
+					want = []string{"DATA_SOURCE_NAME="}
+				case "proxy", "prometheus", "alertmanager":
+					checkUploadsSecret(t, c)
 				default:
 					t.Errorf("%s: no helloagents.role label", c.Name)
 				}
 				secretEntries := map[string]bool{}
-				for _, e := range mocktest.Unwrap(envs).ArrayValue() {
+				for _, e := range list(envs) {
 					name, _, _ := strings.Cut(mocktest.Unwrap(e).StringValue(), "=")
 					secretEntries[name+"="] = e.IsSecret() || envs.IsSecret()
 				}
@@ -232,6 +262,27 @@ func TestSecretsAreSecret(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// list is a list input's elements (none when unset).
+func list(v resource.PropertyValue) []resource.PropertyValue {
+	if v = mocktest.Unwrap(v); v.IsArray() {
+		return v.ArrayValue()
+	}
+	return nil
+}
+
+// checkUploadsSecret: every file uploaded into c is a Pulumi secret (the
+// monitoring configurations hold the remote_write and SMTP passwords and
+// the webhook URL).
+func checkUploadsSecret(t *testing.T, c mocktest.Resource) {
+	t.Helper()
+	for _, u := range list(c.Inputs["uploads"]) {
+		o := mocktest.Unwrap(u).ObjectValue()
+		if !u.IsSecret() && !o["content"].IsSecret() && !c.Inputs["uploads"].IsSecret() {
+			t.Errorf("%s: upload %v is not a secret", c.Name, o["file"])
+		}
 	}
 }
 

@@ -55,6 +55,9 @@ func TestPolicyMutations(t *testing.T) {
 		{"backend without a grace period", "production", "containers-drain-before-kill", remove(rules.IsBackendContainer, "destroyGraceSeconds")},
 		{"backend drain longer than its grace", "staging", "containers-drain-before-kill", editEnv(rules.IsBackendContainer, "SHUTDOWN_TIMEOUT", "1m")},
 		{"dev proxy without a grace period", "dev", "containers-drain-before-kill", remove(isRole("proxy"), "destroyGraceSeconds")},
+		{"monitoring hostname without Access", "production", "monitoring-behind-access", removeAccessApplication},
+		{"Access application without policies", "staging", "monitoring-behind-access",
+			set(isType(restype.AccessApplication), property.New([]property.Value{}), "policies")},
 	}
 	graphs := map[string]graph{}
 	bin := analyzertest.Build(t)
@@ -280,6 +283,26 @@ func removeBackupJob(t *testing.T, rs []policyx.AnalyzerResource) ([]policyx.Ana
 func removeZoneSettings(t *testing.T, rs []policyx.AnalyzerResource) ([]policyx.AnalyzerResource, string) {
 	rs = slices.DeleteFunc(rs, isType(restype.ZoneSettings))
 	return rs, rs[first(t, rs, isType(restype.Record))].URN
+}
+
+// removeAccessApplication drops the first monitoring hostname's Access
+// application; the stack policy blames the tunnel config that routes it.
+func removeAccessApplication(t *testing.T, rs []policyx.AnalyzerResource) ([]policyx.AnalyzerResource, string) {
+	i := first(t, rs, isType(restype.AccessApplication))
+	host := rs[i].Properties.Get("domain").AsString()
+	rs = slices.Delete(rs, i, i+1)
+	j := first(t, rs, func(r policyx.AnalyzerResource) bool {
+		if r.Type != restype.TunnelConfig {
+			return false
+		}
+		for _, rule := range r.Properties.Get("config").AsMap().Get("ingressRules").AsArray().AsSlice() {
+			if h, ok := rule.AsMap().GetOk("hostname"); ok && h.IsString() && h.AsString() == host {
+				return true
+			}
+		}
+		return false
+	})
+	return rs, rs[j].URN
 }
 
 // removeTunnelAlert drops the first tunnel's notification policy; the stack

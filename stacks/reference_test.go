@@ -107,6 +107,8 @@ func referenceFields() map[string]func(Config) reflect.Value {
 		keyFrontend:    func(c Config) reflect.Value { return reflect.ValueOf(c.Frontend) },
 		keyEdge:        func(c Config) reflect.Value { return reflect.ValueOf(c.Edge) },
 		keyAlerts:      func(c Config) reflect.Value { return reflect.ValueOf(c.Alerts) },
+		keySLO:         func(c Config) reflect.Value { return reflect.ValueOf(c.SLO) },
+		keyMonitoring:  func(c Config) reflect.Value { return reflect.ValueOf(c.Monitoring) },
 	}
 }
 
@@ -117,6 +119,7 @@ func fieldTypes() map[string]reflect.Type {
 		keyBackend: reflect.TypeFor[Backend](), keyDatabase: reflect.TypeFor[Database](),
 		keyBackup: reflect.TypeFor[Backup](), keyFrontend: reflect.TypeFor[Frontend](),
 		keyEdge: reflect.TypeFor[Edge](), keyAlerts: reflect.TypeFor[Alerts](),
+		keySLO: reflect.TypeFor[SLO](), keyMonitoring: reflect.TypeFor[Monitoring](),
 	}
 }
 

@@ -12,7 +12,7 @@ import (
 
 // region creates one region: the Region component (its engine and
 // networks) and, as its children, the database and backups, the backend
-// replicas, the proxy and (outside dev) the tunnel.
+// replicas, the proxy, (outside dev) the tunnel, and the monitoring.
 func (p *platform) region(r Region, imgs images, pull bool, bucket *components.BackupBucket) (*components.Tunnel, error) {
 	ctx, cfg := p.ctx, p.cfg
 	prefix := p.prefix
@@ -47,7 +47,11 @@ func (p *platform) region(r Region, imgs images, pull bool, bucket *components.B
 	if err := p.backend(r, host, imgs, pull, db); err != nil {
 		return nil, err
 	}
-	return p.edgeOfRegion(r, prefix, host, imgs, pull)
+	tunnel, err := p.edgeOfRegion(r, prefix, host, imgs, pull)
+	if err != nil {
+		return nil, err
+	}
+	return tunnel, p.monitoring(r, host, imgs, pull, db)
 }
 
 // inRegion is the option every component of region host is created with:
@@ -111,7 +115,7 @@ func (p *platform) backend(r Region, host *components.Region, imgs images, pull 
 	_, err := components.NewBackendService(p.ctx, "backend-"+r.Name, &components.BackendServiceArgs{
 		Host:  host,
 		Image: backendRef, Pull: pull, Replicas: r.Replicas,
-		Port: be.Port, User: be.User,
+		Port: be.Port, User: be.User, MetricsPort: components.BackendMetricsPort,
 		Limits:      components.Limits{MemoryMB: be.MemoryMB, CPUs: be.CPUs, MaxRestarts: be.MaxRestarts},
 		HealthCheck: cfg.HealthCheck, HealthcheckCommand: be.HealthcheckCommand,
 		Env: envs, SecretEnv: secretVars,
@@ -132,7 +136,8 @@ func (p *platform) edgeOfRegion(r Region, prefix string, host *components.Region
 	proxy, err := components.NewProxy(p.ctx, "proxy-"+r.Name, &components.ProxyArgs{
 		Host: host, Image: imgs.proxy, Pull: pull,
 		Port: be.Port, BackendPort: be.Port, HostPort: hostPort, MaxReplicas: maxReplicas,
-		Limits: proxyLimits,
+		MetricsPort: components.ProxyMetricsPort,
+		Limits:      proxyLimits,
 	}, p.inRegion(host))
 	if err != nil {
 		return nil, err
@@ -146,7 +151,7 @@ func (p *platform) edgeOfRegion(r Region, prefix string, host *components.Region
 		Prefix: prefix, Region: r.Name, AccountID: cfg.Edge.AccountID,
 		Secret:    p.secrets.TunnelSecrets[r.Name],
 		Hostnames: []string{cfg.Edge.APIHostname, cfg.RegionHostname(r)},
-		Service:   proxy.URL, Image: cfg.Edge.TunnelImage,
+		Service:   proxy.URL, Routes: p.monitoringRoutes(r), Image: cfg.Edge.TunnelImage,
 		Host: host, Cloudflare: p.cloudflare, Limits: limits, HealthCheck: cfg.HealthCheck,
 	}, p.inRegion(host))
 }

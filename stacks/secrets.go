@@ -86,6 +86,15 @@ func secretTable() []secretSpec {
 			output: func(s *components.Secrets, _ Config) (pulumi.StringOutput, bool) {
 				return s.AlertWebhookURL, s.HasAlertWebhookURL
 			}},
+		// Rendered into prometheus.yml and alertmanager.yml (uploaded as
+		// secrets), never a variable; required with their usernames
+		// (validateMonitoring).
+		{key: keyMonitoringRemoteWritePassword, field: func(s *Secrets) *Secret { return &s.MonitoringRemoteWritePassword },
+			arg:      func(a *components.SecretsArgs) *string { return &a.MonitoringRemoteWritePassword },
+			required: never},
+		{key: keyMonitoringSMTPPassword, field: func(s *Secrets) *Secret { return &s.MonitoringSMTPPassword },
+			arg:      func(a *components.SecretsArgs) *string { return &a.MonitoringSMTPPassword },
+			required: never},
 	}
 }
 

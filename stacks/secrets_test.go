@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"encoding/json"
 	"maps"
 	"reflect"
 	"regexp"
@@ -80,6 +81,25 @@ func TestSecretTableMatchesReadme(t *testing.T) {
 	}
 }
 
+// withMonitoringUsers sets the remote_write and SMTP settings whose
+// usernames the monitoring passwords go with.
+func withMonitoringUsers(t *testing.T, raw map[string]string) {
+	t.Helper()
+	m := map[string]any{}
+	if text, ok := raw[full(keyMonitoring)]; ok {
+		if err := json.Unmarshal([]byte(text), &m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m["remoteWriteUrl"], m["remoteWriteUsername"] = "https://metrics.example.dev/api/v1/write", "rw-user"
+	m["smtpSmarthost"], m["smtpFrom"], m["smtpUsername"] = "smtp.example.dev:587", "alerts@example.dev", "smtp-user"
+	text, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw[full(keyMonitoring)] = string(text)
+}
+
 // containerVars lists a README cell's "`VARIABLE` (role, role)" entries.
 func containerVars(cell string) []string {
 	var out []string
@@ -122,6 +142,7 @@ func TestSecretsReachTheirContainers(t *testing.T) {
 			for k, v := range values {
 				raw[full(k)] = v
 			}
+			withMonitoringUsers(t, raw)
 			cfg, err := Parse(stack, raw)
 			if err != nil {
 				t.Fatal(err)
@@ -138,7 +159,7 @@ func TestSecretsReachTheirContainers(t *testing.T) {
 func checkSecretVars(t *testing.T, cfg Config, c mocktest.Resource, values map[string]string) {
 	t.Helper()
 	got := map[string]string{} // value -> "VARIABLE" it is found under
-	for _, e := range mocktest.Unwrap(c.Inputs["envs"]).ArrayValue() {
+	for _, e := range list(c.Inputs["envs"]) {
 		name, v, _ := strings.Cut(mocktest.Unwrap(e).StringValue(), "=")
 		for _, want := range values {
 			if strings.Contains(v, want) {

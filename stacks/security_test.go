@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -31,7 +32,8 @@ func TestContainerSecurity(t *testing.T) {
 	for _, stack := range []string{"dev", "staging", "production"} {
 		t.Run(stack, func(t *testing.T) {
 			m, cfg, _ := runStack(t, stack)
-			wantUser := map[string]string{"backend": "65532:65532", "postgres": "999:999", "pgbackrest": "999:999", "backup": "65532:65532", "tunnel": "65532:65532", "proxy": "65532:65532"}
+			wantUser := map[string]string{"backend": "65532:65532", "postgres": "999:999", "pgbackrest": "999:999", "backup": "65532:65532", "tunnel": "65532:65532", "proxy": "65532:65532",
+				"prometheus": "65532:65532", "alertmanager": "65532:65532", "pgexporter": "65532:65532"}
 			for _, c := range m.ByType(restype.DockerContainer) {
 				in := c.Inputs
 				r := role(c)
@@ -61,9 +63,10 @@ func TestContainerSecurity(t *testing.T) {
 				}
 				checkNetworks(t, stack, c)
 				checkPorts(t, stack, c)
-				// The backup jobs have no server to probe; the proxy's
-				// healthcheck is its image's (HAProxy's own monitor endpoint).
-				if r != "backup" && r != "pgbackrest" && r != "proxy" {
+				// The backup jobs have no server to probe; the proxy's and
+				// the monitoring containers' healthchecks are their images'
+				// (HAProxy's monitor endpoint, Prometheus's /-/ready...).
+				if !slices.Contains([]string{"backup", "pgbackrest", "proxy", "prometheus", "alertmanager", "pgexporter"}, r) {
 					checkHealthcheck(t, cfg, c)
 				}
 			}
@@ -104,7 +107,7 @@ func checkNetworks(t *testing.T, stack string, c mocktest.Resource) {
 	}
 	var want []string
 	switch role(c) {
-	case "postgres":
+	case "postgres", "pgexporter":
 		want = []string{"private"}
 	case "tunnel", "proxy":
 		want = []string{"egress"}
@@ -125,12 +128,17 @@ func checkNetworks(t *testing.T, stack string, c mocktest.Resource) {
 	}
 }
 
+// devPorts are the ports published in dev, on 127.0.0.1 only, by role:
+// the API through the proxy and the monitoring UIs.
+var devPorts = map[string]float64{"proxy": 8000, "prometheus": 9090, "alertmanager": 9093}
+
 func checkPorts(t *testing.T, stack string, c mocktest.Resource) {
 	t.Helper()
 	ports, ok := c.Inputs["ports"]
-	if stack != "dev" || role(c) != "proxy" {
+	port, published := devPorts[role(c)]
+	if stack != "dev" || !published {
 		if ok && len(mocktest.Unwrap(ports).ArrayValue()) > 0 {
-			t.Errorf("%s: publishes ports %v; only the dev proxy may", c.Name, ports)
+			t.Errorf("%s: publishes ports %v; only the dev proxy, Prometheus and Alertmanager may, on 127.0.0.1", c.Name, ports)
 		}
 		return
 	}
@@ -139,8 +147,8 @@ func checkPorts(t *testing.T, stack string, c mocktest.Resource) {
 		t.Fatalf("%s: ports %v, want exactly one", c.Name, ports)
 	}
 	p := obj(list[0])
-	if mocktest.Unwrap(p["ip"]).StringValue() != "127.0.0.1" || mocktest.Unwrap(p["internal"]).NumberValue() != 8000 || mocktest.Unwrap(p["external"]).NumberValue() != 8000 {
-		t.Errorf("%s: port %v, want 127.0.0.1:8000->8000", c.Name, p)
+	if mocktest.Unwrap(p["ip"]).StringValue() != "127.0.0.1" || mocktest.Unwrap(p["internal"]).NumberValue() != port || mocktest.Unwrap(p["external"]).NumberValue() != port {
+		t.Errorf("%s: port %v, want 127.0.0.1:%v->%v", c.Name, p, port, port)
 	}
 }
 

@@ -24,7 +24,7 @@ func regionContainers(m *mocktest.Monitor, r string) map[string][]mocktest.Resou
 // envEntries splits a container's envs into plain entries and the secret
 // ones (by value, for comparing them across regions).
 func envEntries(c mocktest.Resource) (plain, secret []string) {
-	for _, e := range mocktest.Unwrap(c.Inputs["envs"]).ArrayValue() {
+	for _, e := range list(c.Inputs["envs"]) {
 		if e.IsSecret() {
 			secret = append(secret, mocktest.Unwrap(e).StringValue())
 		} else {

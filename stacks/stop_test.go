@@ -63,7 +63,8 @@ func TestEveryContainerDrainsBeforeKill(t *testing.T) {
 					t.Errorf("%s (%s): grace %vs does not cover its drain %s plus %s to exit", c.Name, r, grace, d, stop.Exit)
 				}
 			}
-			for _, r := range []components.Role{components.RoleBackend, components.RoleProxy, components.RolePostgres, components.RoleBackup} {
+			for _, r := range []components.Role{components.RoleBackend, components.RoleProxy, components.RolePostgres, components.RoleBackup,
+				components.RolePrometheus, components.RoleAlertmanager, components.RolePGExporter} {
 				if !seen[r] {
 					t.Errorf("no %s container rendered", r)
 				}
@@ -78,7 +79,7 @@ func TestEveryContainerDrainsBeforeKill(t *testing.T) {
 // plainEnv is a container's plain variables.
 func plainEnv(c mocktest.Resource) map[string]string {
 	vars := map[string]string{}
-	for _, e := range mocktest.Unwrap(c.Inputs["envs"]).ArrayValue() {
+	for _, e := range list(c.Inputs["envs"]) {
 		if e.IsSecret() {
 			continue
 		}
@@ -90,7 +91,8 @@ func plainEnv(c mocktest.Resource) map[string]string {
 
 func TestStopForEveryRole(t *testing.T) {
 	for _, r := range []components.Role{components.RoleBackend, components.RolePostgres, components.RoleBackup,
-		components.RolePITR, components.RoleProxy, components.RoleTunnel} {
+		components.RolePITR, components.RoleProxy, components.RoleTunnel,
+		components.RolePrometheus, components.RoleAlertmanager, components.RolePGExporter} {
 		s := components.StopFor(r)
 		if s.Signal == "" || s.Drain <= 0 || s.Exit <= 0 || s.GraceSeconds() < int(s.Grace()/time.Second) {
 			t.Errorf("%s: %+v", r, s)
@@ -111,7 +113,9 @@ func TestDeploymentGraceTable(t *testing.T) {
 	}
 	roles := map[string]components.Role{"backend": components.RoleBackend, "proxy": components.RoleProxy,
 		"cloudflared": components.RoleTunnel, "postgres": components.RolePostgres,
-		"pgbackrest (pitrjob)": components.RolePITR, "backup (pgbackup)": components.RoleBackup}
+		"pgbackrest (pitrjob)": components.RolePITR, "backup (pgbackup)": components.RoleBackup,
+		"prometheus": components.RolePrometheus, "alertmanager": components.RoleAlertmanager,
+		"pgexporter (postgres exporter)": components.RolePGExporter}
 	row := regexp.MustCompile(`(?m)^\| ([a-z() ]+) \| (SIG[A-Z0-9]+)[^|]* \| [^|]+ \| (\d+) s \|$`)
 	seen := map[components.Role]bool{}
 	for _, m := range row.FindAllStringSubmatch(string(doc), -1) {

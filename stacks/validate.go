@@ -83,6 +83,8 @@ func (c Config) validate() []error {
 	c.validateDatabase(&p)
 	c.validateBackup(&p)
 	c.validateAlerts(&p)
+	c.validateSLO(&p)
+	c.validateMonitoring(&p)
 	if c.Environment.Local() {
 		if u, err := url.Parse(c.Frontend.LocalURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			p.bad(full(keyFrontend)+".localUrl", c.Frontend.LocalURL, "an http(s) URL such as http://localhost:5173")

@@ -172,6 +172,9 @@ func computed(token, name, id string, state resource.PropertyMap) resource.Prope
 	case restype.Tunnel:
 		set("cname", id+".cfargotunnel.com")
 		state["tunnelToken"] = resource.MakeSecret(resource.NewProperty("token-" + fakeDigest(name)))
+	case restype.AccessServiceToken:
+		set("clientId", fakeDigest(name)[:32]+".access")
+		state["clientSecret"] = resource.MakeSecret(resource.NewProperty("token-" + fakeDigest(name)))
 	case restype.PagesProject:
 		set("subdomain", str("name")+".pages.dev")
 	case restype.DockerNetwork, restype.DockerVolume, restype.DockerContainer:

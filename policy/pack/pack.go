@@ -75,6 +75,7 @@ func Specs() []Spec {
 		backupsRetention(),
 		healthChecksConfigured(),
 		alertsHaveDestination(),
+		monitoringBehindAccess(),
 	}
 }
 
@@ -207,6 +208,15 @@ func alertsHaveDestination() Spec {
 		Description: "Outside dev every load balancer pool, health check and tunnel has a notification policy of its alert type, and every notification policy has a destination.",
 		Level:       mandatory,
 		Stack:       rules.AlertsHaveDestination,
+	}
+}
+
+func monitoringBehindAccess() Spec {
+	return Spec{
+		Name:        "monitoring-behind-access",
+		Description: "Every hostname a tunnel routes to a monitoring service (Prometheus, Alertmanager, the Postgres exporter) is covered by a Cloudflare Access application with at least one policy.",
+		Level:       mandatory,
+		Stack:       rules.MonitoringBehindAccess,
 	}
 }
 

@@ -39,6 +39,12 @@ const (
 	R2Bucket            = "cloudflare:index/r2Bucket:R2Bucket"
 	NotificationPolicy  = "cloudflare:index/notificationPolicy:NotificationPolicy"
 	NotificationWebhook = "cloudflare:index/notificationPolicyWebhooks:NotificationPolicyWebhooks"
+	AccessApplication   = "cloudflare:index/zeroTrustAccessApplication:ZeroTrustAccessApplication"
+	AccessPolicy        = "cloudflare:index/zeroTrustAccessPolicy:ZeroTrustAccessPolicy"
+	AccessServiceToken  = "cloudflare:index/zeroTrustAccessServiceToken:ZeroTrustAccessServiceToken"
+	// LegacyAccessApplication is the same resource under its former name,
+	// still served by pulumi-cloudflare v5.
+	LegacyAccessApplication = "cloudflare:index/accessApplication:AccessApplication"
 )
 
 // Random resources (pulumi-random v4).

@@ -44,6 +44,12 @@ func stackArtifacts() []artifact {
 			row: "(region proxy)", what: "the region proxy image", current: func(c stacks.Config) string { return c.Backend.ProxyImage }},
 		{kind: "postgres", output: contract.OutputPostgresImage, key: contract.KeyDatabaseImage,
 			row: "(postgres)", what: "the Postgres image", current: func(c stacks.Config) string { return c.Database.Image }},
+		{kind: "prometheus", output: contract.OutputPrometheusImage, key: contract.KeyPrometheusImage,
+			row: "(prometheus)", what: "the Prometheus image", current: func(c stacks.Config) string { return c.Monitoring.PrometheusImage }},
+		{kind: "alertmanager", output: contract.OutputAlertmanagerImage, key: contract.KeyAlertmanagerImage,
+			row: "(alertmanager)", what: "the Alertmanager image", current: func(c stacks.Config) string { return c.Monitoring.AlertmanagerImage }},
+		{kind: "pgexporter", output: contract.OutputPGExporterImage, key: contract.KeyPGExporterImage,
+			row: "(postgres exporter)", what: "the Postgres exporter image", current: func(c stacks.Config) string { return c.Monitoring.PGExporterImage }},
 	}
 }
 

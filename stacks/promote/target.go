@@ -42,7 +42,7 @@ func readTarget(stack string, raw map[string]string) (target, error) {
 			return target{}, fmt.Errorf("stack %q has never been released: the committed placeholder digest is still in %s, "+
 				"so a failed gate would have nothing to roll back to; promotion refuses that. "+
 				"Make the first release explicitly: set each of them to the digest staging runs "+
-				"(pulumi stack output backendImage / backupImage / proxyImage / postgresImage --stack staging), "+
+				"(pulumi stack output backendImage / backupImage / proxyImage / postgresImage / prometheusImage / alertmanagerImage / pgexporterImage --stack staging), "+
 				"run pulumi up --stack %s --policy-pack ./policy, check it with infra/verify, "+
 				"and promote from then on: %w", stack, strings.Join(keys, ", "), stack, err)
 		}

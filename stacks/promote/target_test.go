@@ -27,9 +27,9 @@ func TestFirstPromotionNeedsARelease(t *testing.T) {
 		t.Fatal("a never-released target was accepted")
 	}
 	for _, want := range []string{
-		`stack "production" has never been released: the committed placeholder digest is still in helloagents:regions[0].image, helloagents:regions[1].image, helloagents:backup.image, helloagents:backend.proxyImage, helloagents:database.image`,
+		`stack "production" has never been released: the committed placeholder digest is still in helloagents:regions[0].image, helloagents:regions[1].image, helloagents:backup.image, helloagents:backend.proxyImage, helloagents:database.image, helloagents:monitoring.prometheusImage, helloagents:monitoring.alertmanagerImage, helloagents:monitoring.pgexporterImage`,
 		"nothing to roll back to",
-		"pulumi stack output backendImage / backupImage / proxyImage / postgresImage --stack staging",
+		"pulumi stack output backendImage / backupImage / proxyImage / postgresImage / prometheusImage / alertmanagerImage / pgexporterImage --stack staging",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
