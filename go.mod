@@ -2,6 +2,8 @@ module github.com/helloagents/infra
 
 go 1.26.8
 
+toolchain go1.26.11
+
 require github.com/helloagents/infra/policy v0.0.0-00010101000000-000000000000
 
 require (
