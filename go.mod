@@ -4,12 +4,19 @@ go 1.26.8
 
 toolchain go1.26.11
 
-require github.com/helloagents/infra/policy v0.0.0-00010101000000-000000000000
+require (
+	github.com/google/go-containerregistry v0.22.1
+	github.com/helloagents/infra/policy v0.0.0-00010101000000-000000000000
+)
 
 require (
+	github.com/docker/cli v29.8.2+incompatible // indirect
+	github.com/docker/docker-credential-helpers v0.9.9 // indirect
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
 	github.com/jackc/pgx/v5 v5.12.0 // indirect
+	github.com/sirupsen/logrus v1.10.2 // indirect
+	gotest.tools/v3 v3.5.2 // indirect
 )
 
 require (
