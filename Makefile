@@ -15,9 +15,12 @@
 #   make tools              build the pinned Pulumi CLI and the S3 test server into bin/
 
 SHELL := /bin/bash
+# renovate: datasource=go depName=github.com/pulumi/pulumi/sdk/v3
 PULUMI_VERSION := v3.274.1
+# renovate: datasource=go depName=github.com/golangci/golangci-lint/v2
 GOLANGCI_VERSION := v2.15.0
 # govulncheck of `make vuln` and of ci.yml's vuln job.
+# renovate: datasource=go depName=golang.org/x/vuln
 GOVULNCHECK_VERSION := v1.9.0
 # versitygw: the real S3-compatible server the backup tests ship dumps to.
 VERSITYGW_VERSION := v1.8.0
