@@ -9,12 +9,19 @@
 #                           ends with a summary of the tests that skipped and why
 #   make test-quick         the suites that need nothing but Go
 #   make lint               gofmt, go vet and golangci-lint over every module
+#   make vuln               govulncheck over every module: fails when our code reaches a known
+#                           vulnerability (database built from golang.org/x/vulndb via the module proxy)
 #   make build              build the backend binaries bin/server and bin/pgbackup
 #   make tools              build the pinned Pulumi CLI and the S3 test server into bin/
 
 SHELL := /bin/bash
+# renovate: datasource=go depName=github.com/pulumi/pulumi/sdk/v3
 PULUMI_VERSION := v3.274.1
+# renovate: datasource=go depName=github.com/golangci/golangci-lint/v2
 GOLANGCI_VERSION := v2.15.0
+# govulncheck of `make vuln` and of ci.yml's vuln job.
+# renovate: datasource=go depName=golang.org/x/vuln
+GOVULNCHECK_VERSION := v1.9.0
 # versitygw: the real S3-compatible server the backup tests ship dumps to.
 VERSITYGW_VERSION := v1.8.0
 BIN := $(CURDIR)/bin
@@ -47,7 +54,7 @@ SKIPS := $(CURDIR)/.test-skips
 
 export PATH := $(BIN):$(PATH)
 
-.PHONY: doctor up down dev-config preview build test test-quick test-infra test-policy test-backend test-summary lint tools
+.PHONY: doctor up down dev-config preview build test test-quick test-infra test-policy test-backend test-summary lint vuln tools
 
 doctor:
 	@go build -o $(BIN)/doctor ./infra/doctor
@@ -140,6 +147,20 @@ $(BIN)/testsum: internal/testsum/main.go
 lint: $(BIN)/golangci-lint
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@for m in $(MODULES); do (cd $$m && echo "== $$m" && go vet ./... && $(BIN)/golangci-lint run ./...) || exit 1; done
+
+# vuln: govulncheck over the three modules, each with the toolchain its go.mod
+# names. VULN_DB=local (default) builds the database from golang.org/x/vulndb
+# at VULNDB_VERSION ("latest": the newest snapshot the Go module proxy serves),
+# kept in .cache/vuln per version; VULN_DB=https://vuln.go.dev uses the public
+# one (ci.yml). Without the proxy it prints SKIP and why (fails under CI).
+VULN_DB ?= local
+VULNDB_VERSION ?= latest
+VULN_CACHE := $(CURDIR)/.cache/vuln
+
+vuln:
+	@go build -o $(VULN_CACHE)/vulncheck ./internal/vulncheck
+	$(VULN_CACHE)/vulncheck --govulncheck $(GOVULNCHECK_VERSION) --db $(VULN_DB) --vulndb $(VULNDB_VERSION) \
+		--cache $(VULN_CACHE) $(MODULES)
 
 tools: $(BIN)/pulumi $(BIN)/versitygw
 

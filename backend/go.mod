@@ -2,6 +2,8 @@ module github.com/helloagents/infra/backend
 
 go 1.26.0
 
+toolchain go1.26.11
+
 require (
 	github.com/dustin/go-humanize v1.0.1
 	github.com/getsentry/sentry-go v0.50.0

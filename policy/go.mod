@@ -2,6 +2,8 @@ module github.com/helloagents/infra/policy
 
 go 1.26.8
 
+toolchain go1.26.11
+
 require (
 	github.com/blang/semver v3.5.1+incompatible
 	github.com/moby/buildkit v0.34.2

@@ -2,6 +2,8 @@ module github.com/helloagents/infra/tools
 
 go 1.26.6
 
+toolchain go1.26.11
+
 require github.com/pulumi/pulumi/pkg/v3 v3.274.1
 
 require (

@@ -26,6 +26,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 
+	"github.com/helloagents/infra/internal/attest"
 	"github.com/helloagents/infra/internal/cli"
 	"github.com/helloagents/infra/notify"
 	"github.com/helloagents/infra/stacks/promote"
@@ -111,6 +112,13 @@ or gates a source stack; both keep the gates, journal and exit codes.
 A change to production that is not a --dry-run shows each region's
 current and new digest and asks "Proceed? [y/N]" when stdin is a
 terminal, unless --yes. Without a terminal (CI) nothing is asked.
+
+Before anything changes, every image the run rolls out (not with
+--rollback) must carry a signed SBOM (SPDX or CycloneDX) and a SLSA build
+provenance attestation in its registry, as the deploy workflow attaches
+them; the registry is read with this machine's Docker credentials (docker
+login). An image without them is refused (exit 1), naming its digest and
+what it lacks. A dev target is not checked (its images are local).
 
 A target never released (its image keys still hold the committed
 placeholder digest) is refused: there would be nothing to roll back to.
@@ -198,6 +206,7 @@ func (c *cmdline) options(getenv func(string) string, stderr io.Writer, term ter
 	}
 	o.Policy = promote.Policy{Packs: c.packs, Configs: c.configs}
 	o.Gates = promote.VerifyGates{Verify: c.vo}
+	o.Attestations = attest.Default()
 	o.Log = stderr
 	o.Confirm = term.confirm(o, c.yes)
 	if hook := cmp.Or(c.hookURL, getenv(notifyEnv)); hook != "" {

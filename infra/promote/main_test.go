@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/helloagents/infra/internal/attest"
+	"github.com/helloagents/infra/internal/attest/attesttest"
 	"github.com/helloagents/infra/internal/stacktest"
 	"github.com/helloagents/infra/stacks"
 	"github.com/helloagents/infra/stacks/promote"
@@ -268,6 +270,70 @@ func TestRollbackConfirmation(t *testing.T) {
 			}
 			if declined := tt.code == 1; declined != (sets == 0) {
 				t.Errorf("%d config changes attempted; declined: %v", sets, declined)
+			}
+		})
+	}
+}
+
+// inRegistry is a source stack whose images are in a real OCI registry
+// running in the test (internal/attest/attesttest); the target is the
+// repository's production stack file. Its API answers nothing, so a run
+// that passes the attestation check is stopped by the source gate: still
+// before any change (SetConfigPath and Up fail the test).
+type inRegistry struct {
+	unpinned
+	backend, backup string
+}
+
+func (s inRegistry) Outputs(context.Context, string) (map[string]any, error) {
+	return map[string]any{"backendImage": s.backend, "backupImage": s.backup, "apiUrl": "http://127.0.0.1:1"}, nil
+}
+
+// TestAttestationsInTheRegistry drives the CLI against a real registry: a
+// digest without its SBOM and provenance attestations is refused, naming
+// the digest and what it lacks; attested digests pass on to the source gate.
+func TestAttestationsInTheRegistry(t *testing.T) {
+	host := attesttest.NewRegistry(t, true)
+	attested := attesttest.PushImage(t, host, "helloagents/backend")
+	attesttest.Attach(t, attested, attest.PredicateCycloneDX)
+	attesttest.Attach(t, attested, attest.PredicateSLSAProvenance)
+	bare := attesttest.PushImage(t, host, "helloagents/backend")
+	backup := attesttest.PushImage(t, host, "helloagents/pgbackup")
+	attesttest.Attach(t, backup, "https://spdx.dev/Document/v2.3")
+	attesttest.Attach(t, backup, attest.PredicateSLSAProvenance)
+	provenanceOnly := attesttest.PushImage(t, host, "helloagents/pgbackup")
+	attesttest.Attach(t, provenanceOnly, attest.PredicateSLSAProvenance)
+	tests := []struct {
+		name            string
+		backend, backup string
+		want            []string // in the output
+		refusedByCheck  bool
+	}{
+		{name: "attested images reach the source gate", backend: attested.String(), backup: backup.String(),
+			want: []string{"failed its gate"}},
+		{name: "backend image without attestations", backend: bare.String(), backup: backup.String(), refusedByCheck: true,
+			want: []string{"supply-chain check failed, nothing changed", bare.DigestStr(), "no SBOM (SPDX or CycloneDX) and no SLSA build provenance"}},
+		{name: "backup image without SBOM", backend: attested.String(), backup: provenanceOnly.String(), refusedByCheck: true,
+			want: []string{provenanceOnly.DigestStr(), "has no SBOM (SPDX or CycloneDX) attestation"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			open := func(context.Context, string) (promote.Stacks, error) {
+				return inRegistry{backend: tt.backend, backup: tt.backup}, nil
+			}
+			var stdout, stderr bytes.Buffer
+			args := []string{"--from", "staging", "--to", "production", "--work-dir", t.TempDir(), "--retries", "0", "--timeout", "1s"}
+			if code := run(t.Context(), args, noEnv, &stdout, &stderr, open, terminal{}); code != 1 {
+				t.Fatalf("exit %d, want 1 (refused before any change)\nstdout: %s\nstderr: %s", code, &stdout, &stderr)
+			}
+			out := stdout.String() + stderr.String()
+			for _, w := range tt.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			if got := strings.Contains(out, "supply-chain check failed"); got != tt.refusedByCheck {
+				t.Errorf("refused by the attestation check: %v, want %v:\n%s", got, tt.refusedByCheck, out)
 			}
 		})
 	}

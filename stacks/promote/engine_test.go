@@ -188,7 +188,8 @@ func (g gates) Region(_ context.Context, url, _ string, _ healthcheck.Settings) 
 }
 
 func memOptions(t *testing.T) promote.Options {
-	return promote.Options{From: "staging", To: "production", Journal: filepath.Join(t.TempDir(), "j.json"), Gates: gates{}}
+	return promote.Options{From: "staging", To: "production", Journal: filepath.Join(t.TempDir(), "j.json"), Gates: gates{},
+		Attestations: &registryFake{}}
 }
 
 func TestEngineEdgeCases(t *testing.T) {

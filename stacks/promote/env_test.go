@@ -293,6 +293,7 @@ func (e *env) options() promote.Options {
 		Gates: promote.VerifyGates{Verify: verify.Options{
 			Retries: verify.NoRetries, Timeout: time.Second, Requests: 3,
 		}},
-		Log: testLog{e.t},
+		Log:          testLog{e.t},
+		Attestations: &registryFake{},
 	}
 }

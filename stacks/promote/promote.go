@@ -73,6 +73,10 @@ type Options struct {
 	// digest) before the first change of a new run and may decline it:
 	// the run then ends Refused with nothing changed.
 	Confirm func(plan string) error
+	// Attestations checks, before anything changes, that every image the
+	// run rolls out carries its SBOM and provenance attestations (see
+	// attest.go); required unless the target is a dev stack.
+	Attestations Attestations
 	// AfterWave, when set, is called after a region passed its gates and
 	// before the next wave starts. Tests use it to interrupt a run between
 	// waves.
@@ -106,6 +110,9 @@ func (o Options) check() error {
 	}
 	if o.Gates == nil {
 		errs = append(errs, errors.New("gates are required"))
+	}
+	if o.Attestations == nil && o.To != "" && checksAttestations(o.To) {
+		errs = append(errs, fmt.Errorf("an attestation check is required to roll images out to %q", o.To))
 	}
 	if o.Abort && o.DryRun {
 		errs = append(errs, errors.New("--abort and --dry-run exclude each other"))
@@ -202,7 +209,7 @@ func (e *engine) promote(ctx context.Context, j *Journal) {
 		return
 	}
 	rel, ok := e.release(ctx, j, tgt, sel)
-	if !ok || !e.resume(j, rel) || !e.gateSource(ctx, rel) {
+	if !ok || !e.resume(j, rel) || !e.attested(ctx, rel) || !e.gateSource(ctx, rel) {
 		return
 	}
 	arts := changes(sel, rel, tgt)
