@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/helloagents/infra/backend/internal/dbfixture"
 	"github.com/helloagents/infra/backend/imagetest"
+	"github.com/helloagents/infra/backend/internal/dbfixture"
 	"github.com/helloagents/infra/backend/pgtest"
 )
 

@@ -61,7 +61,15 @@ func TestMetricsServer(t *testing.T) {
 	p := startServer(t, bin, "DATABASE_URL="+pg.CreateDB(t, "metrics")+"&pool_max_conns=7", "METRICS_PORT="+strconv.Itoa(mport),
 		"APP_VERSION=2.3.4", "IMAGE_FINGERPRINT=sha256:3f9a1c0b2d", "SHUTDOWN_DELAY=1m", "SHUTDOWN_TIMEOUT=5s")
 	waitFor(t, p.base+"/health/ready", 200, 30*time.Second) // migrated
-	before := requestCounts(scrape(t, mbase))
+	first := scrape(t, mbase)
+	before := requestCounts(first)
+	// No client has asked for /health yet: the replica's own full check
+	// (refreshHealth) has reported every component, not only readiness's.
+	for _, c := range []string{"database", "sandbox_pool", "ai_service", "backups"} {
+		if n := componentSeriesAtOne(first, c); n != 1 {
+			t.Errorf("before any GET /health: helloagents_health_component_status{component=%q} has %d series at 1, want 1", c, n)
+		}
+	}
 
 	traffic := []struct {
 		method, path string
@@ -174,6 +182,19 @@ func TestMetricsServer(t *testing.T) {
 	if _, err := dialer.DialContext(context.Background(), "tcp", fmt.Sprintf("127.0.0.1:%d", mport)); !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Errorf("metrics port after exit: dial err = %v, want connection refused", err)
 	}
+}
+
+// componentSeriesAtOne counts component's health status series whose value is 1.
+func componentSeriesAtOne(fams map[string]*dto.MetricFamily, component string) int {
+	n := 0
+	for _, m := range fams["helloagents_health_component_status"].GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "component" && l.GetValue() == component && m.GetGauge().GetValue() == 1 {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // requestCounts is helloagents_http_requests_total by sorted labels.

@@ -119,7 +119,11 @@ func (r *replica) run(ctx context.Context, getenv func(string) string, hub *sent
 	}
 	r.metrics = m
 	defer ml.stop() // after shutDown's drain: the last scrapes see it
-	r.srv = r.httpServer(r.handler(getenv, st, hub, roles, migrated))
+	h, full := r.handler(getenv, st, hub, roles, migrated)
+	r.srv = r.httpServer(h)
+	if m != nil {
+		go refreshHealth(ctx, healthRefreshInterval, full)
+	}
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", r.cfg.Addr())
 	if err != nil {
 		r.log.Error("listen", "addr", r.cfg.Addr(), "error", err)
@@ -154,19 +158,25 @@ func startMigration(ctx context.Context, log *slog.Logger, st *store.Store) (mig
 
 // handler is the API with its health checks: the database check, gated on
 // the migration, decides readiness; the full health adds the dependencies.
-func (r *replica) handler(getenv func(string) string, st *store.Store, hub *sentry.Hub, roles *roleCache, migrated <-chan struct{}) http.Handler {
+// full runs the full checks, as GET /health does (reported to the metrics).
+func (r *replica) handler(getenv func(string) string, st *store.Store, hub *sentry.Hub, roles *roleCache, migrated <-chan struct{}) (h http.Handler, full func(context.Context)) {
 	onDBError := dbError(r.log, logging.NewRepeats(logging.RepeatInterval, time.Now))
 	maxLag := envDuration(getenv, "STANDBY_MAX_LAG", 3*time.Minute)
 	db := health.Gated(health.DatabaseRole(st, maxLag, onDBError), migrated, migrationPending)
-	return httpapi.New(httpapi.Deps{
-		Logger: r.log,
-		Health: health.Runner{Version: r.ver, Timeout: r.cfg.HealthTimeout},
-		Full: []health.Check{
-			db,
-			health.SandboxPool(r.cfg.SandboxPoolURL, &http.Client{Timeout: r.cfg.HealthTimeout}),
-			health.AIService(r.cfg.AIAPIKey),
-			backupsCheck(getenv, st, r.log),
-		},
+	runner := health.Runner{Version: r.ver, Timeout: r.cfg.HealthTimeout}
+	if r.metrics != nil {
+		runner.OnReport = r.metrics.ObserveHealth
+	}
+	checks := []health.Check{
+		db,
+		health.SandboxPool(r.cfg.SandboxPoolURL, &http.Client{Timeout: r.cfg.HealthTimeout}),
+		health.AIService(r.cfg.AIAPIKey),
+		backupsCheck(getenv, st, r.log),
+	}
+	h = httpapi.New(httpapi.Deps{
+		Logger:         r.log,
+		Health:         runner,
+		Full:           checks,
 		Ready:          []health.Check{db},
 		Courses:        st,
 		AllowedOrigins: r.cfg.CORSAllowedOrigins,
@@ -175,6 +185,7 @@ func (r *replica) handler(getenv func(string) string, st *store.Store, hub *sent
 		ReadOnly:       roles.ReadOnly,
 		Metrics:        r.metrics,
 	})
+	return h, func(ctx context.Context) { runner.Run(ctx, checks) }
 }
 
 // httpServer bounds every phase of a request and tracks the connections'
