@@ -35,6 +35,10 @@ GOTESTFLAGS ?=
 # The source-built CLI has no language plugins; a user's official install does.
 # Prefer the official CLI on PATH for `up`/`preview`, fall back to bin/pulumi.
 PULUMI ?= $(shell command -v pulumi 2>/dev/null || echo $(BIN)/pulumi)
+# make doctor checks the ports the dev stack publishes; set these when Pulumi.dev.yaml moves them.
+PORT ?= 8000
+PROMETHEUS_PORT ?= 9090
+ALERTMANAGER_PORT ?= 9093
 
 # The dev stack keeps its state in the repository (git-ignored) and needs no
 # Pulumi Cloud account. Staging and production use whatever `pulumi login` says.
@@ -58,7 +62,7 @@ export PATH := $(BIN):$(PATH)
 
 doctor:
 	@go build -o $(BIN)/doctor ./infra/doctor
-	@$(BIN)/doctor --pulumi $(PULUMI)
+	@$(BIN)/doctor --pulumi $(PULUMI) --port $(PORT) --prometheus-port $(PROMETHEUS_PORT) --alertmanager-port $(ALERTMANAGER_PORT)
 
 # dev-config creates the dev stack if needed, moves an encryptionsalt out of
 # the tracked Pulumi.dev.yaml into .pulumi-state/dev.salt, and writes the

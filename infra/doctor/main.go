@@ -42,8 +42,8 @@ type machine interface {
 	// Ping asks the Docker engine at host (unix://...) for /_ping.
 	Ping(ctx context.Context, host string) error
 	// PortFree reports whether 127.0.0.1:port can be bound; if not, whether
-	// a HelloAgents backend answers there.
-	PortFree(ctx context.Context, port int) (free, ours bool)
+	// the program the port is for answers there (probe).
+	PortFree(ctx context.Context, port int, p probe) (free, ours bool)
 }
 
 // check is one line of the report.
@@ -63,7 +63,9 @@ func run(ctx context.Context, args []string, m machine, stdout, stderr io.Writer
 		goVersion(ctx, m, opts.gomod),
 		pulumiCLI(ctx, m, opts.pulumi),
 		dockerEngine(ctx, m),
-		apiPort(ctx, m, opts.port),
+		portCheck(ctx, m, apiPort(opts.port)),
+		portCheck(ctx, m, prometheusPort(opts.prometheusPort)),
+		portCheck(ctx, m, alertmanagerPort(opts.alertmanagerPort)),
 	}
 	return report(stdout, checks)
 }
@@ -74,8 +76,8 @@ const usage = `Usage: go run ./infra/doctor [flags]
 Checks what ` + "`make up`" + ` needs: Go at least go.mod's version, the official
 Pulumi CLI with its Go language host (pulumi-language-go), a reachable Docker
 engine (DOCKER_HOST, else the current docker context, else
-/var/run/docker.sock) and a free port for the API. Prints the fix of every
-failed check.
+/var/run/docker.sock) and free ports for the API, Prometheus and
+Alertmanager. Prints the fix of every failed check.
 
 Exit status: 0 every check passed (also --help), 1 a check failed, 2 usage error.
 
@@ -84,9 +86,11 @@ Flags:
 
 // options are the command line of doctor.
 type options struct {
-	pulumi string
-	port   int
-	gomod  string
+	pulumi           string
+	port             int
+	prometheusPort   int
+	alertmanagerPort int
+	gomod            string
 }
 
 // parseArgs reads the flags. done is true when run must exit with code:
@@ -95,6 +99,8 @@ func parseArgs(args []string, stderr io.Writer) (opts options, code int, done bo
 	fs := cli.NewFlagSet("doctor", usage, stderr)
 	fs.StringVar(&opts.pulumi, "pulumi", "", "the Pulumi `CLI` `make up` will run (default: pulumi on PATH)")
 	fs.IntVar(&opts.port, "port", 8000, "the `port` the dev API is published on (helloagents:backend.hostPort)")
+	fs.IntVar(&opts.prometheusPort, "prometheus-port", 9090, "the `port` dev's Prometheus is published on (helloagents:monitoring.prometheusHostPort)")
+	fs.IntVar(&opts.alertmanagerPort, "alertmanager-port", 9093, "the `port` dev's Alertmanager is published on (helloagents:monitoring.alertmanagerHostPort)")
 	fs.StringVar(&opts.gomod, "gomod", "go.mod", "the `go.mod` whose go directive is the required Go version")
 	if code, done := cli.Parse(fs, args); done {
 		return opts, code, true
@@ -264,18 +270,43 @@ func dockerEngine(ctx context.Context, m machine) check {
 	return c
 }
 
-func apiPort(ctx context.Context, m machine, port int) check {
-	c := check{name: "port " + strconv.Itoa(port)}
-	free, ours := m.PortFree(ctx, port)
+// published is a port the dev stack publishes on 127.0.0.1: what it is
+// for, the probe that recognises its program, and the settings that move it.
+type published struct {
+	port    int
+	what    string // "the API", "Prometheus"
+	probe   probe
+	setting string // the stack setting that moves it
+	flag    string // doctor's flag and make variable for it
+}
+
+// probe recognises a program by one GET: the body at path contains want.
+type probe struct{ path, want string }
+
+func apiPort(port int) published {
+	return published{port, "the API", probe{"/health/live", `"status"`}, "backend.hostPort", "PORT"}
+}
+
+func prometheusPort(port int) published {
+	return published{port, "Prometheus", probe{"/-/healthy", "Prometheus"}, "monitoring.prometheusHostPort", "PROMETHEUS_PORT"}
+}
+
+func alertmanagerPort(port int) published {
+	return published{port, "Alertmanager", probe{"/api/v2/status", "versionInfo"}, "monitoring.alertmanagerHostPort", "ALERTMANAGER_PORT"}
+}
+
+func portCheck(ctx context.Context, m machine, p published) check {
+	c := check{name: "port " + strconv.Itoa(p.port)}
+	free, ours := m.PortFree(ctx, p.port, p.probe)
 	switch {
 	case free:
-		c.ok, c.detail = true, "127.0.0.1:"+strconv.Itoa(port)+" is free"
+		c.ok, c.detail = true, "127.0.0.1:"+strconv.Itoa(p.port)+" is free"
 	case ours:
-		c.ok, c.detail = true, "in use by a HelloAgents backend (the dev stack is up)"
+		c.ok, c.detail = true, "in use by "+p.what+" (the dev stack is up)"
 	default:
-		c.detail = "127.0.0.1:" + strconv.Itoa(port) + " is taken by another program"
-		c.fix = fmt.Sprintf("stop it (find it with: lsof -i :%d), or publish the API elsewhere:\n"+
-			"set backend.hostPort in Pulumi.dev.yaml and run make doctor PORT=<port>", port)
+		c.detail = "127.0.0.1:" + strconv.Itoa(p.port) + " is taken by another program"
+		c.fix = fmt.Sprintf("stop it (find it with: lsof -i :%d), or publish %s elsewhere:\n"+
+			"set %s in Pulumi.dev.yaml and run make doctor %s=<port>", p.port, p.what, p.setting, p.flag)
 	}
 	return c
 }
@@ -317,7 +348,7 @@ func (system) Ping(ctx context.Context, host string) error {
 	return nil
 }
 
-func (system) PortFree(ctx context.Context, port int) (free, ours bool) {
+func (system) PortFree(ctx context.Context, port int, p probe) (free, ours bool) {
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	l, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
 	if err == nil {
@@ -326,7 +357,7 @@ func (system) PortFree(ctx context.Context, port int) (free, ours bool) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/health/live", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+p.path, nil)
 	if err != nil {
 		return false, false
 	}
@@ -336,5 +367,5 @@ func (system) PortFree(ctx context.Context, port int) (free, ours bool) {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	return false, resp.StatusCode == http.StatusOK && strings.Contains(string(body), `"status"`)
+	return false, resp.StatusCode == http.StatusOK && strings.Contains(string(body), p.want)
 }

@@ -19,6 +19,7 @@ type fake struct {
 	pingErr   error
 	free      bool
 	ours      bool
+	taken     int    // when not 0, the only port free and ours apply to; the others are free
 	pulumi    string // --pulumi
 }
 
@@ -56,8 +57,13 @@ func (f fake) Stat(p string) (os.FileInfo, error) {
 	}
 	return nil, os.ErrNotExist
 }
-func (f fake) Ping(context.Context, string) error         { return f.pingErr }
-func (f fake) PortFree(context.Context, int) (bool, bool) { return f.free, f.ours }
+func (f fake) Ping(context.Context, string) error { return f.pingErr }
+func (f fake) PortFree(_ context.Context, port int, _ probe) (bool, bool) {
+	if f.taken != 0 && port != f.taken {
+		return true, false
+	}
+	return f.free, f.ours
+}
 
 func healthy() fake {
 	return fake{
@@ -101,6 +107,11 @@ func TestDoctor(t *testing.T) {
 		{"port taken", func(f *fake) { f.free = false }, 1,
 			[]string{"FAIL port 8000      127.0.0.1:8000 is taken by another program", "fix: stop it (find it with: lsof -i :8000)"}},
 		{"port ours", func(f *fake) { f.free, f.ours = false, true }, 0, []string{"the dev stack is up"}},
+		{"prometheus port taken", func(f *fake) { f.free, f.taken = false, 9090 }, 1,
+			[]string{"FAIL port 9090      127.0.0.1:9090 is taken by another program",
+				"set monitoring.prometheusHostPort in Pulumi.dev.yaml and run make doctor PROMETHEUS_PORT=<port>", "ok   port 8000", "ok   port 9093"}},
+		{"alertmanager port ours", func(f *fake) { f.free, f.ours, f.taken = false, true, 9093 }, 0,
+			[]string{"ok   port 9093      in use by Alertmanager (the dev stack is up)"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := healthy()
