@@ -10,8 +10,8 @@
 // It reads the stack's outputs (healthUrls, backendImage, backupImage)
 // and config (each region's image and dockerHost, the slo section) with
 // the pulumi CLI in the current directory, the replicas with `docker
-// --host <dockerHost> ps`, and the metrics from each --prometheus URL's
-// HTTP API (with the Cloudflare Access service token of CF_ACCESS_CLIENT_ID
+// --host <dockerHost> ps`, and the metrics from each region's Prometheus
+// HTTP API (the prometheusUrls output, or --prometheus REGION=URL) (with the Cloudflare Access service token of CF_ACCESS_CLIENT_ID
 // and CF_ACCESS_CLIENT_SECRET over https). Exit status: 0 every region and
 // replica healthy (also --help), 1 a region is unhealthy or unreachable
 // or a replica is not healthy, 2 usage error or the outputs cannot be
@@ -97,8 +97,9 @@ and the age of the last full backup (the backups component). Reads the
 stack outputs healthUrls, backendImage and backupImage and the stack config
 (pulumi stack output / pulumi config, current directory).
 
-With --prometheus REGION=URL (once per region: dev http://127.0.0.1:9090,
-staging and production the region's monitoring hostname), also the
+From each region's Prometheus (the stack output prometheusUrls: dev
+http://127.0.0.1:9090, staging and production the region's monitoring
+hostname; --prometheus REGION=URL overrides a region's), also the
 region's error ratio and P95 latency of the last hour and the error budget
 left over the SLO period (helloagents:slo, default 99.9 % over 30 days),
 from that Prometheus's HTTP API. A hostname behind Cloudflare Access needs
@@ -230,9 +231,9 @@ func collect(ctx context.Context, d deps, opts options, out contract.Deployed, c
 			r.LastBackupSeconds = &s
 		}
 		listReplicas(ctx, d.replicas, opts.stack, &r)
-		switch base, ok := opts.prometheus[name]; {
-		case !ok:
-			r.Metrics.Error = "no Prometheus URL for this region (--prometheus " + name + "=URL)"
+		switch base, err := regionPrometheus(opts.prometheus, out.PrometheusURLs, name); {
+		case err != nil:
+			r.Metrics.Error = err.Error()
 		case sloErr != nil:
 			r.Metrics = Metrics{Prometheus: base.Redacted(), Error: sloErr.Error()}
 		default:

@@ -81,15 +81,37 @@ func (f prometheusFlag) Set(v string) error {
 	if !ok || region == "" || raw == "" {
 		return fmt.Errorf("%q is not REGION=URL", v)
 	}
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return fmt.Errorf("region %s: %q is not an http(s) URL without query (the Prometheus base URL, e.g. https://prometheus-eu-west.example.com)", region, raw)
+	u, err := prometheusBase(region, raw)
+	if err != nil {
+		return err
 	}
 	if _, dup := f[region]; dup {
 		return fmt.Errorf("region %s given twice", region)
 	}
 	f[region] = u
 	return nil
+}
+
+// prometheusBase parses a region's Prometheus base URL.
+func prometheusBase(region, raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("region %s: %q is not an http(s) URL without query (the Prometheus base URL, e.g. https://prometheus-eu-west.example.com)", region, raw)
+	}
+	return u, nil
+}
+
+// regionPrometheus is the region's Prometheus: --prometheus when given,
+// else the stack's prometheusUrls output.
+func regionPrometheus(flags prometheusFlag, outputs map[string]string, region string) (*url.URL, error) {
+	if u, ok := flags[region]; ok {
+		return u, nil
+	}
+	raw, ok := outputs[region]
+	if !ok {
+		return nil, fmt.Errorf("no Prometheus URL for this region (no %s output for it; --prometheus %s=URL)", contract.OutputPrometheusURLs, region)
+	}
+	return prometheusBase(region, raw)
 }
 
 // sloFromConfig is the stack's SLO: helloagents:slo over the platform's

@@ -155,8 +155,9 @@ func TestPrometheusUnreachable(t *testing.T) {
 	}
 }
 
-// TestStatusMetrics runs status with --prometheus for some regions: the
-// numbers in the table and the JSON, the Cloudflare Access token sent
+// TestStatusMetrics runs status on a stack whose prometheusUrls output
+// names eu-west's Prometheus and a stale us-east one that --prometheus
+// overrides, and none for ap-south: the numbers in the table and the JSON, the Cloudflare Access token sent
 // over https and never printed, and a region without metrics does not
 // fail the command.
 func TestStatusMetrics(t *testing.T) {
@@ -173,7 +174,8 @@ func TestStatusMetrics(t *testing.T) {
 	d := deps{
 		outputs: func(context.Context, string) (map[string]any, error) {
 			return map[string]any{"backendImage": image, "healthUrls": map[string]any{
-				"eu-west": eu.URL + "/health/ready", "us-east": us.URL + "/health/ready", "ap-south": ap.URL + "/health/ready"}}, nil
+				"eu-west": eu.URL + "/health/ready", "us-east": us.URL + "/health/ready", "ap-south": ap.URL + "/health/ready"},
+				"prometheusUrls": map[string]any{"eu-west": euSrv.URL + "/prom", "us-east": "http://127.0.0.1:1/stale"}}, nil
 		},
 		config: func(context.Context, string) (map[string]string, error) {
 			return map[string]string{
@@ -190,7 +192,7 @@ func TestStatusMetrics(t *testing.T) {
 	env := func(k string) string {
 		return map[string]string{envAccessClientID: id, envAccessClientSecret: secret}[k]
 	}
-	args := []string{"--stack", "production", "--prometheus", "eu-west=" + euSrv.URL + "/prom", "--prometheus", "us-east=" + usSrv.URL + "/prom/"}
+	args := []string{"--stack", "production", "--prometheus", "us-east=" + usSrv.URL + "/prom/"}
 
 	var out, errOut bytes.Buffer
 	if code := run(t.Context(), args, env, d, &out, &errOut); code != 0 {
@@ -200,7 +202,7 @@ func TestStatusMetrics(t *testing.T) {
 		"ERRORS 1H  P95 1H  BUDGET LEFT",
 		"1.25%      244ms   90.0%", // 1 - 0.001 / 0.01
 		"metrics unavailable: prometheus " + usSrv.URL + "/prom/: HTTP 302 redirect to https://team.cloudflareaccess.com",
-		"metrics unavailable: no Prometheus URL for this region (--prometheus ap-south=URL)",
+		"metrics unavailable: no Prometheus URL for this region (no prometheusUrls output for it; --prometheus ap-south=URL)",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, &out)
