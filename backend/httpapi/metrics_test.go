@@ -199,7 +199,7 @@ func TestMetricsHealthComponents(t *testing.T) {
 	status = health.Unhealthy
 	do(h, "GET", "/health/ready", nil)
 	want := `
-# HELP helloagents_health_component_status 1 for each health component's current status (as last reported by /health or /health/ready), 0 for its earlier ones.
+# HELP helloagents_health_component_status 1 for each health component's current status (as last reported by /health, /health/ready or the replica's periodic full check), 0 for its earlier ones.
 # TYPE helloagents_health_component_status gauge
 helloagents_health_component_status{component="ai_service",status="not_configured"} 1
 helloagents_health_component_status{component="database",status="healthy"} 0

@@ -23,7 +23,7 @@ func newComponentStatus() componentStatus {
 	return componentStatus{
 		gauge: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: Namespace, Name: "health_component_status",
-			Help: "1 for each health component's current status (as last reported by /health, /health/ready or the replica's own full check every 15 s), 0 for its earlier ones.",
+			Help: "1 for each health component's current status (as last reported by /health, /health/ready or the replica's periodic full check), 0 for its earlier ones.",
 		}, []string{"component", "status"}),
 		last: make(map[string]health.Status),
 	}

@@ -108,7 +108,7 @@ func TestObserveHealth(t *testing.T) {
 	report(map[string]health.Status{"database": health.Degraded, health.ShutdownComponent: health.Unhealthy})
 	report(map[string]health.Status{"database": health.Degraded})
 	want := `
-# HELP helloagents_health_component_status 1 for each health component's current status (as last reported by /health or /health/ready), 0 for its earlier ones.
+# HELP helloagents_health_component_status 1 for each health component's current status (as last reported by /health, /health/ready or the replica's periodic full check), 0 for its earlier ones.
 # TYPE helloagents_health_component_status gauge
 helloagents_health_component_status{component="backups",status="disabled"} 1
 helloagents_health_component_status{component="database",status="degraded"} 1

@@ -61,15 +61,11 @@ func TestMetricsServer(t *testing.T) {
 	p := startServer(t, bin, "DATABASE_URL="+pg.CreateDB(t, "metrics")+"&pool_max_conns=7", "METRICS_PORT="+strconv.Itoa(mport),
 		"APP_VERSION=2.3.4", "IMAGE_FINGERPRINT=sha256:3f9a1c0b2d", "SHUTDOWN_DELAY=1m", "SHUTDOWN_TIMEOUT=5s")
 	waitFor(t, p.base+"/health/ready", 200, 30*time.Second) // migrated
-	first := scrape(t, mbase)
+	// No client asks for /health yet: the replica's own full check
+	// (refreshHealth, started beside the listeners) reports every
+	// component, not only readiness's.
+	first := scrapeUntilReported(t, mbase, []string{"database", "sandbox_pool", "ai_service", "backups"}, 30*time.Second)
 	before := requestCounts(first)
-	// No client has asked for /health yet: the replica's own full check
-	// (refreshHealth) has reported every component, not only readiness's.
-	for _, c := range []string{"database", "sandbox_pool", "ai_service", "backups"} {
-		if n := componentSeriesAtOne(first, c); n != 1 {
-			t.Errorf("before any GET /health: helloagents_health_component_status{component=%q} has %d series at 1, want 1", c, n)
-		}
-	}
 
 	traffic := []struct {
 		method, path string
@@ -195,6 +191,31 @@ func componentSeriesAtOne(fams map[string]*dto.MetricFamily, component string) i
 		}
 	}
 	return n
+}
+
+// scrapeUntilReported scrapes until each component has exactly one
+// status series at 1 and returns that scrape; past limit it fails with the
+// components still missing. The first full check runs concurrently with
+// startup, so readiness alone does not mean it has finished.
+func scrapeUntilReported(t *testing.T, base string, components []string, limit time.Duration) map[string]*dto.MetricFamily {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		fams := scrape(t, base)
+		var missing []string
+		for _, c := range components {
+			if n := componentSeriesAtOne(fams, c); n != 1 {
+				missing = append(missing, fmt.Sprintf("%s (%d series at 1)", c, n))
+			}
+		}
+		if len(missing) == 0 {
+			return fams
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("before any GET /health, after %v: helloagents_health_component_status has no single current status for %s", limit, strings.Join(missing, ", "))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // requestCounts is helloagents_http_requests_total by sorted labels.
