@@ -193,7 +193,16 @@ func promoteScanErrors(w *actionlint.Workflow, outputs []string) []string {
 		return []string{"promote.yml: no step runs infra/promote"}
 	}
 	var errs []string
+	// The step images reads each output from staging (and refuses one that
+	// is not a pushed digest); the scans and the verify step use its outputs.
+	images := index(j.Steps, func(s *actionlint.Step) bool { return s.ID != nil && str(s.ID) == "images" })
+	if images < 0 || images > run {
+		errs = append(errs, fmt.Sprintf("promote.yml: no step with id images reads staging's images before the promotion (steps %d, %d)", images, run))
+	}
 	for _, out := range outputs {
+		if images >= 0 && !strings.Contains(script(j.Steps[images]), out) {
+			errs = append(errs, fmt.Sprintf("promote.yml: step images does not read staging's %s", out))
+		}
 		scan := index(j.Steps, func(s *actionlint.Step) bool {
 			return isImageScan(s) && strings.Contains(input(s, "image-ref"), "outputs."+out+" ")
 		})
@@ -209,6 +218,21 @@ func promoteScanErrors(w *actionlint.Workflow, outputs []string) []string {
 	verify := index(j.Steps, func(s *actionlint.Step) bool { return strings.Contains(script(s), "gh attestation verify") })
 	if verify < 0 || verify > run {
 		errs = append(errs, fmt.Sprintf("promote.yml: the attestations must be verified (gh attestation verify) before the promotion (steps %d, %d)", verify, run))
+		return errs
+	}
+	// The verify step loops over images it takes from the images step's
+	// outputs (in its script or its environment).
+	var refs []string
+	if s := j.Steps[verify]; s.Env != nil {
+		for _, v := range s.Env.Vars {
+			refs = append(refs, str(v.Value))
+		}
+	}
+	refs = append(refs, script(j.Steps[verify]))
+	for _, out := range outputs {
+		if !slices.ContainsFunc(refs, func(r string) bool { return strings.Contains(r, "outputs."+out+" ") }) {
+			errs = append(errs, fmt.Sprintf("promote.yml: the attestations of staging's %s are never verified (step %d)", out, verify))
+		}
 	}
 	return errs
 }

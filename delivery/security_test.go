@@ -9,10 +9,43 @@ import (
 	"time"
 
 	"github.com/rhysd/actionlint"
+
+	"github.com/helloagents/infra/contract"
 )
 
-// The image outputs of the staging stack, which a promotion moves.
-var stagingImages = []string{"backendImage", "backupImage", "proxyImage", "postgresImage"}
+// stagingImages are the image outputs of the staging stack, which a
+// promotion moves: every output of the contract named *Image (backendImage,
+// backupImage, proxyImage, postgresImage and the monitoring images'
+// prometheusImage, alertmanagerImage, pgexporterImage), so an image added to
+// the program must be scanned and verified by promote.yml too.
+func stagingImages(t *testing.T) []string {
+	t.Helper()
+	var out []string
+	for _, o := range contract.Outputs() {
+		if strings.HasSuffix(o, "Image") {
+			out = append(out, o)
+		}
+	}
+	if n := len(backendDockerfiles(t)); len(out) != n {
+		t.Fatalf("the contract has %d image outputs %q for %d Dockerfiles in backend/: one output per image", len(out), out, n)
+	}
+	return out
+}
+
+// imageNames are the workflows' names of the images built from
+// dockerfiles: backend/Dockerfile is "backend", backend/<name>.Dockerfile
+// is <name> (the repository the program pushes it to).
+func imageNames(dockerfiles []string) []string {
+	var out []string
+	for _, f := range dockerfiles {
+		name := strings.TrimSuffix(filepath.Base(f), ".Dockerfile")
+		if name == "Dockerfile" {
+			name = "backend"
+		}
+		out = append(out, name)
+	}
+	return out
+}
 
 // backendDockerfiles are the Dockerfiles of the images staging builds.
 func backendDockerfiles(t *testing.T) []string {
@@ -156,6 +189,12 @@ func TestScanOrderCheckCatchesPlantedFaults(t *testing.T) {
 				return strings.Contains(v.String(), "proxy.Dockerfile")
 			})
 		}, expect: "backend/proxy.Dockerfile is not scanned before"},
+		{name: "a monitoring image left out of the scan", plant: func(w *actionlint.Workflow) {
+			row := w.Jobs["images"].Strategy.Matrix.Rows["image"]
+			row.Values = slices.DeleteFunc(slices.Clone(row.Values), func(v actionlint.RawYAMLValue) bool {
+				return strings.Contains(v.String(), "alertmanager.Dockerfile")
+			})
+		}, expect: "backend/alertmanager.Dockerfile is not scanned before"},
 		{name: "a scan that never fails", plant: func(w *actionlint.Workflow) {
 			s := w.Jobs["images"].Steps[index(w.Jobs["images"].Steps, isImageScan)]
 			setInput(s, "exit-code", "0")
@@ -188,8 +227,8 @@ func setInput(s *actionlint.Step, name, value string) {
 	}
 }
 
-// TestDeployAttestsEveryPushedImage: after the push, each of the four
-// digests is scanned again and gets a provenance and an SBOM attestation
+// TestDeployAttestsEveryPushedImage: after the push, each of the pushed
+// digests (one per backend Dockerfile) is scanned again and gets a provenance and an SBOM attestation
 // pushed to its registry, which is what infra/promote looks for.
 func TestDeployAttestsEveryPushedImage(t *testing.T) {
 	w := parse(t, "deploy.yml")
@@ -200,12 +239,24 @@ func TestDeployAttestsEveryPushedImage(t *testing.T) {
 	if !slices.ContainsFunc(j.Needs, func(n *actionlint.String) bool { return str(n) == "staging" }) {
 		t.Error("attest must need staging (the pushed digests are its outputs)")
 	}
-	if got := matrixValues(j, "image"); !sameSet(got, []string{"backend", "pgbackup", "proxy", "postgres"}) {
-		t.Errorf("attest matrix %q, want the four images", got)
+	want := imageNames(backendDockerfiles(t))
+	if got := matrixValues(j, "image"); !sameSet(got, want) {
+		t.Errorf("attest matrix %q, want every image %q", got, want)
 	}
 	for _, out := range matrixValues(j, "image") {
 		if w.Jobs["staging"].Outputs[out] == nil {
 			t.Errorf("staging job does not output the %s digest", out)
+		}
+	}
+	// The staging job reads each digest from the stack's outputs.
+	st := w.Jobs["staging"]
+	read := index(st.Steps, func(s *actionlint.Step) bool { return s.ID != nil && str(s.ID) == "outputs" })
+	if read < 0 {
+		t.Fatal("deploy.yml job staging has no step outputs (the stack outputs)")
+	}
+	for _, out := range stagingImages(t) {
+		if !strings.Contains(script(st.Steps[read]), out) {
+			t.Errorf("deploy.yml step %q does not read the stack output %s", str(st.Steps[read].Name), out)
 		}
 	}
 	scan := index(j.Steps, isImageScan)
@@ -237,7 +288,7 @@ func TestDeployAttestsEveryPushedImage(t *testing.T) {
 // TestPromoteScansBeforePromotion: promote.yml scans each staging image and
 // verifies its attestations before infra/promote changes anything.
 func TestPromoteScansBeforePromotion(t *testing.T) {
-	for _, e := range promoteScanErrors(parse(t, "promote.yml"), stagingImages) {
+	for _, e := range promoteScanErrors(parse(t, "promote.yml"), stagingImages(t)) {
 		t.Error(e)
 	}
 }
@@ -266,6 +317,17 @@ func TestPromoteScanCheckCatchesPlantedFaults(t *testing.T) {
 				return isImageScan(s) && strings.Contains(input(s, "image-ref"), "postgresImage")
 			})
 		}, expect: "postgresImage is never scanned"},
+		{name: "a monitoring image not scanned", plant: func(j *actionlint.Job) {
+			j.Steps = slices.DeleteFunc(slices.Clone(j.Steps), func(s *actionlint.Step) bool {
+				return isImageScan(s) && strings.Contains(input(s, "image-ref"), "pgexporterImage")
+			})
+		}, expect: "pgexporterImage is never scanned"},
+		{name: "a monitoring image's attestations not verified", plant: func(j *actionlint.Job) {
+			s := j.Steps[index(j.Steps, func(s *actionlint.Step) bool { return strings.Contains(script(s), "gh attestation verify") })]
+			for _, v := range s.Env.Vars {
+				v.Value = &actionlint.String{Value: strings.ReplaceAll(str(v.Value), "${{ steps.images.outputs.prometheusImage }}", "")}
+			}
+		}, expect: "prometheusImage are never verified"},
 		{name: "attestations verified after the promotion", plant: moveAfterPromote(func(s *actionlint.Step) bool {
 			return strings.Contains(script(s), "gh attestation verify")
 		}), expect: "must be verified"},
@@ -274,7 +336,7 @@ func TestPromoteScanCheckCatchesPlantedFaults(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			w := parseBytes(t, read(t, ".github/workflows/promote.yml"))
 			tt.plant(w.Jobs["promote"])
-			errs := strings.Join(promoteScanErrors(w, stagingImages), "\n")
+			errs := strings.Join(promoteScanErrors(w, stagingImages(t)), "\n")
 			if tt.expect == "" && errs != "" {
 				t.Fatalf("unexpected errors:\n%s", errs)
 			}

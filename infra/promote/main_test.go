@@ -283,10 +283,17 @@ func TestRollbackConfirmation(t *testing.T) {
 type inRegistry struct {
 	unpinned
 	backend, backup string
+	// prometheus is the Prometheus image staging exports, when set: a
+	// monitoring image, stack-wide like the backup job's.
+	prometheus string
 }
 
 func (s inRegistry) Outputs(context.Context, string) (map[string]any, error) {
-	return map[string]any{"backendImage": s.backend, "backupImage": s.backup, "apiUrl": "http://127.0.0.1:1"}, nil
+	out := map[string]any{"backendImage": s.backend, "backupImage": s.backup, "apiUrl": "http://127.0.0.1:1"}
+	if s.prometheus != "" {
+		out["prometheusImage"] = s.prometheus
+	}
+	return out, nil
 }
 
 // TestAttestationsInTheRegistry drives the CLI against a real registry: a
@@ -303,14 +310,23 @@ func TestAttestationsInTheRegistry(t *testing.T) {
 	attesttest.Attach(t, backup, attest.PredicateSLSAProvenance)
 	provenanceOnly := attesttest.PushImage(t, host, "helloagents/pgbackup")
 	attesttest.Attach(t, provenanceOnly, attest.PredicateSLSAProvenance)
+	prometheus := attesttest.PushImage(t, host, "helloagents/prometheus")
+	attesttest.Attach(t, prometheus, "https://spdx.dev/Document/v2.3")
+	attesttest.Attach(t, prometheus, attest.PredicateSLSAProvenance)
+	barePrometheus := attesttest.PushImage(t, host, "helloagents/prometheus")
 	tests := []struct {
-		name            string
-		backend, backup string
-		want            []string // in the output
-		refusedByCheck  bool
+		name                        string
+		backend, backup, prometheus string
+		want                        []string // in the output
+		refusedByCheck              bool
 	}{
 		{name: "attested images reach the source gate", backend: attested.String(), backup: backup.String(),
 			want: []string{"failed its gate"}},
+		{name: "attested monitoring image reaches the source gate", backend: attested.String(), backup: backup.String(),
+			prometheus: prometheus.String(), want: []string{"failed its gate", "checking the SBOM and provenance attestations of " + prometheus.String()}},
+		{name: "monitoring image without attestations", backend: attested.String(), backup: backup.String(),
+			prometheus: barePrometheus.String(), refusedByCheck: true,
+			want: []string{"supply-chain check failed, nothing changed", barePrometheus.DigestStr(), "no SBOM (SPDX or CycloneDX) and no SLSA build provenance"}},
 		{name: "backend image without attestations", backend: bare.String(), backup: backup.String(), refusedByCheck: true,
 			want: []string{"supply-chain check failed, nothing changed", bare.DigestStr(), "no SBOM (SPDX or CycloneDX) and no SLSA build provenance"}},
 		{name: "backup image without SBOM", backend: attested.String(), backup: provenanceOnly.String(), refusedByCheck: true,
@@ -319,7 +335,7 @@ func TestAttestationsInTheRegistry(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			open := func(context.Context, string) (promote.Stacks, error) {
-				return inRegistry{backend: tt.backend, backup: tt.backup}, nil
+				return inRegistry{backend: tt.backend, backup: tt.backup, prometheus: tt.prometheus}, nil
 			}
 			var stdout, stderr bytes.Buffer
 			args := []string{"--from", "staging", "--to", "production", "--work-dir", t.TempDir(), "--retries", "0", "--timeout", "1s"}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/helloagents/infra/contract"
 	"github.com/helloagents/infra/stacks/promote"
 )
 
@@ -35,6 +36,29 @@ type sourceGates struct {
 
 func (g sourceGates) Source(context.Context, string, string) error { *g.n++; return nil }
 
+// The monitoring images, stack-wide artifacts: staging's new digests and
+// the ones a released target runs.
+var (
+	newPrometheus   = "ghcr.io/helloagents/prometheus@sha256:" + strings.Repeat("6", 64)
+	newAlertmanager = "ghcr.io/helloagents/alertmanager@sha256:" + strings.Repeat("7", 64)
+	newPGExporter   = "ghcr.io/helloagents/pgexporter@sha256:" + strings.Repeat("8", 64)
+	oldPrometheus   = "ghcr.io/helloagents/prometheus@sha256:" + strings.Repeat("9", 64)
+	oldAlertmanager = "ghcr.io/helloagents/alertmanager@sha256:" + strings.Repeat("a", 64)
+	oldPGExporter   = "ghcr.io/helloagents/pgexporter@sha256:" + strings.Repeat("d", 64)
+)
+
+// withMonitoring makes the source export new monitoring images that the
+// target does not run yet: the promotion rolls them out, so each must be
+// attested like the backend image.
+func withMonitoring(m *memStacks, _ *promote.Options) {
+	m.source[contract.OutputPrometheusImage] = newPrometheus
+	m.source[contract.OutputAlertmanagerImage] = newAlertmanager
+	m.source[contract.OutputPGExporterImage] = newPGExporter
+	m.shared = map[string]string{
+		contract.KeyPrometheusImage: oldPrometheus, contract.KeyAlertmanagerImage: oldAlertmanager, contract.KeyPGExporterImage: oldPGExporter,
+	}
+}
+
 func TestAttestationsCheckedBeforeAnyChange(t *testing.T) {
 	const backupImage = "ghcr.io/helloagents/pgbackup@sha256:" + "5555555555555555555555555555555555555555555555555555555555555555"
 	tests := []struct {
@@ -57,6 +81,12 @@ func TestAttestationsCheckedBeforeAnyChange(t *testing.T) {
 			},
 			missing: []string{backupImage}, want: promote.Refused, reason: []string{backupImage},
 			checked: []string{newImage, backupImage}, deployed: oldImage},
+		{name: "attested monitoring images are promoted", mutate: withMonitoring, want: promote.Promoted,
+			checked: []string{newAlertmanager, newImage, newPGExporter, newPrometheus}, deployed: newImage},
+		{name: "unattested monitoring images are refused", mutate: withMonitoring,
+			missing: []string{newAlertmanager, newPGExporter}, want: promote.Refused,
+			reason:  []string{"supply-chain check failed, nothing changed", newAlertmanager, newPGExporter},
+			checked: []string{newAlertmanager, newImage, newPGExporter, newPrometheus}, deployed: oldImage},
 		{name: "--image is checked", mutate: func(_ *memStacks, o *promote.Options) { o.From, o.Image = "", newImage },
 			missing: []string{newImage}, want: promote.Refused, reason: []string{newImage}, checked: []string{newImage}, deployed: oldImage},
 		{name: "--rollback is not checked",
