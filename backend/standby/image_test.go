@@ -11,8 +11,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/helloagents/infra/backend/internal/archivetest"
 	"github.com/helloagents/infra/backend/imagetest"
+	"github.com/helloagents/infra/backend/internal/archivetest"
 	"github.com/helloagents/infra/backend/internal/s3test"
 	"github.com/helloagents/infra/backend/pgtest"
 	"github.com/helloagents/infra/backend/pitr"
