@@ -10,9 +10,10 @@
 # non-root user on a read-only root filesystem: it writes only its
 # notification log and silences to the data volume at /alertmanager. The
 # configuration is /etc/alertmanager/alertmanager.yml; the infrastructure
-# program mounts a volume at /etc/alertmanager (a fresh volume starts with
-# the image's file) and uploads its own file into it. No VOLUME: the
-# program names the volumes.
+# program passes its own in ALERTMANAGER_CONFIG, which the entrypoint
+# writes into a tmpfs mounted at /etc/alertmanager (the docker provider's
+# uploads cannot write into a container whose root filesystem is
+# read-only). No VOLUME: the program names the volumes.
 ARG RUNTIME_IMAGE=debian:bookworm-slim
 
 FROM ${RUNTIME_IMAGE}
@@ -28,6 +29,7 @@ RUN printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 0755 /usr/sb
     && chmod 0750 /alertmanager \
     && prometheus-alertmanager --version
 COPY alertmanager/alertmanager.yml /etc/alertmanager/alertmanager.yml
+COPY alertmanager/entrypoint.sh /usr/local/bin/alertmanager-entrypoint
 # The data directory is the image user's: a fresh named volume mounted
 # there takes its owner.
 USER 65532:65532
@@ -39,11 +41,8 @@ STOPSIGNAL SIGTERM
 # The image has no curl: bash's /dev/tcp asks Alertmanager whether it is ready.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
     CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/9093 && printf 'GET /-/ready HTTP/1.0\\r\\n\\r\\n' >&3 && read -r -t 2 proto code rest <&3 && [ \"$code\" = 200 ]"]
-# --cluster.listen-address= (empty): no clustering, one Alertmanager per
-# region. The container's command adds flags (for example
+# The entrypoint (alertmanager/entrypoint.sh) passes the paths above, the
+# port and no clustering (--cluster.listen-address= empty: one Alertmanager
+# per region); the container's command adds flags (for example
 # --web.external-url).
-ENTRYPOINT ["prometheus-alertmanager", \
-    "--config.file=/etc/alertmanager/alertmanager.yml", \
-    "--storage.path=/alertmanager", \
-    "--web.listen-address=:9093", \
-    "--cluster.listen-address="]
+ENTRYPOINT ["/usr/local/bin/alertmanager-entrypoint"]

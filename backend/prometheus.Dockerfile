@@ -9,9 +9,11 @@
 # its 2.42 series. Runs as a non-root user on a read-only root filesystem:
 # it writes only to the data volume at /prometheus. The configuration is
 # /etc/prometheus/prometheus.yml with its rules in /etc/prometheus/rules.yml;
-# the infrastructure program mounts a volume at /etc/prometheus (a fresh
-# volume starts with the image's files) and uploads its own files into it.
-# No VOLUME: the program names the volumes.
+# the infrastructure program passes its own in PROMETHEUS_CONFIG and
+# PROMETHEUS_RULES, which the entrypoint writes into a tmpfs mounted at
+# /etc/prometheus (the docker provider's uploads cannot write into a
+# container whose root filesystem is read-only). No VOLUME: the program
+# names the volumes.
 ARG RUNTIME_IMAGE=debian:bookworm-slim
 
 FROM ${RUNTIME_IMAGE}

@@ -83,7 +83,7 @@ func harden(args *docker.ContainerArgs, user string, l Limits, id Identity) {
 	args.Restart = pulumi.String("on-failure")
 	args.MaxRetryCount = pulumi.Int(l.MaxRestarts)
 	if args.Tmpfs == nil {
-		args.Tmpfs = pulumi.StringMap{"/tmp": pulumi.String("rw,noexec,nosuid,size=64m")}
+		args.Tmpfs = pulumi.StringMap{"/tmp": pulumi.String(tmpOptions)}
 	}
 	StopFor(id.Role).apply(args)
 	args.LogDriver = pulumi.String("json-file")
@@ -95,6 +95,9 @@ func harden(args *docker.ContainerArgs, user string, l Limits, id Identity) {
 		docker.ContainerLabelArgs{Label: pulumi.String(LabelRole), Value: pulumi.String(string(id.Role))},
 	)
 }
+
+// tmpOptions are the mount options of every container's private /tmp.
+const tmpOptions = "rw,noexec,nosuid,size=64m"
 
 // DockerCPUs renders a CPU limit the way the docker provider reads it back
 // from the engine's NanoCPUs (terraform-provider-docker's

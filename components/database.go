@@ -206,7 +206,7 @@ func (d *Database) postgresArgs(args *DatabaseArgs, image pulumi.StringOutput, d
 			Aliases: pulumi.StringArray{pulumi.String(d.Hostname)},
 		}},
 		Tmpfs: pulumi.StringMap{
-			"/tmp":                pulumi.String("rw,noexec,nosuid,size=64m"),
+			"/tmp":                pulumi.String(tmpOptions),
 			"/var/run/postgresql": pulumi.String("rw,noexec,nosuid,size=16m"),
 		},
 		ShmSize: pulumi.Int(128),

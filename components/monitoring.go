@@ -2,11 +2,13 @@ package components
 
 import (
 	"fmt"
-	"maps"
-	"slices"
+	"strings"
 
 	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/helloagents/infra/backend/alertmanager"
+	promimage "github.com/helloagents/infra/backend/prometheus"
 )
 
 // Names and ports of a region's monitoring, on the region's networks. They
@@ -29,29 +31,43 @@ const (
 	ProxyMetricsPort   = 8405
 )
 
-// Where the files and the data live inside the monitoring containers. Docker
-// copies files (the provider's uploads) only into a writable place, and the
-// root filesystem is read-only: each configuration directory is the mount
-// point of a named volume and the files sit at its top level.
+// Where the files and the data live inside the monitoring containers (the
+// images' contracts, backend/prometheus and backend/alertmanager). The
+// data directories are named volumes. The configuration directories are
+// tmpfs mounts of the image user, into which the images' entrypoints write
+// the files the container's environment carries (EnvPrometheusConfig,
+// EnvPrometheusRules, EnvAlertmanagerConfig) at every start: the docker
+// provider's uploads cannot be used, since it copies them into the
+// container at its root, which Docker refuses on a read-only root
+// filesystem ("container rootfs is marked read-only") even when the files
+// would land on a volume.
 const (
-	PrometheusConfigDir    = "/etc/prometheus"
-	PrometheusConfigFile   = PrometheusConfigDir + "/prometheus.yml"
-	PrometheusRulesFile    = PrometheusConfigDir + "/rules.yml"
-	PrometheusDataDir      = "/prometheus"
-	AlertmanagerConfigDir  = "/etc/alertmanager"
-	AlertmanagerConfigFile = AlertmanagerConfigDir + "/alertmanager.yml"
-	AlertmanagerDataDir    = "/alertmanager"
+	PrometheusConfigDir    = promimage.ConfigDir
+	PrometheusConfigFile   = promimage.ConfigPath
+	PrometheusRulesFile    = promimage.RulesPath
+	PrometheusDataDir      = promimage.DataDir
+	AlertmanagerConfigDir  = alertmanager.ConfigDir
+	AlertmanagerConfigFile = alertmanager.ConfigPath
+	AlertmanagerDataDir    = alertmanager.DataDir
+)
+
+// The variables that carry the configuration files into the monitoring
+// containers, each a Pulumi secret.
+const (
+	EnvPrometheusConfig   = promimage.EnvConfig
+	EnvPrometheusRules    = promimage.EnvRules
+	EnvAlertmanagerConfig = alertmanager.EnvConfig
 )
 
 // EnvPrometheusRetention is how long the Prometheus image keeps samples
 // (its entrypoint's --storage.tsdb.retention.time, backend/prometheus).
-const EnvPrometheusRetention = "PROMETHEUS_RETENTION"
+const EnvPrometheusRetention = promimage.EnvRetention
 
-// LabelConfig carries a digest of the files uploaded into a monitoring
-// container. The docker provider replaces a container whose uploads change
-// (every upload field forces a new container); the uploads are secrets and
-// show as such in a diff, so this label is what tells the reader that the
-// configuration changed and which one a running container has.
+// LabelConfig carries a digest of the files a monitoring container is given.
+// The docker provider replaces a container whose environment changes (env
+// forces a new container); the files are secrets and show as such in a
+// diff, so this label is what tells the reader that the configuration
+// changed and which one a running container has.
 const LabelConfig = "helloagents.config"
 
 // MonitoringImages are the references of the three monitoring images
@@ -75,7 +91,7 @@ type MonitoringArgs struct {
 	// User is the numeric non-root uid:gid of the three images.
 	User string
 	// PrometheusConfig, Rules and AlertmanagerConfig are the rendered files
-	// (package monitoring). They are uploaded as Pulumi secrets: the
+	// (package monitoring). They are passed as Pulumi secrets: the
 	// Prometheus configuration may hold the remote_write password and the
 	// Alertmanager one the webhook URL and the SMTP password.
 	PrometheusConfig   pulumi.StringInput
@@ -106,8 +122,8 @@ type MonitoringArgs struct {
 // needs no reconfiguration), its proxy, the Postgres exporter, Alertmanager
 // and itself, evaluates the SLO rules and sends alerts to Alertmanager,
 // which notifies the stack's destinations. Every container is hardened like
-// the others (harden); Prometheus and Alertmanager keep their data and
-// their configuration on named volumes.
+// the others (harden); Prometheus and Alertmanager keep their data on named
+// volumes and get their configuration in their environment.
 type Monitoring struct {
 	pulumi.ResourceState
 
@@ -139,7 +155,7 @@ func NewMonitoring(ctx *pulumi.Context, name string, args *MonitoringArgs, opts 
 	in := []pulumi.ResourceOption{pulumi.Parent(m)}
 	var names pulumi.StringArray
 	for _, create := range []func(*pulumi.Context, string, *MonitoringArgs, []pulumi.ResourceOption) (*docker.Container, error){
-		prometheus, alertmanager, pgExporter,
+		prometheus, alertmanagerContainer, pgExporter,
 	} {
 		c, err := create(ctx, name, args, in)
 		if err != nil {
@@ -158,29 +174,30 @@ func NewMonitoring(ctx *pulumi.Context, name string, args *MonitoringArgs, opts 
 	return m, nil
 }
 
-// prometheus creates Prometheus on its configuration and data volumes.
+// prometheus creates Prometheus on its data volume.
 func prometheus(ctx *pulumi.Context, name string, args *MonitoringArgs, in []pulumi.ResourceOption) (*docker.Container, error) {
 	img, err := image(ctx, name+"-prometheus-image", args.Images.Prometheus, args.Pull, in...)
 	if err != nil {
 		return nil, err
 	}
-	mounts, err := volumes(ctx, name, args.Host.Prefix, in, "prometheus-config", PrometheusConfigDir, "prometheus-data", PrometheusDataDir)
+	data, err := volume(ctx, name, args.Host.Prefix, in, "prometheus-data", PrometheusDataDir)
 	if err != nil {
 		return nil, err
 	}
-	// The image's entrypoint (backend/prometheus/entrypoint.sh) passes the
-	// paths above and the retention from its variable; the command adds
-	// the URL the UI and the alerts' links use.
+	// The image's entrypoint (backend/prometheus/entrypoint.sh) writes the
+	// files into the configuration tmpfs and passes the paths above and the
+	// retention from its variable; the command adds the URL the UI and the
+	// alerts' links use.
 	c := &docker.ContainerArgs{
-		Name:    pulumi.Sprintf("%s-prometheus", args.Host.Prefix),
-		Image:   img,
-		Envs:    env(map[string]string{EnvPrometheusRetention: args.Retention}, nil),
-		Command: pulumi.ToStringArray([]string{"--web.external-url=" + args.PrometheusURL}),
-		Mounts:  mounts,
-		Uploads: uploads(map[string]pulumi.StringInput{
-			PrometheusConfigFile: args.PrometheusConfig,
-			PrometheusRulesFile:  args.Rules,
+		Name:  pulumi.Sprintf("%s-prometheus", args.Host.Prefix),
+		Image: img,
+		Envs: env(map[string]string{EnvPrometheusRetention: args.Retention}, map[string]pulumi.StringInput{
+			EnvPrometheusConfig: args.PrometheusConfig,
+			EnvPrometheusRules:  args.Rules,
 		}),
+		Command:          pulumi.ToStringArray([]string{"--web.external-url=" + args.PrometheusURL}),
+		Mounts:           docker.ContainerMountArray{data},
+		Tmpfs:            configTmpfs(PrometheusConfigDir, args.User),
 		Labels:           configLabel(args.PrometheusConfig, args.Rules),
 		NetworksAdvanced: bothNetworks(args.Host, PrometheusAlias),
 	}
@@ -189,27 +206,30 @@ func prometheus(ctx *pulumi.Context, name string, args *MonitoringArgs, in []pul
 	return docker.NewContainer(ctx, name+"-prometheus", c, append(in, pulumi.DeleteBeforeReplace(true))...)
 }
 
-// alertmanager creates Alertmanager on its configuration and data volumes,
-// with the egress network to reach the webhook and the mail server.
-func alertmanager(ctx *pulumi.Context, name string, args *MonitoringArgs, in []pulumi.ResourceOption) (*docker.Container, error) {
+// alertmanagerContainer creates Alertmanager on its data volume, with the
+// egress network to reach the webhook and the mail server.
+func alertmanagerContainer(ctx *pulumi.Context, name string, args *MonitoringArgs, in []pulumi.ResourceOption) (*docker.Container, error) {
 	img, err := image(ctx, name+"-alertmanager-image", args.Images.Alertmanager, args.Pull, in...)
 	if err != nil {
 		return nil, err
 	}
-	mounts, err := volumes(ctx, name, args.Host.Prefix, in, "alertmanager-config", AlertmanagerConfigDir, "alertmanager-data", AlertmanagerDataDir)
+	data, err := volume(ctx, name, args.Host.Prefix, in, "alertmanager-data", AlertmanagerDataDir)
 	if err != nil {
 		return nil, err
 	}
-	// The image's entrypoint passes the paths above, the port and no
-	// clustering (one Alertmanager per region); the command adds the URL
-	// the notifications' links use. Alertmanager refuses a flag given
-	// twice, so the command repeats none of the entrypoint's.
+	// The image's entrypoint (backend/alertmanager/entrypoint.sh) writes
+	// the file into the configuration tmpfs and passes the paths above,
+	// the port and no clustering (one Alertmanager per region); the
+	// command adds the URL the notifications' links use. Alertmanager
+	// refuses a flag given twice, so the command repeats none of the
+	// entrypoint's.
 	c := &docker.ContainerArgs{
 		Name:             pulumi.Sprintf("%s-alertmanager", args.Host.Prefix),
 		Image:            img,
+		Envs:             env(nil, map[string]pulumi.StringInput{EnvAlertmanagerConfig: args.AlertmanagerConfig}),
 		Command:          pulumi.ToStringArray([]string{"--web.external-url=" + args.AlertmanagerURL}),
-		Mounts:           mounts,
-		Uploads:          uploads(map[string]pulumi.StringInput{AlertmanagerConfigFile: args.AlertmanagerConfig}),
+		Mounts:           docker.ContainerMountArray{data},
+		Tmpfs:            configTmpfs(AlertmanagerConfigDir, args.User),
 		Labels:           configLabel(args.AlertmanagerConfig),
 		NetworksAdvanced: bothNetworks(args.Host, AlertmanagerAlias),
 	}
@@ -238,38 +258,31 @@ func pgExporter(ctx *pulumi.Context, name string, args *MonitoringArgs, in []pul
 	return docker.NewContainer(ctx, name+"-pgexporter", c, append(in, pulumi.DeleteBeforeReplace(true))...)
 }
 
-// volumes creates two named volumes (<prefix>-<suffix>) and mounts them at
-// their targets: pairs of suffix and target.
-func volumes(ctx *pulumi.Context, name, prefix string, in []pulumi.ResourceOption, pairs ...string) (docker.ContainerMountArray, error) {
-	var mounts docker.ContainerMountArray
-	for i := 0; i+1 < len(pairs); i += 2 {
-		suffix, target := pairs[i], pairs[i+1]
-		vol, err := docker.NewVolume(ctx, name+"-"+suffix, &docker.VolumeArgs{
-			Name: pulumi.Sprintf("%s-%s", prefix, suffix),
-		}, in...)
-		if err != nil {
-			return nil, fmt.Errorf("volume %s: %w", suffix, err)
-		}
-		mounts = append(mounts, docker.ContainerMountArgs{
-			Type:   pulumi.String("volume"),
-			Source: vol.Name,
-			Target: pulumi.String(target),
-		})
+// volume creates the named volume <prefix>-<suffix> and returns its mount
+// at target.
+func volume(ctx *pulumi.Context, name, prefix string, in []pulumi.ResourceOption, suffix, target string) (docker.ContainerMountArgs, error) {
+	vol, err := docker.NewVolume(ctx, name+"-"+suffix, &docker.VolumeArgs{
+		Name: pulumi.Sprintf("%s-%s", prefix, suffix),
+	}, in...)
+	if err != nil {
+		return docker.ContainerMountArgs{}, fmt.Errorf("volume %s: %w", suffix, err)
 	}
-	return mounts, nil
+	return docker.ContainerMountArgs{
+		Type:   pulumi.String("volume"),
+		Source: vol.Name,
+		Target: pulumi.String(target),
+	}, nil
 }
 
-// uploads are files copied into the container before it starts, each a
-// Pulumi secret, in path order.
-func uploads(files map[string]pulumi.StringInput) docker.ContainerUploadArray {
-	var out docker.ContainerUploadArray
-	for _, path := range slices.Sorted(maps.Keys(files)) {
-		out = append(out, docker.ContainerUploadArgs{
-			File:    pulumi.String(path),
-			Content: pulumi.ToSecret(files[path].ToStringOutput()).(pulumi.StringOutput),
-		})
+// configTmpfs are the tmpfs mounts of a monitoring container: the private
+// /tmp of every container and dir, a small tmpfs owned by user (uid:gid)
+// and closed to others, where the entrypoint writes the configuration.
+func configTmpfs(dir, user string) pulumi.StringMap {
+	uid, gid, _ := strings.Cut(user, ":")
+	return pulumi.StringMap{
+		"/tmp": pulumi.String(tmpOptions),
+		dir:    pulumi.String(fmt.Sprintf("rw,noexec,nosuid,size=1m,mode=0700,uid=%s,gid=%s", uid, gid)),
 	}
-	return out
 }
 
 // configLabel is the LabelConfig label over the contents of files: a

@@ -70,26 +70,26 @@ func TestMonitoringContainers(t *testing.T) {
 		vols = append(vols, str(v, "name"))
 	}
 	slices.Sort(vols)
-	if want := []string{"helloagents-test-alertmanager-config", "helloagents-test-alertmanager-data",
-		"helloagents-test-prometheus-config", "helloagents-test-prometheus-data"}; !slices.Equal(vols, want) {
+	if want := []string{"helloagents-test-alertmanager-data", "helloagents-test-prometheus-data"}; !slices.Equal(vols, want) {
 		t.Errorf("volumes %v, want %v", vols, want)
 	}
 	for _, tc := range []struct {
 		name, role, docker string
 		aliases            []string // per network: private, egress ("" = not on it)
-		uploads            []string
+		files              []string // the variables carrying files, each a secret entry
 		mounts             map[string]string
+		configDir          string // the configuration tmpfs
 		flags              []string
 	}{
 		{"monitoring-eu-prometheus", "prometheus", "helloagents-test-prometheus", []string{"prometheus", "prometheus"},
-			[]string{"/etc/prometheus/prometheus.yml", "/etc/prometheus/rules.yml"},
-			map[string]string{"/etc/prometheus": "helloagents-test-prometheus-config", "/prometheus": "helloagents-test-prometheus-data"},
+			[]string{"PROMETHEUS_CONFIG", "PROMETHEUS_RULES"},
+			map[string]string{"/prometheus": "helloagents-test-prometheus-data"}, "/etc/prometheus",
 			[]string{"--web.external-url=https://prometheus-eu.example.dev"}},
 		{"monitoring-eu-alertmanager", "alertmanager", "helloagents-test-alertmanager", []string{"alertmanager", "alertmanager"},
-			[]string{"/etc/alertmanager/alertmanager.yml"},
-			map[string]string{"/etc/alertmanager": "helloagents-test-alertmanager-config", "/alertmanager": "helloagents-test-alertmanager-data"},
+			[]string{"ALERTMANAGER_CONFIG"},
+			map[string]string{"/alertmanager": "helloagents-test-alertmanager-data"}, "/etc/alertmanager",
 			[]string{"--web.external-url=https://alertmanager-eu.example.dev"}},
-		{"monitoring-eu-pgexporter", "pgexporter", "helloagents-test-pgexporter", []string{"pgexporter", ""}, nil, nil, nil},
+		{"monitoring-eu-pgexporter", "pgexporter", "helloagents-test-pgexporter", []string{"pgexporter", ""}, nil, nil, "", nil},
 	} {
 		t.Run(tc.role, func(t *testing.T) {
 			c, ok := m.Named(restype.DockerContainer, tc.name)
@@ -98,16 +98,26 @@ func TestMonitoringContainers(t *testing.T) {
 			}
 			checkMonitoringContainer(t, c, tc.role, tc.docker)
 			checkMonitoringNetworks(t, c, tc.aliases)
-			var files []string
-			for _, u := range arr(c.Inputs["uploads"]) {
-				o := mocktest.Unwrap(u).ObjectValue()
-				files = append(files, mocktest.Unwrap(o["file"]).StringValue())
-				if !o["content"].IsSecret() && !u.IsSecret() && !c.Inputs["uploads"].IsSecret() {
-					t.Errorf("upload %s is not a secret", files[len(files)-1])
+			if n := len(listOf(c, "uploads")); n != 0 {
+				t.Errorf("%d uploads: the provider copies them at the container's root, which Docker refuses on a read-only root filesystem", n)
+			}
+			for _, v := range tc.files {
+				e, ok := envEntry(c, v)
+				if !ok || !e.IsSecret() {
+					t.Errorf("env %s = %v (present %v), want a secret entry", v, e, ok)
 				}
 			}
-			if !slices.Equal(files, tc.uploads) {
-				t.Errorf("uploads %v, want %v", files, tc.uploads)
+			tmpfs := map[string]string{}
+			if v := mocktest.Unwrap(c.Inputs["tmpfs"]); v.IsObject() {
+				for k, o := range v.ObjectValue() {
+					tmpfs[string(k)] = mocktest.Unwrap(o).StringValue()
+				}
+			}
+			if tc.configDir != "" && tmpfs[tc.configDir] != "rw,noexec,nosuid,size=1m,mode=0700,uid=65532,gid=65532" {
+				t.Errorf("tmpfs %v, want %s owned by the image user (the entrypoint writes the files there)", tmpfs, tc.configDir)
+			}
+			if tmpfs["/tmp"] == "" {
+				t.Errorf("tmpfs %v, want the private /tmp too", tmpfs)
 			}
 			mounts := map[string]string{}
 			for _, mt := range arr(c.Inputs["mounts"]) {
@@ -131,7 +141,7 @@ func TestMonitoringContainers(t *testing.T) {
 			if !slices.Equal(cmd, tc.flags) {
 				t.Errorf("command %q, want %q", cmd, tc.flags)
 			}
-			if tc.uploads != nil {
+			if tc.files != nil {
 				v, ok := label(c, components.LabelConfig)
 				if !ok || v.IsSecret() || len(mocktest.Unwrap(v).StringValue()) != 10 {
 					t.Errorf("label %s = %v, want a plain 10-digit digest of the files", components.LabelConfig, v)
@@ -140,8 +150,8 @@ func TestMonitoringContainers(t *testing.T) {
 		})
 	}
 	prom, _ := m.Named(restype.DockerContainer, "monitoring-eu-prometheus")
-	if got := mocktest.Strings(prom.Inputs["envs"]); !slices.Equal(got, []string{"PROMETHEUS_RETENTION=15d"}) {
-		t.Errorf("prometheus env %v, want the retention", got)
+	if e, ok := envEntry(prom, "PROMETHEUS_RETENTION"); !ok || e.IsSecret() || mocktest.Unwrap(e).StringValue() != "PROMETHEUS_RETENTION=15d" {
+		t.Errorf("prometheus env PROMETHEUS_RETENTION = %v (present %v), want a plain 15d", e, ok)
 	}
 	exporter, _ := m.Named(restype.DockerContainer, "monitoring-eu-pgexporter")
 	envs := listOf(exporter, "envs")
@@ -157,6 +167,16 @@ func TestMonitoringContainers(t *testing.T) {
 			}
 		}
 	}
+}
+
+// envEntry is c's env entry of the variable key, as registered.
+func envEntry(c mocktest.Resource, key string) (resource.PropertyValue, bool) {
+	for _, e := range listOf(c, "envs") {
+		if strings.HasPrefix(mocktest.Unwrap(e).StringValue(), key+"=") {
+			return e, true
+		}
+	}
+	return resource.PropertyValue{}, false
 }
 
 // listOf is the list input k of r.
@@ -256,8 +276,8 @@ func TestMonitoringDevPorts(t *testing.T) {
 }
 
 // TestMonitoringConfigLabel: a change of a file changes its container's
-// config label (the visible sign of the replacement its upload forces) and
-// no other's.
+// config label (the visible sign of the replacement its secret variable
+// forces) and no other's.
 func TestMonitoringConfigLabel(t *testing.T) {
 	labels := func(promCfg, amCfg string) map[string]string {
 		m := runMonitoring(t, promCfg, amCfg, 0, 0)

@@ -64,7 +64,8 @@ func (t Timing) orDefault() Timing {
 	return t
 }
 
-// AlertmanagerConfigPath is where alertmanager.yml is uploaded.
+// AlertmanagerConfigPath is where the Alertmanager image's entrypoint
+// writes alertmanager.yml (backend/alertmanager.ConfigPath).
 const AlertmanagerConfigPath = "/etc/alertmanager/alertmanager.yml"
 
 // Routing: alerts of one stack, region and name are one notification;

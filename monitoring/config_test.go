@@ -1,12 +1,14 @@
 package monitoring
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	amimage "github.com/helloagents/infra/backend/alertmanager"
+	promimage "github.com/helloagents/infra/backend/prometheus"
 )
 
 const (
@@ -88,8 +90,9 @@ func TestPrometheusConfigJobs(t *testing.T) {
 	if got := c.RuleFiles; len(got) != 1 || got[0] != RulesPath {
 		t.Errorf("rule_files %v, want [%s]", got, RulesPath)
 	}
-	if filepath.Dir(RulesPath) != filepath.Dir(ConfigPath) {
-		t.Errorf("the rule file %s is not beside the configuration %s (uploads are flat)", RulesPath, ConfigPath)
+	if ConfigPath != promimage.ConfigPath || RulesPath != promimage.RulesPath || AlertmanagerConfigPath != amimage.ConfigPath {
+		t.Errorf("paths %s, %s, %s; the images' entrypoints write %s, %s, %s", ConfigPath, RulesPath, AlertmanagerConfigPath,
+			promimage.ConfigPath, promimage.RulesPath, amimage.ConfigPath)
 	}
 	sd := c.ScrapeConfigs[0].DNSSDConfigs
 	if len(sd) != 1 || sd[0].Type != "A" || sd[0].Port != 9464 || len(sd[0].Names) != 1 || sd[0].Names[0] != "backend" {

@@ -4,7 +4,8 @@
 // Prometheus configuration and the Alertmanager configuration.
 //
 // It is pure Go with no Pulumi dependency: the components package calls these
-// functions (inside an Apply when an input is a secret) and uploads the bytes
-// into the containers. Every alert's meaning and runbook is in
+// functions (inside an Apply when an input is a secret) and hands the bytes
+// to the containers in secret variables, which the images' entrypoints
+// write where these paths say. Every alert's meaning and runbook is in
 // docs/MONITORING.md, whose alert names a test checks against AlertNames.
 package monitoring

@@ -25,8 +25,9 @@ type PrometheusArgs struct {
 // Paths and addresses inside a region's Docker network (DESIGN-20: the
 // containers' network aliases and ports).
 const (
-	// ConfigPath is where prometheus.yml is uploaded; RulesPath the rule
-	// file, beside it (uploads land flat in the config volume's top level).
+	// ConfigPath is where the Prometheus image's entrypoint writes
+	// prometheus.yml and RulesPath the rule file
+	// (backend/prometheus.ConfigPath and RulesPath).
 	ConfigPath = "/etc/prometheus/prometheus.yml"
 	RulesPath  = "/etc/prometheus/rules.yml"
 

@@ -4,12 +4,18 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/helloagents/infra/backend/loadgen"
+	"github.com/helloagents/infra/components"
 )
 
 // api is where the dev stack's proxy answers (backend.hostPort).
@@ -48,7 +54,7 @@ func TestDevLifecycle(t *testing.T) {
 	}
 	for _, step := range steps {
 		if !t.Run(step.name, step.run) {
-			t.Fatalf("step %q failed; later steps need it", step.name)
+			t.Fatalf("step %q failed; later steps need it; figures so far:\n%s", step.name, table(d.figures))
 		}
 	}
 	t.Logf("figures (docs/PERFORMANCE.md):\n%s", table(d.figures))
@@ -58,9 +64,30 @@ func (d *devStack) record(what, format string, args ...any) {
 	d.figures = append(d.figures, row{what, fmt.Sprintf(format, args...)})
 }
 
+// up deploys dev with `make up`; it creates as many resources as the
+// README's quick start says.
 func (d *devStack) up(t *testing.T) {
 	out, took := d.run(t, 20*time.Minute, "make", "up")
-	d.record("`make up` (first deploy, images built)", "%s, %s", took.Round(time.Second), summary(out))
+	sum := summary(out)
+	d.record("`make up` (first deploy, images built)", "%s, %s", took.Round(time.Second), sum)
+	if want := readmeCreated(t, d.dir); sum != fmt.Sprintf("+ %d created", want) {
+		t.Errorf("`make up` reports %q; the README's quick start says + %d created", sum, want)
+	}
+}
+
+// readmeCreated is the "+ N created" of the README's `make up` sample.
+func readmeCreated(t *testing.T, dir string) int {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^Resources:\n\s+\+ (\d+) created$`).FindSubmatch(b)
+	if m == nil {
+		t.Fatal("README.md has no `make up` sample ending in \"Resources: + N created\"")
+	}
+	n, _ := strconv.Atoi(string(m[1]))
+	return n
 }
 
 // endpoints checks what the README promises on 127.0.0.1:8000, once the
@@ -116,8 +143,16 @@ func (d *devStack) down(t *testing.T) {
 	}
 }
 
+// destroy runs `make down`: the provider stops every container with its
+// role's signal and grace period (components.StopFor: stopSignal and
+// destroyGraceSeconds), so none is killed at the end of its grace period
+// and Prometheus and Alertmanager shut down cleanly (exit 0: TSDB closed,
+// silences and notification log written); nothing of the stack is left.
 func (d *devStack) destroy(t *testing.T) {
+	ev := followEvents(t)
 	_, took := d.run(t, 10*time.Minute, "make", "down")
+	ev.close()
+	d.checkStops(t, ev)
 	left := map[string]string{
 		"containers": docker(t, "ps", "-aq", "--filter", "label=helloagents.stack=dev"),
 		"volumes":    docker(t, "volume", "ls", "-q", "--filter", "name=helloagents-dev"),
@@ -132,7 +167,44 @@ func (d *devStack) destroy(t *testing.T) {
 	d.record("`make down`", "%s, nothing left", took.Round(time.Second))
 }
 
-// summary is the resource summary of a pulumi command's output.
+// checkStops checks the kill and die events of the containers `make down`
+// stopped against StopFor and records how each role stopped.
+func (d *devStack) checkStops(t *testing.T, ev *events) {
+	t.Helper()
+	signals := map[string]syscall.Signal{"SIGTERM": syscall.SIGTERM, "SIGINT": syscall.SIGINT, "SIGUSR1": syscall.SIGUSR1}
+	var stops []string
+	for _, role := range ev.roles() {
+		stop := components.StopFor(components.Role(role))
+		want, ok := signals[stop.Signal]
+		if !ok {
+			t.Fatalf("role %s stops with %s, which the suite cannot check", role, stop.Signal)
+		}
+		kills, dies := ev.of(role, "kill"), ev.of(role, "die")
+		for _, k := range kills {
+			if k.Signal != strconv.Itoa(int(want)) {
+				t.Errorf("%s got signal %s, want only %s (%d): its grace period of %d s (destroyGraceSeconds) did not cover its stop",
+					k.Name, k.Signal, stop.Signal, want, stop.GraceSeconds())
+			}
+		}
+		for _, die := range dies {
+			took := "not running"
+			if len(kills) > 0 {
+				took = die.At.Sub(kills[0].At).Round(100 * time.Millisecond).String()
+			}
+			stops = append(stops, fmt.Sprintf("%s: %s, exit %s after %s", role, stop.Signal, die.Exit, took))
+			if (role == string(components.RolePrometheus) || role == string(components.RoleAlertmanager)) && die.Exit != "0" {
+				t.Errorf("%s exited %s on %s, want 0 (a clean shutdown)", die.Name, die.Exit, stop.Signal)
+			}
+		}
+	}
+	t.Logf("stops during make down:\n%s", strings.Join(stops, "\n"))
+	d.record("stops during `make down`", "%s", strings.Join(stops, "; "))
+}
+
+// summary is the resource summary of a pulumi command's output: the last
+// one, which for an `up` is what it did (the preview it prints first
+// counts a container as "to replace" when the ID of an image it runs is
+// not known before the build).
 func summary(out string) string {
 	var parts []string
 	sc := bufio.NewScanner(strings.NewReader(out))
@@ -141,7 +213,7 @@ func summary(out string) string {
 		line := strings.TrimSpace(sc.Text())
 		switch {
 		case line == "Resources:":
-			in = true
+			in, parts = true, nil
 		case in && line == "":
 			in = false
 		case in:

@@ -3,11 +3,16 @@ package realprovider
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
-	"net/url"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/helloagents/infra/monitoring"
+	"github.com/helloagents/infra/stacks"
 )
 
 // The dev stack's monitoring, where the README says it is.
@@ -17,22 +22,14 @@ const (
 )
 
 // graphs checks what `make up` promises about monitoring: Prometheus on
-// 127.0.0.1:9090 scrapes every target of the region (the backend replica
-// found by Docker DNS, the proxy's exporter, the Postgres exporter,
-// Alertmanager and itself) and has loaded the SLO rules; Alertmanager
+// 127.0.0.1:9090 scrapes every target of the region and nothing else (the
+// backend replicas found by Docker DNS, as many as the dev stack file
+// runs, the proxy's exporter, the Postgres exporter, Alertmanager and
+// itself), all of them up, and has loaded the SLO rules; Alertmanager
 // answers on 127.0.0.1:9093.
 func (d *devStack) graphs(t *testing.T) {
 	began := time.Now()
-	want := map[string]int{"backend": 1, "proxy": 1, "postgres": 1, "alertmanager": 1, "prometheus": 1}
-	var last error
-	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(2 * time.Second) {
-		if last = targetsUp(want); last == nil {
-			break
-		}
-	}
-	if last != nil {
-		t.Fatalf("Prometheus at %s: %v", prometheusURL, last)
-	}
+	d.awaitTargets(t, d.wantTargets(t))
 	d.record("every target up in Prometheus after `make up`", "%s", time.Since(began).Round(time.Second))
 
 	var rules struct {
@@ -69,28 +66,66 @@ func (d *devStack) graphs(t *testing.T) {
 	}
 }
 
-// targetsUp compares the number of healthy targets per job with want.
+// wantTargets are the scrape targets per job the dev stack file gives its
+// region: every replica of the backend, and one of each other job.
+func (d *devStack) wantTargets(t *testing.T) map[string]int {
+	t.Helper()
+	raw, err := stacks.ReadStackFile(filepath.Join(d.dir, "Pulumi.dev.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := stacks.Parse("dev", raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Regions) != 1 {
+		t.Fatalf("dev has %d regions; the suite reads one Prometheus", len(cfg.Regions))
+	}
+	return map[string]int{
+		monitoring.JobBackend: cfg.Regions[0].Replicas, monitoring.JobProxy: 1, monitoring.JobPostgres: 1,
+		monitoring.JobAlertmanager: 1, monitoring.JobPrometheus: 1,
+	}
+}
+
+// awaitTargets waits (2 minutes at most) until Prometheus's active targets
+// are exactly want: the jobs, and per job that many targets, every one up.
+func (d *devStack) awaitTargets(t *testing.T, want map[string]int) {
+	t.Helper()
+	var last error
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(2 * time.Second) {
+		if last = targetsUp(want); last == nil {
+			return
+		}
+	}
+	t.Fatalf("Prometheus at %s: %v", prometheusURL, last)
+}
+
+// targetsUp compares Prometheus's active targets with want, the number of
+// targets per job, all of which must be up (as /targets shows them).
 func targetsUp(want map[string]int) error {
 	var res struct {
 		Data struct {
-			Result []struct {
-				Metric map[string]string `json:"metric"`
-				Value  [2]any            `json:"value"`
-			} `json:"result"`
+			ActiveTargets []struct {
+				Labels    map[string]string `json:"labels"`
+				ScrapeURL string            `json:"scrapeUrl"`
+				Health    string            `json:"health"`
+				LastError string            `json:"lastError"`
+			} `json:"activeTargets"`
 		} `json:"data"`
 	}
-	q := url.QueryEscape(`count by (job) (up == 1)`)
-	if err := getJSON(prometheusURL+"/api/v1/query?query="+q, &res); err != nil {
+	if err := getJSON(prometheusURL+"/api/v1/targets?state=active", &res); err != nil {
 		return err
 	}
-	got := map[string]string{}
-	for _, r := range res.Data.Result {
-		got[r.Metric["job"]], _ = r.Value[1].(string)
-	}
-	for job, n := range want {
-		if got[job] != fmt.Sprint(n) {
-			return fmt.Errorf("targets up by job = %v, want %v", got, want)
+	got := map[string]int{}
+	var notUp []string
+	for _, tg := range res.Data.ActiveTargets {
+		got[tg.Labels["job"]]++
+		if tg.Health != "up" {
+			notUp = append(notUp, fmt.Sprintf("%s %s %s (%s)", tg.Labels["job"], tg.ScrapeURL, tg.Health, tg.LastError))
 		}
+	}
+	if !maps.Equal(got, want) || len(notUp) > 0 {
+		return fmt.Errorf("targets by job = %v, want %v; not up: [%s]", got, want, strings.Join(notUp, "; "))
 	}
 	return nil
 }

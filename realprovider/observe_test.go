@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -191,6 +192,20 @@ func (e *events) add(line []byte) {
 func (e *events) close() {
 	e.stop()
 	<-e.done
+}
+
+// roles are the roles that have events, sorted.
+func (e *events) roles() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []string
+	for _, ev := range e.list {
+		if ev.Role != "" && !slices.Contains(out, ev.Role) {
+			out = append(out, ev.Role)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // of returns the events of role with action.

@@ -20,7 +20,9 @@ import (
 // and new-connection GETs and slow POSTs (which the proxy does not resend).
 // The docker provider deletes the old replica with its grace period: it
 // must get SIGTERM, drain and exit 0, with no request failed and none
-// slower than 1 s; Postgres, its volume, the jobs and the proxy untouched.
+// slower than 1 s; Postgres, its volume, the jobs, the proxy and the
+// monitoring untouched, and Prometheus scraping the new replica (found by
+// Docker DNS) with no reconfiguration.
 func (d *devStack) release(t *testing.T) {
 	before := containerIDs(t)
 	volume := docker(t, "volume", "inspect", "-f", "{{.CreatedAt}}", "helloagents-dev-pgdata")
@@ -62,10 +64,14 @@ func (d *devStack) release(t *testing.T) {
 	if after := docker(t, "volume", "inspect", "-f", "{{.CreatedAt}}", "helloagents-dev-pgdata"); after != volume {
 		t.Errorf("the data volume was recreated: created %s, now %s", volume, after)
 	}
+	followed := time.Now()
+	d.awaitTargets(t, d.wantTargets(t))
+	follow := time.Since(followed)
 	d.record("image of the changed backend built (`pulumi up --target` the image, before the release)", "%s", built.Round(time.Second))
 	d.record("release of a changed backend (`make up`)", "%s, %s", took.Round(time.Second), summary(out))
 	d.record("requests during the release", "%d sent, %d failed; GETs p50 %s, p99 %s, max %s; %d slow POSTs in flight at SIGTERM",
 		c.Sent, c.Failed, lat.P50.Round(time.Millisecond), lat.P99.Round(time.Millisecond), lat.Max.Round(time.Millisecond), posts)
+	d.record("Prometheus scraping the new replica, every target up, after the release", "%s more", follow.Round(time.Second))
 }
 
 // pulumi runs the CLI on the dev stack with the environment `make up`
@@ -176,7 +182,7 @@ func (d *devStack) replacePostgres(t *testing.T) {
 // checkUntouched compares the containers of every role but skip.
 func checkUntouched(t *testing.T, before, after map[string]string, skip string) {
 	t.Helper()
-	for _, role := range []string{"postgres", "backup", "pgbackrest", "proxy"} {
+	for _, role := range []string{"postgres", "backup", "pgbackrest", "proxy", "prometheus", "alertmanager", "pgexporter"} {
 		if role != skip && before[role] != after[role] {
 			t.Errorf("%s container changed: %q, now %q", role, before[role], after[role])
 		}

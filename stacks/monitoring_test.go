@@ -257,8 +257,12 @@ func TestMonitoringEveryRegion(t *testing.T) {
 						t.Errorf("region %s: %s missing or not on the region's engine", r.Name, role)
 						continue
 					}
-					if role != "pgexporter" && len(list(c.Inputs["uploads"])) == 0 {
-						t.Errorf("%s: no configuration uploaded", c.Name)
+					configured := false
+					for _, e := range list(c.Inputs["envs"]) {
+						configured = configured || strings.Contains(mocktest.Unwrap(e).StringValue(), "_CONFIG=")
+					}
+					if role != "pgexporter" && !configured {
+						t.Errorf("%s: no configuration in its environment", c.Name)
 					}
 				}
 				checkMetricsEnv(t, m, r)
@@ -333,11 +337,11 @@ func checkMonitoringEdge(t *testing.T, m *mocktest.Monitor, cfg Config) {
 	}
 }
 
-// TestMonitoringSecretsInUploads follows the remote_write and SMTP passwords
+// TestMonitoringSecretsInFiles follows the remote_write and SMTP passwords
 // and the alert webhook into the rendered files: each is in exactly the
-// file that needs it, uploaded as a secret, in every region, and nowhere in
-// plain text.
-func TestMonitoringSecretsInUploads(t *testing.T) {
+// file that needs it, passed as a secret variable, in every region, and
+// nowhere in plain text.
+func TestMonitoringSecretsInFiles(t *testing.T) {
 	const rwPassword, smtpPassword, hook = "rw-pw-SECRET", "smtp-pw-SECRET", "https://hooks.example.dev/hook-SECRET"
 	for _, stack := range []string{"dev", "staging", "production"} {
 		t.Run(stack, func(t *testing.T) {
@@ -359,20 +363,19 @@ func TestMonitoringSecretsInUploads(t *testing.T) {
 			}
 			for _, r := range cfg.Regions {
 				want := map[string][]string{
-					"monitoring-" + r.Name + "-prometheus":   {"/etc/prometheus/prometheus.yml", rwPassword, "rw-user"},
-					"monitoring-" + r.Name + "-alertmanager": {"/etc/alertmanager/alertmanager.yml", smtpPassword, hook},
+					"monitoring-" + r.Name + "-prometheus":   {components.EnvPrometheusConfig, rwPassword, "rw-user"},
+					"monitoring-" + r.Name + "-alertmanager": {components.EnvAlertmanagerConfig, smtpPassword, hook},
 				}
 				for name, w := range want {
 					c, _ := m.Named(restype.DockerContainer, name)
 					found := false
-					for _, u := range list(c.Inputs["uploads"]) {
-						o := obj(u)
-						if mocktest.Unwrap(o["file"]).StringValue() != w[0] {
+					for _, e := range list(c.Inputs["envs"]) {
+						content, ok := strings.CutPrefix(mocktest.Unwrap(e).StringValue(), w[0]+"=")
+						if !ok {
 							continue
 						}
 						found = true
-						content := mocktest.Unwrap(o["content"]).StringValue()
-						if !o["content"].IsSecret() && !u.IsSecret() {
+						if !e.IsSecret() {
 							t.Errorf("%s: %s is not a secret", name, w[0])
 						}
 						for _, s := range w[1:] {
@@ -382,7 +385,7 @@ func TestMonitoringSecretsInUploads(t *testing.T) {
 						}
 					}
 					if !found {
-						t.Errorf("%s: no upload %s", name, w[0])
+						t.Errorf("%s: no variable %s", name, w[0])
 					}
 				}
 			}

@@ -24,6 +24,10 @@ type secretSpec struct {
 	// env is the variable each container role reads it from; a role not
 	// listed never gets it.
 	env map[components.Role]string
+	// inFile is, for a secret rendered into a configuration file of the
+	// monitoring (never a variable of its own), the variable that carries
+	// that file into each container role that gets it.
+	inFile map[components.Role]string
 	// output is the Pulumi secret the Secrets component made of it, and
 	// whether c's containers get it (false: not configured, or of no use
 	// in c's environment).
@@ -82,19 +86,22 @@ func secretTable() []secretSpec {
 		// Required only as the alternative to alert emails (validateAlerts).
 		{key: keyAlertWebhookURL, field: func(s *Secrets) *Secret { return &s.AlertWebhookURL },
 			arg: func(a *components.SecretsArgs) *string { return &a.AlertWebhookURL }, required: never,
-			env: map[components.Role]string{components.RoleBackup: envAlertWebhookURL, components.RolePITR: envAlertWebhookURL},
+			env:    map[components.Role]string{components.RoleBackup: envAlertWebhookURL, components.RolePITR: envAlertWebhookURL},
+			inFile: map[components.Role]string{components.RoleAlertmanager: components.EnvAlertmanagerConfig},
 			output: func(s *components.Secrets, _ Config) (pulumi.StringOutput, bool) {
 				return s.AlertWebhookURL, s.HasAlertWebhookURL
 			}},
-		// Rendered into prometheus.yml and alertmanager.yml (uploaded as
-		// secrets), never a variable; required with their usernames
-		// (validateMonitoring).
+		// Rendered into prometheus.yml and alertmanager.yml (passed as
+		// secret variables), never a variable of their own; required with
+		// their usernames (validateMonitoring).
 		{key: keyMonitoringRemoteWritePassword, field: func(s *Secrets) *Secret { return &s.MonitoringRemoteWritePassword },
 			arg:      func(a *components.SecretsArgs) *string { return &a.MonitoringRemoteWritePassword },
-			required: never},
+			required: never,
+			inFile:   map[components.Role]string{components.RolePrometheus: components.EnvPrometheusConfig}},
 		{key: keyMonitoringSMTPPassword, field: func(s *Secrets) *Secret { return &s.MonitoringSMTPPassword },
 			arg:      func(a *components.SecretsArgs) *string { return &a.MonitoringSMTPPassword },
-			required: never},
+			required: never,
+			inFile:   map[components.Role]string{components.RoleAlertmanager: components.EnvAlertmanagerConfig}},
 	}
 }
 

@@ -68,7 +68,7 @@ func TestSecretTableMatchesReadme(t *testing.T) {
 		cell int // | key | used for | dev | staging | production |
 	}{{Dev, 2}, {Staging, 3}, {Production, 4}}
 	for _, spec := range secretTable() {
-		if got, want := containerVars(cells[spec.key][1]), spec.containers(); !slices.Equal(got, want) {
+		if got, want := containerVars(cells[spec.key][1]), spec.containers(); !slices.Equal(slices.Sorted(slices.Values(got)), want) {
 			t.Errorf("%s: README says the containers get it as %q, secretTable hands it out as %q", spec.key, got, want)
 		}
 		for _, col := range columns {
@@ -109,12 +109,14 @@ func containerVars(cell string) []string {
 	return out
 }
 
-// containers renders spec.env as the README writes it: each variable with
-// the roles that read it, variables and roles sorted.
+// containers renders spec.env and spec.inFile as the README writes them:
+// each variable with the roles that read it, variables and roles sorted.
 func (spec secretSpec) containers() []string {
 	roles := map[string][]string{}
-	for role, name := range spec.env {
-		roles[name] = append(roles[name], string(role))
+	for _, vars := range []map[components.Role]string{spec.env, spec.inFile} {
+		for role, name := range vars {
+			roles[name] = append(roles[name], string(role))
+		}
 	}
 	var out []string
 	for _, name := range slices.Sorted(maps.Keys(roles)) {
@@ -127,8 +129,10 @@ func (spec secretSpec) containers() []string {
 // TestSecretsReachTheirContainers renders every stack with each secret set
 // to a value of its own and follows the values into the containers: a
 // secret is a secret entry "VARIABLE=value" in exactly the containers whose
-// role its row names (not in dev for R2's keys, which dev never uses), and
-// appears in no other container's variables.
+// role its row names (not in dev for R2's keys, which dev never uses), or
+// inside the secret file variable its row names (whether the file needs it
+// is TestMonitoringSecretsInFiles's), and appears in no other container's
+// variables.
 func TestSecretsReachTheirContainers(t *testing.T) {
 	values := map[string]string{}
 	for _, k := range SecretKeys() {
@@ -172,6 +176,12 @@ func checkSecretVars(t *testing.T, cfg Config, c mocktest.Resource, values map[s
 	}
 	for _, spec := range secretTable() {
 		value := values[spec.key]
+		if file, ok := spec.inFile[components.Role(role(c))]; ok {
+			if got[value] != "" && got[value] != file {
+				t.Errorf("%s (%s): %s under %q, want it only in %q", c.Name, role(c), spec.key, got[value], file)
+			}
+			continue
+		}
 		want, named := spec.env[components.Role(role(c))]
 		if named {
 			_, named = spec.output(&components.Secrets{HasSentryDSN: true, HasAIAPIKey: true, HasAlertWebhookURL: true}, cfg)

@@ -12,9 +12,14 @@ package alertmanager
 const (
 	// Port is where Alertmanager serves its UI and API.
 	Port = 9093
-	// ConfigDir holds the configuration file; the infrastructure program
-	// mounts a volume here and uploads its file into it (top level only).
+	// ConfigDir holds the configuration file. The infrastructure program
+	// mounts a tmpfs of the image user here and passes the file in
+	// EnvConfig, which the entrypoint writes into it.
 	ConfigDir = "/etc/alertmanager"
+	// EnvConfig, when set, is the content of ConfigPath, written at every
+	// start by the entrypoint (readable by the image user only) and removed
+	// from Alertmanager's environment; unset, the image's own file is used.
+	EnvConfig = "ALERTMANAGER_CONFIG"
 	// ConfigPath is the configuration file Alertmanager reads.
 	ConfigPath = ConfigDir + "/alertmanager.yml"
 	// DataDir holds the notification log and silences: mount a named

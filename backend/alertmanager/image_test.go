@@ -2,7 +2,6 @@ package alertmanager
 
 import (
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -15,12 +14,12 @@ import (
 
 // TestImage builds backend/alertmanager.Dockerfile and runs it as the
 // infrastructure program does: read-only root, no capabilities, no
-// privilege gain, a named data volume at /alertmanager and a configuration
-// volume at /etc/alertmanager into which the configuration is uploaded
-// before the container starts (docker cp, the provider's "uploads"). It
-// checks that the container becomes healthy, runs the uploaded
-// configuration without clustering, takes an alert, stops cleanly on its
-// STOPSIGNAL and leaves its state on the data volume. Runs only with
+// privilege gain, a named data volume at /alertmanager, a tmpfs of the
+// image user at /etc/alertmanager, and the configuration in EnvConfig. It
+// checks that the container becomes healthy, runs the configuration it was
+// given without clustering (and keeps it from Alertmanager's environment),
+// takes an alert, stops cleanly on its STOPSIGNAL and leaves its state on
+// the data volume. Runs only with
 // IMAGE_TESTS=1 (see internal/imagetest).
 func TestImage(t *testing.T) {
 	imagetest.RequireHeavy(t, "debootstrap")
@@ -35,27 +34,23 @@ func TestImage(t *testing.T) {
 		t.Errorf("image USER and STOPSIGNAL = %q, want 65532:65532 SIGTERM", got)
 	}
 
-	data, config := imagetest.Tag("alertmanager", "data"), imagetest.Tag("alertmanager", "config")
+	data := imagetest.Tag("alertmanager", "data")
 	name := imagetest.Tag("alertmanager", "run")
 	t.Cleanup(func() {
 		dk.Cleanup("rm", "-f", name)
-		dk.Cleanup("volume", "rm", "-f", data, config)
+		dk.Cleanup("volume", "rm", "-f", data)
 	})
-	run := append([]string{"create", "--name", name}, imagetest.Hardening()...)
-	run = append(run, imagetest.FastHealth()...)
-	run = append(run, "-p", "127.0.0.1::"+strconv.Itoa(Port), "-v", data+":"+DataDir, "-v", config+":"+ConfigDir, image)
-	dk.Run(t, time.Minute, run...)
-	cfg := filepath.Join(t.TempDir(), "alertmanager.yml")
-	if err := os.WriteFile(cfg, []byte(`route:
-  receiver: uploaded
+	cfg := `route:
+  receiver: given
   group_by: [region, alertname]
 receivers:
-  - name: uploaded
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	dk.Run(t, time.Minute, "cp", cfg, name+":"+ConfigPath)
-	dk.Run(t, time.Minute, "start", name)
+  - name: given
+`
+	run := append([]string{"run", "-d", "--name", name}, imagetest.Hardening()...)
+	run = append(run, imagetest.FastHealth()...)
+	run = append(run, "-p", "127.0.0.1::"+strconv.Itoa(Port), "-v", data+":"+DataDir,
+		"--tmpfs", ConfigDir+":rw,noexec,nosuid,size=1m,mode=0700,uid=65532,gid=65532", "-e", EnvConfig+"="+cfg, image)
+	dk.Run(t, time.Minute, run...)
 	dk.WaitHealthy(t, name, 2*time.Minute)
 	base := "http://" + dk.HostPort(t, name, Port)
 
@@ -70,8 +65,14 @@ receivers:
 	if status.Cluster.Status != "disabled" {
 		t.Errorf("cluster status = %q, want disabled (no gossip)", status.Cluster.Status)
 	}
-	if !strings.Contains(status.Config.Original, "receiver: uploaded") {
-		t.Errorf("running configuration is not the uploaded one:\n%s", status.Config.Original)
+	if !strings.Contains(status.Config.Original, "receiver: given") {
+		t.Errorf("running configuration is not the one given:\n%s", status.Config.Original)
+	}
+	if got := dk.Run(t, time.Minute, "exec", name, "stat", "-c", "%a %u", ConfigPath); got != "600 65532" {
+		t.Errorf("mode and owner of the written file = %q, want 600 65532", got)
+	}
+	if env := dk.Run(t, time.Minute, "exec", name, "cat", "/proc/1/environ"); strings.Contains(env, EnvConfig) {
+		t.Errorf("Alertmanager's environment still holds the file: %q", env)
 	}
 
 	// An alert posted as Prometheus posts it is listed back.

@@ -12,9 +12,16 @@ package prometheus
 const (
 	// Port is where Prometheus serves its UI, API and /metrics.
 	Port = 9090
-	// ConfigDir holds the configuration files; the infrastructure program
-	// mounts a volume here and uploads its files into it (top level only).
+	// ConfigDir holds the configuration files. The infrastructure program
+	// mounts a tmpfs of the image user here and passes the files in
+	// EnvConfig and EnvRules, which the entrypoint writes into it.
 	ConfigDir = "/etc/prometheus"
+	// EnvConfig and EnvRules, when set, are the contents of ConfigPath and
+	// RulesPath, written at every start by the entrypoint (readable by the
+	// image user only) and removed from Prometheus's environment; unset,
+	// the image's own files are used.
+	EnvConfig = "PROMETHEUS_CONFIG"
+	EnvRules  = "PROMETHEUS_RULES"
 	// ConfigPath is the configuration file Prometheus reads.
 	ConfigPath = ConfigDir + "/prometheus.yml"
 	// RulesPath is the rule file the default configuration names; the

@@ -2,7 +2,6 @@ package prometheus
 
 import (
 	"net/http"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,12 +14,12 @@ import (
 
 // TestImage builds backend/prometheus.Dockerfile and runs it as the
 // infrastructure program does: read-only root, no capabilities, no
-// privilege gain, a named data volume at /prometheus and a configuration
-// volume at /etc/prometheus into which the configuration and rules are
-// uploaded before the container starts (docker cp, the provider's
-// "uploads"). It checks that the container becomes healthy and ready, runs
-// what was uploaded with the retention from the environment, refuses the
-// lifecycle API, and stops cleanly on its STOPSIGNAL. Runs only with
+// privilege gain, a named data volume at /prometheus, a tmpfs of the image
+// user at /etc/prometheus, and the configuration and rules in EnvConfig and
+// EnvRules. It checks that the container becomes healthy and ready, runs
+// the files it was given with the retention from the environment, keeps
+// them from Prometheus's environment, refuses the lifecycle API, and stops
+// cleanly on its STOPSIGNAL. Runs only with
 // IMAGE_TESTS=1 (the build runs apt-get against the Debian mirror on a
 // base made by debootstrap; see internal/imagetest).
 func TestImage(t *testing.T) {
@@ -36,22 +35,14 @@ func TestImage(t *testing.T) {
 		t.Errorf("image USER and STOPSIGNAL = %q, want 65532:65532 SIGTERM", got)
 	}
 
-	data, config := imagetest.Tag("prometheus", "data"), imagetest.Tag("prometheus", "config")
+	data := imagetest.Tag("prometheus", "data")
 	name := imagetest.Tag("prometheus", "run")
 	t.Cleanup(func() {
 		dk.Cleanup("rm", "-f", name)
-		dk.Cleanup("volume", "rm", "-f", data, config)
+		dk.Cleanup("volume", "rm", "-f", data)
 	})
-	run := append([]string{"create", "--name", name}, imagetest.Hardening()...)
-	run = append(run, imagetest.FastHealth()...)
-	run = append(run, "-p", "127.0.0.1::"+strconv.Itoa(Port),
-		"-v", data+":"+DataDir, "-v", config+":"+ConfigDir,
-		"-e", EnvRetention+"=2d", image, "--web.external-url=http://prometheus.test/")
-	dk.Run(t, time.Minute, run...)
-
-	upload := t.TempDir()
 	files := map[string]string{
-		"prometheus.yml": `global:
+		EnvConfig: `global:
   scrape_interval: 1s
   external_labels: {stack: test, region: r1}
 rule_files: [` + RulesPath + `]
@@ -59,21 +50,20 @@ scrape_configs:
   - job_name: prometheus
     static_configs: [{targets: ["localhost:9090"]}]
 `,
-		"rules.yml": `groups:
+		EnvRules: `groups:
   - name: test
     rules:
       - record: test:up:sum
         expr: sum(up)
 `,
 	}
-	for file, content := range files {
-		p := filepath.Join(upload, file)
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		dk.Run(t, time.Minute, "cp", p, name+":"+ConfigDir+"/"+file)
-	}
-	dk.Run(t, time.Minute, "start", name)
+	run := append([]string{"run", "-d", "--name", name}, imagetest.Hardening()...)
+	run = append(run, imagetest.FastHealth()...)
+	run = append(run, "-p", "127.0.0.1::"+strconv.Itoa(Port),
+		"-v", data+":"+DataDir, "--tmpfs", ConfigDir+":rw,noexec,nosuid,size=1m,mode=0700,uid=65532,gid=65532",
+		"-e", EnvRetention+"=2d", "-e", EnvConfig+"="+files[EnvConfig], "-e", EnvRules+"="+files[EnvRules],
+		image, "--web.external-url=http://prometheus.test/")
+	dk.Run(t, time.Minute, run...)
 	dk.WaitHealthy(t, name, 2*time.Minute)
 	base := "http://" + dk.HostPort(t, name, Port)
 
@@ -97,9 +87,9 @@ scrape_configs:
 	var cfg struct{ Data struct{ YAML string } }
 	imagetest.GetJSON(t, base+"/api/v1/status/config", &cfg)
 	if !strings.Contains(cfg.Data.YAML, "region: r1") {
-		t.Errorf("running configuration is not the uploaded one:\n%s", cfg.Data.YAML)
+		t.Errorf("running configuration is not the one given:\n%s", cfg.Data.YAML)
 	}
-	// The uploaded rule file is the one loaded.
+	// The rule file given is the one loaded.
 	var rules struct {
 		Data struct {
 			Groups []struct {
@@ -109,7 +99,15 @@ scrape_configs:
 	}
 	imagetest.GetJSON(t, base+"/api/v1/rules", &rules)
 	if g := rules.Data.Groups; len(g) != 1 || len(g[0].Rules) != 1 || g[0].Rules[0].Name != "test:up:sum" {
-		t.Errorf("loaded rules = %+v, want the uploaded test:up:sum", g)
+		t.Errorf("loaded rules = %+v, want the given test:up:sum", g)
+	}
+	// The files are written readable by the image user only and are not in
+	// the environment of Prometheus (PID 1 after the entrypoint's exec).
+	if got := dk.Run(t, time.Minute, "exec", name, "stat", "-c", "%a %u", ConfigPath, RulesPath); got != "600 65532\n600 65532" {
+		t.Errorf("mode and owner of the written files = %q, want 600 65532", got)
+	}
+	if env := dk.Run(t, time.Minute, "exec", name, "cat", "/proc/1/environ"); strings.Contains(env, EnvConfig) || strings.Contains(env, EnvRules) {
+		t.Errorf("Prometheus's environment still holds the files: %q", env)
 	}
 	if code, _ := imagetest.Request(t, http.MethodPost, base+"/-/reload"); code != http.StatusForbidden {
 		t.Errorf("POST /-/reload = %d, want 403 (lifecycle API off)", code)

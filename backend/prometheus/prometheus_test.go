@@ -137,3 +137,73 @@ func requireTool(t *testing.T, name, pkg string) string {
 	}
 	return p
 }
+
+// TestEntrypointWritesFiles runs entrypoint.sh (its configuration
+// directory moved to a temporary one) with EnvConfig and EnvRules set: it
+// writes them byte for byte, readable by their owner only, and starts
+// Prometheus without them in its environment; with the directory not
+// writable it refuses to start and says what to mount.
+func TestEntrypointWritesFiles(t *testing.T) {
+	bin, dir := t.TempDir(), t.TempDir()
+	stub := "#!/bin/sh\nenv | grep -c '^PROMETHEUS_\\(CONFIG\\|RULES\\)=' || true\n"
+	if err := os.WriteFile(filepath.Join(bin, "prometheus"), []byte(stub), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	script := entrypointIn(t, dir)
+	files := map[string]string{
+		EnvConfig: "global:\n  scrape_interval: 15s\n# a % and a \\n stay as they are\n",
+		EnvRules:  "groups: []\n",
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "sh", script)
+	cmd.Env = []string{"PATH=" + bin + ":/usr/bin:/bin", EnvConfig + "=" + files[EnvConfig], EnvRules + "=" + files[EnvRules]}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("entrypoint.sh: %v\n%s", err, out)
+	}
+	if got := strings.TrimSpace(string(out)); got != "0" {
+		t.Errorf("prometheus ran with %s of the file variables in its environment, want none", got)
+	}
+	for file, v := range map[string]string{filepath.Base(ConfigPath): EnvConfig, filepath.Base(RulesPath): EnvRules} {
+		p := filepath.Join(dir, file)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(b) != files[v] {
+			t.Errorf("%s = %q, want %s's %q", file, b, v, files[v])
+		}
+		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v (%v), want 0600", file, fi.Mode().Perm(), err)
+		}
+	}
+
+	// A directory that is not there (as on a read-only root without the
+	// tmpfs) stops the start with the fix.
+	script = entrypointIn(t, filepath.Join(dir, "missing"))
+	cmd = exec.CommandContext(ctx, "sh", script)
+	cmd.Env = []string{"PATH=" + bin + ":/usr/bin:/bin", EnvConfig + "=x"}
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "mount a tmpfs") {
+		t.Errorf("entrypoint.sh with an unwritable directory: %v, %q; want a failure naming the tmpfs", err, out)
+	}
+}
+
+// entrypointIn is a copy of entrypoint.sh whose configuration directory is
+// dir.
+func entrypointIn(t *testing.T, dir string) string {
+	t.Helper()
+	b, err := os.ReadFile("entrypoint.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := "config_dir=" + ConfigDir + "\n"
+	if !strings.Contains(string(b), line) {
+		t.Fatalf("entrypoint.sh does not set %q", line)
+	}
+	p := filepath.Join(t.TempDir(), "entrypoint.sh")
+	if err := os.WriteFile(p, []byte(strings.Replace(string(b), line, "config_dir="+dir+"\n", 1)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

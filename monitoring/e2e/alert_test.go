@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,7 +14,9 @@ import (
 	"testing"
 	"time"
 
+	amimage "github.com/helloagents/infra/backend/alertmanager"
 	"github.com/helloagents/infra/backend/imagetest"
+	promimage "github.com/helloagents/infra/backend/prometheus"
 	"github.com/helloagents/infra/monitoring"
 )
 
@@ -170,25 +171,28 @@ func (r *region) name(role string) string { return r.net + "-" + role }
 var hardened = []string{"--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
 	"--health-interval", "1s", "--health-start-period", "0s"}
 
-// run creates a container on the network (with its alias), copies files
-// into its volumes as the provider's uploads do, starts it and waits until
-// Docker reports it healthy.
-func (r *region) run(role, alias string, files map[string]string, args ...string) string {
+// run creates a container on the network (with its alias), starts it and
+// waits until Docker reports it healthy.
+func (r *region) run(role, alias string, args ...string) string {
 	r.t.Helper()
 	name := r.name(role)
 	create := append([]string{"create", "--name", name, "--network", r.net, "--network-alias", alias}, hardened...)
 	r.dk.Run(r.t, time.Minute, append(create, args...)...)
 	r.t.Cleanup(func() { r.dk.Cleanup("rm", "-f", "-v", name) })
-	for dst, content := range files {
-		src := filepath.Join(r.t.TempDir(), filepath.Base(dst))
-		if err := os.WriteFile(src, []byte(content), 0o644); err != nil {
-			r.t.Fatal(err)
-		}
-		r.dk.Run(r.t, time.Minute, "cp", src, name+":"+dst)
-	}
 	r.dk.Run(r.t, time.Minute, "start", name)
 	r.dk.WaitHealthy(r.t, name, 2*time.Minute)
 	return name
+}
+
+// configFlags give a container its configuration files as the program
+// does: each in a variable (files: variable to content), written by the
+// image's entrypoint into a tmpfs of the image user mounted at dir.
+func configFlags(dir string, files map[string][]byte) []string {
+	flags := []string{"--tmpfs", dir + ":rw,noexec,nosuid,size=1m,mode=0700,uid=65532,gid=65532"}
+	for name, content := range files {
+		flags = append(flags, "-e", name+"="+string(content))
+	}
+	return flags
 }
 
 // volume is a named volume removed at the end of the test.
@@ -202,7 +206,7 @@ func (r *region) volume(role string) string {
 const dbPassword = "e2e-password-not-secret"
 
 func (r *region) postgres(image string) {
-	r.run("postgres", "postgres", nil,
+	r.run("postgres", "postgres",
 		"-v", r.volume("pgdata")+":/var/lib/postgresql/data",
 		"--tmpfs", "/tmp", "--tmpfs", "/var/run/postgresql:uid=999,gid=999",
 		"-e", "POSTGRES_PASSWORD="+dbPassword, "-e", "POSTGRES_DB=helloagents",
@@ -210,29 +214,29 @@ func (r *region) postgres(image string) {
 }
 
 func (r *region) backend(image, role string) {
-	r.run(role, "backend", nil, "--tmpfs", "/tmp",
+	r.run(role, "backend", "--tmpfs", "/tmp",
 		"-e", "DATABASE_URL=postgres://postgres:"+dbPassword+"@postgres:5432/helloagents?sslmode=disable",
 		"-e", "METRICS_PORT=9464", "-e", "IMAGE_FINGERPRINT=e2e", "-e", "LOG_LEVEL=warn", image)
 }
 
 // proxy runs the proxy, published on a loopback port; it returns host:port.
 func (r *region) proxy(image string) string {
-	name := r.run("proxy", "proxy", nil, "-p", "127.0.0.1::8000", image)
+	name := r.run("proxy", "proxy", "-p", "127.0.0.1::8000", image)
 	return r.dk.Run(r.t, time.Minute, "port", name, "8000/tcp")
 }
 
 func (r *region) alertmanager(image string, cfg []byte) string {
-	name := r.run("alertmanager", "alertmanager", map[string]string{monitoring.AlertmanagerConfigPath: string(cfg)},
-		"-v", r.volume("am-config")+":/etc/alertmanager", "-v", r.volume("am-data")+":/alertmanager",
+	args := configFlags(amimage.ConfigDir, map[string][]byte{amimage.EnvConfig: cfg})
+	args = append(args, "-v", r.volume("am-data")+":"+amimage.DataDir,
 		"--add-host", hostAlias+":host-gateway", "-p", "127.0.0.1::9093", image)
+	name := r.run("alertmanager", "alertmanager", args...)
 	return "http://" + r.dk.Run(r.t, time.Minute, "port", name, "9093/tcp")
 }
 
 func (r *region) prometheus(image string, cfg, rules []byte) string {
-	name := r.run("prometheus", "prometheus", map[string]string{
-		monitoring.ConfigPath: string(cfg), monitoring.RulesPath: string(rules),
-	}, "-v", r.volume("prom-config")+":/etc/prometheus", "-v", r.volume("prom-data")+":/prometheus",
-		"-p", "127.0.0.1::9090", image)
+	args := configFlags(promimage.ConfigDir, map[string][]byte{promimage.EnvConfig: cfg, promimage.EnvRules: rules})
+	args = append(args, "-v", r.volume("prom-data")+":"+promimage.DataDir, "-p", "127.0.0.1::9090", image)
+	name := r.run("prometheus", "prometheus", args...)
 	return "http://" + r.dk.Run(r.t, time.Minute, "port", name, "9090/tcp")
 }
 
