@@ -187,19 +187,22 @@ field() { tr ' ' '\n' <<<"${fixed[$1]}" | awk -F= -v k="$2" '$1 == k {print $2}'
 logs_of() { if [[ -n $PROXY_IMAGE ]]; then docker logs "proxy-bench-$1-$$" 2>/dev/null; else cat "$work/$1.log"; fi; }
 lines() { logs_of "$1" | grep -c '"GET ' || true; }
 bytes() { logs_of "$1" | wc -c; }
+# The HAProxy that ran: the image's with PROXY_IMAGE, else the host's.
 if [[ -n $PROXY_IMAGE ]]; then
+	haproxy_version=$(docker run --rm --entrypoint haproxy "$PROXY_IMAGE" -v | awk 'NR == 1 {print "HAProxy", $3, "(the image)"}')
 	how="the proxies as containers of $PROXY_IMAGE on Docker $(docker version -f '{{.Server.Version}}') (host network, json-file log driver), the replica a host binary"
 	dcol=" Docker daemon CPU per request (µs) |"
 	dsep="---:|"
 	d() { echo " ${dcpu[$1]} |"; }
 else
+	haproxy_version=$(haproxy -v | awk 'NR == 1 {print "HAProxy", $3}')
 	how="host binaries (no containers)"
 	dcol="" dsep="" 
 	d() { :; }
 fi
 cat <<EOF
 
-Run: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs ($(uname -m)), $(go version | awk '{print $3}'), $(haproxy -v | awk 'NR == 1 {print "HAProxy", $3}'), $how, wrk -t$THREADS -c$CONNECTIONS -d$DURATION on /health/live, median of $ROUNDS interleaved rounds, load average before: $load, server LOG_LEVEL=$LOG_LEVEL
+Run: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs ($(uname -m)), $(go version | awk '{print $3}'), $haproxy_version, $how, wrk -t$THREADS -c$CONNECTIONS -d$DURATION on /health/live, median of $ROUNDS interleaved rounds, load average before: $load, server LOG_LEVEL=$LOG_LEVEL
 
 | path | req/s | p50 (ms) | p99 (ms) | throughput vs direct | server CPU per request (µs) | HAProxy CPU per request (µs) |$dcol log lines written (whole run) |
 |---|---:|---:|---:|---:|---:|---:|$dsep---:|
