@@ -1,6 +1,7 @@
 package realprovider
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -56,7 +57,8 @@ func (d *devStack) graphs(t *testing.T) {
 	if !slices.Contains(alerts, "HelloAgentsErrorBudgetBurnFast") {
 		t.Errorf("Prometheus's alerting rules = %v, want the SLO rules (HelloAgentsErrorBudgetBurnFast)", alerts)
 	}
-	resp, err := http.Get(alertmanagerURL + "/-/ready")
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, alertmanagerURL+"/-/ready", nil)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +134,11 @@ func targetsUp(want map[string]int) error {
 
 func getJSON(u string, v any) error {
 	c := &http.Client{Timeout: 10 * time.Second}
-	resp, err := c.Get(u)
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.Do(req)
 	if err != nil {
 		return err
 	}

@@ -256,7 +256,8 @@ func startTraffic(t *testing.T, addr string) *traffic {
 		wg.Go(func() {
 			for ctx.Err() == nil {
 				code := 0
-				if resp, err := client.Get("http://" + addr + "/api/v1/courses"); err == nil {
+				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/api/v1/courses", nil)
+				if resp, err := client.Do(req); err == nil {
 					code = resp.StatusCode
 					resp.Body.Close()
 				}
@@ -297,7 +298,7 @@ type notice struct {
 // startReceiver listens on every interface: Alertmanager reaches it from
 // its bridge network through the host gateway.
 func startReceiver(t *testing.T) *receiver {
-	ln, err := net.Listen("tcp", "0.0.0.0:0")
+	ln, err := new(net.ListenConfig).Listen(t.Context(), "tcp", "0.0.0.0:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -373,7 +374,11 @@ func (rc *receiver) wait(t *testing.T, alert, status string, within time.Duratio
 
 // wantValue asks Prometheus for a scalar and compares it.
 func wantValue(prom, query string, want float64) error {
-	resp, err := http.Get(prom + "/api/v1/query?query=" + url.QueryEscape(query))
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, prom+"/api/v1/query?query="+url.QueryEscape(query), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return err
 	}
