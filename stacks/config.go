@@ -109,7 +109,7 @@ type Database struct {
 	Image string `json:"image,omitempty"`
 	Name  string `json:"name"`
 	User  string `json:"user"`
-	// RunAs is the numeric uid:gid Postgres runs as (70 in the alpine image).
+	// RunAs is the numeric uid:gid Postgres runs as (999:999, postgres in backend/postgres.Dockerfile).
 	RunAs    string `json:"runAs"`
 	MemoryMB int    `json:"memoryMb"`
 

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -168,5 +170,28 @@ func TestRunJSON(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), fmt.Sprintf("exit code %d", 3)) {
 		t.Errorf("the text report is not on stderr:\n%s", stderr.String())
+	}
+}
+
+// TestDefaultJournalIsIgnored: the failover journal's default path is
+// git-ignored, so `git clean -fd` in the project cannot delete the journal
+// of a running failover.
+func TestDefaultJournalIsIgnored(t *testing.T) {
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := env{getenv: func(string) string { return "" }, stderr: io.Discard, databases: func(string) failover.Databases { return nil }}
+	f, code := parse([]string{"--stack", "org/production", "--to", "us-east", "--work-dir", root}, e)
+	if code >= 0 {
+		t.Fatalf("parse: exit %d", code)
+	}
+	journal := f.options(e).Journal
+	rel, err := filepath.Rel(root, journal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("git", "-C", root, "check-ignore", "--no-index", rel).CombinedOutput(); err != nil {
+		t.Errorf("the default journal %s is not git-ignored (git check-ignore: %v %s): add its directory to .gitignore", rel, err, out)
 	}
 }
