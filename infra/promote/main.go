@@ -70,10 +70,11 @@ type terminal struct {
 	tty bool
 }
 
-// confirm returns the engine's confirmation hook: production changes that
+// confirm returns the engine's confirmation hook, which the engine calls
+// only for a production target (by its parsed environment): changes that
 // are not dry runs ask on a terminal unless --yes.
 func (t terminal) confirm(o promote.Options, yes bool) func(string) error {
-	if o.To != "production" || o.DryRun {
+	if o.DryRun {
 		return nil
 	}
 	return func(plan string) error { return cli.Confirm(t.in, t.out, t.tty, yes, plan) }
@@ -234,6 +235,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return int(promote.Usage)
 	}
 	o := c.options(getenv, stderr, term)
+	if err := o.Validate(); err != nil {
+		fmt.Fprintln(stderr, "promote:", strings.ReplaceAll(err.Error(), "\n", "\npromote: "))
+		fmt.Fprintln(stderr, "run with --help for usage")
+		return int(promote.Usage)
+	}
 	st, err := open(ctx, c.workDir)
 	if err != nil {
 		fmt.Fprintln(stderr, "promote:", err)

@@ -64,6 +64,31 @@ func (unpinned) History(context.Context, string) ([]promote.Update, error) {
 
 func openUnpinned(context.Context, string) (promote.Stacks, error) { return unpinned{}, nil }
 
+// TestUsageBeforeOpen: every usage error, the engine's own included, is
+// decided before the Pulumi project is opened: exit 2 without a project.
+func TestUsageBeforeOpen(t *testing.T) {
+	for _, args := range [][]string{
+		{"--from", "staging", "--to", "staging"},
+		{"--from", "staging", "--to", "production", "--image", "r/b@sha256:" + strings.Repeat("a", 64)},
+		{"--to", "production", "--image", "r/b:latest"},
+		{"--to", "production", "--rollback", "--abort", "--dry-run"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			open := func(context.Context, string) (promote.Stacks, error) {
+				t.Error("the project was opened")
+				return nil, errors.New("no project")
+			}
+			var stdout, stderr bytes.Buffer
+			if code := run(t.Context(), args, noEnv, &stdout, &stderr, open, terminal{}); code != int(promote.Usage) {
+				t.Errorf("exit %d, want %d (usage)\nstderr: %s", code, promote.Usage, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), "run with --help for usage") {
+				t.Errorf("stderr lacks the usage hint:\n%s", stderr.String())
+			}
+		})
+	}
+}
+
 func TestRun(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -74,7 +99,7 @@ func TestRun(t *testing.T) {
 	}{
 		{"help", []string{"--help"}, 0, "", "Exit status: 0 promoted"},
 		{"missing stacks", nil, 2, "", "--from and --to are required"},
-		{"rollback image unpinned", []string{"--to", "production", "--image", "r/b:latest", "--work-dir", "WORK"}, 2, "--image", ""},
+		{"rollback image unpinned", []string{"--to", "production", "--image", "r/b:latest", "--work-dir", "WORK"}, 2, "", "promote: --image"},
 		{"stacks from the environment", []string{"--work-dir", "WORK", "ENV"}, 1, "not pinned by digest", ""},
 		{"unknown flag", []string{"--from", "staging", "--to", "production", "--colour"}, 2, "", "flag provided but not defined"},
 		{"bad pass rate", []string{"--from", "a", "--to", "b", "--min-pass-rate", "2"}, 2, "", "--min-pass-rate 2"},

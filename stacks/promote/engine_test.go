@@ -32,6 +32,7 @@ type memStacks struct {
 	backup   string            // helloagents:backup.image when set
 	shared   map[string]string // other stack-wide images by config path, e.g. helloagents:database.image
 	history  []promote.Update  // newest first, one per up
+	env      string            // helloagents:environment when set
 }
 
 func newMem(names ...string) *memStacks {
@@ -84,6 +85,9 @@ func (m *memStacks) Config(context.Context, string) (map[string]string, error) {
 	}
 	hc, _ := json.Marshal(testHealthCheck)
 	raw["helloagents:healthCheck"] = string(hc)
+	if m.env != "" {
+		raw["helloagents:environment"] = m.env
+	}
 	for k, v := range secrets() {
 		raw[k] = v.Value
 	}
@@ -539,6 +543,37 @@ func TestConfirmation(t *testing.T) {
 			}
 			if tt.decline && !tt.dryRun && (m.ups != 0 || m.regions[0]["image"] != oldImage) {
 				t.Errorf("a declined promotion ran %d updates, region a at %v", m.ups, m.regions[0]["image"])
+			}
+		})
+	}
+}
+
+// TestConfirmationByEnvironment: whether a promotion asks first is decided
+// by the target's parsed environment, as the program and the policy pack
+// decide it, not by the stack being literally named "production" (only a
+// production stack pins images, so only one can be a promotion's target).
+func TestConfirmationByEnvironment(t *testing.T) {
+	for _, tt := range []struct {
+		to, env string // target stack, its helloagents:environment ("" unset)
+	}{
+		{"production", ""},
+		{"prod", ""},
+		{"acme/production", ""},
+		{"acme/prod", ""},
+		{"eu-live", "production"},
+	} {
+		t.Run(tt.to, func(t *testing.T) {
+			m := newMem("a", "b")
+			m.env = tt.env
+			o := memOptions(t)
+			o.To = tt.to
+			asked := false
+			o.Confirm = func(string) error { asked = true; return nil }
+			if rep := promote.Run(t.Context(), m, o); rep.Outcome != promote.Promoted {
+				t.Fatalf("outcome %s (%s), want %s", rep.Outcome, rep.Reason, promote.Promoted)
+			}
+			if !asked {
+				t.Errorf("promotion to production stack %q (environment %q) did not ask for confirmation", tt.to, tt.env)
 			}
 		})
 	}

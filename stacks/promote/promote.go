@@ -28,6 +28,7 @@ import (
 	"github.com/helloagents/infra/contract"
 	"github.com/helloagents/infra/internal/journal"
 	"github.com/helloagents/infra/notify"
+	"github.com/helloagents/infra/stacks"
 )
 
 // Options describe one promotion.
@@ -70,8 +71,9 @@ type Options struct {
 	// a finished promotion. Like Image, it reads and gates no source.
 	Rollback bool
 	// Confirm, when set, is shown the plan (each region's current and new
-	// digest) before the first change of a new run and may decline it:
-	// the run then ends Refused with nothing changed.
+	// digest) before the first change of a new run into a production
+	// target (its parsed environment, whatever the stack's name) and may
+	// decline it: the run then ends Refused with nothing changed.
 	Confirm func(plan string) error
 	// Attestations checks, before anything changes, that every image the
 	// run rolls out carries its SBOM and provenance attestations (see
@@ -83,7 +85,10 @@ type Options struct {
 	AfterWave func(region string)
 }
 
-func (o Options) check() error {
+// Validate reports every usage error of o at once (Run ends Usage on
+// them); a command calls it before it opens any stack, so a usage error
+// is decided without a Pulumi project.
+func (o Options) Validate() error {
 	var errs []error
 	switch {
 	case o.To == "":
@@ -166,7 +171,7 @@ func (e *engine) end(o Outcome, reason error) {
 
 func (e *engine) run(ctx context.Context) {
 	o := e.o
-	if err := o.check(); err != nil {
+	if err := o.Validate(); err != nil {
 		e.end(Usage, err)
 		return
 	}
@@ -217,7 +222,7 @@ func (e *engine) promote(ctx context.Context, j *Journal) {
 		e.dryRun(ctx, arts)
 		return
 	}
-	if j == nil && !e.preflight(ctx, arts) {
+	if j == nil && !e.preflight(ctx, tgt, arts) {
 		return
 	}
 	if j == nil {
@@ -363,11 +368,13 @@ func (e *engine) gateSource(ctx context.Context, rel release) bool {
 	return true
 }
 
-// preflight runs before a new run's first change: the confirmation, then
-// a preview under the policy packs. False when the run ended.
-func (e *engine) preflight(ctx context.Context, arts []JournalArtifact) bool {
+// preflight runs before a new run's first change: the confirmation when
+// the target is a production stack by its parsed environment (so "prod",
+// "acme/production" or any stack whose config says production), then a
+// preview under the policy packs. False when the run ended.
+func (e *engine) preflight(ctx context.Context, tgt target, arts []JournalArtifact) bool {
 	o := e.o
-	if o.Confirm != nil {
+	if o.Confirm != nil && tgt.Environment == stacks.Production {
 		if err := o.Confirm(plan(o.To, arts)); err != nil {
 			e.end(Refused, err)
 			return false

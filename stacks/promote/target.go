@@ -25,6 +25,9 @@ func (r region) imageKey() string {
 
 // target is what promotion needs from the target stack's config.
 type target struct {
+	// Environment is the target's parsed environment (helloagents:environment,
+	// else the stack's name): it decides the production confirmation.
+	Environment stacks.Environment
 	Regions     []region
 	HealthCheck healthcheck.Settings
 	// Shared is the image of each stack-wide artifact, by config path.
@@ -48,7 +51,7 @@ func readTarget(stack string, raw map[string]string) (target, error) {
 		}
 		return target{}, fmt.Errorf("stack %q config is invalid: %w", stack, err)
 	}
-	t := target{HealthCheck: cfg.HealthCheck, Shared: map[string]string{}}
+	t := target{Environment: cfg.Environment, HealthCheck: cfg.HealthCheck, Shared: map[string]string{}}
 	for _, a := range stackArtifacts() {
 		t.Shared[a.key] = a.current(cfg)
 	}
