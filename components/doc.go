@@ -30,7 +30,7 @@
 // no-new-privileges, memory and CPU limits (no swap), restart on failure
 // with a bounded retry count, and the labels helloagents.stack, .region and
 // .role. Every input is written in the form the docker provider reads back
-// (DockerCPUs, DockerDuration), so an `up` with no change changes nothing.
+// (canonical.DockerCPUs, DockerDuration), so an `up` with no change changes nothing.
 //
 // A new per-region component (say Redis: a container with a volume, a
 // generated password, its URL in the backend's environment):

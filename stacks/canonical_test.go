@@ -24,7 +24,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 
-	"github.com/helloagents/infra/components"
+	"github.com/helloagents/infra/components/canonical"
 	"github.com/helloagents/infra/internal/mocktest"
 	"github.com/helloagents/infra/policy/restype"
 )
@@ -45,7 +45,7 @@ func readBackCPUs(t *testing.T, in string) string {
 		return ""
 	}
 	f, _ := new(big.Rat).SetFrac(nano.Num(), big.NewInt(1e9)).Float64()
-	return components.DockerCPUs(f)
+	return canonical.DockerCPUs(f)
 }
 
 func TestIdempotentCanonicalForms(t *testing.T) {

@@ -40,7 +40,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/emptypb"
 
-	"github.com/helloagents/infra/components"
+	"github.com/helloagents/infra/components/canonical"
 	"github.com/helloagents/infra/policy/restype"
 	"github.com/helloagents/infra/stacks"
 )
@@ -98,7 +98,7 @@ func (p *dockerSim) state(urn string, in resource.PropertyMap) resource.Property
 		if v, ok := in["cpus"]; ok && v.IsString() {
 			r, _ := new(big.Rat).SetString(v.StringValue())
 			f, _ := r.Float64()
-			out["cpus"] = resource.NewProperty(components.DockerCPUs(f))
+			out["cpus"] = resource.NewProperty(canonical.DockerCPUs(f))
 		}
 		if _, ok := in["memorySwap"]; !ok && in["memory"].IsNumber() {
 			out["memorySwap"] = resource.NewProperty(2 * in["memory"].NumberValue())

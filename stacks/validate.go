@@ -10,7 +10,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
-	"github.com/helloagents/infra/components"
+	"github.com/helloagents/infra/components/canonical"
 )
 
 var (
@@ -221,7 +221,7 @@ func (c Config) validateBackendContainer(p *problems) {
 	if b.MemoryMB < 64 || b.MemoryMB > 65536 {
 		p.bad(k+".memoryMb", b.MemoryMB, "64..65536")
 	}
-	if b.CPUs <= 0 || b.CPUs > 64 || !components.ExactCPUs(b.CPUs) {
+	if b.CPUs <= 0 || b.CPUs > 64 || !canonical.ExactCPUs(b.CPUs) {
 		p.bad(k+".cpus", b.CPUs, "more than 0 and at most 64, in tenths or quarters of a core (the docker provider reads 0.01 back as 0.0 and 0.05 as 0.1)")
 	}
 	c.checkPinnedImage(p, k+".proxyImage", b.ProxyImage, "proxy", "proxyImage")

@@ -1,11 +1,10 @@
-package components_test
+package canonical_test
 
 import (
 	"math/big"
 	"testing"
-	"time"
 
-	"github.com/helloagents/infra/components"
+	"github.com/helloagents/infra/components/canonical"
 )
 
 // TestDockerCPUs pins the form the docker provider reads `cpus` back in. The
@@ -24,7 +23,7 @@ func TestDockerCPUs(t *testing.T) {
 		// so ten cores read back as "10." (which Docker parses as 10).
 		{10, "10."}, {64, "64.0"},
 	} {
-		if got := components.DockerCPUs(tc.cpus); got != tc.want {
+		if got := canonical.DockerCPUs(tc.cpus); got != tc.want {
 			t.Errorf("DockerCPUs(%v) = %q, want %q", tc.cpus, got, tc.want)
 		}
 	}
@@ -34,45 +33,29 @@ func TestDockerCPUs(t *testing.T) {
 // themselves; the ones the provider misreads are refused.
 func TestExactCPUs(t *testing.T) {
 	for n := int64(1); n <= 640; n++ {
-		if c := float64(n) / 10; !components.ExactCPUs(c) {
-			t.Errorf("ExactCPUs(%v) = false; DockerCPUs gives %q", c, components.DockerCPUs(c))
+		if c := float64(n) / 10; !canonical.ExactCPUs(c) {
+			t.Errorf("ExactCPUs(%v) = false; DockerCPUs gives %q", c, canonical.DockerCPUs(c))
 		}
 	}
 	for _, c := range []float64{0.25, 0.75, 1.25, 2.5, 10, 64} {
-		if !components.ExactCPUs(c) {
+		if !canonical.ExactCPUs(c) {
 			t.Errorf("ExactCPUs(%v) = false", c)
 		}
 	}
 	for _, c := range []float64{0.01, 0.05, 0, -1} {
-		if components.ExactCPUs(c) {
-			t.Errorf("ExactCPUs(%v) = true; the provider reads it back as %q", c, components.DockerCPUs(c))
+		if canonical.ExactCPUs(c) {
+			t.Errorf("ExactCPUs(%v) = true; the provider reads it back as %q", c, canonical.DockerCPUs(c))
 		}
 	}
 	// Whatever ExactCPUs accepts parses back to the configured value.
 	for n := int64(1); n <= 6400; n++ {
 		c := float64(n) / 100
-		if !components.ExactCPUs(c) {
+		if !canonical.ExactCPUs(c) {
 			continue
 		}
-		r, ok := new(big.Rat).SetString(components.DockerCPUs(c))
+		r, ok := new(big.Rat).SetString(canonical.DockerCPUs(c))
 		if !ok || r.Cmp(big.NewRat(n, 100)) != 0 {
 			t.Errorf("ExactCPUs(%v) but it reads back as %v", c, r)
-		}
-	}
-}
-
-// TestDockerDuration pins the form the provider reads healthcheck durations
-// back in: time.Duration.String of the engine's nanoseconds.
-func TestDockerDuration(t *testing.T) {
-	for _, tc := range []struct {
-		d    time.Duration
-		want string
-	}{
-		{0, "0s"}, {5 * time.Second, "5s"}, {30 * time.Second, "30s"}, {time.Minute, "1m0s"},
-		{90 * time.Second, "1m30s"}, {1500 * time.Millisecond, "2s"}, {time.Hour, "1h0m0s"},
-	} {
-		if got := components.DockerDuration(tc.d); got != tc.want {
-			t.Errorf("DockerDuration(%v) = %q, want %q", tc.d, got, tc.want)
 		}
 	}
 }
