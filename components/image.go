@@ -11,7 +11,7 @@ type ImageArgs struct {
 	Repository string
 	// Tag of the built image ("dev", "staging").
 	Tag string
-	// Context is the build context (stacks.BackendContext()) and Dockerfile
+	// Context is the build context (stacks/config.BackendContext()) and Dockerfile
 	// the Dockerfile path inside it, both absolute.
 	Context    string
 	Dockerfile string

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/helloagents/infra/monitoring"
-	"github.com/helloagents/infra/stacks"
+	"github.com/helloagents/infra/stacks/config"
 )
 
 // The dev stack's monitoring, where the README says it is.
@@ -72,11 +72,11 @@ func (d *devStack) graphs(t *testing.T) {
 // region: every replica of the backend, and one of each other job.
 func (d *devStack) wantTargets(t *testing.T) map[string]int {
 	t.Helper()
-	raw, err := stacks.ReadStackFile(filepath.Join(d.dir, "Pulumi.dev.yaml"))
+	raw, err := config.ReadStackFile(filepath.Join(d.dir, "Pulumi.dev.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := stacks.Parse("dev", raw)
+	cfg, err := config.Parse("dev", raw)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/helloagents/infra/internal/stacktest"
-	"github.com/helloagents/infra/stacks"
+	"github.com/helloagents/infra/stacks/config"
 )
 
 // TestPreviewStagingAndProductionOverSSH previews the committed staging and
@@ -61,7 +61,7 @@ func previewOverSSH(t *testing.T, s *suite, pulumi string, host loopbackSSH, sta
 	s.run(t, 2*time.Minute, pulumi, "stack", "init", stack, "--secrets-provider", "passphrase")
 	secrets := previewSecrets(t)
 	for _, key := range slices.Sorted(maps.Keys(secrets)) {
-		s.run(t, time.Minute, pulumi, "config", "set", "--secret", "--stack", stack, stacks.Namespace+":"+key, secrets[key])
+		s.run(t, time.Minute, pulumi, "config", "set", "--secret", "--stack", stack, config.Namespace+":"+key, secrets[key])
 	}
 	out, took, err := s.try(15*time.Minute, pulumi, "preview", "--stack", stack, "--policy-pack", "./policy", "--non-interactive")
 	if err != nil {
@@ -105,8 +105,8 @@ func previewSecrets(t *testing.T) map[string]string {
 		"registryPassword":   "fake-registry-password",
 	}
 	for key := range secrets {
-		if !slices.Contains(stacks.SecretKeys(), key) {
-			t.Fatalf("fake secret %s is not a key of stacks.SecretKeys %v", key, stacks.SecretKeys())
+		if !slices.Contains(config.SecretKeys(), key) {
+			t.Fatalf("fake secret %s is not a key of config.SecretKeys %v", key, config.SecretKeys())
 		}
 	}
 	return secrets
@@ -127,8 +127,8 @@ func writeStackOverSSH(t *testing.T, dir, stack string, host loopbackSSH) {
 	if err := yaml.Unmarshal(b, &file); err != nil {
 		t.Fatalf("parse %s: %v", path, err)
 	}
-	config, _ := file["config"].(map[string]any)
-	regions, _ := config[stacks.Namespace+":regions"].([]any)
+	values, _ := file["config"].(map[string]any)
+	regions, _ := values[config.Namespace+":regions"].([]any)
 	if len(regions) == 0 {
 		t.Fatalf("%s: no regions", path)
 	}
@@ -139,7 +139,7 @@ func writeStackOverSSH(t *testing.T, dir, stack string, host loopbackSSH) {
 		}
 		region["dockerHost"], region["sshOpts"] = host.url(), host.opts()
 	}
-	fillPlaceholders(config)
+	fillPlaceholders(values)
 	if b, err = yaml.Marshal(file); err != nil {
 		t.Fatalf("render %s: %v", path, err)
 	}
@@ -154,7 +154,7 @@ func writeStackOverSSH(t *testing.T, dir, stack string, host loopbackSSH) {
 func fillPlaceholders(v any) any {
 	switch v := v.(type) {
 	case string:
-		for _, p := range stacks.Placeholders() {
+		for _, p := range config.Placeholders() {
 			v = strings.ReplaceAll(v, p, stacktest.Substitute(p))
 		}
 		return v
@@ -174,14 +174,14 @@ func fillPlaceholders(v any) any {
 // program will under the engine.
 func checkStackFile(t *testing.T, path, stack string) {
 	t.Helper()
-	raw, err := stacks.ReadStackFile(path)
+	raw, err := config.ReadStackFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for key, v := range previewSecrets(t) {
-		raw[stacks.Namespace+":"+key] = v
+		raw[config.Namespace+":"+key] = v
 	}
-	if _, err := stacks.Parse(stack, raw); err != nil {
+	if _, err := config.Parse(stack, raw); err != nil {
 		t.Fatalf("the rewritten %s does not validate:\n%v", path, err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/helloagents/infra/components"
 	"github.com/helloagents/infra/internal/mocktest"
 	"github.com/helloagents/infra/policy/restype"
+	"github.com/helloagents/infra/stacks/config"
 )
 
 func TestAlertsValidation(t *testing.T) {
@@ -49,7 +50,7 @@ func TestAlertsValidation(t *testing.T) {
 			for k, v := range tc.set {
 				raw[k] = v
 			}
-			_, err := Parse(tc.stack, raw)
+			_, err := config.Parse(tc.stack, raw)
 			if tc.want == nil {
 				if err != nil {
 					t.Fatalf("Parse: %v", err)
@@ -128,7 +129,7 @@ func TestWebhookURLIsSecretInTheGraph(t *testing.T) {
 	const hook = "https://hooks.slack.com/services/T0/B0/hook-SECRET"
 	raw := stackRaw(t, "production")
 	raw["helloagents:alertWebhookUrl"] = hook
-	cfg, err := Parse("production", raw)
+	cfg, err := config.Parse("production", raw)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +147,7 @@ func TestWebhookURLIsSecretInTheGraph(t *testing.T) {
 		}
 	}
 	// The backup jobs, beside the primary database only, post to it.
-	for _, r := range []Region{cfg.Primary()} {
+	for _, r := range []config.Region{cfg.Primary()} {
 		found := false
 		for _, c := range m.ByType(restype.DockerContainer) {
 			if !strings.Contains(c.Name, r.Name) || !strings.HasSuffix(c.Name, "-backup") {
@@ -175,7 +176,7 @@ func TestWebhookURLIsSecretInTheGraph(t *testing.T) {
 }
 
 // runConfig runs the platform for cfg under mocks.
-func runConfig(t *testing.T, cfg Config) *mocktest.Monitor {
+func runConfig(t *testing.T, cfg config.Config) *mocktest.Monitor {
 	t.Helper()
 	m := mocktest.New()
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {

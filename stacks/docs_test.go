@@ -15,6 +15,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 
 	"github.com/helloagents/infra/components"
+	"github.com/helloagents/infra/stacks/config"
 )
 
 // TestDocsMatchTheCode checks every command and Docker name quoted in
@@ -129,7 +130,7 @@ func newDocWorld(t *testing.T) *docWorld {
 	t.Helper()
 	w := &docWorld{labels: map[string][]string{}, flags: map[string][]string{}}
 	for _, stack := range []string{"dev", "staging", "production"} {
-		cfg, err := Parse(stack, stackRaw(t, stack))
+		cfg, err := config.Parse(stack, stackRaw(t, stack))
 		if err != nil {
 			t.Fatalf("%s: %v", stack, err)
 		}

@@ -18,17 +18,18 @@ import (
 
 	"github.com/helloagents/infra/internal/stacktest"
 	"github.com/helloagents/infra/stacks"
+	"github.com/helloagents/infra/stacks/config"
 )
 
 // productionConfig is the committed production stack with real-looking
 // placeholders, the test secrets and database.primaryRegion set.
-func productionConfig(t *testing.T, primary string) stacks.Config {
+func productionConfig(t *testing.T, primary string) config.Config {
 	t.Helper()
-	raw, err := stacks.ReadStackFile(filepath.Join("..", "Pulumi.production.yaml"))
+	raw, err := config.ReadStackFile(filepath.Join("..", "Pulumi.production.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	stacktest.Fill(raw, stacks.Placeholders())
+	stacktest.Fill(raw, config.Placeholders())
 	maps.Copy(raw, policyTestSecrets)
 	db := map[string]any{}
 	if err := json.Unmarshal([]byte(raw["helloagents:database"]), &db); err != nil {
@@ -37,7 +38,7 @@ func productionConfig(t *testing.T, primary string) stacks.Config {
 	db["primaryRegion"] = primary
 	b, _ := json.Marshal(db)
 	raw["helloagents:database"] = string(b)
-	cfg, err := stacks.Parse("production", raw)
+	cfg, err := config.Parse("production", raw)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/helloagents/infra/stacks"
+	"github.com/helloagents/infra/stacks/config"
 )
 
 // TestRegionComponentKeepsURNs deploys each stack's program (dev: one
@@ -27,11 +28,11 @@ import (
 func TestRegionComponentKeepsURNs(t *testing.T) {
 	for _, tc := range []struct {
 		stack string
-		cfg   func(t *testing.T) stacks.Config
+		cfg   func(t *testing.T) config.Config
 		moved int // region components: 3 or 4 per region
 	}{
 		{"dev", devConfig, 3},
-		{"production", func(t *testing.T) stacks.Config { return productionConfig(t, "eu-west") }, 8},
+		{"production", func(t *testing.T) config.Config { return productionConfig(t, "eu-west") }, 8},
 	} {
 		t.Run(tc.stack, func(t *testing.T) {
 			dir := engineEnv(t, "region-test")
@@ -70,13 +71,13 @@ func TestRegionComponentKeepsURNs(t *testing.T) {
 }
 
 // devConfig is the committed dev stack.
-func devConfig(t *testing.T) stacks.Config {
+func devConfig(t *testing.T) config.Config {
 	t.Helper()
-	raw, err := stacks.ReadStackFile(filepath.Join("..", "Pulumi.dev.yaml"))
+	raw, err := config.ReadStackFile(filepath.Join("..", "Pulumi.dev.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := stacks.Parse("dev", raw)
+	cfg, err := config.Parse("dev", raw)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,6 +43,7 @@ import (
 	"github.com/helloagents/infra/components/canonical"
 	"github.com/helloagents/infra/policy/restype"
 	"github.com/helloagents/infra/stacks"
+	"github.com/helloagents/infra/stacks/config"
 )
 
 // call is one provider operation as the stand-in saw it.
@@ -235,7 +236,7 @@ func (p *dockerSim) Delete(_ context.Context, req *pulumirpc.DeleteRequest) (*em
 type engineStack struct {
 	sim   *dockerSim
 	stack auto.Stack
-	cfg   stacks.Config
+	cfg   config.Config
 	// cpus, when set, overrides the program's cpus input (a careless edit).
 	cpus string
 }
@@ -247,11 +248,11 @@ func newEngineStack(t *testing.T) *engineStack {
 	random := &dockerSim{echoProvider: echoProvider{version: "4.18.3"}}
 	t.Setenv("PULUMI_DEBUG_PROVIDERS", fmt.Sprintf("docker:%d,random:%d", serve(t, es.sim), serve(t, random)))
 
-	raw, err := stacks.ReadStackFile(filepath.Join("..", "Pulumi.dev.yaml"))
+	raw, err := config.ReadStackFile(filepath.Join("..", "Pulumi.dev.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if es.cfg, err = stacks.Parse("dev", raw); err != nil {
+	if es.cfg, err = config.Parse("dev", raw); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/helloagents/infra/policy/rules"
+	"github.com/helloagents/infra/stacks/config"
 )
 
 // TestPackDetectsTheProgramsEnvironment proves the policy pack judges a stack
@@ -15,24 +16,24 @@ import (
 func TestPackDetectsTheProgramsEnvironment(t *testing.T) {
 	tests := []struct {
 		stack, configured string
-		want              Environment // "" when the program refuses the stack
+		want              config.Environment // "" when the program refuses the stack
 	}{
-		{"dev", "", Dev},
-		{"staging", "", Staging},
-		{"production", "", Production},
-		{"prod", "", Production},
-		{"org/dev", "", Dev},
-		{"org/staging", "", Staging},
-		{"org/production", "", Production},
-		{"org/prod", "", Production},
-		{"acme/helloagents/prod", "", Production},
-		{"dev", "dev", Dev},
-		{"staging", "staging", Staging},
-		{"production", "production", Production},
-		{"prod", "production", Production},
-		{"feature-x", "dev", Dev},
-		{"eu-staging", "staging", Staging},
-		{"acme/live", "production", Production},
+		{"dev", "", config.Dev},
+		{"staging", "", config.Staging},
+		{"production", "", config.Production},
+		{"prod", "", config.Production},
+		{"org/dev", "", config.Dev},
+		{"org/staging", "", config.Staging},
+		{"org/production", "", config.Production},
+		{"org/prod", "", config.Production},
+		{"acme/helloagents/prod", "", config.Production},
+		{"dev", "dev", config.Dev},
+		{"staging", "staging", config.Staging},
+		{"production", "production", config.Production},
+		{"prod", "production", config.Production},
+		{"feature-x", "dev", config.Dev},
+		{"eu-staging", "staging", config.Staging},
+		{"acme/live", "production", config.Production},
 		{"feature-x", "", ""},
 		{"dev-alice", "", ""},
 		{"Dev", "", ""},
@@ -43,9 +44,9 @@ func TestPackDetectsTheProgramsEnvironment(t *testing.T) {
 		{"prod", "staging", ""},
 	}
 	for _, tt := range tests {
-		program, err := environment(tt.stack, tt.configured)
+		program, err := config.DetectEnvironment(tt.stack, tt.configured)
 		if (err == nil) != (tt.want != "") || program != tt.want {
-			t.Errorf("program: environment(%q, %q) = %q, %v; want %q", tt.stack, tt.configured, program, err, tt.want)
+			t.Errorf("program: config.DetectEnvironment(%q, %q) = %q, %v; want %q", tt.stack, tt.configured, program, err, tt.want)
 		}
 		pack, err := rules.DetectEnv(tt.stack, tt.configured)
 		switch {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/helloagents/infra/components"
+	"github.com/helloagents/infra/stacks/config"
 )
 
 // TestIncidentDocsQuoteTheCode holds the figures that the docs people
@@ -16,12 +17,12 @@ import (
 // chowns the data volume to the wrong uid, or a wait bound the engine does
 // not use, makes an outage worse.
 func TestIncidentDocsQuoteTheCode(t *testing.T) {
-	for _, env := range []Environment{Dev, Staging, Production} {
-		if got := Defaults("s", env).Database.RunAs; got != Defaults("s", Dev).Database.RunAs {
+	for _, env := range []config.Environment{config.Dev, config.Staging, config.Production} {
+		if got := config.Defaults("s", env).Database.RunAs; got != config.Defaults("s", config.Dev).Database.RunAs {
 			t.Fatalf("database.runAs differs by environment (%s: %s): the doc's one chown no longer fits every stack", env, got)
 		}
 	}
-	d := Defaults("dev", Dev)
+	d := config.Defaults("dev", config.Dev)
 	tunnel := strings.Join(components.TunnelStates, ", ")
 	for _, tc := range []struct {
 		doc, what string

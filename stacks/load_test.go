@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"encoding/json"
 	"maps"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/helloagents/infra/internal/mocktest"
 	"github.com/helloagents/infra/policy/restype"
+	"github.com/helloagents/infra/stacks/config"
 )
 
 // withConfig hands a program its stack configuration the way the Pulumi CLI
@@ -33,7 +35,7 @@ func TestLoadInProgram(t *testing.T) {
 				}
 			}
 			m := mocktest.New()
-			var loaded Config
+			var loaded config.Config
 			err := pulumi.RunErr(func(ctx *pulumi.Context) error {
 				cfg, err := Load(ctx)
 				if err != nil {
@@ -81,5 +83,30 @@ func TestLoadReportsAllErrors(t *testing.T) {
 	}
 	if n := len(m.Resources()); n != 0 {
 		t.Errorf("%d resources registered before validation failed", n)
+	}
+}
+
+// TestLoadReadsEveryKey proves a typo in a top-level key fails `pulumi up`:
+// Load takes the key names from the configuration the engine hands the
+// program (PULUMI_CONFIG), not only the keys it knows.
+func TestLoadReadsEveryKey(t *testing.T) {
+	raw := stackRaw(t, "dev")
+	raw["helloagents:heathCheck"] = `{"interval":"10s"}`
+	raw["other:key"] = "another namespace is not ours to judge"
+	env, err := json.Marshal(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(pulumi.EnvConfig, string(env))
+	m := mocktest.New()
+	err = pulumi.RunErr(func(ctx *pulumi.Context) error {
+		_, err := Load(ctx)
+		return err
+	}, pulumi.WithMocks("helloagents", "dev", m), withConfig(raw, nil))
+	if err == nil || !strings.Contains(err.Error(), "helloagents:heathCheck: unknown key (did you mean `healthCheck`?)") {
+		t.Fatalf("typo not reported: %v", err)
+	}
+	if strings.Contains(err.Error(), "other:key") {
+		t.Errorf("a key of another namespace was judged: %v", err)
 	}
 }

@@ -1,12 +1,14 @@
 package stacks
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/helloagents/infra/components"
 	"github.com/helloagents/infra/monitoring"
+	"github.com/helloagents/infra/stacks/config"
 )
 
 // Fixed limits of the monitoring containers.
@@ -16,6 +18,10 @@ var (
 	exporterLimits     = components.Limits{MemoryMB: 64, CPUs: 0.25}
 )
 
+// errMonitoringRender is returned when a file validated by Parse fails to
+// render: a bug, never a configuration problem.
+var errMonitoringRender = errors.New("rendering the monitoring files")
+
 // monitoringUser is the non-root user of the three monitoring images.
 const monitoringUser = "65532:65532"
 
@@ -24,7 +30,7 @@ const accessSessionDuration = "24h"
 
 // monitoring creates region r's Prometheus, Alertmanager and Postgres
 // exporter, with files rendered from the stack's SLO and monitoring config.
-func (p *platform) monitoring(r Region, host *components.Region, imgs images, pull bool, db *components.Database) error {
+func (p *platform) monitoring(r config.Region, host *components.Region, imgs images, pull bool, db *components.Database) error {
 	cfg := p.cfg
 	prom, rules, am, err := p.monitoringFiles(r)
 	if err != nil {
@@ -60,7 +66,7 @@ func (p *platform) monitoring(r Region, host *components.Region, imgs images, pu
 // alertmanager.yml. The files that hold a credential are rendered inside
 // an Apply on the Secrets component's outputs, so they are secrets; Parse
 // validated every input, so a rendering error is a bug.
-func (p *platform) monitoringFiles(r Region) (prom, rules, am pulumi.StringOutput, err error) {
+func (p *platform) monitoringFiles(r config.Region) (prom, rules, am pulumi.StringOutput, err error) {
 	cfg := p.cfg
 	ruleFile, err := monitoring.Rules(cfg.RuleArgs())
 	if err != nil {
@@ -68,14 +74,14 @@ func (p *platform) monitoringFiles(r Region) (prom, rules, am pulumi.StringOutpu
 	}
 	rules = pulumi.String(string(ruleFile)).ToStringOutput()
 	prom = p.secrets.MonitoringRemoteWritePassword.ApplyT(func(password string) (string, error) {
-		b, err := monitoring.PrometheusConfig(cfg.prometheusArgs(r, password))
+		b, err := monitoring.PrometheusConfig(cfg.PrometheusArgs(r, password))
 		if err != nil {
 			return "", fmt.Errorf("%w: region %s: %w", errMonitoringRender, r.Name, err)
 		}
 		return string(b), nil
 	}).(pulumi.StringOutput)
 	am = pulumi.All(p.secrets.AlertWebhookURL, p.secrets.MonitoringSMTPPassword).ApplyT(func(v []any) (string, error) {
-		b, err := monitoring.AlertmanagerConfig(cfg.alertmanagerArgs(r, v[0].(string), v[1].(string)))
+		b, err := monitoring.AlertmanagerConfig(cfg.AlertmanagerArgs(r, v[0].(string), v[1].(string)))
 		if err != nil {
 			return "", fmt.Errorf("%w: region %s: %w", errMonitoringRender, r.Name, err)
 		}
@@ -84,40 +90,11 @@ func (p *platform) monitoringFiles(r Region) (prom, rules, am pulumi.StringOutpu
 	return pulumi.ToSecret(prom).(pulumi.StringOutput), rules, pulumi.ToSecret(am).(pulumi.StringOutput), nil
 }
 
-// alertmanagerArgs are region r's Alertmanager inputs: the stack's alert
-// destinations, with the webhook URL and SMTP password given (the password
-// only with a username).
-func (c Config) alertmanagerArgs(r Region, webhook, smtpPassword string) monitoring.AlertmanagerArgs {
-	m := c.Monitoring
-	args := monitoring.AlertmanagerArgs{Stack: c.Stack, Region: r.Name, WebhookURL: webhook, Emails: c.Alerts.Emails}
-	if m.SMTPSmarthost != "" {
-		args.SMTP = &monitoring.SMTP{Smarthost: m.SMTPSmarthost, From: m.SMTPFrom}
-		if m.SMTPUsername != "" {
-			args.SMTP.Username, args.SMTP.Password = m.SMTPUsername, smtpPassword
-		}
-	}
-	return args
-}
-
-// prometheusArgs are region r's Prometheus inputs with the remote_write
-// password given (used only with a username).
-func (c Config) prometheusArgs(r Region, password string) monitoring.PrometheusArgs {
-	m := c.Monitoring
-	args := monitoring.PrometheusArgs{Stack: c.Stack, Region: r.Name, ScrapeInterval: m.ScrapeIntervalDuration()}
-	if m.RemoteWriteURL != "" {
-		args.RemoteWrite = &monitoring.RemoteWrite{URL: m.RemoteWriteURL}
-		if m.RemoteWriteUsername != "" {
-			args.RemoteWrite.Username, args.RemoteWrite.Password = m.RemoteWriteUsername, password
-		}
-	}
-	return args
-}
-
 // monitoringRoutes are the tunnel routes of region r's monitoring UIs.
-func (p *platform) monitoringRoutes(r Region) []components.TunnelRoute {
+func (p *platform) monitoringRoutes(r config.Region) []components.TunnelRoute {
 	return []components.TunnelRoute{
-		{Hostname: p.cfg.MonitoringHostname(monitoringPrometheus, r), Service: fmt.Sprintf("http://%s:%d", components.PrometheusAlias, components.PrometheusPort)},
-		{Hostname: p.cfg.MonitoringHostname(monitoringAlertmanager, r), Service: fmt.Sprintf("http://%s:%d", components.AlertmanagerAlias, components.AlertmanagerPort)},
+		{Hostname: p.cfg.MonitoringHostname(config.MonitoringPrometheus, r), Service: fmt.Sprintf("http://%s:%d", components.PrometheusAlias, components.PrometheusPort)},
+		{Hostname: p.cfg.MonitoringHostname(config.MonitoringAlertmanager, r), Service: fmt.Sprintf("http://%s:%d", components.AlertmanagerAlias, components.AlertmanagerPort)},
 	}
 }
 

@@ -1,3 +1,6 @@
+// Package stacks composes the platform's components from a stack's typed
+// Config (package stacks/config): Load reads it inside the Pulumi program,
+// Platform declares the resources.
 package stacks
 
 import (
@@ -13,6 +16,7 @@ import (
 
 	"github.com/helloagents/infra/components"
 	"github.com/helloagents/infra/contract"
+	"github.com/helloagents/infra/stacks/config"
 )
 
 // Outputs are the stack outputs Platform exports (names in the contract).
@@ -100,14 +104,14 @@ const maxReplicas = 3
 // Platform composes the components for cfg and exports the stack outputs:
 // apiUrl, frontendUrl, healthUrls (region -> readiness URL), backendImage and
 // backupBucket. cfg must come from Parse or Load (validated).
-func Platform(ctx *pulumi.Context, cfg Config) (*Outputs, error) {
-	p := platform{ctx: ctx, cfg: cfg, prefix: "helloagents-" + sanitizeStack(cfg.Stack), cloud: cfg.Environment.BehindCloudflare()}
+func Platform(ctx *pulumi.Context, cfg config.Config) (*Outputs, error) {
+	p := platform{ctx: ctx, cfg: cfg, prefix: "helloagents-" + config.SanitizeStack(cfg.Stack), cloud: cfg.Environment.BehindCloudflare()}
 	return p.compose()
 }
 
 type platform struct {
 	ctx    *pulumi.Context
-	cfg    Config
+	cfg    config.Config
 	prefix string
 	cloud  bool
 	// flat creates the regions' components at the stack's root, as before
@@ -231,7 +235,7 @@ func (p *platform) credentials() error {
 	args := &components.SecretsArgs{
 		Regions: names, Primary: cfg.Primary().Name, Tunnels: p.cloud, RepositoryPassphrase: p.cloud && cfg.Database.Archiving,
 	}
-	cfg.Secrets.args(args)
+	secretArgs(cfg.Secrets, args)
 	secrets, err := components.NewSecrets(ctx, "secrets", args)
 	if err != nil {
 		return err
@@ -314,8 +318,8 @@ func (p *platform) images() (images, error) {
 	}
 	build := func(name, repo, dockerfile string) (pulumi.StringOutput, error) {
 		img, err := components.NewImage(p.ctx, name, &components.ImageArgs{
-			Repository: repo, Tag: sanitizeStack(cfg.Stack),
-			Context: BackendContext(), Dockerfile: filepath.Join(BackendContext(), dockerfile),
+			Repository: repo, Tag: config.SanitizeStack(cfg.Stack),
+			Context: config.BackendContext(), Dockerfile: filepath.Join(config.BackendContext(), dockerfile),
 			Push: cfg.Environment.PushesImages(), Registry: p.registry, Provider: builder,
 		})
 		if err != nil {
@@ -324,25 +328,25 @@ func (p *platform) images() (images, error) {
 		return img.Ref, nil
 	}
 	var imgs images
-	if imgs.backend, err = build("backend-image", cfg.Backend.Repository, BackendDockerfile); err != nil {
+	if imgs.backend, err = build("backend-image", cfg.Backend.Repository, config.BackendDockerfile); err != nil {
 		return imgs, err
 	}
-	if imgs.backup, err = build("backup-image", SiblingRepository(cfg.Backend.Repository, "pgbackup"), BackupDockerfile); err != nil {
+	if imgs.backup, err = build("backup-image", SiblingRepository(cfg.Backend.Repository, "pgbackup"), config.BackupDockerfile); err != nil {
 		return imgs, err
 	}
-	if imgs.proxy, err = build("proxy-image", SiblingRepository(cfg.Backend.Repository, "proxy"), ProxyDockerfile); err != nil {
+	if imgs.proxy, err = build("proxy-image", SiblingRepository(cfg.Backend.Repository, "proxy"), config.ProxyDockerfile); err != nil {
 		return imgs, err
 	}
-	if imgs.postgres, err = build("postgres-image", SiblingRepository(cfg.Backend.Repository, "postgres"), PostgresDockerfile); err != nil {
+	if imgs.postgres, err = build("postgres-image", SiblingRepository(cfg.Backend.Repository, "postgres"), config.PostgresDockerfile); err != nil {
 		return imgs, err
 	}
 	for _, m := range []struct {
 		name, dockerfile string
 		into             *pulumi.StringOutput
 	}{
-		{"prometheus", PrometheusDockerfile, &imgs.prometheus},
-		{"alertmanager", AlertmanagerDockerfile, &imgs.alertmanager},
-		{"pgexporter", PGExporterDockerfile, &imgs.pgexporter},
+		{"prometheus", config.PrometheusDockerfile, &imgs.prometheus},
+		{"alertmanager", config.AlertmanagerDockerfile, &imgs.alertmanager},
+		{"pgexporter", config.PGExporterDockerfile, &imgs.pgexporter},
 	} {
 		if *m.into, err = build(m.name+"-image", SiblingRepository(cfg.Backend.Repository, m.name), m.dockerfile); err != nil {
 			return imgs, err

@@ -19,12 +19,13 @@ import (
 	"github.com/helloagents/infra/internal/mocktest"
 	"github.com/helloagents/infra/internal/stacktest"
 	"github.com/helloagents/infra/policy/restype"
+	"github.com/helloagents/infra/stacks/config"
 )
 
 // runStack runs the whole program of a committed stack under mocks.
-func runStack(t *testing.T, stack string) (*mocktest.Monitor, Config, map[string]any) {
+func runStack(t *testing.T, stack string) (*mocktest.Monitor, config.Config, map[string]any) {
 	t.Helper()
-	cfg, err := Parse(stack, stackRaw(t, stack))
+	cfg, err := config.Parse(stack, stackRaw(t, stack))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +151,7 @@ func TestReadmeResourceCount(t *testing.T) {
 func TestStackOutputs(t *testing.T) {
 	// The committed digest is a placeholder; the tests render the file with
 	// stacktest's real-looking substitute.
-	pinned := "ghcr.io/helloagents/backend" + stacktest.Substitute(placeholderDigest)
+	pinned := "ghcr.io/helloagents/backend" + stacktest.Substitute(config.Placeholders()[0])
 	for _, tc := range []struct {
 		stack string
 		want  map[string]any
@@ -212,7 +213,7 @@ func TestStackOutputs(t *testing.T) {
 			}
 			if tc.stack == "staging" {
 				img := fmt.Sprint(got["backendImage"])
-				if !pinnedImage.MatchString(img) || !strings.HasPrefix(img, "ghcr.io/helloagents/backend@sha256:") {
+				if !regexp.MustCompile(`^[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}$`).MatchString(img) || !strings.HasPrefix(img, "ghcr.io/helloagents/backend@sha256:") {
 					t.Errorf("staging backendImage = %q, want the pushed repo digest", img)
 				}
 			}
@@ -356,7 +357,7 @@ func TestBackupWiring(t *testing.T) {
 				fmt.Sprintf("BACKUP_RETENTION_DAYS=%d", cfg.Backup.RetentionDays),
 				fmt.Sprintf("BACKUP_KEEP_LAST=%d", cfg.Backup.KeepLast)}
 			if tc.stack != "dev" {
-				want = append(want, "BACKUP_S3_ENDPOINT=https://"+stacktest.Substitute(placeholderIDs[0])+".r2.cloudflarestorage.com", "BACKUP_S3_REGION=auto")
+				want = append(want, "BACKUP_S3_ENDPOINT=https://"+stacktest.Substitute(config.Placeholders()[1])+".r2.cloudflarestorage.com", "BACKUP_S3_REGION=auto")
 			}
 			for _, w := range want {
 				if !strings.Contains(env, w) {

@@ -31,6 +31,7 @@ import (
 	"github.com/helloagents/infra/internal/stacktest"
 	"github.com/helloagents/infra/policy/analyzertest"
 	"github.com/helloagents/infra/stacks"
+	"github.com/helloagents/infra/stacks/config"
 )
 
 // echoProvider accepts any configuration and inputs and returns the inputs as
@@ -144,15 +145,15 @@ func previewWithPack(t *testing.T, bin, stack, packConfig string, transform pulu
 	t.Setenv("PULUMI_DEBUG_PROVIDERS", fmt.Sprintf("docker:%d,cloudflare:%d,random:%d",
 		serveProvider(t, "4.10.0"), serveProvider(t, "5.49.1"), serveProvider(t, "4.18.3")))
 
-	raw, err := stacks.ReadStackFile(filepath.Join("..", "Pulumi."+stack+".yaml"))
+	raw, err := config.ReadStackFile(filepath.Join("..", "Pulumi."+stack+".yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	stacktest.Fill(raw, stacks.Placeholders())
+	stacktest.Fill(raw, config.Placeholders())
 	if stack != "dev" {
 		maps.Copy(raw, policyTestSecrets)
 	}
-	cfg, err := stacks.Parse(stack, raw)
+	cfg, err := config.Parse(stack, raw)
 	if err != nil {
 		t.Fatal(err)
 	}

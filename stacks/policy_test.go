@@ -26,6 +26,7 @@ import (
 	"github.com/helloagents/infra/policy/pack"
 	"github.com/helloagents/infra/policy/rules"
 	"github.com/helloagents/infra/stacks"
+	"github.com/helloagents/infra/stacks/config"
 )
 
 const project = "helloagents"
@@ -50,15 +51,15 @@ type graph struct {
 // capture runs the committed stack's program under mocks.
 func capture(t *testing.T, stack string) graph {
 	t.Helper()
-	raw, err := stacks.ReadStackFile(filepath.Join("..", "Pulumi."+stack+".yaml"))
+	raw, err := config.ReadStackFile(filepath.Join("..", "Pulumi."+stack+".yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	stacktest.Fill(raw, stacks.Placeholders())
+	stacktest.Fill(raw, config.Placeholders())
 	if stack != "dev" {
 		maps.Copy(raw, policyTestSecrets)
 	}
-	cfg, err := stacks.Parse(stack, raw)
+	cfg, err := config.Parse(stack, raw)
 	if err != nil {
 		t.Fatal(err)
 	}

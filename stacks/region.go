@@ -8,12 +8,13 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/helloagents/infra/components"
+	"github.com/helloagents/infra/stacks/config"
 )
 
 // region creates one region: the Region component (its engine and
 // networks) and, as its children, the database and backups, the backend
 // replicas, the proxy, (outside dev) the tunnel, and the monitoring.
-func (p *platform) region(r Region, imgs images, pull bool, bucket *components.BackupBucket) (*components.Tunnel, error) {
+func (p *platform) region(r config.Region, imgs images, pull bool, bucket *components.BackupBucket) (*components.Tunnel, error) {
 	ctx, cfg := p.ctx, p.cfg
 	prefix := p.prefix
 	if len(cfg.Regions) > 1 {
@@ -66,7 +67,7 @@ func (p *platform) inRegion(host *components.Region) pulumi.ResourceOption {
 
 // backup wires the pgbackup job of region r (run only beside the primary):
 // dumps to s3://<bucket>/<prefix>/<region>, or a volume in dev.
-func (p *platform) backup(r Region, imgs images, pull bool, bucket *components.BackupBucket) components.BackupArgs {
+func (p *platform) backup(r config.Region, imgs images, pull bool, bucket *components.BackupBucket) components.BackupArgs {
 	cfg := p.cfg
 	b := cfg.Backup
 	backup := components.BackupArgs{
@@ -87,7 +88,7 @@ func (p *platform) backup(r Region, imgs images, pull bool, bucket *components.B
 }
 
 // backend creates region r's API replicas.
-func (p *platform) backend(r Region, host *components.Region, imgs images, pull bool, db *components.Database) error {
+func (p *platform) backend(r config.Region, host *components.Region, imgs images, pull bool, db *components.Database) error {
 	cfg := p.cfg
 	be := cfg.Backend
 	envs := map[string]string{
@@ -124,7 +125,7 @@ func (p *platform) backend(r Region, host *components.Region, imgs images, pull 
 }
 
 // edgeOfRegion creates region r's proxy and (outside dev) its tunnel.
-func (p *platform) edgeOfRegion(r Region, prefix string, host *components.Region, imgs images, pull bool) (*components.Tunnel, error) {
+func (p *platform) edgeOfRegion(r config.Region, prefix string, host *components.Region, imgs images, pull bool) (*components.Tunnel, error) {
 	cfg := p.cfg
 	be := cfg.Backend
 	hostPort := 0
@@ -185,11 +186,6 @@ func (p *platform) pitr(bucket *components.BackupBucket) *components.PITRArgs {
 		a.CipherPass = p.secrets.RepositoryPassphrase
 	}
 	return a
-}
-
-// sanitizeStack makes a stack name ("org/production") usable in names.
-func sanitizeStack(stack string) string {
-	return strings.NewReplacer("/", "-", ".", "-").Replace(stack)
 }
 
 // RepositoryPath is the pgBackRest repository of a stack in its backup

@@ -9,6 +9,7 @@ import (
 
 	"github.com/helloagents/infra/internal/mocktest"
 	"github.com/helloagents/infra/policy/restype"
+	"github.com/helloagents/infra/stacks/config"
 )
 
 // byName indexes a render by type and logical name (unique per type).
@@ -28,19 +29,19 @@ func byName(m *mocktest.Monitor) map[string]mocktest.Resource {
 // its volume, the backup job, the networks, the proxy and the tunnel are
 // untouched. A change of a backend variable behaves the same.
 func TestReleaseChangesOnlyBackendReplicas(t *testing.T) {
-	base, err := Parse("production", stackRaw(t, "production"))
+	base, err := config.Parse("production", stackRaw(t, "production"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	newImage := base
-	newImage.Regions = append([]Region(nil), base.Regions...)
+	newImage.Regions = append([]config.Region(nil), base.Regions...)
 	for i := range newImage.Regions {
 		newImage.Regions[i].Image = fmt.Sprintf("ghcr.io/helloagents/backend@sha256:%s", strings.Repeat(fmt.Sprint(i+5), 64))
 	}
 	newEnv := base
 	newEnv.Backend.AppVersion = "2.0.0"
 	before := byName(runConfig(t, base))
-	for name, release := range map[string]Config{"image": newImage, "variable": newEnv} {
+	for name, release := range map[string]config.Config{"image": newImage, "variable": newEnv} {
 		t.Run(name, func(t *testing.T) {
 			after := byName(runConfig(t, release))
 			if len(after) != len(before) {

@@ -4,23 +4,19 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/helloagents/infra/components"
+	"github.com/helloagents/infra/stacks/config"
 )
 
-// secretSpec is one configured secret, described once: its key, where it
-// lives in Secrets and components.SecretsArgs, when a stack must set it and
-// which containers get it under which variable. Keys, SecretKeys, Parse,
-// validation, the Secrets component's inputs, every container's secret
-// variables and the README's secrets table (checked by a test) all come
-// from secretTable.
+// secretSpec is how the platform uses one configured secret: where it goes
+// in components.SecretsArgs and which containers get it under which
+// variable. Its key, Config field and when it is required are
+// config.SecretTable's; secretTable has the same rows in the same order (a
+// test checks), so every container's secret variables and the README's
+// secrets table (checked by a test) come from the two halves.
 type secretSpec struct {
 	key string
-	// field is the secret's place in Config.Secrets.
-	field func(*Secrets) *Secret
 	// arg is its place in the Secrets component's inputs.
 	arg func(*components.SecretsArgs) *string
-	// required reports whether c must set it; validateSecrets asks it
-	// outside dev only, where nothing may run unauthenticated.
-	required func(c Config) bool
 	// env is the variable each container role reads it from; a role not
 	// listed never gets it.
 	env map[components.Role]string
@@ -31,7 +27,7 @@ type secretSpec struct {
 	// output is the Pulumi secret the Secrets component made of it, and
 	// whether c's containers get it (false: not configured, or of no use
 	// in c's environment).
-	output func(s *components.Secrets, c Config) (pulumi.StringOutput, bool)
+	output func(s *components.Secrets, c config.Config) (pulumi.StringOutput, bool)
 }
 
 // Container variables of the configured secrets.
@@ -40,91 +36,76 @@ const (
 	envAlertWebhookURL = components.AlertWebhookEnv
 )
 
-// Conditions of secretTable's rows.
-func always(Config) bool { return true }
-func never(Config) bool  { return false }
-
 // offSite hands out one of R2's keys: R2 is the off-site store of the
 // stacks behind Cloudflare; dev keeps its backups in volumes, so its
 // containers never get the keys.
-func offSite(out func(*components.Secrets) pulumi.StringOutput) func(*components.Secrets, Config) (pulumi.StringOutput, bool) {
-	return func(s *components.Secrets, c Config) (pulumi.StringOutput, bool) {
+func offSite(out func(*components.Secrets) pulumi.StringOutput) func(*components.Secrets, config.Config) (pulumi.StringOutput, bool) {
+	return func(s *components.Secrets, c config.Config) (pulumi.StringOutput, bool) {
 		return out(s), c.Environment.BehindCloudflare()
 	}
 }
 
-// secretTable lists the configured secrets in the README table's order.
+// secretTable lists the configured secrets in config.SecretTable's order.
 func secretTable() []secretSpec {
 	return []secretSpec{
-		{key: keyCloudflareAPIToken, field: func(s *Secrets) *Secret { return &s.CloudflareAPIToken },
-			arg: func(a *components.SecretsArgs) *string { return &a.CloudflareAPIToken }, required: always},
-		{key: keyR2AccessKeyID, field: func(s *Secrets) *Secret { return &s.R2AccessKeyID },
-			arg: func(a *components.SecretsArgs) *string { return &a.R2AccessKeyID }, required: always,
+		{key: config.KeyCloudflareAPIToken,
+			arg: func(a *components.SecretsArgs) *string { return &a.CloudflareAPIToken }},
+		{key: config.KeyR2AccessKeyID,
+			arg: func(a *components.SecretsArgs) *string { return &a.R2AccessKeyID },
 			env: map[components.Role]string{
 				components.RoleBackup:   "AWS_ACCESS_KEY_ID",
 				components.RolePostgres: components.RepositoryKeyEnv, components.RolePITR: components.RepositoryKeyEnv},
 			output: offSite(func(s *components.Secrets) pulumi.StringOutput { return s.R2AccessKeyID })},
-		{key: keyR2SecretAccessKey, field: func(s *Secrets) *Secret { return &s.R2SecretAccessKey },
-			arg: func(a *components.SecretsArgs) *string { return &a.R2SecretAccessKey }, required: always,
+		{key: config.KeyR2SecretAccessKey,
+			arg: func(a *components.SecretsArgs) *string { return &a.R2SecretAccessKey },
 			env: map[components.Role]string{
 				components.RoleBackup:   "AWS_SECRET_ACCESS_KEY",
 				components.RolePostgres: components.RepositorySecretEnv, components.RolePITR: components.RepositorySecretEnv},
 			output: offSite(func(s *components.Secrets) pulumi.StringOutput { return s.R2SecretAccessKey })},
-		{key: keySentryDSN, field: func(s *Secrets) *Secret { return &s.SentryDSN },
-			arg: func(a *components.SecretsArgs) *string { return &a.SentryDSN }, required: always,
+		{key: config.KeySentryDSN,
+			arg: func(a *components.SecretsArgs) *string { return &a.SentryDSN },
 			env: map[components.Role]string{
 				components.RoleBackend: envSentryDSN, components.RoleBackup: envSentryDSN, components.RolePITR: envSentryDSN},
-			output: func(s *components.Secrets, _ Config) (pulumi.StringOutput, bool) { return s.SentryDSN, s.HasSentryDSN }},
-		{key: keyAIAPIKey, field: func(s *Secrets) *Secret { return &s.AIAPIKey },
-			arg: func(a *components.SecretsArgs) *string { return &a.AIAPIKey }, required: always,
-			env:    map[components.Role]string{components.RoleBackend: "AI_API_KEY"},
-			output: func(s *components.Secrets, _ Config) (pulumi.StringOutput, bool) { return s.AIAPIKey, s.HasAIAPIKey }},
-		// Staging pushes; any environment with a registry user pulls with it.
-		{key: keyRegistryPassword, field: func(s *Secrets) *Secret { return &s.RegistryPassword },
-			arg:      func(a *components.SecretsArgs) *string { return &a.RegistryPassword },
-			required: func(c Config) bool { return c.Environment.PushesImages() || c.Backend.RegistryUsername != "" }},
-		// Required only as the alternative to alert emails (validateAlerts).
-		{key: keyAlertWebhookURL, field: func(s *Secrets) *Secret { return &s.AlertWebhookURL },
-			arg: func(a *components.SecretsArgs) *string { return &a.AlertWebhookURL }, required: never,
+			output: func(s *components.Secrets, _ config.Config) (pulumi.StringOutput, bool) {
+				return s.SentryDSN, s.HasSentryDSN
+			}},
+		{key: config.KeyAIAPIKey,
+			arg: func(a *components.SecretsArgs) *string { return &a.AIAPIKey },
+			env: map[components.Role]string{components.RoleBackend: "AI_API_KEY"},
+			output: func(s *components.Secrets, _ config.Config) (pulumi.StringOutput, bool) {
+				return s.AIAPIKey, s.HasAIAPIKey
+			}},
+		{key: config.KeyRegistryPassword,
+			arg: func(a *components.SecretsArgs) *string { return &a.RegistryPassword }},
+		{key: config.KeyAlertWebhookURL,
+			arg:    func(a *components.SecretsArgs) *string { return &a.AlertWebhookURL },
 			env:    map[components.Role]string{components.RoleBackup: envAlertWebhookURL, components.RolePITR: envAlertWebhookURL},
 			inFile: map[components.Role]string{components.RoleAlertmanager: components.EnvAlertmanagerConfig},
-			output: func(s *components.Secrets, _ Config) (pulumi.StringOutput, bool) {
+			output: func(s *components.Secrets, _ config.Config) (pulumi.StringOutput, bool) {
 				return s.AlertWebhookURL, s.HasAlertWebhookURL
 			}},
 		// Rendered into prometheus.yml and alertmanager.yml (passed as
-		// secret variables), never a variable of their own; required with
-		// their usernames (validateMonitoring).
-		{key: keyMonitoringRemoteWritePassword, field: func(s *Secrets) *Secret { return &s.MonitoringRemoteWritePassword },
-			arg:      func(a *components.SecretsArgs) *string { return &a.MonitoringRemoteWritePassword },
-			required: never,
-			inFile:   map[components.Role]string{components.RolePrometheus: components.EnvPrometheusConfig}},
-		{key: keyMonitoringSMTPPassword, field: func(s *Secrets) *Secret { return &s.MonitoringSMTPPassword },
-			arg:      func(a *components.SecretsArgs) *string { return &a.MonitoringSMTPPassword },
-			required: never,
-			inFile:   map[components.Role]string{components.RoleAlertmanager: components.EnvAlertmanagerConfig}},
+		// secret variables), never a variable of their own.
+		{key: config.KeyMonitoringRemoteWritePassword,
+			arg:    func(a *components.SecretsArgs) *string { return &a.MonitoringRemoteWritePassword },
+			inFile: map[components.Role]string{components.RolePrometheus: components.EnvPrometheusConfig}},
+		{key: config.KeyMonitoringSMTPPassword,
+			arg:    func(a *components.SecretsArgs) *string { return &a.MonitoringSMTPPassword },
+			inFile: map[components.Role]string{components.RoleAlertmanager: components.EnvAlertmanagerConfig}},
 	}
 }
 
-// secrets picks the credentials out of raw.
-func secrets(raw map[string]string) Secrets {
-	var s Secrets
-	for _, spec := range secretTable() {
-		*spec.field(&s) = Secret(raw[full(spec.key)])
-	}
-	return s
-}
-
-// args hands every configured secret to the Secrets component, which
+// secretArgs hands every configured secret to the Secrets component, which
 // turns each into a Pulumi secret output.
-func (s Secrets) args(into *components.SecretsArgs) {
+func secretArgs(s config.Secrets, into *components.SecretsArgs) {
 	for _, spec := range secretTable() {
-		*spec.arg(into) = spec.field(&s).Reveal()
+		*spec.arg(into) = s.Get(spec.key).Reveal()
 	}
 }
 
 // secretEnv is the configured secrets containers of role get in c, by
 // variable: every row that names the role and that c hands out.
-func secretEnv(role components.Role, secrets *components.Secrets, c Config) map[string]pulumi.StringInput {
+func secretEnv(role components.Role, secrets *components.Secrets, c config.Config) map[string]pulumi.StringInput {
 	env := map[string]pulumi.StringInput{}
 	for _, spec := range secretTable() {
 		name, ok := spec.env[role]

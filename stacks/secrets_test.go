@@ -12,25 +12,31 @@ import (
 	"github.com/helloagents/infra/components"
 	"github.com/helloagents/infra/internal/mocktest"
 	"github.com/helloagents/infra/policy/restype"
+	"github.com/helloagents/infra/stacks/config"
 )
 
 // TestSecretTableWiring sets every secret to a value of its own and follows
-// it through the table: parsed into its Config field, then handed to the
-// Secrets component under the matching argument, with no argument left out.
+// it through the table: from its Config field to the Secrets component
+// under the matching argument, with no argument left out. Both halves of
+// the table (config.SecretTable, secretTable) have the same keys in the
+// same order.
 func TestSecretTableWiring(t *testing.T) {
-	raw := map[string]string{}
-	for _, k := range SecretKeys() {
-		raw[full(k)] = "value-of-" + k
+	var keys []string
+	for _, spec := range secretTable() {
+		keys = append(keys, spec.key)
 	}
-	parsed := secrets(raw)
+	if !slices.Equal(keys, config.SecretKeys()) {
+		t.Fatalf("secretTable keys %v, config.SecretTable %v", keys, config.SecretKeys())
+	}
+	var parsed config.Secrets
+	for _, spec := range config.SecretTable() {
+		*spec.Field(&parsed) = config.Secret("value-of-" + spec.Key)
+	}
 	var args components.SecretsArgs
-	parsed.args(&args)
+	secretArgs(parsed, &args)
 	covered := map[string]bool{}
 	for _, spec := range secretTable() {
 		want := "value-of-" + spec.key
-		if got := spec.field(&parsed).Reveal(); got != want {
-			t.Errorf("%s: parsed %q, want %q", spec.key, got, want)
-		}
 		if got := *spec.arg(&args); got != want {
 			t.Errorf("%s: Secrets component gets %q, want %q", spec.key, got, want)
 		}
@@ -50,7 +56,7 @@ func TestSecretTableWiring(t *testing.T) {
 // staging or production column exactly where validation requires the
 // secret of that environment's default config; dev requires none.
 func TestSecretTableMatchesReadme(t *testing.T) {
-	row := regexp.MustCompile("^\\| `" + Namespace + ":(\\w+)` \\|")
+	row := regexp.MustCompile("^\\| `" + config.Namespace + ":(\\w+)` \\|")
 	cells := map[string][]string{}
 	var order []string
 	for line := range strings.Lines(readmeSection(t, "Configuration reference")) {
@@ -60,20 +66,24 @@ func TestSecretTableMatchesReadme(t *testing.T) {
 			cells[m[1]] = splitRow(line)
 		}
 	}
-	if !slices.Equal(order, SecretKeys()) {
-		t.Fatalf("README secrets rows %v, secretTable %v", order, SecretKeys())
+	if !slices.Equal(order, config.SecretKeys()) {
+		t.Fatalf("README secrets rows %v, secretTable %v", order, config.SecretKeys())
 	}
 	columns := []struct {
-		env  Environment
+		env  config.Environment
 		cell int // | key | used for | dev | staging | production |
-	}{{Dev, 2}, {Staging, 3}, {Production, 4}}
+	}{{config.Dev, 2}, {config.Staging, 3}, {config.Production, 4}}
+	required := map[string]func(config.Config) bool{}
+	for _, spec := range config.SecretTable() {
+		required[spec.Key] = spec.Required
+	}
 	for _, spec := range secretTable() {
 		if got, want := containerVars(cells[spec.key][1]), spec.containers(); !slices.Equal(slices.Sorted(slices.Values(got)), want) {
 			t.Errorf("%s: README says the containers get it as %q, secretTable hands it out as %q", spec.key, got, want)
 		}
 		for _, col := range columns {
-			cfg := Defaults(string(col.env), col.env)
-			want := spec.required(cfg) && col.env.BehindCloudflare()
+			cfg := config.Defaults(string(col.env), col.env)
+			want := required[spec.key](cfg) && col.env.BehindCloudflare()
 			if got := cells[spec.key][col.cell] == "required"; got != want {
 				t.Errorf("%s in %s: README says %q, validation requires it: %v", spec.key, col.env, cells[spec.key][col.cell], want)
 			}
@@ -86,7 +96,7 @@ func TestSecretTableMatchesReadme(t *testing.T) {
 func withMonitoringUsers(t *testing.T, raw map[string]string) {
 	t.Helper()
 	m := map[string]any{}
-	if text, ok := raw[full(keyMonitoring)]; ok {
+	if text, ok := raw[config.FullKey(config.KeyMonitoring)]; ok {
 		if err := json.Unmarshal([]byte(text), &m); err != nil {
 			t.Fatal(err)
 		}
@@ -97,7 +107,7 @@ func withMonitoringUsers(t *testing.T, raw map[string]string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw[full(keyMonitoring)] = string(text)
+	raw[config.FullKey(config.KeyMonitoring)] = string(text)
 }
 
 // containerVars lists a README cell's "`VARIABLE` (role, role)" entries.
@@ -135,19 +145,19 @@ func (spec secretSpec) containers() []string {
 // variables.
 func TestSecretsReachTheirContainers(t *testing.T) {
 	values := map[string]string{}
-	for _, k := range SecretKeys() {
+	for _, k := range config.SecretKeys() {
 		values[k] = "value-of-" + k
 	}
-	values[keySentryDSN] = "https://value-of-sentryDsn@o1.ingest.sentry.io/1"
-	values[keyAlertWebhookURL] = "https://hooks.example.dev/value-of-alertWebhookUrl"
+	values[config.KeySentryDSN] = "https://value-of-sentryDsn@o1.ingest.sentry.io/1"
+	values[config.KeyAlertWebhookURL] = "https://hooks.example.dev/value-of-alertWebhookUrl"
 	for _, stack := range []string{"dev", "staging", "production"} {
 		t.Run(stack, func(t *testing.T) {
 			raw := stackRaw(t, stack)
 			for k, v := range values {
-				raw[full(k)] = v
+				raw[config.FullKey(k)] = v
 			}
 			withMonitoringUsers(t, raw)
-			cfg, err := Parse(stack, raw)
+			cfg, err := config.Parse(stack, raw)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -160,7 +170,7 @@ func TestSecretsReachTheirContainers(t *testing.T) {
 }
 
 // checkSecretVars compares container c's variables with the secret table.
-func checkSecretVars(t *testing.T, cfg Config, c mocktest.Resource, values map[string]string) {
+func checkSecretVars(t *testing.T, cfg config.Config, c mocktest.Resource, values map[string]string) {
 	t.Helper()
 	got := map[string]string{} // value -> "VARIABLE" it is found under
 	for _, e := range list(c.Inputs["envs"]) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/helloagents/infra/internal/mocktest"
 	"github.com/helloagents/infra/policy/restype"
+	"github.com/helloagents/infra/stacks/config"
 )
 
 // unwrap strips the secret marker.
@@ -74,7 +75,7 @@ func TestContainerSecurity(t *testing.T) {
 	}
 }
 
-func checkHealthcheck(t *testing.T, cfg Config, c mocktest.Resource) {
+func checkHealthcheck(t *testing.T, cfg config.Config, c mocktest.Resource) {
 	t.Helper()
 	hc, ok := c.Inputs["healthcheck"]
 	if !ok {

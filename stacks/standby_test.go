@@ -1,12 +1,14 @@
 package stacks
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/helloagents/infra/internal/mocktest"
 	"github.com/helloagents/infra/policy/restype"
+	"github.com/helloagents/infra/stacks/config"
 )
 
 // regionContainers returns region r's containers by role.
@@ -54,7 +56,7 @@ func withPrefix(entries []string, prefix string) []string {
 func TestStandbyTopology(t *testing.T) {
 	for _, primary := range []string{"eu-west", "us-east"} {
 		t.Run("primary "+primary, func(t *testing.T) {
-			cfg, err := Parse("production", withDatabaseField(t, "production", "primaryRegion", primary))
+			cfg, err := config.Parse("production", withFields(t, maps.Clone(stackRaw(t, "production")), config.KeyDatabase, map[string]any{"primaryRegion": primary}))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -111,7 +113,7 @@ func checkDatabaseRole(t *testing.T, region string, byRole map[string][]mocktest
 
 // checkPoolOrder: the load balancer's pools start with the primary's, then
 // the others in configured order; the fallback is the last.
-func checkPoolOrder(t *testing.T, m *mocktest.Monitor, primary string, cfg Config) {
+func checkPoolOrder(t *testing.T, m *mocktest.Monitor, primary string, cfg config.Config) {
 	t.Helper()
 	lbs := m.ByType(restype.LoadBalancer)
 	if len(lbs) != 1 {

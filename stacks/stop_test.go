@@ -13,6 +13,7 @@ import (
 	"github.com/helloagents/infra/components"
 	"github.com/helloagents/infra/internal/mocktest"
 	"github.com/helloagents/infra/policy/restype"
+	"github.com/helloagents/infra/stacks/config"
 )
 
 // TestEveryContainerDrainsBeforeKill: the docker provider deletes a
@@ -29,7 +30,7 @@ func TestEveryContainerDrainsBeforeKill(t *testing.T) {
 	}
 	for _, stack := range []string{"dev", "staging", "production"} {
 		t.Run(stack, func(t *testing.T) {
-			cfg, err := Parse(stack, stackRaw(t, stack))
+			cfg, err := config.Parse(stack, stackRaw(t, stack))
 			if err != nil {
 				t.Fatal(err)
 			}

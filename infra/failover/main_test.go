@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/helloagents/infra/internal/stacktest"
-	"github.com/helloagents/infra/stacks"
+	"github.com/helloagents/infra/stacks/config"
 	"github.com/helloagents/infra/stacks/failover"
 	"github.com/helloagents/infra/stacks/promote"
 )
@@ -28,12 +28,12 @@ func (p *production) Outputs(context.Context, string) (map[string]any, error) {
 }
 
 func (p *production) Config(context.Context, string) (map[string]string, error) {
-	raw, err := stacks.ReadStackFile(filepath.Join("..", "..", "Pulumi.production.yaml"))
+	raw, err := config.ReadStackFile(filepath.Join("..", "..", "Pulumi.production.yaml"))
 	if err != nil {
 		return nil, err
 	}
-	stacktest.Fill(raw, stacks.Placeholders())
-	for _, k := range stacks.SecretKeys() {
+	stacktest.Fill(raw, config.Placeholders())
+	for _, k := range config.SecretKeys() {
 		raw["helloagents:"+k] = "test-secret"
 	}
 	raw["helloagents:sentryDsn"] = "https://key@sentry.example.dev/1"

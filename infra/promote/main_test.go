@@ -16,7 +16,7 @@ import (
 	"github.com/helloagents/infra/internal/attest"
 	"github.com/helloagents/infra/internal/attest/attesttest"
 	"github.com/helloagents/infra/internal/stacktest"
-	"github.com/helloagents/infra/stacks"
+	"github.com/helloagents/infra/stacks/config"
 	"github.com/helloagents/infra/stacks/promote"
 )
 
@@ -32,12 +32,12 @@ func (unpinned) Outputs(context.Context, string) (map[string]any, error) {
 // Config is the repository's production stack file plus the secrets it
 // leaves to each workspace.
 func (unpinned) Config(context.Context, string) (map[string]string, error) {
-	raw, err := stacks.ReadStackFile(filepath.Join("..", "..", "Pulumi.production.yaml"))
+	raw, err := config.ReadStackFile(filepath.Join("..", "..", "Pulumi.production.yaml"))
 	if err != nil {
 		return nil, err
 	}
-	stacktest.Fill(raw, stacks.Placeholders())
-	for _, k := range stacks.SecretKeys() {
+	stacktest.Fill(raw, config.Placeholders())
+	for _, k := range config.SecretKeys() {
 		raw["helloagents:"+k] = "test-secret"
 	}
 	raw["helloagents:sentryDsn"] = "https://key@sentry.example.dev/1"

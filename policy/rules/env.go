@@ -31,7 +31,7 @@ func ParseEnv(s string) (Env, error) {
 }
 
 // DetectEnv decides the environment of a stack the way the program does
-// (stacks.Parse): an explicit configured value (the stack's
+// (stacks/config.Parse): an explicit configured value (the stack's
 // `helloagents:environment` config) is used when the stack name names no
 // environment (env.Named) or the same one; a value contradicting the name is
 // an error, as in the program ("production" judged with dev rules would skip

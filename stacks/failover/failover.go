@@ -29,7 +29,7 @@ import (
 
 	"github.com/helloagents/infra/contract"
 	"github.com/helloagents/infra/internal/journal"
-	"github.com/helloagents/infra/stacks"
+	"github.com/helloagents/infra/stacks/config"
 	"github.com/helloagents/infra/stacks/promote"
 )
 
@@ -151,7 +151,7 @@ type engine struct {
 	st  Stacks
 	o   Options
 	rep *Report
-	cfg stacks.Config
+	cfg config.Config
 	j   *Journal
 	// explicit is whether the stack file sets primaryRegion (a dry run
 	// restores it, or removes its own).

@@ -14,7 +14,7 @@ import (
 
 	"github.com/helloagents/infra/healthcheck"
 	"github.com/helloagents/infra/internal/stacktest"
-	"github.com/helloagents/infra/stacks"
+	"github.com/helloagents/infra/stacks/config"
 	"github.com/helloagents/infra/stacks/failover"
 	"github.com/helloagents/infra/stacks/promote"
 )
@@ -63,11 +63,11 @@ type fakeStacks struct {
 
 func newFakeStacks(t *testing.T, ev *events) *fakeStacks {
 	t.Helper()
-	raw, err := stacks.ReadStackFile(filepath.Join("..", "..", "Pulumi.production.yaml"))
+	raw, err := config.ReadStackFile(filepath.Join("..", "..", "Pulumi.production.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	stacktest.Fill(raw, stacks.Placeholders())
+	stacktest.Fill(raw, config.Placeholders())
 	maps.Copy(raw, map[string]string{
 		"helloagents:cloudflareApiToken": "cf-token-SECRET", "helloagents:r2AccessKeyId": "r2-id-SECRET",
 		"helloagents:r2SecretAccessKey": "r2-key-SECRET", "helloagents:sentryDsn": "https://abc@o1.ingest.sentry.io/1",
@@ -78,7 +78,7 @@ func newFakeStacks(t *testing.T, ev *events) *fakeStacks {
 
 func (f *fakeStacks) primary(t *testing.T) string {
 	t.Helper()
-	cfg, err := stacks.Parse("production", f.config)
+	cfg, err := config.Parse("production", f.config)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/helloagents/infra/stacks"
+	"github.com/helloagents/infra/stacks/config"
 )
 
 // prepare checks everything before the first change: the stack is free,
@@ -57,9 +57,9 @@ func (e *engine) readConfig(ctx context.Context) bool {
 		return false
 	}
 	var db map[string]any
-	_ = json.Unmarshal([]byte(raw[stacks.Namespace+":database"]), &db)
+	_ = json.Unmarshal([]byte(raw[config.Namespace+":database"]), &db)
 	_, e.explicit = db["primaryRegion"]
-	if e.cfg, err = stacks.Parse(o.Stack, raw); err != nil {
+	if e.cfg, err = config.Parse(o.Stack, raw); err != nil {
 		e.end(Refused, fmt.Errorf("stack %q config is invalid, nothing changed: %w", o.Stack, err))
 		return false
 	}
@@ -171,7 +171,7 @@ func (e *engine) plan() string {
 // last moment at which nothing has changed.
 func (e *engine) begin() bool {
 	o := e.o
-	if e.cfg.Environment == stacks.Production && o.Confirm != nil {
+	if e.cfg.Environment == config.Production && o.Confirm != nil {
 		if err := o.Confirm(e.plan()); err != nil {
 			e.end(Refused, err)
 			return false

@@ -2,7 +2,7 @@ package promote
 
 import (
 	"github.com/helloagents/infra/contract"
-	"github.com/helloagents/infra/stacks"
+	"github.com/helloagents/infra/stacks/config"
 )
 
 // artifact describes one kind of image a promotion moves, after Kargo's
@@ -24,7 +24,7 @@ type artifact struct {
 	// what names it in error messages.
 	what string
 	// current reads the target's image from its parsed config.
-	current func(stacks.Config) string
+	current func(config.Config) string
 }
 
 // kindBackend is the per-region artifact: the backend image.
@@ -39,17 +39,17 @@ const backupName = "(backup job)"
 func stackArtifacts() []artifact {
 	return []artifact{
 		{kind: "backup", output: contract.OutputBackupImage, key: contract.KeyBackupImage,
-			row: backupName, what: "the backup job image", current: func(c stacks.Config) string { return c.Backup.Image }},
+			row: backupName, what: "the backup job image", current: func(c config.Config) string { return c.Backup.Image }},
 		{kind: "proxy", output: contract.OutputProxyImage, key: contract.KeyProxyImage,
-			row: "(region proxy)", what: "the region proxy image", current: func(c stacks.Config) string { return c.Backend.ProxyImage }},
+			row: "(region proxy)", what: "the region proxy image", current: func(c config.Config) string { return c.Backend.ProxyImage }},
 		{kind: "postgres", output: contract.OutputPostgresImage, key: contract.KeyDatabaseImage,
-			row: "(postgres)", what: "the Postgres image", current: func(c stacks.Config) string { return c.Database.Image }},
+			row: "(postgres)", what: "the Postgres image", current: func(c config.Config) string { return c.Database.Image }},
 		{kind: "prometheus", output: contract.OutputPrometheusImage, key: contract.KeyPrometheusImage,
-			row: "(prometheus)", what: "the Prometheus image", current: func(c stacks.Config) string { return c.Monitoring.PrometheusImage }},
+			row: "(prometheus)", what: "the Prometheus image", current: func(c config.Config) string { return c.Monitoring.PrometheusImage }},
 		{kind: "alertmanager", output: contract.OutputAlertmanagerImage, key: contract.KeyAlertmanagerImage,
-			row: "(alertmanager)", what: "the Alertmanager image", current: func(c stacks.Config) string { return c.Monitoring.AlertmanagerImage }},
+			row: "(alertmanager)", what: "the Alertmanager image", current: func(c config.Config) string { return c.Monitoring.AlertmanagerImage }},
 		{kind: "pgexporter", output: contract.OutputPGExporterImage, key: contract.KeyPGExporterImage,
-			row: "(postgres exporter)", what: "the Postgres exporter image", current: func(c stacks.Config) string { return c.Monitoring.PGExporterImage }},
+			row: "(postgres exporter)", what: "the Postgres exporter image", current: func(c config.Config) string { return c.Monitoring.PGExporterImage }},
 	}
 }
 

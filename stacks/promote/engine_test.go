@@ -14,7 +14,7 @@ import (
 
 	"github.com/helloagents/infra/healthcheck"
 	"github.com/helloagents/infra/internal/stacktest"
-	"github.com/helloagents/infra/stacks"
+	"github.com/helloagents/infra/stacks/config"
 	"github.com/helloagents/infra/stacks/promote"
 )
 
@@ -62,11 +62,11 @@ func (m *memStacks) outputs() map[string]any {
 // Config is the repository's production stack file with the test's
 // regions and health check, and every required secret.
 func (m *memStacks) Config(context.Context, string) (map[string]string, error) {
-	raw, err := stacks.ReadStackFile(filepath.Join("..", "..", "Pulumi.production.yaml"))
+	raw, err := config.ReadStackFile(filepath.Join("..", "..", "Pulumi.production.yaml"))
 	if err != nil {
 		return nil, err
 	}
-	stacktest.Fill(raw, stacks.Placeholders())
+	stacktest.Fill(raw, config.Placeholders())
 	b, _ := json.Marshal(m.regions)
 	raw["helloagents:regions"] = string(b)
 	if m.backup != "" {

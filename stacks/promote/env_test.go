@@ -20,6 +20,7 @@ import (
 	"github.com/helloagents/infra/backend/health"
 	"github.com/helloagents/infra/internal/stacktest"
 	"github.com/helloagents/infra/stacks"
+	"github.com/helloagents/infra/stacks/config"
 	"github.com/helloagents/infra/stacks/promote"
 	"github.com/helloagents/infra/verify"
 )
@@ -47,7 +48,7 @@ var (
 	oldBackup = "ghcr.io/helloagents/pgbackup@sha256:" + strings.Repeat("c", 64)
 	// fileBackup is the backup.image of the repository's
 	// Pulumi.production.yaml as the tests deploy it (stackFile).
-	fileBackup = "ghcr.io/helloagents/pgbackup" + stacktest.Substitute(stacks.Placeholders()[0])
+	fileBackup = "ghcr.io/helloagents/pgbackup" + stacktest.Substitute(config.Placeholders()[0])
 )
 
 // env is one test's Pulumi world: a file state backend and a workspace with
@@ -111,7 +112,7 @@ func stackFile(t *testing.T, stack string, replace map[string]any) []byte {
 	}
 	// The committed placeholders do not deploy (validation refuses them):
 	// the test stacks run with stacktest's real-looking substitutes.
-	for _, p := range stacks.Placeholders() {
+	for _, p := range config.Placeholders() {
 		b = bytes.ReplaceAll(b, []byte(p), []byte(stacktest.Substitute(p)))
 	}
 	var f map[string]any
@@ -144,7 +145,7 @@ func productionRegions(names []string) []any {
 // secrets are the credentials the config validation requires outside dev.
 func secrets() map[string]auto.ConfigValue {
 	m := map[string]auto.ConfigValue{}
-	for _, k := range stacks.SecretKeys() {
+	for _, k := range config.SecretKeys() {
 		v := "test-" + k
 		switch k {
 		case "sentryDsn":

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/helloagents/infra/contract"
-	"github.com/helloagents/infra/stacks"
+	"github.com/helloagents/infra/stacks/config"
 )
 
 // Update is one entry of a stack's update history: what Stacks.History
@@ -53,7 +53,7 @@ func previousImages(stack string, history []Update, sel []region) (map[string]st
 				"run `pulumi up --stack %s` or finish the promotion first", r.Name, r.imageKey(), r.Image, stack, stack))
 		case len(s) < 2:
 			errs = append(errs, fmt.Sprintf("region %s: no previous digest: it has run only %s since its first release in the stack's history", r.Name, r.Image))
-		case stacks.IsPlaceholder(s[len(s)-2]):
+		case config.IsPlaceholder(s[len(s)-2]):
 			errs = append(errs, fmt.Sprintf("region %s: the digest before %s is the committed placeholder %s: that was the first release, there is nothing to roll back to", r.Name, r.Image, s[len(s)-2]))
 		default:
 			prev[r.Name] = s[len(s)-2]

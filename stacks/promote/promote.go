@@ -28,7 +28,7 @@ import (
 	"github.com/helloagents/infra/contract"
 	"github.com/helloagents/infra/internal/journal"
 	"github.com/helloagents/infra/notify"
-	"github.com/helloagents/infra/stacks"
+	"github.com/helloagents/infra/stacks/config"
 )
 
 // Options describe one promotion.
@@ -374,7 +374,7 @@ func (e *engine) gateSource(ctx context.Context, rel release) bool {
 // preview under the policy packs. False when the run ended.
 func (e *engine) preflight(ctx context.Context, tgt target, arts []JournalArtifact) bool {
 	o := e.o
-	if o.Confirm != nil && tgt.Environment == stacks.Production {
+	if o.Confirm != nil && tgt.Environment == config.Production {
 		if err := o.Confirm(plan(o.To, arts)); err != nil {
 			e.end(Refused, err)
 			return false

@@ -7,7 +7,7 @@ import (
 
 	"github.com/helloagents/infra/contract"
 	"github.com/helloagents/infra/healthcheck"
-	"github.com/helloagents/infra/stacks"
+	"github.com/helloagents/infra/stacks/config"
 )
 
 // region is one target region as configured, in rollout order.
@@ -27,7 +27,7 @@ func (r region) imageKey() string {
 type target struct {
 	// Environment is the target's parsed environment (helloagents:environment,
 	// else the stack's name): it decides the production confirmation.
-	Environment stacks.Environment
+	Environment config.Environment
 	Regions     []region
 	HealthCheck healthcheck.Settings
 	// Shared is the image of each stack-wide artifact, by config path.
@@ -35,11 +35,11 @@ type target struct {
 }
 
 // readTarget extracts the ordered regions and the health-check settings
-// from the target's raw config through stacks.Parse, so promotion reads the
+// from the target's raw config through config.Parse, so promotion reads the
 // config exactly as the program does and refuses a target whose config the
 // program would reject anyway (every problem is listed at once).
 func readTarget(stack string, raw map[string]string) (target, error) {
-	cfg, err := stacks.Parse(stack, raw)
+	cfg, err := config.Parse(stack, raw)
 	if err != nil {
 		if keys := placeholderImages(cfg); len(keys) > 0 {
 			return target{}, fmt.Errorf("stack %q has never been released: the committed placeholder digest is still in %s, "+
@@ -90,15 +90,15 @@ func selectRegions(all []region, only []string) ([]region, error) {
 
 // placeholderImages lists the image keys of cfg that hold a committed
 // placeholder: the target has no released image there.
-func placeholderImages(cfg stacks.Config) []string {
+func placeholderImages(cfg config.Config) []string {
 	var keys []string
 	for i, r := range cfg.Regions {
-		if stacks.IsPlaceholder(r.Image) {
+		if config.IsPlaceholder(r.Image) {
 			keys = append(keys, region{Index: i}.imageKey())
 		}
 	}
 	for _, a := range stackArtifacts() {
-		if stacks.IsPlaceholder(a.current(cfg)) {
+		if config.IsPlaceholder(a.current(cfg)) {
 			keys = append(keys, a.key)
 		}
 	}

@@ -6,18 +6,18 @@ import (
 	"testing"
 
 	"github.com/helloagents/infra/internal/stacktest"
-	"github.com/helloagents/infra/stacks"
+	"github.com/helloagents/infra/stacks/config"
 )
 
 // TestFirstPromotionNeedsARelease proves promotion never takes the committed
 // placeholder digest as a rollback target: a target that was never released
 // is refused with the steps of an explicit first release.
 func TestFirstPromotionNeedsARelease(t *testing.T) {
-	raw, err := stacks.ReadStackFile(filepath.Join("..", "..", "Pulumi.production.yaml"))
+	raw, err := config.ReadStackFile(filepath.Join("..", "..", "Pulumi.production.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range stacks.SecretKeys() {
+	for _, k := range config.SecretKeys() {
 		raw["helloagents:"+k] = "test-" + k
 	}
 	raw["helloagents:sentryDsn"] = "https://key@sentry.example.dev/1"
@@ -36,12 +36,12 @@ func TestFirstPromotionNeedsARelease(t *testing.T) {
 		}
 	}
 
-	stacktest.Fill(raw, stacks.Placeholders())
+	stacktest.Fill(raw, config.Placeholders())
 	tgt, err := readTarget("production", raw)
 	if err != nil {
 		t.Fatalf("released target refused: %v", err)
 	}
-	if len(tgt.Regions) != 2 || stacks.IsPlaceholder(tgt.Regions[0].Image) {
+	if len(tgt.Regions) != 2 || config.IsPlaceholder(tgt.Regions[0].Image) {
 		t.Errorf("target = %+v", tgt)
 	}
 }

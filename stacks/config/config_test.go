@@ -1,4 +1,4 @@
-package stacks
+package config
 
 import (
 	"errors"
@@ -27,7 +27,7 @@ var testSecrets = map[string]string{
 // replaced by real-looking values, plus the test secrets (none for dev).
 func stackRaw(t testing.TB, stack string) map[string]string {
 	t.Helper()
-	raw, err := ReadStackFile(filepath.Join("..", "Pulumi."+stack+".yaml"))
+	raw, err := ReadStackFile(filepath.Join("..", "..", "Pulumi."+stack+".yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,9 +100,9 @@ func TestEnvironmentFromStackName(t *testing.T) {
 		"dev": Dev, "staging": Staging, "production": Production, "prod": Production,
 		"acme/production": Production,
 	} {
-		got, err := environment(stack, "")
+		got, err := DetectEnvironment(stack, "")
 		if err != nil || got != want {
-			t.Errorf("environment(%q) = %q, %v; want %q", stack, got, err, want)
+			t.Errorf("DetectEnvironment(%q) = %q, %v; want %q", stack, got, err, want)
 		}
 	}
 }
@@ -268,10 +268,10 @@ func TestSecretNeverPrints(t *testing.T) {
 // are the keys this package reads.
 func TestContractKeys(t *testing.T) {
 	for _, tc := range []struct{ program, contract string }{
-		{full(keyRegions), contract.KeyRegions},
-		{full(keyBackup) + ".image", contract.KeyBackupImage},
-		{full(keyBackend) + ".proxyImage", contract.KeyProxyImage},
-		{full(keyDatabase) + ".image", contract.KeyDatabaseImage},
+		{full(KeyRegions), contract.KeyRegions},
+		{full(KeyBackup) + ".image", contract.KeyBackupImage},
+		{full(KeyBackend) + ".proxyImage", contract.KeyProxyImage},
+		{full(KeyDatabase) + ".image", contract.KeyDatabaseImage},
 	} {
 		if tc.program != tc.contract {
 			t.Errorf("program key %q, contract key %q", tc.program, tc.contract)

@@ -1,7 +1,9 @@
-// Package stacks turns a stack's Pulumi configuration into a typed, validated
+// Package config turns a stack's Pulumi configuration into a typed, validated
 // Config (with per-environment defaults, so each Pulumi.<stack>.yaml holds only
-// what differs) and composes the platform's components from it.
-package stacks
+// what differs). It imports no Pulumi SDK (a test guards it), so the operator
+// CLIs and `make validate` read and check stack files without linking the
+// providers; package stacks composes the platform's components from a Config.
+package config
 
 import (
 	"fmt"
@@ -226,42 +228,47 @@ type Secrets struct {
 
 // Config keys (without the namespace). Objects are JSON in the raw map.
 const (
-	keyEnvironment = "environment"
-	keyRegions     = "regions"
-	keyHealthCheck = "healthCheck"
-	keyBackend     = "backend"
-	keyDatabase    = "database"
-	keyBackup      = "backup"
-	keyFrontend    = "frontend"
-	keyEdge        = "edge"
+	KeyEnvironment = "environment"
+	KeyRegions     = "regions"
+	KeyHealthCheck = "healthCheck"
+	KeyBackend     = "backend"
+	KeyDatabase    = "database"
+	KeyBackup      = "backup"
+	KeyFrontend    = "frontend"
+	KeyEdge        = "edge"
 
-	keyAIAPIKey           = "aiApiKey"
-	keySentryDSN          = "sentryDsn"
-	keyCloudflareAPIToken = "cloudflareApiToken"
-	keyR2AccessKeyID      = "r2AccessKeyId"
-	keyR2SecretAccessKey  = "r2SecretAccessKey"
-	keyRegistryPassword   = "registryPassword"
+	KeyAIAPIKey           = "aiApiKey"
+	KeySentryDSN          = "sentryDsn"
+	KeyCloudflareAPIToken = "cloudflareApiToken"
+	KeyR2AccessKeyID      = "r2AccessKeyId"
+	KeyR2SecretAccessKey  = "r2SecretAccessKey"
+	KeyRegistryPassword   = "registryPassword"
 )
 
 // Keys returns every config key the platform reads, without the namespace.
 func Keys() []string {
 	return append([]string{
-		keyEnvironment, keyRegions, keyHealthCheck, keyBackend, keyDatabase,
-		keyBackup, keyFrontend, keyEdge, keyAlerts, keySLO, keyMonitoring,
+		KeyEnvironment, KeyRegions, KeyHealthCheck, KeyBackend, KeyDatabase,
+		KeyBackup, KeyFrontend, KeyEdge, KeyAlerts, KeySLO, KeyMonitoring,
 	}, SecretKeys()...)
 }
 
 // SecretKeys returns the keys whose values must be set with --secret, in
-// the order of secretTable.
+// the order of SecretTable.
 func SecretKeys() []string {
 	var keys []string
-	for _, s := range secretTable() {
-		keys = append(keys, s.key)
+	for _, s := range SecretTable() {
+		keys = append(keys, s.Key)
 	}
 	return keys
 }
 
 func full(key string) string { return Namespace + ":" + key }
+
+// FullKey is key in the platform's namespace ("regions" ->
+// "helloagents:regions"), for callers that read the configuration
+// themselves (stacks.Load).
+func FullKey(key string) string { return full(key) }
 
 // APIURL is the public URL of the API.
 func (c Config) APIURL() string {
@@ -322,4 +329,9 @@ func (c Config) HealthURL(r Region) string {
 		return c.APIURL() + health.ReadyPath
 	}
 	return "https://" + c.RegionHostname(r) + health.ReadyPath
+}
+
+// SanitizeStack makes a stack name ("org/production") usable in names.
+func SanitizeStack(stack string) string {
+	return strings.NewReplacer("/", "-", ".", "-").Replace(stack)
 }

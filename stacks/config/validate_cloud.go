@@ -1,4 +1,4 @@
-package stacks
+package config
 
 import (
 	"fmt"
@@ -11,7 +11,7 @@ import (
 func (c Config) validateEdge(p *problems) {
 	c.validateEdgeIDs(p)
 	if !isDomain(c.Edge.Domain) {
-		p.bad(full(keyEdge)+".domain", c.Edge.Domain, "a DNS domain such as helloagents.dev")
+		p.bad(full(KeyEdge)+".domain", c.Edge.Domain, "a DNS domain such as helloagents.dev")
 		return
 	}
 	c.validateAPIHostname(p)
@@ -21,7 +21,7 @@ func (c Config) validateEdge(p *problems) {
 // validateEdgeIDs checks the Cloudflare account and zone ids, refusing the
 // documented placeholders with how to find the real ones.
 func (c Config) validateEdgeIDs(p *problems) {
-	k := full(keyEdge)
+	k := full(KeyEdge)
 	e := c.Edge
 	switch {
 	case !hex32.MatchString(e.AccountID):
@@ -42,7 +42,7 @@ func (c Config) validateEdgeIDs(p *problems) {
 // validateAPIHostname checks the API hostname is inside the domain and that
 // each region's hostname derived from it is a valid DNS name.
 func (c Config) validateAPIHostname(p *problems) {
-	k := full(keyEdge)
+	k := full(KeyEdge)
 	e := c.Edge
 	if !isDomain(e.APIHostname) || !strings.HasSuffix(e.APIHostname, "."+e.Domain) {
 		p.bad(k+".apiHostname", e.APIHostname, "a hostname inside "+e.Domain+", e.g. api."+e.Domain)
@@ -58,7 +58,7 @@ func (c Config) validateAPIHostname(p *problems) {
 // validateEdgeSettings checks TLS, HSTS, the tunnel image and the health
 // check's probe regions.
 func (c Config) validateEdgeSettings(p *problems) {
-	k := full(keyEdge)
+	k := full(KeyEdge)
 	e := c.Edge
 	if e.MinTLSVersion != "1.2" && e.MinTLSVersion != "1.3" {
 		p.bad(k+".minTlsVersion", e.MinTLSVersion, `"1.2" or "1.3"`)
@@ -80,7 +80,7 @@ func (c Config) validateEdgeSettings(p *problems) {
 }
 
 func (c Config) validateFrontend(p *problems) {
-	k := full(keyFrontend)
+	k := full(KeyFrontend)
 	f := c.Frontend
 	if !pagesName.MatchString(f.ProjectName) {
 		p.bad(k+".projectName", f.ProjectName, "a Pages project name: lowercase letters, digits and '-', 1..58 characters")
@@ -110,14 +110,14 @@ func (c Config) validateFrontend(p *problems) {
 // quoted in the messages.
 func (c Config) validateSecrets(p *problems) {
 	s := c.Secrets
-	for _, spec := range secretTable() {
-		if spec.required(c) && *spec.field(&s) == "" {
-			p.missing(full(spec.key), fmt.Sprintf("required outside dev; set it with: pulumi config set --secret %s <value>", full(spec.key)))
+	for _, spec := range SecretTable() {
+		if spec.Required(c) && *spec.Field(&s) == "" {
+			p.missing(full(spec.Key), fmt.Sprintf("required outside dev; set it with: pulumi config set --secret %s <value>", full(spec.Key)))
 		}
 	}
 	if s.SentryDSN != "" {
 		if u, err := url.Parse(s.SentryDSN.Reveal()); err != nil || u.Scheme != "https" || u.Host == "" {
-			p.bad(full(keySentryDSN), s.SentryDSN, "an https:// Sentry DSN (HTTP is allowed only in dev)")
+			p.bad(full(KeySentryDSN), s.SentryDSN, "an https:// Sentry DSN (HTTP is allowed only in dev)")
 		}
 	}
 }

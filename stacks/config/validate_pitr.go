@@ -1,4 +1,4 @@
-package stacks
+package config
 
 import (
 	"time"
@@ -10,7 +10,7 @@ import (
 // on in staging and production (the RPO promise), an archive timeout
 // between 10 s and 1 h, at least one full backup kept, valid schedules.
 func (c Config) validateArchiving(p *problems) {
-	k := full(keyDatabase)
+	k := full(KeyDatabase)
 	d := c.Database
 	if !d.Archiving && c.Environment.BehindCloudflare() {
 		p.bad(k+".archiving", d.Archiving, "true outside dev: staging and production archive every WAL segment (point-in-time recovery)")

@@ -1,4 +1,4 @@
-package stacks
+package config
 
 import (
 	"fmt"
@@ -87,7 +87,7 @@ func (c Config) validate() []error {
 	c.validateMonitoring(&p)
 	if c.Environment.Local() {
 		if u, err := url.Parse(c.Frontend.LocalURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			p.bad(full(keyFrontend)+".localUrl", c.Frontend.LocalURL, "an http(s) URL such as http://localhost:5173")
+			p.bad(full(KeyFrontend)+".localUrl", c.Frontend.LocalURL, "an http(s) URL such as http://localhost:5173")
 		}
 	} else {
 		c.validateEdge(&p)
@@ -98,7 +98,7 @@ func (c Config) validate() []error {
 }
 
 func (c Config) validateRegions(p *problems) {
-	key := full(keyRegions)
+	key := full(KeyRegions)
 	if len(c.Regions) == 0 {
 		p.missing(key, "no regions; at least one region {name, dockerHost, replicas} is required")
 		return
@@ -174,7 +174,7 @@ func checkDockerHost(p *problems, key, host string, socket bool) {
 }
 
 func (c Config) validateHealthCheck(p *problems) {
-	k := full(keyHealthCheck)
+	k := full(KeyHealthCheck)
 	hc := c.HealthCheck
 	if hc.Interval < 1e9 {
 		p.bad(k+".interval", hc.Interval.String(), "at least 1s")
@@ -209,7 +209,7 @@ func (c Config) validateBackend(p *problems) {
 // validateBackendContainer checks how each backend container runs: ports,
 // user, resources, proxy image, restarts and trace sampling.
 func (c Config) validateBackendContainer(p *problems) {
-	k := full(keyBackend)
+	k := full(KeyBackend)
 	b := c.Backend
 	if b.Port < 1 || b.Port > 65535 {
 		p.bad(k+".port", b.Port, "1..65535")
@@ -236,7 +236,7 @@ func (c Config) validateBackendContainer(p *problems) {
 // validateBackendImage checks where the backend image comes from: its
 // repository, the registry staging pushes to and the engine that builds it.
 func (c Config) validateBackendImage(p *problems) {
-	k := full(keyBackend)
+	k := full(KeyBackend)
 	b := c.Backend
 	if b.Repository == "" {
 		p.missing(k+".repository", "the image repository name")
@@ -261,7 +261,7 @@ func (c Config) validateBackendImage(p *problems) {
 // validateBackendRuntime checks what the running backend is given: the
 // origins it allows, the sandbox pool it calls and its healthcheck.
 func (c Config) validateBackendRuntime(p *problems) {
-	k := full(keyBackend)
+	k := full(KeyBackend)
 	b := c.Backend
 	for i, o := range b.CORSAllowedOrigins {
 		c.checkPublicURL(p, fmt.Sprintf("%s.corsAllowedOrigins[%d]", k, i), o)
@@ -297,7 +297,7 @@ func checkUser(p *problems, key, user string) {
 }
 
 func (c Config) validateDatabase(p *problems) {
-	k := full(keyDatabase)
+	k := full(KeyDatabase)
 	d := c.Database
 	c.checkPinnedImage(p, k+".image", d.Image, "Postgres (backend/postgres.Dockerfile)", "postgresImage")
 	if !sqlIdent.MatchString(d.Name) {
@@ -322,13 +322,13 @@ func (c Config) validatePrimaryRegion(p *problems) {
 		names = append(names, r.Name)
 	}
 	if len(names) > 0 && !slices.Contains(names, c.Database.PrimaryRegion) {
-		p.bad(full(keyDatabase)+".primaryRegion", c.Database.PrimaryRegion,
+		p.bad(full(KeyDatabase)+".primaryRegion", c.Database.PrimaryRegion,
 			"the name of a configured region: "+strings.Join(names, ", "))
 	}
 }
 
 func (c Config) validateBackup(p *problems) {
-	k := full(keyBackup)
+	k := full(KeyBackup)
 	b := c.Backup
 	if _, err := cron.ParseStandard(b.Schedule); err != nil {
 		p.bad(k+".schedule", b.Schedule, "a 5-field cron expression (minute hour day month weekday) or @hourly/@daily/@weekly")

@@ -1,16 +1,13 @@
-package stacks
+package config
 
 import (
 	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/helloagents/infra/backend/health"
 	"github.com/helloagents/infra/healthcheck"
@@ -26,7 +23,7 @@ import (
 func Parse(stack string, raw map[string]string) (Config, error) {
 	var d decoder
 	d.unknownKeys(raw)
-	kind, err := environment(stack, raw[full(keyEnvironment)])
+	kind, err := DetectEnvironment(stack, raw[full(KeyEnvironment)])
 	if err != nil {
 		d.errs = append(d.errs, err)
 		kind = Dev // keep going so every other error is reported too
@@ -59,32 +56,32 @@ func (d *decoder) unknownKeys(raw map[string]string) {
 // decode lays the stack file's regions, health check and objects over the
 // defaults in c.
 func (d *decoder) decode(c *Config, raw map[string]string) {
-	if v, ok := raw[full(keyRegions)]; ok {
+	if v, ok := raw[full(KeyRegions)]; ok {
 		c.Regions = nil
-		items := d.list(full(keyRegions), v, "a list of region objects {name, dockerHost, replicas, image, sshOpts}")
+		items := d.list(full(KeyRegions), v, "a list of region objects {name, dockerHost, replicas, image, sshOpts}")
 		for i, item := range items {
 			// A region whose fields fail to decode stays in the list, so
 			// the count rules see the regions the file has.
 			r := Region{Replicas: defaultReplicas(c.Environment)}
-			d.object(fmt.Sprintf("%s[%d]", full(keyRegions), i), string(item), &r)
+			d.object(fmt.Sprintf("%s[%d]", full(KeyRegions), i), string(item), &r)
 			c.Regions = append(c.Regions, r)
 		}
 	}
-	if v, ok := raw[full(keyHealthCheck)]; ok {
+	if v, ok := raw[full(KeyHealthCheck)]; ok {
 		c.HealthCheck = d.healthCheck(v, c.HealthCheck)
 	}
 	objects := []struct {
 		key  string
 		into any
 	}{
-		{keyBackend, &c.Backend},
-		{keyDatabase, &c.Database},
-		{keyBackup, &c.Backup},
-		{keyFrontend, &c.Frontend},
-		{keyEdge, &c.Edge},
-		{keyAlerts, &c.Alerts},
-		{keySLO, &c.SLO},
-		{keyMonitoring, &c.Monitoring},
+		{KeyBackend, &c.Backend},
+		{KeyDatabase, &c.Database},
+		{KeyBackup, &c.Backup},
+		{KeyFrontend, &c.Frontend},
+		{KeyEdge, &c.Edge},
+		{KeyAlerts, &c.Alerts},
+		{KeySLO, &c.SLO},
+		{KeyMonitoring, &c.Monitoring},
 	}
 	for _, o := range objects {
 		if v, ok := raw[full(o.key)]; ok {
@@ -107,63 +104,27 @@ func (c *Config) derive() {
 	}
 }
 
-// Load reads the stack's configuration from the running program and parses
-// it. Values set with --secret arrive decrypted here; the Secrets component
-// is what turns them back into secret outputs.
-//
-// Every key of the namespace is read, not only the known ones, so a typo
-// ("helloagents:heathCheck") is an error under `pulumi up` too. The Go SDK
-// has no call that lists the config: it parses the whole configuration from
-// the PULUMI_CONFIG variable the language host sets (pulumi.EnvConfig), and
-// so does Load for the key names; values still come from ctx.
-func Load(ctx *pulumi.Context) (Config, error) {
-	keys := Keys()
-	for _, k := range configKeys(os.Getenv(pulumi.EnvConfig)) {
-		if ns, key, ok := strings.Cut(k, ":"); ok && ns == Namespace && !slices.Contains(keys, key) {
-			keys = append(keys, key)
-		}
-	}
-	raw := map[string]string{}
-	for _, k := range keys {
-		if v, ok := ctx.GetConfig(full(k)); ok {
-			raw[full(k)] = v
-		} else if !slices.Contains(Keys(), k) {
-			raw[full(k)] = "" // known to the engine only: its name is enough
-		}
-	}
-	return Parse(ctx.Stack(), raw)
-}
-
-// configKeys returns the keys of the engine's JSON configuration object.
-func configKeys(envConfig string) []string {
-	var all map[string]json.RawMessage
-	if json.Unmarshal([]byte(envConfig), &all) != nil {
-		return nil
-	}
-	return slices.Sorted(maps.Keys(all))
-}
-
-// environment derives the environment from an explicit value or the stack
+// DetectEnvironment derives the environment from an explicit value or the stack
 // name (env.Named: "dev", "staging", "production"/"prod", optionally "org/"
 // prefixed).
-func environment(stack, explicit string) (Environment, error) {
+func DetectEnvironment(stack, explicit string) (Environment, error) {
 	named, isNamed := env.Named(stack)
 	if explicit == "" {
 		if isNamed {
 			return named, nil
 		}
 		return "", fmt.Errorf("%s: not set and stack name %q names no environment; set it to one of: %s",
-			full(keyEnvironment), stack, env.Allowed())
+			full(KeyEnvironment), stack, env.Allowed())
 	}
 	e, ok := env.Parse(explicit)
 	if !ok {
-		return "", fmt.Errorf("%s: unknown environment %q; allowed: %s", full(keyEnvironment), explicit, env.Allowed())
+		return "", fmt.Errorf("%s: unknown environment %q; allowed: %s", full(KeyEnvironment), explicit, env.Allowed())
 	}
 	// A stack named after an environment must be that environment:
 	// "production" deployed with dev rules would skip every guard.
 	if isNamed && e != named {
 		return "", fmt.Errorf("%s: invalid value %q for stack %q; allowed: %q (the environment the stack name names)",
-			full(keyEnvironment), explicit, stack, named)
+			full(KeyEnvironment), explicit, stack, named)
 	}
 	return e, nil
 }
@@ -180,7 +141,7 @@ type healthCheckJSON struct {
 
 // healthCheck lays text over hc.
 func (d *decoder) healthCheck(text string, hc healthcheck.Settings) healthcheck.Settings {
-	path := full(keyHealthCheck)
+	path := full(KeyHealthCheck)
 	var j healthCheckJSON
 	d.object(path, d.withoutPaths(path, text), &j)
 	dur := func(field string, s *string, into *time.Duration) {
@@ -245,8 +206,8 @@ func clip(s string) string {
 // field is marked broken: validation must not call it a follow-on error.
 func (d *decoder) primaryRegion(c Config) string {
 	for _, b := range d.broken {
-		if strings.HasPrefix(b, full(keyRegions)) {
-			d.broken = append(d.broken, full(keyDatabase)+".primaryRegion")
+		if strings.HasPrefix(b, full(KeyRegions)) {
+			d.broken = append(d.broken, full(KeyDatabase)+".primaryRegion")
 			break
 		}
 	}

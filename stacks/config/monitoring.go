@@ -1,7 +1,6 @@
-package stacks
+package config
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"net"
@@ -68,10 +67,10 @@ type Monitoring struct {
 
 // Config keys of the monitoring, without the namespace.
 const (
-	keySLO                           = "slo"
-	keyMonitoring                    = "monitoring"
-	keyMonitoringRemoteWritePassword = "monitoringRemoteWritePassword"
-	keyMonitoringSMTPPassword        = "monitoringSmtpPassword"
+	KeySLO                           = "slo"
+	KeyMonitoring                    = "monitoring"
+	KeyMonitoringRemoteWritePassword = "monitoringRemoteWritePassword"
+	KeyMonitoringSMTPPassword        = "monitoringSmtpPassword"
 )
 
 // Dockerfiles of the monitoring images, relative to BackendContext().
@@ -144,7 +143,7 @@ func (c Config) RuleArgs() monitoring.RuleArgs {
 func (c Config) MonitoringHostname(service string, r Region) string {
 	label := service + "-"
 	if c.Environment != Production {
-		label += sanitizeStack(c.Stack) + "-"
+		label += SanitizeStack(c.Stack) + "-"
 	}
 	return label + r.Name + "." + c.Edge.Domain
 }
@@ -155,7 +154,7 @@ func (c Config) PrometheusURL(r Region) string {
 	if c.Environment.Local() {
 		return fmt.Sprintf("http://127.0.0.1:%d", c.Monitoring.PrometheusHostPort)
 	}
-	return "https://" + c.MonitoringHostname(monitoringPrometheus, r)
+	return "https://" + c.MonitoringHostname(MonitoringPrometheus, r)
 }
 
 // AlertmanagerURL: see PrometheusURL.
@@ -163,13 +162,13 @@ func (c Config) AlertmanagerURL(r Region) string {
 	if c.Environment.Local() {
 		return fmt.Sprintf("http://127.0.0.1:%d", c.Monitoring.AlertmanagerHostPort)
 	}
-	return "https://" + c.MonitoringHostname(monitoringAlertmanager, r)
+	return "https://" + c.MonitoringHostname(MonitoringAlertmanager, r)
 }
 
 // The services with a public (Access-protected) hostname.
 const (
-	monitoringPrometheus   = "prometheus"
-	monitoringAlertmanager = "alertmanager"
+	MonitoringPrometheus   = "prometheus"
+	MonitoringAlertmanager = "alertmanager"
 )
 
 // validateSLO checks helloagents:slo field by field with the bounds of
@@ -181,14 +180,14 @@ func (c Config) validateSLO(p *problems) {
 		return
 	}
 	if err := c.RuleArgs().Validate(); err != nil {
-		p.bad(full(keySLO)+".period", c.SLO.Period, fmt.Sprintf("a period whose burn-rate windows fit the scrape interval (%s)", err))
+		p.bad(full(KeySLO)+".period", c.SLO.Period, fmt.Sprintf("a period whose burn-rate windows fit the scrape interval (%s)", err))
 	}
 }
 
 // validateSLOFields checks each field of helloagents:slo on its own and
 // reports whether all are valid.
 func (c Config) validateSLOFields(p *problems) bool {
-	k := full(keySLO)
+	k := full(KeySLO)
 	s := c.SLO
 	ok := true
 	bad := func(field string, v any, allowed string) {
@@ -251,11 +250,11 @@ func (c Config) validateMonitoringFiles(p *problems) {
 			continue // reported by validateRegions
 		}
 		for _, err := range []error{
-			c.prometheusArgs(r, s.MonitoringRemoteWritePassword.Reveal()).Validate(),
-			c.alertmanagerArgs(r, s.AlertWebhookURL.Reveal(), s.MonitoringSMTPPassword.Reveal()).Validate(),
+			c.PrometheusArgs(r, s.MonitoringRemoteWritePassword.Reveal()).Validate(),
+			c.AlertmanagerArgs(r, s.AlertWebhookURL.Reveal(), s.MonitoringSMTPPassword.Reveal()).Validate(),
 		} {
 			if err != nil {
-				*p = append(*p, fmt.Errorf("%s: region %s: %w", full(keyMonitoring), r.Name, err))
+				*p = append(*p, fmt.Errorf("%s: region %s: %w", full(KeyMonitoring), r.Name, err))
 			}
 		}
 	}
@@ -263,7 +262,7 @@ func (c Config) validateMonitoringFiles(p *problems) {
 
 // validateMonitoringFields checks each field of helloagents:monitoring.
 func (c Config) validateMonitoringFields(p *problems) {
-	k := full(keyMonitoring)
+	k := full(KeyMonitoring)
 	m := c.Monitoring
 	if !c.validScrapeInterval() {
 		p.bad(k+".scrapeInterval", m.ScrapeInterval, fmt.Sprintf(`whole seconds between "%s" and "%s" (default "15s")`,
@@ -274,7 +273,7 @@ func (c Config) validateMonitoringFields(p *problems) {
 	c.validateSMTP(p)
 	c.validateAccess(p)
 	if c.Environment.Local() {
-		ports := map[int]string{c.Backend.HostPort: full(keyBackend) + ".hostPort"}
+		ports := map[int]string{c.Backend.HostPort: full(KeyBackend) + ".hostPort"}
 		for _, hp := range []struct {
 			field string
 			port  int
@@ -295,7 +294,7 @@ func (c Config) validateMonitoringFields(p *problems) {
 // validateRetention accepts a Prometheus duration at least as long as the
 // longest burn-rate window, which the slow-burn alert reads.
 func (c Config) validateRetention(p *problems) {
-	k := full(keyMonitoring) + ".retention"
+	k := full(KeyMonitoring) + ".retention"
 	longest := time.Duration(0)
 	for _, w := range c.SLO.Value().Windows() {
 		longest = max(longest, w.Long)
@@ -311,7 +310,7 @@ func (c Config) validateRetention(p *problems) {
 // only with the secret password. A password without a username is unused
 // (no basic auth): the operator tools set every secret key in their tests.
 func (c Config) validateRemoteWrite(p *problems) {
-	k := full(keyMonitoring)
+	k := full(KeyMonitoring)
 	m := c.Monitoring
 	password := c.Secrets.MonitoringRemoteWritePassword
 	if m.RemoteWriteURL != "" {
@@ -321,8 +320,8 @@ func (c Config) validateRemoteWrite(p *problems) {
 	case m.RemoteWriteUsername != "" && m.RemoteWriteURL == "":
 		p.bad(k+".remoteWriteUsername", m.RemoteWriteUsername, "unset without remoteWriteUrl (nothing to authenticate to)")
 	case m.RemoteWriteUsername != "" && password == "":
-		p.missing(full(keyMonitoringRemoteWritePassword), fmt.Sprintf("required with %s.remoteWriteUsername; set it with: pulumi config set --secret %s <value>",
-			k, full(keyMonitoringRemoteWritePassword)))
+		p.missing(full(KeyMonitoringRemoteWritePassword), fmt.Sprintf("required with %s.remoteWriteUsername; set it with: pulumi config set --secret %s <value>",
+			k, full(KeyMonitoringRemoteWritePassword)))
 	}
 }
 
@@ -330,12 +329,12 @@ func (c Config) validateRemoteWrite(p *problems) {
 // a mail server; a username goes with the secret password (a password
 // without a username is unused).
 func (c Config) validateSMTP(p *problems) {
-	k := full(keyMonitoring)
+	k := full(KeyMonitoring)
 	m := c.Monitoring
 	password := c.Secrets.MonitoringSMTPPassword
 	if len(c.Alerts.Emails) > 0 && m.SMTPSmarthost == "" {
 		p.missing(k+".smtpSmarthost", fmt.Sprintf("%s.emails lists addresses and Alertmanager mails them itself: set the mail server, host:port (smtp.example.com:587)",
-			full(keyAlerts)))
+			full(KeyAlerts)))
 	}
 	if m.SMTPSmarthost != "" {
 		if host, port, err := net.SplitHostPort(m.SMTPSmarthost); err != nil || host == "" || port == "" {
@@ -349,8 +348,8 @@ func (c Config) validateSMTP(p *problems) {
 	case m.SMTPUsername != "" && m.SMTPSmarthost == "":
 		p.bad(k+".smtpUsername", m.SMTPUsername, "unset without smtpSmarthost")
 	case m.SMTPUsername != "" && password == "":
-		p.missing(full(keyMonitoringSMTPPassword), fmt.Sprintf("required with %s.smtpUsername; set it with: pulumi config set --secret %s <value>",
-			k, full(keyMonitoringSMTPPassword)))
+		p.missing(full(KeyMonitoringSMTPPassword), fmt.Sprintf("required with %s.smtpUsername; set it with: pulumi config set --secret %s <value>",
+			k, full(KeyMonitoringSMTPPassword)))
 	}
 }
 
@@ -358,7 +357,7 @@ func (c Config) validateSMTP(p *problems) {
 // least one of them (nobody could open the UIs otherwise), and monitoring
 // hostnames that are valid DNS names.
 func (c Config) validateAccess(p *problems) {
-	k := full(keyMonitoring)
+	k := full(KeyMonitoring)
 	m := c.Monitoring
 	seen := map[string]bool{}
 	for i, e := range m.AccessEmails {
@@ -387,14 +386,39 @@ func (c Config) validateAccess(p *problems) {
 		return // reported by validateEdge
 	}
 	for _, r := range c.Regions {
-		for _, svc := range []string{monitoringPrometheus, monitoringAlertmanager} {
+		for _, svc := range []string{MonitoringPrometheus, MonitoringAlertmanager} {
 			if h := c.MonitoringHostname(svc, r); !isDomain(h) {
-				p.bad(full(keyRegions), r.Name, "region names whose monitoring hostname "+h+" is a valid DNS name (labels of at most 63 characters)")
+				p.bad(full(KeyRegions), r.Name, "region names whose monitoring hostname "+h+" is a valid DNS name (labels of at most 63 characters)")
 			}
 		}
 	}
 }
 
-// errMonitoringRender is returned when a file validated by Parse fails to
-// render: a bug, never a configuration problem.
-var errMonitoringRender = errors.New("rendering the monitoring files")
+// AlertmanagerArgs are region r's Alertmanager inputs: the stack's alert
+// destinations, with the webhook URL and SMTP password given (the password
+// only with a username).
+func (c Config) AlertmanagerArgs(r Region, webhook, smtpPassword string) monitoring.AlertmanagerArgs {
+	m := c.Monitoring
+	args := monitoring.AlertmanagerArgs{Stack: c.Stack, Region: r.Name, WebhookURL: webhook, Emails: c.Alerts.Emails}
+	if m.SMTPSmarthost != "" {
+		args.SMTP = &monitoring.SMTP{Smarthost: m.SMTPSmarthost, From: m.SMTPFrom}
+		if m.SMTPUsername != "" {
+			args.SMTP.Username, args.SMTP.Password = m.SMTPUsername, smtpPassword
+		}
+	}
+	return args
+}
+
+// PrometheusArgs are region r's Prometheus inputs with the remote_write
+// password given (used only with a username).
+func (c Config) PrometheusArgs(r Region, password string) monitoring.PrometheusArgs {
+	m := c.Monitoring
+	args := monitoring.PrometheusArgs{Stack: c.Stack, Region: r.Name, ScrapeInterval: m.ScrapeIntervalDuration()}
+	if m.RemoteWriteURL != "" {
+		args.RemoteWrite = &monitoring.RemoteWrite{URL: m.RemoteWriteURL}
+		if m.RemoteWriteUsername != "" {
+			args.RemoteWrite.Username, args.RemoteWrite.Password = m.RemoteWriteUsername, password
+		}
+	}
+	return args
+}

@@ -1,4 +1,4 @@
-package stacks
+package config
 
 import (
 	"encoding/json"
@@ -75,7 +75,7 @@ func readReference(t *testing.T) (map[string]refTable, []string) {
 // readmeSection returns the text of README.md's "## <title>" section.
 func readmeSection(t *testing.T, title string) string {
 	t.Helper()
-	text, err := os.ReadFile(filepath.Join("..", "README.md"))
+	text, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,27 +99,27 @@ func splitRow(line string) []string {
 // decode into, and reads its value out of a Config.
 func referenceFields() map[string]func(Config) reflect.Value {
 	return map[string]func(Config) reflect.Value{
-		keyRegions:     nil, // a list: its defaults are prose
-		keyHealthCheck: func(c Config) reflect.Value { return reflect.ValueOf(c.HealthCheck) },
-		keyBackend:     func(c Config) reflect.Value { return reflect.ValueOf(c.Backend) },
-		keyDatabase:    func(c Config) reflect.Value { return reflect.ValueOf(c.Database) },
-		keyBackup:      func(c Config) reflect.Value { return reflect.ValueOf(c.Backup) },
-		keyFrontend:    func(c Config) reflect.Value { return reflect.ValueOf(c.Frontend) },
-		keyEdge:        func(c Config) reflect.Value { return reflect.ValueOf(c.Edge) },
-		keyAlerts:      func(c Config) reflect.Value { return reflect.ValueOf(c.Alerts) },
-		keySLO:         func(c Config) reflect.Value { return reflect.ValueOf(c.SLO) },
-		keyMonitoring:  func(c Config) reflect.Value { return reflect.ValueOf(c.Monitoring) },
+		KeyRegions:     nil, // a list: its defaults are prose
+		KeyHealthCheck: func(c Config) reflect.Value { return reflect.ValueOf(c.HealthCheck) },
+		KeyBackend:     func(c Config) reflect.Value { return reflect.ValueOf(c.Backend) },
+		KeyDatabase:    func(c Config) reflect.Value { return reflect.ValueOf(c.Database) },
+		KeyBackup:      func(c Config) reflect.Value { return reflect.ValueOf(c.Backup) },
+		KeyFrontend:    func(c Config) reflect.Value { return reflect.ValueOf(c.Frontend) },
+		KeyEdge:        func(c Config) reflect.Value { return reflect.ValueOf(c.Edge) },
+		KeyAlerts:      func(c Config) reflect.Value { return reflect.ValueOf(c.Alerts) },
+		KeySLO:         func(c Config) reflect.Value { return reflect.ValueOf(c.SLO) },
+		KeyMonitoring:  func(c Config) reflect.Value { return reflect.ValueOf(c.Monitoring) },
 	}
 }
 
 // fieldTypes are the stack-file forms of the objects, for their field names.
 func fieldTypes() map[string]reflect.Type {
 	return map[string]reflect.Type{
-		keyRegions: reflect.TypeFor[Region](), keyHealthCheck: reflect.TypeFor[healthCheckJSON](),
-		keyBackend: reflect.TypeFor[Backend](), keyDatabase: reflect.TypeFor[Database](),
-		keyBackup: reflect.TypeFor[Backup](), keyFrontend: reflect.TypeFor[Frontend](),
-		keyEdge: reflect.TypeFor[Edge](), keyAlerts: reflect.TypeFor[Alerts](),
-		keySLO: reflect.TypeFor[SLO](), keyMonitoring: reflect.TypeFor[Monitoring](),
+		KeyRegions: reflect.TypeFor[Region](), KeyHealthCheck: reflect.TypeFor[healthCheckJSON](),
+		KeyBackend: reflect.TypeFor[Backend](), KeyDatabase: reflect.TypeFor[Database](),
+		KeyBackup: reflect.TypeFor[Backup](), KeyFrontend: reflect.TypeFor[Frontend](),
+		KeyEdge: reflect.TypeFor[Edge](), KeyAlerts: reflect.TypeFor[Alerts](),
+		KeySLO: reflect.TypeFor[SLO](), KeyMonitoring: reflect.TypeFor[Monitoring](),
 	}
 }
 
@@ -141,7 +141,7 @@ func TestReferenceDocumentsEveryKey(t *testing.T) {
 			fields = append(fields, strings.Trim(row[0], "`"))
 		}
 		if got, want := sortedSet(fields), sortedSet(fieldNames(typ)); !slices.Equal(got, want) {
-			t.Errorf("%s: documented fields %v, program fields %v", full(key), got, want)
+			t.Errorf("%s: documented fields %v, program fields %v", FullKey(key), got, want)
 		}
 	}
 }
@@ -180,7 +180,7 @@ func TestReferenceDefaults(t *testing.T) {
 						checked++
 						if got := fieldValue(get(committed[env]), field); !sameValue(got, doc) {
 							t.Errorf("%s.%s in the %s column: README says %q, Pulumi.%s.yaml gives %q",
-								full(key), field, env, doc, env, render(got))
+								FullKey(key), field, env, doc, env, render(got))
 						}
 					}
 				}
@@ -208,7 +208,7 @@ func checkDefault(t *testing.T, key, field, cell string, get func(Config) reflec
 		}
 		got := fieldValue(get(Defaults(stack, env)), field)
 		if !sameValue(got, want) {
-			t.Errorf("%s.%s default in %s: README says %q, Defaults gives %q", full(key), field, env, want, render(got))
+			t.Errorf("%s.%s default in %s: README says %q, Defaults gives %q", FullKey(key), field, env, want, render(got))
 		}
 		n++
 	}
@@ -321,7 +321,7 @@ func TestReferenceRanges(t *testing.T) {
 	for key, typ := range fieldTypes() {
 		tab := tables[key]
 		col := tab.column("rules")
-		if col < 0 || key == keyRegions {
+		if col < 0 || key == KeyRegions {
 			continue
 		}
 		for _, row := range tab.rows {
@@ -338,12 +338,12 @@ func TestReferenceRanges(t *testing.T) {
 			}
 			for _, v := range ok {
 				if envs := refusing(t, key, field, v); len(envs) > 0 {
-					t.Errorf("%s.%s: README allows %d (%q), validation refuses it in %v", full(key), field, v, row[col], envs)
+					t.Errorf("%s.%s: README allows %d (%q), validation refuses it in %v", FullKey(key), field, v, row[col], envs)
 				}
 			}
 			for _, v := range bad {
 				if envs := refusing(t, key, field, v); len(envs) == 0 {
-					t.Errorf("%s.%s: README refuses %d (%q), validation accepts it everywhere", full(key), field, v, row[col])
+					t.Errorf("%s.%s: README refuses %d (%q), validation accepts it everywhere", FullKey(key), field, v, row[col])
 				}
 			}
 			checked++
@@ -371,16 +371,16 @@ func refusing(t *testing.T, key, field string, v int) []Environment {
 	for _, env := range []Environment{Dev, Staging, Production} {
 		raw := stackRaw(t, string(env))
 		obj := map[string]any{}
-		if text, ok := raw[full(key)]; ok {
+		if text, ok := raw[FullKey(key)]; ok {
 			if err := json.Unmarshal([]byte(text), &obj); err != nil {
-				t.Fatalf("%s in Pulumi.%s.yaml: %v", full(key), env, err)
+				t.Fatalf("%s in Pulumi.%s.yaml: %v", FullKey(key), env, err)
 			}
 		}
 		obj[field] = v
 		text, _ := json.Marshal(obj)
-		raw[full(key)] = string(text)
+		raw[FullKey(key)] = string(text)
 		_, err := Parse(string(env), raw)
-		if err != nil && strings.Contains(err.Error(), fmt.Sprintf("%s.%s: invalid value %d", full(key), field, v)) {
+		if err != nil && strings.Contains(err.Error(), fmt.Sprintf("%s.%s: invalid value %d", FullKey(key), field, v)) {
 			envs = append(envs, env)
 		}
 	}
