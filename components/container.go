@@ -7,6 +7,7 @@ import (
 	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/helloagents/infra/backend/labels"
 	"github.com/helloagents/infra/components/canonical"
 	"github.com/helloagents/infra/healthcheck"
 )
@@ -27,25 +28,25 @@ type Limits struct {
 // judges a container by what it is, not by guessing from its variables.
 type Role string
 
-// The roles of the platform's containers.
+// The roles of the platform's containers, defined in backend/labels for the
+// tools that filter by them without linking the SDKs.
 const (
-	RoleBackend  Role = "backend"
-	RolePostgres Role = "postgres"
-	RoleBackup   Role = "backup"
-	RolePITR     Role = "pgbackrest"
-	RoleProxy    Role = "proxy"
-	RoleTunnel   Role = "tunnel"
-	// The region's monitoring (monitoring.go).
-	RolePrometheus   Role = "prometheus"
-	RoleAlertmanager Role = "alertmanager"
-	RolePGExporter   Role = "pgexporter"
+	RoleBackend      Role = labels.RoleBackend
+	RolePostgres     Role = labels.RolePostgres
+	RoleBackup       Role = labels.RoleBackup
+	RolePITR         Role = labels.RolePITR
+	RoleProxy        Role = labels.RoleProxy
+	RoleTunnel       Role = labels.RoleTunnel
+	RolePrometheus   Role = labels.RolePrometheus
+	RoleAlertmanager Role = labels.RoleAlertmanager
+	RolePGExporter   Role = labels.RolePGExporter
 )
 
 // Label keys stamped on every container (see Identity).
 const (
-	LabelStack  = "helloagents.stack"
-	LabelRegion = "helloagents.region"
-	LabelRole   = "helloagents.role"
+	LabelStack  = labels.Stack
+	LabelRegion = labels.Region
+	LabelRole   = labels.Role
 )
 
 // Identity names the stack, region and role a container belongs to.
