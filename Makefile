@@ -5,6 +5,8 @@
 #   make down               destroy the dev stack and remove its state: nothing is left behind
 #   make preview STACK=...  preview a stack (dev, staging, production); PREVIEW_FLAGS adds
 #                           pulumi flags, e.g. PREVIEW_FLAGS="--expect-no-changes --refresh"
+#   make validate STACK=... parse and validate Pulumi.<STACK>.yaml (committed or not) with the
+#                           program's rules and messages, in seconds, without the Pulumi CLI
 #   make test               all tests: infra module, policy pack, backend (needs Postgres 15 and dockerd);
 #                           ends with a summary of the tests that skipped and why
 #   make test-quick         the suites that need nothing but Go
@@ -58,11 +60,17 @@ SKIPS := $(CURDIR)/.test-skips
 
 export PATH := $(BIN):$(PATH)
 
-.PHONY: doctor up down dev-config preview build test test-quick test-infra test-policy test-backend test-summary lint vuln tools
+.PHONY: doctor up down dev-config preview validate build test test-quick test-infra test-policy test-backend test-summary lint vuln tools
 
 doctor:
 	@go build -o $(BIN)/doctor ./infra/doctor
 	@$(BIN)/doctor --pulumi $(PULUMI) --port $(PORT) --prometheus-port $(PROMETHEUS_PORT) --alertmanager-port $(ALERTMANAGER_PORT)
+
+# validate checks a stack file the way `pulumi up` would (stacks/config.Parse):
+# exit 1 lists every problem; it links no Pulumi SDK and needs no CLI or login.
+validate:
+	@go build -o $(BIN)/validate ./infra/validate
+	@$(BIN)/validate --stack $(STACK)
 
 # dev-config creates the dev stack if needed, moves an encryptionsalt out of
 # the tracked Pulumi.dev.yaml into .pulumi-state/dev.salt, and writes the
@@ -140,7 +148,7 @@ test-summary: $(BIN)/testsum
 # operator CLIs, the policy rules, the backend's pure packages.
 test-quick: $(BIN)/testsum
 	@rm -f $(SKIPS)
-	env -u CI bash -c '$(TEST) ./stacks/ ./components/... ./internal/... ./infra/... ./verify/... | $(BIN)/testsum --skips $(SKIPS)'
+	env -u CI bash -c '$(TEST) ./stacks/ ./stacks/config/ ./components/... ./internal/... ./infra/... ./verify/... | $(BIN)/testsum --skips $(SKIPS)'
 	cd policy && env -u CI bash -c '$(TEST) ./rules/... | $(BIN)/testsum --skips $(SKIPS)'
 	cd backend && env -u CI bash -c '$(TEST) ./redact/ ./logging/ ./config/ ./health/ ./httpapi/ ./errorreport/ | $(BIN)/testsum --skips $(SKIPS)'
 	@$(BIN)/testsum --report $(SKIPS)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 
 	"gopkg.in/yaml.v3"
 )
@@ -15,37 +16,47 @@ import (
 // Tests (and the policy pack's real-graph tests) use it to prove the
 // committed stack files are valid.
 func ReadStackFile(path string) (map[string]string, error) {
+	raw, _, err := ReadStackFileEncrypted(path)
+	return raw, err
+}
+
+// ReadStackFileEncrypted is ReadStackFile that also returns the keys whose
+// values are encrypted ({secure: ...}, sorted): they are set, but only
+// Pulumi can read them, so `make validate` checks them for presence only.
+func ReadStackFileEncrypted(path string) (raw map[string]string, encrypted []string, err error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("read stack file: %w", err)
+		return nil, nil, fmt.Errorf("read stack file: %w", err)
 	}
 	var file struct {
 		Config map[string]any `yaml:"config"`
 	}
 	if err := yaml.Unmarshal(data, &file); err != nil {
-		return nil, fmt.Errorf("parse stack file %s: %w", path, err)
+		return nil, nil, fmt.Errorf("parse stack file %s: %w", path, err)
 	}
-	raw := map[string]string{}
+	raw = map[string]string{}
 	for k, v := range file.Config {
 		switch v := v.(type) {
 		case string:
 			raw[k] = v
 		case map[string]any:
 			if _, secure := v["secure"]; secure && len(v) == 1 {
+				encrypted = append(encrypted, k)
 				continue
 			}
 			b, err := json.Marshal(v)
 			if err != nil {
-				return nil, fmt.Errorf("stack file %s: key %s: %w", path, k, err)
+				return nil, nil, fmt.Errorf("stack file %s: key %s: %w", path, k, err)
 			}
 			raw[k] = string(b)
 		default:
 			b, err := json.Marshal(v)
 			if err != nil {
-				return nil, fmt.Errorf("stack file %s: key %s: %w", path, k, err)
+				return nil, nil, fmt.Errorf("stack file %s: key %s: %w", path, k, err)
 			}
 			raw[k] = string(b)
 		}
 	}
-	return raw, nil
+	slices.Sort(encrypted)
+	return raw, encrypted, nil
 }
