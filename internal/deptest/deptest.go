@@ -12,6 +12,7 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 )
@@ -78,9 +79,9 @@ func Violations(deps []Package, rules ...Rule) []Violation {
 }
 
 // Deps lists pkg's dependencies, itself included, the way the linker sees
-// them (test files excluded), by running `go list -deps` in dir.
-func Deps(ctx context.Context, dir, pkg string) ([]Package, error) {
-	cmd := exec.CommandContext(ctx, "go", "list", "-deps", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, pkg)
+// them (test files excluded), by running gobin's `go list -deps` in dir.
+func Deps(ctx context.Context, gobin, dir, pkg string) ([]Package, error) {
+	cmd := exec.CommandContext(ctx, gobin, "list", "-deps", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, pkg)
 	cmd.Dir = dir
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -95,4 +96,19 @@ func Deps(ctx context.Context, dir, pkg string) ([]Package, error) {
 		}
 	}
 	return deps, nil
+}
+
+// GoCommand is the go binary of the toolchain that `go env GOROOT` names,
+// so the list matches the toolchain running the tests. Without a go
+// command on PATH, ok is false (the caller skips, except in CI).
+func GoCommand(ctx context.Context) (gobin string, ok bool, err error) {
+	path, err := exec.LookPath("go")
+	if err != nil {
+		return "", false, nil
+	}
+	root, err := exec.CommandContext(ctx, path, "env", "GOROOT").Output()
+	if err != nil {
+		return "", false, fmt.Errorf("go env GOROOT: %w", err)
+	}
+	return filepath.Join(strings.TrimSpace(string(root)), "bin", "go"), true, nil
 }

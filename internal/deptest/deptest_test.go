@@ -1,31 +1,56 @@
 package deptest
 
 import (
+	"os"
 	"slices"
 	"strings"
 	"testing"
 )
 
+// goCommand is GoCommand for a test: skipped without a go command, except
+// in CI.
+func goCommand(t *testing.T) string {
+	t.Helper()
+	gobin, ok, err := GoCommand(t.Context())
+	switch {
+	case err != nil:
+		t.Fatal(err)
+	case !ok && os.Getenv("CI") != "":
+		t.Fatal("CI is set but there is no go command")
+	case !ok:
+		t.Skip("no go command")
+	}
+	return gobin
+}
+
 // TestGuardedPackages: the operator commands that must build without the
 // SDKs (README: verify and status build without them), `make validate`,
-// and the stack configuration they read link no Pulumi package and no pgx.
+// and the stack configuration they read link no Pulumi package and no pgx;
+// the fake backend of the tools' tests links no Pulumi package either.
 func TestGuardedPackages(t *testing.T) {
-	for _, pkg := range []string{
-		"./verify",
-		"./infra/verify",
-		"./infra/status",
-		"./infra/doctor",
-		"./infra/validate",
-		"./stacks/config",
+	gobin := goCommand(t)
+	both := []Rule{Pulumi, PGX}
+	for _, tc := range []struct {
+		pkg   string
+		rules []Rule
+	}{
+		{"./verify", both},
+		{"./infra/verify", both},
+		{"./infra/status", both},
+		{"./infra/doctor", both},
+		{"./infra/validate", both},
+		{"./stacks/config", both},
+		// It answers through backend/health, as the real server does.
+		{"./internal/fakebackend", []Rule{Pulumi}},
 	} {
-		t.Run(pkg, func(t *testing.T) {
+		t.Run(tc.pkg, func(t *testing.T) {
 			t.Parallel()
-			deps, err := Deps(t.Context(), "../..", pkg)
+			deps, err := Deps(t.Context(), gobin, "../..", tc.pkg)
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, v := range Violations(deps, Pulumi, PGX) {
-				t.Errorf("%s links %s", pkg, v)
+			for _, v := range Violations(deps, tc.rules...) {
+				t.Errorf("%s links %s", tc.pkg, v)
 			}
 		})
 	}
@@ -87,7 +112,7 @@ func TestViolations(t *testing.T) {
 // the Pulumi SDK (components): the guard's positive control, since a guard
 // whose `go list` call found nothing would pass everything.
 func TestDepsSeesTheSDK(t *testing.T) {
-	deps, err := Deps(t.Context(), "../..", "./components")
+	deps, err := Deps(t.Context(), goCommand(t), "../..", "./components")
 	if err != nil {
 		t.Fatal(err)
 	}
