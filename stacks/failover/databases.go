@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/helloagents/infra/backend/labels"
 	"github.com/helloagents/infra/backend/replication"
-	"github.com/helloagents/infra/components"
 )
 
 // Status is what `pgrole status --json` reports inside a region's Postgres
@@ -55,9 +55,9 @@ type Runner func(ctx context.Context, args []string) (stdout, stderr []byte, cod
 
 // Docker implements Databases with `docker --host <dockerHost> exec`: the
 // Postgres container is the running one labelled with the stack, the region
-// and the role postgres (components.Identity). An ssh:// host uses the
-// machine's ssh client and ~/.ssh/config (the stack's sshOpts are the
-// docker provider's, not the CLI's).
+// and the role postgres (backend/labels; components.Identity stamps them).
+// An ssh:// host uses the machine's ssh client and ~/.ssh/config (the
+// stack's sshOpts are the docker provider's, not the CLI's).
 type Docker struct {
 	// Stack is the value of the helloagents.stack label: the Pulumi stack
 	// name without an organization ("production").
@@ -104,16 +104,16 @@ func execDocker(ctx context.Context, args []string) ([]byte, []byte, int, error)
 // container finds region r's running Postgres container.
 func (d Docker) container(ctx context.Context, r Region) (string, error) {
 	out, _, err := d.run(ctx, "--host", r.DockerHost, "ps", "-q",
-		"--filter", "label="+components.LabelStack+"="+d.Stack,
-		"--filter", "label="+components.LabelRegion+"="+r.Name,
-		"--filter", "label="+components.LabelRole+"="+string(components.RolePostgres))
+		"--filter", "label="+labels.Stack+"="+d.Stack,
+		"--filter", "label="+labels.Region+"="+r.Name,
+		"--filter", "label="+labels.Role+"="+labels.RolePostgres)
 	if err != nil {
 		return "", fmt.Errorf("region %s: %w", r.Name, err)
 	}
 	ids := strings.Fields(string(out))
 	if len(ids) != 1 {
 		return "", fmt.Errorf("region %s: %d running Postgres containers labelled %s=%s on %s, want 1",
-			r.Name, len(ids), components.LabelStack, d.Stack, r.DockerHost)
+			r.Name, len(ids), labels.Stack, d.Stack, r.DockerHost)
 	}
 	return ids[0], nil
 }
