@@ -53,6 +53,47 @@ func TestConfiguration(t *testing.T) {
 	}
 }
 
+// TestUsage: --help is the whole usage and exits 0; a bad command line
+// exits 2 with the synopsis before the configuration is read (the
+// environment here is empty: reading it would fail with "DATABASE_URL").
+func TestUsage(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want []string
+	}{
+		{"help", []string{"--help"}, 0, []string{"usage: pitrjob run\n       pitrjob backup full|diff\n",
+			"backup diff  take one differential backup now", `PITR_FULL_SCHEDULE (cron, UTC; default "0 2 * * 0")`,
+			`PITR_DIFF_SCHEDULE (default "0 2 * * 1-6")`, "ALERT_WEBHOOK_URL",
+			"Exit status: 0 ok (also --help), 1 a backup or the start failed, 2 usage or\nconfiguration error.", "  -h, --help"}},
+		{"-h", []string{"-h"}, 0, []string{"Exit status: 0 ok"}},
+		{"help after the command", []string{"backup", "--help"}, 0, []string{"Exit status: 0 ok"}},
+		{"no command", nil, 2, []string{"usage: pitrjob run", "pitrjob --help"}},
+		{"unknown command", []string{"restore"}, 2, []string{`unexpected arguments ["restore"]`}},
+		{"bad type", []string{"backup", "incr"}, 2, []string{`unexpected arguments ["backup" "incr"]`}},
+		{"no type", []string{"backup"}, 2, []string{"usage: pitrjob run"}},
+		{"extra", []string{"run", "now"}, 2, []string{"unexpected arguments"}},
+		{"unknown flag", []string{"--now", "run"}, 2, []string{"flag provided but not defined: -now", "Exit status"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), tc.args, func(string) string { return "" }, &stdout, &stderr)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d\n%s", code, tc.code, &stderr)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(stderr.String(), w) {
+					t.Errorf("stderr lacks %q:\n%s", w, &stderr)
+				}
+			}
+			if strings.Contains(stderr.String(), "DATABASE_URL: required") {
+				t.Error("the configuration was read before the command line was decided")
+			}
+		})
+	}
+}
+
 // TestStartFailureAlerts: when the stanza check cannot run (here the
 // database is unreachable), the job exits 1 and the on-call webhook hears
 // "WAL archive check failed" with the stack and region, and neither the
