@@ -20,7 +20,7 @@ import (
 // is cancelled (its upload aborted, so it leaves no good-looking object) and
 // the process exits 0.
 func cmdRun(ctx context.Context, a *app, args []string) error {
-	if err := parse(newFlags("run", a.stderr), args); err != nil {
+	if err := a.parse(newFlags("run", a.stderr), args, nil); err != nil {
 		return err
 	}
 	if a.cfg.DatabaseURL == "" {
