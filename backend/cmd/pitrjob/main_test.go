@@ -4,13 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/helloagents/infra/backend/alert"
+	"github.com/helloagents/infra/backend/testkit"
 )
 
 func TestConfiguration(t *testing.T) {
@@ -99,26 +97,14 @@ func TestUsage(t *testing.T) {
 // "WAL archive check failed" with the stack and region, and neither the
 // payload nor the log shows the database password or the webhook URL.
 func TestStartFailureAlerts(t *testing.T) {
-	var mu sync.Mutex
-	var got []alert.Payload
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var p alert.Payload
-		if err := json.NewDecoder(r.Body).Decode(&p); err != nil {
-			w.WriteHeader(http.StatusBadRequest)
-			return
-		}
-		mu.Lock()
-		got = append(got, p)
-		mu.Unlock()
-	}))
-	t.Cleanup(hook.Close)
+	hook := testkit.NewReceiver(t, 0, 0)
 	env := map[string]string{
 		"PGBACKREST_STANZA": "main", "PGBACKREST_PG1_PATH": "/var/lib/postgresql/data/pgdata",
 		"PGBACKREST_SPOOL_PATH": "/var/spool/pgbackrest", "PGBACKREST_REPO1_TYPE": "posix",
 		"PGBACKREST_REPO1_PATH": t.TempDir(), "PGBACKREST_REPO1_RETENTION_FULL": "2",
 		// Port 1 on loopback: nothing listens, the connection is refused.
 		"DATABASE_URL":       "postgres://u:hunter2@127.0.0.1:1/x?connect_timeout=2",
-		"ALERT_WEBHOOK_URL":  hook.URL + "/services/hook-token-SECRET",
+		"ALERT_WEBHOOK_URL":  hook.URL,
 		"ALERT_REGION":       "eu-west",
 		"SENTRY_ENVIRONMENT": "staging",
 	}
@@ -126,13 +112,12 @@ func TestStartFailureAlerts(t *testing.T) {
 	if code := run(context.Background(), []string{"run"}, func(k string) string { return env[k] }, &stdout, &stderr); code != 1 {
 		t.Fatalf("exit %d, want 1\n%s%s", code, stdout.String(), stderr.String())
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	got := testkit.Decode[alert.Payload](t, hook)
 	if len(got) != 1 || got[0].Event != "WAL archive check failed" || got[0].Stack != "staging" || got[0].Region != "eu-west" {
 		t.Fatalf("alerts %+v, want one \"WAL archive check failed\" for staging/eu-west", got)
 	}
 	body, _ := json.Marshal(got)
-	for _, leak := range []string{"hunter2", "hook-token-SECRET"} {
+	for _, leak := range []string{"hunter2", testkit.HookSecret} {
 		if strings.Contains(string(body)+stdout.String()+stderr.String(), leak) {
 			t.Errorf("%q appears in the alert or the log", leak)
 		}
