@@ -1,11 +1,12 @@
 package verify_test
 
 import (
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/helloagents/infra/backend/testkit"
 )
 
 // TestNoPulumiDependency: the operator tools read the health contract and
@@ -36,13 +37,7 @@ func TestNoPulumiDependency(t *testing.T) {
 // Without a go command the test is skipped, except in CI.
 func goCommand(t *testing.T) string {
 	t.Helper()
-	path, err := exec.LookPath("go")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI is set but there is no go command: %v", err)
-		}
-		t.Skipf("no go command: %v", err)
-	}
+	path := testkit.RequireTool(t, "go", "the go command of the toolchain")
 	root, err := exec.CommandContext(t.Context(), path, "env", "GOROOT").Output()
 	if err != nil {
 		t.Fatalf("go env GOROOT: %v", err)

@@ -159,13 +159,7 @@ func TestRunning(t *testing.T) {
 // haproxyBinary finds haproxy: a skip when it is missing, a failure under CI.
 func haproxyBinary(t *testing.T) string {
 	t.Helper()
-	bin, err := exec.LookPath("haproxy")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("haproxy not found (apt-get install haproxy): %v", err)
-		}
-		t.Skip("haproxy not installed (apt-get install haproxy); set CI=1 to make this a failure")
-	}
+	bin := testkit.RequireTool(t, "haproxy", "apt-get install haproxy")
 	return bin
 }
 

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/helloagents/infra/backend/pitr"
+	"github.com/helloagents/infra/backend/testkit"
 )
 
 func posixEnv(t *testing.T) map[string]string {
@@ -74,12 +74,7 @@ func TestUsage(t *testing.T) {
 // Guard rails refuse before anything changes: a non-empty target, a
 // running server's directory, an empty repository.
 func TestRefused(t *testing.T) {
-	if _, err := exec.LookPath("pgbackrest"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("pgbackrest not found")
-		}
-		t.Skip("pgbackrest not found; skipping")
-	}
+	testkit.RequireTool(t, "pgbackrest", "apt-get install pgbackrest")
 	env := posixEnv(t)
 	getenv := func(k string) string { return env[k] }
 	base := t.TempDir()

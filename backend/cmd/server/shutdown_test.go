@@ -596,13 +596,7 @@ func countAfter(log, after, s string) int {
 // requireWrk finds wrk (Debian package wrk): a failure under CI, a skip elsewhere.
 func requireWrk(t *testing.T) string {
 	t.Helper()
-	p, err := exec.LookPath("wrk")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("wrk not found (apt-get install wrk): %v", err)
-		}
-		t.Skipf("wrk not found (apt-get install wrk); skipping")
-	}
+	p := testkit.RequireTool(t, "wrk", "apt-get install wrk")
 	return p
 }
 
