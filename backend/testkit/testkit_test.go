@@ -2,6 +2,7 @@ package testkit
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -59,6 +60,44 @@ func TestReceiver(t *testing.T) {
 			}
 			if r.Posts() != tc.accepted || len(r.Bodies()) != tc.delivered || len(Decode[map[string]any](t, r)) != tc.delivered {
 				t.Errorf("%d posts, %d bodies; want %d, %d", r.Posts(), len(r.Bodies()), tc.accepted, tc.delivered)
+			}
+		})
+	}
+}
+
+// recorder is a testing.TB whose Fatal and Skip only record.
+type recorder struct {
+	testing.TB
+	fatal, skip string
+}
+
+func (r *recorder) Helper()        {}
+func (r *recorder) Fatal(a ...any) { r.fatal = fmt.Sprint(a...) }
+func (r *recorder) Skip(a ...any)  { r.skip = fmt.Sprint(a...) }
+
+// TestRequireTool: a missing program fails the test under CI and skips it
+// elsewhere, saying how to install it; a present one is returned.
+func TestRequireTool(t *testing.T) {
+	for _, tc := range []struct {
+		name, ci, tool  string
+		fatal, skip, ok bool
+	}{
+		{"missing under CI", "1", "no-such-tool-xyz", true, false, false},
+		{"missing locally", "", "no-such-tool-xyz", false, true, false},
+		{"present", "1", "go", false, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("CI", tc.ci)
+			r := &recorder{TB: t}
+			p := RequireTool(r, tc.tool, "apt-get install xyz")
+			if (r.fatal != "") != tc.fatal || (r.skip != "") != tc.skip || (p != "") != tc.ok {
+				t.Errorf("fatal %q, skip %q, path %q", r.fatal, r.skip, p)
+			}
+			if msg := r.fatal + r.skip; !tc.ok && !strings.Contains(msg, "apt-get install xyz") {
+				t.Errorf("message %q does not say how to install it", msg)
+			}
+			if tc.skip && !strings.Contains(r.skip, "set CI=1 to make this a failure") {
+				t.Errorf("skip %q does not say how to make it a failure", r.skip)
 			}
 		})
 	}
