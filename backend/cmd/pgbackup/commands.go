@@ -51,7 +51,7 @@ func (a *app) parse(fs *flag.FlagSet, args []string, valid func() error) error {
 }
 
 func cmdBackup(ctx context.Context, a *app, args []string) error {
-	if err := a.parse(newFlags("backup", a.stderr), args, nil); err != nil {
+	if err := a.parse(newFlags("backup", a.stderr), args, a.needDatabase); err != nil {
 		return err
 	}
 	m, err := a.backup(ctx)
@@ -59,6 +59,15 @@ func cmdBackup(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	return json.NewEncoder(a.stdout).Encode(m)
+}
+
+// needDatabase is the check of the commands that take a backup: without
+// DATABASE_URL they cannot, whatever the store holds.
+func (a *app) needDatabase() error {
+	if a.cfg.DatabaseURL == "" {
+		return errors.New("DATABASE_URL: required to take backups")
+	}
+	return nil
 }
 
 func (a *app) backup(ctx context.Context) (backup.Manifest, error) {

@@ -226,6 +226,8 @@ func TestUsageBeforeStore(t *testing.T) {
 		{"restore: two sources", env, []string{"restore", "--latest", "--key", "k"}, "give exactly one of --latest or --key KEY"},
 		{"verify: no source", env, []string{"verify"}, "give exactly one of --latest, --key KEY or --all"},
 		{"no configuration", nil, []string{"backup", "--bogus"}, "flag provided but not defined: -bogus"},
+		{"backup: no database", env, []string{"backup"}, "DATABASE_URL: required to take backups"},
+		{"run: no database", env, []string{"run"}, "DATABASE_URL: required to take backups"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := runCLI(t, tc.env, tc.args...)
