@@ -1,6 +1,6 @@
 # HelloAgents platform infrastructure.
 #
-#   make doctor             check this machine can run `make up` (Go, Pulumi CLI + Go host, Docker, port)
+#   make doctor             check this machine can run `make up` (Go, Pulumi CLI 3.274.x + Go host, Docker 20.10+, ports)
 #   make up                 doctor, then deploy the dev stack to the local Docker engine (local state)
 #   make down               destroy the dev stack and remove its state: nothing is left behind
 #   make preview STACK=...  preview a stack (dev, staging, production); PREVIEW_FLAGS adds

@@ -129,7 +129,7 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 	d.URL = pulumi.ToSecret(pulumi.Sprintf("postgres://%s:%s@%s:%d/%s?sslmode=disable",
 		args.User, args.Password, d.Hostname, PostgresPort, args.Name)).(pulumi.StringOutput)
 
-	if err := d.backupJobs(ctx, name, args, pgImage, data, pv, in); err != nil {
+	if err := d.backupJobs(ctx, args, pitrJob{name: name, prefix: args.Prefix, image: pgImage, data: data, volumes: pv}, in); err != nil {
 		return nil, err
 	}
 	if err := ctx.RegisterResourceOutputs(d, pulumi.Map{
@@ -215,17 +215,18 @@ func (d *Database) postgresArgs(args *DatabaseArgs, image pulumi.StringOutput, d
 
 // backupJobs runs the logical (pgbackup) and physical (pitrjob) backup jobs
 // beside a primary; a standby has none, its data being the primary's.
-func (d *Database) backupJobs(ctx *pulumi.Context, name string, args *DatabaseArgs, pgImage pulumi.StringOutput,
-	data *docker.Volume, pv pitrVolumes, in []pulumi.ResourceOption,
-) error {
+// j carries the database's name, image and volumes; the rest of the
+// pitrjob's inputs come from args and d.
+func (d *Database) backupJobs(ctx *pulumi.Context, args *DatabaseArgs, j pitrJob, in []pulumi.ResourceOption) error {
 	if args.Standby {
 		return nil
 	}
-	if err := d.backupJob(ctx, name, args, in); err != nil {
+	if err := d.backupJob(ctx, j.name, args, in); err != nil {
 		return err
 	}
 	if args.PITR != nil {
-		if err := args.PITR.backupJob(ctx, name, args.Prefix, pgImage, data, pv, args.User, args.RunAs, d.URL, args.Host, in); err != nil {
+		j.dbUser, j.runAs, j.databaseURL, j.host = args.User, args.RunAs, d.URL, args.Host
+		if err := args.PITR.backupJob(ctx, j, in); err != nil {
 			return fmt.Errorf("region %s: %w", args.Region, err)
 		}
 	}

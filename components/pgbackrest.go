@@ -151,18 +151,31 @@ func (a PITRArgs) archive(pg *docker.ContainerArgs, user string, v pitrVolumes) 
 	}
 }
 
+// pitrJob is what the pitrjob container takes from its database: named
+// fields, because eleven positional arguments (three strings and two
+// StringInputs in a row) were easy to swap unnoticed.
+type pitrJob struct {
+	name, prefix  string
+	image         pulumi.StringInput
+	data          *docker.Volume
+	volumes       pitrVolumes
+	dbUser, runAs string
+	databaseURL   pulumi.StringInput
+	host          *Region
+}
+
 // backupJob is the pitrjob container: the same image and user, the data
 // volume read-only, the server's socket, full and differential backups on
 // their schedules, failures to Sentry.
-func (a PITRArgs) backupJob(ctx *pulumi.Context, name, prefix string, image pulumi.StringInput, data *docker.Volume,
-	v pitrVolumes, dbUser, runAs string, databaseURL pulumi.StringInput, host *Region, in []pulumi.ResourceOption) error {
-	plain, secret := a.env(dbUser, a.JobSecretEnv)
+func (a PITRArgs) backupJob(ctx *pulumi.Context, j pitrJob, in []pulumi.ResourceOption) error {
+	name, prefix, image, data, v, host := j.name, j.prefix, j.image, j.data, j.volumes, j.host
+	plain, secret := a.env(j.dbUser, a.JobSecretEnv)
 	plain["PITR_FULL_SCHEDULE"] = a.FullSchedule
 	plain["PITR_DIFF_SCHEDULE"] = a.DiffSchedule
 	if a.SentryEnvironment != "" {
 		plain["SENTRY_ENVIRONMENT"] = a.SentryEnvironment
 	}
-	secret["DATABASE_URL"] = databaseURL
+	secret["DATABASE_URL"] = j.databaseURL
 	alertRegion(plain, secret, host.Region)
 	mounts := docker.ContainerMountArray{
 		volumeMount(data, pgDataMount, true),
@@ -184,7 +197,7 @@ func (a PITRArgs) backupJob(ctx *pulumi.Context, name, prefix string, image pulu
 			docker.ContainerNetworksAdvancedArgs{Name: host.EgressNetworkName},
 		},
 	}
-	harden(job, runAs, a.Limits, host.Identity(RolePITR))
+	harden(job, j.runAs, a.Limits, host.Identity(RolePITR))
 	if _, err := docker.NewContainer(ctx, name+"-pgbackrest", job, in...); err != nil {
 		return fmt.Errorf("pgbackrest job container: %w", err)
 	}

@@ -23,6 +23,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/helloagents/infra/backend/proxy"
+	"github.com/helloagents/infra/backend/testkit"
 	"github.com/helloagents/infra/internal/prometheustest"
 	"github.com/helloagents/infra/monitoring"
 )
@@ -31,13 +32,7 @@ import (
 // test is skipped, or fails under CI.
 func tool(t *testing.T, name, pkg string) string {
 	t.Helper()
-	bin, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s not found (apt-get install %s): %v", name, pkg, err)
-		}
-		t.Skipf("%s not installed (apt-get install %s); set CI=1 to make this a failure", name, pkg)
-	}
+	bin := testkit.RequireTool(t, name, "apt-get install "+pkg)
 	return bin
 }
 

@@ -5,6 +5,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/helloagents/infra/backend/testkit"
 )
 
 // need returns the path of tool, or skips the test when it is missing (fails
@@ -12,13 +14,7 @@ import (
 // prometheus-alertmanager).
 func need(t *testing.T, tool string) string {
 	t.Helper()
-	p, err := exec.LookPath(tool)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s not found (apt-get install prometheus prometheus-alertmanager): %v", tool, err)
-		}
-		t.Skipf("%s not on PATH (apt-get install prometheus prometheus-alertmanager; set CI=1 to make this a failure)", tool)
-	}
+	p := testkit.RequireTool(t, tool, "apt-get install prometheus prometheus-alertmanager")
 	return p
 }
 

@@ -2,57 +2,21 @@ package notify
 
 import (
 	"bytes"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/helloagents/infra/backend/testkit"
 )
 
-// receiver is a local webhook that fails the first `fail` posts with
-// `status` and records every payload.
-type receiver struct {
-	mu       sync.Mutex
-	fail     int
-	status   int
-	posts    int
-	payloads []map[string]any
-	raw      []string
-}
-
-func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	body, _ := io.ReadAll(req.Body)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.posts++
-	if req.Method != http.MethodPost || req.Header.Get("Content-Type") != "application/json" {
-		w.WriteHeader(http.StatusBadRequest)
-		return
-	}
-	if r.fail < 0 || r.posts <= r.fail {
-		w.WriteHeader(r.status)
-		return
-	}
-	var m map[string]any
-	if err := json.Unmarshal(body, &m); err != nil {
-		w.WriteHeader(http.StatusBadRequest)
-		return
-	}
-	r.payloads = append(r.payloads, m)
-	r.raw = append(r.raw, string(body))
-	_, _ = io.WriteString(w, "ok")
-}
-
-func start(t *testing.T, fail, status int) (*receiver, string) {
+// start runs a local webhook that fails the first fail posts with status.
+func start(t *testing.T, fail, status int) (*testkit.Receiver, string) {
 	t.Helper()
-	r := &receiver{fail: fail, status: status}
-	srv := httptest.NewServer(r)
-	t.Cleanup(srv.Close)
-	// The path stands for a Slack webhook's secret part.
-	return r, srv.URL + "/services/T0/B0/hook-token-SECRET"
+	r := testkit.NewReceiver(t, fail, status)
+	return r, r.URL
 }
 
 func hook(url string, log io.Writer) *Webhook {
@@ -65,10 +29,11 @@ func TestPayloadShape(t *testing.T) {
 	if err := hook(url, nil).Send(t.Context(), e); err != nil {
 		t.Fatal(err)
 	}
-	if len(r.payloads) != 1 {
-		t.Fatalf("%d payloads", len(r.payloads))
+	payloads := testkit.Decode[map[string]any](t, r)
+	if len(payloads) != 1 {
+		t.Fatalf("%d payloads", len(payloads))
 	}
-	p := r.payloads[0]
+	p := payloads[0]
 	for _, k := range []string{"text", "event", "stack", "region", "image", "outcome", "detail"} {
 		if _, ok := p[k]; !ok {
 			t.Errorf("payload lacks %q: %v", k, p)
@@ -85,8 +50,8 @@ func TestRetriesThenSucceeds(t *testing.T) {
 	if err := hook(url, &log).Send(t.Context(), Event{Text: "x", Event: Finish}); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
-	if r.posts != 3 || len(r.payloads) != 1 {
-		t.Errorf("%d posts, %d accepted; want 3 posts, the third accepted", r.posts, len(r.payloads))
+	if r.Posts() != 3 || len(r.Bodies()) != 1 {
+		t.Errorf("%d posts, %d accepted; want 3 posts, the third accepted", r.Posts(), len(r.Bodies()))
 	}
 	if strings.Count(log.String(), "retrying") != 2 {
 		t.Errorf("log:\n%s", log.String())
@@ -110,8 +75,8 @@ func TestBoundedAttemptsAndNeverFails(t *testing.T) {
 			if err := w.Send(t.Context(), Event{Event: Start}); err == nil {
 				t.Fatal("Send succeeded against a failing webhook")
 			}
-			if r.posts != tc.posts {
-				t.Errorf("%d posts, want %d", r.posts, tc.posts)
+			if r.Posts() != tc.posts {
+				t.Errorf("%d posts, want %d", r.Posts(), tc.posts)
 			}
 			w.Notify(t.Context(), Event{Event: Finish}) // must return, not panic or fail
 			if !strings.Contains(log.String(), "finish event not delivered") {
@@ -154,12 +119,12 @@ func TestNoSecretInAnyPayload(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, s := range secrets {
-		if strings.Contains(r.raw[0], s) {
-			t.Errorf("payload contains %q:\n%s", s, r.raw[0])
+		if strings.Contains(r.Bodies()[0], s) {
+			t.Errorf("payload contains %q:\n%s", s, r.Bodies()[0])
 		}
 	}
-	if !strings.Contains(r.raw[0], "api-eu.example.dev/health/ready") {
-		t.Errorf("redaction removed what is not secret:\n%s", r.raw[0])
+	if !strings.Contains(r.Bodies()[0], "api-eu.example.dev/health/ready") {
+		t.Errorf("redaction removed what is not secret:\n%s", r.Bodies()[0])
 	}
 }
 

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -28,6 +27,7 @@ import (
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"google.golang.org/protobuf/types/known/emptypb"
 
+	"github.com/helloagents/infra/backend/testkit"
 	"github.com/helloagents/infra/internal/stacktest"
 	"github.com/helloagents/infra/policy/analyzertest"
 	"github.com/helloagents/infra/stacks"
@@ -92,13 +92,7 @@ func serveProvider(t *testing.T, version string) int {
 
 func needCLI(t *testing.T) string {
 	t.Helper()
-	path, err := exec.LookPath("pulumi")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("the pulumi CLI is required on PATH (make tools builds bin/pulumi): %v", err)
-		}
-		t.Skip("pulumi CLI not on PATH (make tools builds bin/pulumi; set CI=1 to make this a failure)")
-	}
+	path := testkit.RequireTool(t, "pulumi", "make tools builds bin/pulumi")
 	return path
 }
 

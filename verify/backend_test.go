@@ -1,7 +1,6 @@
 package verify
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -10,32 +9,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/helloagents/infra/backend/pgtest"
+	"github.com/helloagents/infra/backend/testkit"
 	"github.com/helloagents/infra/healthcheck"
 )
-
-// syncBuffer collects a child process's output for failure messages.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // buildServer compiles the real backend (a sibling module) into dir.
 func buildServer(t *testing.T, dir string) string {
@@ -66,7 +47,7 @@ func TestRealBackend(t *testing.T) {
 	port := pgtest.FreePort(t)
 	api := "http://127.0.0.1:" + strconv.Itoa(port)
 
-	var logs syncBuffer
+	var logs testkit.SyncBuffer
 	// When the test ends its context is cancelled: the server gets SIGTERM
 	// (a graceful drain), and SIGKILL if it is still there 15 s later.
 	cmd := exec.CommandContext(t.Context(), bin)

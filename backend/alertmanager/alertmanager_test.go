@@ -10,18 +10,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/helloagents/infra/backend/testkit"
 )
 
 // TestDefaultConfig checks the image's default configuration with amtool
 // (Debian's prometheus-alertmanager package, the one the image installs).
 func TestDefaultConfig(t *testing.T) {
-	amtool, err := exec.LookPath("amtool")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("amtool not found (apt-get install prometheus-alertmanager): %v", err)
-		}
-		t.Skip("amtool not installed (apt-get install prometheus-alertmanager); set CI=1 to make this a failure")
-	}
+	amtool := testkit.RequireTool(t, "amtool", "apt-get install prometheus-alertmanager")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if out, err := exec.CommandContext(ctx, amtool, "check-config", "alertmanager.yml").CombinedOutput(); err != nil {

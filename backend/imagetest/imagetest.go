@@ -18,6 +18,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/helloagents/infra/backend/testkit"
 )
 
 // EnvImageTests enables the heavy image tests (Debian bases, apt inside
@@ -41,10 +43,7 @@ func RequireHeavy(t testing.TB, tools ...string) {
 // missing fails under CI and skips elsewhere: CI must never pass by skipping.
 func missing(t testing.TB, what string) {
 	t.Helper()
-	if os.Getenv("CI") != "" {
-		t.Fatalf("docker image test needs %s", what)
-	}
-	t.Skipf("docker image test skipped: %s not available (set CI=1 to make this a failure)", what)
+	testkit.Missing(t, "docker image test needs "+what+", which is not available")
 }
 
 // Docker runs the Docker CLI that matches the engine.

@@ -1,35 +1,17 @@
 package logging
 
 import (
-	"bytes"
 	"encoding/json"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/helloagents/infra/backend/testkit"
 )
 
-// lockedBuffer lets the test read what the flusher goroutine wrote.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func TestInfoIsBatchedWarnIsImmediate(t *testing.T) {
-	var out lockedBuffer
+	var out testkit.SyncBuffer
 	// An interval far beyond the test: only explicit flushes write.
 	buf := NewBuffered(&out, 1<<16, time.Hour)
 	log := slog.New(urgent{Handler: slog.NewJSONHandler(buf, nil), buf: buf}).With("service", "t")
@@ -51,7 +33,7 @@ func TestInfoIsBatchedWarnIsImmediate(t *testing.T) {
 }
 
 func TestCloseFlushes(t *testing.T) {
-	var out lockedBuffer
+	var out testkit.SyncBuffer
 	log, closeFn := New(&out, slog.LevelInfo)
 	log.Info("last words")
 	if err := closeFn(); err != nil {
@@ -66,7 +48,7 @@ func TestCloseFlushes(t *testing.T) {
 }
 
 func TestPeriodicFlush(t *testing.T) {
-	var out lockedBuffer
+	var out testkit.SyncBuffer
 	buf := NewBuffered(&out, 1<<16, 10*time.Millisecond)
 	defer buf.Close()
 	_, _ = buf.Write([]byte("line\n"))
@@ -79,7 +61,7 @@ func TestPeriodicFlush(t *testing.T) {
 }
 
 func TestLevelFilter(t *testing.T) {
-	var out lockedBuffer
+	var out testkit.SyncBuffer
 	log, closeFn := New(&out, slog.LevelWarn)
 	log.Info("hidden")
 	log.Debug("hidden")

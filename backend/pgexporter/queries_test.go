@@ -15,6 +15,7 @@ import (
 	"github.com/helloagents/infra/backend/internal/archivetest"
 	"github.com/helloagents/infra/backend/internal/promtest"
 	"github.com/helloagents/infra/backend/pgtest"
+	"github.com/helloagents/infra/backend/testkit"
 )
 
 // TestQueries runs the exporter on this machine (Debian's
@@ -156,13 +157,7 @@ func runExporter(t *testing.T, exporter, url string) promtest.Samples {
 // failure under CI.
 func requireExporter(t *testing.T) string {
 	t.Helper()
-	p, err := exec.LookPath("prometheus-postgres-exporter")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("prometheus-postgres-exporter not found (apt-get install prometheus-postgres-exporter): %v", err)
-		}
-		t.Skip("prometheus-postgres-exporter not installed (apt-get install prometheus-postgres-exporter); set CI=1 to make this a failure")
-	}
+	p := testkit.RequireTool(t, "prometheus-postgres-exporter", "apt-get install prometheus-postgres-exporter")
 	return p
 }
 

@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/helloagents/infra/backend/testkit"
 )
 
 // DefaultBinDir is where Debian's postgresql-15 package installs its programs.
@@ -52,10 +54,7 @@ func Require(t testing.TB) string {
 	t.Helper()
 	dir := BinDir()
 	if _, err := os.Stat(filepath.Join(dir, "initdb")); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("PostgreSQL programs not found in %s (set PG_BIN): %v", dir, err)
-		}
-		t.Skipf("PostgreSQL programs not found in %s (set PG_BIN); skipping", dir)
+		testkit.Missing(t, fmt.Sprintf("PostgreSQL programs not found in %s (set PG_BIN): %v", dir, err))
 	}
 	return dir
 }

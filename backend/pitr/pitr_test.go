@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 	"github.com/helloagents/infra/backend/internal/archivetest"
 	"github.com/helloagents/infra/backend/internal/dbfixture"
 	"github.com/helloagents/infra/backend/pgtest"
+	"github.com/helloagents/infra/backend/testkit"
 )
 
 // TestPITRRecoverToTime writes rows, notes the time T (and a restore point),
@@ -99,7 +99,7 @@ func TestPITRRecoveryFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var jobLog syncBuffer
+	var jobLog testkit.SyncBuffer
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -227,19 +227,6 @@ func sameData(t *testing.T, got, want map[string]string) {
 		t.Errorf("recovered %d relations, want %d: %v", len(got), len(want), slices.Sorted(maps.Keys(got)))
 	}
 }
-
-// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // archivedObject is the path of a segment's object in the S3 server's
 // posix backend.

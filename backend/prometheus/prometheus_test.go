@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/helloagents/infra/backend/testkit"
 )
 
 // TestEntrypoint runs entrypoint.sh with a stand-in prometheus that prints
@@ -128,13 +130,7 @@ func TestDefaultConfig(t *testing.T) {
 // requireTool finds a program: a skip when it is missing, a failure under CI.
 func requireTool(t *testing.T, name, pkg string) string {
 	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s not found (apt-get install %s): %v", name, pkg, err)
-		}
-		t.Skipf("%s not installed (apt-get install %s); set CI=1 to make this a failure", name, pkg)
-	}
+	p := testkit.RequireTool(t, name, "apt-get install "+pkg)
 	return p
 }
 

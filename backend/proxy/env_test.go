@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/helloagents/infra/backend/testkit"
 )
 
 // TestContract checks that the configuration, the Dockerfile and the
@@ -50,13 +52,7 @@ func TestContract(t *testing.T) {
 // TestConfigValid runs `haproxy -c` (Debian's haproxy 2.6, the package the
 // image installs) on haproxy.cfg with the image's defaults.
 func TestConfigValid(t *testing.T) {
-	bin, err := exec.LookPath("haproxy")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("haproxy not found (apt-get install haproxy): %v", err)
-		}
-		t.Skip("haproxy not installed (apt-get install haproxy); set CI=1 to make this a failure")
-	}
+	bin := testkit.RequireTool(t, "haproxy", "apt-get install haproxy")
 	tests := []struct {
 		name      string
 		overrides map[string]string

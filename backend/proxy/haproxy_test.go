@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -14,7 +13,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,6 +20,7 @@ import (
 	"github.com/helloagents/infra/backend/internal/dockerdns"
 	"github.com/helloagents/infra/backend/internal/promtest"
 	"github.com/helloagents/infra/backend/pgtest"
+	"github.com/helloagents/infra/backend/testkit"
 )
 
 // TestRunning starts the real haproxy (Debian's 2.6, the image's package)
@@ -160,27 +159,21 @@ func TestRunning(t *testing.T) {
 // haproxyBinary finds haproxy: a skip when it is missing, a failure under CI.
 func haproxyBinary(t *testing.T) string {
 	t.Helper()
-	bin, err := exec.LookPath("haproxy")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("haproxy not found (apt-get install haproxy): %v", err)
-		}
-		t.Skip("haproxy not installed (apt-get install haproxy); set CI=1 to make this a failure")
-	}
+	bin := testkit.RequireTool(t, "haproxy", "apt-get install haproxy")
 	return bin
 }
 
 // startHAProxy runs haproxy -db with haproxy.cfg and only env as its
 // environment until the test ends; it returns its standard output, where
 // the configuration sends the log.
-func startHAProxy(t *testing.T, bin string, env map[string]string) *syncBuffer {
+func startHAProxy(t *testing.T, bin string, env map[string]string) *testkit.SyncBuffer {
 	t.Helper()
 	cmd := exec.CommandContext(t.Context(), bin, "-db", "-f", "haproxy.cfg")
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
 	for _, k := range slices.Sorted(maps.Keys(env)) {
 		cmd.Env = append(cmd.Env, k+"="+env[k])
 	}
-	var stdout, stderr syncBuffer
+	var stdout, stderr testkit.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start haproxy: %v", err)
@@ -222,22 +215,4 @@ func waitFor(t *testing.T, within time.Duration, cond func() bool, what string) 
 			t.Fatalf("waited %s for %s", within, what)
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a writing process and a reading test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/helloagents/infra/backend/testkit"
 )
 
 // fakeBin writes stand-ins for the programs the entrypoint runs: each
@@ -114,12 +116,7 @@ func TestStandbyEntrypoint(t *testing.T) {
 // TestStandbyEntrypointShellcheck keeps the entrypoint free of shellcheck
 // findings (POSIX sh: the image has no bash).
 func TestStandbyEntrypointShellcheck(t *testing.T) {
-	if _, err := exec.LookPath("shellcheck"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("shellcheck not found on PATH: %v", err)
-		}
-		t.Skip("shellcheck not found on PATH (apt-get install shellcheck); skipping")
-	}
+	testkit.RequireTool(t, "shellcheck", "apt-get install shellcheck")
 	out, err := exec.CommandContext(context.Background(), "shellcheck", "-s", "sh", "../postgres-entrypoint.sh").CombinedOutput()
 	if err != nil {
 		t.Fatalf("shellcheck: %v\n%s", err, out)

@@ -1,7 +1,7 @@
 // Command doctor checks that this machine can run `make up`: the Go version
-// go.mod asks for, the official Pulumi CLI with its Go language host, a
-// reachable Docker engine and a free API port. Each failed check prints the
-// exact fix.
+// go.mod asks for, the official Pulumi CLI 3.274.x with its Go language
+// host, a reachable Docker engine 20.10 or newer and free ports. Each failed
+// check prints the exact fix.
 //
 //	go run ./infra/doctor [--pulumi PATH] [--port 8000]
 //
@@ -74,9 +74,10 @@ func run(ctx context.Context, args []string, m machine, stdout, stderr io.Writer
 const usage = `Usage: go run ./infra/doctor [flags]
 
 Checks what ` + "`make up`" + ` needs: Go at least go.mod's version, the official
-Pulumi CLI with its Go language host (pulumi-language-go), a reachable Docker
-engine (DOCKER_HOST, else the current docker context, else
-/var/run/docker.sock) and free ports for the API, Prometheus and
+Pulumi CLI ` + pulumiSeries + `.x (the Makefile's PULUMI_VERSION ` + pulumiPinned + `) with its Go
+language host (pulumi-language-go), a reachable Docker engine (DOCKER_HOST,
+else the current docker context, else /var/run/docker.sock) at version
+` + minDocker + ` or newer, and free ports for the API, Prometheus and
 Alertmanager. Prints the fix of every failed check.
 
 Exit status: 0 every check passed (also --help), 1 a check failed, 2 usage error.
@@ -199,7 +200,7 @@ func compareVersions(a, b string) int {
 // a CLI built from source has no language host and cannot run the program.
 func pulumiCLI(ctx context.Context, m machine, path string) check {
 	c := check{name: "pulumi"}
-	install := "install the official CLI: curl -fsSL https://get.pulumi.com | sh\nthen: export PATH=\"$HOME/.pulumi/bin:$PATH\""
+	install := pulumiInstall
 	if path == "" {
 		p, err := m.LookPath("pulumi")
 		if err != nil {
@@ -217,6 +218,10 @@ func pulumiCLI(ctx context.Context, m machine, path string) check {
 		return c
 	}
 	version := strings.TrimSpace(out)
+	if fail, ok := pulumiVersionCheck(version); !ok {
+		c.detail, c.fix = fmt.Sprintf("%s: %s", path, fail), install
+		return c
+	}
 	host := filepath.Join(filepath.Dir(path), "pulumi-language-go")
 	if _, err := m.Stat(host); err != nil {
 		if p, err := m.LookPath("pulumi-language-go"); err == nil {
@@ -266,8 +271,101 @@ func dockerEngine(ctx context.Context, m machine) check {
 			"Linux without root: add yourself to the docker group (sudo usermod -aG docker $USER, then log in again)"
 		return c
 	}
-	c.ok, c.detail = true, fmt.Sprintf("engine at %s (%s)", host, source)
+	out, err := m.Output(ctx, "docker", "version", "--format", "{{.Server.Version}}")
+	if err != nil {
+		c.detail = fmt.Sprintf("engine at %s (%s) answers, but `docker version` failed: %v", host, source, err)
+		c.fix = "install the Docker CLI (docker-ce-cli, Docker Desktop) so doctor can read the engine's version (needs " + minDocker + "+)"
+		return c
+	}
+	found := strings.TrimSpace(out)
+	v, err := parseVersion(found)
+	if err != nil || compareParts(v, mustParse(minDocker)) < 0 {
+		c.detail = fmt.Sprintf("engine at %s (%s) is Docker %q; required: %s or newer", host, source, found, minDocker)
+		c.fix = "upgrade Docker Engine to " + minDocker + " or newer (https://docs.docker.com/engine/install/), or point DOCKER_HOST at a newer engine"
+		return c
+	}
+	c.ok, c.detail = true, fmt.Sprintf("engine at %s (%s), Docker %s (needs %s+)", host, source, found, minDocker)
 	return c
+}
+
+// The versions `make up` is known to work with. pulumiPinned is the
+// Makefile's PULUMI_VERSION (the SDK in go.mod and the CLI of make tools):
+// the program is tested with that minor release only, and the README asks
+// for it (TestVersionsMatchMakefileAndReadme keeps the three in step).
+// Docker 20.10 is the oldest engine API (1.41) the docker provider's
+// healthcheck and build options are exercised against.
+const (
+	pulumiPinned = "v3.274.1"
+	pulumiSeries = "3.274"
+	minDocker    = "20.10"
+)
+
+// pulumiInstall installs exactly the pinned CLI, language host included.
+var pulumiInstall = "install the official CLI " + strings.TrimPrefix(pulumiPinned, "v") + ": curl -fsSL https://get.pulumi.com | sh -s -- --version " +
+	strings.TrimPrefix(pulumiPinned, "v") + "\nthen: export PATH=\"$HOME/.pulumi/bin:$PATH\""
+
+// pulumiVersionCheck reads `pulumi version` output ("v3.274.1") and says
+// why it does not fit pulumiSeries; ok when it does.
+func pulumiVersionCheck(out string) (why string, ok bool) {
+	v, err := parseVersion(out)
+	if err != nil {
+		return fmt.Sprintf("cannot read the CLI's version from %q; required: %s.x", out, pulumiSeries), false
+	}
+	want := mustParse(pulumiSeries)
+	if v[0] != want[0] || v[1] != want[1] {
+		return fmt.Sprintf("found Pulumi CLI %s; required: %s.x (the Makefile's PULUMI_VERSION %s)", out, pulumiSeries, pulumiPinned), false
+	}
+	return "", true
+}
+
+// parseVersion reads the first "[v]MAJOR.MINOR[.PATCH]" in s, ignoring a
+// pre-release or build suffix ("-dev.0", "+dfsg1", "-ce") that distributions
+// add: Debian's docker.io reports "20.10.24+dfsg1".
+func parseVersion(s string) ([3]int, error) {
+	var v [3]int
+	for _, field := range strings.Fields(s) {
+		field = strings.TrimPrefix(strings.TrimRight(field, ",;:"), "v")
+		if i := strings.IndexAny(field, "-+~"); i >= 0 {
+			field = field[:i]
+		}
+		parts := strings.Split(field, ".")
+		if len(parts) < 2 || len(parts) > 3 {
+			continue
+		}
+		ok := true
+		for i, p := range parts {
+			n, err := strconv.Atoi(p)
+			if err != nil || n < 0 {
+				ok = false
+				break
+			}
+			v[i] = n
+		}
+		if ok {
+			return v, nil
+		}
+		v = [3]int{}
+	}
+	return v, fmt.Errorf("no version in %q", s)
+}
+
+// mustParse parses a version constant of this file.
+func mustParse(s string) [3]int {
+	v, err := parseVersion(s)
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// compareParts orders two parsed versions.
+func compareParts(a, b [3]int) int {
+	for i := range a {
+		if a[i] != b[i] {
+			return a[i] - b[i]
+		}
+	}
+	return 0
 }
 
 // published is a port the dev stack publishes on 127.0.0.1: what it is

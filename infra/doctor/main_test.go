@@ -5,8 +5,12 @@ import (
 	"context"
 	"errors"
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/helloagents/infra/internal/cli"
 )
 
 // fake is a machine whose answers each test sets.
@@ -21,6 +25,8 @@ type fake struct {
 	ours      bool
 	taken     int    // when not 0, the only port free and ours apply to; the others are free
 	pulumi    string // --pulumi
+	pulumiOut string // `pulumi version`
+	dockerOut string // `docker version --format {{.Server.Version}}`; "" means it fails
 }
 
 func (f fake) Output(_ context.Context, name string, args ...string) (string, error) {
@@ -30,13 +36,18 @@ func (f fake) Output(_ context.Context, name string, args ...string) (string, er
 			return "", errors.New("not found")
 		}
 		return f.goVersion + "\n", nil
+	case name == "docker" && len(args) > 0 && args[0] == "version":
+		if f.dockerOut == "" {
+			return "", errors.New("exit status 1")
+		}
+		return f.dockerOut + "\n", nil
 	case name == "docker":
 		if f.context == "" {
 			return "", errors.New("no docker CLI")
 		}
 		return f.context + "\n", nil
 	case strings.HasSuffix(name, "pulumi"):
-		return "v3.274.1\n", nil
+		return f.pulumiOut + "\n", nil
 	}
 	return "", errors.New("unexpected command " + name)
 }
@@ -71,6 +82,8 @@ func healthy() fake {
 		paths:     map[string]string{"pulumi": "/home/u/.pulumi/bin/pulumi"},
 		files:     map[string]bool{"/home/u/.pulumi/bin/pulumi-language-go": true},
 		free:      true,
+		pulumiOut: "v3.274.1",
+		dockerOut: "24.0.7",
 	}
 }
 
@@ -89,7 +102,18 @@ func TestDoctor(t *testing.T) {
 		{"explicit CLI missing", func(f *fake) { f.pulumi = "/repo/bin/pulumi" }, 1,
 			[]string{"FAIL pulumi         pulumi not on PATH, and /repo/bin/pulumi does not exist", "get.pulumi.com"}},
 		{"no pulumi", func(f *fake) { f.paths = nil }, 1,
-			[]string{"FAIL pulumi         pulumi not on PATH", "fix: install the official CLI: curl -fsSL https://get.pulumi.com | sh"}},
+			[]string{"FAIL pulumi         pulumi not on PATH", "fix: install the official CLI 3.274.1: curl -fsSL https://get.pulumi.com | sh -s -- --version 3.274.1"}},
+		{"old pulumi", func(f *fake) { f.pulumiOut = "v3.190.0" }, 1,
+			[]string{"FAIL pulumi         /home/u/.pulumi/bin/pulumi: found Pulumi CLI v3.190.0; required: 3.274.x (the Makefile's PULUMI_VERSION v3.274.1)",
+				"fix: install the official CLI 3.274.1: curl -fsSL https://get.pulumi.com | sh -s -- --version 3.274.1"}},
+		{"newer pulumi", func(f *fake) { f.pulumiOut = "v3.280.0" }, 1, []string{"found Pulumi CLI v3.280.0; required: 3.274.x"}},
+		{"pulumi patch release", func(f *fake) { f.pulumiOut = "v3.274.9" }, 0, []string{"ok   pulumi         /home/u/.pulumi/bin/pulumi v3.274.9"}},
+		{"unreadable pulumi version", func(f *fake) { f.pulumiOut = "garbage" }, 1, []string{`cannot read the CLI's version from "garbage"`}},
+		{"old docker", func(f *fake) { f.dockerOut = "19.03.15" }, 1,
+			[]string{`FAIL docker         engine at unix:///var/run/docker.sock (default) is Docker "19.03.15"; required: 20.10 or newer`,
+				"fix: upgrade Docker Engine to 20.10 or newer"}},
+		{"debian docker", func(f *fake) { f.dockerOut = "20.10.24+dfsg1" }, 0, []string{"Docker 20.10.24+dfsg1 (needs 20.10+)"}},
+		{"no docker CLI", func(f *fake) { f.dockerOut = "" }, 1, []string{"`docker version` failed", "fix: install the Docker CLI"}},
 		{"source-built pulumi", func(f *fake) { f.files = nil }, 1,
 			[]string{"has no Go language host (pulumi-language-go)", "get.pulumi.com"}},
 		{"language host on PATH", func(f *fake) { f.files = nil; f.paths["pulumi-language-go"] = "/usr/local/bin/pulumi-language-go" }, 0,
@@ -145,5 +169,102 @@ func TestHelp(t *testing.T) {
 	}
 	if code := run(t.Context(), []string{"--nope"}, healthy(), &out, &errOut); code != 2 {
 		t.Errorf("unknown flag: exit %d", code)
+	}
+}
+
+func TestParseVersion(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want [3]int
+		err  bool
+	}{
+		{"v3.274.1", [3]int{3, 274, 1}, false},
+		{"v3.274.1\n", [3]int{3, 274, 1}, false},
+		{"v3.275.0-dev.0", [3]int{3, 275, 0}, false},
+		{"24.0.7", [3]int{24, 0, 7}, false},
+		{"20.10.24+dfsg1", [3]int{20, 10, 24}, false},
+		{"26.1.3-ce", [3]int{26, 1, 3}, false},
+		{"20.10", [3]int{20, 10, 0}, false},
+		{"Docker version 28.0.1, build abc", [3]int{28, 0, 1}, false},
+		{"", [3]int{}, true},
+		{"latest", [3]int{}, true},
+		{"3", [3]int{}, true},
+		{"1.2.3.4", [3]int{}, true},
+	} {
+		got, err := parseVersion(tc.in)
+		if (err != nil) != tc.err || got != tc.want {
+			t.Errorf("parseVersion(%q) = %v, %v; want %v, error %v", tc.in, got, err, tc.want, tc.err)
+		}
+	}
+}
+
+func TestVersionRequirements(t *testing.T) {
+	for _, tc := range []struct {
+		what, version string
+		ok            bool
+	}{
+		{"pulumi", "v3.274.1", true},
+		{"pulumi", "v3.274.0", true},
+		{"pulumi", "v3.273.9", false},
+		{"pulumi", "v3.275.0", false},
+		{"pulumi", "v4.274.1", false},
+		{"docker", "20.10.0", true},
+		{"docker", "20.10.24+dfsg1", true},
+		{"docker", "28.0.1", true},
+		{"docker", "20.9.9", false},
+		{"docker", "19.03.15", false},
+	} {
+		var ok bool
+		if tc.what == "pulumi" {
+			_, ok = pulumiVersionCheck(tc.version)
+		} else {
+			v, err := parseVersion(tc.version)
+			ok = err == nil && compareParts(v, mustParse(minDocker)) >= 0
+		}
+		if ok != tc.ok {
+			t.Errorf("%s %s accepted: %v, want %v", tc.what, tc.version, ok, tc.ok)
+		}
+	}
+}
+
+// TestVersionsMatchMakefileAndReadme: the Pulumi CLI doctor asks for is the
+// one the Makefile pins (PULUMI_VERSION, renovate bumps it), and the README
+// quotes the same series and Docker minimum; a bump of one without the
+// others fails here.
+func TestVersionsMatchMakefileAndReadme(t *testing.T) {
+	mk, err := os.ReadFile("../../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^PULUMI_VERSION := (\S+)$`).FindSubmatch(mk)
+	if m == nil || string(m[1]) != pulumiPinned {
+		t.Errorf("Makefile PULUMI_VERSION is %q; doctor's pulumiPinned is %q", m, pulumiPinned)
+	}
+	if !strings.HasPrefix(pulumiPinned, "v"+pulumiSeries+".") {
+		t.Errorf("pulumiPinned %s is not in pulumiSeries %s", pulumiPinned, pulumiSeries)
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		re   *regexp.Regexp
+		want string
+	}{
+		{regexp.MustCompile(`Pulumi CLI (\d+\.\d+)\.x`), pulumiSeries},
+		{regexp.MustCompile(`Docker engine \((\d+\.\d+)\+`), minDocker},
+		{regexp.MustCompile(`Docker engine (\d+\.\d+) or newer`), minDocker},
+		{regexp.MustCompile(`get\.pulumi\.com \\?\| sh -s -- --version ([0-9.]+)`), strings.TrimPrefix(pulumiPinned, "v")},
+		{regexp.MustCompile("exit 0 all passed \\(also `--help`\\), 1 on any failure \\(2 through make\\), (\\d) usage error"), strconv.Itoa(cli.ExitUsage)},
+	} {
+		all := tc.re.FindAllSubmatch(readme, -1)
+		if len(all) == 0 {
+			t.Errorf("README.md no longer quotes %s", tc.re)
+		}
+		for _, a := range all {
+			if string(a[1]) != tc.want {
+				t.Errorf("README.md quotes %q; doctor requires %s", a[0], tc.want)
+			}
+		}
 	}
 }

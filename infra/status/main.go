@@ -165,6 +165,12 @@ func parseArgs(args []string, getenv func(string) string, stderr io.Writer) (opt
 		fmt.Fprintln(stderr, "status: --stack is required (or set "+envStack+"); run with --help for usage")
 		return opts, 2, true
 	}
+	// A zero or negative bound would fail every probe after the stack was
+	// read; it is a usage error, decided here.
+	if opts.timeout <= 0 {
+		fmt.Fprintf(stderr, "status: --timeout %s: must be positive; run with --help for usage\n", opts.timeout)
+		return opts, 2, true
+	}
 	opts.token = accessToken{id: getenv(envAccessClientID), secret: getenv(envAccessClientSecret)}
 	if (opts.token.id == "") != (opts.token.secret == "") {
 		fmt.Fprintln(stderr, "status: set both "+envAccessClientID+" and "+envAccessClientSecret+" (a Cloudflare Access service token), or neither")

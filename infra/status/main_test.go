@@ -111,6 +111,8 @@ func TestStatus(t *testing.T) {
 		{"env", nil, env, 0, []string{"stack staging", "eu-west  healthy  2/2 healthy"}, "", []string{"ssh://staging staging eu-west"}},
 		{"help", []string{"--help"}, noEnv, 0, nil, "Exit status: 0 every region and replica healthy", nil},
 		{"no stack", nil, noEnv, 2, nil, "--stack is required", nil},
+		{"zero timeout", []string{"--stack", "production", "--timeout", "0s"}, noEnv, 2, nil, "--timeout 0s: must be positive", nil},
+		{"bad prometheus", []string{"--stack", "production", "--prometheus", "eu-west"}, noEnv, 2, nil, `"eu-west" is not REGION=URL`, nil},
 		{"unknown stack", []string{"--stack", "nope"}, noEnv, 2, nil, "no stack named nope", nil},
 		{"not deployed", []string{"--stack", "empty"}, noEnv, 2, nil, "has no healthUrls output", nil},
 	} {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/helloagents/infra/backend/testkit"
 	"github.com/helloagents/infra/components"
 )
 
@@ -18,12 +19,7 @@ import (
 // carry the platform's labels; only the backend replicas of the asked
 // stack and region come back.
 func TestDockerCLIListsTheRegionsBackends(t *testing.T) {
-	if _, err := exec.LookPath("docker"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("docker CLI not found: %v", err)
-		}
-		t.Skip("docker CLI not installed; set CI=1 to make this a failure")
-	}
+	testkit.RequireTool(t, "docker", "the docker CLI")
 	host := os.Getenv("DOCKER_HOST")
 	if host == "" {
 		host = "unix:///var/run/docker.sock"

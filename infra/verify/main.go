@@ -181,22 +181,24 @@ func parse(fs *flag.FlagSet, args []string, stderr io.Writer) (code int, ok bool
 
 // options completes f.opts from the flags and the stack's outputs and
 // checks them, printing every problem to stderr; false on a usage error.
+// The flags' own problems are decided before the stack is read: a typo
+// must not wait for (or fail in) pulumi stack output.
 func (f *flags) options(ctx context.Context, h host, stderr io.Writer) bool {
 	f.opts.MinPassRate, f.opts.P95Limit = f.minPass, f.p95Limit
 	if !f.quiet {
 		f.opts.Progress = stderr
 	}
-	if f.stack != "" {
+	errs := f.opts.ApplyFlags(f.retries)
+	if f.p95Limit <= 0 {
+		errs = append(errs, fmt.Sprintf("--p95 %s: must be positive", f.p95Limit))
+	}
+	if len(errs) == 0 && f.stack != "" {
 		if err := fromStack(ctx, h, f.stack, &f.opts); err != nil {
 			fmt.Fprintln(stderr, "verify:", err)
 			return false
 		}
 	}
-	errs := f.opts.ApplyFlags(f.retries)
-	if f.p95Limit <= 0 {
-		errs = append(errs, fmt.Sprintf("--p95 %s: must be positive", f.p95Limit))
-	}
-	if err := f.opts.Validate(); err != nil {
+	if err := f.opts.Validate(); err != nil && (len(errs) == 0 || f.stack == "") {
 		errs = append(errs, err.Error())
 	}
 	for _, e := range errs {

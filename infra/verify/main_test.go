@@ -148,6 +148,33 @@ func TestURLsFromEnvAndStack(t *testing.T) {
 	}
 }
 
+// TestUsageBeforeStack: a flag's own error exits 2 before the stack's
+// outputs are read (pulumi stack output would open the project).
+func TestUsageBeforeStack(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"bad retries", []string{"--stack", "staging", "--retries", "-1"}, "--retries -1: must be >= 0"},
+		{"bad p95", []string{"--stack", "staging", "--p95", "0s"}, "--p95 0s: must be positive"},
+		{"bad rate", []string{"--stack", "staging", "--min-pass-rate", "2"}, "--min-pass-rate 2: must be in (0, 1]"},
+		{"bad requests", []string{"--stack", "staging", "--requests", "0"}, "--requests 0: must be at least 1"},
+		{"stray argument", []string{"--stack", "staging", "extra"}, "unexpected arguments"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := host{getenv: func(string) string { return "" }, outputs: func(context.Context, string) (map[string]any, error) {
+				t.Error("the stack's outputs were read before the usage error")
+				return nil, fmt.Errorf("not here")
+			}}
+			var out, errOut bytes.Buffer
+			if code := runWith(context.Background(), tc.args, h, &out, &errOut, false); code != exitUsage || !strings.Contains(errOut.String(), tc.want) {
+				t.Errorf("exit %d, want %d with %q:\n%s", code, exitUsage, tc.want, &errOut)
+			}
+		})
+	}
+}
+
 // TestSaysWhatItWaitsFor proves a retried check is announced on stderr,
 // and --quiet silences it.
 func TestSaysWhatItWaitsFor(t *testing.T) {

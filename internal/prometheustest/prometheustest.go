@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/model"
 
+	"github.com/helloagents/infra/backend/testkit"
 	"github.com/helloagents/infra/monitoring"
 )
 
@@ -104,13 +105,7 @@ func (s *Server) Log() string {
 // Without the binary the test is skipped, or fails under CI.
 func Start(t testing.TB, c Config) *Server {
 	t.Helper()
-	bin, err := exec.LookPath("prometheus")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("prometheus not found (apt-get install prometheus): %v", err)
-		}
-		t.Skip("prometheus not installed (apt-get install prometheus); set CI=1 to make this a failure")
-	}
+	bin := testkit.RequireTool(t, "prometheus", "apt-get install prometheus")
 	dir := t.TempDir()
 	cfg := fmt.Sprintf(`global:
   scrape_interval: 1s

@@ -27,6 +27,8 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/helloagents/infra/backend/testkit"
 )
 
 // PackDir is the policy pack's directory (where PulumiPolicy.yaml is).
@@ -38,13 +40,7 @@ func PackDir() string {
 // need skips the test (or fails it when CI is set) if tool is missing.
 func need(t testing.TB, tool string) string {
 	t.Helper()
-	path, err := exec.LookPath(tool)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is required on PATH to build the policy pack: %v", tool, err)
-		}
-		t.Skipf("%s not on PATH: cannot build the policy pack (set CI=1 to make this a failure)", tool)
-	}
+	path := testkit.RequireTool(t, tool, "needed on PATH to build the policy pack")
 	return path
 }
 

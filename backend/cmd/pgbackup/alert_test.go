@@ -7,9 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,28 +15,8 @@ import (
 
 	"github.com/helloagents/infra/backend/backup"
 	"github.com/helloagents/infra/backend/backup/filestore"
+	"github.com/helloagents/infra/backend/testkit"
 )
-
-// hookServer fails the first `fail` posts (all when fail < 0) and records
-// the accepted bodies.
-type hookServer struct {
-	mu     sync.Mutex
-	fail   int
-	posts  int
-	bodies []string
-}
-
-func (h *hookServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	b, _ := io.ReadAll(r.Body)
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.posts++
-	if h.fail < 0 || h.posts <= h.fail {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		return
-	}
-	h.bodies = append(h.bodies, string(b))
-}
 
 const (
 	testAccessKey = "AKIA-SECRET-ID"
@@ -48,12 +26,10 @@ const (
 
 // alertApp is a pgbackup app on a file store whose alerts go to a local
 // webhook; log collects the job's log.
-func alertApp(t *testing.T, fail int) (*app, *alerter, *hookServer, *bytes.Buffer) {
+func alertApp(t *testing.T, fail int) (*app, *alerter, *testkit.Receiver, *bytes.Buffer) {
 	t.Helper()
-	h := &hookServer{fail: fail}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	hook := srv.URL + "/services/T0/B0/hook-token-SECRET"
+	h := testkit.NewReceiver(t, fail, http.StatusServiceUnavailable)
+	hook := h.URL
 	env := map[string]string{
 		"DATABASE_URL":          "postgres://app:" + testDBPass + "@db:5432/app",
 		"BACKUP_DESTINATION":    "file://" + t.TempDir(),
@@ -84,20 +60,20 @@ func TestAlertPayloadNamesStackRegionAndFailureWithoutSecrets(t *testing.T) {
 	_, al, h, _ := alertApp(t, 0)
 	al.send(t.Context(), alertFailed, "upload: access key "+testAccessKey+" denied; secret="+testSecretKey+
 		"; dial postgres://app:"+testDBPass+"@db:5432/app")
-	if len(h.bodies) != 1 {
-		t.Fatalf("%d alerts delivered", len(h.bodies))
+	if len(h.Bodies()) != 1 {
+		t.Fatalf("%d alerts delivered", len(h.Bodies()))
 	}
 	var p map[string]string
-	if err := json.Unmarshal([]byte(h.bodies[0]), &p); err != nil {
+	if err := json.Unmarshal([]byte(h.Bodies()[0]), &p); err != nil {
 		t.Fatal(err)
 	}
 	if p["stack"] != "production" || p["region"] != "eu-west" || p["event"] != alertFailed || p["outcome"] != "failed" ||
 		!strings.Contains(p["text"], "production/eu-west") || !strings.Contains(p["text"], "upload") {
 		t.Errorf("payload %v", p)
 	}
-	for _, s := range []string{testAccessKey, testSecretKey, testDBPass, "hook-token-SECRET"} {
-		if strings.Contains(h.bodies[0], s) {
-			t.Errorf("payload carries %q: %s", s, h.bodies[0])
+	for _, s := range []string{testAccessKey, testSecretKey, testDBPass, testkit.HookSecret} {
+		if strings.Contains(h.Bodies()[0], s) {
+			t.Errorf("payload carries %q: %s", s, h.Bodies()[0])
 		}
 	}
 }
@@ -115,13 +91,13 @@ func TestAlertRetriesAreBounded(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, al, h, log := alertApp(t, tc.fail)
 			al.send(t.Context(), alertFailed, "pg_dump exited 1")
-			if h.posts != tc.posts || len(h.bodies) != tc.delivered {
-				t.Errorf("%d posts, %d delivered; want %d, %d", h.posts, len(h.bodies), tc.posts, tc.delivered)
+			if h.Posts() != tc.posts || len(h.Bodies()) != tc.delivered {
+				t.Errorf("%d posts, %d delivered; want %d, %d", h.Posts(), len(h.Bodies()), tc.posts, tc.delivered)
 			}
 			if tc.delivered == 0 && !strings.Contains(log.String(), "alert not delivered") {
 				t.Errorf("undelivered alert not logged:\n%s", log)
 			}
-			if strings.Contains(log.String(), "hook-token-SECRET") {
+			if strings.Contains(log.String(), testkit.HookSecret) {
 				t.Errorf("log reveals the webhook URL:\n%s", log)
 			}
 		})
@@ -159,13 +135,13 @@ func TestFreshnessAlert(t *testing.T) {
 			}
 			a.checkFreshness(t.Context(), al, now)
 			if tc.alert == "" {
-				if len(h.bodies) != 0 {
-					t.Errorf("alerts for a fresh backup: %v", h.bodies)
+				if len(h.Bodies()) != 0 {
+					t.Errorf("alerts for a fresh backup: %v", h.Bodies())
 				}
 				return
 			}
-			if len(h.bodies) != 1 || !strings.Contains(h.bodies[0], alertStale) || !strings.Contains(h.bodies[0], tc.alert) {
-				t.Errorf("alerts %v, want one %q mentioning %q", h.bodies, alertStale, tc.alert)
+			if len(h.Bodies()) != 1 || !strings.Contains(h.Bodies()[0], alertStale) || !strings.Contains(h.Bodies()[0], tc.alert) {
+				t.Errorf("alerts %v, want one %q mentioning %q", h.Bodies(), alertStale, tc.alert)
 			}
 		})
 	}

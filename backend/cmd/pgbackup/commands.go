@@ -9,37 +9,27 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/dustin/go-humanize"
 
 	"github.com/helloagents/infra/backend/backup"
+	"github.com/helloagents/infra/backend/internal/cli"
 )
 
 func newFlags(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("pgbackup "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		// Spelled --flag as in every other text; Go's flag prints -flag
-		// (both are accepted).
-		var buf strings.Builder
-		fs.SetOutput(&buf)
-		fs.PrintDefaults()
-		fs.SetOutput(stderr)
-		fmt.Fprintf(stderr, "usage: pgbackup %s [flags]\n", name)
-		for _, l := range strings.SplitAfter(buf.String(), "\n") {
-			if strings.HasPrefix(l, "  -") {
-				l = "  --" + l[len("  -"):]
-			}
-			fmt.Fprint(stderr, l)
-		}
-	}
-	return fs
+	return cli.NewFlagSet("pgbackup "+name, "usage: pgbackup "+name+" [flags]\n", stderr)
 }
 
-func parse(fs *flag.FlagSet, args []string) error {
+// errChecked ends a command in its check pass (app.checkOnly): the command
+// line is valid, nothing has been opened.
+var errChecked = errors.New("command line checked")
+
+// parse reads a command's flags, then runs the checks of the flags alone
+// (valid, may be nil). In the check pass it stops there with errChecked, so
+// that run decides every usage error before the store is opened.
+func (a *app) parse(fs *flag.FlagSet, args []string, valid func() error) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err // not a usage error: the caller exits 0
@@ -49,11 +39,19 @@ func parse(fs *flag.FlagSet, args []string) error {
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected arguments %q", fs.Args())}
 	}
+	if valid != nil {
+		if err := valid(); err != nil {
+			return usageError{err}
+		}
+	}
+	if a.checkOnly {
+		return errChecked
+	}
 	return nil
 }
 
 func cmdBackup(ctx context.Context, a *app, args []string) error {
-	if err := parse(newFlags("backup", a.stderr), args); err != nil {
+	if err := a.parse(newFlags("backup", a.stderr), args, a.needDatabase); err != nil {
 		return err
 	}
 	m, err := a.backup(ctx)
@@ -61,6 +59,15 @@ func cmdBackup(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	return json.NewEncoder(a.stdout).Encode(m)
+}
+
+// needDatabase is the check of the commands that take a backup: without
+// DATABASE_URL they cannot, whatever the store holds.
+func (a *app) needDatabase() error {
+	if a.cfg.DatabaseURL == "" {
+		return errors.New("DATABASE_URL: required to take backups")
+	}
+	return nil
 }
 
 func (a *app) backup(ctx context.Context) (backup.Manifest, error) {
@@ -77,7 +84,7 @@ func cmdList(ctx context.Context, a *app, args []string) error {
 	asJSON := fs.Bool("json", false, "one JSON object per backup")
 	all := fs.Bool("all", false, "every database at the destination, not only DATABASE_URL's")
 	db := fs.String("database", "", "database name (default: DATABASE_URL's)")
-	if err := parse(fs, args); err != nil {
+	if err := a.parse(fs, args, nil); err != nil {
 		return err
 	}
 	if *db == "" && !*all {
@@ -131,11 +138,14 @@ func cmdRestore(ctx context.Context, a *app, args []string) error {
 	target := fs.String("target-url", "", "database to restore into (default: DATABASE_URL); prefer PGPASSWORD to a password in the URL")
 	clean := fs.Bool("clean", false, "replace the objects of a non-empty target (in the same transaction)")
 	db := fs.String("database", "", "source database of --latest (default: DATABASE_URL's, else the target's)")
-	if err := parse(fs, args); err != nil {
+	err := a.parse(fs, args, func() error {
+		if *latest == (*key != "") {
+			return errors.New("give exactly one of --latest or --key KEY")
+		}
+		return nil
+	})
+	if err != nil {
 		return err
-	}
-	if *latest == (*key != "") {
-		return usageError{errors.New("give exactly one of --latest or --key KEY")}
 	}
 	targetURL, targetDB, err := a.restoreTarget(*target)
 	if err != nil {
@@ -180,17 +190,20 @@ func cmdVerify(ctx context.Context, a *app, args []string) error {
 	latest := fs.Bool("latest", false, "verify the newest good backup of the database")
 	key := fs.String("key", "", "verify the backup with this key")
 	all := fs.Bool("all", false, "verify every good backup at the destination")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	var n int
-	for _, set := range []bool{*latest, *key != "", *all} {
-		if set {
-			n++
+	err := a.parse(fs, args, func() error {
+		var n int
+		for _, set := range []bool{*latest, *key != "", *all} {
+			if set {
+				n++
+			}
 		}
-	}
-	if n != 1 {
-		return usageError{errors.New("give exactly one of --latest, --key KEY or --all")}
+		if n != 1 {
+			return errors.New("give exactly one of --latest, --key KEY or --all")
+		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	todo, err := a.toVerify(ctx, *key, *latest)
 	if err != nil {
@@ -240,7 +253,7 @@ func (a *app) toVerify(ctx context.Context, key string, latest bool) ([]backup.M
 func cmdPrune(ctx context.Context, a *app, args []string) error {
 	fs := newFlags("prune", a.stderr)
 	dry := fs.Bool("dry-run", false, "print what would be deleted")
-	if err := parse(fs, args); err != nil {
+	if err := a.parse(fs, args, nil); err != nil {
 		return err
 	}
 	if *dry {

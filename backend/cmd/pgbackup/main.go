@@ -75,6 +75,9 @@ type app struct {
 	stdout io.Writer
 	stderr io.Writer
 	lookup func(string) (string, bool)
+	// checkOnly makes a command stop after its command line is checked
+	// (errChecked): the first of run's two passes.
+	checkOnly bool
 }
 
 // run is the program: it checks the command, loads the configuration and
@@ -99,19 +102,32 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	if slices.ContainsFunc(args[1:], isHelp) {
 		return commandHelp(ctx, cmd, &app{stdout: stdout, stderr: stderr, lookup: lookup})
 	}
-	a, ok := configure(args[1:], lookup, stdout, stderr)
-	if !ok {
+	a, cfgErr := newApp(args[1:], lookup, stdout, stderr)
+	// The check pass: the command's flags and their checks, before the
+	// configuration is required or the store opened (filestore creates
+	// its directory).
+	a.checkOnly = true
+	if err := cmd(ctx, a, args[1:]); !errors.Is(err, errChecked) {
+		return a.fail(args[0], err)
+	}
+	a.checkOnly = false
+	if !a.configure(cfgErr) {
 		return exitUsage
 	}
 	if err := cmd(ctx, a, args[1:]); err != nil {
-		fmt.Fprintf(a.stderr, "pgbackup %s: %v\n", args[0], err)
-		var u usageError
-		if errors.As(err, &u) {
-			return exitUsage
-		}
-		return exitFailed
+		return a.fail(args[0], err)
 	}
 	return exitOK
+}
+
+// fail reports the command's error and returns its exit status.
+func (a *app) fail(cmd string, err error) int {
+	fmt.Fprintf(a.stderr, "pgbackup %s: %v\n", cmd, err)
+	var u usageError
+	if errors.As(err, &u) {
+		return exitUsage
+	}
+	return exitFailed
 }
 
 // commandHelp prints the command's flags, before any configuration is
@@ -125,11 +141,11 @@ func commandHelp(ctx context.Context, cmd func(context.Context, *app, []string) 
 	return exitUsage
 }
 
-// configure loads the configuration and opens the store. Everything written
-// through the app is filtered for the secrets, including any a flag such as
-// --target-url in args adds. A problem is reported on the app's stderr and
-// configure returns false.
-func configure(args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) (*app, bool) {
+// newApp loads the configuration (the environment only: nothing is opened)
+// and returns the app with it, and the configuration's problems. Everything
+// written through the app is filtered for the secrets, including any a flag
+// such as --target-url in args adds.
+func newApp(args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) (*app, error) {
 	cfg, cfgErr := backup.LoadConfig(lookup)
 	secrets := newSecrets(cfg.Secrets()...)
 	a := &app{cfg: cfg, lookup: lookup,
@@ -137,19 +153,26 @@ func configure(args []string, lookup func(string) (string, bool), stdout, stderr
 	for _, arg := range args {
 		secrets.addFromURLArg(arg)
 	}
+	return a, cfgErr
+}
+
+// configure reports the configuration's problems (cfgErr) or opens the
+// store. A problem is reported on the app's stderr and configure returns
+// false.
+func (a *app) configure(cfgErr error) bool {
 	if cfgErr != nil {
 		fmt.Fprintf(a.stderr, "pgbackup: invalid configuration:\n  %s\n",
 			strings.ReplaceAll(cfgErr.Error(), "\n", "\n  "))
-		return a, false
+		return false
 	}
-	limitMemory(cfg, lookup)
-	store, prefix, err := openStore(cfg)
+	limitMemory(a.cfg, a.lookup)
+	store, prefix, err := openStore(a.cfg)
 	if err != nil {
 		fmt.Fprintf(a.stderr, "pgbackup: %v\n", err)
-		return a, false
+		return false
 	}
 	a.store, a.prefix = store, prefix
-	return a, true
+	return true
 }
 
 // limitMemory keeps the job's memory near its live size: one upload part.

@@ -208,6 +208,42 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
+// TestUsageBeforeStore: a bad command line exits 2 before the
+// configuration is required or the store is opened: the file destination's
+// directory is not created, and the usage error, not the missing
+// configuration, is what the operator reads.
+func TestUsageBeforeStore(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "backups")
+	env := map[string]string{"BACKUP_DESTINATION": "file://" + dir}
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"unknown flag", env, []string{"list", "--bogus"}, "flag provided but not defined: -bogus"},
+		{"extra argument", env, []string{"prune", "now"}, `unexpected arguments ["now"]`},
+		{"restore: two sources", env, []string{"restore", "--latest", "--key", "k"}, "give exactly one of --latest or --key KEY"},
+		{"verify: no source", env, []string{"verify"}, "give exactly one of --latest, --key KEY or --all"},
+		{"no configuration", nil, []string{"backup", "--bogus"}, "flag provided but not defined: -bogus"},
+		{"backup: no database", env, []string{"backup"}, "DATABASE_URL: required to take backups"},
+		{"run: no database", env, []string{"run"}, "DATABASE_URL: required to take backups"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runCLI(t, tc.env, tc.args...)
+			if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("want exit 2 with %q: %s", tc.want, r)
+			}
+			if strings.Contains(r.stderr, "invalid configuration") {
+				t.Errorf("the configuration was checked before the command line: %s", r)
+			}
+			if _, err := os.Stat(dir); !os.IsNotExist(err) {
+				t.Errorf("the store was opened (%s exists) before the usage error", dir)
+			}
+		})
+	}
+}
+
 // TestHelp proves --help answers with exit 0 before any configuration is
 // required, lists the exit codes, and spells flags as the texts do.
 func TestHelp(t *testing.T) {

@@ -20,11 +20,8 @@ import (
 // is cancelled (its upload aborted, so it leaves no good-looking object) and
 // the process exits 0.
 func cmdRun(ctx context.Context, a *app, args []string) error {
-	if err := parse(newFlags("run", a.stderr), args); err != nil {
+	if err := a.parse(newFlags("run", a.stderr), args, a.needDatabase); err != nil {
 		return err
-	}
-	if a.cfg.DatabaseURL == "" {
-		return usageError{errors.New("DATABASE_URL: required to take backups")}
 	}
 	log := slog.New(slog.NewJSONHandler(a.stdout, nil))
 	report, flush, err := a.errorReporter()

@@ -17,7 +17,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -25,14 +24,15 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/helloagents/infra/backend/internal/cli"
 	"github.com/helloagents/infra/backend/pitr"
 )
 
 // Exit codes, as infra/promote's.
 const (
-	exitOK      = 0
+	exitOK      = cli.ExitOK
 	exitRefused = 1
-	exitUsage   = 2
+	exitUsage   = cli.ExitUsage
 	exitFailed  = 3
 	exitManual  = 4
 )
@@ -68,7 +68,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 }
 
 // usage heads --help, above the flags.
-const usage = `usage: pgrecover --data-dir DIR (--latest | --time T | --name LABEL) [--set BACKUP] [--dry-run]
+const usage = `usage: pgrecover --data-dir DIR (--latest | --time T | --name LABEL) [--set BACKUP] [--dry-run] [--pg-bin DIR] [--timeout 1h]
 
 Recovers the cluster whose pgBackRest repository the PGBACKREST_* environment
 names (the Postgres container's) into DIR: restore a backup into a staging
@@ -96,25 +96,17 @@ type flags struct {
 // parseFlags reads the command line. done is true when run must exit with
 // code: after --help (0) or a flag error (2, reported on stderr).
 func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (f flags, code int, done bool) {
-	fs := flag.NewFlagSet("pgrecover", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&f.dataDir, "data-dir", "", "the new cluster's data directory: missing, or an empty directory (a fresh volume)")
+	fs := cli.NewFlagSet("pgrecover", usage, stderr)
+	fs.StringVar(&f.dataDir, "data-dir", "", "`DIR`, the new cluster's data directory: missing, or an empty directory (a fresh volume)")
 	fs.BoolVar(&f.latest, "latest", false, "replay every archived WAL segment")
-	fs.StringVar(&f.at, "time", "", "stop after the last transaction committed at or before this RFC 3339 time (with a zone)")
-	fs.StringVar(&f.name, "name", "", "stop at this restore point (SELECT pg_create_restore_point('name'))")
-	fs.StringVar(&f.set, "set", "", "restore this backup (label from pgbackrest info) instead of the newest suitable one")
+	fs.StringVar(&f.at, "time", "", "stop after the last transaction committed at or before `T`, an RFC 3339 time with a zone (2026-11-27T10:30:00Z)")
+	fs.StringVar(&f.name, "name", "", "stop at the restore point `LABEL` (SELECT pg_create_restore_point('LABEL'))")
+	fs.StringVar(&f.set, "set", "", "restore the backup `BACKUP` (its label in pgbackrest info) instead of the newest suitable one")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "check the guard rails and show the plan; change nothing")
-	fs.StringVar(&f.pgBin, "pg-bin", envOr(getenv, "PG_BIN", "/usr/lib/postgresql/15/bin"), "PostgreSQL programs")
+	fs.StringVar(&f.pgBin, "pg-bin", envOr(getenv, "PG_BIN", "/usr/lib/postgresql/15/bin"), "`DIR` of the PostgreSQL programs (env PG_BIN)")
 	fs.DurationVar(&f.timeout, "timeout", time.Hour, "bound on the WAL replay")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, usage)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return f, exitOK, true
-		}
-		return f, exitUsage, true
+	if code, done := cli.Parse(fs, args); done {
+		return f, code, true
 	}
 	f.extra = fs.Args()
 	return f, exitOK, false

@@ -4,13 +4,15 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/helloagents/infra/backend/pitr"
+	"github.com/helloagents/infra/backend/testkit"
 )
 
 func posixEnv(t *testing.T) map[string]string {
@@ -46,6 +48,8 @@ func TestUsage(t *testing.T) {
 		out  string
 	}{
 		{"help", []string{"--help"}, env, exitOK, "Exit status: 0 recovered"},
+		{"-h", []string{"-h"}, env, exitOK, "  --data-dir DIR\n"},
+		{"unknown flag", []string{"--data-dir", target, "--latest", "--bogus"}, env, exitUsage, "flag provided but not defined: -bogus"},
 		{"no target", []string{"--data-dir", target}, env, exitUsage, "exactly one of"},
 		{"two targets", []string{"--data-dir", target, "--latest", "--name", "x"}, env, exitUsage, "exactly one of"},
 		{"no dir", []string{"--latest"}, env, exitUsage, "--data-dir is required"},
@@ -70,12 +74,7 @@ func TestUsage(t *testing.T) {
 // Guard rails refuse before anything changes: a non-empty target, a
 // running server's directory, an empty repository.
 func TestRefused(t *testing.T) {
-	if _, err := exec.LookPath("pgbackrest"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("pgbackrest not found")
-		}
-		t.Skip("pgbackrest not found; skipping")
-	}
+	testkit.RequireTool(t, "pgbackrest", "apt-get install pgbackrest")
 	env := posixEnv(t)
 	getenv := func(k string) string { return env[k] }
 	base := t.TempDir()
@@ -103,5 +102,79 @@ func TestRefused(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(base, "fresh")); !os.IsNotExist(err) {
 		t.Errorf("a refused recovery created the target: %v", err)
+	}
+}
+
+// TestHelpSpellsFlagsAsTheSynopsis: every flag --help lists is spelled
+// --name VALUE as in the synopsis line, with the synopsis's value names,
+// and the synopsis names every flag.
+func TestHelpSpellsFlagsAsTheSynopsis(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"--help"}, func(string) string { return "" }, &stdout, &stderr); code != exitOK {
+		t.Fatalf("--help: exit %d", code)
+	}
+	help := stderr.String()
+	synopsis, _, _ := strings.Cut(help, "\n")
+	for _, flag := range []string{"--data-dir DIR", "--latest", "--time T", "--name LABEL", "--set BACKUP", "--dry-run", "--pg-bin DIR", "--timeout 1h"} {
+		if !strings.Contains(synopsis, flag) {
+			t.Errorf("synopsis lacks %q: %s", flag, synopsis)
+		}
+		name, _, _ := strings.Cut(flag, " ")
+		if !strings.Contains(help, "\n  "+name+" ") && !strings.Contains(help, "\n  "+name+"\n") {
+			t.Errorf("the flag list lacks %s:\n%s", name, help)
+		}
+	}
+	for _, v := range []string{"--data-dir DIR\n", "--time T\n", "--name LABEL\n", "--set BACKUP\n", "--pg-bin DIR\n"} {
+		if !strings.Contains(help, "  "+v) {
+			t.Errorf("the flag list does not spell %q:\n%s", strings.TrimSpace(v), help)
+		}
+	}
+	if strings.Contains(help, "\n  -d") || strings.Contains(help, "\n  -l") {
+		t.Errorf("the flag list spells a flag -name:\n%s", help)
+	}
+}
+
+// TestRunbookQuotesTheCode: docs/DEPLOYMENT.md's point-in-time recovery
+// runbook quotes pgrecover's exit statuses and flags; someone reading it in
+// an incident acts on them, so they are the code's. The runbook is in the
+// root module's docs: this module is only ever tested from the repository.
+func TestRunbookQuotesTheCode(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "..", "docs", "DEPLOYMENT.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := strings.Join(strings.Fields(string(b)), " ") // the runbook wraps lines anywhere
+	for _, tc := range []struct {
+		re   string
+		code int
+	}{
+		{`Exit status: (\d) recovered \(dry run: plan shown\)`, exitOK},
+		{`(\d) refused and nothing changed`, exitRefused},
+		{`(\d) usage error, \d recovery failed`, exitUsage},
+		{`(\d) recovery failed and the target is left as it was`, exitFailed},
+		{`(\d) the recovered files could not be moved into place`, exitManual},
+	} {
+		m := regexp.MustCompile(tc.re).FindStringSubmatch(doc)
+		if m == nil {
+			t.Errorf("DEPLOYMENT.md no longer quotes %s", tc.re)
+		} else if m[1] != strconv.Itoa(tc.code) {
+			t.Errorf("DEPLOYMENT.md quotes %q; the code's status is %d", m[0], tc.code)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	run(context.Background(), []string{"--help"}, func(string) string { return "" }, &stdout, &stderr)
+	var quoted []string
+	for _, m := range regexp.MustCompile("- `(--[a-z-]+)").FindAllStringSubmatch(string(b), -1) {
+		quoted = append(quoted, m[1])
+	}
+	cmd := regexp.MustCompile(`--entrypoint pgrecover <postgres image> \\\n\s*(.*)`).FindStringSubmatch(string(b))
+	if cmd == nil || len(quoted) == 0 {
+		t.Fatal("DEPLOYMENT.md no longer shows the pgrecover command line and its targets")
+	}
+	quoted = append(quoted, regexp.MustCompile(`--[a-z-]+`).FindAllString(cmd[1], -1)...)
+	for _, f := range quoted {
+		if !strings.Contains(stderr.String(), "\n  "+f+" ") && !strings.Contains(stderr.String(), "\n  "+f+"\n") {
+			t.Errorf("DEPLOYMENT.md tells the operator to pass %s; pgrecover has no such flag", f)
+		}
 	}
 }

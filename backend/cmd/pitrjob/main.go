@@ -6,11 +6,13 @@
 //
 //	pitrjob run              the scheduler (the container's command)
 //	pitrjob backup full|diff one backup now
+//	pitrjob --help           the usage: commands, environment, exit status
 //
 // Environment: the PGBACKREST_* variables of the server, DATABASE_URL (to
 // wake the archiver and record backups for /health), PITR_FULL_SCHEDULE,
 // PITR_DIFF_SCHEDULE (cron, UTC), SENTRY_DSN and SENTRY_ENVIRONMENT (failed
-// backups are reported). Exit status: 0 ok, 1 failed, 2 usage or configuration.
+// backups are reported). Exit status: 0 ok (also --help), 1 failed, 2 usage
+// or configuration.
 package main
 
 import (
@@ -21,6 +23,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
@@ -28,6 +31,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/helloagents/infra/backend/alert"
+	"github.com/helloagents/infra/backend/internal/cli"
 	"github.com/helloagents/infra/backend/pitr"
 	"github.com/helloagents/infra/backend/redact"
 )
@@ -39,12 +43,60 @@ func main() {
 	os.Exit(code)
 }
 
-const usage = "usage: pitrjob run | pitrjob backup full|diff\n"
+// Default schedules (cron, UTC): a full backup on Sunday, differentials on
+// the other days.
+const (
+	defaultFullSchedule = "0 2 * * 0"
+	defaultDiffSchedule = "0 2 * * 1-6"
+)
+
+// synopsis is the short form usage errors print; usage the whole of --help.
+const synopsis = `usage: pitrjob run
+       pitrjob backup full|diff
+`
+
+const usage = synopsis + `
+The scheduled pgBackRest job of a region. It runs in the Postgres image
+beside the server (same uid, the data volume and the server's socket
+directory mounted).
+
+  run          create the stanza and check the WAL archive (within 10
+               minutes), then take full and differential backups on their
+               schedules until SIGTERM (the container's command)
+  backup full  take one full backup now
+  backup diff  take one differential backup now
+
+Environment: the server's PGBACKREST_* variables (the repository);
+DATABASE_URL (required: wakes the archiver and records backups for
+/health); PITR_FULL_SCHEDULE (cron, UTC; default "` + defaultFullSchedule + `");
+PITR_DIFF_SCHEDULE (default "` + defaultDiffSchedule + `"); SENTRY_DSN and
+SENTRY_ENVIRONMENT (failed backups are reported); ALERT_WEBHOOK_URL and
+ALERT_REGION (the on-call webhook hears a failed backup or archive check).
+
+Exit status: 0 ok (also --help), 1 a backup or the start failed, 2 usage or
+configuration error.
+
+Flags:
+  -h, --help   this text
+`
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || (args[0] != "run" && args[0] != "backup") || (args[0] == "backup" && len(args) != 2) {
+	// The command line is decided before the configuration is read or
+	// anything is opened.
+	// "pitrjob backup --help" asks for help too, though the flag package
+	// stops at "backup".
+	if slices.ContainsFunc(args, func(a string) bool { return a == "-h" || a == "-help" || a == "--help" }) {
 		fmt.Fprint(stderr, usage)
-		return 2
+		return cli.ExitOK
+	}
+	fs := cli.NewFlagSet("pitrjob", usage, stderr)
+	if code, done := cli.Parse(fs, args); done {
+		return code
+	}
+	args = fs.Args()
+	if !validArgs(args) {
+		fmt.Fprintf(stderr, "pitrjob: unexpected arguments %q\n%sRun pitrjob --help for more.\n", args, synopsis)
+		return cli.ExitUsage
 	}
 	s, err := loadSettings(getenv)
 	if err != nil {
@@ -68,7 +120,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	job := pitr.Job{Runner: runner, DatabaseURL: s.dbURL, Full: s.full, Diff: s.diff, Log: log, Report: report}
 	if args[0] == "backup" {
-		return backupOnce(ctx, job, args[1], stderr)
+		return backupOnce(ctx, job, args[1])
 	}
 	return schedule(ctx, job, func(msg string) {
 		toSentry(errors.New(msg))
@@ -95,23 +147,31 @@ func loadSettings(getenv func(string) string) (settings, error) {
 		errs = append(errs, errors.New("DATABASE_URL: required"))
 	}
 	var err error
-	if s.full, err = cron.ParseStandard(orDefault(getenv("PITR_FULL_SCHEDULE"), "0 2 * * 0")); err != nil {
+	if s.full, err = cron.ParseStandard(orDefault(getenv("PITR_FULL_SCHEDULE"), defaultFullSchedule)); err != nil {
 		errs = append(errs, errors.New("PITR_FULL_SCHEDULE: want a 5-field cron expression"))
 	}
-	if s.diff, err = cron.ParseStandard(orDefault(getenv("PITR_DIFF_SCHEDULE"), "0 2 * * 1-6")); err != nil {
+	if s.diff, err = cron.ParseStandard(orDefault(getenv("PITR_DIFF_SCHEDULE"), defaultDiffSchedule)); err != nil {
 		errs = append(errs, errors.New("PITR_DIFF_SCHEDULE: want a 5-field cron expression"))
 	}
 	return s, errors.Join(errs...)
 }
 
-// backupOnce takes one backup of type typ (full or diff) now.
-func backupOnce(ctx context.Context, job pitr.Job, typ string, stderr io.Writer) int {
-	t := pitr.BackupType(typ)
-	if t != pitr.Full && t != pitr.Diff {
-		fmt.Fprint(stderr, usage)
-		return 2
+// validArgs accepts "run" and "backup full|diff".
+func validArgs(args []string) bool {
+	switch {
+	case len(args) == 1 && args[0] == "run":
+		return true
+	case len(args) == 2 && args[0] == "backup":
+		t := pitr.BackupType(args[1])
+		return t == pitr.Full || t == pitr.Diff
 	}
-	if err := job.Once(ctx, t); err != nil {
+	return false
+}
+
+// backupOnce takes one backup of type typ (full or diff, checked by
+// validArgs) now.
+func backupOnce(ctx context.Context, job pitr.Job, typ string) int {
+	if err := job.Once(ctx, pitr.BackupType(typ)); err != nil {
 		return 1
 	}
 	return 0

@@ -4,13 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/helloagents/infra/backend/alert"
+	"github.com/helloagents/infra/backend/testkit"
 )
 
 func TestConfiguration(t *testing.T) {
@@ -53,31 +51,60 @@ func TestConfiguration(t *testing.T) {
 	}
 }
 
+// TestUsage: --help is the whole usage and exits 0; a bad command line
+// exits 2 with the synopsis before the configuration is read (the
+// environment here is empty: reading it would fail with "DATABASE_URL").
+func TestUsage(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want []string
+	}{
+		{"help", []string{"--help"}, 0, []string{"usage: pitrjob run\n       pitrjob backup full|diff\n",
+			"backup diff  take one differential backup now", `PITR_FULL_SCHEDULE (cron, UTC; default "0 2 * * 0")`,
+			`PITR_DIFF_SCHEDULE (default "0 2 * * 1-6")`, "ALERT_WEBHOOK_URL",
+			"Exit status: 0 ok (also --help), 1 a backup or the start failed, 2 usage or\nconfiguration error.", "  -h, --help"}},
+		{"-h", []string{"-h"}, 0, []string{"Exit status: 0 ok"}},
+		{"help after the command", []string{"backup", "--help"}, 0, []string{"Exit status: 0 ok"}},
+		{"no command", nil, 2, []string{"usage: pitrjob run", "pitrjob --help"}},
+		{"unknown command", []string{"restore"}, 2, []string{`unexpected arguments ["restore"]`}},
+		{"bad type", []string{"backup", "incr"}, 2, []string{`unexpected arguments ["backup" "incr"]`}},
+		{"no type", []string{"backup"}, 2, []string{"usage: pitrjob run"}},
+		{"extra", []string{"run", "now"}, 2, []string{"unexpected arguments"}},
+		{"unknown flag", []string{"--now", "run"}, 2, []string{"flag provided but not defined: -now", "Exit status"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), tc.args, func(string) string { return "" }, &stdout, &stderr)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d\n%s", code, tc.code, &stderr)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(stderr.String(), w) {
+					t.Errorf("stderr lacks %q:\n%s", w, &stderr)
+				}
+			}
+			if strings.Contains(stderr.String(), "DATABASE_URL: required") {
+				t.Error("the configuration was read before the command line was decided")
+			}
+		})
+	}
+}
+
 // TestStartFailureAlerts: when the stanza check cannot run (here the
 // database is unreachable), the job exits 1 and the on-call webhook hears
 // "WAL archive check failed" with the stack and region, and neither the
 // payload nor the log shows the database password or the webhook URL.
 func TestStartFailureAlerts(t *testing.T) {
-	var mu sync.Mutex
-	var got []alert.Payload
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var p alert.Payload
-		if err := json.NewDecoder(r.Body).Decode(&p); err != nil {
-			w.WriteHeader(http.StatusBadRequest)
-			return
-		}
-		mu.Lock()
-		got = append(got, p)
-		mu.Unlock()
-	}))
-	t.Cleanup(hook.Close)
+	hook := testkit.NewReceiver(t, 0, 0)
 	env := map[string]string{
 		"PGBACKREST_STANZA": "main", "PGBACKREST_PG1_PATH": "/var/lib/postgresql/data/pgdata",
 		"PGBACKREST_SPOOL_PATH": "/var/spool/pgbackrest", "PGBACKREST_REPO1_TYPE": "posix",
 		"PGBACKREST_REPO1_PATH": t.TempDir(), "PGBACKREST_REPO1_RETENTION_FULL": "2",
 		// Port 1 on loopback: nothing listens, the connection is refused.
 		"DATABASE_URL":       "postgres://u:hunter2@127.0.0.1:1/x?connect_timeout=2",
-		"ALERT_WEBHOOK_URL":  hook.URL + "/services/hook-token-SECRET",
+		"ALERT_WEBHOOK_URL":  hook.URL,
 		"ALERT_REGION":       "eu-west",
 		"SENTRY_ENVIRONMENT": "staging",
 	}
@@ -85,13 +112,12 @@ func TestStartFailureAlerts(t *testing.T) {
 	if code := run(context.Background(), []string{"run"}, func(k string) string { return env[k] }, &stdout, &stderr); code != 1 {
 		t.Fatalf("exit %d, want 1\n%s%s", code, stdout.String(), stderr.String())
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	got := testkit.Decode[alert.Payload](t, hook)
 	if len(got) != 1 || got[0].Event != "WAL archive check failed" || got[0].Stack != "staging" || got[0].Region != "eu-west" {
 		t.Fatalf("alerts %+v, want one \"WAL archive check failed\" for staging/eu-west", got)
 	}
 	body, _ := json.Marshal(got)
-	for _, leak := range []string{"hunter2", "hook-token-SECRET"} {
+	for _, leak := range []string{"hunter2", testkit.HookSecret} {
 		if strings.Contains(string(body)+stdout.String()+stderr.String(), leak) {
 			t.Errorf("%q appears in the alert or the log", leak)
 		}

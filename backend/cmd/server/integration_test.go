@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/helloagents/infra/backend/pgtest"
+	"github.com/helloagents/infra/backend/testkit"
 )
 
 // The whole server against a real PostgreSQL: healthy, database stopped,
@@ -21,7 +22,7 @@ func TestServerWithPostgres(t *testing.T) {
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 
 	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr syncBuffer
+	var stdout, stderr testkit.SyncBuffer
 	exited := make(chan int, 1)
 	go func() {
 		exited <- run(ctx, nil, envFunc(map[string]string{

@@ -41,7 +41,7 @@ labels their helloagents_build_info.
 
 exit status: 0 stopped cleanly (server), healthy (healthcheck), or help;
 1 invalid configuration, a failure to serve, or unhealthy (healthcheck);
-2 unknown command
+2 unknown command or unexpected arguments
 `
 
 func main() {
@@ -56,6 +56,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	switch cmd {
 	case "server", "serve":
+		// Decided before the configuration is read or a port opened: an
+		// argument here is a mistake (a flag the server does not have).
+		if len(args) > 0 {
+			fmt.Fprintf(stderr, "%s: unexpected arguments %q: configuration is the environment\n\n%s", cmd, args, usage)
+			return 2
+		}
 		return serve(ctx, getenv, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, args, getenv, stderr)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/helloagents/infra/backend/metrics"
 	"github.com/helloagents/infra/backend/pgtest"
+	"github.com/helloagents/infra/backend/testkit"
 )
 
 // metricsEnv is a server configuration with metrics on, against a
@@ -291,7 +292,7 @@ func TestMetricsStartFailures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var stdout, stderr syncBuffer
+			var stdout, stderr testkit.SyncBuffer
 			code := run(t.Context(), nil, envFunc(metricsEnv(t, port, tt.metrics)), &stdout, &stderr)
 			out := stderr.String()
 			if tt.inStdout {

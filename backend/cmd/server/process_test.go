@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/helloagents/infra/backend/testkit"
 )
 
 // buildServer compiles this command once per test binary run.
@@ -167,7 +169,7 @@ func TestHungDatabaseBoundedByTimeout(t *testing.T) {
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	ctx, cancel := context.WithCancel(context.Background())
 	exited := make(chan int, 1)
-	var out syncBuffer
+	var out testkit.SyncBuffer
 	go func() {
 		exited <- run(ctx, nil, envFunc(map[string]string{
 			"DATABASE_URL": "postgres://app@" + l.Addr().String() + "/x?sslmode=disable",

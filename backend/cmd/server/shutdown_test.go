@@ -22,6 +22,7 @@ import (
 
 	"github.com/helloagents/infra/backend/pgtest"
 	"github.com/helloagents/infra/backend/store"
+	"github.com/helloagents/infra/backend/testkit"
 )
 
 // stopBudget is the stop timeout the platform gives a backend container
@@ -33,7 +34,7 @@ const stopBudget = 30 * time.Second
 type serverProc struct {
 	base   string // http://127.0.0.1:port
 	cmd    *exec.Cmd
-	out    *syncBuffer
+	out    *testkit.SyncBuffer
 	exited chan error // receives cmd.Wait's result once
 }
 
@@ -43,7 +44,7 @@ type serverProc struct {
 func startServer(t *testing.T, bin string, env ...string) *serverProc {
 	t.Helper()
 	port := freePort(t)
-	p := &serverProc{base: fmt.Sprintf("http://127.0.0.1:%d", port), out: &syncBuffer{}, exited: make(chan error, 1)}
+	p := &serverProc{base: fmt.Sprintf("http://127.0.0.1:%d", port), out: &testkit.SyncBuffer{}, exited: make(chan error, 1)}
 	p.cmd = exec.CommandContext(context.Background(), bin) // ended by SIGTERM or the cleanup's Kill
 	p.cmd.Env = append(append(os.Environ(), "HOST=127.0.0.1", "PORT="+strconv.Itoa(port)), env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
@@ -310,7 +311,7 @@ func TestShutdownKeepAliveWrk(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, wrk, "-t2", "-c16", "-d300s", "--timeout", "10s", srv.base+"/api/v1/courses?limit=5")
-	out := &syncBuffer{}
+	out := &testkit.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -507,7 +508,7 @@ func serveInProcess(t *testing.T, dbURL string) string {
 	port := freePort(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	ctx, cancel := context.WithCancel(context.Background())
-	var out syncBuffer
+	var out testkit.SyncBuffer
 	exited := make(chan int, 1)
 	go func() {
 		exited <- run(ctx, nil, envFunc(map[string]string{
@@ -553,7 +554,7 @@ func waitCount(t *testing.T, c *atomic.Int64, n int64, limit time.Duration) {
 
 // waitLogged waits (bounded) until log holds at least n lines containing s
 // after the first line containing after ("" for the start).
-func waitLogged(t *testing.T, log *syncBuffer, after, s string, n int, limit time.Duration) {
+func waitLogged(t *testing.T, log *testkit.SyncBuffer, after, s string, n int, limit time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for countAfter(log.String(), after, s) < n {
@@ -595,13 +596,7 @@ func countAfter(log, after, s string) int {
 // requireWrk finds wrk (Debian package wrk): a failure under CI, a skip elsewhere.
 func requireWrk(t *testing.T) string {
 	t.Helper()
-	p, err := exec.LookPath("wrk")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("wrk not found (apt-get install wrk): %v", err)
-		}
-		t.Skipf("wrk not found (apt-get install wrk); skipping")
-	}
+	p := testkit.RequireTool(t, "wrk", "apt-get install wrk")
 	return p
 }
 

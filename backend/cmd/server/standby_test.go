@@ -14,6 +14,7 @@ import (
 	"github.com/helloagents/infra/backend/internal/archivetest"
 	"github.com/helloagents/infra/backend/pgtest"
 	"github.com/helloagents/infra/backend/store"
+	"github.com/helloagents/infra/backend/testkit"
 )
 
 // hotStandby starts a primary (schema migrated by a server of this
@@ -52,11 +53,11 @@ func migratePrimary(t *testing.T, dbURL string) {
 }
 
 // serveOn runs the server (in process) on dbURL until the test ends.
-func serveOn(t *testing.T, dbURL string) (base string, stdout *syncBuffer) {
+func serveOn(t *testing.T, dbURL string) (base string, stdout *testkit.SyncBuffer) {
 	t.Helper()
 	port := freePort(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	var out, stderr syncBuffer
+	var out, stderr testkit.SyncBuffer
 	exited := make(chan int, 1)
 	go func() {
 		exited <- run(ctx, nil, envFunc(map[string]string{
@@ -142,7 +143,7 @@ func TestStandbyServer(t *testing.T) {
 
 // waitLog waits (bounded) until the server's log says substr: info lines
 // are written in batches.
-func waitLog(t *testing.T, stdout *syncBuffer, substr string) {
+func waitLog(t *testing.T, stdout *testkit.SyncBuffer, substr string) {
 	t.Helper()
 	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(stdout.String(), substr); time.Sleep(100 * time.Millisecond) {
 		if time.Now().After(deadline) {

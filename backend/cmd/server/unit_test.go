@@ -54,3 +54,16 @@ func TestHelp(t *testing.T) {
 		t.Errorf("unknown command: exit %d", code)
 	}
 }
+
+// TestServeRejectsArguments: "server serve --port 9000" exits 2 before the
+// configuration is read (the empty environment would otherwise fail with
+// "DATABASE_URL") or a port is opened.
+func TestServeRejectsArguments(t *testing.T) {
+	for _, args := range [][]string{{"serve", "--port", "9000"}, {"server", "extra"}} {
+		var out, errOut bytes.Buffer
+		code := run(t.Context(), args, func(string) string { return "" }, &out, &errOut)
+		if code != 2 || !strings.Contains(errOut.String(), "unexpected arguments") || strings.Contains(errOut.String()+out.String(), "DATABASE_URL:") {
+			t.Errorf("%q: exit %d, want 2 with the usage\n%s%s", args, code, &out, &errOut)
+		}
+	}
+}

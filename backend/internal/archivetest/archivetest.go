@@ -24,18 +24,15 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/helloagents/infra/backend/testkit"
 )
 
 // RequirePGBackRest stops the test when pgbackrest is not on PATH: a
 // failure under CI, a skip on a developer's machine.
 func RequirePGBackRest(t testing.TB) {
 	t.Helper()
-	if _, err := exec.LookPath("pgbackrest"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("pgbackrest not found on PATH: %v", err)
-		}
-		t.Skip("pgbackrest not found on PATH (apt-get install pgbackrest); skipping")
-	}
+	testkit.RequireTool(t, "pgbackrest", "apt-get install pgbackrest")
 }
 
 // PostgresCred is the postgres user's credential when the test runs as
