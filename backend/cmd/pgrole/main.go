@@ -30,6 +30,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/helloagents/infra/backend/pitr"
+	"github.com/helloagents/infra/backend/replication"
 	"github.com/helloagents/infra/backend/standby"
 )
 
@@ -210,7 +211,7 @@ func printStatus(w io.Writer, st standby.Status, asJSON bool) error {
 	}
 	lag, last := "unknown", "none"
 	if l, ok := st.Lag(); ok {
-		lag = standby.FormatLag(l)
+		lag = replication.FormatLag(l)
 	}
 	if st.LastReplayAt != nil {
 		last = st.LastReplayAt.UTC().Format(time.RFC3339Nano)
