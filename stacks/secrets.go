@@ -3,6 +3,11 @@ package stacks
 import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/helloagents/infra/backend/alert"
+	"github.com/helloagents/infra/backend/labels"
+	"github.com/helloagents/infra/backend/pgbackup"
+	"github.com/helloagents/infra/backend/postgres"
+	"github.com/helloagents/infra/backend/server"
 	"github.com/helloagents/infra/components"
 )
 
@@ -23,22 +28,16 @@ type secretSpec struct {
 	required func(c Config) bool
 	// env is the variable each container role reads it from; a role not
 	// listed never gets it.
-	env map[components.Role]string
+	env map[labels.ContainerRole]string
 	// inFile is, for a secret rendered into a configuration file of the
 	// monitoring (never a variable of its own), the variable that carries
 	// that file into each container role that gets it.
-	inFile map[components.Role]string
+	inFile map[labels.ContainerRole]string
 	// output is the Pulumi secret the Secrets component made of it, and
 	// whether c's containers get it (false: not configured, or of no use
 	// in c's environment).
 	output func(s *components.Secrets, c Config) (pulumi.StringOutput, bool)
 }
-
-// Container variables of the configured secrets.
-const (
-	envSentryDSN       = "SENTRY_DSN"
-	envAlertWebhookURL = components.AlertWebhookEnv
-)
 
 // Conditions of secretTable's rows.
 func always(Config) bool { return true }
@@ -60,24 +59,24 @@ func secretTable() []secretSpec {
 			arg: func(a *components.SecretsArgs) *string { return &a.CloudflareAPIToken }, required: always},
 		{key: keyR2AccessKeyID, field: func(s *Secrets) *Secret { return &s.R2AccessKeyID },
 			arg: func(a *components.SecretsArgs) *string { return &a.R2AccessKeyID }, required: always,
-			env: map[components.Role]string{
-				components.RoleBackup:   "AWS_ACCESS_KEY_ID",
-				components.RolePostgres: components.RepositoryKeyEnv, components.RolePITR: components.RepositoryKeyEnv},
+			env: map[labels.ContainerRole]string{
+				labels.RoleBackup:   pgbackup.EnvAccessKeyID,
+				labels.RolePostgres: postgres.EnvRepo1S3Key, labels.RolePITR: postgres.EnvRepo1S3Key},
 			output: offSite(func(s *components.Secrets) pulumi.StringOutput { return s.R2AccessKeyID })},
 		{key: keyR2SecretAccessKey, field: func(s *Secrets) *Secret { return &s.R2SecretAccessKey },
 			arg: func(a *components.SecretsArgs) *string { return &a.R2SecretAccessKey }, required: always,
-			env: map[components.Role]string{
-				components.RoleBackup:   "AWS_SECRET_ACCESS_KEY",
-				components.RolePostgres: components.RepositorySecretEnv, components.RolePITR: components.RepositorySecretEnv},
+			env: map[labels.ContainerRole]string{
+				labels.RoleBackup:   pgbackup.EnvSecretAccessKey,
+				labels.RolePostgres: postgres.EnvRepo1S3KeySecret, labels.RolePITR: postgres.EnvRepo1S3KeySecret},
 			output: offSite(func(s *components.Secrets) pulumi.StringOutput { return s.R2SecretAccessKey })},
 		{key: keySentryDSN, field: func(s *Secrets) *Secret { return &s.SentryDSN },
 			arg: func(a *components.SecretsArgs) *string { return &a.SentryDSN }, required: always,
-			env: map[components.Role]string{
-				components.RoleBackend: envSentryDSN, components.RoleBackup: envSentryDSN, components.RolePITR: envSentryDSN},
+			env: map[labels.ContainerRole]string{
+				labels.RoleBackend: server.EnvSentryDSN, labels.RoleBackup: pgbackup.EnvSentryDSN, labels.RolePITR: postgres.EnvSentryDSN},
 			output: func(s *components.Secrets, _ Config) (pulumi.StringOutput, bool) { return s.SentryDSN, s.HasSentryDSN }},
 		{key: keyAIAPIKey, field: func(s *Secrets) *Secret { return &s.AIAPIKey },
 			arg: func(a *components.SecretsArgs) *string { return &a.AIAPIKey }, required: always,
-			env:    map[components.Role]string{components.RoleBackend: "AI_API_KEY"},
+			env:    map[labels.ContainerRole]string{labels.RoleBackend: server.EnvAIAPIKey},
 			output: func(s *components.Secrets, _ Config) (pulumi.StringOutput, bool) { return s.AIAPIKey, s.HasAIAPIKey }},
 		// Staging pushes; any environment with a registry user pulls with it.
 		{key: keyRegistryPassword, field: func(s *Secrets) *Secret { return &s.RegistryPassword },
@@ -86,8 +85,8 @@ func secretTable() []secretSpec {
 		// Required only as the alternative to alert emails (validateAlerts).
 		{key: keyAlertWebhookURL, field: func(s *Secrets) *Secret { return &s.AlertWebhookURL },
 			arg: func(a *components.SecretsArgs) *string { return &a.AlertWebhookURL }, required: never,
-			env:    map[components.Role]string{components.RoleBackup: envAlertWebhookURL, components.RolePITR: envAlertWebhookURL},
-			inFile: map[components.Role]string{components.RoleAlertmanager: components.EnvAlertmanagerConfig},
+			env:    map[labels.ContainerRole]string{labels.RoleBackup: alert.EnvURL, labels.RolePITR: alert.EnvURL},
+			inFile: map[labels.ContainerRole]string{labels.RoleAlertmanager: components.EnvAlertmanagerConfig},
 			output: func(s *components.Secrets, _ Config) (pulumi.StringOutput, bool) {
 				return s.AlertWebhookURL, s.HasAlertWebhookURL
 			}},
@@ -97,11 +96,11 @@ func secretTable() []secretSpec {
 		{key: keyMonitoringRemoteWritePassword, field: func(s *Secrets) *Secret { return &s.MonitoringRemoteWritePassword },
 			arg:      func(a *components.SecretsArgs) *string { return &a.MonitoringRemoteWritePassword },
 			required: never,
-			inFile:   map[components.Role]string{components.RolePrometheus: components.EnvPrometheusConfig}},
+			inFile:   map[labels.ContainerRole]string{labels.RolePrometheus: components.EnvPrometheusConfig}},
 		{key: keyMonitoringSMTPPassword, field: func(s *Secrets) *Secret { return &s.MonitoringSMTPPassword },
 			arg:      func(a *components.SecretsArgs) *string { return &a.MonitoringSMTPPassword },
 			required: never,
-			inFile:   map[components.Role]string{components.RoleAlertmanager: components.EnvAlertmanagerConfig}},
+			inFile:   map[labels.ContainerRole]string{labels.RoleAlertmanager: components.EnvAlertmanagerConfig}},
 	}
 }
 
@@ -124,7 +123,7 @@ func (s Secrets) args(into *components.SecretsArgs) {
 
 // secretEnv is the configured secrets containers of role get in c, by
 // variable: every row that names the role and that c hands out.
-func secretEnv(role components.Role, secrets *components.Secrets, c Config) map[string]pulumi.StringInput {
+func secretEnv(role labels.ContainerRole, secrets *components.Secrets, c Config) map[string]pulumi.StringInput {
 	env := map[string]pulumi.StringInput{}
 	for _, spec := range secretTable() {
 		name, ok := spec.env[role]

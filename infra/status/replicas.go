@@ -9,7 +9,7 @@ import (
 	"os/exec"
 	"strings"
 
-	"github.com/helloagents/infra/components"
+	"github.com/helloagents/infra/backend/labels"
 )
 
 // Replica is one backend container as its Docker engine reports it.
@@ -37,9 +37,9 @@ type dockerCLI struct{}
 
 func (dockerCLI) Backend(ctx context.Context, dockerHost, stack, region string) ([]Replica, error) {
 	args := []string{"--host", dockerHost, "ps", "--all",
-		"--filter", "label=" + components.LabelStack + "=" + stack,
-		"--filter", "label=" + components.LabelRegion + "=" + region,
-		"--filter", "label=" + components.LabelRole + "=" + string(components.RoleBackend),
+		"--filter", "label=" + labels.Stack + "=" + stack,
+		"--filter", "label=" + labels.Region + "=" + region,
+		"--filter", "label=" + labels.Role + "=" + string(labels.RoleBackend),
 		"--format", "{{json .}}"}
 	var stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, "docker", args...)

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/helloagents/infra/backend/pitr"
+	"github.com/helloagents/infra/backend/postgres"
 )
 
 // Exit codes, as infra/promote's.
@@ -104,7 +105,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (f 
 	fs.StringVar(&f.name, "name", "", "stop at this restore point (SELECT pg_create_restore_point('name'))")
 	fs.StringVar(&f.set, "set", "", "restore this backup (label from pgbackrest info) instead of the newest suitable one")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "check the guard rails and show the plan; change nothing")
-	fs.StringVar(&f.pgBin, "pg-bin", envOr(getenv, "PG_BIN", "/usr/lib/postgresql/15/bin"), "PostgreSQL programs")
+	fs.StringVar(&f.pgBin, "pg-bin", envOr(getenv, postgres.EnvPGBin, "/usr/lib/postgresql/15/bin"), "PostgreSQL programs")
 	fs.DurationVar(&f.timeout, "timeout", time.Hour, "bound on the WAL replay")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage)
