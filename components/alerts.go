@@ -8,15 +8,8 @@ import (
 
 	"github.com/pulumi/pulumi-cloudflare/sdk/v5/go/cloudflare"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-)
 
-// Cloudflare notification alert types the platform declares (the API's
-// snake_case names; the SDK docs print them camelCased).
-const (
-	AlertLoadBalancingHealth = "load_balancing_health_alert"
-	AlertHealthCheckStatus   = "health_check_status_notification"
-	AlertTunnelHealth        = "tunnel_health_event"
-	AlertUniversalSSL        = "universal_ssl_event_type"
+	"github.com/helloagents/infra/backend/labels"
 )
 
 // Filter values: both directions are reported, so the on-call engineer also
@@ -136,9 +129,9 @@ func (ap *alertPolicies) create(name string) error {
 		ids                      map[string]pulumi.StringOutput
 		filters                  func(id pulumi.StringOutput) *cloudflare.NotificationPolicyFiltersArgs
 	}{
-		{"pool", AlertLoadBalancingHealth, "load balancer pool %s health", ap.args.Pools, poolFilters},
-		{"health", AlertHealthCheckStatus, "health check %s status", ap.args.HealthChecks, healthCheckFilters},
-		{"tunnel", AlertTunnelHealth, "tunnel %s health", ap.args.Tunnels, tunnelFilters},
+		{"pool", labels.AlertLoadBalancingHealth, "load balancer pool %s health", ap.args.Pools, poolFilters},
+		{"health", labels.AlertHealthCheckStatus, "health check %s status", ap.args.HealthChecks, healthCheckFilters},
+		{"tunnel", labels.AlertTunnelHealth, "tunnel %s health", ap.args.Tunnels, tunnelFilters},
 	} {
 		for _, region := range slices.Sorted(maps.Keys(kind.ids)) {
 			logical := fmt.Sprintf("%s-%s-%s", name, region, kind.suffix)
@@ -147,7 +140,7 @@ func (ap *alertPolicies) create(name string) error {
 			}
 		}
 	}
-	return ap.policy(name+"-ssl", AlertUniversalSSL, "zone certificate (Universal SSL)",
+	return ap.policy(name+"-ssl", labels.AlertUniversalSSL, "zone certificate (Universal SSL)",
 		&cloudflare.NotificationPolicyFiltersArgs{Zones: pulumi.ToStringArray([]string{ap.args.ZoneID})})
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/helloagents/infra/backend/labels"
 	"github.com/helloagents/infra/components"
 	"github.com/helloagents/infra/healthcheck"
 	"github.com/helloagents/infra/internal/mocktest"
@@ -61,8 +62,8 @@ func TestAlertsOnePolicyPerPoolHealthCheckAndTunnel(t *testing.T) {
 		byType[str(p, "alertType")] = append(byType[str(p, "alertType")], p)
 	}
 	want := map[string]int{
-		components.AlertLoadBalancingHealth: 2, components.AlertHealthCheckStatus: 1,
-		components.AlertTunnelHealth: 2, components.AlertUniversalSSL: 1,
+		labels.AlertLoadBalancingHealth: 2, labels.AlertHealthCheckStatus: 1,
+		labels.AlertTunnelHealth: 2, labels.AlertUniversalSSL: 1,
 	}
 	for typ, n := range want {
 		if len(byType[typ]) != n {
@@ -91,16 +92,16 @@ func TestAlertsOnePolicyPerPoolHealthCheckAndTunnel(t *testing.T) {
 			t.Errorf("%s filters.%s cover %v, want %v", typ, key, got, wantIDs)
 		}
 	}
-	check(components.AlertLoadBalancingHealth, "poolIds", []string{"pool-eu", "pool-us"}, "newHealths", []string{"Unhealthy", "Healthy"})
-	check(components.AlertHealthCheckStatus, "healthCheckIds", []string{"hc-solo"}, "statuses", []string{"Unhealthy", "Healthy"})
-	check(components.AlertTunnelHealth, "tunnelIds", []string{"tunnel-eu", "tunnel-us"}, "newStatuses",
+	check(labels.AlertLoadBalancingHealth, "poolIds", []string{"pool-eu", "pool-us"}, "newHealths", []string{"Unhealthy", "Healthy"})
+	check(labels.AlertHealthCheckStatus, "healthCheckIds", []string{"hc-solo"}, "statuses", []string{"Unhealthy", "Healthy"})
+	check(labels.AlertTunnelHealth, "tunnelIds", []string{"tunnel-eu", "tunnel-us"}, "newStatuses",
 		[]string{"TUNNEL_STATUS_TYPE_DEGRADED", "TUNNEL_STATUS_TYPE_DOWN", "TUNNEL_STATUS_TYPE_HEALTHY"})
-	for _, p := range byType[components.AlertLoadBalancingHealth] {
+	for _, p := range byType[labels.AlertLoadBalancingHealth] {
 		if s := filter(p, "eventSources"); !slices.Equal(s, []string{"pool", "origin"}) {
 			t.Errorf("%s: eventSources %v", p.Name, s)
 		}
 	}
-	if z := filter(byType[components.AlertUniversalSSL][0], "zones"); !slices.Equal(z, []string{"zone"}) {
+	if z := filter(byType[labels.AlertUniversalSSL][0], "zones"); !slices.Equal(z, []string{"zone"}) {
 		t.Errorf("SSL policy zones %v, want [zone]", z)
 	}
 

@@ -12,6 +12,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/helloagents/infra/backend/health"
+	"github.com/helloagents/infra/backend/labels"
+	"github.com/helloagents/infra/backend/server"
 	"github.com/helloagents/infra/healthcheck"
 )
 
@@ -122,27 +124,24 @@ func replicaArgs(args *BackendServiceArgs, img, fingerprint pulumi.StringOutput,
 			docker.ContainerNetworksAdvancedArgs{Name: args.Host.EgressNetworkName, Aliases: pulumi.ToStringArray([]string{BackendAlias})},
 		},
 		Labels: docker.ContainerLabelArray{
-			docker.ContainerLabelArgs{Label: pulumi.String("helloagents.replica"), Value: pulumi.Sprintf("%d", i)},
+			docker.ContainerLabelArgs{Label: pulumi.String(labels.Replica), Value: pulumi.Sprintf("%d", i)},
 		},
 	}
-	harden(c, args.User, args.Limits, args.Host.Identity(RoleBackend))
+	harden(c, args.User, args.Limits, args.Host.Identity(labels.RoleBackend))
 	return c
 }
 
 func backendEnv(args *BackendServiceArgs) map[string]string {
-	plain := StopFor(RoleBackend).withDrainEnv(map[string]string{"HOST": "0.0.0.0", "PORT": fmt.Sprint(args.Port)})
+	plain := StopFor(labels.RoleBackend).withDrainEnv(map[string]string{server.EnvHost: "0.0.0.0", server.EnvPort: fmt.Sprint(args.Port)})
 	if args.MetricsPort != 0 {
-		plain[EnvMetricsPort] = fmt.Sprint(args.MetricsPort)
+		plain[server.EnvMetricsPort] = fmt.Sprint(args.MetricsPort)
 	}
 	maps.Copy(plain, args.Env)
 	return plain
 }
 
 // Variables of the backend's metrics (backend/README.md).
-const (
-	EnvMetricsPort      = "METRICS_PORT"
-	EnvImageFingerprint = "IMAGE_FINGERPRINT"
-)
+const ()
 
 // imageFingerprintEnv is IMAGE_FINGERPRINT, the fingerprint label of the
 // replicas' helloagents_build_info: the digest of the image they run, as
@@ -155,7 +154,7 @@ func imageFingerprintEnv(ref pulumi.StringInput) pulumi.StringOutput {
 		if _, digest, ok := strings.Cut(r, "@"); ok {
 			r = digest
 		}
-		return EnvImageFingerprint + "=" + r
+		return server.EnvImageFingerprint + "=" + r
 	}).(pulumi.StringOutput)
 }
 

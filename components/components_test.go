@@ -234,7 +234,7 @@ func TestDatabaseDevAndCloud(t *testing.T) {
 			if pg.DeleteBeforeReplace == nil || !*pg.DeleteBeforeReplace {
 				t.Errorf("postgres deleteBeforeReplace %v, want explicitly true: two servers must never share the volume", pg.DeleteBeforeReplace)
 			}
-			if got := labels(pg); got["helloagents.role"] != "postgres" || got["helloagents.region"] != "eu" {
+			if got := labelMap(pg); got["helloagents.role"] != "postgres" || got["helloagents.region"] != "eu" {
 				t.Errorf("postgres labels %v", got)
 			}
 			job, _ := m.Named(restype.DockerContainer, "db-eu-backup")
@@ -307,7 +307,7 @@ func TestBackendServiceReplicas(t *testing.T) {
 		if c.DeleteBeforeReplace == nil || *c.DeleteBeforeReplace {
 			t.Errorf("%s deleteBeforeReplace %v, want explicitly false (create the successor first)", c.Name, c.DeleteBeforeReplace)
 		}
-		if got := labels(c); got["helloagents.role"] != "backend" || got["helloagents.region"] != "eu" || got["helloagents.stack"] != "test" {
+		if got := labelMap(c); got["helloagents.role"] != "backend" || got["helloagents.region"] != "eu" || got["helloagents.stack"] != "test" {
 			t.Errorf("%s labels %v", c.Name, got)
 		}
 	}
@@ -411,15 +411,15 @@ func TestProxy(t *testing.T) {
 				mocktest.Unwrap(ports[0].ObjectValue()["external"]).NumberValue() != 8000):
 				t.Errorf("dev proxy ports %v, want 127.0.0.1:8000", ports)
 			}
-			if got := labels(c); got["helloagents.role"] != "proxy" {
+			if got := labelMap(c); got["helloagents.role"] != "proxy" {
 				t.Errorf("proxy labels %v", got)
 			}
 		})
 	}
 }
 
-// labels returns a container's labels as a map.
-func labels(c mocktest.Resource) map[string]string {
+// labelMap returns a container's labels as a map.
+func labelMap(c mocktest.Resource) map[string]string {
 	out := map[string]string{}
 	for _, l := range arr(c.Inputs["labels"]) {
 		o := mocktest.Unwrap(l).ObjectValue()

@@ -7,6 +7,7 @@ import (
 	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/helloagents/infra/backend/alert"
 	"github.com/helloagents/infra/backend/labels"
 	"github.com/helloagents/infra/components/canonical"
 	"github.com/helloagents/infra/healthcheck"
@@ -22,38 +23,11 @@ type Limits struct {
 	MaxRestarts int
 }
 
-// Role says what a container is for. It is stamped on every container as
-// the label helloagents.role, so operators filter with
-// `docker ps --filter label=helloagents.role=backend` and the policy pack
-// judges a container by what it is, not by guessing from its variables.
-type Role string
-
-// The roles of the platform's containers, defined in backend/labels for the
-// tools that filter by them without linking the SDKs.
-const (
-	RoleBackend      Role = labels.RoleBackend
-	RolePostgres     Role = labels.RolePostgres
-	RoleBackup       Role = labels.RoleBackup
-	RolePITR         Role = labels.RolePITR
-	RoleProxy        Role = labels.RoleProxy
-	RoleTunnel       Role = labels.RoleTunnel
-	RolePrometheus   Role = labels.RolePrometheus
-	RoleAlertmanager Role = labels.RoleAlertmanager
-	RolePGExporter   Role = labels.RolePGExporter
-)
-
-// Label keys stamped on every container (see Identity).
-const (
-	LabelStack  = labels.Stack
-	LabelRegion = labels.Region
-	LabelRole   = labels.Role
-)
-
 // Identity names the stack, region and role a container belongs to.
 type Identity struct {
 	Stack  string
 	Region string
-	Role   Role
+	Role   labels.ContainerRole
 }
 
 // harden applies the platform's container baseline to args: a numeric
@@ -87,11 +61,11 @@ func harden(args *docker.ContainerArgs, user string, l Limits, id Identity) {
 	StopFor(id.Role).apply(args)
 	args.LogDriver = pulumi.String("json-file")
 	args.LogOpts = pulumi.StringMap{"max-size": pulumi.String("10m"), "max-file": pulumi.String("3")}
-	labels, _ := args.Labels.(docker.ContainerLabelArray)
-	args.Labels = append(labels,
-		docker.ContainerLabelArgs{Label: pulumi.String(LabelStack), Value: pulumi.String(id.Stack)},
-		docker.ContainerLabelArgs{Label: pulumi.String(LabelRegion), Value: pulumi.String(id.Region)},
-		docker.ContainerLabelArgs{Label: pulumi.String(LabelRole), Value: pulumi.String(string(id.Role))},
+	set, _ := args.Labels.(docker.ContainerLabelArray)
+	args.Labels = append(set,
+		docker.ContainerLabelArgs{Label: pulumi.String(labels.Stack), Value: pulumi.String(id.Stack)},
+		docker.ContainerLabelArgs{Label: pulumi.String(labels.Region), Value: pulumi.String(id.Region)},
+		docker.ContainerLabelArgs{Label: pulumi.String(labels.Role), Value: pulumi.String(string(id.Role))},
 	)
 }
 
@@ -134,8 +108,8 @@ func secretVars(configured map[string]pulumi.StringInput) map[string]pulumi.Stri
 
 // alertRegion names region in the alerts of a job that has the webhook.
 func alertRegion(plain map[string]string, secret map[string]pulumi.StringInput, region string) {
-	if _, ok := secret[AlertWebhookEnv]; ok {
-		plain["ALERT_REGION"] = region
+	if _, ok := secret[alert.EnvURL]; ok {
+		plain[alert.EnvRegion] = region
 	}
 }
 

@@ -7,6 +7,10 @@ import (
 	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/helloagents/infra/backend/labels"
+	"github.com/helloagents/infra/backend/pgbackup"
+	"github.com/helloagents/infra/backend/postgres"
+	"github.com/helloagents/infra/backend/replication"
 	"github.com/helloagents/infra/healthcheck"
 )
 
@@ -43,22 +47,12 @@ type DatabaseArgs struct {
 	Standby bool
 }
 
-// Roles of a region's Postgres, the PG_ROLE the image's entrypoint
-// (backend/postgres-entrypoint.sh) starts it as.
-const (
-	PGRolePrimary = "primary"
-	PGRoleStandby = "standby"
-)
-
-// EnvPGRole is the variable that carries the role.
-const EnvPGRole = "PG_ROLE"
-
 // role is the PG_ROLE of the database args describe.
 func (a *DatabaseArgs) role() string {
 	if a.Standby {
-		return PGRoleStandby
+		return string(replication.Standby)
 	}
-	return PGRolePrimary
+	return string(replication.Primary)
 }
 
 // BackupArgs wire the pgbackup job (backend/cmd/pgbackup) of one region.
@@ -81,7 +75,7 @@ type BackupArgs struct {
 	S3Endpoint string
 	// SecretEnv is the configured secrets the job reads, by variable (the
 	// stack's secret table decides which): R2's keys, SENTRY_DSN for failed
-	// runs, AlertWebhookEnv for failed runs and stale backups. DATABASE_URL
+	// runs, ALERT_WEBHOOK_URL for failed runs and stale backups. DATABASE_URL
 	// is added here.
 	SecretEnv map[string]pulumi.StringInput
 	// SentryEnvironment tags the job's Sentry events.
@@ -168,7 +162,7 @@ func (d *Database) postgres(ctx *pulumi.Context, name string, args *DatabaseArgs
 		}
 		args.PITR.archive(pg, args.User, pv)
 	}
-	harden(pg, args.RunAs, args.Limits, args.Host.Identity(RolePostgres))
+	harden(pg, args.RunAs, args.Limits, args.Host.Identity(labels.RolePostgres))
 	// Two servers must never share one data volume: Postgres is replaced
 	// delete-before-create, and nothing a release changes replaces it.
 	if _, err := docker.NewContainer(ctx, name+"-postgres", pg, append(in, pulumi.DeleteBeforeReplace(true))...); err != nil {
@@ -184,15 +178,15 @@ func (d *Database) postgresArgs(args *DatabaseArgs, image pulumi.StringOutput, d
 		Name:  pulumi.Sprintf("%s-postgres", args.Prefix),
 		Image: image,
 		Envs: env(map[string]string{
-			"POSTGRES_DB":   args.Name,
-			"POSTGRES_USER": args.User,
+			postgres.EnvDB:   args.Name,
+			postgres.EnvUser: args.User,
 			// A subdirectory, so initdb never meets the volume's lost+found.
-			"PGDATA": "/var/lib/postgresql/data/pgdata",
+			postgres.EnvPGData: "/var/lib/postgresql/data/pgdata",
 			// Changing it replaces the container (delete before create,
 			// the data volume kept): the entrypoint promotes nothing itself
 			// but re-seeds a former primary as a standby on start.
-			EnvPGRole: args.role(),
-		}, map[string]pulumi.StringInput{"POSTGRES_PASSWORD": args.Password}),
+			postgres.EnvRole: args.role(),
+		}, map[string]pulumi.StringInput{postgres.EnvPassword: args.Password}),
 		Healthcheck: dockerHealthcheck(args.HealthCheck, []string{
 			"CMD", "pg_isready", "-U", args.User, "-d", args.Name, "-h", "127.0.0.1",
 		}),
@@ -257,7 +251,7 @@ func (d *Database) backupJob(ctx *pulumi.Context, name string, args *DatabaseArg
 			return err
 		}
 	}
-	harden(job, b.RunAs, b.Limits, args.Host.Identity(RoleBackup))
+	harden(job, b.RunAs, b.Limits, args.Host.Identity(labels.RoleBackup))
 	if _, err := docker.NewContainer(ctx, name+"-backup", job, in...); err != nil {
 		return fmt.Errorf("backup container for region %s: %w", args.Region, err)
 	}
@@ -269,20 +263,20 @@ func (d *Database) backupJob(ctx *pulumi.Context, name string, args *DatabaseArg
 func (d *Database) backupEnv(args *DatabaseArgs) (map[string]string, map[string]pulumi.StringInput) {
 	b := args.Backup
 	plain := map[string]string{
-		"BACKUP_DESTINATION":    b.Destination,
-		"BACKUP_SCHEDULE":       b.Schedule,
-		"BACKUP_RETENTION_DAYS": strconv.Itoa(b.RetentionDays),
-		"BACKUP_KEEP_LAST":      strconv.Itoa(b.KeepLast),
+		pgbackup.EnvDestination:   b.Destination,
+		pgbackup.EnvSchedule:      b.Schedule,
+		pgbackup.EnvRetentionDays: strconv.Itoa(b.RetentionDays),
+		pgbackup.EnvKeepLast:      strconv.Itoa(b.KeepLast),
 	}
 	if b.SentryEnvironment != "" {
-		plain["SENTRY_ENVIRONMENT"] = b.SentryEnvironment
+		plain[pgbackup.EnvSentryEnvironment] = b.SentryEnvironment
 	}
 	secret := secretVars(b.SecretEnv)
-	secret["DATABASE_URL"] = d.URL
+	secret[pgbackup.EnvDatabaseURL] = d.URL
 	if b.S3Endpoint != "" {
-		plain["BACKUP_S3_ENDPOINT"] = b.S3Endpoint
+		plain[pgbackup.EnvS3Endpoint] = b.S3Endpoint
 		// R2 has a single region, which S3 clients must call "auto".
-		plain["BACKUP_S3_REGION"] = "auto"
+		plain[pgbackup.EnvS3Region] = "auto"
 	}
 	alertRegion(plain, secret, args.Region)
 	return plain, secret

@@ -8,6 +8,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/helloagents/infra/backend/alertmanager"
+	"github.com/helloagents/infra/backend/labels"
+	"github.com/helloagents/infra/backend/pgexporter"
 	promimage "github.com/helloagents/infra/backend/prometheus"
 )
 
@@ -62,13 +64,6 @@ const (
 // EnvPrometheusRetention is how long the Prometheus image keeps samples
 // (its entrypoint's --storage.tsdb.retention.time, backend/prometheus).
 const EnvPrometheusRetention = promimage.EnvRetention
-
-// LabelConfig carries a digest of the files a monitoring container is given.
-// The docker provider replaces a container whose environment changes (env
-// forces a new container); the files are secrets and show as such in a
-// diff, so this label is what tells the reader that the configuration
-// changed and which one a running container has.
-const LabelConfig = "helloagents.config"
 
 // MonitoringImages are the references of the three monitoring images
 // (backend/prometheus.Dockerfile, alertmanager.Dockerfile,
@@ -202,7 +197,7 @@ func prometheus(ctx *pulumi.Context, name string, args *MonitoringArgs, in []pul
 		NetworksAdvanced: bothNetworks(args.Host, PrometheusAlias),
 	}
 	publish(c, PrometheusPort, args.PrometheusHostPort)
-	harden(c, args.User, args.PrometheusLimits, args.Host.Identity(RolePrometheus))
+	harden(c, args.User, args.PrometheusLimits, args.Host.Identity(labels.RolePrometheus))
 	return docker.NewContainer(ctx, name+"-prometheus", c, append(in, pulumi.DeleteBeforeReplace(true))...)
 }
 
@@ -234,7 +229,7 @@ func alertmanagerContainer(ctx *pulumi.Context, name string, args *MonitoringArg
 		NetworksAdvanced: bothNetworks(args.Host, AlertmanagerAlias),
 	}
 	publish(c, AlertmanagerPort, args.AlertmanagerHostPort)
-	harden(c, args.User, args.AlertmanagerLimits, args.Host.Identity(RoleAlertmanager))
+	harden(c, args.User, args.AlertmanagerLimits, args.Host.Identity(labels.RoleAlertmanager))
 	return docker.NewContainer(ctx, name+"-alertmanager", c, append(in, pulumi.DeleteBeforeReplace(true))...)
 }
 
@@ -249,12 +244,12 @@ func pgExporter(ctx *pulumi.Context, name string, args *MonitoringArgs, in []pul
 	c := &docker.ContainerArgs{
 		Name:  pulumi.Sprintf("%s-pgexporter", args.Host.Prefix),
 		Image: img,
-		Envs:  env(nil, map[string]pulumi.StringInput{"DATA_SOURCE_NAME": args.DatabaseURL}),
+		Envs:  env(nil, map[string]pulumi.StringInput{pgexporter.EnvDataSourceName: args.DatabaseURL}),
 		NetworksAdvanced: docker.ContainerNetworksAdvancedArray{
 			docker.ContainerNetworksAdvancedArgs{Name: args.Host.PrivateNetworkName, Aliases: pulumi.ToStringArray([]string{PGExporterAlias})},
 		},
 	}
-	harden(c, args.User, args.ExporterLimits, args.Host.Identity(RolePGExporter))
+	harden(c, args.User, args.ExporterLimits, args.Host.Identity(labels.RolePGExporter))
 	return docker.NewContainer(ctx, name+"-pgexporter", c, append(in, pulumi.DeleteBeforeReplace(true))...)
 }
 
@@ -285,7 +280,7 @@ func configTmpfs(dir, user string) pulumi.StringMap {
 	}
 }
 
-// configLabel is the LabelConfig label over the contents of files: a
+// configLabel is the labels.Config label over the contents of files: a
 // truncated SHA-256 that reveals nothing of them, so it is not secret.
 func configLabel(files ...pulumi.StringInput) docker.ContainerLabelArray {
 	parts := pulumi.Array{}
@@ -300,7 +295,7 @@ func configLabel(files ...pulumi.StringInput) docker.ContainerLabelArray {
 		return fingerprint("monitoring config", strs...)
 	}).(pulumi.StringOutput)
 	return docker.ContainerLabelArray{docker.ContainerLabelArgs{
-		Label: pulumi.String(LabelConfig),
+		Label: pulumi.String(labels.Config),
 		Value: pulumi.Unsecret(digest).(pulumi.StringOutput),
 	}}
 }

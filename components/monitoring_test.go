@@ -8,6 +8,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/helloagents/infra/backend/labels"
 	"github.com/helloagents/infra/components"
 	"github.com/helloagents/infra/internal/mocktest"
 	"github.com/helloagents/infra/policy/restype"
@@ -142,9 +143,9 @@ func TestMonitoringContainers(t *testing.T) {
 				t.Errorf("command %q, want %q", cmd, tc.flags)
 			}
 			if tc.files != nil {
-				v, ok := label(c, components.LabelConfig)
+				v, ok := label(c, labels.Config)
 				if !ok || v.IsSecret() || len(mocktest.Unwrap(v).StringValue()) != 10 {
-					t.Errorf("label %s = %v, want a plain 10-digit digest of the files", components.LabelConfig, v)
+					t.Errorf("label %s = %v, want a plain 10-digit digest of the files", labels.Config, v)
 				}
 			}
 		})
@@ -212,7 +213,7 @@ func checkMonitoringContainer(t *testing.T, c mocktest.Resource, role, name stri
 	if got := str(c, "name"); got != name {
 		t.Errorf("name %q, want %q", got, name)
 	}
-	if v, _ := label(c, components.LabelRole); mocktest.Unwrap(v).StringValue() != role {
+	if v, _ := label(c, labels.Role); mocktest.Unwrap(v).StringValue() != role {
 		t.Errorf("role label %v, want %s", v, role)
 	}
 	if str(c, "user") != "65532:65532" || !mocktest.Unwrap(c.Inputs["readOnly"]).BoolValue() {
@@ -221,7 +222,7 @@ func checkMonitoringContainer(t *testing.T, c mocktest.Resource, role, name stri
 	if drops := mocktest.Strings(mocktest.Unwrap(c.Inputs["capabilities"]).ObjectValue()["drops"]); !slices.Equal(drops, []string{"ALL"}) {
 		t.Errorf("capability drops %v", drops)
 	}
-	stop := components.StopFor(components.Role(role))
+	stop := components.StopFor(labels.ContainerRole(role))
 	if mocktest.Unwrap(c.Inputs["destroyGraceSeconds"]).NumberValue() != float64(stop.GraceSeconds()) {
 		t.Errorf("destroyGraceSeconds %v, want %d", c.Inputs["destroyGraceSeconds"], stop.GraceSeconds())
 	}
@@ -283,7 +284,7 @@ func TestMonitoringConfigLabel(t *testing.T) {
 		m := runMonitoring(t, promCfg, amCfg, 0, 0)
 		out := map[string]string{}
 		for _, r := range m.ByType(restype.DockerContainer) {
-			if v, ok := label(r, components.LabelConfig); ok {
+			if v, ok := label(r, labels.Config); ok {
 				out[r.Name] = mocktest.Unwrap(v).StringValue()
 			}
 		}

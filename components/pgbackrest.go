@@ -7,6 +7,9 @@ import (
 
 	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/helloagents/infra/backend/labels"
+	"github.com/helloagents/infra/backend/postgres"
 )
 
 // PITRArgs turn on WAL archiving and physical backups (pgBackRest, see
@@ -23,7 +26,7 @@ type PITRArgs struct {
 	FullSchedule, DiffSchedule string
 	// S3Endpoint is R2's host (no scheme): an encrypted S3 repository in
 	// Bucket under RepoPath ("/<backup.prefix>/pgbackrest"), reached with
-	// the keys RepositoryKeyEnv and RepositorySecretEnv of the secret
+	// the keys PGBACKREST_REPO1_S3_KEY and PGBACKREST_REPO1_S3_KEY_SECRET of the secret
 	// variables below. Empty: a POSIX repository on a named volume (dev).
 	S3Endpoint string
 	Bucket     string
@@ -34,24 +37,13 @@ type PITRArgs struct {
 	// ServerSecretEnv and JobSecretEnv are the configured secrets the
 	// Postgres server and the backup job read, by variable (the stack's
 	// secret table decides which): the repository's keys, and for the job
-	// SENTRY_DSN and AlertWebhookEnv (failed backups and checks).
+	// SENTRY_DSN and ALERT_WEBHOOK_URL (failed backups and checks).
 	ServerSecretEnv map[string]pulumi.StringInput
 	JobSecretEnv    map[string]pulumi.StringInput
 	// Limits and SentryEnvironment are the backup job's.
 	Limits            Limits
 	SentryEnvironment string
 }
-
-// Variables the containers read their configured secrets from, where a
-// component's own settings depend on them.
-const (
-	// RepositoryKeyEnv and RepositorySecretEnv are pgBackRest's S3 keys.
-	RepositoryKeyEnv    = "PGBACKREST_REPO1_S3_KEY"
-	RepositorySecretEnv = "PGBACKREST_REPO1_S3_KEY_SECRET"
-	// AlertWebhookEnv is the backup jobs' alert webhook; a job that has
-	// it also gets ALERT_REGION, the region its alerts name.
-	AlertWebhookEnv = "ALERT_WEBHOOK_URL"
-)
 
 // Paths inside the Postgres image (backend/postgres.Dockerfile).
 const (
@@ -72,35 +64,35 @@ func (a PITRArgs) env(user string, secretEnv map[string]pulumi.StringInput) (map
 		stanza = "main"
 	}
 	plain := map[string]string{
-		"PGBACKREST_STANZA":                    stanza,
-		"PGBACKREST_PG1_PATH":                  pgDataDir,
-		"PGBACKREST_PG1_SOCKET_PATH":           pgSocketDir,
-		"PGBACKREST_PG1_USER":                  user,
-		"PGBACKREST_SPOOL_PATH":                pgSpoolDir,
-		"PGBACKREST_ARCHIVE_ASYNC":             "y",
-		"PGBACKREST_PROCESS_MAX":               "2",
-		"PGBACKREST_COMPRESS_TYPE":             "lz4",
-		"PGBACKREST_START_FAST":                "y",
-		"PGBACKREST_REPO1_RETENTION_FULL":      strconv.Itoa(a.RetentionFull),
-		"PGBACKREST_REPO1_RETENTION_FULL_TYPE": "count",
-		"ARCHIVE_TIMEOUT":                      strconv.Itoa(int(a.ArchiveTimeout/time.Second)) + "s",
+		postgres.EnvStanza:                 stanza,
+		postgres.EnvPG1Path:                pgDataDir,
+		postgres.EnvPG1SocketPath:          pgSocketDir,
+		postgres.EnvPG1User:                user,
+		postgres.EnvSpoolPath:              pgSpoolDir,
+		postgres.EnvArchiveAsync:           "y",
+		postgres.EnvProcessMax:             "2",
+		postgres.EnvCompressType:           "lz4",
+		postgres.EnvStartFast:              "y",
+		postgres.EnvRepo1RetentionFull:     strconv.Itoa(a.RetentionFull),
+		postgres.EnvRepo1RetentionFullType: "count",
+		postgres.EnvArchiveTimeout:         strconv.Itoa(int(a.ArchiveTimeout/time.Second)) + "s",
 	}
 	secret := secretVars(secretEnv)
 	if a.S3Endpoint != "" {
-		plain["PGBACKREST_REPO1_TYPE"] = "s3"
-		plain["PGBACKREST_REPO1_PATH"] = a.RepoPath
-		plain["PGBACKREST_REPO1_S3_ENDPOINT"] = a.S3Endpoint
-		plain["PGBACKREST_REPO1_S3_BUCKET"] = a.Bucket
+		plain[postgres.EnvRepo1Type] = "s3"
+		plain[postgres.EnvRepo1Path] = a.RepoPath
+		plain[postgres.EnvRepo1S3Endpoint] = a.S3Endpoint
+		plain[postgres.EnvRepo1S3Bucket] = a.Bucket
 		// R2: one region, which S3 clients must call "auto"; path-style URLs.
-		plain["PGBACKREST_REPO1_S3_REGION"] = "auto"
-		plain["PGBACKREST_REPO1_S3_URI_STYLE"] = "path"
+		plain[postgres.EnvRepo1S3Region] = "auto"
+		plain[postgres.EnvRepo1S3URIStyle] = "path"
 	} else {
-		plain["PGBACKREST_REPO1_TYPE"] = "posix"
-		plain["PGBACKREST_REPO1_PATH"] = pgPOSIXRepo
+		plain[postgres.EnvRepo1Type] = "posix"
+		plain[postgres.EnvRepo1Path] = pgPOSIXRepo
 	}
 	if a.CipherPass != nil {
-		plain["PGBACKREST_REPO1_CIPHER_TYPE"] = "aes-256-cbc"
-		secret["PGBACKREST_REPO1_CIPHER_PASS"] = a.CipherPass
+		plain[postgres.EnvRepo1CipherType] = "aes-256-cbc"
+		secret[postgres.EnvRepo1CipherPass] = a.CipherPass
 	}
 	return plain, secret
 }
@@ -170,12 +162,12 @@ type pitrJob struct {
 func (a PITRArgs) backupJob(ctx *pulumi.Context, j pitrJob, in []pulumi.ResourceOption) error {
 	name, prefix, image, data, v, host := j.name, j.prefix, j.image, j.data, j.volumes, j.host
 	plain, secret := a.env(j.dbUser, a.JobSecretEnv)
-	plain["PITR_FULL_SCHEDULE"] = a.FullSchedule
-	plain["PITR_DIFF_SCHEDULE"] = a.DiffSchedule
+	plain[postgres.EnvFullSchedule] = a.FullSchedule
+	plain[postgres.EnvDiffSchedule] = a.DiffSchedule
 	if a.SentryEnvironment != "" {
-		plain["SENTRY_ENVIRONMENT"] = a.SentryEnvironment
+		plain[postgres.EnvSentryEnvironment] = a.SentryEnvironment
 	}
-	secret["DATABASE_URL"] = j.databaseURL
+	secret[postgres.EnvDatabaseURL] = j.databaseURL
 	alertRegion(plain, secret, host.Region)
 	mounts := docker.ContainerMountArray{
 		volumeMount(data, pgDataMount, true),
@@ -197,7 +189,7 @@ func (a PITRArgs) backupJob(ctx *pulumi.Context, j pitrJob, in []pulumi.Resource
 			docker.ContainerNetworksAdvancedArgs{Name: host.EgressNetworkName},
 		},
 	}
-	harden(job, j.runAs, a.Limits, host.Identity(RolePITR))
+	harden(job, j.runAs, a.Limits, host.Identity(labels.RolePITR))
 	if _, err := docker.NewContainer(ctx, name+"-pgbackrest", job, in...); err != nil {
 		return fmt.Errorf("pgbackrest job container: %w", err)
 	}

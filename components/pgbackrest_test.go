@@ -10,6 +10,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/helloagents/infra/backend/postgres"
 	"github.com/helloagents/infra/components"
 	"github.com/helloagents/infra/healthcheck"
 	"github.com/helloagents/infra/internal/mocktest"
@@ -18,7 +19,7 @@ import (
 
 // repositoryKeys are R2's keys under pgBackRest's variables.
 func repositoryKeys(id, key string) map[string]pulumi.StringInput {
-	return map[string]pulumi.StringInput{components.RepositoryKeyEnv: secret(id), components.RepositorySecretEnv: secret(key)}
+	return map[string]pulumi.StringInput{postgres.EnvRepo1S3Key: secret(id), postgres.EnvRepo1S3KeySecret: secret(key)}
 }
 
 // envOf returns a container's KEY=value entries and which of them are secret.

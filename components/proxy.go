@@ -8,6 +8,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/helloagents/infra/backend/health"
+	"github.com/helloagents/infra/backend/labels"
 	"github.com/helloagents/infra/backend/proxy"
 )
 
@@ -75,7 +76,7 @@ func NewProxy(ctx *pulumi.Context, name string, args *ProxyArgs, opts ...pulumi.
 	}
 	c := proxyArgs(args, img)
 	fixed := args.HostPort != 0
-	harden(c, proxyUser, args.Limits, args.Host.Identity(RoleProxy))
+	harden(c, proxyUser, args.Limits, args.Host.Identity(labels.RoleProxy))
 	if _, err := docker.NewContainer(ctx, name, c, append(in, pulumi.DeleteBeforeReplace(fixed))...); err != nil {
 		return nil, fmt.Errorf("proxy for region %s: %w", args.Host.Region, err)
 	}
@@ -121,7 +122,7 @@ func proxyEnv(args *ProxyArgs) map[string]string {
 	if args.MetricsPort != 0 {
 		vars[proxy.EnvMetricsPort] = strconv.Itoa(args.MetricsPort)
 	}
-	return StopFor(RoleProxy).withDrainEnv(vars)
+	return StopFor(labels.RoleProxy).withDrainEnv(vars)
 }
 
 // proxyName is the container's Docker name. Behind a tunnel it carries a

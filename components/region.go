@@ -5,6 +5,8 @@ import (
 
 	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/helloagents/infra/backend/labels"
 )
 
 // RegistryAuth lets a Docker engine pull private images.
@@ -50,7 +52,7 @@ type Region struct {
 }
 
 // Identity is the label set of a container of this region with role r.
-func (h *Region) Identity(r Role) Identity {
+func (h *Region) Identity(r labels.ContainerRole) Identity {
 	return Identity{Stack: h.Stack, Region: h.Region, Role: r}
 }
 

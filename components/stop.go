@@ -9,6 +9,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/helloagents/infra/backend/drain"
+	"github.com/helloagents/infra/backend/labels"
 )
 
 // Stop is how a container of the platform stops: the signal its image
@@ -30,9 +31,9 @@ type Stop struct {
 // StopFor is how a container of role stops. It is the one place the
 // platform's grace periods are decided; harden applies it to every
 // container.
-func StopFor(r Role) Stop {
+func StopFor(r labels.ContainerRole) Stop {
 	switch r {
-	case RoleBackend:
+	case labels.RoleBackend:
 		// SIGTERM: readiness turns 503 and the server keeps serving for the
 		// delay (the proxy takes the replica out), then drains the requests
 		// in flight; then it closes the pool and flushes logs and Sentry.
@@ -41,41 +42,41 @@ func StopFor(r Role) Stop {
 				drain.EnvServerDelay:   drain.Format(drain.ServerDelay),
 				drain.EnvServerTimeout: drain.Format(drain.ServerTimeout),
 			}}
-	case RoleProxy:
+	case labels.RoleProxy:
 		// SIGUSR1 is HAProxy's soft stop: stop listening, finish what is in
 		// flight, within hard-stop-after.
 		return Stop{Signal: "SIGUSR1", Drain: drain.ProxyHardStop, Exit: 2 * time.Second,
 			Env: map[string]string{drain.EnvProxyHardStop: drain.Format(drain.ProxyHardStop)}}
-	case RoleTunnel:
+	case labels.RoleTunnel:
 		// cloudflared stops taking requests and waits for those in progress.
 		return Stop{Signal: "SIGTERM", Drain: drain.TunnelGrace, Exit: 5 * time.Second,
 			Env: map[string]string{drain.EnvTunnelGrace: drain.Format(drain.TunnelGrace)}}
-	case RolePostgres:
+	case labels.RolePostgres:
 		// SIGINT is PostgreSQL's fast shutdown: sessions end, a shutdown
 		// checkpoint is written and the archiver pushes the last WAL
 		// segment (pgBackRest archive-push), so the next start needs no
 		// crash recovery and the archive has every commit.
 		return Stop{Signal: "SIGINT", Drain: 55 * time.Second, Exit: 5 * time.Second}
-	case RolePITR:
+	case labels.RolePITR:
 		// pitrjob cancels a running pgBackRest command with SIGTERM, which
 		// releases its lock, and waits for it (backend/pitr: WaitDelay 10 s).
 		return Stop{Signal: "SIGTERM", Drain: 10 * time.Second, Exit: 5 * time.Second}
-	case RoleBackup:
+	case labels.RoleBackup:
 		// pgbackup aborts a running dump and its upload (WaitDelay 5 s), so
 		// no half-written object looks like a good backup.
 		return Stop{Signal: "SIGTERM", Drain: 5 * time.Second, Exit: 5 * time.Second}
-	case RolePrometheus:
+	case labels.RolePrometheus:
 		// Prometheus stops scraping and evaluating, sends the alerts still
 		// queued to Alertmanager and closes the TSDB (its WAL is on the
 		// data volume either way; a kill costs a WAL replay at the next
 		// start, not data).
 		return Stop{Signal: "SIGTERM", Drain: 25 * time.Second, Exit: 5 * time.Second}
-	case RoleAlertmanager:
+	case labels.RoleAlertmanager:
 		// Alertmanager writes its silences and notification log to the
 		// data volume, so a restart neither forgets a silence nor repeats
 		// a notification.
 		return Stop{Signal: "SIGTERM", Drain: 5 * time.Second, Exit: 5 * time.Second}
-	case RolePGExporter:
+	case labels.RolePGExporter:
 		// The exporter holds nothing but a scrape in flight.
 		return Stop{Signal: "SIGTERM", Drain: 2 * time.Second, Exit: 3 * time.Second}
 	}

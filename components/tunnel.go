@@ -7,6 +7,7 @@ import (
 	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/helloagents/infra/backend/labels"
 	"github.com/helloagents/infra/healthcheck"
 )
 
@@ -137,7 +138,7 @@ func cloudflared(ctx *pulumi.Context, name string, args *TunnelArgs, token pulum
 		Command: pulumi.ToStringArray([]string{"tunnel", "--no-autoupdate", "--metrics", cloudflaredMetrics, "run"}),
 		// The token travels as an environment variable, never on the
 		// command line where `ps` and `docker inspect` would show it.
-		Envs: env(StopFor(RoleTunnel).Env, map[string]pulumi.StringInput{"TUNNEL_TOKEN": token}),
+		Envs: env(StopFor(labels.RoleTunnel).Env, map[string]pulumi.StringInput{"TUNNEL_TOKEN": token}),
 		Healthcheck: dockerHealthcheck(args.HealthCheck, []string{
 			"CMD", "cloudflared", "tunnel", "--metrics", cloudflaredMetrics, "ready",
 		}),
@@ -146,7 +147,7 @@ func cloudflared(ctx *pulumi.Context, name string, args *TunnelArgs, token pulum
 		},
 	}
 	// 65532 is the nonroot user of the distroless cloudflared image.
-	harden(c, "65532:65532", args.Limits, args.Host.Identity(RoleTunnel))
+	harden(c, "65532:65532", args.Limits, args.Host.Identity(labels.RoleTunnel))
 	if _, err := docker.NewContainer(ctx, name+"-cloudflared", c, in...); err != nil {
 		return fmt.Errorf("cloudflared for region %s: %w", args.Region, err)
 	}

@@ -71,9 +71,14 @@ const (
 	KeyProxyImage = Namespace + ":backend.proxyImage"
 	// KeyDatabaseImage is the digest of the Postgres image.
 	KeyDatabaseImage = Namespace + ":database.image"
+	// KeyDatabase is the database settings object; FieldPrimaryRegion is
+	// its field KeyPrimaryRegion addresses, for readers of the raw object
+	// (the failover asks whether the stack names a primary explicitly).
+	KeyDatabase        = Namespace + ":database"
+	FieldPrimaryRegion = "primaryRegion"
 	// KeyPrimaryRegion names the region whose database is the primary;
 	// the failover rewrites it.
-	KeyPrimaryRegion = Namespace + ":database.primaryRegion"
+	KeyPrimaryRegion = KeyDatabase + "." + FieldPrimaryRegion
 	// KeyPrometheusImage, KeyAlertmanagerImage and KeyPGExporterImage are
 	// the digests of the monitoring images.
 	KeyPrometheusImage   = Namespace + ":monitoring.prometheusImage"

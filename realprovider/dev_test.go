@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/helloagents/infra/backend/labels"
 	"github.com/helloagents/infra/backend/loadgen"
 	"github.com/helloagents/infra/components"
 )
@@ -174,7 +175,7 @@ func (d *devStack) checkStops(t *testing.T, ev *events) {
 	signals := map[string]syscall.Signal{"SIGTERM": syscall.SIGTERM, "SIGINT": syscall.SIGINT, "SIGUSR1": syscall.SIGUSR1}
 	var stops []string
 	for _, role := range ev.roles() {
-		stop := components.StopFor(components.Role(role))
+		stop := components.StopFor(labels.ContainerRole(role))
 		want, ok := signals[stop.Signal]
 		if !ok {
 			t.Fatalf("role %s stops with %s, which the suite cannot check", role, stop.Signal)
@@ -192,7 +193,7 @@ func (d *devStack) checkStops(t *testing.T, ev *events) {
 				took = die.At.Sub(kills[0].At).Round(100 * time.Millisecond).String()
 			}
 			stops = append(stops, fmt.Sprintf("%s: %s, exit %s after %s", role, stop.Signal, die.Exit, took))
-			if (role == string(components.RolePrometheus) || role == string(components.RoleAlertmanager)) && die.Exit != "0" {
+			if (role == string(labels.RolePrometheus) || role == string(labels.RoleAlertmanager)) && die.Exit != "0" {
 				t.Errorf("%s exited %s on %s, want 0 (a clean shutdown)", die.Name, die.Exit, stop.Signal)
 			}
 		}

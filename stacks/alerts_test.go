@@ -8,7 +8,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/helloagents/infra/components"
+	"github.com/helloagents/infra/backend/labels"
 	"github.com/helloagents/infra/internal/mocktest"
 	"github.com/helloagents/infra/policy/restype"
 	"github.com/helloagents/infra/stacks/config"
@@ -103,9 +103,9 @@ func TestEveryMonitoredObjectHasAlerts(t *testing.T) {
 				}
 			}
 			for typ, token := range map[string]string{
-				components.AlertLoadBalancingHealth: restype.LoadBalancerPool,
-				components.AlertHealthCheckStatus:   restype.Healthcheck,
-				components.AlertTunnelHealth:        restype.Tunnel,
+				labels.AlertLoadBalancingHealth: restype.LoadBalancerPool,
+				labels.AlertHealthCheckStatus:   restype.Healthcheck,
+				labels.AlertTunnelHealth:        restype.Tunnel,
 			} {
 				got := covered[typ]
 				slices.Sort(got)
@@ -113,13 +113,13 @@ func TestEveryMonitoredObjectHasAlerts(t *testing.T) {
 					t.Errorf("%s policies cover %v, want one per %s: %v", typ, got, token, want)
 				}
 			}
-			if n := len(covered[components.AlertUniversalSSL]); n != 0 || !slices.ContainsFunc(m.ByType(restype.NotificationPolicy), func(r mocktest.Resource) bool {
-				return mocktest.Unwrap(r.Inputs["alertType"]).StringValue() == components.AlertUniversalSSL
+			if n := len(covered[labels.AlertUniversalSSL]); n != 0 || !slices.ContainsFunc(m.ByType(restype.NotificationPolicy), func(r mocktest.Resource) bool {
+				return mocktest.Unwrap(r.Inputs["alertType"]).StringValue() == labels.AlertUniversalSSL
 			}) {
 				t.Error("no zone certificate policy")
 			}
-			if len(cfg.Regions) > 1 && len(covered[components.AlertLoadBalancingHealth]) != len(cfg.Regions) {
-				t.Errorf("%d pool policies for %d regions", len(covered[components.AlertLoadBalancingHealth]), len(cfg.Regions))
+			if len(cfg.Regions) > 1 && len(covered[labels.AlertLoadBalancingHealth]) != len(cfg.Regions) {
+				t.Errorf("%d pool policies for %d regions", len(covered[labels.AlertLoadBalancingHealth]), len(cfg.Regions))
 			}
 		})
 	}

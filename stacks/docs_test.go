@@ -14,7 +14,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 
-	"github.com/helloagents/infra/components"
+	"github.com/helloagents/infra/backend/labels"
 	"github.com/helloagents/infra/stacks/config"
 )
 
@@ -162,7 +162,7 @@ func (w *docWorld) addLabels(v resource.PropertyValue) {
 		if !key.IsString() || !val.IsString() {
 			continue
 		}
-		for _, k := range []string{components.LabelRole, components.LabelStack, components.LabelRegion} {
+		for _, k := range []string{labels.Role, labels.Stack, labels.Region} {
 			short := strings.TrimPrefix(k, "helloagents.")
 			if key.StringValue() == k && !slices.Contains(w.labels[short], val.StringValue()) {
 				w.labels[short] = append(w.labels[short], val.StringValue())

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/helloagents/infra/backend/server"
 	"github.com/helloagents/infra/components"
 	"github.com/helloagents/infra/internal/mocktest"
 	"github.com/helloagents/infra/policy/restype"
@@ -62,9 +63,9 @@ func checkMetricsEnv(t *testing.T, m *mocktest.Monitor, r config.Region) {
 		env := plainEnv(c)
 		switch role(c) {
 		case "backend":
-			fp := env[components.EnvImageFingerprint]
-			if env[components.EnvMetricsPort] != "9464" || !strings.HasPrefix(fp, "sha256:") || len(fp) != len("sha256:")+64 {
-				t.Errorf("%s: METRICS_PORT %q IMAGE_FINGERPRINT %q, want 9464 and the image digest", c.Name, env[components.EnvMetricsPort], fp)
+			fp := env[server.EnvImageFingerprint]
+			if env[server.EnvMetricsPort] != "9464" || !strings.HasPrefix(fp, "sha256:") || len(fp) != len("sha256:")+64 {
+				t.Errorf("%s: METRICS_PORT %q IMAGE_FINGERPRINT %q, want 9464 and the image digest", c.Name, env[server.EnvMetricsPort], fp)
 			}
 		case "proxy":
 			if env["PROXY_METRICS_PORT"] != "8405" {

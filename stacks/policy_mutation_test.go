@@ -11,6 +11,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
 
+	"github.com/helloagents/infra/backend/labels"
 	"github.com/helloagents/infra/policy/analyzertest"
 	"github.com/helloagents/infra/policy/restype"
 	"github.com/helloagents/infra/policy/rules"
@@ -121,13 +122,13 @@ func isRole(role string) func(policyx.AnalyzerResource) bool {
 		if r.Type != restype.DockerContainer {
 			return false
 		}
-		labels, _ := r.Properties.GetOk("labels")
-		if !labels.IsArray() {
+		set, _ := r.Properties.GetOk("labels")
+		if !set.IsArray() {
 			return false
 		}
-		for _, l := range labels.AsArray().AsSlice() {
+		for _, l := range set.AsArray().AsSlice() {
 			m := l.AsMap()
-			if m.Get("label").AsString() == rules.LabelRole && m.Get("value").AsString() == role {
+			if m.Get("label").AsString() == labels.Role && m.Get("value").AsString() == role {
 				return true
 			}
 		}
@@ -310,7 +311,7 @@ func removeAccessApplication(t *testing.T, rs []policyx.AnalyzerResource) ([]pol
 func removeTunnelAlert(t *testing.T, rs []policyx.AnalyzerResource) ([]policyx.AnalyzerResource, string) {
 	i := first(t, rs, func(r policyx.AnalyzerResource) bool {
 		v, ok := r.Properties.GetOk("alertType")
-		return r.Type == restype.NotificationPolicy && ok && v.IsString() && v.AsString() == rules.AlertTunnelHealth
+		return r.Type == restype.NotificationPolicy && ok && v.IsString() && v.AsString() == labels.AlertTunnelHealth
 	})
 	rs = slices.Delete(rs, i, i+1)
 	return rs, rs[first(t, rs, isType(restype.Tunnel))].URN

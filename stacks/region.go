@@ -7,6 +7,8 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/helloagents/infra/backend/labels"
+	"github.com/helloagents/infra/backend/server"
 	"github.com/helloagents/infra/components"
 	"github.com/helloagents/infra/stacks/config"
 )
@@ -74,7 +76,7 @@ func (p *platform) backup(r config.Region, imgs images, pull bool, bucket *compo
 		Image: imgs.backup, Pull: pull, RunAs: b.RunAs,
 		Schedule: b.Schedule, RetentionDays: b.RetentionDays, KeepLast: b.KeepLast,
 		Limits: backupLimits, SentryEnvironment: string(cfg.Environment),
-		SecretEnv: secretEnv(components.RoleBackup, p.secrets, cfg),
+		SecretEnv: secretEnv(labels.RoleBackup, p.secrets, cfg),
 	}
 	backup.Limits.MaxRestarts = cfg.Backend.MaxRestarts
 	if p.cloud {
@@ -92,23 +94,23 @@ func (p *platform) backend(r config.Region, host *components.Region, imgs images
 	cfg := p.cfg
 	be := cfg.Backend
 	envs := map[string]string{
-		"SENTRY_ENVIRONMENT":        string(cfg.Environment),
-		"SENTRY_TRACES_SAMPLE_RATE": strconv.FormatFloat(be.SentryTracesSampleRate, 'f', -1, 64),
-		"CORS_ALLOWED_ORIGINS":      strings.Join(be.CORSAllowedOrigins, ","),
+		server.EnvSentryEnvironment:      string(cfg.Environment),
+		server.EnvSentryTracesSampleRate: strconv.FormatFloat(be.SentryTracesSampleRate, 'f', -1, 64),
+		server.EnvCORSAllowedOrigins:     strings.Join(be.CORSAllowedOrigins, ","),
 	}
 	if be.AppVersion != "" {
-		envs["APP_VERSION"] = be.AppVersion
+		envs[server.EnvAppVersion] = be.AppVersion
 	}
 	if be.SandboxPoolURL != "" {
-		envs["SANDBOX_POOL_URL"] = be.SandboxPoolURL
+		envs[server.EnvSandboxPoolURL] = be.SandboxPoolURL
 	}
 	if cfg.Database.Archiving {
 		// /health's backups component calls WAL older than this (plus a
 		// minute) degraded.
-		envs["ARCHIVE_TIMEOUT"] = cfg.Database.ArchiveTimeout
+		envs[server.EnvArchiveTimeout] = cfg.Database.ArchiveTimeout
 	}
-	secretVars := secretEnv(components.RoleBackend, p.secrets, cfg)
-	secretVars["DATABASE_URL"] = db.URL
+	secretVars := secretEnv(labels.RoleBackend, p.secrets, cfg)
+	secretVars[server.EnvDatabaseURL] = db.URL
 	backendRef := imgs.backend
 	if cfg.Environment.PinsImages() {
 		backendRef = pulumi.String(r.Image).ToStringOutput()
@@ -176,8 +178,8 @@ func (p *platform) pitr(bucket *components.BackupBucket) *components.PITRArgs {
 		ArchiveTimeout: d.ArchiveTimeoutDuration(), RetentionFull: d.RetentionFull,
 		FullSchedule: d.FullSchedule, DiffSchedule: d.DiffSchedule,
 		Limits: limits, SentryEnvironment: string(cfg.Environment),
-		ServerSecretEnv: secretEnv(components.RolePostgres, p.secrets, cfg),
-		JobSecretEnv:    secretEnv(components.RolePITR, p.secrets, cfg),
+		ServerSecretEnv: secretEnv(labels.RolePostgres, p.secrets, cfg),
+		JobSecretEnv:    secretEnv(labels.RolePITR, p.secrets, cfg),
 	}
 	if p.cloud {
 		a.S3Endpoint = strings.TrimPrefix(bucket.Endpoint, "https://")

@@ -3,6 +3,11 @@ package stacks
 import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/helloagents/infra/backend/alert"
+	"github.com/helloagents/infra/backend/labels"
+	"github.com/helloagents/infra/backend/pgbackup"
+	"github.com/helloagents/infra/backend/postgres"
+	"github.com/helloagents/infra/backend/server"
 	"github.com/helloagents/infra/components"
 	"github.com/helloagents/infra/stacks/config"
 )
@@ -19,22 +24,16 @@ type secretSpec struct {
 	arg func(*components.SecretsArgs) *string
 	// env is the variable each container role reads it from; a role not
 	// listed never gets it.
-	env map[components.Role]string
+	env map[labels.ContainerRole]string
 	// inFile is, for a secret rendered into a configuration file of the
 	// monitoring (never a variable of its own), the variable that carries
 	// that file into each container role that gets it.
-	inFile map[components.Role]string
+	inFile map[labels.ContainerRole]string
 	// output is the Pulumi secret the Secrets component made of it, and
 	// whether c's containers get it (false: not configured, or of no use
 	// in c's environment).
 	output func(s *components.Secrets, c config.Config) (pulumi.StringOutput, bool)
 }
-
-// Container variables of the configured secrets.
-const (
-	envSentryDSN       = "SENTRY_DSN"
-	envAlertWebhookURL = components.AlertWebhookEnv
-)
 
 // offSite hands out one of R2's keys: R2 is the off-site store of the
 // stacks behind Cloudflare; dev keeps its backups in volumes, so its
@@ -52,26 +51,26 @@ func secretTable() []secretSpec {
 			arg: func(a *components.SecretsArgs) *string { return &a.CloudflareAPIToken }},
 		{key: config.KeyR2AccessKeyID,
 			arg: func(a *components.SecretsArgs) *string { return &a.R2AccessKeyID },
-			env: map[components.Role]string{
-				components.RoleBackup:   "AWS_ACCESS_KEY_ID",
-				components.RolePostgres: components.RepositoryKeyEnv, components.RolePITR: components.RepositoryKeyEnv},
+			env: map[labels.ContainerRole]string{
+				labels.RoleBackup:   pgbackup.EnvAccessKeyID,
+				labels.RolePostgres: postgres.EnvRepo1S3Key, labels.RolePITR: postgres.EnvRepo1S3Key},
 			output: offSite(func(s *components.Secrets) pulumi.StringOutput { return s.R2AccessKeyID })},
 		{key: config.KeyR2SecretAccessKey,
 			arg: func(a *components.SecretsArgs) *string { return &a.R2SecretAccessKey },
-			env: map[components.Role]string{
-				components.RoleBackup:   "AWS_SECRET_ACCESS_KEY",
-				components.RolePostgres: components.RepositorySecretEnv, components.RolePITR: components.RepositorySecretEnv},
+			env: map[labels.ContainerRole]string{
+				labels.RoleBackup:   pgbackup.EnvSecretAccessKey,
+				labels.RolePostgres: postgres.EnvRepo1S3KeySecret, labels.RolePITR: postgres.EnvRepo1S3KeySecret},
 			output: offSite(func(s *components.Secrets) pulumi.StringOutput { return s.R2SecretAccessKey })},
 		{key: config.KeySentryDSN,
 			arg: func(a *components.SecretsArgs) *string { return &a.SentryDSN },
-			env: map[components.Role]string{
-				components.RoleBackend: envSentryDSN, components.RoleBackup: envSentryDSN, components.RolePITR: envSentryDSN},
+			env: map[labels.ContainerRole]string{
+				labels.RoleBackend: server.EnvSentryDSN, labels.RoleBackup: pgbackup.EnvSentryDSN, labels.RolePITR: postgres.EnvSentryDSN},
 			output: func(s *components.Secrets, _ config.Config) (pulumi.StringOutput, bool) {
 				return s.SentryDSN, s.HasSentryDSN
 			}},
 		{key: config.KeyAIAPIKey,
 			arg: func(a *components.SecretsArgs) *string { return &a.AIAPIKey },
-			env: map[components.Role]string{components.RoleBackend: "AI_API_KEY"},
+			env: map[labels.ContainerRole]string{labels.RoleBackend: server.EnvAIAPIKey},
 			output: func(s *components.Secrets, _ config.Config) (pulumi.StringOutput, bool) {
 				return s.AIAPIKey, s.HasAIAPIKey
 			}},
@@ -79,8 +78,8 @@ func secretTable() []secretSpec {
 			arg: func(a *components.SecretsArgs) *string { return &a.RegistryPassword }},
 		{key: config.KeyAlertWebhookURL,
 			arg:    func(a *components.SecretsArgs) *string { return &a.AlertWebhookURL },
-			env:    map[components.Role]string{components.RoleBackup: envAlertWebhookURL, components.RolePITR: envAlertWebhookURL},
-			inFile: map[components.Role]string{components.RoleAlertmanager: components.EnvAlertmanagerConfig},
+			env:    map[labels.ContainerRole]string{labels.RoleBackup: alert.EnvURL, labels.RolePITR: alert.EnvURL},
+			inFile: map[labels.ContainerRole]string{labels.RoleAlertmanager: components.EnvAlertmanagerConfig},
 			output: func(s *components.Secrets, _ config.Config) (pulumi.StringOutput, bool) {
 				return s.AlertWebhookURL, s.HasAlertWebhookURL
 			}},
@@ -88,10 +87,10 @@ func secretTable() []secretSpec {
 		// secret variables), never a variable of their own.
 		{key: config.KeyMonitoringRemoteWritePassword,
 			arg:    func(a *components.SecretsArgs) *string { return &a.MonitoringRemoteWritePassword },
-			inFile: map[components.Role]string{components.RolePrometheus: components.EnvPrometheusConfig}},
+			inFile: map[labels.ContainerRole]string{labels.RolePrometheus: components.EnvPrometheusConfig}},
 		{key: config.KeyMonitoringSMTPPassword,
 			arg:    func(a *components.SecretsArgs) *string { return &a.MonitoringSMTPPassword },
-			inFile: map[components.Role]string{components.RoleAlertmanager: components.EnvAlertmanagerConfig}},
+			inFile: map[labels.ContainerRole]string{labels.RoleAlertmanager: components.EnvAlertmanagerConfig}},
 	}
 }
 
@@ -105,7 +104,7 @@ func secretArgs(s config.Secrets, into *components.SecretsArgs) {
 
 // secretEnv is the configured secrets containers of role get in c, by
 // variable: every row that names the role and that c hands out.
-func secretEnv(role components.Role, secrets *components.Secrets, c config.Config) map[string]pulumi.StringInput {
+func secretEnv(role labels.ContainerRole, secrets *components.Secrets, c config.Config) map[string]pulumi.StringInput {
 	env := map[string]pulumi.StringInput{}
 	for _, spec := range secretTable() {
 		name, ok := spec.env[role]

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/helloagents/infra/backend/labels"
 	"github.com/helloagents/infra/components"
 	"github.com/helloagents/infra/internal/mocktest"
 	"github.com/helloagents/infra/policy/restype"
@@ -123,7 +124,7 @@ func containerVars(cell string) []string {
 // each variable with the roles that read it, variables and roles sorted.
 func (spec secretSpec) containers() []string {
 	roles := map[string][]string{}
-	for _, vars := range []map[components.Role]string{spec.env, spec.inFile} {
+	for _, vars := range []map[labels.ContainerRole]string{spec.env, spec.inFile} {
 		for role, name := range vars {
 			roles[name] = append(roles[name], string(role))
 		}
@@ -186,13 +187,13 @@ func checkSecretVars(t *testing.T, cfg config.Config, c mocktest.Resource, value
 	}
 	for _, spec := range secretTable() {
 		value := values[spec.key]
-		if file, ok := spec.inFile[components.Role(role(c))]; ok {
+		if file, ok := spec.inFile[labels.ContainerRole(role(c))]; ok {
 			if got[value] != "" && got[value] != file {
 				t.Errorf("%s (%s): %s under %q, want it only in %q", c.Name, role(c), spec.key, got[value], file)
 			}
 			continue
 		}
-		want, named := spec.env[components.Role(role(c))]
+		want, named := spec.env[labels.ContainerRole(role(c))]
 		if named {
 			_, named = spec.output(&components.Secrets{HasSentryDSN: true, HasAIAPIKey: true, HasAlertWebhookURL: true}, cfg)
 		}

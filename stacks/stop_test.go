@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/helloagents/infra/backend/drain"
+	"github.com/helloagents/infra/backend/labels"
 	"github.com/helloagents/infra/components"
 	"github.com/helloagents/infra/internal/mocktest"
 	"github.com/helloagents/infra/policy/restype"
@@ -23,10 +24,10 @@ import (
 // image drains on; and a serving container's grace must cover the drain
 // its own variables ask for.
 func TestEveryContainerDrainsBeforeKill(t *testing.T) {
-	drains := map[components.Role]func(func(string) string) (time.Duration, error){
-		components.RoleBackend: drain.Server,
-		components.RoleProxy:   drain.Proxy,
-		components.RoleTunnel:  drain.Tunnel,
+	drains := map[labels.ContainerRole]func(func(string) string) (time.Duration, error){
+		labels.RoleBackend: drain.Server,
+		labels.RoleProxy:   drain.Proxy,
+		labels.RoleTunnel:  drain.Tunnel,
 	}
 	for _, stack := range []string{"dev", "staging", "production"} {
 		t.Run(stack, func(t *testing.T) {
@@ -34,9 +35,9 @@ func TestEveryContainerDrainsBeforeKill(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			seen := map[components.Role]bool{}
+			seen := map[labels.ContainerRole]bool{}
 			for _, c := range runConfig(t, cfg).ByType(restype.DockerContainer) {
-				r := components.Role(role(c))
+				r := labels.ContainerRole(role(c))
 				seen[r] = true
 				stop := components.StopFor(r)
 				grace := mocktest.Unwrap(c.Inputs["destroyGraceSeconds"]).NumberValue()
@@ -64,14 +65,14 @@ func TestEveryContainerDrainsBeforeKill(t *testing.T) {
 					t.Errorf("%s (%s): grace %vs does not cover its drain %s plus %s to exit", c.Name, r, grace, d, stop.Exit)
 				}
 			}
-			for _, r := range []components.Role{components.RoleBackend, components.RoleProxy, components.RolePostgres, components.RoleBackup,
-				components.RolePrometheus, components.RoleAlertmanager, components.RolePGExporter} {
+			for _, r := range []labels.ContainerRole{labels.RoleBackend, labels.RoleProxy, labels.RolePostgres, labels.RoleBackup,
+				labels.RolePrometheus, labels.RoleAlertmanager, labels.RolePGExporter} {
 				if !seen[r] {
 					t.Errorf("no %s container rendered", r)
 				}
 			}
-			if cfg.Environment.Local() == seen[components.RoleTunnel] {
-				t.Errorf("tunnel rendered = %v in %s", seen[components.RoleTunnel], stack)
+			if cfg.Environment.Local() == seen[labels.RoleTunnel] {
+				t.Errorf("tunnel rendered = %v in %s", seen[labels.RoleTunnel], stack)
 			}
 		})
 	}
@@ -91,16 +92,16 @@ func plainEnv(c mocktest.Resource) map[string]string {
 }
 
 func TestStopForEveryRole(t *testing.T) {
-	for _, r := range []components.Role{components.RoleBackend, components.RolePostgres, components.RoleBackup,
-		components.RolePITR, components.RoleProxy, components.RoleTunnel,
-		components.RolePrometheus, components.RoleAlertmanager, components.RolePGExporter} {
+	for _, r := range []labels.ContainerRole{labels.RoleBackend, labels.RolePostgres, labels.RoleBackup,
+		labels.RolePITR, labels.RoleProxy, labels.RoleTunnel,
+		labels.RolePrometheus, labels.RoleAlertmanager, labels.RolePGExporter} {
 		s := components.StopFor(r)
 		if s.Signal == "" || s.Drain <= 0 || s.Exit <= 0 || s.GraceSeconds() < int(s.Grace()/time.Second) {
 			t.Errorf("%s: %+v", r, s)
 		}
 	}
 	// The backend's grace is what its drain takes, plus exit: 5 s + 20 s + 5 s.
-	if got := components.StopFor(components.RoleBackend).GraceSeconds(); got != 30 {
+	if got := components.StopFor(labels.RoleBackend).GraceSeconds(); got != 30 {
 		t.Errorf("backend grace %ds, want 30", got)
 	}
 }
@@ -112,13 +113,13 @@ func TestDeploymentGraceTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	roles := map[string]components.Role{"backend": components.RoleBackend, "proxy": components.RoleProxy,
-		"cloudflared": components.RoleTunnel, "postgres": components.RolePostgres,
-		"pgbackrest (pitrjob)": components.RolePITR, "backup (pgbackup)": components.RoleBackup,
-		"prometheus": components.RolePrometheus, "alertmanager": components.RoleAlertmanager,
-		"pgexporter (postgres exporter)": components.RolePGExporter}
+	roles := map[string]labels.ContainerRole{"backend": labels.RoleBackend, "proxy": labels.RoleProxy,
+		"cloudflared": labels.RoleTunnel, "postgres": labels.RolePostgres,
+		"pgbackrest (pitrjob)": labels.RolePITR, "backup (pgbackup)": labels.RoleBackup,
+		"prometheus": labels.RolePrometheus, "alertmanager": labels.RoleAlertmanager,
+		"pgexporter (postgres exporter)": labels.RolePGExporter}
 	row := regexp.MustCompile(`(?m)^\| ([a-z() ]+) \| (SIG[A-Z0-9]+)[^|]* \| [^|]+ \| (\d+) s \|$`)
-	seen := map[components.Role]bool{}
+	seen := map[labels.ContainerRole]bool{}
 	for _, m := range row.FindAllStringSubmatch(string(doc), -1) {
 		r, ok := roles[m[1]]
 		if !ok {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
+	"github.com/helloagents/infra/backend/pgbackup"
 	"github.com/helloagents/infra/backend/redact"
 )
 
@@ -87,17 +88,17 @@ func LoadConfig(lookup func(string) (string, bool)) (Config, error) {
 	var p problems
 	c := readConfig(get)
 	p.checkDatabaseURL(c.DatabaseURL)
-	c.Destination = p.destination(get("BACKUP_DESTINATION"))
+	c.Destination = p.destination(get(pgbackup.EnvDestination))
 	if c.Destination.Scheme == "s3" {
 		p.s3Settings(&c)
 	}
-	c.PartSizeMiB = p.wholeNumber(get, "BACKUP_S3_PART_SIZE_MB", DefaultPartSizeMiB, 5, 512,
+	c.PartSizeMiB = p.wholeNumber(get, pgbackup.EnvS3PartSizeMB, DefaultPartSizeMiB, 5, 512,
 		"want a whole number of MiB from 5 to 512 (S3's minimum part is 5 MiB)")
 	c.Schedule, c.SchedulerSpec = p.schedule(c.Schedule)
-	days := p.wholeNumber(get, "BACKUP_RETENTION_DAYS", DefaultRetentionDays, 1, 3650,
+	days := p.wholeNumber(get, pgbackup.EnvRetentionDays, DefaultRetentionDays, 1, 3650,
 		"want a whole number of days from 1 to 3650")
 	c.Retention = time.Duration(days) * 24 * time.Hour
-	c.KeepLast = p.wholeNumber(get, "BACKUP_KEEP_LAST", DefaultKeepLast, 1, 1000,
+	c.KeepLast = p.wholeNumber(get, pgbackup.EnvKeepLast, DefaultKeepLast, 1, 1000,
 		"want a whole number from 1 to 1000")
 	p.checkSentryDSN(c.SentryDSN)
 	return c, errors.Join(p...)
@@ -106,16 +107,16 @@ func LoadConfig(lookup func(string) (string, bool)) (Config, error) {
 // readConfig takes the settings that are used as given (or defaulted later).
 func readConfig(get func(string) string) Config {
 	return Config{
-		DatabaseURL:     get("DATABASE_URL"),
-		S3Endpoint:      get("BACKUP_S3_ENDPOINT"),
-		S3Region:        get("BACKUP_S3_REGION"),
-		AccessKeyID:     get("AWS_ACCESS_KEY_ID"),
-		SecretAccessKey: get("AWS_SECRET_ACCESS_KEY"),
-		Schedule:        get("BACKUP_SCHEDULE"),
-		SentryDSN:       get("SENTRY_DSN"),
-		SentryEnv:       get("SENTRY_ENVIRONMENT"),
-		PGBin:           get("PG_BIN"),
-		pgPassword:      get("PGPASSWORD"),
+		DatabaseURL:     get(pgbackup.EnvDatabaseURL),
+		S3Endpoint:      get(pgbackup.EnvS3Endpoint),
+		S3Region:        get(pgbackup.EnvS3Region),
+		AccessKeyID:     get(pgbackup.EnvAccessKeyID),
+		SecretAccessKey: get(pgbackup.EnvSecretAccessKey),
+		Schedule:        get(pgbackup.EnvSchedule),
+		SentryDSN:       get(pgbackup.EnvSentryDSN),
+		SentryEnv:       get(pgbackup.EnvSentryEnvironment),
+		PGBin:           get(pgbackup.EnvPGBin),
+		pgPassword:      get(pgbackup.EnvPGPassword),
 	}
 }
 
@@ -142,7 +143,7 @@ func (p *problems) checkDatabaseURL(raw string) {
 func (p *problems) destination(raw string) Destination {
 	dest, err := ParseDestination(raw)
 	if err != nil {
-		p.bad("BACKUP_DESTINATION", raw, err.Error())
+		p.bad(pgbackup.EnvDestination, raw, err.Error())
 	}
 	return dest
 }
@@ -154,7 +155,7 @@ func (p *problems) s3Settings(c *Config) {
 		c.S3Endpoint = DefaultS3Endpoint
 	}
 	if !validS3Endpoint(c.S3Endpoint) {
-		p.bad("BACKUP_S3_ENDPOINT", RedactURL(c.S3Endpoint),
+		p.bad(pgbackup.EnvS3Endpoint, RedactURL(c.S3Endpoint),
 			"want http(s)://host[:port] with no path, query or user info (R2: https://<account>.r2.cloudflarestorage.com)")
 	}
 	if c.S3Region == "" {
@@ -198,7 +199,7 @@ func (p *problems) schedule(spec string) (string, cron.Schedule) {
 	}
 	sched, err := cron.ParseStandard(spec)
 	if err != nil {
-		p.bad("BACKUP_SCHEDULE", spec,
+		p.bad(pgbackup.EnvSchedule, spec,
 			`want a 5-field cron expression ("0 3 * * *") or a descriptor ("@daily", "@every 6h"): `+err.Error())
 	}
 	return spec, sched

@@ -19,6 +19,7 @@ import (
 
 	"github.com/helloagents/infra/backend/drain"
 	"github.com/helloagents/infra/backend/redact"
+	"github.com/helloagents/infra/backend/server"
 )
 
 // Config is the validated configuration of the server.
@@ -68,7 +69,7 @@ type Config struct {
 // Defaults applied when a variable is unset or empty.
 const (
 	DefaultHost             = "0.0.0.0"
-	DefaultPort             = 8000
+	DefaultPort             = server.DefaultPort
 	DefaultTracesSampleRate = 0.1
 	DefaultHealthTimeout    = 2 * time.Second
 	// DefaultShutdownDelay and DefaultShutdownTimeout are the image's stop
@@ -84,23 +85,23 @@ const (
 func Load(getenv func(string) string) (Config, error) {
 	p := parser{getenv: getenv}
 	c := Config{
-		DatabaseURL:            p.databaseURL("DATABASE_URL"),
-		Host:                   p.host("HOST", DefaultHost),
-		Port:                   p.port("PORT", DefaultPort),
-		Version:                p.version("APP_VERSION"),
-		ImageFingerprint:       p.fingerprint("IMAGE_FINGERPRINT"),
-		AIAPIKey:               strings.TrimSpace(getenv("AI_API_KEY")),
-		SentryDSN:              p.sentryDSN("SENTRY_DSN"),
-		SentryEnvironment:      p.environment("SENTRY_ENVIRONMENT"),
-		SentryTracesSampleRate: p.rate("SENTRY_TRACES_SAMPLE_RATE", DefaultTracesSampleRate),
-		CORSAllowedOrigins:     p.origins("CORS_ALLOWED_ORIGINS"),
-		SandboxPoolURL:         p.httpURL("SANDBOX_POOL_URL"),
-		HealthTimeout:          p.duration("HEALTH_CHECK_TIMEOUT", DefaultHealthTimeout, 100*time.Millisecond, time.Minute),
+		DatabaseURL:            p.databaseURL(server.EnvDatabaseURL),
+		Host:                   p.host(server.EnvHost, DefaultHost),
+		Port:                   p.port(server.EnvPort, DefaultPort),
+		Version:                p.version(server.EnvAppVersion),
+		ImageFingerprint:       p.fingerprint(server.EnvImageFingerprint),
+		AIAPIKey:               strings.TrimSpace(getenv(server.EnvAIAPIKey)),
+		SentryDSN:              p.sentryDSN(server.EnvSentryDSN),
+		SentryEnvironment:      p.environment(server.EnvSentryEnvironment),
+		SentryTracesSampleRate: p.rate(server.EnvSentryTracesSampleRate, DefaultTracesSampleRate),
+		CORSAllowedOrigins:     p.origins(server.EnvCORSAllowedOrigins),
+		SandboxPoolURL:         p.httpURL(server.EnvSandboxPoolURL),
+		HealthTimeout:          p.duration(server.EnvHealthCheckTimeout, DefaultHealthTimeout, 100*time.Millisecond, time.Minute),
 		ShutdownDelay:          p.duration(drain.EnvServerDelay, DefaultShutdownDelay, 0, time.Minute),
 		ShutdownTimeout:        p.duration(drain.EnvServerTimeout, DefaultShutdownTimeout, 0, 10*time.Minute),
-		LogLevel:               p.level("LOG_LEVEL"),
+		LogLevel:               p.level(server.EnvLogLevel),
 	}
-	c.MetricsPort = p.metricsPort("METRICS_PORT", c.Port)
+	c.MetricsPort = p.metricsPort(server.EnvMetricsPort, c.Port)
 	return c, errors.Join(p.errs...)
 }
 

@@ -8,7 +8,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/helloagents/infra/backend/standby"
+	"github.com/helloagents/infra/backend/replication"
 )
 
 // Pinger runs a real query against the database.
@@ -104,7 +104,7 @@ const Standby Status = "standby"
 
 // ReplicationSource reads the database's role and replay lag (store.Store).
 type ReplicationSource interface {
-	Replication(ctx context.Context) (standby.Status, error)
+	Replication(ctx context.Context) (replication.Status, error)
 }
 
 // DatabaseRole checks the database like Database (its query proves the
@@ -128,7 +128,7 @@ func DatabaseRole(src ReplicationSource, maxLag time.Duration, onError func(erro
 	}}
 }
 
-func standbyResult(st standby.Status, maxLag time.Duration) Result {
+func standbyResult(st replication.Status, maxLag time.Duration) Result {
 	if !st.InRecovery {
 		return Result{Healthy, "Database connection successful"}
 	}
@@ -138,7 +138,7 @@ func standbyResult(st standby.Status, maxLag time.Duration) Result {
 		return Result{Standby, "Read-only standby, replaying WAL, no transaction replayed yet"}
 	case maxLag > 0 && lag > maxLag:
 		return Result{Degraded, fmt.Sprintf("Read-only standby, replaying WAL, lag %s (more than %s behind)",
-			standby.FormatLag(lag), standby.FormatLag(maxLag))}
+			replication.FormatLag(lag), replication.FormatLag(maxLag))}
 	}
-	return Result{Standby, "Read-only standby, replaying WAL, lag " + standby.FormatLag(lag)}
+	return Result{Standby, "Read-only standby, replaying WAL, lag " + replication.FormatLag(lag)}
 }

@@ -6,15 +6,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/helloagents/infra/backend/standby"
+	"github.com/helloagents/infra/backend/replication"
 )
 
-type replication struct {
-	st  standby.Status
+type replicationSource struct {
+	st  replication.Status
 	err error
 }
 
-func (r replication) Replication(context.Context) (standby.Status, error) { return r.st, r.err }
+func (r replicationSource) Replication(context.Context) (replication.Status, error) {
+	return r.st, r.err
+}
 
 func secs(s float64) *float64 { return &s }
 
@@ -25,20 +27,20 @@ func TestDatabaseRole(t *testing.T) {
 	at := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
 		name   string
-		src    replication
+		src    replicationSource
 		status Status
 		msg    string
 		ready  bool
 	}{
-		{"primary", replication{st: standby.Status{Role: standby.Primary, Timeline: 2}}, Healthy, "Database connection successful", true},
-		{"standby", replication{st: standby.Status{Role: standby.Standby, InRecovery: true, LastReplayAt: &at, ReplayLagSeconds: secs(2.14)}},
+		{"primary", replicationSource{st: replication.Status{Role: replication.Primary, Timeline: 2}}, Healthy, "Database connection successful", true},
+		{"standby", replicationSource{st: replication.Status{Role: replication.Standby, InRecovery: true, LastReplayAt: &at, ReplayLagSeconds: secs(2.14)}},
 			Standby, "Read-only standby, replaying WAL, lag 2.1s", true},
-		{"standby, nothing replayed yet", replication{st: standby.Status{Role: standby.Standby, InRecovery: true}},
+		{"standby, nothing replayed yet", replicationSource{st: replication.Status{Role: replication.Standby, InRecovery: true}},
 			Standby, "Read-only standby, replaying WAL, no transaction replayed yet", true},
-		{"standby far behind", replication{st: standby.Status{Role: standby.Standby, InRecovery: true, LastReplayAt: &at, ReplayLagSeconds: secs(303)}},
+		{"standby far behind", replicationSource{st: replication.Status{Role: replication.Standby, InRecovery: true, LastReplayAt: &at, ReplayLagSeconds: secs(303)}},
 			Degraded, "Read-only standby, replaying WAL, lag 5m3s (more than 3m0s behind)", true},
-		{"unreachable", replication{err: errors.New("dial tcp 10.0.0.5:5432: password=x")}, Unhealthy, "Database connection failed", false},
-		{"slow", replication{err: context.DeadlineExceeded}, Unhealthy, "Database did not answer in time", false},
+		{"unreachable", replicationSource{err: errors.New("dial tcp 10.0.0.5:5432: password=x")}, Unhealthy, "Database connection failed", false},
+		{"slow", replicationSource{err: context.DeadlineExceeded}, Unhealthy, "Database did not answer in time", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var logged error

@@ -1,26 +1,52 @@
-// Package labels names the Docker labels stamped on every platform
-// container and the values of helloagents.role. It imports nothing, so the
-// operator CLIs (infra/status) filter containers by label without linking
-// the Pulumi SDKs that package components (which stamps them) needs.
+// Package labels holds the names the platform stamps on its resources and
+// matches them by: the container label keys, the container roles (the
+// values of the helloagents.role label) and the Cloudflare notification
+// alert types. The infrastructure program writes them (components) and the
+// policy pack checks them (policy/rules); one definition keeps the two from
+// drifting apart. It imports nothing, so both modules can use it without
+// pulling in pgx or the Pulumi SDK.
 package labels
 
-// Label keys stamped on every container.
+// Label keys stamped on every container of the platform.
 const (
-	Stack  = "helloagents.stack"
+	// Stack is the Pulumi stack a container belongs to.
+	Stack = "helloagents.stack"
+	// Region is the region a container runs in.
 	Region = "helloagents.region"
-	Role   = "helloagents.role"
+	// Role says what a container is for (a Role): operators filter with
+	// `docker ps --filter label=helloagents.role=backend`, the policy pack
+	// judges a container by it rather than by guessing from its variables.
+	Role = "helloagents.role"
+	// Replica is a backend replica's index within its region.
+	Replica = "helloagents.replica"
+	// Config carries a digest of the files a monitoring container is
+	// given, so a diff shows that (and which) configuration changed.
+	Config = "helloagents.config"
 )
 
-// The values of the Role label: what a container is for.
+// ContainerRole is the value of the Role label.
+type ContainerRole string
+
+// The roles of the platform's containers.
 const (
-	RoleBackend  = "backend"
-	RolePostgres = "postgres"
-	RoleBackup   = "backup"
-	RolePITR     = "pgbackrest"
-	RoleProxy    = "proxy"
-	RoleTunnel   = "tunnel"
+	RoleBackend  ContainerRole = "backend"
+	RolePostgres ContainerRole = "postgres"
+	RoleBackup   ContainerRole = "backup"
+	RolePITR     ContainerRole = "pgbackrest"
+	RoleProxy    ContainerRole = "proxy"
+	RoleTunnel   ContainerRole = "tunnel"
 	// The region's monitoring.
-	RolePrometheus   = "prometheus"
-	RoleAlertmanager = "alertmanager"
-	RolePGExporter   = "pgexporter"
+	RolePrometheus   ContainerRole = "prometheus"
+	RoleAlertmanager ContainerRole = "alertmanager"
+	RolePGExporter   ContainerRole = "pgexporter"
+)
+
+// Cloudflare notification alert types the platform declares and the policy
+// pack counts (the API's snake_case names; the SDK docs print them
+// camelCased).
+const (
+	AlertLoadBalancingHealth = "load_balancing_health_alert"
+	AlertHealthCheckStatus   = "health_check_status_notification"
+	AlertTunnelHealth        = "tunnel_health_event"
+	AlertUniversalSSL        = "universal_ssl_event_type"
 )

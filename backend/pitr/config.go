@@ -22,6 +22,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/helloagents/infra/backend/postgres"
 )
 
 // RepoType is where the repository lives.
@@ -273,7 +275,7 @@ func (c Config) secrets() []string {
 
 // EnvName is pgBackRest's environment variable for an option.
 func EnvName(option string) string {
-	return "PGBACKREST_" + strings.ToUpper(strings.ReplaceAll(option, "-", "_"))
+	return postgres.EnvPGBackRestPrefix + strings.ToUpper(strings.ReplaceAll(option, "-", "_"))
 }
 
 // PostgresSettings are the server settings that archive every WAL segment

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/helloagents/infra/backend/postgres"
 )
 
 // Runner runs pgBackRest commands for one Config.
@@ -90,7 +92,7 @@ func (r Runner) Run(ctx context.Context, command string, args ...string) ([]byte
 func (r Runner) env() []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "PGBACKREST_") {
+		if !strings.HasPrefix(kv, postgres.EnvPGBackRestPrefix) {
 			env = append(env, kv)
 		}
 	}

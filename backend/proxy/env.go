@@ -1,8 +1,11 @@
 package proxy
 
 import (
+	"strconv"
+
 	"github.com/helloagents/infra/backend/drain"
 	"github.com/helloagents/infra/backend/health"
+	"github.com/helloagents/infra/backend/server"
 )
 
 // Environment variables read by haproxy.cfg. The image sets every one of
@@ -46,12 +49,12 @@ const MetricsPath = "/metrics"
 func Defaults() map[string]string {
 	return map[string]string{
 		EnvAddr:          "0.0.0.0",
-		EnvPort:          "8000",
+		EnvPort:          strconv.Itoa(server.DefaultPort),
 		EnvMonitorPort:   "8404",
 		EnvMetricsAddr:   "0.0.0.0",
 		EnvMetricsPort:   "8405",
 		EnvBackendHost:   "backend",
-		EnvBackendPort:   "8000",
+		EnvBackendPort:   strconv.Itoa(server.DefaultPort),
 		EnvResolver:      "127.0.0.11:53",
 		EnvHealthPath:    health.ReadyPath,
 		EnvMaxServers:    "10",

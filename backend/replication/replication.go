@@ -5,7 +5,10 @@
 // the standard library: the Pulumi program's module uses it.
 package replication
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // Role is what a server is now.
 type Role string
@@ -47,3 +50,13 @@ func (s Status) Lag() (time.Duration, bool) {
 // Replaying reports whether the server follows a primary: a standby in
 // recovery, not fenced.
 func (s Status) Replaying() bool { return s.Role == Standby && s.InRecovery && !s.Fenced }
+
+// FormatLag renders a lag for people and health messages ("2.1s", "5m3s").
+// It lives beside Status so that readers of a lag (backend/health, the
+// failover tools) need not import backend/standby and, with it, pgx.
+func FormatLag(d time.Duration) string {
+	if d < time.Minute {
+		return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) + "s"
+	}
+	return d.Round(time.Second).String()
+}

@@ -46,3 +46,16 @@ func TestStatus(t *testing.T) {
 		})
 	}
 }
+
+func TestFormatLag(t *testing.T) {
+	for _, tc := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{0, "0.0s"}, {2100 * time.Millisecond, "2.1s"}, {59 * time.Second, "59.0s"}, {5*time.Minute + 3400*time.Millisecond, "5m3s"},
+	} {
+		if got := FormatLag(tc.d); got != tc.want {
+			t.Errorf("FormatLag(%s) = %q, want %q", tc.d, got, tc.want)
+		}
+	}
+}

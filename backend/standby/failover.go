@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/helloagents/infra/backend/replication"
 )
 
 // ErrRefused marks a refusal: nothing was changed (pgrole exits 3).
@@ -229,7 +231,7 @@ func promotable(st Status, o PromoteOptions) error {
 	case lag > o.MaxLag:
 		return refused("the standby is %s behind (last replayed commit %s), more than --max-lag %s: "+
 			"promoting would lose up to %s of committed writes; wait, or pass --accept-data-loss",
-			FormatLag(lag), st.LastReplayAt.UTC().Format(time.RFC3339), o.MaxLag, FormatLag(lag))
+			replication.FormatLag(lag), st.LastReplayAt.UTC().Format(time.RFC3339), o.MaxLag, replication.FormatLag(lag))
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/helloagents/infra/backend/internal/archivetest"
+	"github.com/helloagents/infra/backend/replication"
 	"github.com/helloagents/infra/backend/standby"
 )
 
@@ -56,7 +57,7 @@ func TestStandbyFollowsPrimary(t *testing.T) {
 	t.Logf("standby followed %d commits in %s: last row visible %s after its commit (%s after the load stopped); "+
 		"replay lag sampled every second peaked at %s, now %s (archive_timeout %s)",
 		len(commits), 2*testArchiveTimeout, time.Since(last.at).Round(time.Millisecond), took.Round(time.Millisecond),
-		standby.FormatLag(maxLag), standby.FormatLag(lag), testArchiveTimeout)
+		replication.FormatLag(maxLag), replication.FormatLag(lag), testArchiveTimeout)
 	if got, want := len(ids(t, b)), len(commits); got != want {
 		t.Errorf("standby holds %d rows, the primary acknowledged %d", got, want)
 	}
@@ -158,7 +159,7 @@ func checkRPO(t *testing.T, commits []commit, survived map[int64]bool, archived 
 
 func lagText(s standby.Status) string {
 	if l, ok := s.Lag(); ok {
-		return standby.FormatLag(l)
+		return replication.FormatLag(l)
 	}
 	return "unknown"
 }

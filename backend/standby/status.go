@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -123,11 +122,3 @@ ON CONFLICT (id) DO UPDATE SET beat_at = EXCLUDED.beat_at RETURNING beat_at`).Sc
 
 // HeartbeatInterval is how often the primary's servers call Beat.
 const HeartbeatInterval = 5 * time.Second
-
-// FormatLag renders a lag for people and health messages ("2.1s", "5m3s").
-func FormatLag(d time.Duration) string {
-	if d < time.Minute {
-		return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) + "s"
-	}
-	return d.Round(time.Second).String()
-}

@@ -24,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/helloagents/infra/backend/server"
 	"github.com/helloagents/infra/internal/cli"
 )
 
@@ -99,7 +100,7 @@ type options struct {
 func parseArgs(args []string, stderr io.Writer) (opts options, code int, done bool) {
 	fs := cli.NewFlagSet("doctor", usage, stderr)
 	fs.StringVar(&opts.pulumi, "pulumi", "", "the Pulumi `CLI` `make up` will run (default: pulumi on PATH)")
-	fs.IntVar(&opts.port, "port", 8000, "the `port` the dev API is published on (helloagents:backend.hostPort)")
+	fs.IntVar(&opts.port, "port", server.DefaultPort, "the `port` the dev API is published on (helloagents:backend.hostPort)")
 	fs.IntVar(&opts.prometheusPort, "prometheus-port", 9090, "the `port` dev's Prometheus is published on (helloagents:monitoring.prometheusHostPort)")
 	fs.IntVar(&opts.alertmanagerPort, "alertmanager-port", 9093, "the `port` dev's Alertmanager is published on (helloagents:monitoring.alertmanagerHostPort)")
 	fs.StringVar(&opts.gomod, "gomod", "go.mod", "the `go.mod` whose go directive is the required Go version")

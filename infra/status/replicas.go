@@ -39,7 +39,7 @@ func (dockerCLI) Backend(ctx context.Context, dockerHost, stack, region string) 
 	args := []string{"--host", dockerHost, "ps", "--all",
 		"--filter", "label=" + labels.Stack + "=" + stack,
 		"--filter", "label=" + labels.Region + "=" + region,
-		"--filter", "label=" + labels.Role + "=" + labels.RoleBackend,
+		"--filter", "label=" + labels.Role + "=" + string(labels.RoleBackend),
 		"--format", "{{json .}}"}
 	var stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, "docker", args...)

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/helloagents/infra/backend/labels"
 	"github.com/helloagents/infra/backend/testkit"
-	"github.com/helloagents/infra/components"
 )
 
 // TestDockerCLIListsTheRegionsBackends runs dockerCLI against the real
@@ -36,10 +36,10 @@ func TestDockerCLIListsTheRegionsBackends(t *testing.T) {
 	t.Cleanup(func() {
 		_ = exec.CommandContext(context.Background(), "docker", "--host", host, "rmi", "-f", image).Run()
 	})
-	create := func(name, stack, region string, role components.Role) {
+	create := func(name, stack, region string, role labels.ContainerRole) {
 		out, err := exec.CommandContext(t.Context(), "docker", "--host", host, "create", "--name", name,
-			"--label", components.LabelStack+"="+stack, "--label", components.LabelRegion+"="+region,
-			"--label", components.LabelRole+"="+string(role), image, "/none").CombinedOutput()
+			"--label", labels.Stack+"="+stack, "--label", labels.Region+"="+region,
+			"--label", labels.Role+"="+string(role), image, "/none").CombinedOutput()
 		if err != nil {
 			t.Fatalf("docker create %s: %v\n%s", name, err, out)
 		}
@@ -47,11 +47,11 @@ func TestDockerCLIListsTheRegionsBackends(t *testing.T) {
 			_ = exec.CommandContext(context.Background(), "docker", "--host", host, "rm", "-f", name).Run()
 		})
 	}
-	create(stack+"-eu-backend-0", stack, "eu", components.RoleBackend)
-	create(stack+"-eu-backend-1", stack, "eu", components.RoleBackend)
-	create(stack+"-eu-postgres", stack, "eu", components.RolePostgres)
-	create(stack+"-us-backend-0", stack, "us", components.RoleBackend)
-	create(stack+"x-eu-backend-0", stack+"x", "eu", components.RoleBackend)
+	create(stack+"-eu-backend-0", stack, "eu", labels.RoleBackend)
+	create(stack+"-eu-backend-1", stack, "eu", labels.RoleBackend)
+	create(stack+"-eu-postgres", stack, "eu", labels.RolePostgres)
+	create(stack+"-us-backend-0", stack, "us", labels.RoleBackend)
+	create(stack+"x-eu-backend-0", stack+"x", "eu", labels.RoleBackend)
 
 	reps, err := dockerCLI{}.Backend(t.Context(), host, stack, "eu")
 	if err != nil {

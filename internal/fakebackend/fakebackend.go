@@ -23,7 +23,7 @@ import (
 
 	"github.com/helloagents/infra/backend/headers"
 	"github.com/helloagents/infra/backend/health"
-	"github.com/helloagents/infra/backend/standby"
+	"github.com/helloagents/infra/backend/replication"
 )
 
 // Components of the full report, as a primary replica with a database, no
@@ -162,7 +162,7 @@ func (b *Backend) SetComponent(name string, status health.Status, message string
 // STANDBY_MAX_LAG), and both reports stay healthy, as on a real standby.
 func (b *Backend) SetStandby(lag time.Duration) {
 	secs := lag.Seconds()
-	src := replication{InRecovery: true, ReplayLagSeconds: &secs}
+	src := fixedReplication{InRecovery: true, ReplayLagSeconds: &secs}
 	db, bk := run(health.DatabaseRole(src, 3*time.Minute, nil)), run(backups(true))
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -340,11 +340,11 @@ func (a archive) ArchiveStats(context.Context) (health.ArchiveStats, error) {
 	return health.ArchiveStats(a), nil
 }
 
-// replication is a fixed replication status.
-type replication standby.Status
+// fixedReplication is a fixed replication status.
+type fixedReplication replication.Status
 
-func (s replication) Replication(context.Context) (standby.Status, error) {
-	return standby.Status(s), nil
+func (s fixedReplication) Replication(context.Context) (replication.Status, error) {
+	return replication.Status(s), nil
 }
 
 // refused is a database that refuses every connection.

@@ -5,22 +5,16 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
 
+	"github.com/helloagents/infra/backend/labels"
 	"github.com/helloagents/infra/policy/restype"
-)
-
-// Alert types of Cloudflare notifications (pulumi-cloudflare v5).
-const (
-	AlertLoadBalancingHealth = "load_balancing_health_alert"
-	AlertHealthCheckStatus   = "health_check_status_notification"
-	AlertTunnelHealth        = "tunnel_health_event"
 )
 
 // watched pairs each Cloudflare object that watches a region with the alert
 // type that reports it.
 var watched = []struct{ typ, alert, what string }{
-	{restype.LoadBalancerPool, AlertLoadBalancingHealth, "load balancer pool"},
-	{restype.Healthcheck, AlertHealthCheckStatus, "health check"},
-	{restype.Tunnel, AlertTunnelHealth, "tunnel"},
+	{restype.LoadBalancerPool, labels.AlertLoadBalancingHealth, "load balancer pool"},
+	{restype.Healthcheck, labels.AlertHealthCheckStatus, "health check"},
+	{restype.Tunnel, labels.AlertTunnelHealth, "tunnel"},
 }
 
 // AlertsHaveDestination is a stack rule outside dev: every notification

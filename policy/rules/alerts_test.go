@@ -6,6 +6,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
 
+	"github.com/helloagents/infra/backend/labels"
 	"github.com/helloagents/infra/policy/restype"
 )
 
@@ -38,23 +39,23 @@ func TestAlertsHaveDestination(t *testing.T) {
 	}{
 		{"every pool and tunnel has a policy with email", Production, []policyx.AnalyzerResource{
 			pool("eu"), pool("us"), tunnel,
-			notification(t, "p-eu", AlertLoadBalancingHealth, email, nil), notification(t, "p-us", AlertLoadBalancingHealth, email, nil),
-			notification(t, "t", AlertTunnelHealth, email, nil),
+			notification(t, "p-eu", labels.AlertLoadBalancingHealth, email, nil), notification(t, "p-us", labels.AlertLoadBalancingHealth, email, nil),
+			notification(t, "t", labels.AlertTunnelHealth, email, nil),
 		}, nil, nil},
 		{"webhook only, id not known yet", Staging, []policyx.AnalyzerResource{
-			hc, notification(t, "h", AlertHealthCheckStatus, nil, hook),
+			hc, notification(t, "h", labels.AlertHealthCheckStatus, nil, hook),
 		}, nil, nil},
 		{"integrations not known yet", Staging, []policyx.AnalyzerResource{
-			hc, notification(t, "h", AlertHealthCheckStatus, computed, nil),
+			hc, notification(t, "h", labels.AlertHealthCheckStatus, computed, nil),
 		}, nil, nil},
 		{"policy without destination", Staging, []policyx.AnalyzerResource{
-			hc, notification(t, "h", AlertHealthCheckStatus, []any{}, nil),
+			hc, notification(t, "h", labels.AlertHealthCheckStatus, []any{}, nil),
 		}, [][]string{{"notification policy has no destination", "helloagents:alerts.emails"}}, []string{"h"}},
 		{"no alerts at all", Production, []policyx.AnalyzerResource{pool("eu"), pool("us"), tunnel},
 			[][]string{{"2 load balancer pool(s) but 0 load_balancing_health_alert"}, {"1 tunnel(s) but 0 tunnel_health_event"}},
 			[]string{"eu", "tun"}},
 		{"one pool without its policy", Production, []policyx.AnalyzerResource{
-			pool("eu"), pool("us"), notification(t, "p-eu", AlertLoadBalancingHealth, email, nil),
+			pool("eu"), pool("us"), notification(t, "p-eu", labels.AlertLoadBalancingHealth, email, nil),
 		}, [][]string{{"2 load balancer pool(s) but 1"}}, []string{"eu"}},
 		{"health check without policy", Staging, []policyx.AnalyzerResource{hc, notification(t, "ssl", "universal_ssl_event_type", email, nil)},
 			[][]string{{"1 health check(s) but 0 health_check_status_notification"}}, []string{"hc"}},

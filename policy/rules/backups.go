@@ -9,16 +9,15 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
 
+	"github.com/helloagents/infra/backend/labels"
+	"github.com/helloagents/infra/backend/pgbackup"
+	"github.com/helloagents/infra/backend/postgres"
 	"github.com/helloagents/infra/policy/restype"
 )
 
 // Env vars of the pgbackup job (backend/cmd/pgbackup), which mark a container
 // as a backup job and describe where and how long backups are kept.
-const (
-	EnvBackupDestination   = "BACKUP_DESTINATION"
-	EnvBackupS3Endpoint    = "BACKUP_S3_ENDPOINT"
-	EnvBackupRetentionDays = "BACKUP_RETENTION_DAYS"
-)
+const ()
 
 // IsBackupJob reports whether a container is a pgbackup job.
 func IsBackupJob(r policyx.AnalyzerResource) bool {
@@ -26,9 +25,9 @@ func IsBackupJob(r policyx.AnalyzerResource) bool {
 		return false
 	}
 	if role, labelled := containerRole(r); labelled {
-		return role == "backup"
+		return role == labels.RoleBackup
 	}
-	_, ok := envValue(r, EnvBackupDestination)
+	_, ok := envValue(r, pgbackup.EnvDestination)
 	return ok
 }
 
@@ -39,10 +38,10 @@ func IsPostgres(r policyx.AnalyzerResource) bool {
 		return false
 	}
 	if role, labelled := containerRole(r); labelled {
-		return role == "postgres"
+		return role == labels.RolePostgres
 	}
 	for _, e := range containerEnv(r) {
-		if e.Known && (strings.HasPrefix(e.Key, "POSTGRES_") || e.Key == "PGDATA") {
+		if e.Known && (strings.HasPrefix(e.Key, postgres.EnvPrefix) || e.Key == postgres.EnvPGData) {
 			return true
 		}
 	}
@@ -50,15 +49,11 @@ func IsPostgres(r policyx.AnalyzerResource) bool {
 	return st == known && strings.Contains(strings.ToLower(image), "postgres")
 }
 
-// EnvPGRole is the role a Postgres container starts as: "primary" or
-// "standby" (components.EnvPGRole).
-const EnvPGRole = "PG_ROLE"
-
 // IsStandby reports whether a Postgres container is a hot standby: it
 // replays the primary's WAL from the stack's repository and takes no
 // writes, so its data is backed up where the primary's is.
 func IsStandby(r policyx.AnalyzerResource) bool {
-	e, ok := envValue(r, EnvPGRole)
+	e, ok := envValue(r, postgres.EnvRole)
 	return ok && e.Known && e.Value == "standby"
 }
 
@@ -171,7 +166,7 @@ func (h *backupHost) missingJobs() []Finding {
 		if !claimJob(h.jobs, used, func(job policyx.AnalyzerResource) bool { return databaseHost(job) == "" }) {
 			out = append(out, Finding{URN: db.URN, Message: fmt.Sprintf(
 				"%s: PostgreSQL has no backup job on the same Docker host; add a pgbackup container whose DATABASE_URL points at it, with %s and %s",
-				label(db), EnvBackupDestination, EnvBackupRetentionDays)})
+				label(db), pgbackup.EnvDestination, pgbackup.EnvRetentionDays)})
 		}
 	}
 	return out
@@ -217,15 +212,11 @@ func standbysWithoutPrimary(hosts []*backupHost) []Finding {
 		for _, db := range h.standbys {
 			out = append(out, Finding{URN: db.URN, Message: fmt.Sprintf(
 				"%s: a standby (%s=standby) but no primary PostgreSQL in the stack: nothing takes writes or is backed up; set helloagents:database.primaryRegion",
-				label(db), EnvPGRole)})
+				label(db), postgres.EnvRole)})
 		}
 	}
 	return out
 }
-
-// EnvArchiveRepoType is the pgBackRest setting of a Postgres container's
-// repository (backend/postgres.Dockerfile reads PGBACKREST_* variables).
-const EnvArchiveRepoType = "PGBACKREST_REPO1_TYPE"
 
 // archivesWAL explains why a database outside dev does not archive its WAL
 // off the host ("" if it does, or its variables are not known yet): a daily
@@ -234,33 +225,33 @@ func archivesWAL(db policyx.AnalyzerResource) string {
 	if envPending(db) {
 		return ""
 	}
-	repo, ok := envValue(db, EnvArchiveRepoType)
+	repo, ok := envValue(db, postgres.EnvRepo1Type)
 	switch {
 	case !ok:
 		return fmt.Sprintf("%s: PostgreSQL does not archive WAL; run the pgBackRest image (backend/postgres.Dockerfile) with %s=s3 so every commit leaves the host within archive_timeout",
-			label(db), EnvArchiveRepoType)
+			label(db), postgres.EnvRepo1Type)
 	case repo.Known && repo.Value != "s3":
 		return fmt.Sprintf("%s: %s %q keeps the WAL archive on the database's own host; use the off-host S3 repository (Cloudflare R2)",
-			label(db), EnvArchiveRepoType, repo.Value)
+			label(db), postgres.EnvRepo1Type, repo.Value)
 	}
 	return ""
 }
 
 // offHost explains why a backup job's destination is not off-host ("" if it is).
 func offHost(job policyx.AnalyzerResource) string {
-	dest, _ := envValue(job, EnvBackupDestination)
+	dest, _ := envValue(job, pgbackup.EnvDestination)
 	if !dest.Known {
 		return ""
 	}
 	u, err := url.Parse(dest.Value)
 	if err != nil || u.Scheme == "" || strings.EqualFold(u.Scheme, "file") {
 		return fmt.Sprintf("%s: %s %q keeps backups on the database's own host, where they die with it; use an object store such as s3://<bucket>/<prefix> (Cloudflare R2)",
-			label(job), EnvBackupDestination, dest.Value)
+			label(job), pgbackup.EnvDestination, dest.Value)
 	}
-	if ep, ok := envValue(job, EnvBackupS3Endpoint); ok && ep.Known {
+	if ep, ok := envValue(job, pgbackup.EnvS3Endpoint); ok && ep.Known {
 		if eu, err := url.Parse(ep.Value); err == nil && isLoopback(eu.Hostname()) {
 			return fmt.Sprintf("%s: %s %q is on the database's own host; point it at the off-host object store (e.g. https://<account>.r2.cloudflarestorage.com)",
-				label(job), EnvBackupS3Endpoint, ep.Value)
+				label(job), pgbackup.EnvS3Endpoint, ep.Value)
 		}
 	}
 	return ""
@@ -268,7 +259,7 @@ func offHost(job policyx.AnalyzerResource) string {
 
 // databaseHost is the host of a backup job's DATABASE_URL ("" when unknown).
 func databaseHost(job policyx.AnalyzerResource) string {
-	e, ok := envValue(job, "DATABASE_URL")
+	e, ok := envValue(job, pgbackup.EnvDatabaseURL)
 	if !ok || !e.Known {
 		return ""
 	}
@@ -309,19 +300,19 @@ func BackupRetention(r policyx.AnalyzerResource, c Context) []string {
 		return nil
 	}
 	minimum := c.Settings.MinimumRetentionDays
-	e, ok := envValue(r, EnvBackupRetentionDays)
+	e, ok := envValue(r, pgbackup.EnvRetentionDays)
 	if !ok {
 		for _, x := range containerEnv(r) {
 			if !x.Known {
 				return nil // may be the retention, not known yet
 			}
 		}
-		return []string{fmt.Sprintf("%s: %s is not set; set it to at least %d days", label(r), EnvBackupRetentionDays, minimum)}
+		return []string{fmt.Sprintf("%s: %s is not set; set it to at least %d days", label(r), pgbackup.EnvRetentionDays, minimum)}
 	}
 	days, err := strconv.Atoi(strings.TrimSpace(e.Value))
 	if err != nil || days < minimum {
 		return []string{fmt.Sprintf("%s: %s is %q; keep backups for at least %d days (policy config `%s`)",
-			label(r), EnvBackupRetentionDays, e.Value, minimum, ConfigMinimumRetentionDays)}
+			label(r), pgbackup.EnvRetentionDays, e.Value, minimum, ConfigMinimumRetentionDays)}
 	}
 	return nil
 }

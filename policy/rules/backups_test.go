@@ -10,7 +10,7 @@ import (
 
 // postgres is a database that archives its WAL to an S3 repository
 // (backend/postgres.Dockerfile as the program runs it).
-func postgres(name string) map[string]any {
+func postgresProps(name string) map[string]any {
 	return map[string]any{"image": "postgres:15-bookworm", "name": name, "user": "999:999",
 		"envs": []any{"POSTGRES_USER=app", secret{"POSTGRES_PASSWORD=pw"}, "POSTGRES_DB=app",
 			"PGBACKREST_REPO1_TYPE=s3", secret{"PGBACKREST_REPO1_CIPHER_PASS=x"}}}
@@ -32,8 +32,8 @@ func onHost(r policyx.AnalyzerResource, provider string) policyx.AnalyzerResourc
 
 func TestBackupsConfigured(t *testing.T) {
 	eu, us := "urn:provider:docker::eu", "urn:provider:docker::us"
-	dbEU := onHost(resource(t, restype.DockerContainer, "postgres-eu", postgres("postgres-eu")), eu)
-	dbUS := onHost(resource(t, restype.DockerContainer, "postgres-us", postgres("postgres-us")), us)
+	dbEU := onHost(resource(t, restype.DockerContainer, "postgres-eu", postgresProps("postgres-eu")), eu)
+	dbUS := onHost(resource(t, restype.DockerContainer, "postgres-us", postgresProps("postgres-us")), us)
 	jobEU := onHost(resource(t, restype.DockerContainer, "backup-eu", backupJob("postgres-eu", "s3://backups/eu", "14")), eu)
 	jobUS := onHost(resource(t, restype.DockerContainer, "backup-us", backupJob("postgres-us", "s3://backups/us", "14")), us)
 	jobUSWrongHost := onHost(resource(t, restype.DockerContainer, "backup-us", backupJob("postgres-us", "s3://backups/us", "14")), eu)
@@ -44,25 +44,25 @@ func TestBackupsConfigured(t *testing.T) {
 	unknownURL := backupJob("x", "s3://b/p", "14")
 	unknownURL["envs"] = append([]any{computed}, unknownURL["envs"].([]any)[1:]...)
 	jobUnknownURL := onHost(resource(t, restype.DockerContainer, "backup-eu", unknownURL), eu)
-	noArchive := postgres("postgres-eu")
+	noArchive := postgresProps("postgres-eu")
 	noArchive["envs"] = noArchive["envs"].([]any)[:3]
 	dbNoArchive := onHost(resource(t, restype.DockerContainer, "postgres-eu", noArchive), eu)
-	localArchive := postgres("postgres-eu")
+	localArchive := postgresProps("postgres-eu")
 	localArchive["envs"] = append(noArchive["envs"].([]any)[:3:3], "PGBACKREST_REPO1_TYPE=posix")
 	dbLocalArchive := onHost(resource(t, restype.DockerContainer, "postgres-eu", localArchive), eu)
 
-	standbyProps := postgres("postgres-us")
+	standbyProps := postgresProps("postgres-us")
 	standbyProps["envs"] = append(standbyProps["envs"].([]any), "PG_ROLE=standby")
 	standbyUS := onHost(resource(t, restype.DockerContainer, "postgres-us", standbyProps), us)
-	primaryProps := postgres("postgres-eu")
+	primaryProps := postgresProps("postgres-eu")
 	primaryProps["envs"] = append(primaryProps["envs"].([]any), "PG_ROLE=primary")
 	primaryEU := onHost(resource(t, restype.DockerContainer, "postgres-eu", primaryProps), eu)
 	standbyEU := onHost(resource(t, restype.DockerContainer, "postgres-eu", func() map[string]any {
-		p := postgres("postgres-eu")
+		p := postgresProps("postgres-eu")
 		p["envs"] = append(p["envs"].([]any), "PG_ROLE=standby")
 		return p
 	}()), eu)
-	localStandbyProps := postgres("postgres-us")
+	localStandbyProps := postgresProps("postgres-us")
 	localStandbyProps["envs"] = append(noArchive["envs"].([]any)[:3:3], "PGBACKREST_REPO1_TYPE=posix", "PG_ROLE=standby")
 	standbyLocalRepo := onHost(resource(t, restype.DockerContainer, "postgres-us", localStandbyProps), us)
 

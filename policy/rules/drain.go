@@ -8,6 +8,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
 
 	"github.com/helloagents/infra/backend/drain"
+	"github.com/helloagents/infra/backend/labels"
 	"github.com/helloagents/infra/policy/restype"
 )
 
@@ -19,10 +20,10 @@ type servingDrain struct {
 	read func(func(string) string) (time.Duration, error)
 }
 
-var servingDrains = map[string]servingDrain{
-	"backend": {"backend", drain.EnvServerDelay + " + " + drain.EnvServerTimeout, drain.Server},
-	"proxy":   {"proxy", drain.EnvProxyHardStop, drain.Proxy},
-	"tunnel":  {"cloudflared", drain.EnvTunnelGrace, drain.Tunnel},
+var servingDrains = map[labels.ContainerRole]servingDrain{
+	labels.RoleBackend: {"backend", drain.EnvServerDelay + " + " + drain.EnvServerTimeout, drain.Server},
+	labels.RoleProxy:   {"proxy", drain.EnvProxyHardStop, drain.Proxy},
+	labels.RoleTunnel:  {"cloudflared", drain.EnvTunnelGrace, drain.Tunnel},
 }
 
 // ContainersDrainBeforeKill refuses a serving container (backend replica,
@@ -69,7 +70,7 @@ func servingDrainOf(r policyx.AnalyzerResource) (servingDrain, bool) {
 		return sd, ok
 	}
 	if IsBackendContainer(r) {
-		return servingDrains["backend"], true
+		return servingDrains[labels.RoleBackend], true
 	}
 	return servingDrain{}, false
 }

@@ -3,12 +3,13 @@ package rules
 import (
 	"testing"
 
+	"github.com/helloagents/infra/backend/labels"
 	"github.com/helloagents/infra/policy/restype"
 )
 
 func TestContainersDrainBeforeKill(t *testing.T) {
 	labelled := func(role string, props map[string]any) map[string]any {
-		return with(props, "labels", []any{map[string]any{"label": LabelRole, "value": role}})
+		return with(props, "labels", []any{map[string]any{"label": labels.Role, "value": role}})
 	}
 	backend := with(goodContainer(), "destroyGraceSeconds", 30)
 	proxy := labelled("proxy", map[string]any{"user": "65532:65532", "destroyGraceSeconds": 10,

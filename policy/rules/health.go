@@ -6,6 +6,8 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
 
+	"github.com/helloagents/infra/backend/labels"
+	"github.com/helloagents/infra/backend/server"
 	"github.com/helloagents/infra/policy/restype"
 )
 
@@ -17,13 +19,13 @@ func IsBackendContainer(r policyx.AnalyzerResource) bool {
 		return false
 	}
 	if role, labelled := containerRole(r); labelled {
-		return role == "backend"
+		return role == labels.RoleBackend
 	}
 	if IsBackupJob(r) || IsPostgres(r) {
 		return false
 	}
-	_, db := envValue(r, "DATABASE_URL")
-	_, port := envValue(r, "PORT")
+	_, db := envValue(r, server.EnvDatabaseURL)
+	_, port := envValue(r, server.EnvPort)
 	return db || port
 }
 

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/helloagents/infra/backend/server"
 	"github.com/helloagents/infra/healthcheck"
 )
 
@@ -39,8 +40,8 @@ func Defaults(stack string, env Environment) Config {
 
 func defaultBackend() Backend {
 	return Backend{
-		Port:                   8000,
-		HostPort:               8000,
+		Port:                   server.DefaultPort,
+		HostPort:               server.DefaultPort,
 		User:                   "65532:65532",
 		MemoryMB:               512,
 		CPUs:                   1,
@@ -49,7 +50,7 @@ func defaultBackend() Backend {
 		BuildHost:              LocalDockerHost,
 		AppVersion:             "dev",
 		SentryTracesSampleRate: 0.1,
-		HealthcheckCommand:     []string{"CMD", "/server", "healthcheck"},
+		HealthcheckCommand:     []string{"CMD", "/server", server.CmdHealthcheck},
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/common/model"
 
+	"github.com/helloagents/infra/contract"
 	"github.com/helloagents/infra/monitoring"
 )
 
@@ -286,9 +287,9 @@ func (c Config) validateMonitoringFields(p *problems) {
 			ports[hp.port] = k + "." + hp.field
 		}
 	}
-	c.checkPinnedImage(p, k+".prometheusImage", m.PrometheusImage, "Prometheus", "prometheusImage")
-	c.checkPinnedImage(p, k+".alertmanagerImage", m.AlertmanagerImage, "Alertmanager", "alertmanagerImage")
-	c.checkPinnedImage(p, k+".pgexporterImage", m.PGExporterImage, "Postgres exporter", "pgexporterImage")
+	c.checkPinnedImage(p, k+".prometheusImage", m.PrometheusImage, "Prometheus", contract.OutputPrometheusImage)
+	c.checkPinnedImage(p, k+".alertmanagerImage", m.AlertmanagerImage, "Alertmanager", contract.OutputAlertmanagerImage)
+	c.checkPinnedImage(p, k+".pgexporterImage", m.PGExporterImage, "Postgres exporter", contract.OutputPGExporterImage)
 }
 
 // validateRetention accepts a Prometheus duration at least as long as the

@@ -11,6 +11,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/helloagents/infra/components/canonical"
+	"github.com/helloagents/infra/contract"
 )
 
 var (
@@ -224,7 +225,7 @@ func (c Config) validateBackendContainer(p *problems) {
 	if b.CPUs <= 0 || b.CPUs > 64 || !canonical.ExactCPUs(b.CPUs) {
 		p.bad(k+".cpus", b.CPUs, "more than 0 and at most 64, in tenths or quarters of a core (the docker provider reads 0.01 back as 0.0 and 0.05 as 0.1)")
 	}
-	c.checkPinnedImage(p, k+".proxyImage", b.ProxyImage, "proxy", "proxyImage")
+	c.checkPinnedImage(p, k+".proxyImage", b.ProxyImage, "proxy", contract.OutputProxyImage)
 	if b.MaxRestarts < 1 || b.MaxRestarts > 10 {
 		p.bad(k+".maxRestarts", b.MaxRestarts, "1..10 (a bounded on-failure restart policy)")
 	}
@@ -299,7 +300,7 @@ func checkUser(p *problems, key, user string) {
 func (c Config) validateDatabase(p *problems) {
 	k := full(KeyDatabase)
 	d := c.Database
-	c.checkPinnedImage(p, k+".image", d.Image, "Postgres (backend/postgres.Dockerfile)", "postgresImage")
+	c.checkPinnedImage(p, k+".image", d.Image, "Postgres (backend/postgres.Dockerfile)", contract.OutputPostgresImage)
 	if !sqlIdent.MatchString(d.Name) {
 		p.bad(k+".name", d.Name, "a lowercase SQL identifier")
 	}
@@ -346,7 +347,7 @@ func (c Config) validateBackup(p *problems) {
 	if c.Environment.BehindCloudflare() && !bucketName.MatchString(b.Bucket) {
 		p.bad(k+".bucket", b.Bucket, "an R2 bucket name: 3..63 lowercase letters, digits and '-'")
 	}
-	c.checkPinnedImage(p, k+".image", b.Image, "pgbackup", "backupImage")
+	c.checkPinnedImage(p, k+".image", b.Image, "pgbackup", contract.OutputBackupImage)
 }
 
 // checkPinnedImage checks an image that production pins and the other

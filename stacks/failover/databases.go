@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/helloagents/infra/backend/labels"
+	"github.com/helloagents/infra/backend/postgres"
 	"github.com/helloagents/infra/backend/replication"
 )
 
@@ -106,7 +107,7 @@ func (d Docker) container(ctx context.Context, r Region) (string, error) {
 	out, _, err := d.run(ctx, "--host", r.DockerHost, "ps", "-q",
 		"--filter", "label="+labels.Stack+"="+d.Stack,
 		"--filter", "label="+labels.Region+"="+r.Name,
-		"--filter", "label="+labels.Role+"="+labels.RolePostgres)
+		"--filter", "label="+labels.Role+"="+string(labels.RolePostgres))
 	if err != nil {
 		return "", fmt.Errorf("region %s: %w", r.Name, err)
 	}
@@ -124,7 +125,7 @@ func (d Docker) pgrole(ctx context.Context, r Region, args ...string) ([]byte, i
 	if err != nil {
 		return nil, 0, err
 	}
-	out, code, err := d.run(ctx, append([]string{"--host", r.DockerHost, "exec", id, "pgrole"}, args...)...)
+	out, code, err := d.run(ctx, append([]string{"--host", r.DockerHost, "exec", id, postgres.PGRole}, args...)...)
 	if err != nil {
 		return nil, code, fmt.Errorf("region %s: %w", r.Name, err)
 	}
@@ -133,7 +134,7 @@ func (d Docker) pgrole(ctx context.Context, r Region, args ...string) ([]byte, i
 
 // Status implements Databases.
 func (d Docker) Status(ctx context.Context, r Region) (Status, error) {
-	out, code, err := d.pgrole(ctx, r, "status", "--json")
+	out, code, err := d.pgrole(ctx, r, postgres.PGRoleStatus, "--json")
 	if err == nil && code != 0 {
 		err = fmt.Errorf("region %s: pgrole status: exit status %d", r.Name, code)
 	}
@@ -152,7 +153,7 @@ func (d Docker) Fence(ctx context.Context, r Region) error {
 	if err != nil {
 		return err
 	}
-	_, code, err := d.run(ctx, "--host", r.DockerHost, "exec", id, "pgrole", "fence")
+	_, code, err := d.run(ctx, "--host", r.DockerHost, "exec", id, postgres.PGRole, postgres.PGRoleFence)
 	if err == nil && code != 0 {
 		err = fmt.Errorf("pgrole fence: exit status %d", code)
 	}
@@ -171,7 +172,7 @@ func (d Docker) Fence(ctx context.Context, r Region) error {
 
 // Promote implements Databases.
 func (d Docker) Promote(ctx context.Context, r Region, maxLag time.Duration, acceptDataLoss bool) (Status, error) {
-	args := []string{"promote", "--max-lag", maxLag.String()}
+	args := []string{postgres.PGRolePromote, "--max-lag", maxLag.String()}
 	if acceptDataLoss {
 		args = append(args, "--accept-data-loss")
 	}
@@ -180,7 +181,7 @@ func (d Docker) Promote(ctx context.Context, r Region, maxLag time.Duration, acc
 		return Status{}, err
 	}
 	st, decodeErr := decodeStatus(r, out)
-	if code == 3 {
+	if code == postgres.ExitRefused {
 		return st, fmt.Errorf("region %s: %w (role %q, lag %s)", r.Name, ErrPromoteRefused, st.Role, lagText(st))
 	}
 	return st, decodeErr

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/helloagents/infra/components"
 	"github.com/helloagents/infra/stacks/failover"
 )
 
@@ -137,14 +136,5 @@ func TestFailoverStackLabel(t *testing.T) {
 		if got := failover.StackLabel(in); got != want {
 			t.Errorf("StackLabel(%q) = %q, want %q", in, got, want)
 		}
-	}
-}
-
-// TestFailoverRoleWords: the role pgrole reports is the PG_ROLE word the
-// program starts each region's Postgres as.
-func TestFailoverRoleWords(t *testing.T) {
-	if string(failover.RolePrimary) != components.PGRolePrimary || string(failover.RoleStandby) != components.PGRoleStandby {
-		t.Errorf("pgrole reports %q/%q, the program sets PG_ROLE %q/%q",
-			failover.RolePrimary, failover.RoleStandby, components.PGRolePrimary, components.PGRoleStandby)
 	}
 }

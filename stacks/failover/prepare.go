@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/helloagents/infra/contract"
 	"github.com/helloagents/infra/stacks/config"
 )
 
@@ -57,8 +58,8 @@ func (e *engine) readConfig(ctx context.Context) bool {
 		return false
 	}
 	var db map[string]any
-	_ = json.Unmarshal([]byte(raw[config.Namespace+":database"]), &db)
-	_, e.explicit = db["primaryRegion"]
+	_ = json.Unmarshal([]byte(raw[contract.KeyDatabase]), &db)
+	_, e.explicit = db[contract.FieldPrimaryRegion]
 	if e.cfg, err = config.Parse(o.Stack, raw); err != nil {
 		e.end(Refused, fmt.Errorf("stack %q config is invalid, nothing changed: %w", o.Stack, err))
 		return false

@@ -11,6 +11,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/helloagents/infra/backend/backup"
+	"github.com/helloagents/infra/backend/pgbackup"
 )
 
 // cmdRun is the long-running job: backup then prune on BACKUP_SCHEDULE. The
@@ -81,7 +82,7 @@ func (a *app) errorReporter() (func(error), func(), error) {
 	if a.cfg.SentryDSN == "" {
 		return func(error) {}, func() {}, nil
 	}
-	version, _ := a.lookup("APP_VERSION")
+	version, _ := a.lookup(pgbackup.EnvAppVersion)
 	client, err := sentry.NewClient(sentry.ClientOptions{
 		Dsn: a.cfg.SentryDSN, Environment: a.cfg.SentryEnv, Release: version, ServerName: "pgbackup",
 	})

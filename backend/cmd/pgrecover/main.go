@@ -26,6 +26,7 @@ import (
 
 	"github.com/helloagents/infra/backend/internal/cli"
 	"github.com/helloagents/infra/backend/pitr"
+	"github.com/helloagents/infra/backend/postgres"
 )
 
 // Exit codes, as infra/promote's.
@@ -103,7 +104,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (f 
 	fs.StringVar(&f.name, "name", "", "stop at the restore point `LABEL` (SELECT pg_create_restore_point('LABEL'))")
 	fs.StringVar(&f.set, "set", "", "restore the backup `BACKUP` (its label in pgbackrest info) instead of the newest suitable one")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "check the guard rails and show the plan; change nothing")
-	fs.StringVar(&f.pgBin, "pg-bin", envOr(getenv, "PG_BIN", "/usr/lib/postgresql/15/bin"), "`DIR` of the PostgreSQL programs (env PG_BIN)")
+	fs.StringVar(&f.pgBin, "pg-bin", envOr(getenv, postgres.EnvPGBin, "/usr/lib/postgresql/15/bin"), "`DIR` of the PostgreSQL programs (env PG_BIN)")
 	fs.DurationVar(&f.timeout, "timeout", time.Hour, "bound on the WAL replay")
 	if code, done := cli.Parse(fs, args); done {
 		return f, code, true

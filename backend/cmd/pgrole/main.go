@@ -30,15 +30,18 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/helloagents/infra/backend/pitr"
+	"github.com/helloagents/infra/backend/postgres"
+	"github.com/helloagents/infra/backend/replication"
 	"github.com/helloagents/infra/backend/standby"
 )
 
-// Exit codes.
+// Exit codes: the image's interface (package postgres), which the failover
+// engine matches.
 const (
-	exitOK      = 0
-	exitFailed  = 1
-	exitUsage   = 2
-	exitRefused = 3
+	exitOK      = postgres.ExitOK
+	exitFailed  = postgres.ExitFailed
+	exitUsage   = postgres.ExitUsage
+	exitRefused = postgres.ExitRefused
 )
 
 const usage = `usage: pgrole status [--json] | fence [--reason TEXT] | promote [--max-lag 60s] [--accept-data-loss] | prepare
@@ -146,13 +149,13 @@ type command func(ctx context.Context, env environment, stdout, stderr io.Writer
 // fs and returns what runs after parsing.
 func lookup(name string) (func(fs *flag.FlagSet) command, bool) {
 	switch name {
-	case "status":
+	case postgres.PGRoleStatus:
 		return statusCmd, true
-	case "fence":
+	case postgres.PGRoleFence:
 		return fenceCmd, true
-	case "promote":
+	case postgres.PGRolePromote:
 		return promoteCmd, true
-	case "prepare":
+	case postgres.PGRolePrepare:
 		return prepareCmd, true
 	}
 	return nil, false
@@ -167,14 +170,14 @@ type environment struct {
 }
 
 func envOf(getenv func(string) string) environment {
-	e := environment{getenv: getenv, dataDir: getenv("PGDATA"), binDir: getenv("PG_BIN"), url: getenv("PGROLE_URL")}
+	e := environment{getenv: getenv, dataDir: getenv(postgres.EnvPGData), binDir: getenv(postgres.EnvPGBin), url: getenv(postgres.EnvPGRoleURL)}
 	if e.binDir == "" {
 		e.binDir = "/usr/lib/postgresql/15/bin"
 	}
 	if e.url == "" {
-		socket := orDefault(getenv("PGBACKREST_PG1_SOCKET_PATH"), "/var/run/postgresql")
-		q := url.Values{"host": {socket}, "user": {orDefault(getenv("POSTGRES_USER"), "postgres")},
-			"port": {orDefault(getenv("PGBACKREST_PG1_PORT"), "5432")}, "connect_timeout": {"10"}}
+		socket := orDefault(getenv(postgres.EnvPG1SocketPath), "/var/run/postgresql")
+		q := url.Values{"host": {socket}, "user": {orDefault(getenv(postgres.EnvUser), "postgres")},
+			"port": {orDefault(getenv(postgres.EnvPG1Port), "5432")}, "connect_timeout": {"10"}}
 		e.url = "postgres:///postgres?" + q.Encode()
 	}
 	return e
@@ -210,7 +213,7 @@ func printStatus(w io.Writer, st standby.Status, asJSON bool) error {
 	}
 	lag, last := "unknown", "none"
 	if l, ok := st.Lag(); ok {
-		lag = standby.FormatLag(l)
+		lag = replication.FormatLag(l)
 	}
 	if st.LastReplayAt != nil {
 		last = st.LastReplayAt.UTC().Format(time.RFC3339Nano)
@@ -273,7 +276,7 @@ func promoteCmd(fs *flag.FlagSet) command {
 
 func prepareCmd(*flag.FlagSet) command {
 	return func(ctx context.Context, env environment, _, stderr io.Writer) error {
-		role := standby.Role(orDefault(env.getenv("PG_ROLE"), string(standby.Primary)))
+		role := standby.Role(orDefault(env.getenv(postgres.EnvRole), string(standby.Primary)))
 		o := standby.PrepareOptions{Role: role, DataDir: env.dataDir, Log: stderr}
 		// Only a standby restores: a primary starts whatever its repository
 		// settings (the server reports archiving problems itself).

@@ -33,6 +33,7 @@ import (
 	"github.com/helloagents/infra/backend/alert"
 	"github.com/helloagents/infra/backend/internal/cli"
 	"github.com/helloagents/infra/backend/pitr"
+	"github.com/helloagents/infra/backend/postgres"
 	"github.com/helloagents/infra/backend/redact"
 )
 
@@ -138,7 +139,7 @@ type settings struct {
 // loadSettings reads and checks the configuration, returning every problem
 // at once.
 func loadSettings(getenv func(string) string) (settings, error) {
-	s := settings{cfg: pitr.FromEnv(getenv), dbURL: getenv("DATABASE_URL")}
+	s := settings{cfg: pitr.FromEnv(getenv), dbURL: getenv(postgres.EnvDatabaseURL)}
 	var errs []error
 	if err := s.cfg.Validate(); err != nil {
 		errs = append(errs, err)
@@ -147,11 +148,11 @@ func loadSettings(getenv func(string) string) (settings, error) {
 		errs = append(errs, errors.New("DATABASE_URL: required"))
 	}
 	var err error
-	if s.full, err = cron.ParseStandard(orDefault(getenv("PITR_FULL_SCHEDULE"), defaultFullSchedule)); err != nil {
-		errs = append(errs, errors.New("PITR_FULL_SCHEDULE: want a 5-field cron expression"))
+	if s.full, err = cron.ParseStandard(orDefault(getenv(postgres.EnvFullSchedule), defaultFullSchedule)); err != nil {
+		errs = append(errs, errors.New(postgres.EnvFullSchedule+": want a 5-field cron expression"))
 	}
-	if s.diff, err = cron.ParseStandard(orDefault(getenv("PITR_DIFF_SCHEDULE"), defaultDiffSchedule)); err != nil {
-		errs = append(errs, errors.New("PITR_DIFF_SCHEDULE: want a 5-field cron expression"))
+	if s.diff, err = cron.ParseStandard(orDefault(getenv(postgres.EnvDiffSchedule), defaultDiffSchedule)); err != nil {
+		errs = append(errs, errors.New(postgres.EnvDiffSchedule+": want a 5-field cron expression"))
 	}
 	return s, errors.Join(errs...)
 }
@@ -197,11 +198,11 @@ func schedule(ctx context.Context, job pitr.Job, failedStart func(msg string)) i
 
 // reporter sends failures to Sentry when SENTRY_DSN is set.
 func reporter(getenv func(string) string) (func(error), func(), error) {
-	dsn := getenv("SENTRY_DSN")
+	dsn := getenv(postgres.EnvSentryDSN)
 	if dsn == "" {
 		return func(error) {}, func() {}, nil
 	}
-	client, err := sentry.NewClient(sentry.ClientOptions{Dsn: dsn, Environment: getenv("SENTRY_ENVIRONMENT"), ServerName: "pitrjob"})
+	client, err := sentry.NewClient(sentry.ClientOptions{Dsn: dsn, Environment: getenv(postgres.EnvSentryEnvironment), ServerName: "pitrjob"})
 	if err != nil {
 		return nil, nil, errors.New("SENTRY_DSN: the Sentry client refused it; value not shown")
 	}

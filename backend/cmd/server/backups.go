@@ -7,6 +7,7 @@ import (
 
 	"github.com/helloagents/infra/backend/health"
 	"github.com/helloagents/infra/backend/redact"
+	"github.com/helloagents/infra/backend/server"
 )
 
 // backupsCheck is the /health "backups" component (never part of
@@ -16,8 +17,8 @@ import (
 // Each change of its status is logged with the same message as the body.
 func backupsCheck(getenv func(string) string, src health.ArchiveSource, log *slog.Logger) health.Check {
 	p := health.BackupsPolicy{
-		MaxWALAge:  envDuration(getenv, "ARCHIVE_TIMEOUT", time.Minute) + time.Minute,
-		MaxFullAge: envDuration(getenv, "BACKUP_FULL_MAX_AGE", 8*24*time.Hour),
+		MaxWALAge:  envDuration(getenv, server.EnvArchiveTimeout, time.Minute) + time.Minute,
+		MaxFullAge: envDuration(getenv, server.EnvBackupFullMaxAge, 8*24*time.Hour),
 	}
 	var mu sync.Mutex
 	last := health.Healthy

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/helloagents/infra/backend/health"
+	"github.com/helloagents/infra/backend/server"
 )
 
 // healthcheck probes this host's server (PORT, default 8000) on path
@@ -26,15 +27,15 @@ func healthcheck(ctx context.Context, args []string, getenv func(string) string,
 		fmt.Fprintf(stderr, "healthcheck: path %q must start with /\n", path)
 		return 1
 	}
-	port := strings.TrimSpace(getenv("PORT"))
+	port := strings.TrimSpace(getenv(server.EnvPort))
 	if port == "" {
-		port = "8000"
+		port = strconv.Itoa(server.DefaultPort)
 	}
 	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
 		fmt.Fprintf(stderr, "healthcheck: PORT=%q is invalid: want a TCP port number from 1 to 65535\n", port)
 		return 1
 	}
-	url := "http://" + net.JoinHostPort(probeHost(getenv("HOST")), port) + path
+	url := "http://" + net.JoinHostPort(probeHost(getenv(server.EnvHost)), port) + path
 
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()

@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/helloagents/infra/backend/server"
 )
 
 // version is stamped at build time:
@@ -55,7 +57,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
-	case "server", "serve":
+	case "server", server.CmdServe:
 		// Decided before the configuration is read or a port opened: an
 		// argument here is a mistake (a flag the server does not have).
 		if len(args) > 0 {
@@ -63,12 +65,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return 2
 		}
 		return serve(ctx, getenv, stdout, stderr)
-	case "healthcheck":
+	case server.CmdHealthcheck:
 		return healthcheck(ctx, args, getenv, stderr)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return 0
-	case "version":
+	case server.CmdVersion:
 		fmt.Fprintln(stdout, version)
 		return 0
 	default:

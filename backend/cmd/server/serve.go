@@ -24,6 +24,7 @@ import (
 	"github.com/helloagents/infra/backend/logging"
 	"github.com/helloagents/infra/backend/metrics"
 	"github.com/helloagents/infra/backend/redact"
+	"github.com/helloagents/infra/backend/server"
 	"github.com/helloagents/infra/backend/store"
 )
 
@@ -161,7 +162,7 @@ func startMigration(ctx context.Context, log *slog.Logger, st *store.Store) (mig
 // full runs the full checks, as GET /health does (reported to the metrics).
 func (r *replica) handler(getenv func(string) string, st *store.Store, hub *sentry.Hub, roles *roleCache, migrated <-chan struct{}) (h http.Handler, full func(context.Context)) {
 	onDBError := dbError(r.log, logging.NewRepeats(logging.RepeatInterval, time.Now))
-	maxLag := envDuration(getenv, "STANDBY_MAX_LAG", 3*time.Minute)
+	maxLag := envDuration(getenv, server.EnvStandbyMaxLag, 3*time.Minute)
 	db := health.Gated(health.DatabaseRole(st, maxLag, onDBError), migrated, migrationPending)
 	runner := health.Runner{Version: r.ver, Timeout: r.cfg.HealthTimeout}
 	if r.metrics != nil {
