@@ -33,25 +33,33 @@
 // (canonical.DockerCPUs, DockerDuration), so an `up` with no change changes nothing.
 //
 // A new per-region component (say Redis: a container with a volume, a
-// generated password, its URL in the backend's environment):
+// generated password, its URL in the backend's environment) touches these
+// files, each the one home of what it adds:
 //
-//  1. redis.go: RedisArgs (Host *Region for the networks and the labels,
-//     the image, limits, the password as a pulumi.StringInput) and
-//     NewRedis, which registers helloagents:redis:Redis, calls
+//  1. components/redis.go: RedisArgs (Host *Region for the networks and
+//     the labels, the image, limits, the password as a pulumi.StringInput)
+//     and NewRedis, which registers helloagents:redis:Redis, calls
 //     requireDocker, creates the volume and the container with
 //     pulumi.Parent only, passes the container through harden with
-//     Host.Identity(RoleRedis) (a new Role in container.go), and exports
-//     the URL as a secret output;
-//  2. redis_test.go: table-driven, under internal/mocktest, created with
-//     host.Child();
-//  3. stacks/region.go: components.NewRedis(ctx, "redis-"+r.Name, ...,
-//     p.inRegion(host)) and the URL into the backend's SecretEnv. A new
-//     component needs no alias: Child's alias only matches resources that
-//     existed at the root before, and a new one has none;
-//  4. the password in Secrets, the config section in stacks (config,
-//     defaults, validation) and the README's reference table. Were the
-//     password set by the operator instead, it would be one row of stacks'
-//     secretTable naming the variable RoleRedis reads it from: its key,
-//     parsing, validation, the container's variable and the README check
-//     follow from that row.
+//     Host.Identity(labels.RoleRedis), and exports the URL as a secret
+//     output;
+//  2. components/redis_test.go: table-driven, under internal/mocktest,
+//     created with host.Child();
+//  3. backend/labels/labels.go: RoleRedis, which the policy pack sees too;
+//  4. backend/server/env.go: EnvRedisURL, the name the backend reads and
+//     the program writes;
+//  5. stacks/region.go: components.NewRedis(ctx, "redis-"+r.Name, ...,
+//     p.inRegion(host)) and the URL into the backend's SecretEnv under
+//     server.EnvRedisURL. A new component needs no alias: Child's alias
+//     only matches resources that existed at the root before, and a new
+//     one has none;
+//  6. stacks/config: the section's type (config.go), its defaults
+//     (defaults.go) and validation (validate.go), and the README's
+//     reference table, which reference_test holds to the defaults.
+//
+// The generated password lives in Secrets (secrets.go). Were it set by the
+// operator instead, it would be one row in each half of the secret table
+// (stacks/config/secrets.go: key, field, when required; stacks/secrets.go:
+// the SecretsArgs field and the variable RoleRedis reads it from); parsing,
+// validation, the container's variable and the README check follow.
 package components
