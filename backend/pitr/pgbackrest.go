@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/helloagents/infra/backend/postgres"
+	"github.com/helloagents/infra/backend/redact"
 )
 
 // Runner runs pgBackRest commands for one Config.
@@ -105,7 +106,7 @@ func (r Runner) env() []string {
 // Scrub replaces every configured secret in s, for anything shown or sent.
 func (r Runner) Scrub(s string) string {
 	for _, secret := range r.Config.secrets() {
-		s = strings.ReplaceAll(s, secret, "[redacted]")
+		s = strings.ReplaceAll(s, secret, redact.Mask)
 	}
 	return s
 }

@@ -1,6 +1,8 @@
-// Package redact removes secrets and personal data from what the backend
-// writes to its logs and sends to Sentry: header values, query values and
-// free text such as driver error messages.
+// Package redact removes secrets and personal data from what the
+// repository writes or sends: the backend's logs and Sentry events, the
+// backup jobs' alerts and the delivery notifications (root module, package
+// notify). Header values, query values and free text such as driver error
+// messages; every mask is Mask.
 package redact
 
 import (
@@ -11,7 +13,8 @@ import (
 	"strings"
 )
 
-// Mask replaces a redacted value.
+// Mask replaces a redacted value, everywhere: one spelling, so a reader (and
+// a test) recognises a masked value whichever component wrote it.
 const Mask = "[REDACTED]"
 
 // sensitiveTerms mark a header or query key as secret when the lower-cased
@@ -92,7 +95,14 @@ func HeaderMap(h map[string]string) {
 
 var (
 	urlCredsRE = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.\-]*://)[^/@\s]+@`)
-	kvSecretRE = regexp.MustCompile(`(?i)([a-z0-9_.\-]*(?:password|passwd|pwd|api[_-]?key|token|secret|signature|credential)[a-z0-9_.\-]*)(\s*[=:]\s*)('(?:[^'\\]|\\.)*'|"[^"]*"|[^\s&]+)`)
+	// authRE is an Authorization header's value: Bearer <token>, Basic <b64>.
+	authRE = regexp.MustCompile(`(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+`)
+	// kvSecretRE is a key=value or key: value whose key names a secret; the
+	// value may be quoted ('a b', "a b").
+	kvSecretRE = regexp.MustCompile(`(?i)([a-z0-9_.\-]*(?:password|passwd|pwd|api[_-]?key|access[_-]?key|token|secret|signature|credential|authorization|dsn)[a-z0-9_.\-]*)(\s*[=:]\s*)('(?:[^'\\]|\\.)*'|"[^"]*"|[^\s&]+)`)
+	// hookPathRE is a Slack-style webhook path: its last segments are the
+	// webhook's token (hooks.slack.com/services/T0/B0/<token>).
+	hookPathRE = regexp.MustCompile(`(?i)(hooks\.[a-z0-9.-]+/)\S+`)
 	// kvPairRE is one key=value pair of a libpq key/value connection
 	// string: host=db password='a b' dbname=app.
 	kvPairRE = regexp.MustCompile(`([A-Za-z_][A-Za-z0-9_]*)(\s*=\s*)('(?:[^'\\]|\\.)*'|\S*)`)
@@ -100,11 +110,19 @@ var (
 )
 
 // Text masks credentials inside free text: the user-info part of URLs
-// (scheme://user:pass@) and key=value pairs such as password=...,
-// access_token=... or password='quoted value'.
+// (scheme://user:pass@), Bearer and Basic credentials, key=value and
+// key: value pairs whose key names a secret (password=..., access_token=...,
+// SENTRY_DSN: ..., password='quoted value') and the token part of
+// hooks.* webhook paths. It is the one redactor of the repository: the
+// backend's logs and Sentry events, the backup jobs' alerts and the
+// delivery notifications all use it, so a pattern added here protects
+// every one of them. It does not shorten s: callers that bound a length
+// (a notification field) do so themselves.
 func Text(s string) string {
 	s = urlCredsRE.ReplaceAllString(s, "${1}"+Mask+"@")
-	return kvSecretRE.ReplaceAllString(s, "${1}${2}"+Mask)
+	s = authRE.ReplaceAllString(s, "${1} "+Mask)
+	s = kvSecretRE.ReplaceAllString(s, "${1}${2}"+Mask)
+	return hookPathRE.ReplaceAllString(s, "${1}"+Mask)
 }
 
 // Value returns a configuration value that may carry credentials, for an

@@ -120,3 +120,80 @@ func TestTextForms(t *testing.T) {
 		}
 	}
 }
+
+// TestTextCatchesBothFormerRedactors holds every case of the two redactors
+// this package replaced (notify.Redact in the root module and the former
+// Text): a secret either one caught must still be caught, and what is not
+// secret must stay.
+func TestTextCatchesBothFormerRedactors(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+		want     string   // the whole result, when exact
+		secrets  []string // must not survive
+		keep     []string // must survive
+	}{
+		// From notify's TestRedact.
+		{name: "URL user info", in: "postgres://app:pw@db:5432/app", want: "postgres://" + Mask + "@db:5432/app"},
+		{name: "token parameter", in: "token=abc&x=1", want: "token=" + Mask + "&x=1"},
+		{name: "DSN key with a colon", in: "SENTRY_DSN: https://k@o1.sentry.io", want: "SENTRY_DSN: " + Mask},
+		{name: "plain text", in: "region eu passed", want: "region eu passed"},
+		{name: "bearer token", in: "Bearer xyz", want: "Bearer " + Mask},
+		// From notify's TestNoSecretInAnyPayload.
+		{name: "gate error with URL credentials",
+			in:      `gate of region eu failed: Get "https://deploy:hunter2@api-eu.example.dev/health/ready": 503`,
+			secrets: []string{"hunter2"}, keep: []string{"api-eu.example.dev/health/ready", ": 503"}},
+		{name: "env-style API key", in: "AI_API_KEY=sk-live-123 next", want: "AI_API_KEY=" + Mask + " next"},
+		{name: "Authorization header", in: "Authorization: Bearer abc.def.ghi posted",
+			secrets: []string{"abc.def.ghi"}, keep: []string{"Authorization", "posted"}},
+		{name: "double-quoted password", in: `password="s3cr3t" x`, want: "password=" + Mask + " x"},
+		{name: "Slack webhook path", in: "https://hooks.slack.com/services/T0/B0/hook-token-SECRET",
+			want: "https://hooks.slack.com/" + Mask},
+		{name: "basic credentials", in: "Basic dXNlcjpwYXNz", want: "Basic " + Mask},
+		{name: "access key", in: "aws_access_key=AKIA-SECRET", want: "aws_access_key=" + Mask},
+		{name: "authorization parameter", in: "authorization=tok-SECRET", want: "authorization=" + Mask},
+		{name: "credential key", in: "credentials: c-SECRET", want: "credentials: " + Mask},
+		// From this package's TestText.
+		{name: "postgres URL in a driver error", in: "failed to connect to postgres://app:hunter2@db:5432/x",
+			secrets: []string{"hunter2"}, keep: []string{"db:5432/x"}},
+		{name: "libpq key/value string", in: "cannot parse `host=db user=app password=hunter2 dbname=x`",
+			secrets: []string{"hunter2"}, keep: []string{"host=db", "dbname=x"}},
+		{name: "http URL user info", in: `dial http://tok:sekret@pool.internal/health`,
+			want: "dial http://" + Mask + "@pool.internal/health"},
+		{name: "api_key with a colon", in: "api_key: sk-123", want: "api_key: " + Mask},
+		{name: "refused connection", in: "connection refused", want: "connection refused"},
+		// From this package's TestTextForms.
+		{name: "URL credentials mid-sentence", in: "dial postgres://u:pw-SECRET@h/db: refused",
+			want: "dial postgres://" + Mask + "@h/db: refused"},
+		{name: "password parameter", in: "bad password=pw-SECRET here", want: "bad password=" + Mask + " here"},
+		{name: "access_token query", in: "GET /x?access_token=tok-SECRET&a=1", want: "GET /x?access_token=" + Mask + "&a=1"},
+		{name: "single-quoted password", in: "conn host=h password='a b SECRET' dbname=d",
+			want: "conn host=h password=" + Mask + " dbname=d"},
+		{name: "quoted api_key", in: `api_key: "k-SECRET"`, want: "api_key: " + Mask},
+		// Patterns only one side had.
+		{name: "pwd (former Text only)", in: "pwd=p-SECRET", want: "pwd=" + Mask},
+		{name: "signature (former Text only)", in: "x_signature=s-SECRET", want: "x_signature=" + Mask},
+		{name: "dotted key (former Text only)", in: "db.password=p-SECRET", want: "db.password=" + Mask},
+		{name: "value with a comma (notify stopped there)", in: "token=a,b-SECRET", want: "token=" + Mask},
+		{name: "no shortening", in: strings.Repeat("é", 601), want: strings.Repeat("é", 601)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Text(tc.in)
+			if tc.want != "" && got != tc.want {
+				t.Errorf("Text(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+			for _, s := range tc.secrets {
+				if strings.Contains(got, s) {
+					t.Errorf("Text(%q) = %q leaks %q", tc.in, got, s)
+				}
+			}
+			for _, k := range tc.keep {
+				if !strings.Contains(got, k) {
+					t.Errorf("Text(%q) = %q lacks %q", tc.in, got, k)
+				}
+			}
+			if len(tc.secrets) > 0 && !strings.Contains(got, Mask) {
+				t.Errorf("Text(%q) = %q: no %s", tc.in, got, Mask)
+			}
+		})
+	}
+}

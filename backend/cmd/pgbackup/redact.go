@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+
+	"github.com/helloagents/infra/backend/redact"
 )
 
 // secrets is the set of values that must never be written.
@@ -14,7 +16,9 @@ type secrets struct {
 	r      *strings.Replacer
 }
 
-const mask = "[REDACTED]"
+// mask is the repository's one mask, so a masked value reads the same in
+// every log.
+const mask = redact.Mask
 
 func newSecrets(values ...string) *secrets {
 	s := &secrets{}
