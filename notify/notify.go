@@ -5,22 +5,22 @@
 // logged, never returned to the deployment it reports on.
 //
 // Nothing secret leaves: the webhook URL (its own credential) is never
-// logged, and every string of a payload passes through Redact.
+// logged, and every string of a payload passes through backend/redact's
+// Text (masks read [REDACTED]) and is cut to 1000 bytes. Posting, retries
+// and their bounds are backend/webhook's, shared with the backup jobs'
+// alerts.
 package notify
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
-	"regexp"
-	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/helloagents/infra/backend/redact"
+	"github.com/helloagents/infra/backend/webhook"
 )
 
 // Event kinds of a promotion.
@@ -54,14 +54,17 @@ type Notifier interface {
 	Notify(ctx context.Context, e Event)
 }
 
-// Defaults of a Webhook.
+// Defaults of a Webhook: backend/webhook's.
 const (
-	DefaultAttempts = 3
-	DefaultBackoff  = time.Second
-	DefaultTimeout  = 5 * time.Second
+	DefaultAttempts = webhook.DefaultAttempts
+	DefaultBackoff  = webhook.DefaultBackoff
+	DefaultTimeout  = webhook.DefaultTimeout
 )
 
-// Webhook posts events to URL.
+// Webhook posts events to URL through backend/webhook, the repository's one
+// webhook client: retries after network errors, 429 and 5xx, none after
+// another 4xx, a 30 s total bound (webhook.DefaultTotal), and the caller's
+// context ends it.
 type Webhook struct {
 	URL string
 	// Attempts bounds the posts of one event (DefaultAttempts when 0).
@@ -87,120 +90,31 @@ func (w *Webhook) Notify(ctx context.Context, e Event) {
 // Send posts e, retrying network errors, 429 and 5xx answers, and returns
 // the last error. Errors never contain the webhook URL.
 func (w *Webhook) Send(ctx context.Context, e Event) error {
-	body, err := json.Marshal(w.clean(e))
-	if err != nil {
-		return fmt.Errorf("encode: %w", err)
+	c := &webhook.Client{URL: w.URL, Attempts: w.Attempts, Backoff: w.Backoff, Timeout: w.Timeout, HTTP: w.Client}
+	if w.Log != nil {
+		c.OnRetry = func(err error) { fmt.Fprintf(w.Log, "notify: %s event: %v; retrying\n", e.Event, err) }
 	}
-	attempts, backoff, timeout := w.limits()
-	client := w.httpClient()
-	var last error
-	for i := 1; i <= attempts; i++ {
-		retry, err := w.post(ctx, client, body, timeout)
-		if err == nil {
-			return nil
-		}
-		last = fmt.Errorf("attempt %d/%d: %w", i, attempts, err)
-		if w.Log != nil && i < attempts && retry {
-			fmt.Fprintf(w.Log, "notify: %s event: %v; retrying\n", e.Event, last)
-		}
-		if !retry || i == attempts {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w; %w", last, ctx.Err())
-		case <-time.After(backoff):
-		}
-		backoff *= 2
-	}
-	return last
+	// Post's errors already say which attempt failed and how; Notify and
+	// the callers add the event.
+	return c.Post(ctx, clean(c, e))
 }
 
-// limits returns the attempts, first backoff and per-attempt timeout of w,
-// each its default when not set.
-func (w *Webhook) limits() (attempts int, backoff, timeout time.Duration) {
-	attempts, backoff, timeout = w.Attempts, w.Backoff, w.Timeout
-	if attempts <= 0 {
-		attempts = DefaultAttempts
-	}
-	if backoff <= 0 {
-		backoff = DefaultBackoff
-	}
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
-	return attempts, backoff, timeout
-}
-
-// httpClient returns w.Client, else a client that does not follow
-// redirects: a redirect would carry the event to another URL.
-func (w *Webhook) httpClient() *http.Client {
-	if w.Client != nil {
-		return w.Client
-	}
-	return &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-}
-
-// post makes one attempt; retry says whether another may succeed.
-func (w *Webhook) post(ctx context.Context, client *http.Client, body []byte, timeout time.Duration) (retry bool, err error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
-	if err != nil {
-		return false, errors.New("invalid webhook URL (value not shown)")
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := client.Do(req)
-	if err != nil {
-		// *url.Error quotes the URL, the webhook's credential: keep only
-		// the cause.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return true, fmt.Errorf("post to the webhook: %w", err)
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		return false, nil
-	}
-	retry = resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500
-	return retry, fmt.Errorf("webhook answered %s", resp.Status)
-}
-
-// clean redacts every field, and the webhook URL wherever it appears.
-func (w *Webhook) clean(e Event) Event {
+// clean replaces the webhook URL in every field, redacts it with
+// backend/redact and bounds its length.
+func clean(c *webhook.Client, e Event) Event {
 	for _, f := range []*string{&e.Text, &e.Event, &e.Stack, &e.Region, &e.Image, &e.Outcome, &e.Detail} {
-		if w.URL != "" {
-			*f = strings.ReplaceAll(*f, w.URL, "[webhook]")
-		}
-		*f = Redact(*f)
+		*f = field(c.Scrub(*f))
 	}
 	return e
 }
 
-var (
-	// userinfo is the user:password@ of a URL.
-	userinfo = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@`)
-	// secretParam is a key=value or key: value whose key names a secret.
-	secretParam = regexp.MustCompile(`(?i)([A-Za-z0-9_-]*(password|passwd|secret|token|api[_-]?key|access[_-]?key|dsn|authorization|credential)[A-Za-z0-9_-]*\s*[=:]\s*)("[^"]*"|[^\s&,;"]+)`)
-	// bearer is an Authorization header value.
-	bearer = regexp.MustCompile(`(?i)(bearer|basic)\s+[A-Za-z0-9._~+/=-]+`)
-	// hookPath is a Slack-style webhook path (its last segments are the token).
-	hookPath = regexp.MustCompile(`(?i)(hooks\.[a-z0-9.-]+/)\S+`)
-)
-
-// limit bounds one field: a payload is a notification, not a log.
+// limit bounds one field: a payload is a notification, not a log, and Slack
+// truncates long messages anyway.
 const limit = 1000
 
-// Redact removes what looks like a credential from s: URL passwords,
-// secret-named parameters, bearer tokens and webhook paths, and shortens it.
-func Redact(s string) string {
-	s = userinfo.ReplaceAllString(s, "${1}[redacted]@")
-	s = bearer.ReplaceAllString(s, "${1} [redacted]")
-	s = secretParam.ReplaceAllString(s, "${1}[redacted]")
-	s = hookPath.ReplaceAllString(s, "${1}[redacted]")
+// field redacts s and cuts it to limit bytes at a rune boundary.
+func field(s string) string {
+	s = redact.Text(s)
 	if len(s) > limit {
 		n := limit
 		for n > 0 && !utf8.RuneStart(s[n]) {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/helloagents/infra/backend/redact"
 	"github.com/helloagents/infra/backend/testkit"
 )
 
@@ -128,17 +129,20 @@ func TestNoSecretInAnyPayload(t *testing.T) {
 	}
 }
 
-func TestRedact(t *testing.T) {
-	for in, want := range map[string]string{
-		"postgres://app:pw@db:5432/app":      "postgres://[redacted]@db:5432/app",
-		"token=abc&x=1":                      "token=[redacted]&x=1",
-		"SENTRY_DSN: https://k@o1.sentry.io": "SENTRY_DSN: [redacted]",
-		"region eu passed":                   "region eu passed",
-		"Bearer xyz":                         "Bearer [redacted]",
-		strings.Repeat("é", 601):             strings.Repeat("é", 500) + "...",
+// TestField: every field is redacted by backend/redact (one mask,
+// [REDACTED]) and cut to limit bytes at a rune boundary.
+func TestField(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"postgres://app:pw@db:5432/app", "postgres://" + redact.Mask + "@db:5432/app"},
+		{"token=abc&x=1", "token=" + redact.Mask + "&x=1"},
+		{"SENTRY_DSN: https://k@o1.sentry.io", "SENTRY_DSN: " + redact.Mask},
+		{"region eu passed", "region eu passed"},
+		{"Bearer xyz", "Bearer [REDACTED]"},
+		{strings.Repeat("é", 601), strings.Repeat("é", 500) + "..."},
+		{strings.Repeat("a", limit), strings.Repeat("a", limit)},
 	} {
-		if got := Redact(in); got != want {
-			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		if got := field(tc.in); got != tc.want {
+			t.Errorf("field(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }
