@@ -4,20 +4,19 @@
 // archive and physical backups). The payload names the stack, the region
 // and what failed; every string passes through the caller's secret filter
 // and redact.Text, and the URL, itself a credential, is never written.
+// Posting and retrying are backend/webhook's, shared with the delivery
+// notifications.
 package alert
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/helloagents/infra/backend/redact"
+	"github.com/helloagents/infra/backend/webhook"
 )
 
 // EnvURL and EnvRegion configure a Webhook; the stack is SENTRY_ENVIRONMENT.
@@ -27,16 +26,22 @@ const (
 	envStack  = "SENTRY_ENVIRONMENT"
 )
 
-// Webhook posts alerts with a bounded number of attempts. A nil *Webhook
-// sends nothing, so callers need no checks when ALERT_WEBHOOK_URL is unset.
+// Webhook posts alerts through backend/webhook, the repository's one webhook
+// client: retries after network errors, 429 and 5xx with a doubling
+// backoff, none after another 4xx, a total bound, and it stops when the
+// job's context ends. A nil *Webhook sends nothing, so callers need no
+// checks when ALERT_WEBHOOK_URL is unset.
 type Webhook struct {
 	URL, Stack, Region string
 	// Job names the sender in the message ("pgbackup", "pitrjob").
 	Job string
 	// Scrub removes the caller's configured secrets from a string.
-	Scrub    func(string) string
-	Log      *slog.Logger
-	Client   *http.Client
+	Scrub func(string) string
+	Log   *slog.Logger
+	// Client sends the requests; nil uses backend/webhook's client, which
+	// does not follow redirects.
+	Client *http.Client
+	// Attempts and Backoff are webhook.Client's (its defaults when 0).
 	Attempts int
 	Backoff  time.Duration
 }
@@ -47,8 +52,7 @@ func FromEnv(getenv func(string) string, job string, scrub func(string) string, 
 	if hook == "" {
 		return nil
 	}
-	return &Webhook{URL: hook, Stack: getenv(envStack), Region: getenv(EnvRegion), Job: job, Scrub: scrub, Log: log,
-		Client: &http.Client{Timeout: 5 * time.Second}, Attempts: 3, Backoff: time.Second}
+	return &Webhook{URL: hook, Stack: getenv(envStack), Region: getenv(EnvRegion), Job: job, Scrub: scrub, Log: log}
 }
 
 // Payload is the webhook body: Slack shows Text, other receivers read the
@@ -67,55 +71,28 @@ func (w *Webhook) Send(ctx context.Context, event, detail string) {
 	if w == nil {
 		return
 	}
-	detail = redact.Text(w.scrub(detail))
+	c := &webhook.Client{URL: w.URL, Attempts: w.Attempts, Backoff: w.Backoff, HTTP: w.Client}
+	detail = w.scrub(c, detail)
 	where := w.Stack
 	if w.Region != "" {
 		where += "/" + w.Region
 	}
-	body, _ := json.Marshal(Payload{
+	err := c.Post(ctx, Payload{
 		Text:  fmt.Sprintf("%s %s: %s: %s", w.Job, where, event, detail),
 		Event: event, Stack: w.Stack, Region: w.Region, Outcome: "failed", Detail: detail,
 	})
-	ctx = context.WithoutCancel(ctx)
-	wait := w.Backoff
-	var last error
-	for i := 1; i <= w.Attempts; i++ {
-		if last = w.post(ctx, body); last == nil {
-			return
-		}
-		if i < w.Attempts {
-			time.Sleep(wait)
-			wait *= 2
-		}
+	if err != nil && w.Log != nil {
+		w.Log.Warn("alert not delivered", "event", event, "error", w.scrub(c, err.Error()))
 	}
-	w.Log.Warn("alert not delivered", "event", event, "attempts", w.Attempts, "error", w.scrub(last.Error()))
 }
 
-func (w *Webhook) scrub(s string) string {
-	s = redact.Text(s)
+// scrub removes the webhook URL, the caller's secrets and whatever
+// redact.Text recognises, in that order: the URL first, whole, before
+// redact.Text masks a part of it.
+func (w *Webhook) scrub(c *webhook.Client, s string) string {
+	s = c.Scrub(s)
 	if w.Scrub != nil {
 		s = w.Scrub(s)
 	}
-	return s
-}
-
-func (w *Webhook) post(ctx context.Context, body []byte) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
-	if err != nil {
-		return errors.New("invalid " + EnvURL)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := w.Client.Do(req)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // the URL is the credential
-		}
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		return fmt.Errorf("webhook answered %s", resp.Status)
-	}
-	return nil
+	return redact.Text(s)
 }
