@@ -67,10 +67,14 @@ type Payload struct {
 }
 
 // Send posts one alert; a failure to deliver is logged and the job goes on.
+// It is sent even when ctx is cancelled: a job often alerts about the very
+// failure or SIGTERM that is ending it, and the client's total bound
+// (webhook.DefaultTotal) keeps that from holding the shutdown for long.
 func (w *Webhook) Send(ctx context.Context, event, detail string) {
 	if w == nil {
 		return
 	}
+	ctx = context.WithoutCancel(ctx)
 	c := &webhook.Client{URL: w.URL, Attempts: w.Attempts, Backoff: w.Backoff, HTTP: w.Client}
 	detail = w.scrub(c, detail)
 	where := w.Stack

@@ -26,7 +26,7 @@ func TestSend(t *testing.T) {
 		{"delivered", 0, 0, false, 1, false},
 		{"5xx retried", 2, http.StatusBadGateway, false, 3, false},
 		{"404 not retried", -1, http.StatusNotFound, false, 1, true},
-		{"cancelled job context", -1, 0, true, 0, true},
+		{"cancelled job context: still sent", 0, 0, true, 1, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := testkit.NewReceiver(t, tc.fail, tc.status)
