@@ -96,7 +96,9 @@ func HeaderMap(h map[string]string) {
 var (
 	urlCredsRE = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.\-]*://)[^/@\s]+@`)
 	// authRE is an Authorization header's value: Bearer <token>, Basic <b64>.
-	authRE = regexp.MustCompile(`(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+`)
+	// A Basic credential is base64 of user:password, eight characters at
+	// least, so prose such as "basic auth failed" stays readable.
+	authRE = regexp.MustCompile(`(?i)\b(bearer\s+[A-Za-z0-9._~+/=-]+|basic\s+[A-Za-z0-9._~+/=-]{8,})`)
 	// kvSecretRE is a key=value or key: value whose key names a secret; the
 	// value may be quoted ('a b', "a b").
 	kvSecretRE = regexp.MustCompile(`(?i)([a-z0-9_.\-]*(?:password|passwd|pwd|api[_-]?key|access[_-]?key|token|secret|signature|credential|authorization|dsn)[a-z0-9_.\-]*)(\s*[=:]\s*)('(?:[^'\\]|\\.)*'|"[^"]*"|[^\s&]+)`)
@@ -120,7 +122,7 @@ var (
 // (a notification field) do so themselves.
 func Text(s string) string {
 	s = urlCredsRE.ReplaceAllString(s, "${1}"+Mask+"@")
-	s = authRE.ReplaceAllString(s, "${1} "+Mask)
+	s = authRE.ReplaceAllStringFunc(s, func(m string) string { return strings.Fields(m)[0] + " " + Mask })
 	s = kvSecretRE.ReplaceAllString(s, "${1}${2}"+Mask)
 	return hookPathRE.ReplaceAllString(s, "${1}"+Mask)
 }

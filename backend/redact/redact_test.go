@@ -149,6 +149,7 @@ func TestTextCatchesBothFormerRedactors(t *testing.T) {
 		{name: "Slack webhook path", in: "https://hooks.slack.com/services/T0/B0/hook-token-SECRET",
 			want: "https://hooks.slack.com/" + Mask},
 		{name: "basic credentials", in: "Basic dXNlcjpwYXNz", want: "Basic " + Mask},
+		{name: "prose about basic auth is kept", in: "basic auth failed", want: "basic auth failed"},
 		{name: "access key", in: "aws_access_key=AKIA-SECRET", want: "aws_access_key=" + Mask},
 		{name: "authorization parameter", in: "authorization=tok-SECRET", want: "authorization=" + Mask},
 		{name: "credential key", in: "credentials: c-SECRET", want: "credentials: " + Mask},
