@@ -30,7 +30,7 @@ import (
 
 	"github.com/helloagents/infra/internal/cli"
 	"github.com/helloagents/infra/stacks/failover"
-	"github.com/helloagents/infra/stacks/promote"
+	"github.com/helloagents/infra/stacks/operation"
 	"github.com/helloagents/infra/verify"
 )
 
@@ -68,7 +68,7 @@ func openProject(ctx context.Context, dir string) (failover.Stacks, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open the Pulumi project in %s: %w", dir, err)
 	}
-	return failover.Workspace{Workspace: promote.Workspace{WS: ws}}, nil
+	return operation.Workspace{WS: ws}, nil
 }
 
 // listFlag collects a repeatable flag.
@@ -204,8 +204,8 @@ func (f *flags) options(e env) failover.Options {
 			}
 		}
 	}
-	o.Policy = promote.Policy{Packs: f.packs, Configs: f.configs}
-	o.Gates = promote.VerifyGates{Verify: f.vo}
+	o.Policy = operation.Policy{Packs: f.packs, Configs: f.configs}
+	o.Gates = operation.VerifyGates{Verify: f.vo}
 	o.Databases = e.databases(o.Stack)
 	o.Log = e.stderr
 	o.Confirm = func(plan string) error { return cli.Confirm(e.stdin, e.stderr, e.terminal, f.yes, plan) }

@@ -15,7 +15,7 @@ import (
 	"github.com/helloagents/infra/internal/stacktest"
 	"github.com/helloagents/infra/stacks"
 	"github.com/helloagents/infra/stacks/failover"
-	"github.com/helloagents/infra/stacks/promote"
+	"github.com/helloagents/infra/stacks/operation"
 )
 
 // production is the repository's production stack in memory; every
@@ -51,17 +51,17 @@ func (p *production) RemoveConfigPath(_ context.Context, _, path string) error {
 	return nil
 }
 
-func (p *production) UpContinueOnError(context.Context, string, promote.Policy) error {
+func (p *production) UpContinueOnError(context.Context, string, operation.Policy) error {
 	p.changes = append(p.changes, "up --continue-on-error")
 	return errors.New("up: engine not available in this test")
 }
 
-func (p *production) Up(context.Context, string, promote.Policy) (map[string]any, error) {
+func (p *production) Up(context.Context, string, operation.Policy) (map[string]any, error) {
 	p.changes = append(p.changes, "up")
 	return nil, errors.New("up: engine not available in this test")
 }
 
-func (p *production) Preview(context.Context, string, promote.Policy) (string, error) {
+func (p *production) Preview(context.Context, string, operation.Policy) (string, error) {
 	return "~ 2 to replace", nil
 }
 func (p *production) Busy(context.Context, string) error { return nil }

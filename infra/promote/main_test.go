@@ -17,6 +17,7 @@ import (
 	"github.com/helloagents/infra/internal/attest/attesttest"
 	"github.com/helloagents/infra/internal/stacktest"
 	"github.com/helloagents/infra/stacks"
+	"github.com/helloagents/infra/stacks/operation"
 	"github.com/helloagents/infra/stacks/promote"
 )
 
@@ -49,16 +50,16 @@ func (unpinned) SetConfigPath(context.Context, string, string, string) error {
 	return errors.New("must not be called")
 }
 
-func (unpinned) Up(context.Context, string, promote.Policy) (map[string]any, error) {
+func (unpinned) Up(context.Context, string, operation.Policy) (map[string]any, error) {
 	return nil, errors.New("must not be called")
 }
 
-func (unpinned) Preview(context.Context, string, promote.Policy) (string, error) {
+func (unpinned) Preview(context.Context, string, operation.Policy) (string, error) {
 	return "", errors.New("must not be called")
 }
 func (unpinned) Busy(context.Context, string) error { return nil }
 
-func (unpinned) History(context.Context, string) ([]promote.Update, error) {
+func (unpinned) History(context.Context, string) ([]operation.Update, error) {
 	return nil, errors.New("must not be called")
 }
 
@@ -229,7 +230,7 @@ type released struct {
 	sets *int
 }
 
-func (r released) History(ctx context.Context, stack string) ([]promote.Update, error) {
+func (r released) History(ctx context.Context, stack string) ([]operation.Update, error) {
 	raw, err := r.Config(ctx, stack)
 	if err != nil {
 		return nil, err
@@ -243,7 +244,7 @@ func (r released) History(ctx context.Context, stack string) ([]promote.Update, 
 		reg["image"] = previousImage
 	}
 	before, _ := json.Marshal(regions)
-	return []promote.Update{
+	return []operation.Update{
 		{Kind: "update", Result: "succeeded", Config: map[string]string{"helloagents:regions": cur}},
 		{Kind: "update", Result: "succeeded", Config: map[string]string{"helloagents:regions": string(before)}},
 	}, nil

@@ -24,13 +24,10 @@ import (
 	"os"
 	"time"
 
-	"github.com/pulumi/pulumi/sdk/v3/go/auto"
-	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
-
 	"github.com/helloagents/infra/contract"
 	"github.com/helloagents/infra/internal/journal"
 	"github.com/helloagents/infra/stacks"
-	"github.com/helloagents/infra/stacks/promote"
+	"github.com/helloagents/infra/stacks/operation"
 )
 
 // KeyPrimaryRegion is the config key the failover rewrites.
@@ -45,14 +42,15 @@ const (
 
 // Stacks is the slice of Pulumi the failover needs: the promotion's (but
 // not its update history), plus removing a path config value, so a dry run
-// leaves a stack file that never named primaryRegion exactly as it was.
-// promote.Workspace provides all but the last two.
+// leaves a stack file that never named primaryRegion exactly as it was,
+// and an update that goes on past a lost region. operation.Workspace
+// implements it.
 type Stacks interface {
 	Outputs(ctx context.Context, stack string) (map[string]any, error)
 	Config(ctx context.Context, stack string) (map[string]string, error)
 	SetConfigPath(ctx context.Context, stack, path, value string) error
-	Up(ctx context.Context, stack string, p promote.Policy) (map[string]any, error)
-	Preview(ctx context.Context, stack string, p promote.Policy) (string, error)
+	Up(ctx context.Context, stack string, p operation.Policy) (map[string]any, error)
+	Preview(ctx context.Context, stack string, p operation.Policy) (string, error)
 	Busy(ctx context.Context, stack string) error
 	// RemoveConfigPath removes one path config value such as
 	// "helloagents:database.primaryRegion" (pulumi config rm --path).
@@ -61,37 +59,7 @@ type Stacks interface {
 	// and returns the error of what it could not: with a lost region, its
 	// resources fail and everything else (the load balancer, the new
 	// primary, its backup jobs) still changes.
-	UpContinueOnError(ctx context.Context, stack string, p promote.Policy) error
-}
-
-// Workspace implements Stacks over an Automation API workspace.
-type Workspace struct{ promote.Workspace }
-
-// RemoveConfigPath implements Stacks.
-func (w Workspace) RemoveConfigPath(ctx context.Context, stack, path string) error {
-	if err := w.WS.RemoveConfigWithOptions(ctx, stack, path, &auto.ConfigOptions{Path: true}); err != nil {
-		return fmt.Errorf("stack %q: remove %s: %w", stack, path, err)
-	}
-	return nil
-}
-
-// UpContinueOnError implements Stacks.
-func (w Workspace) UpContinueOnError(ctx context.Context, stack string, p promote.Policy) error {
-	s, err := auto.SelectStack(ctx, stack, w.WS)
-	if err != nil {
-		return fmt.Errorf("select stack %q: %w", stack, err)
-	}
-	opts := []optup.Option{optup.SuppressProgress(), optup.ContinueOnError()}
-	if len(p.Packs) > 0 {
-		opts = append(opts, optup.PolicyPacks(p.Packs...))
-	}
-	if len(p.Configs) > 0 {
-		opts = append(opts, optup.PolicyPackConfigs(p.Configs...))
-	}
-	if _, err := s.Up(ctx, opts...); err != nil {
-		return fmt.Errorf("up %q (continue on error): %w", stack, err)
-	}
-	return nil
+	UpContinueOnError(ctx context.Context, stack string, p operation.Policy) error
 }
 
 // Options describe one failover.
@@ -108,11 +76,11 @@ type Options struct {
 	// journal is written.
 	DryRun bool
 	// Policy is enforced on the update and the preview.
-	Policy promote.Policy
+	Policy operation.Policy
 	// Journal is the path of the failover journal; required.
 	Journal string
-	// Gates judge every region after the update (promote.VerifyGates).
-	Gates promote.Gates
+	// Gates judge every region after the update (operation.VerifyGates).
+	Gates operation.Gates
 	// Databases reach each region's Postgres (Docker).
 	Databases Databases
 	// Confirm is asked to approve the plan before the first change of a

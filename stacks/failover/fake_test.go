@@ -16,7 +16,7 @@ import (
 	"github.com/helloagents/infra/internal/stacktest"
 	"github.com/helloagents/infra/stacks"
 	"github.com/helloagents/infra/stacks/failover"
-	"github.com/helloagents/infra/stacks/promote"
+	"github.com/helloagents/infra/stacks/operation"
 )
 
 // events is the ordered record of everything the engine did to the fakes.
@@ -135,7 +135,7 @@ func (f *fakeStacks) RemoveConfigPath(_ context.Context, _ string, path string) 
 	return nil
 }
 
-func (f *fakeStacks) UpContinueOnError(ctx context.Context, stack string, p promote.Policy) error {
+func (f *fakeStacks) UpContinueOnError(ctx context.Context, stack string, p operation.Policy) error {
 	f.ev.add("up --continue-on-error")
 	if len(f.upErr) > 0 {
 		err := f.upErr[0]
@@ -145,7 +145,7 @@ func (f *fakeStacks) UpContinueOnError(ctx context.Context, stack string, p prom
 	return nil
 }
 
-func (f *fakeStacks) Up(context.Context, string, promote.Policy) (map[string]any, error) {
+func (f *fakeStacks) Up(context.Context, string, operation.Policy) (map[string]any, error) {
 	f.ev.add("up")
 	if len(f.upErr) > 0 {
 		err := f.upErr[0]
@@ -160,7 +160,7 @@ func (f *fakeStacks) Up(context.Context, string, promote.Policy) (map[string]any
 	return nil, nil
 }
 
-func (f *fakeStacks) Preview(context.Context, string, promote.Policy) (string, error) {
+func (f *fakeStacks) Preview(context.Context, string, operation.Policy) (string, error) {
 	f.ev.add("preview")
 	return "~ db-eu-west-postgres PG_ROLE", nil
 }
@@ -269,7 +269,7 @@ func newWorld(t *testing.T) *world {
 		Stack: "production", To: "us-east", MaxLag: failover.DefaultMaxLag,
 		Journal: filepath.Join(t.TempDir(), "failover", "production.json"),
 		Gates:   w.gates, Databases: w.db, PollInterval: time.Millisecond, ReseedTimeout: time.Minute,
-		Policy:  promote.Policy{Packs: []string{"/policy"}},
+		Policy:  operation.Policy{Packs: []string{"/policy"}},
 		Confirm: func(plan string) error { w.confirm = append(w.confirm, plan); return nil },
 	}
 	return w

@@ -145,7 +145,7 @@ func (e *engine) reseed(ctx context.Context) bool {
 }
 
 // gate checks every region's readiness URL (and the smoke suite, with
-// promote.VerifyGates) from the stack's outputs, primary first.
+// operation.VerifyGates) from the stack's outputs, primary first.
 func (e *engine) gate(ctx context.Context) bool {
 	const name = "gate regions"
 	start := time.Now()

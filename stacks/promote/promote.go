@@ -29,7 +29,33 @@ import (
 	"github.com/helloagents/infra/internal/journal"
 	"github.com/helloagents/infra/notify"
 	"github.com/helloagents/infra/stacks"
+	"github.com/helloagents/infra/stacks/operation"
 )
+
+// Stacks is the slice of Pulumi a promotion needs; operation.Workspace
+// implements it over the Automation API, the tests over an inline program
+// or in memory.
+type Stacks interface {
+	// Outputs returns the stack's outputs as last deployed.
+	Outputs(ctx context.Context, stack string) (map[string]any, error)
+	// Config returns every config value of the stack by full key
+	// ("helloagents:regions"), objects as JSON text, secrets in plain text.
+	Config(ctx context.Context, stack string) (map[string]string, error)
+	// SetConfigPath sets one path config value such as
+	// "helloagents:regions[1].image" (pulumi config set --path).
+	SetConfigPath(ctx context.Context, stack, path, value string) error
+	// Up deploys the stack under the policy and returns its outputs; a
+	// lock held by another update is wrapped in operation.ErrLocked.
+	Up(ctx context.Context, stack string, p operation.Policy) (map[string]any, error)
+	// Preview returns the diff an Up would deploy, as the CLI prints it.
+	Preview(ctx context.Context, stack string, p operation.Policy) (string, error)
+	// Busy returns an error naming the holder when another update holds the
+	// stack, nil when the stack is free.
+	Busy(ctx context.Context, stack string) error
+	// History returns the stack's updates, newest first, each with the
+	// config it ran with: where --rollback finds the previous digests.
+	History(ctx context.Context, stack string) ([]operation.Update, error)
+}
 
 // Options describe one promotion.
 type Options struct {
@@ -46,12 +72,12 @@ type Options struct {
 	// instead of promoting.
 	Abort bool
 	// Policy is enforced on every update and preview.
-	Policy Policy
+	Policy operation.Policy
 	// Journal is the path of the promotion journal; required.
 	Journal string
-	// Gates judge the source and each region; required (VerifyGates in
+	// Gates judge the source and each region; required (operation.VerifyGates in
 	// production).
-	Gates Gates
+	Gates operation.Gates
 	// Log receives one line per step; nil discards them.
 	Log io.Writer
 	// Notify, when set, is told the promotion's start, each wave's result,
@@ -182,7 +208,7 @@ func (e *engine) run(ctx context.Context) {
 	}
 	defer unlock()
 	if err := e.st.Busy(ctx, o.To); err != nil {
-		if errors.Is(err, ErrLocked) {
+		if errors.Is(err, operation.ErrLocked) {
 			err = fmt.Errorf("target not free, nothing changed: %w", err)
 		}
 		e.end(Refused, err)

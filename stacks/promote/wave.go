@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/helloagents/infra/contract"
+	"github.com/helloagents/infra/stacks/operation"
 )
 
 // rollout runs the waves recorded in the journal, one per artifact,
@@ -89,7 +90,7 @@ func (e *engine) deploy(ctx context.Context, j *Journal, i int, rr *RegionReport
 	switch {
 	case err != nil && ctx.Err() != nil:
 		e.interrupted(ctx, a.row())
-	case errors.Is(err, ErrLocked) && !e.deployed:
+	case errors.Is(err, operation.ErrLocked) && !e.deployed:
 		e.refuseLocked(ctx, a, err)
 	case err != nil:
 		rr.Update, rr.Gate = ResultFailed, ResultSkipped
