@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/helloagents/infra/internal/stacktest"
+	"github.com/helloagents/infra/notify"
 	"github.com/helloagents/infra/stacks"
 	"github.com/helloagents/infra/stacks/failover"
 	"github.com/helloagents/infra/stacks/operation"
@@ -193,5 +194,36 @@ func TestDefaultJournalIsIgnored(t *testing.T) {
 	}
 	if out, err := exec.Command("git", "-C", root, "check-ignore", "--no-index", rel).CombinedOutput(); err != nil {
 		t.Errorf("the default journal %s is not git-ignored (git check-ignore: %v %s): add its directory to .gitignore", rel, err, out)
+	}
+}
+
+// TestNotifyWebhook: --notify, else the promotion's webhook secret
+// (envNotify), becomes the failover's notifier; without either it has none.
+func TestNotifyWebhook(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"flag", []string{"--notify", "https://hooks.test/flag"}, map[string]string{envNotify: "https://hooks.test/env"}, "https://hooks.test/flag"},
+		{"environment", nil, map[string]string{envNotify: "https://hooks.test/env"}, "https://hooks.test/env"},
+		{"none", nil, nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := env{getenv: func(k string) string { return tc.env[k] }, stderr: io.Discard, databases: func(string) failover.Databases { return nil }}
+			f, code := parse(append([]string{"--stack", "production", "--to", "us-east"}, tc.args...), e)
+			if code >= 0 {
+				t.Fatalf("parse: exit %d", code)
+			}
+			o := f.options(e)
+			got := ""
+			if w, ok := o.Notify.(*notify.Webhook); ok {
+				got = w.URL
+			}
+			if got != tc.want || (tc.want == "") != (o.Notify == nil) {
+				t.Errorf("notifier %#v, want webhook %q", o.Notify, tc.want)
+			}
+		})
 	}
 }

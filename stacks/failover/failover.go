@@ -21,11 +21,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/helloagents/infra/contract"
-	"github.com/helloagents/infra/internal/journal"
+	"github.com/helloagents/infra/notify"
 	"github.com/helloagents/infra/stacks"
 	"github.com/helloagents/infra/stacks/operation"
 )
@@ -92,6 +91,10 @@ type Options struct {
 	ReseedTimeout, PollInterval time.Duration
 	// Log receives one line per step; nil discards them.
 	Log io.Writer
+	// Notify, when set, is told the start, each step's result and the
+	// outcome, as a promotion's notifier is (notify.go); it never fails
+	// the failover.
+	Notify notify.Notifier
 }
 
 func (o Options) check() error {
@@ -118,6 +121,7 @@ func (o Options) check() error {
 type engine struct {
 	st  Stacks
 	o   Options
+	r   operation.Runner
 	rep *Report
 	cfg stacks.Config
 	j   *Journal
@@ -139,10 +143,16 @@ func Run(ctx context.Context, st Stacks, o Options) *Report {
 	if o.PollInterval <= 0 {
 		o.PollInterval = DefaultPollInterval
 	}
-	e := &engine{st: st, o: o, rep: &Report{Stack: o.Stack, To: o.To, DryRun: o.DryRun, Journal: o.Journal}}
+	r := operation.Runner{Kind: "failover", Prefix: "failover", Stack: o.Stack, Journal: o.Journal,
+		Confirm: o.Confirm, Notify: o.Notify, Log: o.Log}
+	if o.DryRun {
+		r.Notify = nil // a dry run changes nothing and tells no one
+	}
+	e := &engine{st: st, o: o, r: r, rep: &Report{Stack: o.Stack, To: o.To, DryRun: o.DryRun}}
 	e.run(ctx)
-	if _, err := os.Stat(o.Journal); err != nil || o.DryRun {
-		e.rep.Journal = "" // only a kept journal is worth naming
+	e.notifyFinish(ctx)
+	if !o.DryRun {
+		e.rep.Journal = r.Kept()
 	}
 	if e.rep.Steps == nil {
 		e.rep.Steps = []StepReport{}
@@ -152,9 +162,7 @@ func Run(ctx context.Context, st Stacks, o Options) *Report {
 	return e.rep
 }
 
-func (e *engine) logf(format string, args ...any) {
-	fmt.Fprintf(e.o.Log, "failover: "+format+"\n", args...)
-}
+func (e *engine) logf(format string, args ...any) { e.r.Logf(format, args...) }
 
 // end records the outcome and its reason.
 func (e *engine) end(o Outcome, reason error) {
@@ -164,9 +172,14 @@ func (e *engine) end(o Outcome, reason error) {
 	}
 }
 
-// step records one step's result.
+// step records the result of one step that started at start.
 func (e *engine) step(name, result, detail string, start time.Time) {
-	e.rep.Steps = append(e.rep.Steps, StepReport{Step: name, Result: result, Detail: detail, Seconds: time.Since(start).Seconds()})
+	e.addStep(name, result, detail, time.Since(start))
+}
+
+// addStep records one step's result.
+func (e *engine) addStep(name, result, detail string, d time.Duration) {
+	e.rep.Steps = append(e.rep.Steps, StepReport{Step: name, Result: result, Detail: detail, Seconds: d.Seconds()})
 	e.logf("%s: %s %s", name, result, detail)
 }
 
@@ -175,9 +188,9 @@ func (e *engine) run(ctx context.Context) {
 		e.end(Usage, err)
 		return
 	}
-	unlock, err := journal.Lock(e.o.Journal, "failover")
+	unlock, err := e.r.Lock()
 	if err != nil {
-		e.end(Refused, fmt.Errorf("nothing changed: %w", err))
+		e.end(Refused, err)
 		return
 	}
 	defer unlock()
@@ -191,12 +204,38 @@ func (e *engine) run(ctx context.Context) {
 	if e.j == nil && !e.begin() {
 		return
 	}
-	for _, s := range []func(context.Context) bool{e.fence, e.promote, e.configure, e.deploy, e.reseed, e.gate} {
-		if !s(ctx) {
-			return
-		}
+	e.notifyStart(ctx)
+	steps := []operation.Step{
+		{Name: stepFenced, Run: e.fence},
+		{Name: stepPromoted, Run: e.promote},
+		{Name: stepConfigured, Run: e.configure},
+		{Name: stepDeployed, Run: e.deploy},
+		{Name: stepReseeded, Run: e.reseed},
+		{Name: stepGated, Run: e.gate},
 	}
-	if err := removeJournal(e.o.Journal); err != nil {
+	last := e.j.Step
+	err = e.r.Run(ctx, e.j, steps, func(s operation.Step, res operation.Result) {
+		last = s.Name
+		result := ResultDone
+		switch {
+		case res.Resumed:
+			result = ResultResumed
+		case res.Skipped:
+			result = ResultSkipped
+		}
+		e.addStep(title(s.Name), result, res.Detail, res.Duration)
+		e.notifyStep(ctx, title(s.Name), result, res.Detail)
+	})
+	if se, ok := errors.AsType[*operation.StepError](err); ok {
+		// The journal stays, and the same command resumes after the last
+		// step done.
+		name := title(se.Step)
+		e.addStep(name, ResultFailed, se.Err.Error(), se.Duration)
+		e.notifyStep(ctx, name, ResultFailed, se.Err.Error())
+		e.end(ManualAction, fmt.Errorf("%s failed after step %q: %w; run the same command again to resume", name, last, se.Err))
+		return
+	}
+	if err := e.r.RemoveJournal(); err != nil {
 		e.end(ManualAction, err)
 		return
 	}
