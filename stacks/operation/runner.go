@@ -152,14 +152,14 @@ func (r Runner) Run(ctx context.Context, p Progress, steps []Step, report func(S
 }
 
 // ErrNoJournal is what Abort returns when no interrupted run is recorded.
-var ErrNoJournal = errors.New("no interrupted run recorded")
+var ErrNoJournal = errors.New("nothing to abort")
 
 // Abort undoes the interrupted run recorded in the journal instead of
 // resuming it: recorded says whether LoadJournal found one. It returns the
 // error of undo, or ErrNoJournal.
 func (r Runner) Abort(ctx context.Context, recorded bool, undo func(context.Context) error) error {
 	if !recorded {
-		return fmt.Errorf("--abort: %w: no interrupted %s recorded at %s", ErrNoJournal, r.Kind, r.Journal)
+		return fmt.Errorf("--abort: no interrupted %s recorded at %s: %w", r.Kind, r.Journal, ErrNoJournal)
 	}
 	r.Logf("aborting the interrupted %s recorded at %s", r.Kind, r.Journal)
 	return undo(ctx)
