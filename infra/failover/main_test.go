@@ -12,9 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/helloagents/infra/internal/stacktest"
+	"github.com/helloagents/infra/internal/stacktest/fixture"
 	"github.com/helloagents/infra/notify"
-	"github.com/helloagents/infra/stacks"
 	"github.com/helloagents/infra/stacks/failover"
 	"github.com/helloagents/infra/stacks/operation"
 )
@@ -29,17 +28,7 @@ func (p *production) Outputs(context.Context, string) (map[string]any, error) {
 }
 
 func (p *production) Config(context.Context, string) (map[string]string, error) {
-	raw, err := stacks.ReadStackFile(filepath.Join("..", "..", "Pulumi.production.yaml"))
-	if err != nil {
-		return nil, err
-	}
-	stacktest.Fill(raw, stacks.Placeholders())
-	for _, k := range stacks.SecretKeys() {
-		raw["helloagents:"+k] = "test-secret"
-	}
-	raw["helloagents:sentryDsn"] = "https://key@sentry.example.dev/1"
-	raw["helloagents:alertWebhookUrl"] = "https://hooks.example.dev/services/test-secret"
-	return raw, nil
+	return fixture.Production()
 }
 
 func (p *production) SetConfigPath(_ context.Context, _, path, value string) error {

@@ -8,15 +8,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/helloagents/infra/internal/attest"
 	"github.com/helloagents/infra/internal/attest/attesttest"
-	"github.com/helloagents/infra/internal/stacktest"
-	"github.com/helloagents/infra/stacks"
+	"github.com/helloagents/infra/internal/stacktest/fixture"
 	"github.com/helloagents/infra/stacks/operation"
 	"github.com/helloagents/infra/stacks/promote"
 )
@@ -33,17 +31,7 @@ func (unpinned) Outputs(context.Context, string) (map[string]any, error) {
 // Config is the repository's production stack file plus the secrets it
 // leaves to each workspace.
 func (unpinned) Config(context.Context, string) (map[string]string, error) {
-	raw, err := stacks.ReadStackFile(filepath.Join("..", "..", "Pulumi.production.yaml"))
-	if err != nil {
-		return nil, err
-	}
-	stacktest.Fill(raw, stacks.Placeholders())
-	for _, k := range stacks.SecretKeys() {
-		raw["helloagents:"+k] = "test-secret"
-	}
-	raw["helloagents:sentryDsn"] = "https://key@sentry.example.dev/1"
-	raw["helloagents:alertWebhookUrl"] = "https://hooks.example.dev/services/test-secret"
-	return raw, nil
+	return fixture.Production()
 }
 
 func (unpinned) SetConfigPath(context.Context, string, string, string) error {

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/helloagents/infra/healthcheck"
-	"github.com/helloagents/infra/internal/stacktest"
+	"github.com/helloagents/infra/internal/stacktest/fixture"
 	"github.com/helloagents/infra/stacks"
 	"github.com/helloagents/infra/stacks/failover"
 	"github.com/helloagents/infra/stacks/operation"
@@ -63,16 +63,10 @@ type fakeStacks struct {
 
 func newFakeStacks(t *testing.T, ev *events) *fakeStacks {
 	t.Helper()
-	raw, err := stacks.ReadStackFile(filepath.Join("..", "..", "Pulumi.production.yaml"))
+	raw, err := fixture.Production()
 	if err != nil {
 		t.Fatal(err)
 	}
-	stacktest.Fill(raw, stacks.Placeholders())
-	maps.Copy(raw, map[string]string{
-		"helloagents:cloudflareApiToken": "cf-token-SECRET", "helloagents:r2AccessKeyId": "r2-id-SECRET",
-		"helloagents:r2SecretAccessKey": "r2-key-SECRET", "helloagents:sentryDsn": "https://abc@o1.ingest.sentry.io/1",
-		"helloagents:aiApiKey": "ai-key-SECRET", "helloagents:registryPassword": "registry-SECRET",
-	})
 	return &fakeStacks{ev: ev, config: raw}
 }
 

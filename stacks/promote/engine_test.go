@@ -13,8 +13,7 @@ import (
 	"testing"
 
 	"github.com/helloagents/infra/healthcheck"
-	"github.com/helloagents/infra/internal/stacktest"
-	"github.com/helloagents/infra/stacks"
+	"github.com/helloagents/infra/internal/stacktest/fixture"
 	"github.com/helloagents/infra/stacks/operation"
 	"github.com/helloagents/infra/stacks/promote"
 )
@@ -63,11 +62,10 @@ func (m *memStacks) outputs() map[string]any {
 // Config is the repository's production stack file with the test's
 // regions and health check, and every required secret.
 func (m *memStacks) Config(context.Context, string) (map[string]string, error) {
-	raw, err := stacks.ReadStackFile(filepath.Join("..", "..", "Pulumi.production.yaml"))
+	raw, err := fixture.Production()
 	if err != nil {
 		return nil, err
 	}
-	stacktest.Fill(raw, stacks.Placeholders())
 	b, _ := json.Marshal(m.regions)
 	raw["helloagents:regions"] = string(b)
 	if m.backup != "" {
@@ -88,9 +86,6 @@ func (m *memStacks) Config(context.Context, string) (map[string]string, error) {
 	raw["helloagents:healthCheck"] = string(hc)
 	if m.env != "" {
 		raw["helloagents:environment"] = m.env
-	}
-	for k, v := range secrets() {
-		raw[k] = v.Value
 	}
 	return raw, nil
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/helloagents/infra/backend/health"
 	"github.com/helloagents/infra/internal/stacktest"
+	"github.com/helloagents/infra/internal/stacktest/fixture"
 	"github.com/helloagents/infra/stacks"
 	"github.com/helloagents/infra/stacks/operation"
 	"github.com/helloagents/infra/stacks/promote"
@@ -145,15 +146,8 @@ func productionRegions(names []string) []any {
 // secrets are the credentials the config validation requires outside dev.
 func secrets() map[string]auto.ConfigValue {
 	m := map[string]auto.ConfigValue{}
-	for _, k := range stacks.SecretKeys() {
-		v := "test-" + k
-		switch k {
-		case "sentryDsn":
-			v = "https://key@sentry.example.dev/1"
-		case "alertWebhookUrl":
-			v = "https://hooks.example.dev/services/test-alert-hook"
-		}
-		m["helloagents:"+k] = auto.ConfigValue{Value: v, Secret: true}
+	for k, v := range fixture.Secrets() {
+		m[k] = auto.ConfigValue{Value: v, Secret: true}
 	}
 	return m
 }
