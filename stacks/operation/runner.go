@@ -43,9 +43,9 @@ type Runner struct {
 type Step struct {
 	// Name is what the journal records the step as once it is done.
 	Name string
-	// Run performs the step. An error ends the run: the engine has
-	// recorded the outcome, and the journal still names the last step
-	// done, so the same command resumes after it.
+	// Run performs the step. An error ends the run with the journal
+	// naming the last step done, so the same command resumes after it
+	// (or, for a promotion, the engine has already rolled back).
 	Run func(ctx context.Context) (Result, error)
 }
 
