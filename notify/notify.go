@@ -23,10 +23,11 @@ import (
 	"github.com/helloagents/infra/backend/webhook"
 )
 
-// Event kinds of a promotion.
+// Event kinds of a promotion and a failover.
 const (
 	Start    = "start"
 	Region   = "region"
+	Step     = "step" // a failover step
 	Rollback = "rollback"
 	Finish   = "finish"
 )
@@ -36,7 +37,8 @@ const (
 type Event struct {
 	// Text is the one-line summary Slack displays.
 	Text string `json:"text"`
-	// Event is start, region, rollback or finish (or a job's own kind).
+	// Event is start, region, step, rollback or finish (or a job's own
+	// kind).
 	Event  string `json:"event"`
 	Stack  string `json:"stack"`
 	Region string `json:"region"`

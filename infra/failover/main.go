@@ -29,8 +29,9 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 
 	"github.com/helloagents/infra/internal/cli"
+	"github.com/helloagents/infra/notify"
 	"github.com/helloagents/infra/stacks/failover"
-	"github.com/helloagents/infra/stacks/promote"
+	"github.com/helloagents/infra/stacks/operation"
 	"github.com/helloagents/infra/verify"
 )
 
@@ -39,6 +40,8 @@ const (
 	envStack   = "FAILOVER_STACK"
 	envTo      = "FAILOVER_TO"
 	envWorkDir = "FAILOVER_WORK_DIR"
+	// envNotify is --notify's fallback, the promotion's webhook secret.
+	envNotify = "HELLOAGENTS_NOTIFY_WEBHOOK"
 )
 
 func main() {
@@ -68,7 +71,7 @@ func openProject(ctx context.Context, dir string) (failover.Stacks, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open the Pulumi project in %s: %w", dir, err)
 	}
-	return failover.Workspace{Workspace: promote.Workspace{WS: ws}}, nil
+	return operation.Workspace{WS: ws}, nil
 }
 
 // listFlag collects a repeatable flag.
@@ -82,6 +85,7 @@ type flags struct {
 	o              failover.Options
 	vo             verify.Options
 	workDir        string
+	hookURL        string
 	jsonOut, yes   bool
 	packs, configs listFlag
 	retries        int
@@ -143,6 +147,7 @@ func (f *flags) flagSet(e env) *flag.FlagSet {
 	fs.Var(&f.packs, "policy-pack", "policy pack `dir` applied to the update and the preview (repeatable), e.g. ./policy")
 	fs.Var(&f.configs, "policy-pack-config", "policy pack config `file`, one per --policy-pack in the same order (repeatable)")
 	fs.StringVar(&f.workDir, "work-dir", cmp.Or(e.getenv(envWorkDir), "."), "`dir` of the Pulumi project (env "+envWorkDir+")")
+	fs.StringVar(&f.hookURL, "notify", "", "Slack-compatible `webhook` URL told the start, each step's result and the outcome (default $"+envNotify+"); a failing webhook never fails the failover")
 	fs.StringVar(&f.o.Journal, "journal", "", "`path` of the failover journal (default <work-dir>/.failover/<stack>.json)")
 	fs.IntVar(&f.retries, "retries", verify.DefaultRetries, "retries of each smoke-suite check of the gates")
 	fs.DurationVar(&f.vo.Timeout, "timeout", verify.DefaultTimeout, "time limit of one smoke-suite request")
@@ -191,7 +196,8 @@ func run(ctx context.Context, args []string, e env) int {
 
 // options completes the failover options from the flags: the default
 // journal, absolute policy pack paths (the engine runs in another
-// directory), the gates, the databases and the confirmation prompt.
+// directory), the gates, the databases, the confirmation prompt and the
+// webhook.
 func (f *flags) options(e env) failover.Options {
 	o := f.o
 	if o.Journal == "" {
@@ -204,11 +210,14 @@ func (f *flags) options(e env) failover.Options {
 			}
 		}
 	}
-	o.Policy = promote.Policy{Packs: f.packs, Configs: f.configs}
-	o.Gates = promote.VerifyGates{Verify: f.vo}
+	o.Policy = operation.Policy{Packs: f.packs, Configs: f.configs}
+	o.Gates = operation.VerifyGates{Verify: f.vo}
 	o.Databases = e.databases(o.Stack)
 	o.Log = e.stderr
 	o.Confirm = func(plan string) error { return cli.Confirm(e.stdin, e.stderr, e.terminal, f.yes, plan) }
+	if hook := cmp.Or(f.hookURL, e.getenv(envNotify)); hook != "" {
+		o.Notify = &notify.Webhook{URL: hook, Log: e.stderr}
+	}
 	return o
 }
 

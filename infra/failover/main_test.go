@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/helloagents/infra/internal/stacktest"
-	"github.com/helloagents/infra/stacks/config"
+	"github.com/helloagents/infra/internal/stacktest/fixture"
+	"github.com/helloagents/infra/notify"
 	"github.com/helloagents/infra/stacks/failover"
-	"github.com/helloagents/infra/stacks/promote"
+	"github.com/helloagents/infra/stacks/operation"
 )
 
 // production is the repository's production stack in memory; every
@@ -28,17 +28,7 @@ func (p *production) Outputs(context.Context, string) (map[string]any, error) {
 }
 
 func (p *production) Config(context.Context, string) (map[string]string, error) {
-	raw, err := config.ReadStackFile(filepath.Join("..", "..", "Pulumi.production.yaml"))
-	if err != nil {
-		return nil, err
-	}
-	stacktest.Fill(raw, config.Placeholders())
-	for _, k := range config.SecretKeys() {
-		raw["helloagents:"+k] = "test-secret"
-	}
-	raw["helloagents:sentryDsn"] = "https://key@sentry.example.dev/1"
-	raw["helloagents:alertWebhookUrl"] = "https://hooks.example.dev/services/test-secret"
-	return raw, nil
+	return fixture.Production()
 }
 
 func (p *production) SetConfigPath(_ context.Context, _, path, value string) error {
@@ -51,17 +41,17 @@ func (p *production) RemoveConfigPath(_ context.Context, _, path string) error {
 	return nil
 }
 
-func (p *production) UpContinueOnError(context.Context, string, promote.Policy) error {
+func (p *production) UpContinueOnError(context.Context, string, operation.Policy) error {
 	p.changes = append(p.changes, "up --continue-on-error")
 	return errors.New("up: engine not available in this test")
 }
 
-func (p *production) Up(context.Context, string, promote.Policy) (map[string]any, error) {
+func (p *production) Up(context.Context, string, operation.Policy) (map[string]any, error) {
 	p.changes = append(p.changes, "up")
 	return nil, errors.New("up: engine not available in this test")
 }
 
-func (p *production) Preview(context.Context, string, promote.Policy) (string, error) {
+func (p *production) Preview(context.Context, string, operation.Policy) (string, error) {
 	return "~ 2 to replace", nil
 }
 func (p *production) Busy(context.Context, string) error { return nil }
@@ -193,5 +183,36 @@ func TestDefaultJournalIsIgnored(t *testing.T) {
 	}
 	if out, err := exec.Command("git", "-C", root, "check-ignore", "--no-index", rel).CombinedOutput(); err != nil {
 		t.Errorf("the default journal %s is not git-ignored (git check-ignore: %v %s): add its directory to .gitignore", rel, err, out)
+	}
+}
+
+// TestNotifyWebhook: --notify, else the promotion's webhook secret
+// (envNotify), becomes the failover's notifier; without either it has none.
+func TestNotifyWebhook(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"flag", []string{"--notify", "https://hooks.test/flag"}, map[string]string{envNotify: "https://hooks.test/env"}, "https://hooks.test/flag"},
+		{"environment", nil, map[string]string{envNotify: "https://hooks.test/env"}, "https://hooks.test/env"},
+		{"none", nil, nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := env{getenv: func(k string) string { return tc.env[k] }, stderr: io.Discard, databases: func(string) failover.Databases { return nil }}
+			f, code := parse(append([]string{"--stack", "production", "--to", "us-east"}, tc.args...), e)
+			if code >= 0 {
+				t.Fatalf("parse: exit %d", code)
+			}
+			o := f.options(e)
+			got := ""
+			if w, ok := o.Notify.(*notify.Webhook); ok {
+				got = w.URL
+			}
+			if got != tc.want || (tc.want == "") != (o.Notify == nil) {
+				t.Errorf("notifier %#v, want webhook %q", o.Notify, tc.want)
+			}
+		})
 	}
 }

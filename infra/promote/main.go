@@ -29,6 +29,7 @@ import (
 	"github.com/helloagents/infra/internal/attest"
 	"github.com/helloagents/infra/internal/cli"
 	"github.com/helloagents/infra/notify"
+	"github.com/helloagents/infra/stacks/operation"
 	"github.com/helloagents/infra/stacks/promote"
 	"github.com/helloagents/infra/verify"
 )
@@ -58,7 +59,7 @@ func openProject(ctx context.Context, dir string) (promote.Stacks, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open the Pulumi project in %s: %w", dir, err)
 	}
-	return promote.Workspace{WS: ws}, nil
+	return operation.Workspace{WS: ws}, nil
 }
 
 // terminal is where a production change is confirmed: the answer is read
@@ -205,8 +206,8 @@ func (c *cmdline) options(getenv func(string) string, stderr io.Writer, term ter
 			}
 		}
 	}
-	o.Policy = promote.Policy{Packs: c.packs, Configs: c.configs}
-	o.Gates = promote.VerifyGates{Verify: c.vo}
+	o.Policy = operation.Policy{Packs: c.packs, Configs: c.configs}
+	o.Gates = operation.VerifyGates{Verify: c.vo}
 	o.Attestations = attest.Default()
 	o.Log = stderr
 	o.Confirm = term.confirm(o, c.yes)

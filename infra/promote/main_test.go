@@ -8,15 +8,14 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/helloagents/infra/internal/attest"
 	"github.com/helloagents/infra/internal/attest/attesttest"
-	"github.com/helloagents/infra/internal/stacktest"
-	"github.com/helloagents/infra/stacks/config"
+	"github.com/helloagents/infra/internal/stacktest/fixture"
+	"github.com/helloagents/infra/stacks/operation"
 	"github.com/helloagents/infra/stacks/promote"
 )
 
@@ -32,33 +31,23 @@ func (unpinned) Outputs(context.Context, string) (map[string]any, error) {
 // Config is the repository's production stack file plus the secrets it
 // leaves to each workspace.
 func (unpinned) Config(context.Context, string) (map[string]string, error) {
-	raw, err := config.ReadStackFile(filepath.Join("..", "..", "Pulumi.production.yaml"))
-	if err != nil {
-		return nil, err
-	}
-	stacktest.Fill(raw, config.Placeholders())
-	for _, k := range config.SecretKeys() {
-		raw["helloagents:"+k] = "test-secret"
-	}
-	raw["helloagents:sentryDsn"] = "https://key@sentry.example.dev/1"
-	raw["helloagents:alertWebhookUrl"] = "https://hooks.example.dev/services/test-secret"
-	return raw, nil
+	return fixture.Production()
 }
 
 func (unpinned) SetConfigPath(context.Context, string, string, string) error {
 	return errors.New("must not be called")
 }
 
-func (unpinned) Up(context.Context, string, promote.Policy) (map[string]any, error) {
+func (unpinned) Up(context.Context, string, operation.Policy) (map[string]any, error) {
 	return nil, errors.New("must not be called")
 }
 
-func (unpinned) Preview(context.Context, string, promote.Policy) (string, error) {
+func (unpinned) Preview(context.Context, string, operation.Policy) (string, error) {
 	return "", errors.New("must not be called")
 }
 func (unpinned) Busy(context.Context, string) error { return nil }
 
-func (unpinned) History(context.Context, string) ([]promote.Update, error) {
+func (unpinned) History(context.Context, string) ([]operation.Update, error) {
 	return nil, errors.New("must not be called")
 }
 
@@ -229,7 +218,7 @@ type released struct {
 	sets *int
 }
 
-func (r released) History(ctx context.Context, stack string) ([]promote.Update, error) {
+func (r released) History(ctx context.Context, stack string) ([]operation.Update, error) {
 	raw, err := r.Config(ctx, stack)
 	if err != nil {
 		return nil, err
@@ -243,7 +232,7 @@ func (r released) History(ctx context.Context, stack string) ([]promote.Update, 
 		reg["image"] = previousImage
 	}
 	before, _ := json.Marshal(regions)
-	return []promote.Update{
+	return []operation.Update{
 		{Kind: "update", Result: "succeeded", Config: map[string]string{"helloagents:regions": cur}},
 		{Kind: "update", Result: "succeeded", Config: map[string]string{"helloagents:regions": string(before)}},
 	}, nil

@@ -21,16 +21,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
-	"github.com/pulumi/pulumi/sdk/v3/go/auto"
-	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+	"github.com/helloagents/infra/stacks/config"
 
 	"github.com/helloagents/infra/contract"
-	"github.com/helloagents/infra/internal/journal"
-	"github.com/helloagents/infra/stacks/config"
-	"github.com/helloagents/infra/stacks/promote"
+	"github.com/helloagents/infra/notify"
+	"github.com/helloagents/infra/stacks/operation"
 )
 
 // KeyPrimaryRegion is the config key the failover rewrites.
@@ -45,14 +42,15 @@ const (
 
 // Stacks is the slice of Pulumi the failover needs: the promotion's (but
 // not its update history), plus removing a path config value, so a dry run
-// leaves a stack file that never named primaryRegion exactly as it was.
-// promote.Workspace provides all but the last two.
+// leaves a stack file that never named primaryRegion exactly as it was,
+// and an update that goes on past a lost region. operation.Workspace
+// implements it.
 type Stacks interface {
 	Outputs(ctx context.Context, stack string) (map[string]any, error)
 	Config(ctx context.Context, stack string) (map[string]string, error)
 	SetConfigPath(ctx context.Context, stack, path, value string) error
-	Up(ctx context.Context, stack string, p promote.Policy) (map[string]any, error)
-	Preview(ctx context.Context, stack string, p promote.Policy) (string, error)
+	Up(ctx context.Context, stack string, p operation.Policy) (map[string]any, error)
+	Preview(ctx context.Context, stack string, p operation.Policy) (string, error)
 	Busy(ctx context.Context, stack string) error
 	// RemoveConfigPath removes one path config value such as
 	// "helloagents:database.primaryRegion" (pulumi config rm --path).
@@ -61,37 +59,7 @@ type Stacks interface {
 	// and returns the error of what it could not: with a lost region, its
 	// resources fail and everything else (the load balancer, the new
 	// primary, its backup jobs) still changes.
-	UpContinueOnError(ctx context.Context, stack string, p promote.Policy) error
-}
-
-// Workspace implements Stacks over an Automation API workspace.
-type Workspace struct{ promote.Workspace }
-
-// RemoveConfigPath implements Stacks.
-func (w Workspace) RemoveConfigPath(ctx context.Context, stack, path string) error {
-	if err := w.WS.RemoveConfigWithOptions(ctx, stack, path, &auto.ConfigOptions{Path: true}); err != nil {
-		return fmt.Errorf("stack %q: remove %s: %w", stack, path, err)
-	}
-	return nil
-}
-
-// UpContinueOnError implements Stacks.
-func (w Workspace) UpContinueOnError(ctx context.Context, stack string, p promote.Policy) error {
-	s, err := auto.SelectStack(ctx, stack, w.WS)
-	if err != nil {
-		return fmt.Errorf("select stack %q: %w", stack, err)
-	}
-	opts := []optup.Option{optup.SuppressProgress(), optup.ContinueOnError()}
-	if len(p.Packs) > 0 {
-		opts = append(opts, optup.PolicyPacks(p.Packs...))
-	}
-	if len(p.Configs) > 0 {
-		opts = append(opts, optup.PolicyPackConfigs(p.Configs...))
-	}
-	if _, err := s.Up(ctx, opts...); err != nil {
-		return fmt.Errorf("up %q (continue on error): %w", stack, err)
-	}
-	return nil
+	UpContinueOnError(ctx context.Context, stack string, p operation.Policy) error
 }
 
 // Options describe one failover.
@@ -108,11 +76,11 @@ type Options struct {
 	// journal is written.
 	DryRun bool
 	// Policy is enforced on the update and the preview.
-	Policy promote.Policy
+	Policy operation.Policy
 	// Journal is the path of the failover journal; required.
 	Journal string
-	// Gates judge every region after the update (promote.VerifyGates).
-	Gates promote.Gates
+	// Gates judge every region after the update (operation.VerifyGates).
+	Gates operation.Gates
 	// Databases reach each region's Postgres (Docker).
 	Databases Databases
 	// Confirm is asked to approve the plan before the first change of a
@@ -124,6 +92,10 @@ type Options struct {
 	ReseedTimeout, PollInterval time.Duration
 	// Log receives one line per step; nil discards them.
 	Log io.Writer
+	// Notify, when set, is told the start, each step's result and the
+	// outcome, as a promotion's notifier is (notify.go); it never fails
+	// the failover.
+	Notify notify.Notifier
 }
 
 func (o Options) check() error {
@@ -150,6 +122,7 @@ func (o Options) check() error {
 type engine struct {
 	st  Stacks
 	o   Options
+	r   operation.Runner
 	rep *Report
 	cfg config.Config
 	j   *Journal
@@ -171,10 +144,16 @@ func Run(ctx context.Context, st Stacks, o Options) *Report {
 	if o.PollInterval <= 0 {
 		o.PollInterval = DefaultPollInterval
 	}
-	e := &engine{st: st, o: o, rep: &Report{Stack: o.Stack, To: o.To, DryRun: o.DryRun, Journal: o.Journal}}
+	r := operation.Runner{Kind: "failover", Prefix: "failover", Stack: o.Stack, Journal: o.Journal,
+		Confirm: o.Confirm, Notify: o.Notify, Log: o.Log}
+	if o.DryRun {
+		r.Notify = nil // a dry run changes nothing and tells no one
+	}
+	e := &engine{st: st, o: o, r: r, rep: &Report{Stack: o.Stack, To: o.To, DryRun: o.DryRun}}
 	e.run(ctx)
-	if _, err := os.Stat(o.Journal); err != nil || o.DryRun {
-		e.rep.Journal = "" // only a kept journal is worth naming
+	e.notifyFinish(ctx)
+	if !o.DryRun {
+		e.rep.Journal = r.Kept()
 	}
 	if e.rep.Steps == nil {
 		e.rep.Steps = []StepReport{}
@@ -184,9 +163,7 @@ func Run(ctx context.Context, st Stacks, o Options) *Report {
 	return e.rep
 }
 
-func (e *engine) logf(format string, args ...any) {
-	fmt.Fprintf(e.o.Log, "failover: "+format+"\n", args...)
-}
+func (e *engine) logf(format string, args ...any) { e.r.Logf(format, args...) }
 
 // end records the outcome and its reason.
 func (e *engine) end(o Outcome, reason error) {
@@ -196,9 +173,14 @@ func (e *engine) end(o Outcome, reason error) {
 	}
 }
 
-// step records one step's result.
+// step records the result of one step that started at start.
 func (e *engine) step(name, result, detail string, start time.Time) {
-	e.rep.Steps = append(e.rep.Steps, StepReport{Step: name, Result: result, Detail: detail, Seconds: time.Since(start).Seconds()})
+	e.addStep(name, result, detail, time.Since(start))
+}
+
+// addStep records one step's result.
+func (e *engine) addStep(name, result, detail string, d time.Duration) {
+	e.rep.Steps = append(e.rep.Steps, StepReport{Step: name, Result: result, Detail: detail, Seconds: d.Seconds()})
 	e.logf("%s: %s %s", name, result, detail)
 }
 
@@ -207,9 +189,9 @@ func (e *engine) run(ctx context.Context) {
 		e.end(Usage, err)
 		return
 	}
-	unlock, err := journal.Lock(e.o.Journal, "failover")
+	unlock, err := e.r.Lock()
 	if err != nil {
-		e.end(Refused, fmt.Errorf("nothing changed: %w", err))
+		e.end(Refused, err)
 		return
 	}
 	defer unlock()
@@ -223,12 +205,38 @@ func (e *engine) run(ctx context.Context) {
 	if e.j == nil && !e.begin() {
 		return
 	}
-	for _, s := range []func(context.Context) bool{e.fence, e.promote, e.configure, e.deploy, e.reseed, e.gate} {
-		if !s(ctx) {
-			return
-		}
+	e.notifyStart(ctx)
+	steps := []operation.Step{
+		{Name: stepFenced, Run: e.fence},
+		{Name: stepPromoted, Run: e.promote},
+		{Name: stepConfigured, Run: e.configure},
+		{Name: stepDeployed, Run: e.deploy},
+		{Name: stepReseeded, Run: e.reseed},
+		{Name: stepGated, Run: e.gate},
 	}
-	if err := removeJournal(e.o.Journal); err != nil {
+	last := e.j.Step
+	err = e.r.Run(ctx, e.j, steps, func(s operation.Step, res operation.Result) {
+		last = s.Name
+		result := ResultDone
+		switch {
+		case res.Resumed:
+			result = ResultResumed
+		case res.Skipped:
+			result = ResultSkipped
+		}
+		e.addStep(title(s.Name), result, res.Detail, res.Duration)
+		e.notifyStep(ctx, title(s.Name), result, res.Detail)
+	})
+	if se, ok := errors.AsType[*operation.StepError](err); ok {
+		// The journal stays, and the same command resumes after the last
+		// step done.
+		name := title(se.Step)
+		e.addStep(name, ResultFailed, se.Err.Error(), se.Duration)
+		e.notifyStep(ctx, name, ResultFailed, se.Err.Error())
+		e.end(ManualAction, fmt.Errorf("%s failed after step %q: %w; run the same command again to resume", name, last, se.Err))
+		return
+	}
+	if err := e.r.RemoveJournal(); err != nil {
 		e.end(ManualAction, err)
 		return
 	}

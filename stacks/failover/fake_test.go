@@ -12,11 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/helloagents/infra/healthcheck"
-	"github.com/helloagents/infra/internal/stacktest"
 	"github.com/helloagents/infra/stacks/config"
+
+	"github.com/helloagents/infra/healthcheck"
+	"github.com/helloagents/infra/internal/stacktest/fixture"
 	"github.com/helloagents/infra/stacks/failover"
-	"github.com/helloagents/infra/stacks/promote"
+	"github.com/helloagents/infra/stacks/operation"
 )
 
 // events is the ordered record of everything the engine did to the fakes.
@@ -63,16 +64,10 @@ type fakeStacks struct {
 
 func newFakeStacks(t *testing.T, ev *events) *fakeStacks {
 	t.Helper()
-	raw, err := config.ReadStackFile(filepath.Join("..", "..", "Pulumi.production.yaml"))
+	raw, err := fixture.Production()
 	if err != nil {
 		t.Fatal(err)
 	}
-	stacktest.Fill(raw, config.Placeholders())
-	maps.Copy(raw, map[string]string{
-		"helloagents:cloudflareApiToken": "cf-token-SECRET", "helloagents:r2AccessKeyId": "r2-id-SECRET",
-		"helloagents:r2SecretAccessKey": "r2-key-SECRET", "helloagents:sentryDsn": "https://abc@o1.ingest.sentry.io/1",
-		"helloagents:aiApiKey": "ai-key-SECRET", "helloagents:registryPassword": "registry-SECRET",
-	})
 	return &fakeStacks{ev: ev, config: raw}
 }
 
@@ -135,7 +130,7 @@ func (f *fakeStacks) RemoveConfigPath(_ context.Context, _ string, path string) 
 	return nil
 }
 
-func (f *fakeStacks) UpContinueOnError(ctx context.Context, stack string, p promote.Policy) error {
+func (f *fakeStacks) UpContinueOnError(ctx context.Context, stack string, p operation.Policy) error {
 	f.ev.add("up --continue-on-error")
 	if len(f.upErr) > 0 {
 		err := f.upErr[0]
@@ -145,7 +140,7 @@ func (f *fakeStacks) UpContinueOnError(ctx context.Context, stack string, p prom
 	return nil
 }
 
-func (f *fakeStacks) Up(context.Context, string, promote.Policy) (map[string]any, error) {
+func (f *fakeStacks) Up(context.Context, string, operation.Policy) (map[string]any, error) {
 	f.ev.add("up")
 	if len(f.upErr) > 0 {
 		err := f.upErr[0]
@@ -160,7 +155,7 @@ func (f *fakeStacks) Up(context.Context, string, promote.Policy) (map[string]any
 	return nil, nil
 }
 
-func (f *fakeStacks) Preview(context.Context, string, promote.Policy) (string, error) {
+func (f *fakeStacks) Preview(context.Context, string, operation.Policy) (string, error) {
 	f.ev.add("preview")
 	return "~ db-eu-west-postgres PG_ROLE", nil
 }
@@ -269,7 +264,7 @@ func newWorld(t *testing.T) *world {
 		Stack: "production", To: "us-east", MaxLag: failover.DefaultMaxLag,
 		Journal: filepath.Join(t.TempDir(), "failover", "production.json"),
 		Gates:   w.gates, Databases: w.db, PollInterval: time.Millisecond, ReseedTimeout: time.Minute,
-		Policy:  promote.Policy{Packs: []string{"/policy"}},
+		Policy:  operation.Policy{Packs: []string{"/policy"}},
 		Confirm: func(plan string) error { w.confirm = append(w.confirm, plan); return nil },
 	}
 	return w

@@ -1,15 +1,11 @@
 package failover
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"slices"
 	"time"
 
-	"github.com/helloagents/infra/internal/journal"
+	"github.com/helloagents/infra/stacks/operation"
 )
 
 // The steps of a failover in order; the journal records the last one done,
@@ -21,14 +17,37 @@ const (
 	stepConfigured = "configured" // primaryRegion names the target in the stack file
 	stepDeployed   = "deployed"   // up succeeded: edge order, roles, backup jobs
 	stepReseeded   = "reseeded"   // the old primary replays as a standby (or was unreachable)
+	stepGated      = "gated"      // every reachable region passed its gate
 )
 
-var stepOrder = []string{stepStarted, stepFenced, stepPromoted, stepConfigured, stepDeployed, stepReseeded}
+// stepOrder is every step in order.
+func stepOrder() []string {
+	return []string{stepStarted, stepFenced, stepPromoted, stepConfigured, stepDeployed, stepReseeded, stepGated}
+}
+
+// title names a step in the report.
+func title(step string) string {
+	switch step {
+	case stepFenced:
+		return "fence old primary"
+	case stepPromoted:
+		return "promote target"
+	case stepConfigured:
+		return "set primaryRegion"
+	case stepDeployed:
+		return "pulumi up"
+	case stepReseeded:
+		return "old primary replays"
+	case stepGated:
+		return "gate regions"
+	}
+	return step
+}
 
 // Journal is the durable record of one failover, written (and synced)
 // before the first change, so an interrupted run is resumed by running the
 // same command again, or at least reported: which step it reached and
-// whether the old primary was reachable.
+// whether the old primary was reachable. It is the runner's Progress.
 type Journal struct {
 	Version int       `json:"version"`
 	Stack   string    `json:"stack"`
@@ -41,46 +60,36 @@ type Journal struct {
 	// fence; OldPrimaryDetail says why it did not.
 	OldPrimaryReachable bool   `json:"oldPrimaryReachable"`
 	OldPrimaryDetail    string `json:"oldPrimaryDetail,omitempty"`
+
+	// r writes the journal.
+	r operation.Runner
 }
 
-// done reports whether step is recorded as done.
-func (j *Journal) done(step string) bool {
-	return j != nil && slices.Index(stepOrder, j.Step) >= slices.Index(stepOrder, step)
+// Done implements operation.Progress.
+func (j *Journal) Done(step string) bool {
+	return j != nil && slices.Index(stepOrder(), j.Step) >= slices.Index(stepOrder(), step)
 }
 
-// loadJournal reads the journal at path; a missing file is (nil, nil).
-func loadJournal(path string) (*Journal, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
+// Record implements operation.Progress: it sets the step and saves the
+// journal atomically, so a crash leaves the old or the new record, never
+// half.
+func (j *Journal) Record(step string) error {
+	j.Step = step
+	return j.r.SaveJournal(j)
+}
+
+// loadJournal reads the run's journal; none is (nil, nil).
+func loadJournal(r operation.Runner) (*Journal, error) {
+	j := &Journal{r: r}
+	found, err := r.LoadJournal(j)
+	if err != nil {
+		return nil, fmt.Errorf("%w; inspect it, check every region with pgrole status, then delete it", err)
+	}
+	if !found {
 		return nil, nil
 	}
-	if err != nil {
-		return nil, fmt.Errorf("read failover journal: %w", err)
+	if j.Version != 1 || !slices.Contains(stepOrder(), j.Step) {
+		return nil, fmt.Errorf("failover journal %s has version %d, step %q; this tool reads version 1", r.Journal, j.Version, j.Step)
 	}
-	var j Journal
-	if err := json.Unmarshal(b, &j); err != nil {
-		return nil, fmt.Errorf("failover journal %s is corrupt (%w); inspect it, check every region with pgrole status, then delete it", path, err)
-	}
-	if j.Version != 1 || !slices.Contains(stepOrder, j.Step) {
-		return nil, fmt.Errorf("failover journal %s has version %d, step %q; this tool reads version 1", path, j.Version, j.Step)
-	}
-	return &j, nil
-}
-
-// record sets the step and saves the journal atomically, so a crash
-// leaves the old or the new record, never half.
-func (j *Journal) record(path, step string) error {
-	j.Step = step
-	if err := journal.Write(path, j); err != nil {
-		return fmt.Errorf("failover %w", err)
-	}
-	return nil
-}
-
-// removeJournal deletes the journal once the failover is complete.
-func removeJournal(path string) error {
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("remove failover journal: %w", err)
-	}
-	return nil
+	return j, nil
 }

@@ -22,7 +22,7 @@ func (e *engine) prepare(ctx context.Context) bool {
 		e.end(Refused, fmt.Errorf("stack not free, nothing changed: %w", err))
 		return false
 	}
-	j, err := loadJournal(o.Journal)
+	j, err := loadJournal(e.r)
 	if err != nil {
 		e.end(ManualAction, err)
 		return false
@@ -39,10 +39,10 @@ func (e *engine) prepare(ctx context.Context) bool {
 	if !e.readConfig(ctx) {
 		return false
 	}
-	if !e.j.done(stepPromoted) && !e.checkTarget(ctx) {
+	if !e.j.Done(stepPromoted) && !e.checkTarget(ctx) {
 		return false
 	}
-	if !e.j.done(stepFenced) {
+	if !e.j.Done(stepFenced) {
 		e.checkOldPrimary(ctx)
 	}
 	return true
@@ -168,19 +168,18 @@ func (e *engine) plan() string {
 	}, "\n")
 }
 
-// begin asks for confirmation (production) and writes the journal: the
-// last moment at which nothing has changed.
+// begin asks for confirmation (a production stack by its parsed
+// environment, whatever its name) and writes the journal: the last moment
+// at which nothing has changed.
 func (e *engine) begin() bool {
 	o := e.o
-	if e.cfg.Environment == config.Production && o.Confirm != nil {
-		if err := o.Confirm(e.plan()); err != nil {
-			e.end(Refused, err)
-			return false
-		}
+	if err := e.r.ConfirmProduction(e.cfg.Environment, e.plan()); err != nil {
+		e.end(Refused, err)
+		return false
 	}
 	e.j = &Journal{Version: 1, Stack: o.Stack, From: e.rep.From, To: o.To, Started: time.Now().UTC(),
-		OldPrimaryReachable: e.rep.OldPrimary.Reachable, OldPrimaryDetail: e.rep.OldPrimary.Detail}
-	if err := e.j.record(o.Journal, stepStarted); err != nil {
+		OldPrimaryReachable: e.rep.OldPrimary.Reachable, OldPrimaryDetail: e.rep.OldPrimary.Detail, r: e.r}
+	if err := e.j.Record(stepStarted); err != nil {
 		e.end(Refused, fmt.Errorf("nothing changed: %w", err))
 		return false
 	}

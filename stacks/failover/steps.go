@@ -8,58 +8,22 @@ import (
 	"time"
 
 	"github.com/helloagents/infra/contract"
+	"github.com/helloagents/infra/stacks/operation"
 )
 
-// fail ends the run after a change: the journal stays, and the same
-// command resumes after the last step done.
-func (e *engine) fail(name string, start time.Time, err error) bool {
-	e.step(name, ResultFailed, err.Error(), start)
-	e.end(ManualAction, fmt.Errorf("%s failed after step %q: %w; run the same command again to resume", name, e.j.Step, err))
-	return false
-}
-
-// advance records a done step in the journal.
-func (e *engine) advance(name, step, result, detail string, start time.Time) bool {
-	if err := e.j.record(e.o.Journal, step); err != nil {
-		return e.fail(name, start, err)
-	}
-	e.step(name, result, detail, start)
-	return true
-}
-
-// resumed reports (and records in the report) a step the journal says
-// is done.
-func (e *engine) resumed(name, step string) bool {
-	if !e.j.done(step) {
-		return false
-	}
-	e.step(name, ResultResumed, "", time.Now())
-	return true
-}
-
 // fence stops the old primary for good when it can be reached.
-func (e *engine) fence(ctx context.Context) bool {
-	const name = "fence old primary"
-	if e.resumed(name, stepFenced) {
-		return true
-	}
-	start := time.Now()
+func (e *engine) fence(ctx context.Context) (operation.Result, error) {
 	if !e.j.OldPrimaryReachable {
-		return e.advance(name, stepFenced, ResultSkipped, "unreachable: "+e.j.OldPrimaryDetail, start)
+		return operation.Result{Skipped: true, Detail: "unreachable: " + e.j.OldPrimaryDetail}, nil
 	}
 	if err := e.o.Databases.Fence(ctx, e.region(e.j.From)); err != nil {
-		return e.fail(name, start, fmt.Errorf("%s was reachable but could not be fenced, nothing promoted: %w", e.j.From, err))
+		return operation.Result{}, fmt.Errorf("%s was reachable but could not be fenced, nothing promoted: %w", e.j.From, err)
 	}
-	return e.advance(name, stepFenced, ResultDone, e.j.From, start)
+	return operation.Result{Detail: e.j.From}, nil
 }
 
 // promote makes the target the primary on a new timeline.
-func (e *engine) promote(ctx context.Context) bool {
-	const name = "promote target"
-	if e.resumed(name, stepPromoted) {
-		return true
-	}
-	start := time.Now()
+func (e *engine) promote(ctx context.Context) (operation.Result, error) {
 	st, err := e.o.Databases.Promote(ctx, e.region(e.o.To), e.o.MaxLag, e.o.AcceptDataLoss)
 	if errors.Is(err, ErrPromoteRefused) {
 		err = fmt.Errorf("%w; the old primary is fenced: re-run with --accept-data-loss to promote %s anyway", err, e.o.To)
@@ -68,32 +32,22 @@ func (e *engine) promote(ctx context.Context) bool {
 		err = fmt.Errorf("pgrole promote succeeded but %s reports role %q", e.o.To, st.Role)
 	}
 	if err != nil {
-		return e.fail(name, start, err)
+		return operation.Result{}, err
 	}
-	return e.advance(name, stepPromoted, ResultDone, fmt.Sprintf("%s: timeline %d", e.o.To, st.Timeline), start)
+	return operation.Result{Detail: fmt.Sprintf("%s: timeline %d", e.o.To, st.Timeline)}, nil
 }
 
 // configure rewrites primaryRegion in the stack file.
-func (e *engine) configure(ctx context.Context) bool {
-	const name = "set primaryRegion"
-	if e.resumed(name, stepConfigured) {
-		return true
-	}
-	start := time.Now()
+func (e *engine) configure(ctx context.Context) (operation.Result, error) {
 	if err := e.st.SetConfigPath(ctx, e.o.Stack, KeyPrimaryRegion, e.o.To); err != nil {
-		return e.fail(name, start, err)
+		return operation.Result{}, err
 	}
-	return e.advance(name, stepConfigured, ResultDone, KeyPrimaryRegion+"="+e.o.To, start)
+	return operation.Result{Detail: KeyPrimaryRegion + "=" + e.o.To}, nil
 }
 
 // deploy runs up under the policy packs: the edge order, the database
 // roles and the backup jobs follow primaryRegion.
-func (e *engine) deploy(ctx context.Context) bool {
-	const name = "pulumi up"
-	if e.resumed(name, stepDeployed) {
-		return true
-	}
-	start := time.Now()
+func (e *engine) deploy(ctx context.Context) (operation.Result, error) {
 	if !e.j.OldPrimaryReachable {
 		// The lost region's resources cannot change until its host is
 		// back; everything else must, so the error is reported, not fatal.
@@ -101,25 +55,20 @@ func (e *engine) deploy(ctx context.Context) bool {
 		if err := e.st.UpContinueOnError(ctx, e.o.Stack, e.o.Policy); err != nil {
 			detail = fmt.Sprintf("partly: %v; run pulumi up when %s is back", err, e.j.From)
 		}
-		return e.advance(name, stepDeployed, ResultDone, detail, start)
+		return operation.Result{Detail: detail}, nil
 	}
 	if _, err := e.st.Up(ctx, e.o.Stack, e.o.Policy); err != nil {
-		return e.fail(name, start, err)
+		return operation.Result{}, err
 	}
-	return e.advance(name, stepDeployed, ResultDone, e.o.Stack, start)
+	return operation.Result{Detail: e.o.Stack}, nil
 }
 
 // reseed waits, bounded, until the old primary replays as a standby of the
 // new timeline: the up restarted it with PG_ROLE=standby and its
 // entrypoint re-seeds it from the repository.
-func (e *engine) reseed(ctx context.Context) bool {
-	const name = "old primary replays"
-	if e.resumed(name, stepReseeded) {
-		return true
-	}
-	start := time.Now()
+func (e *engine) reseed(ctx context.Context) (operation.Result, error) {
 	if !e.j.OldPrimaryReachable {
-		return e.advance(name, stepReseeded, ResultSkipped, "unreachable at the start: it is re-seeded when it is back", start)
+		return operation.Result{Skipped: true, Detail: "unreachable at the start: it is re-seeded when it is back"}, nil
 	}
 	old := e.region(e.j.From)
 	deadline := time.Now().Add(e.o.ReseedTimeout)
@@ -127,35 +76,33 @@ func (e *engine) reseed(ctx context.Context) bool {
 		st, err := e.o.Databases.Status(ctx, old)
 		if err == nil && st.Replaying() {
 			e.rep.OldPrimary.Status = &st
-			return e.advance(name, stepReseeded, ResultDone, fmt.Sprintf("%s: standby on timeline %d, lag %s", old.Name, st.Timeline, lagText(st)), start)
+			return operation.Result{Detail: fmt.Sprintf("%s: standby on timeline %d, lag %s", old.Name, st.Timeline, lagText(st))}, nil
 		}
 		last := fmt.Sprintf("role %q, in recovery %v, fenced %v", st.Role, st.InRecovery, st.Fenced)
 		if err != nil {
 			last = err.Error()
 		}
 		if time.Now().After(deadline) {
-			return e.fail(name, start, fmt.Errorf("%s did not replay as a standby within %s (last: %s)", old.Name, e.o.ReseedTimeout, last))
+			return operation.Result{}, fmt.Errorf("%s did not replay as a standby within %s (last: %s)", old.Name, e.o.ReseedTimeout, last)
 		}
 		select {
 		case <-ctx.Done():
-			return e.fail(name, start, ctx.Err())
+			return operation.Result{}, ctx.Err()
 		case <-time.After(e.o.PollInterval):
 		}
 	}
 }
 
 // gate checks every region's readiness URL (and the smoke suite, with
-// promote.VerifyGates) from the stack's outputs, primary first.
-func (e *engine) gate(ctx context.Context) bool {
-	const name = "gate regions"
-	start := time.Now()
+// operation.VerifyGates) from the stack's outputs, primary first.
+func (e *engine) gate(ctx context.Context) (operation.Result, error) {
 	raw, err := e.st.Outputs(ctx, e.o.Stack)
 	if err != nil {
-		return e.fail(name, start, err)
+		return operation.Result{}, err
 	}
 	out, err := contract.DecodeOutputs(raw)
 	if err != nil {
-		return e.fail(name, start, fmt.Errorf("stack %q: %w", e.o.Stack, err))
+		return operation.Result{}, fmt.Errorf("stack %q: %w", e.o.Stack, err)
 	}
 	order := append([]string{e.o.To}, e.others()...)
 	if !e.j.OldPrimaryReachable {
@@ -165,14 +112,13 @@ func (e *engine) gate(ctx context.Context) bool {
 	for _, r := range order {
 		url := out.HealthURLs[r]
 		if url == "" {
-			return e.fail(name, start, fmt.Errorf("stack %q output %s has no entry for region %q", e.o.Stack, contract.OutputHealthURLs, r))
+			return operation.Result{}, fmt.Errorf("stack %q output %s has no entry for region %q", e.o.Stack, contract.OutputHealthURLs, r)
 		}
 		if err := e.o.Gates.Region(ctx, url, out.FrontendURL, e.cfg.HealthCheck); err != nil {
-			return e.fail(name, start, fmt.Errorf("region %s: %w", r, err))
+			return operation.Result{}, fmt.Errorf("region %s: %w", r, err)
 		}
 	}
-	e.step(name, ResultDone, fmt.Sprintf("%v", order), start)
-	return true
+	return operation.Result{Detail: fmt.Sprintf("%v", order)}, nil
 }
 
 // others are the regions other than the target, in configured order.

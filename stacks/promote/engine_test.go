@@ -13,8 +13,8 @@ import (
 	"testing"
 
 	"github.com/helloagents/infra/healthcheck"
-	"github.com/helloagents/infra/internal/stacktest"
-	"github.com/helloagents/infra/stacks/config"
+	"github.com/helloagents/infra/internal/stacktest/fixture"
+	"github.com/helloagents/infra/stacks/operation"
 	"github.com/helloagents/infra/stacks/promote"
 )
 
@@ -26,13 +26,13 @@ type memStacks struct {
 	regions  []map[string]any // target helloagents:regions
 	deployed []string         // images of the last successful up
 	ups      int
-	upErr    func(n int) error // error of the n-th up (1-based), nil for success
-	order    []string          // regions whose image changed, per up
-	packs    []promote.Policy  // policy of every up and preview
-	backup   string            // helloagents:backup.image when set
-	shared   map[string]string // other stack-wide images by config path, e.g. helloagents:database.image
-	history  []promote.Update  // newest first, one per up
-	env      string            // helloagents:environment when set
+	upErr    func(n int) error  // error of the n-th up (1-based), nil for success
+	order    []string           // regions whose image changed, per up
+	packs    []operation.Policy // policy of every up and preview
+	backup   string             // helloagents:backup.image when set
+	shared   map[string]string  // other stack-wide images by config path, e.g. helloagents:database.image
+	history  []operation.Update // newest first, one per up
+	env      string             // helloagents:environment when set
 }
 
 func newMem(names ...string) *memStacks {
@@ -62,11 +62,10 @@ func (m *memStacks) outputs() map[string]any {
 // Config is the repository's production stack file with the test's
 // regions and health check, and every required secret.
 func (m *memStacks) Config(context.Context, string) (map[string]string, error) {
-	raw, err := config.ReadStackFile(filepath.Join("..", "..", "Pulumi.production.yaml"))
+	raw, err := fixture.Production()
 	if err != nil {
 		return nil, err
 	}
-	stacktest.Fill(raw, config.Placeholders())
 	b, _ := json.Marshal(m.regions)
 	raw["helloagents:regions"] = string(b)
 	if m.backup != "" {
@@ -87,9 +86,6 @@ func (m *memStacks) Config(context.Context, string) (map[string]string, error) {
 	raw["helloagents:healthCheck"] = string(hc)
 	if m.env != "" {
 		raw["helloagents:environment"] = m.env
-	}
-	for k, v := range secrets() {
-		raw[k] = v.Value
 	}
 	return raw, nil
 }
@@ -130,7 +126,7 @@ func (m *memStacks) SetConfigPath(_ context.Context, _, path, value string) erro
 	return nil
 }
 
-func (m *memStacks) Up(_ context.Context, _ string, packs promote.Policy) (map[string]any, error) {
+func (m *memStacks) Up(_ context.Context, _ string, packs operation.Policy) (map[string]any, error) {
 	m.ups++
 	m.packs = append(m.packs, packs)
 	if m.upErr != nil {
@@ -151,14 +147,14 @@ func (m *memStacks) Up(_ context.Context, _ string, packs promote.Policy) (map[s
 	return m.outputs(), nil
 }
 
-func (m *memStacks) Preview(_ context.Context, _ string, packs promote.Policy) (string, error) {
+func (m *memStacks) Preview(_ context.Context, _ string, packs operation.Policy) (string, error) {
 	m.packs = append(m.packs, packs)
 	return "", nil
 }
 
 func (m *memStacks) Busy(context.Context, string) error { return nil }
 
-func (m *memStacks) History(context.Context, string) ([]promote.Update, error) {
+func (m *memStacks) History(context.Context, string) ([]operation.Update, error) {
 	return m.history, nil
 }
 
@@ -166,8 +162,8 @@ func (m *memStacks) History(context.Context, string) ([]promote.Update, error) {
 // Pulumi backend does for every up.
 func (m *memStacks) record(result string) {
 	b, _ := json.Marshal(m.regions)
-	u := promote.Update{Kind: "update", Result: result, Config: map[string]string{"helloagents:regions": string(b)}}
-	m.history = append([]promote.Update{u}, m.history...)
+	u := operation.Update{Kind: "update", Result: result, Config: map[string]string{"helloagents:regions": string(b)}}
+	m.history = append([]operation.Update{u}, m.history...)
 }
 
 // deploy sets every region to images (one per region, in order) and
@@ -197,7 +193,7 @@ func memOptions(t *testing.T) promote.Options {
 }
 
 func TestEngineEdgeCases(t *testing.T) {
-	locked := fmt.Errorf("up: %w", promote.ErrLocked)
+	locked := fmt.Errorf("up: %w", operation.ErrLocked)
 	tests := []struct {
 		name     string
 		regions  []string // --regions
@@ -267,7 +263,7 @@ func TestEngineEdgeCases(t *testing.T) {
 }
 
 func TestPolicyPacksReachEveryUpdateAndPreview(t *testing.T) {
-	packs := promote.Policy{Packs: []string{"/repo/policy", "/repo/extra"}, Configs: []string{"/repo/a.json", "/repo/b.json"}}
+	packs := operation.Policy{Packs: []string{"/repo/policy", "/repo/extra"}, Configs: []string{"/repo/a.json", "/repo/b.json"}}
 	for _, tt := range []struct {
 		name  string
 		opts  func(*promote.Options)

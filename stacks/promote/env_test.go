@@ -19,8 +19,10 @@ import (
 
 	"github.com/helloagents/infra/backend/health"
 	"github.com/helloagents/infra/internal/stacktest"
+	"github.com/helloagents/infra/internal/stacktest/fixture"
 	"github.com/helloagents/infra/stacks"
 	"github.com/helloagents/infra/stacks/config"
+	"github.com/helloagents/infra/stacks/operation"
 	"github.com/helloagents/infra/stacks/promote"
 	"github.com/helloagents/infra/verify"
 )
@@ -145,15 +147,8 @@ func productionRegions(names []string) []any {
 // secrets are the credentials the config validation requires outside dev.
 func secrets() map[string]auto.ConfigValue {
 	m := map[string]auto.ConfigValue{}
-	for _, k := range config.SecretKeys() {
-		v := "test-" + k
-		switch k {
-		case "sentryDsn":
-			v = "https://key@sentry.example.dev/1"
-		case "alertWebhookUrl":
-			v = "https://hooks.example.dev/services/test-alert-hook"
-		}
-		m["helloagents:"+k] = auto.ConfigValue{Value: v, Secret: true}
+	for k, v := range fixture.Secrets() {
+		m[k] = auto.ConfigValue{Value: v, Secret: true}
 	}
 	return m
 }
@@ -197,7 +192,7 @@ func newEnv(t *testing.T, regionNames ...string) *env {
 		if err := e.ws.SetAllConfig(ctx, s, secrets()); err != nil {
 			t.Fatalf("secrets of %s: %v", s, err)
 		}
-		if _, err := e.stacks.Up(ctx, s, promote.Policy{}); err != nil {
+		if _, err := e.stacks.Up(ctx, s, operation.Policy{}); err != nil {
 			t.Fatalf("first up of %s: %v", s, err)
 		}
 	}
@@ -221,7 +216,7 @@ func (e *env) open(t *testing.T, cmd auto.PulumiCommand) {
 	if err != nil {
 		t.Fatalf("workspace: %v", err)
 	}
-	e.ws, e.stacks = ws, promote.Workspace{WS: ws}
+	e.ws, e.stacks = ws, operation.Workspace{WS: ws}
 }
 
 // program is the inline Pulumi program of both stacks: it loads the config
@@ -281,7 +276,7 @@ func (e *env) setSource(t *testing.T, image, backup string) {
 	e.mu.Lock()
 	e.sourceImage, e.sourceBkp = image, backup
 	e.mu.Unlock()
-	if _, err := e.stacks.Up(t.Context(), "staging", promote.Policy{}); err != nil {
+	if _, err := e.stacks.Up(t.Context(), "staging", operation.Policy{}); err != nil {
 		t.Fatalf("up staging: %v", err)
 	}
 }
@@ -291,7 +286,7 @@ func (e *env) options() promote.Options {
 	return promote.Options{
 		From: "staging", To: "production",
 		Journal: filepath.Join(e.dir, "work", ".promotion", "production.json"),
-		Gates: promote.VerifyGates{Verify: verify.Options{
+		Gates: operation.VerifyGates{Verify: verify.Options{
 			Retries: verify.NoRetries, Timeout: time.Second, Requests: 3,
 		}},
 		Log:          testLog{e.t},

@@ -9,20 +9,8 @@ import (
 
 	"github.com/helloagents/infra/contract"
 	"github.com/helloagents/infra/stacks/config"
+	"github.com/helloagents/infra/stacks/operation"
 )
-
-// Update is one entry of a stack's update history: what Stacks.History
-// returns, newest first.
-type Update struct {
-	// Kind is "update", "refresh", "destroy", ...; only updates deploy a
-	// config.
-	Kind string
-	// Result is "succeeded", "failed" or "in-progress".
-	Result string
-	// Config is the config the update ran with, by full key, objects as
-	// JSON text (secrets are not needed and may be masked).
-	Config map[string]string
-}
 
 // previousImages returns, for each selected region, the digest it ran
 // before its current one, read from the target's update history.
@@ -33,7 +21,7 @@ type Update struct {
 // hand, and the digest it undid never becomes a rollback target, even
 // when its update succeeded and only its gate failed). The previous digest
 // is the one below the top; rolling back twice steps back twice.
-func previousImages(stack string, history []Update, sel []region) (map[string]string, error) {
+func previousImages(stack string, history []operation.Update, sel []region) (map[string]string, error) {
 	undo := map[string][]string{}
 	for _, u := range slices.Backward(history) {
 		if u.Kind != "update" || u.Result != "succeeded" {

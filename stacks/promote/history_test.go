@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/helloagents/infra/contract"
+	"github.com/helloagents/infra/stacks/operation"
 )
 
 // TestPreviousImages replays update histories (written oldest first here,
@@ -53,12 +54,12 @@ func TestPreviousImages(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var h []Update
+			var h []operation.Update
 			for _, u := range tt.history {
 				b, _ := json.Marshal([]map[string]string{{"name": "a", "image": u.a}, {"name": "b", "image": u.b}})
-				h = append([]Update{{Kind: "update", Result: u.result, Config: map[string]string{contract.KeyRegions: string(b)}}}, h...)
+				h = append([]operation.Update{{Kind: "update", Result: u.result, Config: map[string]string{contract.KeyRegions: string(b)}}}, h...)
 			}
-			h = append(h, Update{Kind: "refresh", Result: "succeeded"})
+			h = append(h, operation.Update{Kind: "refresh", Result: "succeeded"})
 			sel := []region{{Index: 0, Name: "a", Image: tt.a}, {Index: 1, Name: "b", Image: tt.b}}
 			got, err := previousImages("production", h, sel)
 			if tt.err != "" {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/helloagents/infra/stacks/operation"
 	"github.com/helloagents/infra/stacks/promote"
 )
 
@@ -171,7 +172,7 @@ func TestLockedTargetIsRefused(t *testing.T) {
 	e.mu.Unlock()
 	done := make(chan error, 1)
 	go func() {
-		_, err := e.stacks.Up(context.WithoutCancel(t.Context()), "production", promote.Policy{})
+		_, err := e.stacks.Up(context.WithoutCancel(t.Context()), "production", operation.Policy{})
 		done <- err
 	}()
 	<-holding

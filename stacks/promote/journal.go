@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/helloagents/infra/contract"
-	"github.com/helloagents/infra/internal/journal"
+	"github.com/helloagents/infra/stacks/operation"
 )
 
 // Artifact states recorded in the journal, in the order a wave goes
@@ -160,23 +160,12 @@ func loadJournal(path string) (*Journal, error) {
 // save writes the journal atomically (temporary file, fsync, rename, fsync
 // of the directory), so a crash leaves either the old or the new record,
 // never half of one.
-func (j *Journal) save(path string) error {
-	if err := journal.Write(path, j); err != nil {
-		return fmt.Errorf("promotion %w", err)
-	}
-	return nil
+func (j *Journal) save(r operation.Runner) error {
+	return r.SaveJournal(j)
 }
 
 // setState records the progress of artifact i and saves the journal.
-func (j *Journal) setState(path string, i int, state string) error {
+func (j *Journal) setState(r operation.Runner, i int, state string) error {
 	j.Artifacts[i].State = state
-	return j.save(path)
-}
-
-// removeJournal deletes the journal once the target is consistent again.
-func removeJournal(path string) error {
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("remove promotion journal: %w", err)
-	}
-	return nil
+	return j.save(r)
 }

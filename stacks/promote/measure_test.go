@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/helloagents/infra/healthcheck"
+	"github.com/helloagents/infra/stacks/operation"
 	"github.com/helloagents/infra/stacks/promote"
 	"github.com/helloagents/infra/verify"
 )
@@ -23,7 +24,7 @@ func TestMeasure(t *testing.T) {
 	e := newEnv(t, threeRegions...)
 	o := e.options()
 	o.Log = nil
-	o.Gates = promote.VerifyGates{} // the verify defaults: 3 retries, 20 latency requests
+	o.Gates = operation.VerifyGates{} // the verify defaults: 3 retries, 20 latency requests
 	start := time.Now()
 	rep := promote.Run(t.Context(), e.stacks, o)
 	total := time.Since(start)

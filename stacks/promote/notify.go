@@ -19,16 +19,13 @@ import (
 // that survives an interrupt, so an interrupted run still reports how it
 // ended; notify.Webhook bounds each event's attempts.
 
-// notify sends one event if a notifier is set.
+// notify sends one event through the runner, naming the promoted image
+// when the event names none.
 func (e *engine) notify(ctx context.Context, ev notify.Event) {
-	if e.o.Notify == nil || e.o.DryRun {
-		return
-	}
-	ev.Stack = e.o.To
 	if ev.Image == "" {
 		ev.Image = e.rep.Image
 	}
-	e.o.Notify.Notify(context.WithoutCancel(ctx), ev)
+	e.r.Send(ctx, ev)
 }
 
 func (e *engine) notifyStart(ctx context.Context, j *Journal) {

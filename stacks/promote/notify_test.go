@@ -15,6 +15,7 @@ import (
 
 	"github.com/helloagents/infra/healthcheck"
 	"github.com/helloagents/infra/notify"
+	"github.com/helloagents/infra/stacks/operation"
 	"github.com/helloagents/infra/stacks/promote"
 )
 
@@ -81,7 +82,7 @@ func (leakyGates) Region(_ context.Context, url, _ string, _ healthcheck.Setting
 func TestPromoteNotifiesTheDocumentedSequence(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
-		gates   promote.Gates
+		gates   operation.Gates
 		outcome promote.Outcome
 		want    []string
 	}{

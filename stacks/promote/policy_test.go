@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/helloagents/infra/policy/analyzertest"
+	"github.com/helloagents/infra/stacks/operation"
 	"github.com/helloagents/infra/stacks/promote"
 )
 
@@ -27,7 +28,7 @@ func TestPromoteUnderThePolicyPack(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := e.options()
-	o.Policy = promote.Policy{
+	o.Policy = operation.Policy{
 		Packs:   []string{bin},
 		Configs: []string{filepath.Join(analyzertest.PackDir(), "policy-config.example.json")},
 	}
@@ -41,7 +42,7 @@ func TestPromoteUnderThePolicyPack(t *testing.T) {
 
 	// A pack that cannot load would fail the rollback as well: the
 	// preflight preview refuses the promotion before any change.
-	o.Policy = promote.Policy{Packs: []string{filepath.Join(t.TempDir(), "no-such-pack")}}
+	o.Policy = operation.Policy{Packs: []string{filepath.Join(t.TempDir(), "no-such-pack")}}
 	e.setSource(t, digest("c0ffeec0ffee"), newBackup)
 	before := e.updates(t)
 	rep = promote.Run(t.Context(), e.stacks, o)

@@ -12,7 +12,8 @@
 // restores the previous image of every config path it touched and deploys
 // again. The previous images are written to a journal file before the
 // first change, so an interrupted run resumes (same image) or rolls back
-// (--abort) when run again.
+// (--abort) when run again. The waves are steps on operation.Runner, the
+// runner a failover shares: lock, journal, confirmation, notifications.
 package promote
 
 import (
@@ -21,15 +22,38 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/helloagents/infra/contract"
-	"github.com/helloagents/infra/internal/journal"
 	"github.com/helloagents/infra/notify"
-	"github.com/helloagents/infra/stacks/config"
+	"github.com/helloagents/infra/stacks/operation"
 )
+
+// Stacks is the slice of Pulumi a promotion needs; operation.Workspace
+// implements it over the Automation API, the tests over an inline program
+// or in memory.
+type Stacks interface {
+	// Outputs returns the stack's outputs as last deployed.
+	Outputs(ctx context.Context, stack string) (map[string]any, error)
+	// Config returns every config value of the stack by full key
+	// ("helloagents:regions"), objects as JSON text, secrets in plain text.
+	Config(ctx context.Context, stack string) (map[string]string, error)
+	// SetConfigPath sets one path config value such as
+	// "helloagents:regions[1].image" (pulumi config set --path).
+	SetConfigPath(ctx context.Context, stack, path, value string) error
+	// Up deploys the stack under the policy and returns its outputs; a
+	// lock held by another update is wrapped in operation.ErrLocked.
+	Up(ctx context.Context, stack string, p operation.Policy) (map[string]any, error)
+	// Preview returns the diff an Up would deploy, as the CLI prints it.
+	Preview(ctx context.Context, stack string, p operation.Policy) (string, error)
+	// Busy returns an error naming the holder when another update holds the
+	// stack, nil when the stack is free.
+	Busy(ctx context.Context, stack string) error
+	// History returns the stack's updates, newest first, each with the
+	// config it ran with: where --rollback finds the previous digests.
+	History(ctx context.Context, stack string) ([]operation.Update, error)
+}
 
 // Options describe one promotion.
 type Options struct {
@@ -46,12 +70,12 @@ type Options struct {
 	// instead of promoting.
 	Abort bool
 	// Policy is enforced on every update and preview.
-	Policy Policy
+	Policy operation.Policy
 	// Journal is the path of the promotion journal; required.
 	Journal string
-	// Gates judge the source and each region; required (VerifyGates in
+	// Gates judge the source and each region; required (operation.VerifyGates in
 	// production).
-	Gates Gates
+	Gates operation.Gates
 	// Log receives one line per step; nil discards them.
 	Log io.Writer
 	// Notify, when set, is told the promotion's start, each wave's result,
@@ -129,7 +153,10 @@ func (o Options) Validate() error {
 type engine struct {
 	st  Stacks
 	o   Options
+	r   operation.Runner
 	rep *Report
+	// passed is the report row of the last wave that passed.
+	passed RegionReport
 	// deployed is true once an update of this promotion succeeded, in this
 	// run or an interrupted one: from then on a locked stack is no longer
 	// "nothing changed".
@@ -143,12 +170,15 @@ func Run(ctx context.Context, st Stacks, o Options) *Report {
 	if o.Log == nil {
 		o.Log = io.Discard
 	}
-	e := &engine{st: st, o: o, rep: &Report{From: o.From, To: o.To, DryRun: o.DryRun, Journal: o.Journal}}
+	r := operation.Runner{Kind: "promotion", Prefix: "promote", Stack: o.To, Journal: o.Journal,
+		Confirm: o.Confirm, Notify: o.Notify, Log: o.Log}
+	if o.DryRun {
+		r.Notify = nil // a dry run changes nothing and tells no one
+	}
+	e := &engine{st: st, o: o, r: r, rep: &Report{From: o.From, To: o.To, DryRun: o.DryRun}}
 	e.run(ctx)
 	e.notifyFinish(ctx)
-	if _, err := os.Stat(o.Journal); err != nil {
-		e.rep.Journal = "" // only a kept journal is worth naming
-	}
+	e.rep.Journal = r.Kept()
 	if e.rep.Regions == nil {
 		e.rep.Regions = []RegionReport{} // "regions": [] for JSON readers
 	}
@@ -157,9 +187,7 @@ func Run(ctx context.Context, st Stacks, o Options) *Report {
 	return e.rep
 }
 
-func (e *engine) logf(format string, args ...any) {
-	fmt.Fprintf(e.o.Log, "promote: "+format+"\n", args...)
-}
+func (e *engine) logf(format string, args ...any) { e.r.Logf(format, args...) }
 
 // end records the outcome and its reason.
 func (e *engine) end(o Outcome, reason error) {
@@ -175,14 +203,14 @@ func (e *engine) run(ctx context.Context) {
 		e.end(Usage, err)
 		return
 	}
-	unlock, err := journal.Lock(o.Journal, "promotion")
+	unlock, err := e.r.Lock()
 	if err != nil {
-		e.end(Refused, fmt.Errorf("nothing changed: %w", err))
+		e.end(Refused, err)
 		return
 	}
 	defer unlock()
 	if err := e.st.Busy(ctx, o.To); err != nil {
-		if errors.Is(err, ErrLocked) {
+		if errors.Is(err, operation.ErrLocked) {
 			err = fmt.Errorf("target not free, nothing changed: %w", err)
 		}
 		e.end(Refused, err)
@@ -194,12 +222,14 @@ func (e *engine) run(ctx context.Context) {
 		return
 	}
 	if o.Abort {
-		if j == nil {
-			e.end(Refused, fmt.Errorf("--abort: no interrupted promotion recorded at %s", o.Journal))
-			return
+		err := e.r.Abort(ctx, j != nil, func(ctx context.Context) error {
+			e.rep.Image = cmp.Or(j.Image, perRegion)
+			e.rollback(ctx, j, nil, errors.New("interrupted promotion aborted with --abort"))
+			return nil
+		})
+		if err != nil {
+			e.end(Refused, err)
 		}
-		e.rep.Image = cmp.Or(j.Image, perRegion)
-		e.rollback(ctx, j, nil, errors.New("interrupted promotion aborted with --abort"))
 		return
 	}
 	e.promote(ctx, j)
@@ -227,7 +257,7 @@ func (e *engine) promote(ctx context.Context, j *Journal) {
 	}
 	if j == nil {
 		j = newJournal(o, rel, arts)
-		if err := j.save(o.Journal); err != nil {
+		if err := j.save(e.r); err != nil {
 			e.end(Refused, fmt.Errorf("nothing changed: %w", err))
 			return
 		}
@@ -374,11 +404,9 @@ func (e *engine) gateSource(ctx context.Context, rel release) bool {
 // preview under the policy packs. False when the run ended.
 func (e *engine) preflight(ctx context.Context, tgt target, arts []JournalArtifact) bool {
 	o := e.o
-	if o.Confirm != nil && tgt.Environment == config.Production {
-		if err := o.Confirm(plan(o.To, arts)); err != nil {
-			e.end(Refused, err)
-			return false
-		}
+	if err := e.r.ConfirmProduction(tgt.Environment, plan(o.To, arts)); err != nil {
+		e.end(Refused, err)
+		return false
 	}
 	if len(o.Policy.Packs) > 0 {
 		// A pack that cannot load, or a violation already deployed, would

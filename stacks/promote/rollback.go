@@ -33,7 +33,7 @@ func (e *engine) rollback(ctx context.Context, j *Journal, rows []RegionReport, 
 	if len(restored) > 0 && !e.redeploy(ctx, tgt, j, restored, why) {
 		return
 	}
-	if err := removeJournal(o.Journal); err != nil {
+	if err := e.r.RemoveJournal(); err != nil {
 		e.end(ManualAction, fmt.Errorf("%w; rolled back, but: %w", why, err))
 		return
 	}
@@ -129,7 +129,7 @@ func (e *engine) refuseLocked(ctx context.Context, a JournalArtifact, lockErr er
 		e.end(ManualAction, fmt.Errorf("%w; restoring %s failed: %w; journal kept at %s", lockErr, a.Key, err, e.o.Journal))
 		return
 	}
-	if err := removeJournal(e.o.Journal); err != nil {
+	if err := e.r.RemoveJournal(); err != nil {
 		e.end(ManualAction, err)
 		return
 	}

@@ -1,11 +1,13 @@
 package promote
 
 import (
+	"maps"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/helloagents/infra/internal/stacktest"
+	"github.com/helloagents/infra/internal/stacktest/fixture"
 	"github.com/helloagents/infra/stacks/config"
 )
 
@@ -17,11 +19,7 @@ func TestFirstPromotionNeedsARelease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range config.SecretKeys() {
-		raw["helloagents:"+k] = "test-" + k
-	}
-	raw["helloagents:sentryDsn"] = "https://key@sentry.example.dev/1"
-	raw["helloagents:alertWebhookUrl"] = "https://hooks.example.dev/services/T0/B0/x"
+	maps.Copy(raw, fixture.Secrets())
 	_, err = readTarget("production", raw)
 	if err == nil {
 		t.Fatal("a never-released target was accepted")

@@ -8,97 +8,151 @@ import (
 	"time"
 
 	"github.com/helloagents/infra/contract"
+	"github.com/helloagents/infra/stacks/operation"
 )
 
-// rollout runs the waves recorded in the journal, one per artifact,
-// skipping those a previous run of the same promotion already finished.
+// errEnded is what a wave returns to the runner when it already ended the
+// run (rolled back, interrupted, refused) and recorded how.
+var errEnded = errors.New("the run ended")
+
+// waves is the journal as the runner's Progress: a wave is done when its
+// artifact is gated and the target's config still holds the new image.
+type waves struct {
+	e   *engine
+	tgt target
+	j   *Journal
+}
+
+// index returns the journal index of the wave named name.
+func (w waves) index(name string) int {
+	return slices.IndexFunc(w.j.Artifacts, func(a JournalArtifact) bool { return a.row() == name })
+}
+
+// Done implements operation.Progress.
+func (w waves) Done(name string) bool {
+	a := w.j.Artifacts[w.index(name)]
+	cur, err := configuredImage(w.tgt, a)
+	return err == nil && a.State == stateGated && cur == a.New
+}
+
+// Record implements operation.Progress.
+func (w waves) Record(name string) error {
+	return w.j.setState(w.e.r, w.index(name), stateGated)
+}
+
+// rollout runs the waves recorded in the journal, one per artifact, on the
+// runner, which skips those a previous run of the same promotion already
+// finished.
 func (e *engine) rollout(ctx context.Context, tgt target, j *Journal) {
 	e.deployed = slices.ContainsFunc(j.Artifacts, func(a JournalArtifact) bool {
 		return a.State == stateDeployed || a.State == stateGated
 	})
-	for i := range j.Artifacts {
-		if !e.wave(ctx, tgt, j, i) {
-			return
-		}
+	var steps []operation.Step
+	for i, a := range j.Artifacts {
+		steps = append(steps, operation.Step{Name: a.row(), Run: func(ctx context.Context) (operation.Result, error) {
+			if !e.wave(ctx, &wave{tgt: tgt, j: j, i: i, start: time.Now()}) {
+				return operation.Result{}, errEnded
+			}
+			return operation.Result{}, nil
+		}})
 	}
-	if err := removeJournal(e.o.Journal); err != nil {
+	err := e.r.Run(ctx, waves{e: e, tgt: tgt, j: j}, steps, func(s operation.Step, res operation.Result) {
+		i := waves{j: j}.index(s.Name)
+		a := j.Artifacts[i]
+		rr := e.passed
+		if res.Resumed {
+			rr = RegionReport{Region: a.row(), OldImage: a.Old, NewImage: a.New,
+				Update: ResultSkipped, Gate: ResultSkipped, Detail: "promoted by the interrupted run"}
+		}
+		e.rep.Regions = append(e.rep.Regions, rr)
+		e.notifyRegion(ctx, rr)
+		if !res.Resumed && a.Region != "" && e.o.AfterWave != nil {
+			e.o.AfterWave(a.Region)
+		}
+	})
+	if se, ok := errors.AsType[*operation.StepError](err); ok {
+		if !errors.Is(se.Err, errEnded) {
+			// The wave passed but its journal record failed.
+			i := waves{j: j}.index(se.Step)
+			e.failWave(ctx, &wave{j: j, i: i, rr: e.passed, start: time.Now().Add(-e.passed.Duration)}, se.Err)
+		}
+		return
+	}
+	if err := e.r.RemoveJournal(); err != nil {
 		e.end(ManualAction, fmt.Errorf("every region promoted, but: %w", err))
 		return
 	}
 	e.end(Promoted, nil)
 }
 
-// wave moves artifact i of the journal: it writes the new image into the
-// target's config, deploys, and gates the artifact's region (every region
-// for a stack-wide image). It returns false when the run ended (rolled
-// back, interrupted, refused).
-func (e *engine) wave(ctx context.Context, tgt target, j *Journal, i int) bool {
-	a := j.Artifacts[i]
-	rr := RegionReport{Region: a.row(), OldImage: a.Old, NewImage: a.New}
-	cur, err := configuredImage(tgt, a)
-	if err != nil {
+// wave is one wave in progress: the arguments its parts share.
+type wave struct {
+	tgt target
+	j   *Journal
+	// i is the index of the wave's artifact in the journal.
+	i int
+	// rr is the wave's report row as it fills in.
+	rr    RegionReport
+	start time.Time
+}
+
+func (w *wave) artifact() JournalArtifact { return w.j.Artifacts[w.i] }
+
+// wave moves one artifact: it writes the new image into the target's
+// config, deploys, and gates the artifact's region (every region for a
+// stack-wide image). It returns false when the run ended (rolled back,
+// interrupted, refused); on success e.passed is the wave's report row.
+func (e *engine) wave(ctx context.Context, w *wave) bool {
+	a := w.artifact()
+	w.rr = RegionReport{Region: a.row(), OldImage: a.Old, NewImage: a.New}
+	if _, err := configuredImage(w.tgt, a); err != nil {
 		e.end(ManualAction, fmt.Errorf("%w; journal kept at %s", err, e.o.Journal))
 		return false
-	}
-	if a.State == stateGated && cur == a.New {
-		rr.Update, rr.Gate, rr.Detail = ResultSkipped, ResultSkipped, "promoted by the interrupted run"
-		e.passWave(ctx, rr)
-		return true
 	}
 	if ctx.Err() != nil {
 		e.interrupted(ctx, a.row())
 		return false
 	}
-	start := time.Now()
-	out, ok := e.deploy(ctx, j, i, &rr, start)
-	if !ok || !e.gateWave(ctx, tgt, j, i, out, &rr, start) {
+	out, ok := e.deploy(ctx, w)
+	if !ok || !e.gateWave(ctx, w, out) {
 		return false
 	}
-	rr.Duration = time.Since(start)
-	rr.Seconds = rr.Duration.Seconds()
-	e.passWave(ctx, rr)
-	if a.Region != "" && e.o.AfterWave != nil {
-		e.o.AfterWave(a.Region)
-	}
+	w.rr.Duration = time.Since(w.start)
+	w.rr.Seconds = w.rr.Duration.Seconds()
+	e.passed = w.rr
 	return true
 }
 
-// passWave reports a wave that needs nothing more.
-func (e *engine) passWave(ctx context.Context, rr RegionReport) {
-	e.rep.Regions = append(e.rep.Regions, rr)
-	e.notifyRegion(ctx, rr)
-}
-
-// deploy writes artifact i's new image into the config and runs up,
+// deploy writes the wave's new image into the config and runs up,
 // journaling each step; ok is false when the run ended.
-func (e *engine) deploy(ctx context.Context, j *Journal, i int, rr *RegionReport, start time.Time) (map[string]any, bool) {
-	o, a := e.o, j.Artifacts[i]
+func (e *engine) deploy(ctx context.Context, w *wave) (map[string]any, bool) {
+	o, a := e.o, w.artifact()
 	e.logf("%s: %s = %s", a.what(), a.Key, a.New)
 	if err := e.st.SetConfigPath(ctx, o.To, a.Key, a.New); err != nil {
-		e.failWave(ctx, j, *rr, start, fmt.Errorf("%s: %w", a.what(), err))
+		e.failWave(ctx, w, fmt.Errorf("%s: %w", a.what(), err))
 		return nil, false
 	}
-	if err := j.setState(o.Journal, i, stateConfigured); err != nil {
-		e.failWave(ctx, j, *rr, start, err)
+	if err := w.j.setState(e.r, w.i, stateConfigured); err != nil {
+		e.failWave(ctx, w, err)
 		return nil, false
 	}
 	e.logf("%s: up", a.what())
 	upStart := time.Now()
 	out, err := e.st.Up(ctx, o.To, o.Policy)
-	rr.UpSeconds = time.Since(upStart).Seconds()
+	w.rr.UpSeconds = time.Since(upStart).Seconds()
 	switch {
 	case err != nil && ctx.Err() != nil:
 		e.interrupted(ctx, a.row())
-	case errors.Is(err, ErrLocked) && !e.deployed:
+	case errors.Is(err, operation.ErrLocked) && !e.deployed:
 		e.refuseLocked(ctx, a, err)
 	case err != nil:
-		rr.Update, rr.Gate = ResultFailed, ResultSkipped
-		e.failWave(ctx, j, *rr, start, fmt.Errorf("update of %s failed: %w", a.what(), err))
+		w.rr.Update, w.rr.Gate = ResultFailed, ResultSkipped
+		e.failWave(ctx, w, fmt.Errorf("update of %s failed: %w", a.what(), err))
 	default:
 		e.deployed = true
-		rr.Update = ResultSucceeded
-		if err := j.setState(o.Journal, i, stateDeployed); err != nil {
-			e.failWave(ctx, j, *rr, start, err)
+		w.rr.Update = ResultSucceeded
+		if err := w.j.setState(e.r, w.i, stateDeployed); err != nil {
+			e.failWave(ctx, w, err)
 			return nil, false
 		}
 		return out, true
@@ -106,18 +160,18 @@ func (e *engine) deploy(ctx context.Context, j *Journal, i int, rr *RegionReport
 	return nil, false
 }
 
-// gateWave gates artifact i's region, or every journal region after a
-// stack-wide image changed, and journals the pass; false when the run
-// ended.
-func (e *engine) gateWave(ctx context.Context, tgt target, j *Journal, i int, out map[string]any, rr *RegionReport, start time.Time) bool {
-	a := j.Artifacts[i]
+// gateWave gates the wave's region, or every journal region after a
+// stack-wide image changed, from the outputs of its update; false when the
+// run ended. The runner journals the pass.
+func (e *engine) gateWave(ctx context.Context, w *wave, out map[string]any) bool {
+	a := w.artifact()
 	names := []string{a.Region}
 	if a.Region == "" {
-		names = j.regions()
+		names = w.j.regions()
 	}
 	for _, name := range names {
 		e.logf("region %s: gate", name)
-		err := e.gate(ctx, out, name, tgt)
+		err := e.gate(ctx, out, name, w.tgt)
 		if err == nil {
 			continue
 		}
@@ -125,19 +179,15 @@ func (e *engine) gateWave(ctx context.Context, tgt target, j *Journal, i int, ou
 			e.interrupted(ctx, a.row())
 			return false
 		}
-		rr.Gate = ResultFailed
+		w.rr.Gate = ResultFailed
 		why := fmt.Errorf("gate of region %s failed: %w", name, err)
 		if a.Region == "" {
 			why = fmt.Errorf("after the update of %s, %w", a.what(), why)
 		}
-		e.failWave(ctx, j, *rr, start, why)
+		e.failWave(ctx, w, why)
 		return false
 	}
-	rr.Gate = ResultPassed
-	if err := j.setState(e.o.Journal, i, stateGated); err != nil {
-		e.failWave(ctx, j, *rr, start, err)
-		return false
-	}
+	w.rr.Gate = ResultPassed
 	return true
 }
 
@@ -155,9 +205,10 @@ func (e *engine) gate(ctx context.Context, out map[string]any, name string, tgt 
 }
 
 // failWave records the failed wave and rolls back.
-func (e *engine) failWave(ctx context.Context, j *Journal, rr RegionReport, start time.Time, why error) {
+func (e *engine) failWave(ctx context.Context, w *wave, why error) {
+	rr := w.rr
 	rr.Detail = why.Error()
-	rr.Duration = time.Since(start)
+	rr.Duration = time.Since(w.start)
 	rr.Seconds = rr.Duration.Seconds()
 	if rr.Update == "" {
 		rr.Update = ResultFailed
@@ -167,5 +218,5 @@ func (e *engine) failWave(ctx context.Context, j *Journal, rr RegionReport, star
 	}
 	e.rep.Regions = append(e.rep.Regions, rr)
 	e.notifyRegion(ctx, rr)
-	e.rollback(ctx, j, e.rep.Regions, why)
+	e.rollback(ctx, w.j, e.rep.Regions, why)
 }

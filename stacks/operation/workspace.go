@@ -1,4 +1,4 @@
-package promote
+package operation
 
 import (
 	"bytes"
@@ -16,32 +16,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 )
 
-// Stacks is the slice of Pulumi the engine needs. It is an interface so the
-// engine runs the same against the project on disk (the CLI) and against an
-// inline program in a throwaway backend (the tests); Workspace implements it
-// over the Automation API.
-type Stacks interface {
-	// Outputs returns the stack's outputs as last deployed.
-	Outputs(ctx context.Context, stack string) (map[string]any, error)
-	// Config returns every config value of the stack by full key
-	// ("helloagents:regions"), objects as JSON text, secrets in plain text.
-	Config(ctx context.Context, stack string) (map[string]string, error)
-	// SetConfigPath sets one path config value such as
-	// "helloagents:regions[1].image" (pulumi config set --path).
-	SetConfigPath(ctx context.Context, stack, path, value string) error
-	// Up deploys the stack under the policy and returns its outputs.
-	Up(ctx context.Context, stack string, p Policy) (map[string]any, error)
-	// Preview returns the diff an Up would deploy, as the CLI prints it.
-	Preview(ctx context.Context, stack string, p Policy) (string, error)
-	// Busy returns an error naming the holder when another update holds the
-	// stack, nil when the stack is free.
-	Busy(ctx context.Context, stack string) error
-	// History returns the stack's updates, newest first, each with the
-	// config it ran with: where --rollback finds the previous digests.
-	History(ctx context.Context, stack string) ([]Update, error)
-}
-
-// Policy is what every update and preview of a promotion enforces.
+// Policy is what every update and preview of an operation enforces.
 type Policy struct {
 	// Packs are policy pack directories (or built pack binaries beside
 	// their PulumiPolicy.yaml): --policy-pack.
@@ -51,13 +26,26 @@ type Policy struct {
 	Configs []string
 }
 
+// upOptions are the options of every update under p.
+func (p Policy) upOptions() []optup.Option {
+	opts := []optup.Option{optup.SuppressProgress()}
+	if len(p.Packs) > 0 {
+		opts = append(opts, optup.PolicyPacks(p.Packs...))
+	}
+	if len(p.Configs) > 0 {
+		opts = append(opts, optup.PolicyPackConfigs(p.Configs...))
+	}
+	return opts
+}
+
 // ErrLocked marks errors that mean another update holds the stack.
 var ErrLocked = errors.New("another update holds the stack")
 
-// Workspace implements Stacks over an Automation API workspace: the project
-// directory for the CLI (auto.NewLocalWorkspace with auto.WorkDir), an
-// inline program for tests. Every stack it names must already exist:
-// promotion never creates one.
+// Workspace is the engines' Pulumi over an Automation API workspace: the
+// project directory for the CLI (auto.NewLocalWorkspace with auto.WorkDir),
+// an inline program for tests. Each engine declares the slice of it it
+// needs as its own Stacks interface. Every stack it names must already
+// exist: an operation never creates one.
 type Workspace struct {
 	WS auto.Workspace
 }
@@ -70,7 +58,7 @@ func (w Workspace) stack(ctx context.Context, name string) (auto.Stack, error) {
 	return s, nil
 }
 
-// Outputs implements Stacks.
+// Outputs implements the engines' Stacks.
 func (w Workspace) Outputs(ctx context.Context, name string) (map[string]any, error) {
 	s, err := w.stack(ctx, name)
 	if err != nil {
@@ -83,7 +71,7 @@ func (w Workspace) Outputs(ctx context.Context, name string) (map[string]any, er
 	return plain(out), nil
 }
 
-// Config implements Stacks.
+// Config implements the engines' Stacks.
 func (w Workspace) Config(ctx context.Context, name string) (map[string]string, error) {
 	cfg, err := w.WS.GetAllConfig(ctx, name)
 	if err != nil {
@@ -96,7 +84,7 @@ func (w Workspace) Config(ctx context.Context, name string) (map[string]string, 
 	return raw, nil
 }
 
-// SetConfigPath implements Stacks.
+// SetConfigPath implements the engines' Stacks.
 func (w Workspace) SetConfigPath(ctx context.Context, name, path, value string) error {
 	err := w.WS.SetConfigWithOptions(ctx, name, path, auto.ConfigValue{Value: value}, &auto.ConfigOptions{Path: true})
 	if err != nil {
@@ -105,21 +93,23 @@ func (w Workspace) SetConfigPath(ctx context.Context, name, path, value string) 
 	return nil
 }
 
-// Up implements Stacks. A lock held by another update comes back wrapped
-// in ErrLocked.
+// RemoveConfigPath removes one path config value such as
+// "helloagents:database.primaryRegion" (pulumi config rm --path).
+func (w Workspace) RemoveConfigPath(ctx context.Context, name, path string) error {
+	if err := w.WS.RemoveConfigWithOptions(ctx, name, path, &auto.ConfigOptions{Path: true}); err != nil {
+		return fmt.Errorf("stack %q: remove %s: %w", name, path, err)
+	}
+	return nil
+}
+
+// Up implements the engines' Stacks. A lock held by another update comes
+// back wrapped in ErrLocked.
 func (w Workspace) Up(ctx context.Context, name string, p Policy) (map[string]any, error) {
 	s, err := w.stack(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	opts := []optup.Option{optup.SuppressProgress()}
-	if len(p.Packs) > 0 {
-		opts = append(opts, optup.PolicyPacks(p.Packs...))
-	}
-	if len(p.Configs) > 0 {
-		opts = append(opts, optup.PolicyPackConfigs(p.Configs...))
-	}
-	res, err := s.Up(ctx, opts...)
+	res, err := s.Up(ctx, p.upOptions()...)
 	if err != nil {
 		if auto.IsConcurrentUpdateError(err) {
 			return nil, fmt.Errorf("up %q: %w: %w", name, ErrLocked, err)
@@ -129,7 +119,22 @@ func (w Workspace) Up(ctx context.Context, name string, p Policy) (map[string]an
 	return plain(res.Outputs), nil
 }
 
-// Preview implements Stacks.
+// UpContinueOnError deploys what it can (pulumi up --continue-on-error)
+// and returns the error of what it could not: with a lost region, its
+// resources fail and everything else still changes.
+func (w Workspace) UpContinueOnError(ctx context.Context, name string, p Policy) error {
+	s, err := w.stack(ctx, name)
+	if err != nil {
+		return err
+	}
+	opts := append(p.upOptions(), optup.ContinueOnError())
+	if _, err := s.Up(ctx, opts...); err != nil {
+		return fmt.Errorf("up %q (continue on error): %w", name, err)
+	}
+	return nil
+}
+
+// Preview implements the engines' Stacks.
 func (w Workspace) Preview(ctx context.Context, name string, p Policy) (string, error) {
 	s, err := w.stack(ctx, name)
 	if err != nil {
@@ -152,7 +157,20 @@ func (w Workspace) Preview(ctx context.Context, name string, p Policy) (string, 
 	return buf.String(), nil
 }
 
-// History implements Stacks. Secrets stay masked: only the regions'
+// Update is one entry of a stack's update history: what History returns,
+// newest first.
+type Update struct {
+	// Kind is "update", "refresh", "destroy", ...; only updates deploy a
+	// config.
+	Kind string
+	// Result is "succeeded", "failed" or "in-progress".
+	Result string
+	// Config is the config the update ran with, by full key, objects as
+	// JSON text (secrets are not needed and may be masked).
+	Config map[string]string
+}
+
+// History implements the engines' Stacks. Secrets stay masked: only the regions'
 // image digests are read.
 func (w Workspace) History(ctx context.Context, name string) ([]Update, error) {
 	s, err := w.stack(ctx, name)
@@ -174,7 +192,7 @@ func (w Workspace) History(ctx context.Context, name string) ([]Update, error) {
 	return out, nil
 }
 
-// Busy implements Stacks. The Pulumi Cloud backend reports an update in
+// Busy implements the engines' Stacks. The Pulumi Cloud backend reports an update in
 // progress in the stack list; the file ("diy") backends keep a lock file
 // per running update under .pulumi/locks, which is what `pulumi cancel`
 // deletes, so for file:// backends Busy looks for those files.
@@ -252,7 +270,7 @@ func fileLocks(backendURL, project, stack string) ([]string, error) {
 	return all, nil
 }
 
-// plain drops the secret markers of an output map; the engine reads only
+// plain drops the secret markers of an output map; the engines read only
 // URLs and image references, never secrets.
 func plain(out auto.OutputMap) map[string]any {
 	m := make(map[string]any, len(out))

@@ -1,4 +1,4 @@
-package promote
+package operation
 
 import (
 	"context"
@@ -10,9 +10,10 @@ import (
 	"github.com/helloagents/infra/verify"
 )
 
-// Gates decides whether a deployment is good enough to go on. The engine
-// asks it twice: once for the source stack before anything changes, and
-// once per region after that region's update.
+// Gates decides whether a deployment is good enough to go on. A promotion
+// asks it for the source stack before anything changes and for each
+// region after that region's update; a failover for every region after
+// its update.
 type Gates interface {
 	// Source checks the whole source deployment behind its API URL;
 	// frontendURL is the source's frontend ("" when it exports none).
@@ -22,7 +23,7 @@ type Gates interface {
 	Region(ctx context.Context, healthURL, frontendURL string, hc healthcheck.Settings) error
 }
 
-// VerifyGates are the promotion's gates: the verify suite (health
+// VerifyGates are the operations' gates: the verify suite (health
 // endpoints and smoke suite) on the source, and on each region its
 // readiness gate (verify.Gate) followed by the same suite against that
 // region's API.
