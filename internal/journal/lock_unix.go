@@ -32,5 +32,12 @@ func Lock(journal, what string) (unlock func(), err error) {
 		}
 		return nil, fmt.Errorf("%s lock %s: %w", what, path, err)
 	}
-	return func() { f.Close() }, nil
+	// Unlock explicitly before closing: a child that another goroutine is
+	// forking (pulumi, docker) shares the open file until it execs, and a
+	// bare Close would leave the lock held by that copy for a moment, so an
+	// immediate next run would be refused as if one were still running.
+	return func() {
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
 }
