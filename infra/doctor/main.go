@@ -24,8 +24,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/helloagents/infra/backend/cli"
 	"github.com/helloagents/infra/backend/server"
-	"github.com/helloagents/infra/internal/cli"
 )
 
 func main() {

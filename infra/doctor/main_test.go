@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/helloagents/infra/internal/cli"
+	"github.com/helloagents/infra/backend/cli"
 )
 
 // fake is a machine whose answers each test sets.

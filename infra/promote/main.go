@@ -26,8 +26,8 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 
+	"github.com/helloagents/infra/backend/cli"
 	"github.com/helloagents/infra/internal/attest"
-	"github.com/helloagents/infra/internal/cli"
 	"github.com/helloagents/infra/notify"
 	"github.com/helloagents/infra/stacks/operation"
 	"github.com/helloagents/infra/stacks/promote"

@@ -32,15 +32,16 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/helloagents/infra/backend/cli"
 	"github.com/helloagents/infra/backend/health"
 	"github.com/helloagents/infra/contract"
-	"github.com/helloagents/infra/internal/cli"
+	"github.com/helloagents/infra/internal/pulumicli"
 )
 
 const envStack = "STATUS_STACK"
 
 func main() {
-	d := deps{outputs: cli.StackOutputs, config: cli.StackConfig, client: http.DefaultClient, replicas: dockerCLI{}}
+	d := deps{outputs: pulumicli.StackOutputs, config: pulumicli.StackConfig, client: http.DefaultClient, replicas: dockerCLI{}}
 	code := run(context.Background(), os.Args[1:], os.Getenv, d, os.Stdout, os.Stderr)
 	os.Exit(code)
 }

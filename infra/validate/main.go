@@ -20,7 +20,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/helloagents/infra/internal/cli"
+	"github.com/helloagents/infra/backend/cli"
 	"github.com/helloagents/infra/stacks/config"
 )
 

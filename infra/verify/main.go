@@ -23,8 +23,9 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/helloagents/infra/backend/cli"
 	"github.com/helloagents/infra/contract"
-	"github.com/helloagents/infra/internal/cli"
+	"github.com/helloagents/infra/internal/pulumicli"
 	"github.com/helloagents/infra/verify"
 )
 
@@ -44,7 +45,7 @@ const (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := runWith(ctx, os.Args[1:], host{getenv: os.Getenv, outputs: cli.StackOutputs}, os.Stdout, os.Stderr, colourWanted(os.Stdout))
+	code := runWith(ctx, os.Args[1:], host{getenv: os.Getenv, outputs: pulumicli.StackOutputs}, os.Stdout, os.Stderr, colourWanted(os.Stdout))
 	stop()
 	os.Exit(code)
 }
@@ -80,7 +81,7 @@ func fromStack(ctx context.Context, h host, stack string, opts *verify.Options) 
 
 // run is runWith on the real environment, without stack lookups.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, colour bool) int {
-	return runWith(ctx, args, host{getenv: func(string) string { return "" }, outputs: cli.StackOutputs}, stdout, stderr, colour)
+	return runWith(ctx, args, host{getenv: func(string) string { return "" }, outputs: pulumicli.StackOutputs}, stdout, stderr, colour)
 }
 
 // colourWanted reports whether f is a terminal and NO_COLOR is unset

@@ -15,7 +15,7 @@ import (
 	"github.com/dustin/go-humanize"
 
 	"github.com/helloagents/infra/backend/backup"
-	"github.com/helloagents/infra/backend/internal/cli"
+	"github.com/helloagents/infra/backend/cli"
 )
 
 func newFlags(name string, stderr io.Writer) *flag.FlagSet {

@@ -24,7 +24,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/helloagents/infra/backend/internal/cli"
+	"github.com/helloagents/infra/backend/cli"
 	"github.com/helloagents/infra/backend/pitr"
 	"github.com/helloagents/infra/backend/postgres"
 )

@@ -31,7 +31,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/helloagents/infra/backend/alert"
-	"github.com/helloagents/infra/backend/internal/cli"
+	"github.com/helloagents/infra/backend/cli"
 	"github.com/helloagents/infra/backend/pitr"
 	"github.com/helloagents/infra/backend/postgres"
 	"github.com/helloagents/infra/backend/redact"

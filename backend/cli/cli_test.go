@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// The same cases as the root module's internal/cli: the two copies spell flags alike.
+// The flags every command prints, in the spelling the synopses and docs use.
 func TestPrintDefaults(t *testing.T) {
 	fs := flag.NewFlagSet("x", flag.ContinueOnError)
 	var out bytes.Buffer

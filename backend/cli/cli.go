@@ -1,7 +1,9 @@
-// Package cli is what the backend's commands (pitrjob, pgrecover, pgbackup)
-// share about their command lines. It mirrors the root module's
-// internal/cli, which this module cannot import: one spelling of flags and
-// one meaning of --help across every command an operator types.
+// Package cli is what every command of the platform shares about its
+// command line: the exit statuses, one spelling of flags ("--name VALUE"),
+// one meaning of --help, and the confirmation asked before a production
+// change. It lives in the backend module so that the backend's commands
+// (pitrjob, pgrecover, pgbackup) and the root module's operator commands
+// (infra/*) use the same code.
 package cli
 
 import (
