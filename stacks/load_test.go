@@ -9,6 +9,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/helloagents/infra/internal/mocktest"
+	"github.com/helloagents/infra/internal/stacktest"
 	"github.com/helloagents/infra/policy/restype"
 	"github.com/helloagents/infra/stacks/config"
 )
@@ -29,7 +30,7 @@ func TestLoadInProgram(t *testing.T) {
 		t.Run(stack, func(t *testing.T) {
 			raw := stackRaw(t, stack)
 			var secretKeys []string
-			for k := range maps.Keys(testSecrets) {
+			for k := range maps.Keys(stacktest.OperatorSecrets()) {
 				if _, ok := raw[k]; ok {
 					secretKeys = append(secretKeys, k)
 				}

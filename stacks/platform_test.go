@@ -229,7 +229,7 @@ func TestSecretsAreSecret(t *testing.T) {
 		t.Run(stack, func(t *testing.T) {
 			m, _, _ := runStack(t, stack)
 			needles := []string{"pw-", "token-", "cmFuZG9tLWlk"}
-			for _, s := range testSecrets {
+			for _, s := range stacktest.OperatorSecrets() {
 				needles = append(needles, s)
 			}
 			for _, r := range m.Resources() {

@@ -12,6 +12,7 @@ import (
 	"github.com/helloagents/infra/backend/labels"
 	"github.com/helloagents/infra/components"
 	"github.com/helloagents/infra/internal/mocktest"
+	"github.com/helloagents/infra/internal/stacktest"
 	"github.com/helloagents/infra/policy/restype"
 	"github.com/helloagents/infra/stacks/config"
 )
@@ -64,7 +65,7 @@ func TestSecretTableMatchesReadme(t *testing.T) {
 		line = strings.TrimSpace(line)
 		if m := row.FindStringSubmatch(line); m != nil {
 			order = append(order, m[1])
-			cells[m[1]] = splitRow(line)
+			cells[m[1]] = stacktest.SplitRow(line)
 		}
 	}
 	if !slices.Equal(order, config.SecretKeys()) {

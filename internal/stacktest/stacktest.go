@@ -7,7 +7,11 @@ package stacktest
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"maps"
+	"os"
+	"path/filepath"
 	"strings"
+	"testing"
 )
 
 // Fill replaces, in every value of raw, each placeholder with a value of
@@ -31,4 +35,60 @@ func Substitute(p string) string {
 	}
 	sum := sha256.Sum256([]byte(p))
 	return prefix + hex.EncodeToString(sum[:])[:len(hexPart)]
+}
+
+// OperatorSecrets are what an operator sets with `pulumi config set
+// --secret`, by full key: values a test then looks for in every output and
+// log to prove none leaks. Each call returns a fresh copy.
+func OperatorSecrets() map[string]string {
+	return map[string]string{
+		"helloagents:cloudflareApiToken": "cf-token-SECRET",
+		"helloagents:r2AccessKeyId":      "r2-id-SECRET",
+		"helloagents:r2SecretAccessKey":  "r2-key-SECRET",
+		"helloagents:sentryDsn":          "https://abc@o1.ingest.sentry.io/1",
+		"helloagents:aiApiKey":           "ai-key-SECRET",
+		"helloagents:registryPassword":   "registry-SECRET",
+	}
+}
+
+// Stack returns the committed Pulumi.<stack>.yaml in dir, read with read
+// (config.ReadStackFile, which this package cannot import: config's own
+// tests import this one), its placeholders filled and, outside dev, the
+// OperatorSecrets set.
+func Stack(t testing.TB, dir, stack string, read func(string) (map[string]string, error), placeholders []string) map[string]string {
+	t.Helper()
+	raw, err := read(filepath.Join(dir, "Pulumi."+stack+".yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	Fill(raw, placeholders)
+	if stack != "dev" {
+		maps.Copy(raw, OperatorSecrets())
+	}
+	return raw
+}
+
+// ReadmeSection returns the text of the "## <title>" section of the
+// Markdown file at path.
+func ReadmeSection(t testing.TB, path, title string) string {
+	t.Helper()
+	text, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(text), "\n## "+title+"\n")
+	if !ok {
+		t.Fatalf("%s has no %q section", path, "## "+title)
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	return section
+}
+
+// SplitRow splits a Markdown table row into its trimmed cells.
+func SplitRow(line string) []string {
+	cells := strings.Split(strings.Trim(line, "|"), "|")
+	for i := range cells {
+		cells[i] = strings.TrimSpace(cells[i])
+	}
+	return cells
 }

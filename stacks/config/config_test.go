@@ -13,29 +13,10 @@ import (
 	"github.com/helloagents/infra/internal/stacktest"
 )
 
-// testSecrets are what an operator sets with `pulumi config set --secret`.
-var testSecrets = map[string]string{
-	"helloagents:cloudflareApiToken": "cf-token-SECRET",
-	"helloagents:r2AccessKeyId":      "r2-id-SECRET",
-	"helloagents:r2SecretAccessKey":  "r2-key-SECRET",
-	"helloagents:sentryDsn":          "https://abc@o1.ingest.sentry.io/1",
-	"helloagents:aiApiKey":           "ai-key-SECRET",
-	"helloagents:registryPassword":   "registry-SECRET",
-}
-
-// stackRaw returns the committed stack file's config with its placeholders
-// replaced by real-looking values, plus the test secrets (none for dev).
+// stackRaw is the committed stack file, filled, with the operator's secrets
+// outside dev (stacktest.Stack).
 func stackRaw(t testing.TB, stack string) map[string]string {
-	t.Helper()
-	raw, err := ReadStackFile(filepath.Join("..", "..", "Pulumi."+stack+".yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	stacktest.Fill(raw, Placeholders())
-	if stack != "dev" {
-		maps.Copy(raw, testSecrets)
-	}
-	return raw
+	return stacktest.Stack(t, filepath.Join("..", ".."), stack, ReadStackFile, Placeholders())
 }
 
 func TestCommittedStackFilesAreValid(t *testing.T) {
@@ -223,7 +204,7 @@ func TestValidation(t *testing.T) {
 					t.Errorf("error does not contain %q:\n%v", want, err)
 				}
 			}
-			for _, s := range testSecrets {
+			for _, s := range stacktest.OperatorSecrets() {
 				if strings.Contains(err.Error(), s) {
 					t.Errorf("error leaks secret %q:\n%v", s, err)
 				}
@@ -254,12 +235,12 @@ func TestSecretNeverPrints(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := fmt.Sprintf("%v %+v %#v %s", c, c, c, c.Secrets.AIAPIKey)
-	for _, s := range testSecrets {
+	for _, s := range stacktest.OperatorSecrets() {
 		if strings.Contains(out, s) {
 			t.Errorf("formatted config leaks %q", s)
 		}
 	}
-	if c.Secrets.AIAPIKey.Reveal() != testSecrets["helloagents:aiApiKey"] {
+	if c.Secrets.AIAPIKey.Reveal() != stacktest.OperatorSecrets()["helloagents:aiApiKey"] {
 		t.Error("Reveal does not return the value")
 	}
 }

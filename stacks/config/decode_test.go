@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/helloagents/infra/internal/stacktest"
 )
 
 // TestDecodeErrors has one row per decoding error class: every error names
@@ -127,7 +129,7 @@ func TestCommittedPlaceholdersRefused(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			maps.Copy(raw, testSecrets)
+			maps.Copy(raw, stacktest.OperatorSecrets())
 			_, err = Parse(stack, raw)
 			if err == nil {
 				t.Fatal("placeholders accepted")

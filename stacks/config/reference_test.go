@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -16,6 +15,7 @@ import (
 	"unicode"
 
 	"github.com/helloagents/infra/contract"
+	"github.com/helloagents/infra/internal/stacktest"
 )
 
 // refTable is one table of README.md's configuration reference: the first
@@ -57,7 +57,7 @@ func readReference(t *testing.T) (map[string]refTable, []string) {
 			}
 			continue
 		}
-		cells := splitRow(line)
+		cells := stacktest.SplitRow(line)
 		switch {
 		case cur.header == nil:
 			cur.header = cells
@@ -70,29 +70,6 @@ func readReference(t *testing.T) (map[string]refTable, []string) {
 		tables[cur.key] = *cur
 	}
 	return tables, secrets
-}
-
-// readmeSection returns the text of README.md's "## <title>" section.
-func readmeSection(t *testing.T, title string) string {
-	t.Helper()
-	text, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, section, ok := strings.Cut(string(text), "\n## "+title+"\n")
-	if !ok {
-		t.Fatalf("README.md has no %q section", "## "+title)
-	}
-	section, _, _ = strings.Cut(section, "\n## ")
-	return section
-}
-
-func splitRow(line string) []string {
-	cells := strings.Split(strings.Trim(line, "|"), "|")
-	for i := range cells {
-		cells[i] = strings.TrimSpace(cells[i])
-	}
-	return cells
 }
 
 // referenceFields maps each object key to the type its stack-file fields
@@ -401,4 +378,9 @@ func TestReferenceOutputs(t *testing.T) {
 	if got, want := sortedSet(documented), contract.Outputs(); !slices.Equal(got, want) {
 		t.Errorf("README documents outputs %v, the program exports %v", got, want)
 	}
+}
+
+// readmeSection is README.md's "## <title>" section.
+func readmeSection(t *testing.T, title string) string {
+	return stacktest.ReadmeSection(t, filepath.Join("..", "..", "README.md"), title)
 }
