@@ -1,7 +1,6 @@
 package stacks
 
 import (
-	"encoding/json"
 	"path/filepath"
 	"testing"
 
@@ -20,27 +19,7 @@ func readmeSection(t *testing.T, title string) string {
 	return stacktest.ReadmeSection(t, filepath.Join("..", "README.md"), title)
 }
 
-// withFields lays fields over the object at key of raw (the committed stack
-// file's), a null deleting a field.
+// withFields lays fields over the object at key (short form) of raw.
 func withFields(t *testing.T, raw map[string]string, key string, fields map[string]any) map[string]string {
-	t.Helper()
-	obj := map[string]any{}
-	if text, ok := raw[config.FullKey(key)]; ok {
-		if err := json.Unmarshal([]byte(text), &obj); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for k, v := range fields {
-		if v == nil {
-			delete(obj, k)
-			continue
-		}
-		obj[k] = v
-	}
-	text, err := json.Marshal(obj)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw[config.FullKey(key)] = string(text)
-	return raw
+	return stacktest.WithFields(t, raw, config.FullKey(key), fields)
 }

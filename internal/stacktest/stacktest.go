@@ -7,6 +7,7 @@ package stacktest
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"maps"
 	"os"
 	"path/filepath"
@@ -91,4 +92,29 @@ func SplitRow(line string) []string {
 		cells[i] = strings.TrimSpace(cells[i])
 	}
 	return cells
+}
+
+// WithFields lays fields over the JSON object at the full key of raw, a nil
+// deleting a field, and returns raw.
+func WithFields(t testing.TB, raw map[string]string, fullKey string, fields map[string]any) map[string]string {
+	t.Helper()
+	obj := map[string]any{}
+	if text, ok := raw[fullKey]; ok {
+		if err := json.Unmarshal([]byte(text), &obj); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for k, v := range fields {
+		if v == nil {
+			delete(obj, k)
+			continue
+		}
+		obj[k] = v
+	}
+	text, err := json.Marshal(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw[fullKey] = string(text)
+	return raw
 }

@@ -32,18 +32,7 @@ func (c Config) HasAlertDestination() bool {
 // URL is never quoted: it is its own credential.
 func (c Config) validateAlerts(p *problems) {
 	k := full(KeyAlerts)
-	seen := map[string]bool{}
-	for i, e := range c.Alerts.Emails {
-		key := fmt.Sprintf("%s.emails[%d]", k, i)
-		a, err := mail.ParseAddress(e)
-		switch {
-		case err != nil || a.Address != e || a.Name != "":
-			p.bad(key, e, "a plain email address such as oncall@helloagents.dev")
-		case seen[strings.ToLower(e)]:
-			p.bad(key, e, "an address not listed twice (duplicate)")
-		}
-		seen[strings.ToLower(e)] = true
-	}
+	checkEmails(p, k+".emails", c.Alerts.Emails)
 	if hook := c.Secrets.AlertWebhookURL; hook != "" {
 		u, err := url.Parse(hook.Reveal())
 		ok := err == nil && u.Host != "" && (u.Scheme == "https" || (u.Scheme == "http" && c.Environment.Local()))
@@ -54,5 +43,22 @@ func (c Config) validateAlerts(p *problems) {
 	if c.Environment.BehindCloudflare() && !c.HasAlertDestination() {
 		p.bad(k+".emails", "[]", fmt.Sprintf("at least one email address, or the secret %s (set it with: pulumi config set --secret %s <url>); %s alerts must reach someone",
 			full(KeyAlertWebhookURL), full(KeyAlertWebhookURL), c.Environment))
+	}
+}
+
+// checkEmails reports each entry of the list at key that is not a plain
+// address, or that repeats an earlier one (case-insensitively).
+func checkEmails(p *problems, key string, list []string) {
+	seen := map[string]bool{}
+	for i, e := range list {
+		at := fmt.Sprintf("%s[%d]", key, i)
+		a, err := mail.ParseAddress(e)
+		switch {
+		case err != nil || a.Address != e || a.Name != "":
+			p.bad(at, e, "a plain email address such as oncall@helloagents.dev")
+		case seen[strings.ToLower(e)]:
+			p.bad(at, e, "an address not listed twice (duplicate)")
+		}
+		seen[strings.ToLower(e)] = true
 	}
 }

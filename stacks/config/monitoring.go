@@ -360,18 +360,7 @@ func (c Config) validateSMTP(p *problems) {
 func (c Config) validateAccess(p *problems) {
 	k := full(KeyMonitoring)
 	m := c.Monitoring
-	seen := map[string]bool{}
-	for i, e := range m.AccessEmails {
-		key := fmt.Sprintf("%s.accessEmails[%d]", k, i)
-		a, err := mail.ParseAddress(e)
-		switch {
-		case err != nil || a.Address != e || a.Name != "":
-			p.bad(key, e, "a plain email address such as oncall@helloagents.dev")
-		case seen[strings.ToLower(e)]:
-			p.bad(key, e, "an address not listed twice (duplicate)")
-		}
-		seen[strings.ToLower(e)] = true
-	}
+	checkEmails(p, k+".accessEmails", m.AccessEmails)
 	for i, d := range m.AccessDomains {
 		if !isDomain(d) {
 			p.bad(fmt.Sprintf("%s.accessDomains[%d]", k, i), d, "an e-mail domain such as helloagents.dev (everyone with an address there may sign in)")

@@ -1,38 +1,18 @@
 package config
 
 import (
-	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/helloagents/infra/internal/stacktest"
 	"github.com/helloagents/infra/monitoring"
 )
 
-// withFields lays fields over the object at key of raw (the committed stack
-// file's), a null deleting a field.
+// withFields lays fields over the object at key (short form) of raw.
 func withFields(t *testing.T, raw map[string]string, key string, fields map[string]any) map[string]string {
-	t.Helper()
-	obj := map[string]any{}
-	if text, ok := raw[FullKey(key)]; ok {
-		if err := json.Unmarshal([]byte(text), &obj); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for k, v := range fields {
-		if v == nil {
-			delete(obj, k)
-			continue
-		}
-		obj[k] = v
-	}
-	text, err := json.Marshal(obj)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw[FullKey(key)] = string(text)
-	return raw
+	return stacktest.WithFields(t, raw, FullKey(key), fields)
 }
 
 // TestMonitoringValidation has one row per error class of helloagents:slo,
