@@ -181,7 +181,7 @@ func TestDefaultJournalIsIgnored(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command("git", "-C", root, "check-ignore", "--no-index", rel).CombinedOutput(); err != nil {
+	if out, err := exec.CommandContext(t.Context(), "git", "-C", root, "check-ignore", "--no-index", rel).CombinedOutput(); err != nil {
 		t.Errorf("the default journal %s is not git-ignored (git check-ignore: %v %s): add its directory to .gitignore", rel, err, out)
 	}
 }
