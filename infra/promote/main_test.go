@@ -6,12 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/helloagents/infra/backend/testkit"
 	"github.com/helloagents/infra/internal/attest"
 	"github.com/helloagents/infra/internal/attest/attesttest"
 	"github.com/helloagents/infra/internal/stacktest/fixture"
@@ -165,20 +163,8 @@ func TestHelpDescribesEveryFlag(t *testing.T) {
 func TestNotifyFlagAndEnvironment(t *testing.T) {
 	for _, viaEnv := range []bool{false, true} {
 		t.Run(fmt.Sprintf("env=%v", viaEnv), func(t *testing.T) {
-			var mu sync.Mutex
-			var got []map[string]string
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				var p map[string]string
-				if err := json.NewDecoder(r.Body).Decode(&p); err != nil {
-					w.WriteHeader(http.StatusBadRequest)
-					return
-				}
-				mu.Lock()
-				got = append(got, p)
-				mu.Unlock()
-			}))
-			t.Cleanup(srv.Close)
-			hook := srv.URL + "/services/hook-token-SECRET"
+			srv := testkit.NewReceiver(t, 0, 0)
+			hook := srv.URL
 			args := []string{"--from", "staging", "--to", "production", "--work-dir", t.TempDir()}
 			getenv := noEnv
 			if viaEnv {
@@ -195,12 +181,11 @@ func TestNotifyFlagAndEnvironment(t *testing.T) {
 			if code := run(t.Context(), args, getenv, &stdout, &stderr, openUnpinned, terminal{}); code != 1 {
 				t.Fatalf("exit %d, want 1 (refused)\n%s", code, stderr.String())
 			}
-			mu.Lock()
-			defer mu.Unlock()
+			got := testkit.Decode[map[string]string](t, srv)
 			if len(got) != 1 || got[0]["event"] != "finish" || got[0]["outcome"] != "refused" || got[0]["stack"] != "production" {
 				t.Errorf("notifications %v, want one finish/refused", got)
 			}
-			if strings.Contains(stdout.String()+stderr.String(), "hook-token-SECRET") {
+			if strings.Contains(stdout.String()+stderr.String(), testkit.HookSecret) {
 				t.Error("the webhook URL appears in the output")
 			}
 		})

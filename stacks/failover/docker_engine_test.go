@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/helloagents/infra/backend/testkit"
 	"github.com/helloagents/infra/stacks/failover"
 )
 
@@ -37,16 +38,6 @@ promote)
 esac
 `
 
-func need(t *testing.T, what, path string) {
-	t.Helper()
-	if _, err := exec.LookPath(path); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is required: %v", what, err)
-		}
-		t.Skipf("%s is missing: %v", what, err)
-	}
-}
-
 func docker(t *testing.T, stdin string, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -63,7 +54,7 @@ func docker(t *testing.T, stdin string, args ...string) string {
 // pgroleImage imports a tiny image: a static busybox and the pgrole script.
 func pgroleImage(t *testing.T) string {
 	t.Helper()
-	need(t, "busybox (busybox-static)", "busybox")
+	testkit.RequireTool(t, "busybox", "apt-get install busybox-static")
 	root := t.TempDir()
 	for _, d := range []string{"bin", "tmp"} {
 		if err := os.MkdirAll(filepath.Join(root, d), 0o1777); err != nil {
@@ -99,7 +90,7 @@ func pgroleImage(t *testing.T) string {
 // engine: the Postgres container is found by its labels among others, and
 // pgrole's output and exit statuses come back through docker exec.
 func TestFailoverDockerAgainstTheEngine(t *testing.T) {
-	need(t, "the docker CLI", "docker")
+	testkit.RequireTool(t, "docker", "the docker CLI: apt-get install docker.io")
 	image := pgroleImage(t)
 	stack := fmt.Sprintf("failover-test-%d", time.Now().UnixNano())
 	// The container runs until pgrole fence marks it, as Postgres stops

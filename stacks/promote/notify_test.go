@@ -3,65 +3,36 @@ package promote_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/helloagents/infra/backend/testkit"
 	"github.com/helloagents/infra/healthcheck"
 	"github.com/helloagents/infra/notify"
 	"github.com/helloagents/infra/stacks/operation"
 	"github.com/helloagents/infra/stacks/promote"
 )
 
-// webhookServer is a local Slack-compatible receiver; failing makes every
-// post answer 500.
-type webhookServer struct {
-	mu       sync.Mutex
-	failing  bool
-	posts    int
-	payloads []map[string]string
-	raw      []string
-}
-
-func (s *webhookServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.posts++
-	if s.failing {
-		w.WriteHeader(http.StatusInternalServerError)
-		return
-	}
-	var p map[string]string
-	if err := json.Unmarshal(body, &p); err != nil {
-		w.WriteHeader(http.StatusBadRequest)
-		return
-	}
-	s.payloads = append(s.payloads, p)
-	s.raw = append(s.raw, string(body))
-}
-
-func newWebhook(t *testing.T, failing bool) (*webhookServer, *notify.Webhook, *bytes.Buffer) {
+// newWebhook is a notifier posting to a local receiver (testkit.Receiver)
+// that fails every post when failing.
+func newWebhook(t *testing.T, failing bool) (*testkit.Receiver, *notify.Webhook, *bytes.Buffer) {
 	t.Helper()
-	s := &webhookServer{failing: failing}
-	srv := httptest.NewServer(s)
-	t.Cleanup(srv.Close)
+	fail := 0
+	if failing {
+		fail = -1
+	}
+	r := testkit.NewReceiver(t, fail, http.StatusInternalServerError)
 	log := &bytes.Buffer{}
-	return s, &notify.Webhook{URL: srv.URL + "/services/T0/B0/hook-token-SECRET", Backoff: time.Millisecond, Timeout: 2 * time.Second, Log: log}, log
+	return r, &notify.Webhook{URL: r.URL, Backoff: time.Millisecond, Timeout: 2 * time.Second, Log: log}, log
 }
 
-// sequence renders the payloads as "event region outcome" lines.
-func (s *webhookServer) sequence() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// sequence renders the received payloads as "event region outcome" lines.
+func sequence(t *testing.T, r *testkit.Receiver) []string {
 	var out []string
-	for _, p := range s.payloads {
+	for _, p := range testkit.Decode[map[string]string](t, r) {
 		out = append(out, strings.Join(strings.Fields(p["event"]+" "+p["region"]+" "+p["outcome"]), " "))
 	}
 	return out
@@ -100,16 +71,16 @@ func TestPromoteNotifiesTheDocumentedSequence(t *testing.T) {
 			if rep.Outcome != tc.outcome {
 				t.Fatalf("outcome %s (%s), want %s", rep.Outcome, rep.Reason, tc.outcome)
 			}
-			if got := srv.sequence(); strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+			if got := sequence(t, srv); strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
 				t.Errorf("notifications:\n got %q\nwant %q", got, tc.want)
 			}
-			for i, p := range srv.payloads {
+			for i, p := range testkit.Decode[map[string]string](t, srv) {
 				if p["stack"] != "production" || p["text"] == "" || p["image"] != newImage {
 					t.Errorf("payload %d: %v", i, p)
 				}
 			}
-			for _, raw := range srv.raw {
-				for _, secret := range []string{"hunter2", "tok-SECRET", "hook-token-SECRET"} {
+			for _, raw := range srv.Bodies() {
+				for _, secret := range []string{"hunter2", "tok-SECRET", testkit.HookSecret} {
 					if strings.Contains(raw, secret) {
 						t.Errorf("payload carries %q: %s", secret, raw)
 					}
@@ -132,13 +103,13 @@ func TestFailingWebhookNeverFailsThePromotion(t *testing.T) {
 		t.Fatalf("outcome %s (%s), want promoted despite the failing webhook", rep.Outcome, rep.Reason)
 	}
 	// start, two regions, finish: four events, each tried DefaultAttempts times.
-	if want := 4 * notify.DefaultAttempts; srv.posts != want {
-		t.Errorf("%d posts, want %d (bounded attempts per event)", srv.posts, want)
+	if want := 4 * notify.DefaultAttempts; srv.Posts() != want {
+		t.Errorf("%d posts, want %d (bounded attempts per event)", srv.Posts(), want)
 	}
 	if n := strings.Count(log.String(), "not delivered"); n != 4 {
 		t.Errorf("%d undelivered events logged, want 4:\n%s", n, log)
 	}
-	if strings.Contains(log.String(), "hook-token-SECRET") {
+	if strings.Contains(log.String(), testkit.HookSecret) {
 		t.Errorf("log reveals the webhook URL:\n%s", log)
 	}
 }
@@ -150,7 +121,7 @@ func TestDryRunNotifiesNothing(t *testing.T) {
 	if rep := promote.Run(t.Context(), newMem("a", "b"), o); rep.Outcome != promote.Promoted {
 		t.Fatalf("outcome %s (%s)", rep.Outcome, rep.Reason)
 	}
-	if srv.posts != 0 {
-		t.Errorf("%d posts for a dry run", srv.posts)
+	if srv.Posts() != 0 {
+		t.Errorf("%d posts for a dry run", srv.Posts())
 	}
 }
