@@ -53,9 +53,11 @@
 //     server.EnvRedisURL. A new component needs no alias: Child's alias
 //     only matches resources that existed at the root before, and a new
 //     one has none;
-//  6. stacks/config: the section's type (config.go), its defaults
-//     (defaults.go) and validation (validate.go), and the README's
-//     reference table, which reference_test holds to the defaults.
+//  6. stacks/config: the section's type, defaults and validation in a file
+//     of its own (redis.go, as monitoring.go is for its section), and one
+//     line in each of config.go (the field and key), defaults.go, parse.go
+//     and validate.go; and the README's reference table, which
+//     reference_test holds to the defaults.
 //
 // The generated password lives in Secrets (secrets.go). Were it set by the
 // operator instead, it would be one row in each half of the secret table
