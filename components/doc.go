@@ -53,15 +53,20 @@
 //     server.EnvRedisURL. A new component needs no alias: Child's alias
 //     only matches resources that existed at the root before, and a new
 //     one has none;
-//  6. stacks/config: the section's type, defaults and validation in a file
-//     of its own (redis.go, as monitoring.go is for its section), and one
-//     line in each of config.go (the field and key), defaults.go, parse.go
-//     and validate.go; and the README's reference table, which
-//     reference_test holds to the defaults.
+//  6. stacks/config/redis.go: the section's type, key, default and
+//     validation;
+//  7. stacks/config/config.go: its field in Config and its row in
+//     sections, from which the known keys, the defaults, decoding and
+//     validation follow;
+//  8. README.md: the section in the reference table, which reference_test
+//     holds to the defaults;
+//  9. components/secrets.go: the generated password, a secret output.
 //
-// The generated password lives in Secrets (secrets.go). Were it set by the
-// operator instead, it would be one row in each half of the secret table
-// (stacks/config/secrets.go: key, field, when required; stacks/secrets.go:
-// the SecretsArgs field and the variable RoleRedis reads it from); parsing,
-// validation, the container's variable and the README check follow.
+// Nine files, each the one home of what it adds (ten before the stack
+// config had its sections table). Were the password
+// set by the operator instead, it would be one row in each half of the
+// secret table (stacks/config/secrets.go: key, field, when required;
+// stacks/secrets.go: the SecretsArgs field and the variable RoleRedis
+// reads it from) in place of 9; parsing, validation, the container's
+// variable and the README check follow.
 package components

@@ -247,10 +247,11 @@ const (
 
 // Keys returns every config key the platform reads, without the namespace.
 func Keys() []string {
-	return append([]string{
-		KeyEnvironment, KeyRegions, KeyHealthCheck, KeyBackend, KeyDatabase,
-		KeyBackup, KeyFrontend, KeyEdge, KeyAlerts, KeySLO, KeyMonitoring,
-	}, SecretKeys()...)
+	keys := []string{KeyEnvironment, KeyRegions, KeyHealthCheck}
+	for _, s := range new(Config).sections() {
+		keys = append(keys, s.key)
+	}
+	return append(keys, SecretKeys()...)
 }
 
 // SecretKeys returns the keys whose values must be set with --secret, in
@@ -334,4 +335,36 @@ func (c Config) HealthURL(r Region) string {
 // SanitizeStack makes a stack name ("org/production") usable in names.
 func SanitizeStack(stack string) string {
 	return strings.NewReplacer("/", "-", ".", "-").Replace(stack)
+}
+
+// section is one object of the stack configuration (helloagents:<key>):
+// the field of Config it fills, its defaults and its rules. A new section
+// is a type with its default and validation in a file of its own, its
+// field in Config, and one row in sections: the known keys, the defaults,
+// decoding and validation all follow from the row.
+type section struct {
+	key string
+	// into is the field the stack file's object is laid over.
+	into any
+	// init sets the field to its defaults, before the environment's own
+	// (devDefaults, productionDefaults); nil leaves the zero value.
+	init func()
+	// validate checks the field; nil where the rules depend on the
+	// environment and validate calls them itself (edge, frontend).
+	validate func(*problems)
+}
+
+// sections are the objects of the stack configuration, in the order they
+// are decoded, validated and listed by Keys.
+func (c *Config) sections() []section {
+	return []section{
+		{KeyBackend, &c.Backend, func() { c.Backend = defaultBackend() }, c.validateBackend},
+		{KeyDatabase, &c.Database, func() { c.Database = defaultDatabase() }, c.validateDatabase},
+		{KeyBackup, &c.Backup, func() { c.Backup = defaultBackup(c.Stack) }, c.validateBackup},
+		{KeyFrontend, &c.Frontend, func() { c.Frontend = defaultFrontend(c.Stack) }, nil},
+		{KeyEdge, &c.Edge, func() { c.Edge = defaultEdge() }, nil},
+		{KeyAlerts, &c.Alerts, nil, c.validateAlerts},
+		{KeySLO, &c.SLO, func() { c.SLO = defaultSLO() }, c.validateSLO},
+		{KeyMonitoring, &c.Monitoring, func() { c.Monitoring = defaultMonitoring() }, c.validateMonitoring},
+	}
 }

@@ -15,17 +15,11 @@ const LocalDockerHost = "unix:///var/run/docker.sock"
 // stack file's values are laid over it. Only what differs per stack belongs
 // in Pulumi.<stack>.yaml.
 func Defaults(stack string, env Environment) Config {
-	c := Config{
-		Stack:       stack,
-		Environment: env,
-		HealthCheck: healthcheck.Default(),
-		Backend:     defaultBackend(),
-		Database:    defaultDatabase(),
-		Backup:      defaultBackup(stack),
-		Frontend:    defaultFrontend(stack),
-		Edge:        defaultEdge(),
-		SLO:         defaultSLO(),
-		Monitoring:  defaultMonitoring(),
+	c := Config{Stack: stack, Environment: env, HealthCheck: healthcheck.Default()}
+	for _, s := range c.sections() {
+		if s.init != nil {
+			s.init()
+		}
 	}
 	switch env {
 	case Dev:

@@ -70,22 +70,9 @@ func (d *decoder) decode(c *Config, raw map[string]string) {
 	if v, ok := raw[full(KeyHealthCheck)]; ok {
 		c.HealthCheck = d.healthCheck(v, c.HealthCheck)
 	}
-	objects := []struct {
-		key  string
-		into any
-	}{
-		{KeyBackend, &c.Backend},
-		{KeyDatabase, &c.Database},
-		{KeyBackup, &c.Backup},
-		{KeyFrontend, &c.Frontend},
-		{KeyEdge, &c.Edge},
-		{KeyAlerts, &c.Alerts},
-		{KeySLO, &c.SLO},
-		{KeyMonitoring, &c.Monitoring},
-	}
-	for _, o := range objects {
-		if v, ok := raw[full(o.key)]; ok {
-			d.object(full(o.key), v, o.into)
+	for _, s := range c.sections() {
+		if v, ok := raw[full(s.key)]; ok {
+			d.object(full(s.key), v, s.into)
 		}
 	}
 }

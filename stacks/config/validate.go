@@ -80,12 +80,11 @@ func (c Config) validate() []error {
 	var p problems
 	c.validateRegions(&p)
 	c.validateHealthCheck(&p)
-	c.validateBackend(&p)
-	c.validateDatabase(&p)
-	c.validateBackup(&p)
-	c.validateAlerts(&p)
-	c.validateSLO(&p)
-	c.validateMonitoring(&p)
+	for _, s := range c.sections() {
+		if s.validate != nil {
+			s.validate(&p)
+		}
+	}
 	if c.Environment.Local() {
 		if u, err := url.Parse(c.Frontend.LocalURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			p.bad(full(KeyFrontend)+".localUrl", c.Frontend.LocalURL, "an http(s) URL such as http://localhost:5173")
