@@ -148,9 +148,9 @@ test-summary: $(BIN)/testsum
 # operator CLIs, the policy rules, the backend's pure packages.
 test-quick: $(BIN)/testsum
 	@rm -f $(SKIPS)
-	env -u CI bash -c '$(TEST) ./stacks/ ./stacks/config/ ./components/... ./internal/... ./infra/... ./verify/... | $(BIN)/testsum --skips $(SKIPS)'
+	env -u CI bash -c '$(TEST) ./stacks/ ./stacks/config/ ./stacks/operation/ ./components/... ./internal/... ./infra/... ./verify/... | $(BIN)/testsum --skips $(SKIPS)'
 	cd policy && env -u CI bash -c '$(TEST) ./rules/... | $(BIN)/testsum --skips $(SKIPS)'
-	cd backend && env -u CI bash -c '$(TEST) ./redact/ ./logging/ ./config/ ./health/ ./httpapi/ ./errorreport/ | $(BIN)/testsum --skips $(SKIPS)'
+	cd backend && env -u CI bash -c '$(TEST) ./redact/ ./logging/ ./config/ ./health/ ./httpapi/ ./errorreport/ ./cli/ ./webhook/ ./alert/ ./testkit/ ./replication/ | $(BIN)/testsum --skips $(SKIPS)'
 	@$(BIN)/testsum --report $(SKIPS)
 
 $(BIN)/testsum: internal/testsum/main.go
