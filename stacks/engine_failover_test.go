@@ -30,7 +30,7 @@ func productionConfig(t *testing.T, primary string) config.Config {
 		t.Fatal(err)
 	}
 	stacktest.Fill(raw, config.Placeholders())
-	maps.Copy(raw, policyTestSecrets)
+	maps.Copy(raw, stacktest.OperatorSecrets())
 	db := map[string]any{}
 	if err := json.Unmarshal([]byte(raw["helloagents:database"]), &db); err != nil {
 		t.Fatal(err)

@@ -145,7 +145,7 @@ func previewWithPack(t *testing.T, bin, stack, packConfig string, transform pulu
 	}
 	stacktest.Fill(raw, config.Placeholders())
 	if stack != "dev" {
-		maps.Copy(raw, policyTestSecrets)
+		maps.Copy(raw, stacktest.OperatorSecrets())
 	}
 	cfg, err := config.Parse(stack, raw)
 	if err != nil {

@@ -31,16 +31,6 @@ import (
 
 const project = "helloagents"
 
-// policyTestSecrets stand in for `pulumi config set --secret` values.
-var policyTestSecrets = map[string]string{
-	"helloagents:cloudflareApiToken": "cf-token-SECRET",
-	"helloagents:r2AccessKeyId":      "r2-id-SECRET",
-	"helloagents:r2SecretAccessKey":  "r2-key-SECRET",
-	"helloagents:sentryDsn":          "https://abc@o1.ingest.sentry.io/1",
-	"helloagents:aiApiKey":           "ai-key-SECRET",
-	"helloagents:registryPassword":   "registry-SECRET",
-}
-
 // graph is one stack's captured resources.
 type graph struct {
 	stack     string
@@ -57,7 +47,7 @@ func capture(t *testing.T, stack string) graph {
 	}
 	stacktest.Fill(raw, config.Placeholders())
 	if stack != "dev" {
-		maps.Copy(raw, policyTestSecrets)
+		maps.Copy(raw, stacktest.OperatorSecrets())
 	}
 	cfg, err := config.Parse(stack, raw)
 	if err != nil {

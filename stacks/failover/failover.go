@@ -40,18 +40,12 @@ const (
 	DefaultPollInterval  = 5 * time.Second
 )
 
-// Stacks is the slice of Pulumi the failover needs: the promotion's (but
-// not its update history), plus removing a path config value, so a dry run
-// leaves a stack file that never named primaryRegion exactly as it was,
-// and an update that goes on past a lost region. operation.Workspace
-// implements it.
+// Stacks is the slice of Pulumi the failover needs: every operation's,
+// plus removing a path config value, so a dry run leaves a stack file that
+// never named primaryRegion exactly as it was, and an update that goes on
+// past a lost region. operation.Workspace implements it.
 type Stacks interface {
-	Outputs(ctx context.Context, stack string) (map[string]any, error)
-	Config(ctx context.Context, stack string) (map[string]string, error)
-	SetConfigPath(ctx context.Context, stack, path, value string) error
-	Up(ctx context.Context, stack string, p operation.Policy) (map[string]any, error)
-	Preview(ctx context.Context, stack string, p operation.Policy) (string, error)
-	Busy(ctx context.Context, stack string) error
+	operation.Stacks
 	// RemoveConfigPath removes one path config value such as
 	// "helloagents:database.primaryRegion" (pulumi config rm --path).
 	RemoveConfigPath(ctx context.Context, stack, path string) error

@@ -282,3 +282,26 @@ func plain(out auto.OutputMap) map[string]any {
 	}
 	return m
 }
+
+// Stacks is the slice of Pulumi every operation needs; each engine adds
+// what it alone uses. Workspace implements it over the Automation API.
+type Stacks interface {
+	// Outputs returns the stack's outputs as last deployed.
+	Outputs(ctx context.Context, stack string) (map[string]any, error)
+	// Config returns every config value of the stack by full key
+	// ("helloagents:regions"), objects as JSON text, secrets in plain text.
+	Config(ctx context.Context, stack string) (map[string]string, error)
+	// SetConfigPath sets one path config value such as
+	// "helloagents:regions[1].image" (pulumi config set --path).
+	SetConfigPath(ctx context.Context, stack, path, value string) error
+	// Up deploys the stack under the policy and returns its outputs; a
+	// lock held by another update is wrapped in ErrLocked.
+	Up(ctx context.Context, stack string, p Policy) (map[string]any, error)
+	// Preview returns the diff an Up would deploy, as the CLI prints it.
+	Preview(ctx context.Context, stack string, p Policy) (string, error)
+	// Busy returns an error naming the holder when another update holds the
+	// stack, nil when the stack is free.
+	Busy(ctx context.Context, stack string) error
+}
+
+var _ Stacks = Workspace{}

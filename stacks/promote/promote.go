@@ -30,28 +30,14 @@ import (
 	"github.com/helloagents/infra/stacks/operation"
 )
 
-// Stacks is the slice of Pulumi a promotion needs; operation.Workspace
-// implements it over the Automation API, the tests over an inline program
-// or in memory.
+// Stacks is the slice of Pulumi a promotion needs: every operation's,
+// plus the update history where --rollback finds the previous digests.
+// operation.Workspace implements it over the Automation API, the tests over
+// an inline program or in memory.
 type Stacks interface {
-	// Outputs returns the stack's outputs as last deployed.
-	Outputs(ctx context.Context, stack string) (map[string]any, error)
-	// Config returns every config value of the stack by full key
-	// ("helloagents:regions"), objects as JSON text, secrets in plain text.
-	Config(ctx context.Context, stack string) (map[string]string, error)
-	// SetConfigPath sets one path config value such as
-	// "helloagents:regions[1].image" (pulumi config set --path).
-	SetConfigPath(ctx context.Context, stack, path, value string) error
-	// Up deploys the stack under the policy and returns its outputs; a
-	// lock held by another update is wrapped in operation.ErrLocked.
-	Up(ctx context.Context, stack string, p operation.Policy) (map[string]any, error)
-	// Preview returns the diff an Up would deploy, as the CLI prints it.
-	Preview(ctx context.Context, stack string, p operation.Policy) (string, error)
-	// Busy returns an error naming the holder when another update holds the
-	// stack, nil when the stack is free.
-	Busy(ctx context.Context, stack string) error
+	operation.Stacks
 	// History returns the stack's updates, newest first, each with the
-	// config it ran with: where --rollback finds the previous digests.
+	// config it ran with.
 	History(ctx context.Context, stack string) ([]operation.Update, error)
 }
 
