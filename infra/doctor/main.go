@@ -13,6 +13,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"go/version"
 	"io"
 	"net"
 	"net/http"
@@ -155,7 +156,7 @@ func goVersion(ctx context.Context, m machine, gomod string) check {
 		return c
 	}
 	have := strings.TrimPrefix(strings.TrimSpace(out), "go")
-	if compareVersions(have, want) < 0 {
+	if version.Compare("go"+have, "go"+want) < 0 {
 		c.detail = fmt.Sprintf("go %s is older than go.mod's %s", have, want)
 		c.fix = "install Go " + want + " or newer: https://go.dev/dl/ (or set GOTOOLCHAIN=auto to let go fetch it)"
 		return c
@@ -177,24 +178,6 @@ func goDirective(m machine, gomod string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("%s has no go directive", gomod)
-}
-
-// compareVersions compares dotted numeric versions ("1.26.8" vs "1.26").
-func compareVersions(a, b string) int {
-	as, bs := strings.Split(a, "."), strings.Split(b, ".")
-	for i := range max(len(as), len(bs)) {
-		var x, y int
-		if i < len(as) {
-			x, _ = strconv.Atoi(strings.TrimLeftFunc(as[i], func(r rune) bool { return r < '0' || r > '9' }))
-		}
-		if i < len(bs) {
-			y, _ = strconv.Atoi(bs[i])
-		}
-		if x != y {
-			return x - y
-		}
-	}
-	return 0
 }
 
 // pulumiCLI checks the CLI and the Go language host beside it or on PATH:
@@ -287,86 +270,6 @@ func dockerEngine(ctx context.Context, m machine) check {
 	}
 	c.ok, c.detail = true, fmt.Sprintf("engine at %s (%s), Docker %s (needs %s+)", host, source, found, minDocker)
 	return c
-}
-
-// The versions `make up` is known to work with. pulumiPinned is the
-// Makefile's PULUMI_VERSION (the SDK in go.mod and the CLI of make tools):
-// the program is tested with that minor release only, and the README asks
-// for it (TestVersionsMatchMakefileAndReadme keeps the three in step).
-// Docker 20.10 is the oldest engine API (1.41) the docker provider's
-// healthcheck and build options are exercised against.
-const (
-	pulumiPinned = "v3.274.1"
-	pulumiSeries = "3.274"
-	minDocker    = "20.10"
-)
-
-// pulumiInstall installs exactly the pinned CLI, language host included.
-var pulumiInstall = "install the official CLI " + strings.TrimPrefix(pulumiPinned, "v") + ": curl -fsSL https://get.pulumi.com | sh -s -- --version " +
-	strings.TrimPrefix(pulumiPinned, "v") + "\nthen: export PATH=\"$HOME/.pulumi/bin:$PATH\""
-
-// pulumiVersionCheck reads `pulumi version` output ("v3.274.1") and says
-// why it does not fit pulumiSeries; ok when it does.
-func pulumiVersionCheck(out string) (why string, ok bool) {
-	v, err := parseVersion(out)
-	if err != nil {
-		return fmt.Sprintf("cannot read the CLI's version from %q; required: %s.x", out, pulumiSeries), false
-	}
-	want := mustParse(pulumiSeries)
-	if v[0] != want[0] || v[1] != want[1] {
-		return fmt.Sprintf("found Pulumi CLI %s; required: %s.x (the Makefile's PULUMI_VERSION %s)", out, pulumiSeries, pulumiPinned), false
-	}
-	return "", true
-}
-
-// parseVersion reads the first "[v]MAJOR.MINOR[.PATCH]" in s, ignoring a
-// pre-release or build suffix ("-dev.0", "+dfsg1", "-ce") that distributions
-// add: Debian's docker.io reports "20.10.24+dfsg1".
-func parseVersion(s string) ([3]int, error) {
-	var v [3]int
-	for _, field := range strings.Fields(s) {
-		field = strings.TrimPrefix(strings.TrimRight(field, ",;:"), "v")
-		if i := strings.IndexAny(field, "-+~"); i >= 0 {
-			field = field[:i]
-		}
-		parts := strings.Split(field, ".")
-		if len(parts) < 2 || len(parts) > 3 {
-			continue
-		}
-		ok := true
-		for i, p := range parts {
-			n, err := strconv.Atoi(p)
-			if err != nil || n < 0 {
-				ok = false
-				break
-			}
-			v[i] = n
-		}
-		if ok {
-			return v, nil
-		}
-		v = [3]int{}
-	}
-	return v, fmt.Errorf("no version in %q", s)
-}
-
-// mustParse parses a version constant of this file.
-func mustParse(s string) [3]int {
-	v, err := parseVersion(s)
-	if err != nil {
-		panic(err)
-	}
-	return v
-}
-
-// compareParts orders two parsed versions.
-func compareParts(a, b [3]int) int {
-	for i := range a {
-		if a[i] != b[i] {
-			return a[i] - b[i]
-		}
-	}
-	return 0
 }
 
 // published is a port the dev stack publishes on 127.0.0.1: what it is
