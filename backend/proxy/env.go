@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"fmt"
+	"math"
 	"strconv"
 
 	"github.com/helloagents/infra/backend/drain"
@@ -37,10 +39,61 @@ const (
 	// release runs old and new replicas side by side, so keep it at least
 	// twice the replica count.
 	EnvMaxServers = "PROXY_MAX_SERVERS"
+	// EnvCanaryHost is the DNS name whose A records are the canary
+	// replicas of a release being judged; it does not resolve without one.
+	EnvCanaryHost = "PROXY_CANARY_HOST"
+	// EnvMaxCanaries is how many canary replicas the proxy can track.
+	EnvMaxCanaries = "PROXY_MAX_CANARIES"
+	// EnvStableWeight and EnvCanaryWeight are the HAProxy weight (0..256)
+	// of each stable and each canary server: see Weights.
+	EnvStableWeight = "PROXY_STABLE_WEIGHT"
+	EnvCanaryWeight = "PROXY_CANARY_WEIGHT"
 	// EnvHardStopAfter bounds the soft stop (SIGUSR1): the container's
 	// grace period must cover it (package drain).
 	EnvHardStopAfter = drain.EnvProxyHardStop
 )
+
+// CanaryHost is the canary replicas' network alias (EnvCanaryHost's
+// default): the stable replicas answer to EnvBackendHost's.
+const CanaryHost = "backend-canary"
+
+// MaxWeight is HAProxy's largest server weight.
+const MaxWeight = 256
+
+// Weights are the per-server weights (EnvStableWeight, EnvCanaryWeight)
+// that send percent of the requests to canaries canary replicas beside
+// stable stable ones: round-robin by weight gives the canary group
+// canaries*c / (canaries*c + stable*s) of them. The weights are the
+// smallest integers with that ratio, scaled under MaxWeight when needed
+// (then the share is the nearest HAProxy can do). Percent 0 sends the
+// canaries nothing.
+func Weights(percent, stable, canaries int) (stableWeight, canaryWeight int, err error) {
+	if percent < 0 || percent >= 100 {
+		return 0, 0, fmt.Errorf("canary weight is %d%%: must be 0 to 99", percent)
+	}
+	if stable < 1 || canaries < 1 {
+		return 0, 0, fmt.Errorf("canary weights need at least one stable and one canary replica, not %d and %d", stable, canaries)
+	}
+	if percent == 0 {
+		return 1, 0, nil
+	}
+	s, c := (100-percent)*canaries, percent*stable
+	g := gcd(s, c)
+	s, c = s/g, c/g
+	if top := max(s, c); top > MaxWeight {
+		scale := float64(MaxWeight) / float64(top)
+		s = max(1, int(math.Round(float64(s)*scale)))
+		c = max(1, int(math.Round(float64(c)*scale)))
+	}
+	return s, c, nil
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
 
 // MetricsPath is the exporter's path on EnvMetricsPort.
 const MetricsPath = "/metrics"
@@ -58,6 +111,10 @@ func Defaults() map[string]string {
 		EnvResolver:      "127.0.0.11:53",
 		EnvHealthPath:    health.ReadyPath,
 		EnvMaxServers:    "10",
+		EnvCanaryHost:    CanaryHost,
+		EnvMaxCanaries:   "2",
+		EnvStableWeight:  "1",
+		EnvCanaryWeight:  "0",
 		EnvHardStopAfter: drain.Format(drain.ProxyHardStop),
 	}
 }
