@@ -1,6 +1,7 @@
 package monitoring
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 
 	amimage "github.com/helloagents/infra/backend/alertmanager"
 	promimage "github.com/helloagents/infra/backend/prometheus"
+	proxyimage "github.com/helloagents/infra/backend/proxy"
 )
 
 const (
@@ -95,8 +97,8 @@ func TestPrometheusConfigJobs(t *testing.T) {
 			promimage.ConfigPath, promimage.RulesPath, amimage.ConfigPath)
 	}
 	sd := c.ScrapeConfigs[0].DNSSDConfigs
-	if len(sd) != 1 || sd[0].Type != "A" || sd[0].Port != 9464 || len(sd[0].Names) != 1 || sd[0].Names[0] != "backend" {
-		t.Errorf("backend discovery %+v, want type A of [backend] on port 9464", sd)
+	if len(sd) != 1 || sd[0].Type != "A" || sd[0].Port != 9464 || !slices.Equal(sd[0].Names, []string{"backend", proxyimage.CanaryHost}) {
+		t.Errorf("backend discovery %+v, want type A of [backend %s] on port 9464", sd, proxyimage.CanaryHost)
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/url"
 	"time"
+
+	"github.com/helloagents/infra/backend/proxy"
 )
 
 // PrometheusArgs are the inputs of prometheus.yml. Retention is not here: it
@@ -31,7 +33,11 @@ const (
 	ConfigPath = "/etc/prometheus/prometheus.yml"
 	RulesPath  = "/etc/prometheus/rules.yml"
 
-	BackendAlias       = "backend"
+	BackendAlias = "backend"
+	// CanaryAlias is the canary replicas' alias during a canary release
+	// (backend/proxy.CanaryHost): scraped by the same job, told apart by
+	// their helloagents_build_info fingerprint.
+	CanaryAlias        = proxy.CanaryHost
 	BackendMetricsPort = 9464
 	ProxyTarget        = "proxy:8405"
 	PostgresTarget     = "pgexporter:9187"
@@ -168,11 +174,12 @@ func PrometheusConfig(a PrometheusArgs) ([]byte, error) {
 		ScrapeConfigs: []scrapeConfig{
 			{
 				JobName: JobBackend,
-				// Docker's embedded DNS answers the alias with one A record
-				// per running replica; refreshed every scrape interval, a new
+				// Docker's embedded DNS answers each alias with one A record
+				// per running replica (the canary's alias answers NXDOMAIN
+				// without a canary); refreshed every scrape interval, a new
 				// replica is scraped within two intervals.
 				DNSSDConfigs: []dnsSDConfig{{
-					Names: []string{BackendAlias}, Type: "A", Port: BackendMetricsPort, RefreshInterval: iv,
+					Names: []string{BackendAlias, CanaryAlias}, Type: "A", Port: BackendMetricsPort, RefreshInterval: iv,
 				}},
 			},
 			static(JobProxy, ProxyTarget),
