@@ -13,6 +13,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -77,11 +79,73 @@ func BackendMetrics(t testing.TB) *httptest.Server {
 	return srv
 }
 
+// Replica is a stand-in backend replica of a known build: every scrape of
+// ReplicaMetrics first adds OK requests answered 2xx in OKSeconds, Failed
+// answered 5xx in FailedSeconds (both on Route), and Probes health probes
+// (route /health/ready, half of them 503, each in ProbeSeconds) that a
+// judgement of the API's requests must leave out.
+type Replica struct {
+	Fingerprint   string    // helloagents_build_info's fingerprint label
+	Started       time.Time // process_start_time_seconds
+	OK, Failed    int
+	OKSeconds     float64
+	FailedSeconds float64
+	Probes        int
+	ProbeSeconds  float64
+}
+
+// HealthRoute is the route label of the probes of a Replica.
+const HealthRoute = "/health/ready"
+
+// ReplicaMetrics serves r's metrics as backend/metrics does (the request
+// counter and histogram, helloagents_build_info, process_start_time_seconds).
+func ReplicaMetrics(t testing.TB, r Replica) *httptest.Server {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "helloagents_http_requests_total", Help: "HTTP requests answered.",
+	}, []string{"method", "route", "status_class"})
+	durations := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "helloagents_http_request_duration_seconds", Help: "Time to answer.", Buckets: monitoring.DurationBuckets(),
+	}, []string{"method", "route"})
+	info := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "helloagents_build_info", Help: "Always 1.",
+		ConstLabels: prometheus.Labels{"version": "test", "fingerprint": r.Fingerprint},
+	})
+	info.Set(1)
+	start := prometheus.NewGauge(prometheus.GaugeOpts{Name: "process_start_time_seconds", Help: "Start time."})
+	start.Set(float64(r.Started.UnixNano()) / 1e9)
+	reg.MustRegister(requests, durations, info, start)
+	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		requests.WithLabelValues(http.MethodGet, Route, "2xx").Add(float64(r.OK))
+		requests.WithLabelValues(http.MethodGet, Route, "5xx").Add(float64(r.Failed))
+		requests.WithLabelValues(http.MethodGet, HealthRoute, "2xx").Add(float64(r.Probes - r.Probes/2))
+		requests.WithLabelValues(http.MethodGet, HealthRoute, "5xx").Add(float64(r.Probes / 2))
+		d := durations.WithLabelValues(http.MethodGet, Route)
+		for range r.OK {
+			d.Observe(r.OKSeconds)
+		}
+		for range r.Failed {
+			d.Observe(r.FailedSeconds)
+		}
+		p := durations.WithLabelValues(http.MethodGet, HealthRoute)
+		for range r.Probes {
+			p.Observe(r.ProbeSeconds)
+		}
+		metrics.ServeHTTP(w, req)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
 // Config is what the test Prometheus scrapes and evaluates.
 type Config struct {
 	// Backend is the address (host:port) scraped as job "backend" every
 	// second.
 	Backend string
+	// Backends are more addresses scraped in that job.
+	Backends []string
 	// Rules, when set, is the rule file it loads, evaluated every second.
 	Rules []byte
 }
@@ -113,8 +177,8 @@ func Start(t testing.TB, c Config) *Server {
 scrape_configs:
   - job_name: backend
     static_configs:
-      - targets: [%q]
-`, c.Backend)
+      - targets: [%s]
+`, targets(c))
 	if c.Rules != nil {
 		write(t, filepath.Join(dir, "rules.yml"), c.Rules)
 		cfg += fmt.Sprintf("rule_files: [%q]\n", filepath.Join(dir, "rules.yml"))
@@ -196,6 +260,17 @@ func (s *Server) WaitFor(t testing.TB, q string, minimum float64) {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// targets is the YAML flow list of the scraped addresses.
+func targets(c Config) string {
+	var ts []string
+	for _, a := range append([]string{c.Backend}, c.Backends...) {
+		if a != "" {
+			ts = append(ts, strconv.Quote(a))
+		}
+	}
+	return strings.Join(ts, ", ")
 }
 
 func write(t testing.TB, path string, b []byte) {
