@@ -22,14 +22,21 @@ import (
 // alias: the A records of every container that has the alias and is
 // running (healthy or not), in random order, TTL 600; an empty NOERROR
 // answer to other types of a known name; NXDOMAIN when no container has it
-// (Docker forwards the query, and the upstream knows no such name).
+// (Docker forwards the query, and the upstream knows no such name). Other
+// aliases on the same network are added with AddAlias (a canary beside
+// the stable replicas).
 type Server struct {
 	conn net.PacketConn
 	name string // lower case, fully qualified
 	done chan struct{}
 
 	mu    sync.Mutex
-	addrs map[string]netip.Addr // container name -> address
+	addrs map[string]entry // container name -> alias and address
+}
+
+type entry struct {
+	name string // lower case, fully qualified
+	ip   netip.Addr
 }
 
 // Listen serves name on the UDP address addr (port 0: a free one) until
@@ -39,7 +46,7 @@ func Listen(ctx context.Context, addr, name string) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dns: listen on %s: %w", addr, err)
 	}
-	d := &Server{conn: conn, name: strings.ToLower(name) + ".", addrs: map[string]netip.Addr{}, done: make(chan struct{})}
+	d := &Server{conn: conn, name: fqdn(name), addrs: map[string]entry{}, done: make(chan struct{})}
 	go func() {
 		defer close(d.done)
 		d.serve()
@@ -72,8 +79,18 @@ func (d *Server) Addr() string { return d.conn.LocalAddr().String() }
 func (d *Server) Add(container string, ip netip.Addr) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.addrs[container] = ip
+	d.addrs[container] = entry{d.name, ip}
 }
+
+// AddAlias puts a started container's address into the answer of alias
+// instead of the Server's name.
+func (d *Server) AddAlias(alias, container string, ip netip.Addr) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.addrs[container] = entry{fqdn(alias), ip}
+}
+
+func fqdn(name string) string { return strings.ToLower(name) + "." }
 
 // Remove takes a removed container's address out of the answer.
 func (d *Server) Remove(container string) {
@@ -111,16 +128,19 @@ func (d *Server) answer(query []byte) (resp []byte, ok bool) {
 		return nil, false
 	}
 
+	asked := strings.ToLower(q.Name.String())
 	d.mu.Lock()
 	ips := make([]netip.Addr, 0, len(d.addrs))
-	for _, ip := range d.addrs {
-		ips = append(ips, ip)
+	for _, e := range d.addrs {
+		if e.name == asked {
+			ips = append(ips, e.ip)
+		}
 	}
 	d.mu.Unlock()
 	rand.Shuffle(len(ips), func(i, j int) { ips[i], ips[j] = ips[j], ips[i] })
 
 	rcode := dnsmessage.RCodeSuccess
-	known := strings.EqualFold(q.Name.String(), d.name) && q.Class == dnsmessage.ClassINET
+	known := q.Class == dnsmessage.ClassINET
 	if !known || len(ips) == 0 {
 		rcode = dnsmessage.RCodeNameError
 	}

@@ -33,6 +33,7 @@ func TestDockerDNS(t *testing.T) {
 	tests := []struct {
 		name    string
 		add     map[string]string
+		canary  map[string]string // added under the alias backend-canary
 		remove  []string
 		query   string
 		want    []string
@@ -44,12 +45,19 @@ func TestDockerDNS(t *testing.T) {
 		{name: "a third", add: map[string]string{"c": "127.0.0.4"}, query: "backend.", want: []string{"127.0.0.2", "127.0.0.3", "127.0.0.4"}},
 		{name: "one removed", remove: []string{"a"}, query: "backend.", want: []string{"127.0.0.3", "127.0.0.4"}},
 		{name: "other name", query: "postgres.", wantErr: true},
+		{name: "no canary yet", query: "backend-canary.", wantErr: true},
+		{name: "a canary beside", canary: map[string]string{"k": "127.0.0.9"}, query: "backend-canary.", want: []string{"127.0.0.9"}},
+		{name: "the canary is not a replica", query: "backend.", want: []string{"127.0.0.3", "127.0.0.4"}},
+		{name: "canary removed", remove: []string{"k"}, query: "backend-canary.", wantErr: true},
 		{name: "all removed", remove: []string{"b", "c"}, query: "backend.", wantErr: true},
 	}
 	// The steps build on each other: they run in order, as one sequence.
 	for _, tt := range tests {
 		for name, ip := range tt.add {
 			d.Add(name, netip.MustParseAddr(ip))
+		}
+		for name, ip := range tt.canary {
+			d.AddAlias("backend-canary", name, netip.MustParseAddr(ip))
 		}
 		for _, name := range tt.remove {
 			d.Remove(name)
