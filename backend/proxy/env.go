@@ -64,8 +64,8 @@ const MaxWeight = 256
 // that send percent of the requests to canaries canary replicas beside
 // stable stable ones: round-robin by weight gives the canary group
 // canaries*c / (canaries*c + stable*s) of them. The weights are the
-// smallest integers with that ratio, scaled under MaxWeight when needed
-// (then the share is the nearest HAProxy can do). Percent 0 sends the
+// smallest integers with that ratio; when they exceed MaxWeight, the two
+// weights of 1..MaxWeight whose share is nearest (the best HAProxy can do). Percent 0 sends the
 // canaries nothing.
 func Weights(percent, stable, canaries int) (stableWeight, canaryWeight int, err error) {
 	if percent < 0 || percent >= 100 {
@@ -80,12 +80,29 @@ func Weights(percent, stable, canaries int) (stableWeight, canaryWeight int, err
 	s, c := (100-percent)*canaries, percent*stable
 	g := gcd(s, c)
 	s, c = s/g, c/g
-	if top := max(s, c); top > MaxWeight {
-		scale := float64(MaxWeight) / float64(top)
-		s = max(1, int(math.Round(float64(s)*scale)))
-		c = max(1, int(math.Round(float64(c)*scale)))
+	if max(s, c) > MaxWeight {
+		s, c = nearest(percent, stable, canaries)
 	}
 	return s, c, nil
+}
+
+// nearest are the weights of 1..MaxWeight whose canary share is nearest
+// percent (the smallest canary weight of equally near ones).
+func nearest(percent, stable, canaries int) (stableWeight, canaryWeight int) {
+	target := float64(percent) / 100
+	bestErr := math.Inf(1)
+	for c := 1; c <= MaxWeight; c++ {
+		// share = canaries×c / (canaries×c + stable×s): solve for s.
+		exact := float64(canaries*c) * (1 - target) / (target * float64(stable))
+		for _, s := range []int{int(math.Floor(exact)), int(math.Ceil(exact))} {
+			s = min(max(s, 1), MaxWeight)
+			share := float64(canaries*c) / float64(canaries*c+stable*s)
+			if e := math.Abs(share - target); e < bestErr-1e-15 {
+				bestErr, stableWeight, canaryWeight = e, s, c
+			}
+		}
+	}
+	return stableWeight, canaryWeight
 }
 
 func gcd(a, b int) int {
