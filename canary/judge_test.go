@@ -46,7 +46,7 @@ var (
 	little = Figures{Requests: 10, ErrorRatio: f(0), P95Seconds: f(0.1)}
 )
 
-func instant(ctx context.Context, _ time.Duration) error { return ctx.Err() }
+func noWait(ctx context.Context, _ time.Duration) error { return ctx.Err() }
 
 func TestJudge(t *testing.T) {
 	const poll = 10 * time.Second
@@ -74,7 +74,7 @@ func TestJudge(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			src := &script{poll: poll, steps: tc.steps, errs: tc.errs}
 			var seen []Verdict
-			b := Bake{Limits: limits, Bake: 6 * poll, MaxBake: 12 * poll, Poll: poll, Wait: instant,
+			b := Bake{Limits: limits, Bake: 6 * poll, MaxBake: 12 * poll, Poll: poll, Wait: noWait,
 				OnPoll: func(v Verdict) { seen = append(seen, v) }}
 			v, err := Judge(t.Context(), src, b, "fp-new")
 			if tc.wantErr != "" {
@@ -110,7 +110,7 @@ func TestJudgeInterrupted(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		src := &script{poll: poll, steps: []Figures{little}, cancel: cancel, cancelAt: 3}
-		v, err := Judge(ctx, src, Bake{Limits: limits, Bake: 5 * poll, MaxBake: 10 * poll, Poll: poll, Wait: instant}, "fp-new")
+		v, err := Judge(ctx, src, Bake{Limits: limits, Bake: 5 * poll, MaxBake: 10 * poll, Poll: poll, Wait: noWait}, "fp-new")
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("Judge = %v, %v; want context.Canceled", v, err)
 		}

@@ -70,6 +70,10 @@ func (p Prometheus) Figures(ctx context.Context, fingerprint string, canary bool
 	}
 	join := groupOf(fingerprint, canary)
 	w := monitoring.PromDuration(window)
+	// Every query of one reading is evaluated at the same instant: the
+	// 5xx count is then a part of the total (increase extrapolates each
+	// series alike), and the ratio never exceeds 1.
+	c = at(c, time.Now())
 	requests, _, err := p.scalar(ctx, c, fmt.Sprintf(`sum(increase(%s{%s,%s}[%s]) %s)`, requestsTotal, job, apiRequests, w, join))
 	if err != nil {
 		return Figures{}, err
@@ -138,6 +142,7 @@ func (p Prometheus) Burn(ctx context.Context, window time.Duration) (Burn, error
 		return Burn{}, err
 	}
 	w := monitoring.PromDuration(window)
+	c = at(c, time.Now())
 	var b Burn
 	requests, _, err := p.scalar(ctx, c, fmt.Sprintf(`sum(increase(%s{%s,%s}[%s]))`, requestsTotal, job, apiRequests, w))
 	if err != nil {
@@ -208,9 +213,21 @@ func (p Prometheus) api() (v1.API, error) {
 	return v1.NewAPI(c), nil
 }
 
-// vector runs an instant query at now.
+// instant is an API whose instant queries are all evaluated at one time.
+type instant struct {
+	v1.API
+	ts time.Time
+}
+
+func at(c v1.API, ts time.Time) v1.API { return instant{API: c, ts: ts} }
+
+// vector runs an instant query (at now, or at the instant of at).
 func (p Prometheus) vector(ctx context.Context, c v1.API, q string) (model.Vector, error) {
-	v, _, _, err := c.Query(ctx, q, time.Now())
+	ts := time.Now()
+	if i, ok := c.(instant); ok {
+		c, ts = i.API, i.ts
+	}
+	v, _, _, err := c.Query(ctx, q, ts)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("canary: %s: query %s: %w", p, q, ctx.Err())

@@ -160,6 +160,34 @@ func deref(p *float64) any {
 	return *p
 }
 
+// TestPrometheusOneInstant: the queries of one reading are evaluated at
+// the same time, so the 5xx count is a part of the total it is divided by.
+func TestPrometheusOneInstant(t *testing.T) {
+	var mu sync.Mutex
+	var times []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		times = append(times, r.FormValue("time"))
+		mu.Unlock()
+		time.Sleep(5 * time.Millisecond)
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1700000000,"300"]}]}}`)
+	}))
+	defer srv.Close()
+	p := Prometheus{URL: srv.URL}
+	if _, err := p.Figures(t.Context(), "fp", true, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Burn(t.Context(), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(times) != 6 || times[0] == "" || times[1] != times[0] || times[2] != times[0] || times[4] != times[3] || times[5] != times[3] {
+		t.Errorf("evaluation times of Figures' and Burn's queries: %q, want one per reading", times)
+	}
+}
+
 // TestPrometheusHeader: every query carries the Header, and a server that
 // echoes it in an error does not get it into Figures' error.
 func TestPrometheusHeader(t *testing.T) {
