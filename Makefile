@@ -145,10 +145,11 @@ test-summary: $(BIN)/testsum
 
 # test-quick: the suites that need nothing but Go (no PostgreSQL, Docker,
 # Pulumi CLI or network): config, components, stacks under mocks, the
-# operator CLIs, the policy rules, the backend's pure packages.
+# operator CLIs, the canary judgement, the policy rules, the backend's pure
+# packages.
 test-quick: $(BIN)/testsum
 	@rm -f $(SKIPS)
-	env -u CI bash -c '$(TEST) ./stacks/ ./stacks/config/ ./stacks/operation/ ./components/... ./internal/... ./infra/... ./verify/... | $(BIN)/testsum --skips $(SKIPS)'
+	env -u CI bash -c '$(TEST) ./stacks/ ./stacks/config/ ./stacks/operation/ ./components/... ./internal/... ./infra/... ./verify/... ./canary/ | $(BIN)/testsum --skips $(SKIPS)'
 	cd policy && env -u CI bash -c '$(TEST) ./rules/... | $(BIN)/testsum --skips $(SKIPS)'
 	cd backend && env -u CI bash -c '$(TEST) ./redact/ ./logging/ ./config/ ./health/ ./httpapi/ ./errorreport/ ./cli/ ./webhook/ ./alert/ ./testkit/ ./replication/ | $(BIN)/testsum --skips $(SKIPS)'
 	@$(BIN)/testsum --report $(SKIPS)
