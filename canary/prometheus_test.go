@@ -68,7 +68,9 @@ func TestPrometheus(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("canary %s; stable %s", canary, stable)
-	// increase() extrapolates to the window: about a scrape per second.
+	// increase() extrapolates to the window: about a scrape per second
+	// (fewer when the machine is busy). Counted health probes would show
+	// in the exact ratio and P95 below.
 	perWindow := window.Seconds()
 	tests := []struct {
 		name       string
@@ -80,7 +82,7 @@ func TestPrometheus(t *testing.T) {
 		{"stable", stable, 2 * 101 * perWindow, 1.0 / 101, stableP95},
 	}
 	for _, tc := range tests {
-		if r := tc.got.Requests; r < 0.6*tc.requests || r > 1.4*tc.requests {
+		if r := tc.got.Requests; r < 0.4*tc.requests || r > 1.6*tc.requests {
 			t.Errorf("%s requests = %v, want about %v (health probes left out)", tc.name, r, tc.requests)
 		}
 		if tc.got.ErrorRatio == nil || math.Abs(*tc.got.ErrorRatio-tc.ratio) > 1e-9 {
@@ -96,7 +98,7 @@ func TestPrometheus(t *testing.T) {
 		t.Errorf("figures of a fingerprint nobody runs = %+v, %v; want none", none, err)
 	}
 	all, err := p.Figures(ctx, "sha256:nobody", false, window)
-	if err != nil || all.Requests < canary.Requests+stable.Requests*0.8 {
+	if err != nil || all.Requests < stable.Requests/2 || all.ErrorRatio == nil || *all.ErrorRatio <= *stable.ErrorRatio || *all.ErrorRatio >= *canary.ErrorRatio {
 		t.Errorf("every replica as the stable group = %+v, %v", all, err)
 	}
 
@@ -117,14 +119,15 @@ func TestPrometheus(t *testing.T) {
 		t.Errorf("Burn = %+v (ratio %v), want ratio %v and nothing firing", burn, deref(burn.ErrorRatio), wantRatio)
 	}
 
-	// Judge over the real Prometheus: the canary's 20 % errors fail it at
-	// the first two polls.
+	// Judge over the real Prometheus: the canary's 20 % errors fail it
+	// early (at the first two polls unless a busy machine left a window
+	// without two scrapes).
 	var polls []Verdict
 	l := limits
 	l.MinRequests = 20
-	v, err := Judge(ctx, p, Bake{Limits: l, Bake: 9 * time.Second, MaxBake: 9 * time.Second, Poll: 3 * time.Second,
+	v, err := Judge(ctx, p, Bake{Limits: l, Bake: 12 * time.Second, MaxBake: 12 * time.Second, Poll: 4 * time.Second,
 		Wait: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }, OnPoll: func(v Verdict) { polls = append(polls, v) }}, canaryFP)
-	if err != nil || v.Outcome != Failed || len(polls) != 2 {
+	if err != nil || v.Outcome != Failed || len(polls) > 3 {
 		t.Errorf("Judge = %v, %v; want failed", v, err)
 	}
 	t.Logf("judge: %s after %d polls", v, len(polls))

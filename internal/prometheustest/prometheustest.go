@@ -51,32 +51,12 @@ const P95 = 0.1 + (0.25-0.1)*(0.95*(OK+Failed))/OK
 // BackendMetrics serves helloagents_http_requests_total and
 // helloagents_http_request_duration_seconds as backend/metrics does
 // (client_golang vectors, the same buckets); every scrape first adds a
-// round of traffic.
+// round of traffic: OK and Failed requests on Route (a ReplicaMetrics of
+// fingerprint "test" without health probes).
 func BackendMetrics(t testing.TB) *httptest.Server {
 	t.Helper()
-	reg := prometheus.NewRegistry()
-	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "helloagents_http_requests_total", Help: "HTTP requests answered.",
-	}, []string{"method", "route", "status_class"})
-	durations := prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name: "helloagents_http_request_duration_seconds", Help: "Time to answer.", Buckets: monitoring.DurationBuckets(),
-	}, []string{"method", "route"})
-	reg.MustRegister(requests, durations)
-	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		requests.WithLabelValues(http.MethodGet, Route, "2xx").Add(OK)
-		requests.WithLabelValues(http.MethodGet, Route, "5xx").Add(Failed)
-		d := durations.WithLabelValues(http.MethodGet, Route)
-		for range OK {
-			d.Observe(OKSeconds)
-		}
-		for range Failed {
-			d.Observe(FailedSeconds)
-		}
-		metrics.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	return srv
+	return ReplicaMetrics(t, Replica{Fingerprint: "test", Started: time.Now(),
+		OK: OK, Failed: Failed, OKSeconds: OKSeconds, FailedSeconds: FailedSeconds})
 }
 
 // Replica is a stand-in backend replica of a known build: every scrape of
@@ -120,8 +100,10 @@ func ReplicaMetrics(t testing.TB, r Replica) *httptest.Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		requests.WithLabelValues(http.MethodGet, Route, "2xx").Add(float64(r.OK))
 		requests.WithLabelValues(http.MethodGet, Route, "5xx").Add(float64(r.Failed))
-		requests.WithLabelValues(http.MethodGet, HealthRoute, "2xx").Add(float64(r.Probes - r.Probes/2))
-		requests.WithLabelValues(http.MethodGet, HealthRoute, "5xx").Add(float64(r.Probes / 2))
+		if r.Probes > 0 {
+			requests.WithLabelValues(http.MethodGet, HealthRoute, "2xx").Add(float64(r.Probes - r.Probes/2))
+			requests.WithLabelValues(http.MethodGet, HealthRoute, "5xx").Add(float64(r.Probes / 2))
+		}
 		d := durations.WithLabelValues(http.MethodGet, Route)
 		for range r.OK {
 			d.Observe(r.OKSeconds)
@@ -129,9 +111,8 @@ func ReplicaMetrics(t testing.TB, r Replica) *httptest.Server {
 		for range r.Failed {
 			d.Observe(r.FailedSeconds)
 		}
-		p := durations.WithLabelValues(http.MethodGet, HealthRoute)
 		for range r.Probes {
-			p.Observe(r.ProbeSeconds)
+			durations.WithLabelValues(http.MethodGet, HealthRoute).Observe(r.ProbeSeconds)
 		}
 		metrics.ServeHTTP(w, req)
 	}))
