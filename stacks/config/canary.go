@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/helloagents/infra/contract"
 )
 
 // Canary configures canary releases (helloagents:backend.canary): a
@@ -101,6 +103,16 @@ func (d *decoder) deriveCanary(c *Config) {
 }
 
 func (d *decoder) isBroken(path string) bool { return slices.Contains(d.broken, path) }
+
+// RunningCanary is the canary region r runs, as the stack output
+// canaries lists it; false when r runs none.
+func (c Config) RunningCanary(r Region) (contract.Canary, bool) {
+	cn := c.Backend.Canary
+	if r.CanaryImage == "" || cn == nil {
+		return contract.Canary{}, false
+	}
+	return contract.Canary{Image: r.CanaryImage, Weight: cn.Weight, Bake: cn.Bake, MaxBake: cn.MaxBake}, true
+}
 
 // validateCanary checks helloagents:backend.canary and the regions'
 // canary images.
