@@ -13,6 +13,7 @@ import (
 
 	"github.com/helloagents/infra/backend/health"
 	"github.com/helloagents/infra/backend/labels"
+	"github.com/helloagents/infra/backend/proxy"
 	"github.com/helloagents/infra/backend/server"
 	"github.com/helloagents/infra/healthcheck"
 )
@@ -48,6 +49,20 @@ type BackendServiceArgs struct {
 	// AI_API_KEY, SENTRY_DSN).
 	Env       map[string]string
 	SecretEnv map[string]pulumi.StringInput
+	// Canary, when set, runs one canary replica beside the stable ones.
+	Canary *CanaryArgs
+}
+
+// CanaryArgs configure a region's canary: one replica of a candidate image
+// beside the stable replicas, set up exactly like them (hardening,
+// variables, secrets, healthcheck, limits) except for its image, its
+// network alias (proxy.CanaryHost instead of BackendAlias, so the proxy
+// weights it as a canary) and the label labels.Canary.
+type CanaryArgs struct {
+	// Image is the candidate's digest-pinned reference; Pull fetches it onto
+	// the region's engine first.
+	Image pulumi.StringInput
+	Pull  bool
 }
 
 // BackendService runs the backend replicas of one region: hardened
@@ -71,6 +86,9 @@ type BackendService struct {
 	Containers pulumi.StringArrayOutput
 	// Fingerprint names the current generation of replicas (10 hex digits).
 	Fingerprint pulumi.StringOutput
+	// CanaryContainer is the canary replica's Docker name ("" when none
+	// runs).
+	CanaryContainer pulumi.StringOutput
 }
 
 // NewBackendService creates the region's replicas.
@@ -98,22 +116,63 @@ func NewBackendService(ctx *pulumi.Context, name string, args *BackendServiceArg
 		names = append(names, ctr.Name)
 	}
 	s.Containers = names.ToStringArrayOutput()
-	if err := ctx.RegisterResourceOutputs(s, pulumi.Map{
+	s.CanaryContainer = pulumi.String("").ToStringOutput()
+	outputs := pulumi.Map{
 		"containers":  s.Containers,
 		"fingerprint": s.Fingerprint,
 		"internalUrl": pulumi.String(s.InternalURL),
-	}); err != nil {
+	}
+	if args.Canary != nil {
+		if s.CanaryContainer, err = canary(ctx, name, args, in); err != nil {
+			return nil, err
+		}
+		outputs["canaryContainer"] = s.CanaryContainer
+	}
+	if err := ctx.RegisterResourceOutputs(s, outputs); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
+// canary creates the region's canary replica (resource <name>-canary-0)
+// and returns its Docker name. Like a stable replica, it is created under
+// a new name beside the one it replaces and is healthy before the old one
+// goes.
+func canary(ctx *pulumi.Context, name string, args *BackendServiceArgs, in []pulumi.ResourceOption) (pulumi.StringOutput, error) {
+	img, err := image(ctx, name+"-canary-image", args.Canary.Image, args.Canary.Pull, in...)
+	if err != nil {
+		return pulumi.StringOutput{}, err
+	}
+	ctr, err := docker.NewContainer(ctx, name+"-canary-0", canaryArgs(args, img, replicaFingerprint(img, args)),
+		append(in, pulumi.DeleteBeforeReplace(false))...)
+	if err != nil {
+		return pulumi.StringOutput{}, fmt.Errorf("backend canary in region %s: %w", args.Host.Region, err)
+	}
+	return ctr.Name, nil
+}
+
 // replicaArgs is replica i of the current generation.
 func replicaArgs(args *BackendServiceArgs, img, fingerprint pulumi.StringOutput, i int) *docker.ContainerArgs {
+	return replica(args, img, args.Image, pulumi.Sprintf("%s-backend-%s-%d", args.Host.Prefix, fingerprint, i), BackendAlias, i)
+}
+
+// canaryArgs is the canary replica: a replica of the canary's image, named
+// by the fingerprint over its inputs, under proxy.CanaryHost and labelled
+// labels.Canary.
+func canaryArgs(args *BackendServiceArgs, img, fingerprint pulumi.StringOutput) *docker.ContainerArgs {
+	return replica(args, img, args.Canary.Image, pulumi.Sprintf("%s-backend-canary-%s-0", args.Host.Prefix, fingerprint), proxy.CanaryHost, 0,
+		docker.ContainerLabelArgs{Label: pulumi.String(labels.Canary), Value: pulumi.String("true")})
+}
+
+// replica is one backend container: img (whose reference ref names the
+// digest in IMAGE_FINGERPRINT) under name, answering to alias on the
+// egress network, replica index i, with extra labels.
+func replica(args *BackendServiceArgs, img pulumi.StringOutput, ref pulumi.StringInput, name pulumi.StringOutput, alias string, i int,
+	extra ...docker.ContainerLabelArgs) *docker.ContainerArgs {
 	c := &docker.ContainerArgs{
-		Name:        pulumi.Sprintf("%s-backend-%s-%d", args.Host.Prefix, fingerprint, i),
+		Name:        name,
 		Image:       img,
-		Envs:        append(env(backendEnv(args), args.SecretEnv), imageFingerprintEnv(args.Image)),
+		Envs:        append(env(backendEnv(args), args.SecretEnv), imageFingerprintEnv(ref)),
 		Healthcheck: dockerHealthcheck(args.HealthCheck, backendHealthTest(args)),
 		// Creation returns once Docker reports the replica healthy; a replica
 		// that never gets there fails the update before any old one goes.
@@ -121,11 +180,14 @@ func replicaArgs(args *BackendServiceArgs, img, fingerprint pulumi.StringOutput,
 		WaitTimeout: pulumi.Int(WaitSeconds(args.HealthCheck)),
 		NetworksAdvanced: docker.ContainerNetworksAdvancedArray{
 			docker.ContainerNetworksAdvancedArgs{Name: args.Host.PrivateNetworkName},
-			docker.ContainerNetworksAdvancedArgs{Name: args.Host.EgressNetworkName, Aliases: pulumi.ToStringArray([]string{BackendAlias})},
+			docker.ContainerNetworksAdvancedArgs{Name: args.Host.EgressNetworkName, Aliases: pulumi.ToStringArray([]string{alias})},
 		},
 		Labels: docker.ContainerLabelArray{
 			docker.ContainerLabelArgs{Label: pulumi.String(labels.Replica), Value: pulumi.Sprintf("%d", i)},
 		},
+	}
+	for _, l := range extra {
+		c.Labels = append(c.Labels.(docker.ContainerLabelArray), l)
 	}
 	harden(c, args.User, args.Limits, args.Host.Identity(labels.RoleBackend))
 	return c

@@ -38,6 +38,14 @@ type ProxyArgs struct {
 	// networks.
 	MetricsPort int
 	Limits      Limits
+	// CanaryWeight is the percent of the region's requests its canary
+	// replica gets (0: the stack runs no canaries, the image's weights
+	// stand). Replicas is the region's stable replica count the weights
+	// are computed for (proxy.Weights). The weights follow the stack's
+	// configuration, not whether a canary runs, so starting or ending a
+	// canary never replaces the proxy.
+	CanaryWeight int
+	Replicas     int
 }
 
 // Proxy is the region's health-aware entry point (HAProxy, see
@@ -74,7 +82,10 @@ func NewProxy(ctx *pulumi.Context, name string, args *ProxyArgs, opts ...pulumi.
 	if err != nil {
 		return nil, err
 	}
-	c := proxyArgs(args, img)
+	c, err := proxyArgs(args, img)
+	if err != nil {
+		return nil, fmt.Errorf("proxy for region %s: %w", args.Host.Region, err)
+	}
 	fixed := args.HostPort != 0
 	harden(c, proxyUser, args.Limits, args.Host.Identity(labels.RoleProxy))
 	if _, err := docker.NewContainer(ctx, name, c, append(in, pulumi.DeleteBeforeReplace(fixed))...); err != nil {
@@ -88,8 +99,11 @@ func NewProxy(ctx *pulumi.Context, name string, args *ProxyArgs, opts ...pulumi.
 
 // proxyArgs is the proxy container before hardening: on the egress network
 // under ProxyAlias, published on the host in dev.
-func proxyArgs(args *ProxyArgs, img pulumi.StringOutput) *docker.ContainerArgs {
-	vars := proxyEnv(args)
+func proxyArgs(args *ProxyArgs, img pulumi.StringOutput) (*docker.ContainerArgs, error) {
+	vars, err := proxyEnv(args)
+	if err != nil {
+		return nil, err
+	}
 	c := &docker.ContainerArgs{
 		Name:  proxyName(args, vars, img),
 		Image: img,
@@ -106,12 +120,13 @@ func proxyArgs(args *ProxyArgs, img pulumi.StringOutput) *docker.ContainerArgs {
 			Protocol: pulumi.String("tcp"),
 		}}
 	}
-	return c
+	return c, nil
 }
 
 // proxyEnv tells HAProxy where it listens, which replicas it tracks and how
-// it asks them whether they are ready.
-func proxyEnv(args *ProxyArgs) map[string]string {
+// it asks them whether they are ready, and (with canaries) how it weights
+// the canary against the stable replicas.
+func proxyEnv(args *ProxyArgs) (map[string]string, error) {
 	vars := map[string]string{
 		proxy.EnvPort:        strconv.Itoa(args.Port),
 		proxy.EnvBackendHost: BackendAlias,
@@ -122,7 +137,15 @@ func proxyEnv(args *ProxyArgs) map[string]string {
 	if args.MetricsPort != 0 {
 		vars[proxy.EnvMetricsPort] = strconv.Itoa(args.MetricsPort)
 	}
-	return StopFor(labels.RoleProxy).withDrainEnv(vars)
+	if args.CanaryWeight != 0 {
+		stable, canary, err := proxy.Weights(args.CanaryWeight, args.Replicas, 1)
+		if err != nil {
+			return nil, err
+		}
+		vars[proxy.EnvStableWeight] = strconv.Itoa(stable)
+		vars[proxy.EnvCanaryWeight] = strconv.Itoa(canary)
+	}
+	return StopFor(labels.RoleProxy).withDrainEnv(vars), nil
 }
 
 // proxyName is the container's Docker name. Behind a tunnel it carries a

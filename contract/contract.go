@@ -108,6 +108,8 @@ type Deployed struct {
 	PrometheusURLs         map[string]string
 	MonitoringClientID     string
 	MonitoringClientSecret string
+	// Canaries are the regions running a canary, by name (none: empty).
+	Canaries map[string]Canary
 
 	present map[string]bool
 }
@@ -130,6 +132,7 @@ func (d *Deployed) strings() map[string]*string {
 		OutputMonitoringClientID: &d.MonitoringClientID, OutputMonitoringClientSecret: &d.MonitoringClientSecret,
 		OutputHealthURLs:     nil, // maps, decoded by stringMap
 		OutputPrometheusURLs: nil,
+		OutputCanaries:       nil, // decoded by canaries
 	}
 }
 
@@ -151,6 +154,13 @@ func DecodeOutputs(out map[string]any) (Deployed, error) {
 			continue
 		}
 		d.present[name] = true
+		if name == OutputCanaries {
+			var err error
+			if d.Canaries, err = canaries(v); err != nil {
+				errs = append(errs, fmt.Errorf("output %s%w", name, err))
+			}
+			continue
+		}
 		if field == nil {
 			var err error
 			if *d.maps()[name], err = stringMap(v); err != nil {
@@ -180,7 +190,7 @@ func (d Deployed) Value(name string) string {
 }
 
 // Require returns an error naming each of names the stack does not export,
-// or exports empty.
+// or exports empty (canaries is never empty: {} says no canary runs).
 func (d Deployed) Require(names ...string) error {
 	var missing []string
 	for _, name := range names {
@@ -196,6 +206,9 @@ func (d Deployed) Require(names ...string) error {
 
 // empty reports whether output name holds no value.
 func (d Deployed) empty(name string) bool {
+	if name == OutputCanaries {
+		return false // no canary running is a value: {}
+	}
 	if m, ok := d.maps()[name]; ok {
 		return len(*m) == 0
 	}

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestDecodeOutputs(t *testing.T) {
@@ -16,6 +17,7 @@ func TestDecodeOutputs(t *testing.T) {
 		OutputPrometheusImage: "r/prom@sha256:5", OutputAlertmanagerImage: "r/am@sha256:6", OutputPGExporterImage: "r/pge@sha256:7",
 		OutputPrometheusURLs:     map[string]any{"eu": "https://prometheus-eu.x.dev"},
 		OutputMonitoringClientID: "id.access", OutputMonitoringClientSecret: "s3cr3t",
+		OutputCanaries: map[string]any{"eu": map[string]any{"image": "r/b@sha256:8", "weight": 10.0, "bake": "10m", "maxBake": "30m"}},
 	}
 	for _, tc := range []struct {
 		name    string
@@ -32,6 +34,7 @@ func TestDecodeOutputs(t *testing.T) {
 			PrometheusImage: "r/prom@sha256:5", AlertmanagerImage: "r/am@sha256:6", PGExporterImage: "r/pge@sha256:7",
 			PrometheusURLs:     map[string]string{"eu": "https://prometheus-eu.x.dev"},
 			MonitoringClientID: "id.access", MonitoringClientSecret: "s3cr3t",
+			Canaries: map[string]Canary{"eu": {Image: "r/b@sha256:8", Weight: 10, Bake: 10 * time.Minute, MaxBake: 30 * time.Minute}},
 		}},
 		{name: "older stack without backupImage", out: map[string]any{OutputAPIURL: "http://a", OutputBackendImage: "sha256:1"},
 			want:    Deployed{APIURL: "http://a", BackendImage: "sha256:1"},
@@ -99,13 +102,15 @@ func TestKeys(t *testing.T) {
 		{KeyPrometheusImage, "helloagents:monitoring.prometheusImage"},
 		{KeyAlertmanagerImage, "helloagents:monitoring.alertmanagerImage"},
 		{KeyPGExporterImage, "helloagents:monitoring.pgexporterImage"},
+		{RegionCanaryImageKey(0), "helloagents:regions[0].canaryImage"},
+		{KeyCanary, "helloagents:backend.canary"},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("key %q, want %q", tc.got, tc.want)
 		}
 	}
-	if got := len(Outputs()); got != 14 {
-		t.Errorf("Outputs() has %d names, want 14: %v", got, Outputs())
+	if got := len(Outputs()); got != 15 {
+		t.Errorf("Outputs() has %d names, want 15: %v", got, Outputs())
 	}
 	for _, name := range CloudOutputs() {
 		if !slices.Contains(Outputs(), name) {

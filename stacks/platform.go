@@ -49,6 +49,9 @@ type Outputs struct {
 	// not in dev).
 	MonitoringClientID     pulumi.StringOutput
 	MonitoringClientSecret pulumi.StringOutput
+	// Canaries maps each region running a canary to its contract.Canary
+	// (empty when none runs).
+	Canaries pulumi.MapOutput
 }
 
 // Exports are the stack outputs by their contract names, the names the
@@ -67,6 +70,7 @@ func (o Outputs) Exports() map[string]pulumi.Output {
 		contract.OutputAlertmanagerImage: o.AlertmanagerImage,
 		contract.OutputPGExporterImage:   o.PGExporterImage,
 		contract.OutputPrometheusURLs:    o.PrometheusURLs,
+		contract.OutputCanaries:          o.Canaries,
 	}
 }
 
@@ -183,6 +187,7 @@ func (p *platform) regions(imgs images, bucket *components.BackupBucket, out *Ou
 	pull := !p.cfg.Environment.Local()
 	health := pulumi.StringMap{}
 	prometheus := pulumi.StringMap{}
+	canaries := pulumi.Map{}
 	tunnels := map[string]*components.Tunnel{}
 	for _, r := range p.cfg.Regions {
 		tunnel, err := p.region(r, imgs, pull, bucket)
@@ -191,12 +196,16 @@ func (p *platform) regions(imgs images, bucket *components.BackupBucket, out *Ou
 		}
 		health[r.Name] = pulumi.String(p.cfg.HealthURL(r))
 		prometheus[r.Name] = pulumi.String(p.cfg.PrometheusURL(r))
+		if c, ok := p.cfg.RunningCanary(r); ok {
+			canaries[r.Name] = pulumi.ToMap(c.Output())
+		}
 		if tunnel != nil {
 			tunnels[r.Name] = tunnel
 		}
 	}
 	out.HealthURLs = health.ToStringMapOutput()
 	out.PrometheusURLs = prometheus.ToStringMapOutput()
+	out.Canaries = canaries.ToMapOutput()
 	return tunnels, nil
 }
 

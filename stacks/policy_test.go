@@ -9,6 +9,7 @@ package stacks_test
 
 import (
 	"context"
+	"encoding/json"
 	"maps"
 	"path/filepath"
 	"slices"
@@ -41,6 +42,13 @@ type graph struct {
 // capture runs the committed stack's program under mocks.
 func capture(t *testing.T, stack string) graph {
 	t.Helper()
+	return captureWith(t, stack, nil)
+}
+
+// captureWith is capture with edit applied to the filled stack file first
+// (nil: none).
+func captureWith(t *testing.T, stack string, edit func(raw map[string]string)) graph {
+	t.Helper()
 	raw, err := config.ReadStackFile(filepath.Join("..", "Pulumi."+stack+".yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -48,6 +56,9 @@ func capture(t *testing.T, stack string) graph {
 	stacktest.Fill(raw, config.Placeholders())
 	if stack != "dev" {
 		maps.Copy(raw, stacktest.OperatorSecrets())
+	}
+	if edit != nil {
+		edit(raw)
 	}
 	cfg, err := config.Parse(stack, raw)
 	if err != nil {
@@ -138,6 +149,35 @@ func TestPolicyRealGraphsPass(t *testing.T) {
 				t.Logf("advisory: %s", d)
 			}
 		})
+	}
+}
+
+// TestPolicyCanaryGraphPasses: a production region running a canary
+// replica (a hardened, non-root backend container under another alias)
+// passes the pack like the stable replicas.
+func TestPolicyCanaryGraphPasses(t *testing.T) {
+	g := captureWith(t, "production", func(raw map[string]string) {
+		key := config.FullKey(config.KeyRegions)
+		var regions []map[string]any
+		if err := json.Unmarshal([]byte(raw[key]), &regions); err != nil {
+			t.Fatal(err)
+		}
+		regions[0]["canaryImage"] = "ghcr.io/helloagents/backend@sha256:" + strings.Repeat("c", 64)
+		text, _ := json.Marshal(regions)
+		raw[key] = string(text)
+	})
+	found := slices.ContainsFunc(g.resources, func(r analyzertest.Resource) bool { return r.Name == "backend-eu-west-canary-0" })
+	if !found {
+		t.Fatal("no canary container in the graph")
+	}
+	ds := evaluate(t, g, g.analyzerResources())
+	if m := pack.Mandatory(ds); len(m) > 0 {
+		t.Errorf("production with a canary: %d mandatory violations:\n%s", len(m), diagnostics(m))
+	}
+	for _, d := range ds {
+		if strings.Contains(d.String(), "canary") {
+			t.Errorf("advisory about the canary: %s", d)
+		}
 	}
 }
 

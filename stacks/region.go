@@ -115,6 +115,12 @@ func (p *platform) backend(r config.Region, host *components.Region, imgs images
 	if cfg.Environment.PinsImages() {
 		backendRef = pulumi.String(r.Image).ToStringOutput()
 	}
+	var canary *components.CanaryArgs
+	if r.CanaryImage != "" {
+		// Validation holds it to backend.canary being configured, so the
+		// proxy already weights the canary servers.
+		canary = &components.CanaryArgs{Image: pulumi.String(r.CanaryImage), Pull: pull}
+	}
 	_, err := components.NewBackendService(p.ctx, "backend-"+r.Name, &components.BackendServiceArgs{
 		Host:  host,
 		Image: backendRef, Pull: pull, Replicas: r.Replicas,
@@ -122,6 +128,7 @@ func (p *platform) backend(r config.Region, host *components.Region, imgs images
 		Limits:      components.Limits{MemoryMB: be.MemoryMB, CPUs: be.CPUs, MaxRestarts: be.MaxRestarts},
 		HealthCheck: cfg.HealthCheck, HealthcheckCommand: be.HealthcheckCommand,
 		Env: envs, SecretEnv: secretVars,
+		Canary: canary,
 	}, p.inRegion(host))
 	return err
 }
@@ -136,11 +143,18 @@ func (p *platform) edgeOfRegion(r config.Region, prefix string, host *components
 	}
 	proxyLimits := proxyLimits
 	proxyLimits.MaxRestarts = be.MaxRestarts
+	canaryWeight := 0
+	if be.Canary != nil {
+		// Weighted whenever the stack runs canaries, not only while one
+		// runs: starting or ending a canary leaves the proxy as it is.
+		canaryWeight = be.Canary.Weight
+	}
 	proxy, err := components.NewProxy(p.ctx, "proxy-"+r.Name, &components.ProxyArgs{
 		Host: host, Image: imgs.proxy, Pull: pull,
 		Port: be.Port, BackendPort: be.Port, HostPort: hostPort, MaxReplicas: maxReplicas,
-		MetricsPort: components.ProxyMetricsPort,
-		Limits:      proxyLimits,
+		MetricsPort:  components.ProxyMetricsPort,
+		Limits:       proxyLimits,
+		CanaryWeight: canaryWeight, Replicas: r.Replicas,
 	}, p.inRegion(host))
 	if err != nil {
 		return nil, err

@@ -19,6 +19,10 @@ const (
 	Role = "helloagents.role"
 	// Replica is a backend replica's index within its region.
 	Replica = "helloagents.replica"
+	// Canary ("true") marks a region's canary replica: a backend replica of
+	// a candidate image beside the stable ones, answering to the alias
+	// backend-canary (`docker ps --filter label=helloagents.canary=true`).
+	Canary = "helloagents.canary"
 	// Config carries a digest of the files a monitoring container is
 	// given, so a diff shows that (and which) configuration changed.
 	Config = "helloagents.config"

@@ -59,6 +59,11 @@ type Region struct {
 	// Image is the digest-pinned backend image (repo@sha256:...). Required in
 	// production, where promotion writes it; staging and dev build instead.
 	Image string `json:"image,omitempty"`
+	// CanaryImage is the digest-pinned image of the canary replica the
+	// region runs beside its stable ones (repo@sha256:...), written by
+	// infra/promote, never by hand; requires backend.canary. Empty: no
+	// canary runs.
+	CanaryImage string `json:"canaryImage,omitempty"`
 	// SSHOpts are extra ssh(1) options for the docker provider.
 	SSHOpts []string `json:"sshOpts,omitempty"`
 }
@@ -101,6 +106,8 @@ type Backend struct {
 	// required, copied from staging's proxyImage output; elsewhere built
 	// from backend/proxy.Dockerfile).
 	ProxyImage string `json:"proxyImage,omitempty"`
+	// Canary configures canary releases (nil: none can run); see Canary.
+	Canary *Canary `json:"canary,omitempty"`
 }
 
 // Database configures the per-region Postgres container.

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"time"
 )
 
 // decoder lays stack-file JSON over typed values field by field. It matches
@@ -20,6 +21,9 @@ import (
 type decoder struct {
 	errs   []error
 	broken []string
+	// set are the paths of the fields the stack file set (and that
+	// decoded), for defaults that derive from other values when unset.
+	set []string
 }
 
 func (d *decoder) addf(format string, a ...any) { d.errs = append(d.errs, fmt.Errorf(format, a...)) }
@@ -46,6 +50,9 @@ func (d *decoder) object(path, text string, into any) {
 			continue // null means "not set": the default stays
 		}
 		f := v.Field(fieldIndex(v.Type(), name))
+		if d.field(path+"."+name, raw, f) {
+			continue
+		}
 		p := reflect.New(f.Type())
 		if err := json.Unmarshal(raw, p.Interface()); err != nil {
 			d.addf("%s.%s: invalid value %s; allowed: %s", path, name, clipJSON(raw), describe(f.Type()))
@@ -53,8 +60,51 @@ func (d *decoder) object(path, text string, into any) {
 			continue
 		}
 		f.Set(p.Elem())
+		d.set = append(d.set, path+"."+name)
 	}
 }
+
+// defaulter is an optional object (a pointer field) whose fields have
+// defaults when the stack file sets the object.
+type defaulter interface{ setDefaults() }
+
+// field decodes the fields that are not plain JSON values, and reports
+// whether f was one: a duration (a Go duration string, "10m") and an
+// optional object (a pointer to a struct, nil when unset), decoded field
+// by field like any object, over its defaults.
+func (d *decoder) field(path string, raw json.RawMessage, f reflect.Value) bool {
+	switch {
+	case f.Type() == reflect.TypeFor[time.Duration]():
+		var s string
+		err := json.Unmarshal(raw, &s)
+		dur, perr := time.ParseDuration(s)
+		if err != nil || perr != nil {
+			d.addf(`%s: invalid value %s; allowed: a duration such as "30s", "10m" or "1h30m"`, path, clipJSON(raw))
+			d.broken = append(d.broken, path)
+			return true
+		}
+		f.SetInt(int64(dur))
+	case f.Kind() == reflect.Pointer && f.Type().Elem().Kind() == reflect.Struct:
+		p := reflect.New(f.Type().Elem())
+		if !f.IsNil() {
+			p.Elem().Set(f.Elem())
+		} else if def, ok := p.Interface().(defaulter); ok {
+			def.setDefaults()
+		}
+		d.object(path, string(raw), p.Interface())
+		if slices.Contains(d.broken, path) {
+			return true // not an object: stays unset
+		}
+		f.Set(p)
+	default:
+		return false
+	}
+	d.set = append(d.set, path)
+	return true
+}
+
+// isSet reports whether the stack file set the field at path.
+func (d *decoder) isSet(path string) bool { return slices.Contains(d.set, path) }
 
 // list decodes text, a JSON list, into its items' raw texts.
 func (d *decoder) list(path, text, allowed string) []json.RawMessage {
@@ -122,6 +172,9 @@ func jsonName(f reflect.StructField) string {
 
 // describe says in the stack file's words what a field of type t holds.
 func describe(t reflect.Type) string {
+	if t == reflect.TypeFor[time.Duration]() {
+		return `a duration such as "30s", "10m" or "1h30m"`
+	}
 	switch t.Kind() {
 	case reflect.Pointer:
 		return describe(t.Elem())

@@ -32,6 +32,7 @@ func Parse(stack string, raw map[string]string) (Config, error) {
 	d.decode(&c, raw)
 	c.Secrets = secrets(raw)
 	c.Database.PrimaryRegion = d.primaryRegion(c)
+	d.deriveCanary(&c)
 	c.derive()
 
 	errs := d.errs

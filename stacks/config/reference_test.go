@@ -3,7 +3,6 @@ package config
 import (
 	"encoding/json"
 	"fmt"
-	"maps"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -36,7 +35,8 @@ func (t refTable) column(name string) int {
 func readReference(t *testing.T) (map[string]refTable, []string) {
 	t.Helper()
 	section := readmeSection(t, "Configuration reference")
-	heading := regexp.MustCompile("^### `" + Namespace + ":(\\w+)`")
+	// "####": an object inside another (helloagents:backend.canary).
+	heading := regexp.MustCompile("^####? `" + Namespace + ":([\\w.]+)`")
 	secretRow := regexp.MustCompile("^\\| `" + Namespace + ":(\\w+)` \\|")
 	tables := map[string]refTable{}
 	var secrets []string
@@ -86,7 +86,23 @@ func referenceFields() map[string]func(Config) reflect.Value {
 		KeyAlerts:      func(c Config) reflect.Value { return reflect.ValueOf(c.Alerts) },
 		KeySLO:         func(c Config) reflect.Value { return reflect.ValueOf(c.SLO) },
 		KeyMonitoring:  func(c Config) reflect.Value { return reflect.ValueOf(c.Monitoring) },
+		keyCanary:      func(c Config) reflect.Value { return reflect.ValueOf(canaryOf(c)) },
 	}
+}
+
+// keyCanary is the reference's heading of the object inside backend.
+var keyCanary = KeyBackend + "." + KeyCanary
+
+// canaryOf is c's canary, or the one an empty helloagents:backend.canary
+// object gives (the defaults the README states).
+func canaryOf(c Config) Canary {
+	if c.Backend.Canary != nil {
+		return *c.Backend.Canary
+	}
+	c.Backend.Canary = new(Canary)
+	c.Backend.Canary.setDefaults()
+	new(decoder).deriveCanary(&c)
+	return *c.Backend.Canary
 }
 
 // fieldTypes are the stack-file forms of the objects, for their field names.
@@ -97,6 +113,7 @@ func fieldTypes() map[string]reflect.Type {
 		KeyBackup: reflect.TypeFor[Backup](), KeyFrontend: reflect.TypeFor[Frontend](),
 		KeyEdge: reflect.TypeFor[Edge](), KeyAlerts: reflect.TypeFor[Alerts](),
 		KeySLO: reflect.TypeFor[SLO](), KeyMonitoring: reflect.TypeFor[Monitoring](),
+		keyCanary: reflect.TypeFor[Canary](),
 	}
 }
 
@@ -105,7 +122,13 @@ func fieldTypes() map[string]reflect.Type {
 // documented is unknown to the program.
 func TestReferenceDocumentsEveryKey(t *testing.T) {
 	tables, secrets := readReference(t)
-	documented := append(slices.Collect(maps.Keys(tables)), secrets...)
+	var documented []string
+	for key := range tables {
+		if !strings.Contains(key, ".") { // an object inside another is a field of it
+			documented = append(documented, key)
+		}
+	}
+	documented = append(documented, secrets...)
 	if got, want := sortedSet(documented), sortedSet(Keys()); !slices.Equal(got, want) {
 		t.Errorf("documented keys %v, program keys %v", got, want)
 	}
@@ -252,7 +275,7 @@ func render(v reflect.Value) string {
 		return "<no such field>"
 	}
 	if d, ok := v.Interface().(time.Duration); ok {
-		return d.String()
+		return shortDuration(d)
 	}
 	switch v.Kind() {
 	case reflect.String:
@@ -347,15 +370,25 @@ func refusing(t *testing.T, key, field string, v int) []Environment {
 	var envs []Environment
 	for _, env := range []Environment{Dev, Staging, Production} {
 		raw := stackRaw(t, string(env))
+		top, inner, nested := strings.Cut(key, ".")
 		obj := map[string]any{}
-		if text, ok := raw[FullKey(key)]; ok {
+		if text, ok := raw[FullKey(top)]; ok {
 			if err := json.Unmarshal([]byte(text), &obj); err != nil {
-				t.Fatalf("%s in Pulumi.%s.yaml: %v", FullKey(key), env, err)
+				t.Fatalf("%s in Pulumi.%s.yaml: %v", FullKey(top), env, err)
 			}
 		}
-		obj[field] = v
+		if nested {
+			in, _ := obj[inner].(map[string]any)
+			if in == nil {
+				in = map[string]any{}
+			}
+			in[field] = v
+			obj[inner] = in
+		} else {
+			obj[field] = v
+		}
 		text, _ := json.Marshal(obj)
-		raw[FullKey(key)] = string(text)
+		raw[FullKey(top)] = string(text)
 		_, err := Parse(string(env), raw)
 		if err != nil && strings.Contains(err.Error(), fmt.Sprintf("%s.%s: invalid value %d", FullKey(key), field, v)) {
 			envs = append(envs, env)

@@ -204,6 +204,7 @@ func (c Config) validateBackend(p *problems) {
 	c.validateBackendContainer(p)
 	c.validateBackendImage(p)
 	c.validateBackendRuntime(p)
+	c.validateCanary(p)
 }
 
 // validateBackendContainer checks how each backend container runs: ports,
