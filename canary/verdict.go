@@ -27,6 +27,11 @@ type Limits struct {
 	LatencyP95           time.Duration // absolute max of the canary's P95
 	ErrorRatioOverStable float64       // canary error ratio may exceed stable's by at most this
 	LatencyP95OverStable float64       // canary P95 may be at most this × stable's (when stable has a P95)
+	// LatencyP95Floor is where the relative P95 limit starts: a canary
+	// whose P95 is at most this passes it whatever the stable replicas'.
+	// Far below the objective a ratio of P95s is noise: 5 ms against 8 ms
+	// is one histogram bucket, not a regression. Zero applies it always.
+	LatencyP95Floor time.Duration
 }
 
 // Validate reports every invalid limit, naming the field, its value and
@@ -44,6 +49,9 @@ func (l Limits) Validate() error {
 	}
 	if !(l.ErrorRatioOverStable >= 0 && l.ErrorRatioOverStable <= 1) {
 		errs = append(errs, fmt.Errorf("canary limits: ErrorRatioOverStable is %v: must be 0 to 1 (a difference of ratios)", l.ErrorRatioOverStable))
+	}
+	if l.LatencyP95Floor < 0 || l.LatencyP95Floor > l.LatencyP95 {
+		errs = append(errs, fmt.Errorf("canary limits: LatencyP95Floor is %s: must be 0 to LatencyP95 (%s)", l.LatencyP95Floor, l.LatencyP95))
 	}
 	if !(l.LatencyP95OverStable >= 1) || math.IsInf(l.LatencyP95OverStable, 0) {
 		errs = append(errs, fmt.Errorf("canary limits: LatencyP95OverStable is %v: must be a finite factor of at least 1", l.LatencyP95OverStable))
@@ -147,7 +155,7 @@ func DecideOver(l Limits, canary, stable Figures, window time.Duration) Verdict 
 		if above(*p, l.LatencyP95.Seconds()) {
 			v.Reasons = append(v.Reasons, fmt.Sprintf("P95 %s is above the limit %s", seconds(*p), l.LatencyP95))
 		}
-		if s := stable.P95Seconds; s != nil && *s > 0 && above(*p / *s, l.LatencyP95OverStable) {
+		if s := stable.P95Seconds; s != nil && *s > 0 && above(*p, l.LatencyP95Floor.Seconds()) && above(*p / *s, l.LatencyP95OverStable) {
 			v.Reasons = append(v.Reasons, fmt.Sprintf("P95 %s is %s× the stable replicas' %s (allowed %s×)",
 				seconds(*p), strconv.FormatFloat(*p / *s, 'f', 1, 64), seconds(*s), num(l.LatencyP95OverStable)))
 		}

@@ -16,6 +16,7 @@ var limits = Limits{
 	LatencyP95:           500 * time.Millisecond,
 	ErrorRatioOverStable: 0.005,
 	LatencyP95OverStable: 1.5,
+	LatencyP95Floor:      100 * time.Millisecond,
 }
 
 func TestDecide(t *testing.T) {
@@ -67,6 +68,10 @@ func TestDecide(t *testing.T) {
 			}},
 		{"P95 exactly at the factor", Figures{Requests: 1000, ErrorRatio: f(0), P95Seconds: f(0.15)},
 			Figures{Requests: 5000, ErrorRatio: f(0), P95Seconds: f(0.1)}, Passed, nil},
+		{"P95 relative under the floor", Figures{Requests: 1000, ErrorRatio: f(0), P95Seconds: f(0.009)},
+			Figures{Requests: 5000, ErrorRatio: f(0), P95Seconds: f(0.005)}, Passed, nil},
+		{"P95 relative exactly at the floor", Figures{Requests: 1000, ErrorRatio: f(0), P95Seconds: f(0.1)},
+			Figures{Requests: 5000, ErrorRatio: f(0), P95Seconds: f(0.05)}, Passed, nil},
 		{"nil stable P95", Figures{Requests: 1000, ErrorRatio: f(0), P95Seconds: f(0.4)},
 			Figures{Requests: 5000, ErrorRatio: f(0)}, Passed, nil},
 		{"zero stable P95", Figures{Requests: 1000, ErrorRatio: f(0), P95Seconds: f(0.4)},
@@ -148,6 +153,7 @@ func TestLimitsValidate(t *testing.T) {
 		{"ErrorRatio above 1", func(l *Limits) { l.ErrorRatio = 1.5 }, "ErrorRatio is 1.5"},
 		{"no LatencyP95", func(l *Limits) { l.LatencyP95 = 0 }, "LatencyP95 is 0s: must be positive"},
 		{"negative ErrorRatioOverStable", func(l *Limits) { l.ErrorRatioOverStable = -0.1 }, "ErrorRatioOverStable is -0.1: must be 0 to 1"},
+		{"floor above the limit", func(l *Limits) { l.LatencyP95Floor = time.Second }, "LatencyP95Floor is 1s: must be 0 to LatencyP95 (500ms)"},
 		{"LatencyP95OverStable below 1", func(l *Limits) { l.LatencyP95OverStable = 0.9 }, "LatencyP95OverStable is 0.9: must be a finite factor of at least 1"},
 	}
 	for _, tc := range tests {

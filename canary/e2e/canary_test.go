@@ -35,7 +35,9 @@ const (
 )
 
 // bake is short so the three scenarios run in a few minutes; the limits
-// are the platform's SLO (monitoring.DefaultSLO).
+// are production's defaults: the platform's SLO (monitoring.DefaultSLO),
+// half its error ratio over the stable replicas', 1.5 times their P95
+// above a floor of a fifth of the P95 objective (as infra/promote sets it).
 func bake(t *testing.T) canary.Bake {
 	slo := monitoring.DefaultSLO()
 	return canary.Bake{
@@ -44,9 +46,11 @@ func bake(t *testing.T) canary.Bake {
 			ErrorRatio:           slo.ErrorRatio,
 			LatencyP95:           slo.LatencyP95,
 			ErrorRatioOverStable: slo.ErrorRatio / 2,
-			// Loose: the replicas answer in milliseconds, where a cold
-			// canary's P95 can be a few times the warm stable one's.
-			LatencyP95OverStable: 3,
+			LatencyP95OverStable: 1.5,
+			// The replicas answer in milliseconds, where a cold canary's
+			// P95 can be a few times the warm stable one's: the floor
+			// keeps that noise from failing a good canary.
+			LatencyP95Floor: slo.LatencyP95 / 5,
 		},
 		Bake: 20 * time.Second, MaxBake: 40 * time.Second, Poll: 2 * time.Second,
 		OnPoll: func(v canary.Verdict) { t.Logf("poll: %s", v) },
