@@ -202,9 +202,6 @@ func backendEnv(args *BackendServiceArgs) map[string]string {
 	return plain
 }
 
-// Variables of the backend's metrics (backend/README.md).
-const ()
-
 // imageFingerprintEnv is IMAGE_FINGERPRINT, the fingerprint label of the
 // replicas' helloagents_build_info: the digest of the image they run, as
 // the stack names it (sha256:<hex>: the repo digest of a pushed or pinned
@@ -213,10 +210,7 @@ const ()
 // changes with the image, which the replica fingerprint already covers.
 func imageFingerprintEnv(ref pulumi.StringInput) pulumi.StringOutput {
 	return ref.ToStringOutput().ApplyT(func(r string) string {
-		if _, digest, ok := strings.Cut(r, "@"); ok {
-			r = digest
-		}
-		return server.EnvImageFingerprint + "=" + r
+		return server.EnvImageFingerprint + "=" + server.ImageFingerprint(r)
 	}).(pulumi.StringOutput)
 }
 

@@ -5,6 +5,8 @@
 // imports nothing, so the Pulumi program can use it without pgx.
 package server
 
+import "strings"
+
 // Environment variables the server reads.
 const (
 	// EnvHost is the listen address; the image sets 0.0.0.0.
@@ -59,3 +61,15 @@ const (
 	// CmdVersion prints the build's version.
 	CmdVersion = "version"
 )
+
+// ImageFingerprint is the IMAGE_FINGERPRINT of a replica that runs the
+// image ref: its digest (sha256:<hex>) when ref is pinned
+// (repo@sha256:<hex>), else ref itself (a local image ID in dev). The
+// replicas' helloagents_build_info carries it as its fingerprint label, so
+// the promotion engine and infra/status find a canary's series by it.
+func ImageFingerprint(ref string) string {
+	if _, digest, ok := strings.Cut(ref, "@"); ok {
+		return digest
+	}
+	return ref
+}
