@@ -164,6 +164,7 @@ func newFlags(c *cmdline, getenv func(string) string, stderr io.Writer) *flag.Fl
 	fs.DurationVar(&c.vo.Timeout, "timeout", verify.DefaultTimeout, "time limit of one smoke-suite request")
 	fs.IntVar(&c.vo.Requests, "requests", verify.DefaultRequests, "requests of the response-time (P95) measurement of each gate")
 	fs.Float64Var(&c.vo.MinPassRate, "min-pass-rate", verify.DefaultMinPassRate, "share of smoke checks that must pass, in (0, 1]")
+	fs.DurationVar(&c.o.CanaryPoll, "canary-poll", 0, "how often a canary's figures are read during its bake (default a tenth of the stack's backend.canary.bake, 5s to 30s)")
 	return fs
 }
 
@@ -186,6 +187,9 @@ func (c *cmdline) check(fs *flag.FlagSet) []string {
 		}
 	}
 	errs = append(errs, c.vo.ApplyFlags(c.retries)...)
+	if c.o.CanaryPoll < 0 {
+		errs = append(errs, fmt.Sprintf("--canary-poll is %s: must be positive, or 0 for the default", c.o.CanaryPoll))
+	}
 	if len(c.configs) > 0 && len(c.configs) != len(c.packs) {
 		errs = append(errs, fmt.Sprintf("%d --policy-pack-config for %d --policy-pack: give one per pack, in the same order", len(c.configs), len(c.packs)))
 	}
@@ -209,6 +213,7 @@ func (c *cmdline) options(getenv func(string) string, stderr io.Writer, term ter
 	o.Policy = operation.Policy{Packs: c.packs, Configs: c.configs}
 	o.Gates = operation.VerifyGates{Verify: c.vo}
 	o.Attestations = attest.Default()
+	o.Judge = promote.PrometheusJudge{}
 	o.Log = stderr
 	o.Confirm = term.confirm(o, c.yes)
 	if hook := cmp.Or(c.hookURL, getenv(notifyEnv)); hook != "" {

@@ -45,6 +45,10 @@ func (unpinned) Preview(context.Context, string, operation.Policy) (string, erro
 }
 func (unpinned) Busy(context.Context, string) error { return nil }
 
+func (unpinned) RemoveConfigPath(context.Context, string, string) error {
+	return errors.New("must not be called")
+}
+
 func (unpinned) History(context.Context, string) ([]operation.Update, error) {
 	return nil, errors.New("must not be called")
 }

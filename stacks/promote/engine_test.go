@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/helloagents/infra/contract"
 	"github.com/helloagents/infra/healthcheck"
 	"github.com/helloagents/infra/internal/stacktest/fixture"
 	"github.com/helloagents/infra/stacks/operation"
@@ -33,6 +34,10 @@ type memStacks struct {
 	shared   map[string]string  // other stack-wide images by config path, e.g. helloagents:database.image
 	history  []operation.Update // newest first, one per up
 	env      string             // helloagents:environment when set
+	// canary keeps the stack file's backend.canary: the edge cases run
+	// without canaries (their order of updates is the release's), the
+	// canary's steps are tested under the real engine (canary_test.go).
+	canary bool
 }
 
 func newMem(names ...string) *memStacks {
@@ -82,6 +87,11 @@ func (m *memStacks) Config(context.Context, string) (map[string]string, error) {
 			return nil, err
 		}
 	}
+	if !m.canary {
+		if err := deleteField(raw, contract.KeyCanary); err != nil {
+			return nil, err
+		}
+	}
 	hc, _ := json.Marshal(testHealthCheck)
 	raw["helloagents:healthCheck"] = string(hc)
 	if m.env != "" {
@@ -106,7 +116,21 @@ func setField(raw map[string]string, path, value string) error {
 	return err
 }
 
-var imagePath = regexp.MustCompile(`^helloagents:regions\[(\d+)\]\.image$`)
+// deleteField removes one field of an object config value: path is
+// "namespace:object.field".
+func deleteField(raw map[string]string, path string) error {
+	key, field, _ := strings.Cut(path, ".")
+	obj := map[string]any{}
+	if err := json.Unmarshal([]byte(raw[key]), &obj); err != nil {
+		return fmt.Errorf("%s: %w", key, err)
+	}
+	delete(obj, field)
+	b, err := json.Marshal(obj)
+	raw[key] = string(b)
+	return err
+}
+
+var imagePath = regexp.MustCompile(`^helloagents:regions\[(\d+)\]\.(image|canaryImage)$`)
 
 func (m *memStacks) SetConfigPath(_ context.Context, _, path, value string) error {
 	if path == "helloagents:backup.image" {
@@ -122,7 +146,20 @@ func (m *memStacks) SetConfigPath(_ context.Context, _, path, value string) erro
 		return fmt.Errorf("unexpected path %q", path)
 	}
 	i, _ := strconv.Atoi(g[1])
-	m.regions[i]["image"] = value
+	m.regions[i][g[2]] = value
+	return nil
+}
+
+func (m *memStacks) RemoveConfigPath(_ context.Context, _, path string) error {
+	g := imagePath.FindStringSubmatch(path)
+	if g == nil || g[2] != "canaryImage" {
+		return fmt.Errorf("unexpected path %q", path)
+	}
+	i, _ := strconv.Atoi(g[1])
+	if _, ok := m.regions[i][g[2]]; !ok {
+		return fmt.Errorf("%s: configuration key not found", path)
+	}
+	delete(m.regions[i], g[2])
 	return nil
 }
 
@@ -624,5 +661,19 @@ func TestInterruptedRollbackResumes(t *testing.T) {
 				t.Error("journal kept")
 			}
 		})
+	}
+}
+
+// A target that runs canaries needs a judge: without one the promotion is
+// refused before anything changes.
+func TestCanaryTargetNeedsAJudge(t *testing.T) {
+	m := newMem("eu-west", "us-east")
+	m.canary = true
+	rep := promote.Run(t.Context(), m, memOptions(t))
+	if rep.Outcome != promote.Refused || !strings.Contains(rep.Reason, "runs canaries (helloagents:backend.canary) but the promotion has no judge") {
+		t.Fatalf("outcome %s (%s), want refused for want of a judge", rep.Outcome, rep.Reason)
+	}
+	if m.ups != 0 || m.regions[0]["image"] != oldImage {
+		t.Errorf("%d updates, image %v: a refused promotion changed the target", m.ups, m.regions[0]["image"])
 	}
 }

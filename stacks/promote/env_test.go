@@ -244,7 +244,7 @@ func (e *env) program(ctx *pulumi.Context) error {
 		close(holding)
 		<-hold
 	}
-	urls, images := pulumi.StringMap{}, pulumi.StringMap{}
+	urls, images, canaries := pulumi.StringMap{}, pulumi.StringMap{}, pulumi.Map{}
 	for _, r := range cfg.Regions {
 		base, ok := e.urls[r.Name]
 		if !ok {
@@ -255,7 +255,11 @@ func (e *env) program(ctx *pulumi.Context) error {
 		}
 		urls[r.Name] = pulumi.String(base + "/" + tagOf(r.Image) + health.ReadyPath)
 		images[r.Name] = pulumi.String(r.Image)
+		if c, ok := cfg.RunningCanary(r); ok {
+			canaries[r.Name] = pulumi.ToMap(c.Output())
+		}
 	}
+	ctx.Export("canaries", canaries)
 	if strings.Contains(cfg.Backup.Image, "badbad") {
 		return fmt.Errorf("backup image %s cannot be deployed", cfg.Backup.Image)
 	}
@@ -289,5 +293,6 @@ func (e *env) options() promote.Options {
 		}},
 		Log:          testLog{e.t},
 		Attestations: &registryFake{},
+		Judge:        &judge{},
 	}
 }

@@ -29,6 +29,32 @@ func (e *env) configImages(t *testing.T) []string {
 	return out
 }
 
+// canaryImages returns each region's canaryImage in the production config
+// and in the deployed state (the program's canaries output); "" where none.
+func (e *env) canaryImages(t *testing.T) (config, deployed []string) {
+	t.Helper()
+	raw, err := e.stacks.Config(t.Context(), "production")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var regions []struct{ CanaryImage string }
+	if err := json.Unmarshal([]byte(raw["helloagents:regions"]), &regions); err != nil {
+		t.Fatal(err)
+	}
+	out, err := e.stacks.Outputs(t.Context(), "production")
+	if err != nil {
+		t.Fatal(err)
+	}
+	running, _ := out["canaries"].(map[string]any)
+	for i, r := range regions {
+		config = append(config, r.CanaryImage)
+		c, _ := running[e.regions[i].name].(map[string]any)
+		img, _ := c["image"].(string)
+		deployed = append(deployed, img)
+	}
+	return config, deployed
+}
+
 // backupImages returns the backup job's image in the production config and
 // in the deployed state.
 func (e *env) backupImages(t *testing.T) (config, deployed string) {

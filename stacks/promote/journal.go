@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/helloagents/infra/canary"
 	"github.com/helloagents/infra/contract"
 	"github.com/helloagents/infra/stacks/operation"
 )
@@ -16,10 +17,14 @@ import (
 // Artifact states recorded in the journal, in the order a wave goes
 // through them.
 const (
-	statePending    = "pending"    // not touched yet
-	stateConfigured = "configured" // the new image is in the target's config
-	stateDeployed   = "deployed"   // up succeeded with the new image
-	stateGated      = "gated"      // health gates and smoke suite passed
+	statePending = "pending" // not touched yet
+	// The canary steps of a region on a target with backend.canary.
+	stateCanaryConfigured = "canary configured" // the new image is the region's canaryImage
+	stateCanaryDeployed   = "canary deployed"   // up succeeded: the canary serves its share
+	stateCanaryPassed     = "canary passed"     // the bake's verdict was passed
+	stateConfigured       = "configured"        // the new image is in the target's config
+	stateDeployed         = "deployed"          // up succeeded with the new image
+	stateGated            = "gated"             // health gates and smoke suite passed
 )
 
 // journalVersion is the journal format this tool writes. Version 1 (a
@@ -61,6 +66,8 @@ type JournalArtifact struct {
 	Old   string `json:"old"`
 	New   string `json:"new"`
 	State string `json:"state"`
+	// Canary is the verdict of the region's canary once it passed.
+	Canary *canary.Verdict `json:"canary,omitempty"`
 }
 
 // row names the artifact's wave in reports, plans and logs.

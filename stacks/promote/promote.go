@@ -39,6 +39,9 @@ type Stacks interface {
 	// History returns the stack's updates, newest first, each with the
 	// config it ran with.
 	History(ctx context.Context, stack string) ([]operation.Update, error)
+	// RemoveConfigPath removes one path config value: a region's
+	// canaryImage once its canary is released or rolled back.
+	RemoveConfigPath(ctx context.Context, stack, path string) error
 }
 
 // Options describe one promotion.
@@ -89,10 +92,21 @@ type Options struct {
 	// run rolls out carries its SBOM and provenance attestations (see
 	// attest.go); required unless the target is a dev stack.
 	Attestations Attestations
+	// Judge judges each region's canary and reads its SLO burn after the
+	// release; required when the target runs canaries (backend.canary)
+	// (PrometheusJudge in production).
+	Judge Judge
+	// CanaryPoll, when set, is how often a canary's figures are read
+	// during its bake; zero means a tenth of the bake, 5 s to 30 s.
+	CanaryPoll time.Duration
 	// AfterWave, when set, is called after a region passed its gates and
 	// before the next wave starts. Tests use it to interrupt a run between
 	// waves.
 	AfterWave func(region string)
+	// AfterStep, when set, is called after each step of a wave is
+	// journaled, with the wave's row and the state recorded. Tests use it
+	// to interrupt a run at every step.
+	AfterStep func(row, state string)
 }
 
 // Validate reports every usage error of o at once (Run ends Usage on
@@ -227,6 +241,10 @@ func (e *engine) promote(ctx context.Context, j *Journal) {
 	o := e.o
 	tgt, sel, ok := e.readTarget(ctx)
 	if !ok {
+		return
+	}
+	if tgt.Canary != nil && !o.Rollback && !o.DryRun && o.Judge == nil {
+		e.end(Refused, fmt.Errorf("stack %q runs canaries (%s.canary) but the promotion has no judge; nothing changed", o.To, contract.Namespace+":backend"))
 		return
 	}
 	rel, ok := e.release(ctx, j, tgt, sel)

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/helloagents/infra/canary"
 )
 
 // Outcome is how a promotion ended. Its value is the exit code of the
@@ -77,6 +79,11 @@ type RegionReport struct {
 	UpSeconds float64 `json:"upSeconds"`
 	// Detail says why an update or gate failed.
 	Detail string `json:"detail,omitempty"`
+	// Canary is the region's canary and its verdict, when one ran.
+	Canary *CanaryReport `json:"canary,omitempty"`
+	// Burn is the region's SLO burn the gate read after the release, on a
+	// target that runs canaries.
+	Burn *canary.Burn `json:"burn,omitempty"`
 	// Diff is the preview output of the region's wave (dry runs).
 	Diff string `json:"diff,omitempty"`
 }
@@ -113,6 +120,9 @@ func (r *Report) WriteText(w io.Writer) error {
 		return err
 	}
 	for _, g := range r.Regions {
+		if c := g.Canary; c != nil {
+			fmt.Fprintf(w, "%s: canary at %d %% for %.0fs: %s\n", g.Region, c.Weight, c.Seconds, c.Verdict)
+		}
 		if g.Detail != "" {
 			fmt.Fprintf(w, "%s: %s\n", g.Region, g.Detail)
 		}

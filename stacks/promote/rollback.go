@@ -8,7 +8,9 @@ import (
 )
 
 // rollback restores the old image of every journal artifact whose config
-// differs from it, deploys once, and gates the restored regions. rows are
+// differs from it, removes every running canary (the stable replicas of
+// its region were never changed), deploys once, and gates the restored
+// regions. rows are
 // the report rows of this run; journal artifacts without a row get one
 // (marked skipped when the run never reached them).
 func (e *engine) rollback(ctx context.Context, j *Journal, rows []RegionReport, why error) {
@@ -25,6 +27,15 @@ func (e *engine) rollback(ctx context.Context, j *Journal, rows []RegionReport, 
 		return
 	}
 	restored, err := e.restore(ctx, tgt, j)
+	if err == nil {
+		var removed []string
+		removed, err = e.removeCanaries(ctx, "")
+		for _, name := range removed {
+			if !slices.Contains(restored, name) {
+				restored = append(restored, name)
+			}
+		}
+	}
 	if err != nil {
 		e.end(ManualAction, fmt.Errorf("%w; rollback: %w; journal kept at %s", why, err, o.Journal))
 		return

@@ -17,6 +17,8 @@ type region struct {
 	Index int
 	Name  string
 	Image string
+	// CanaryImage is the digest of the region's running canary, if any.
+	CanaryImage string
 }
 
 func (r region) imageKey() string {
@@ -32,6 +34,18 @@ type target struct {
 	HealthCheck healthcheck.Settings
 	// Shared is the image of each stack-wide artifact, by config path.
 	Shared map[string]string
+	// Canary is the target's backend.canary: nil when its releases run
+	// no canary.
+	Canary *config.Canary
+}
+
+// canaryKey is the config path of the named region's canary image.
+func (t target) canaryKey(name string) (string, bool) {
+	i := slices.IndexFunc(t.Regions, func(r region) bool { return r.Name == name })
+	if i < 0 {
+		return "", false
+	}
+	return contract.RegionCanaryImageKey(t.Regions[i].Index), true
 }
 
 // readTarget extracts the ordered regions and the health-check settings
@@ -51,12 +65,12 @@ func readTarget(stack string, raw map[string]string) (target, error) {
 		}
 		return target{}, fmt.Errorf("stack %q config is invalid: %w", stack, err)
 	}
-	t := target{Environment: cfg.Environment, HealthCheck: cfg.HealthCheck, Shared: map[string]string{}}
+	t := target{Environment: cfg.Environment, HealthCheck: cfg.HealthCheck, Shared: map[string]string{}, Canary: cfg.Backend.Canary}
 	for _, a := range stackArtifacts() {
 		t.Shared[a.key] = a.current(cfg)
 	}
 	for i, r := range cfg.Regions {
-		t.Regions = append(t.Regions, region{Index: i, Name: r.Name, Image: r.Image})
+		t.Regions = append(t.Regions, region{Index: i, Name: r.Name, Image: r.Image, CanaryImage: r.CanaryImage})
 	}
 	if len(t.Regions) == 0 {
 		return t, fmt.Errorf("stack %q: %s is empty; allowed: at least one region", stack, contract.KeyRegions)

@@ -45,7 +45,7 @@ func (w waves) Record(name string) error {
 // finished.
 func (e *engine) rollout(ctx context.Context, tgt target, j *Journal) {
 	e.deployed = slices.ContainsFunc(j.Artifacts, func(a JournalArtifact) bool {
-		return a.State == stateDeployed || a.State == stateGated
+		return a.State == stateCanaryDeployed || a.State == stateCanaryPassed || a.State == stateDeployed || a.State == stateGated
 	})
 	var steps []operation.Step
 	for i, a := range j.Artifacts {
@@ -85,6 +85,17 @@ func (e *engine) rollout(ctx context.Context, tgt target, j *Journal) {
 	e.end(Promoted, nil)
 }
 
+// step journals the wave's new state and tells Options.AfterStep.
+func (e *engine) step(w *wave, state string) error {
+	if err := w.j.setState(e.r, w.i, state); err != nil {
+		return err
+	}
+	if e.o.AfterStep != nil {
+		e.o.AfterStep(w.artifact().row(), state)
+	}
+	return nil
+}
+
 // wave is one wave in progress: the arguments its parts share.
 type wave struct {
 	tgt target
@@ -98,15 +109,24 @@ type wave struct {
 
 func (w *wave) artifact() JournalArtifact { return w.j.Artifacts[w.i] }
 
-// wave moves one artifact: it writes the new image into the target's
-// config, deploys, and gates the artifact's region (every region for a
-// stack-wide image). It returns false when the run ended (rolled back,
-// interrupted, refused); on success e.passed is the wave's report row.
+// wave moves one artifact: on a target that runs canaries a region's image
+// is first its canary, baked and judged (canary.go); then the new image
+// goes into the target's config, is deployed, and the artifact's region
+// (every region for a stack-wide image) is gated. It returns false when
+// the run ended (rolled back, interrupted, refused); on success e.passed
+// is the wave's report row.
 func (e *engine) wave(ctx context.Context, w *wave) bool {
 	a := w.artifact()
 	w.rr = RegionReport{Region: a.row(), OldImage: a.Old, NewImage: a.New}
 	if _, err := configuredImage(w.tgt, a); err != nil {
 		e.end(ManualAction, fmt.Errorf("%w; journal kept at %s", err, e.o.Journal))
+		return false
+	}
+	if ctx.Err() != nil {
+		e.interrupted(ctx, a.row())
+		return false
+	}
+	if e.canaried(w) && !e.canary(ctx, w) {
 		return false
 	}
 	if ctx.Err() != nil {
@@ -123,7 +143,8 @@ func (e *engine) wave(ctx context.Context, w *wave) bool {
 	return true
 }
 
-// deploy writes the wave's new image into the config and runs up,
+// deploy writes the wave's new image into the config (and takes out the
+// region's canary, which the new stable replicas replace) and runs up,
 // journaling each step; ok is false when the run ended.
 func (e *engine) deploy(ctx context.Context, w *wave) (map[string]any, bool) {
 	o, a := e.o, w.artifact()
@@ -132,14 +153,32 @@ func (e *engine) deploy(ctx context.Context, w *wave) (map[string]any, bool) {
 		e.failWave(ctx, w, fmt.Errorf("%s: %w", a.what(), err))
 		return nil, false
 	}
-	if err := w.j.setState(e.r, w.i, stateConfigured); err != nil {
+	if _, err := e.removeCanaries(ctx, a.Region); err != nil {
+		e.failWave(ctx, w, fmt.Errorf("%s: %w", a.what(), err))
+		return nil, false
+	}
+	if err := e.step(w, stateConfigured); err != nil {
 		e.failWave(ctx, w, err)
 		return nil, false
 	}
-	e.logf("%s: up", a.what())
+	out, ok := e.up(ctx, w, "up")
+	if ok {
+		if err := e.step(w, stateDeployed); err != nil {
+			e.failWave(ctx, w, err)
+			return nil, false
+		}
+	}
+	return out, ok
+}
+
+// up runs the wave's update (step names it in the log) and records its
+// time and result in the wave's row; ok is false when the run ended.
+func (e *engine) up(ctx context.Context, w *wave, step string) (map[string]any, bool) {
+	o, a := e.o, w.artifact()
+	e.logf("%s: %s", a.what(), step)
 	upStart := time.Now()
 	out, err := e.st.Up(ctx, o.To, o.Policy)
-	w.rr.UpSeconds = time.Since(upStart).Seconds()
+	w.rr.UpSeconds += time.Since(upStart).Seconds()
 	switch {
 	case err != nil && ctx.Err() != nil:
 		e.interrupted(ctx, a.row())
@@ -151,10 +190,6 @@ func (e *engine) deploy(ctx context.Context, w *wave) (map[string]any, bool) {
 	default:
 		e.deployed = true
 		w.rr.Update = ResultSucceeded
-		if err := w.j.setState(e.r, w.i, stateDeployed); err != nil {
-			e.failWave(ctx, w, err)
-			return nil, false
-		}
 		return out, true
 	}
 	return nil, false
@@ -172,6 +207,9 @@ func (e *engine) gateWave(ctx context.Context, w *wave, out map[string]any) bool
 	for _, name := range names {
 		e.logf("region %s: gate", name)
 		err := e.gate(ctx, out, name, w.tgt)
+		if err == nil {
+			err = e.burn(ctx, w, out, name)
+		}
 		if err == nil {
 			continue
 		}
