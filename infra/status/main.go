@@ -3,7 +3,9 @@
 // region's full health endpoint (/health) with each component, the
 // database's role, the age of the last full backup, and from the region's
 // Prometheus the error ratio and P95 latency of the last hour and the
-// error budget left.
+// error budget left; for a region running a canary (the canaries output),
+// its weight, the time left in its bake and its figures next to the
+// stable replicas'.
 //
 //	go run ./infra/status --stack production [--json] [--prometheus REGION=URL]...
 //
@@ -34,6 +36,7 @@ import (
 
 	"github.com/helloagents/infra/backend/cli"
 	"github.com/helloagents/infra/backend/health"
+	"github.com/helloagents/infra/canary"
 	"github.com/helloagents/infra/contract"
 	"github.com/helloagents/infra/internal/pulumicli"
 )
@@ -76,7 +79,10 @@ type Region struct {
 	HealthyReplicas int       `json:"healthyReplicas"`
 	ReplicaError    string    `json:"replicaError,omitempty"`
 	// Metrics are the region's numbers from its Prometheus.
-	Metrics    Metrics `json:"metrics"`
+	Metrics Metrics `json:"metrics"`
+	// Canary is the region's running canary (the canaries output), with
+	// its figures next to the stable replicas'; absent when none runs.
+	Canary     *CanaryStatus `json:"canary,omitempty"`
 	dockerHost string
 }
 
@@ -112,6 +118,12 @@ Exit status: 0 every region and replica healthy (also --help), 1 a region
 unhealthy or unreachable, or a replica not healthy, 2 usage error or
 outputs unreadable. A Docker engine or a Prometheus that cannot be reached
 is shown, not counted as unhealthy.
+
+A region running a canary (infra/promote is judging it; the stack output
+canaries) gets a line under the table: the canary's image and weight, the
+time left in its bake (from the canary replica's start in Prometheus), and
+its request count, error ratio and P95 next to the stable replicas' over
+the time it has run.
 
 Flags:
 `
@@ -238,7 +250,17 @@ func collect(ctx context.Context, d deps, opts options, out contract.Deployed, c
 			r.LastBackupSeconds = &s
 		}
 		listReplicas(ctx, d.replicas, opts.stack, &r)
-		switch base, err := regionPrometheus(opts.prometheus, out.PrometheusURLs, name); {
+		base, err := regionPrometheus(opts.prometheus, out.PrometheusURLs, name)
+		if c, ok := out.Canaries[name]; ok {
+			var src *canary.Prometheus
+			if err == nil {
+				src = canarySource(base, &promClient, opts.token)
+			}
+			cctx, cancel := context.WithTimeout(ctx, 3*opts.timeout)
+			r.Canary = canaryStatus(cctx, c, src, err, time.Now())
+			cancel()
+		}
+		switch {
 		case err != nil:
 			r.Metrics.Error = err.Error()
 		case sloErr != nil:
@@ -350,4 +372,5 @@ func printTable(w io.Writer, st Status) {
 			r.Name, r.Status, replicas, r.DatabaseRole, backup, ratio, p95, budget, r.Version, r.Image, detail)
 	}
 	_ = tw.Flush()
+	printCanaries(w, st)
 }
