@@ -37,11 +37,12 @@ type Canary struct {
 // Output is c as the program exports it: durations as Go duration
 // strings ("10m").
 func (c Canary) Output() map[string]any {
-	return map[string]any{"image": c.Image, "weight": c.Weight, "bake": shortDuration(c.Bake), "maxBake": shortDuration(c.MaxBake)}
+	return map[string]any{"image": c.Image, "weight": c.Weight, "bake": FormatDuration(c.Bake), "maxBake": FormatDuration(c.MaxBake)}
 }
 
-// shortDuration writes d as a stack file would: "10m", "1h30m", "30s".
-func shortDuration(d time.Duration) string {
+// FormatDuration writes d as a stack file would: "720h", "10m", "1h30m",
+// "500ms" (Go's form without its trailing zero units).
+func FormatDuration(d time.Duration) string {
 	s := d.String()
 	if strings.HasSuffix(s, "m0s") {
 		s = strings.TrimSuffix(s, "0s")

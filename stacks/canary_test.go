@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
-	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/helloagents/infra/backend/labels"
 	"github.com/helloagents/infra/backend/proxy"
@@ -34,36 +33,6 @@ func withRegionCanary(t *testing.T, raw map[string]string, i int, img string) ma
 	text, _ := json.Marshal(regions)
 	raw[config.FullKey(config.KeyRegions)] = string(text)
 	return raw
-}
-
-// runRaw runs the program for stack's raw config under mocks and returns
-// the mock and the (awaited) stack outputs.
-func runRaw(t *testing.T, stack string, raw map[string]string) (*mocktest.Monitor, map[string]any) {
-	t.Helper()
-	cfg, err := config.Parse(stack, raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := mocktest.New()
-	outputs := map[string]any{}
-	err = pulumi.RunErr(func(ctx *pulumi.Context) error {
-		out, err := Platform(ctx, cfg)
-		if err != nil {
-			return err
-		}
-		for name, o := range out.Exports() {
-			v, _, _, err := mocktest.Await(o)
-			if err != nil {
-				return fmt.Errorf("output %s: %w", name, err)
-			}
-			outputs[name] = v
-		}
-		return nil
-	}, pulumi.WithMocks("helloagents", stack, m))
-	if err != nil {
-		t.Fatalf("program failed: %v", err)
-	}
-	return m, outputs
 }
 
 // containers returns the mock's containers by resource name.
@@ -90,7 +59,7 @@ func TestProductionCanary(t *testing.T) {
 	}
 	weights := []string{fmt.Sprintf("%s=%d", proxy.EnvStableWeight, stableW), fmt.Sprintf("%s=%d", proxy.EnvCanaryWeight, canaryW)}
 
-	base, baseOut := runRaw(t, "production", stackRaw(t, "production"))
+	base, _, baseOut := runRaw(t, "production", stackRaw(t, "production"))
 	for _, region := range []string{"eu-west", "us-east"} {
 		p, ok := containers(base)["proxy-"+region]
 		if !ok {
@@ -106,7 +75,7 @@ func TestProductionCanary(t *testing.T) {
 		t.Errorf("canaries output %s with no canary running, want an empty map", got)
 	}
 
-	m, out := runRaw(t, "production", withRegionCanary(t, stackRaw(t, "production"), 1, canaryDigest))
+	m, _, out := runRaw(t, "production", withRegionCanary(t, stackRaw(t, "production"), 1, canaryDigest))
 	before, after := containers(base), containers(m)
 	var added []string
 	for name := range after {
@@ -171,7 +140,7 @@ func TestProductionCanary(t *testing.T) {
 // the proxy no weight variables: the image's defaults stand.
 func TestNoCanaryConfigNoWeights(t *testing.T) {
 	for _, stack := range []string{"dev", "staging"} {
-		m, _ := runRaw(t, stack, stackRaw(t, stack))
+		m, _, _ := runRaw(t, stack, stackRaw(t, stack))
 		for name, r := range containers(m) {
 			for _, e := range envOf(r) {
 				if strings.HasPrefix(e, proxy.EnvStableWeight+"=") || strings.HasPrefix(e, proxy.EnvCanaryWeight+"=") {

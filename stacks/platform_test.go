@@ -25,7 +25,15 @@ import (
 // runStack runs the whole program of a committed stack under mocks.
 func runStack(t *testing.T, stack string) (*mocktest.Monitor, config.Config, map[string]any) {
 	t.Helper()
-	cfg, err := config.Parse(stack, stackRaw(t, stack))
+	return runRaw(t, stack, stackRaw(t, stack))
+}
+
+// runRaw runs the whole program for stack's raw config under mocks and
+// returns the mock, the parsed config and the (awaited) stack outputs,
+// each output checked known and secret exactly when the contract says.
+func runRaw(t *testing.T, stack string, raw map[string]string) (*mocktest.Monitor, config.Config, map[string]any) {
+	t.Helper()
+	cfg, err := config.Parse(stack, raw)
 	if err != nil {
 		t.Fatal(err)
 	}

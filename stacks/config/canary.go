@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/helloagents/infra/contract"
@@ -147,12 +146,12 @@ func (c Config) validateCanaryFields(p *problems, cn Canary) {
 		p.bad(k+".weight", cn.Weight, fmt.Sprintf("%d..%d (percent of the region's requests the canary serves)", MinCanaryWeight, MaxCanaryWeight))
 	}
 	if cn.Bake < MinCanaryBake || cn.Bake > MaxCanaryBake {
-		p.bad(k+".bake", shortDuration(cn.Bake), fmt.Sprintf(`a duration between "%s" and "%s" (how long the canary serves before it is judged)`,
-			shortDuration(MinCanaryBake), shortDuration(MaxCanaryBake)))
+		p.bad(k+".bake", contract.FormatDuration(cn.Bake), fmt.Sprintf(`a duration between "%s" and "%s" (how long the canary serves before it is judged)`,
+			contract.FormatDuration(MinCanaryBake), contract.FormatDuration(MaxCanaryBake)))
 	}
 	if cn.MaxBake < cn.Bake || cn.MaxBake > MaxCanaryMaxBake {
-		p.bad(k+".maxBake", shortDuration(cn.MaxBake), fmt.Sprintf(`a duration between bake (%s) and "%s" (how long the bake may be extended while the canary has too little traffic to judge)`,
-			shortDuration(cn.Bake), shortDuration(MaxCanaryMaxBake)))
+		p.bad(k+".maxBake", contract.FormatDuration(cn.MaxBake), fmt.Sprintf(`a duration between bake (%s) and "%s" (how long the bake may be extended while the canary has too little traffic to judge)`,
+			contract.FormatDuration(cn.Bake), contract.FormatDuration(MaxCanaryMaxBake)))
 	}
 	if cn.MinRequests < 1 {
 		p.bad(k+".minRequests", cn.MinRequests, "≥ 1 (requests the canary must serve in the bake to be judged)")
@@ -161,11 +160,7 @@ func (c Config) validateCanaryFields(p *problems, cn Canary) {
 		p.bad(k+".errorRatio", cn.ErrorRatio, "a fraction above 0 and below 1 (0.01 is 1 %; default: slo.errorRatio)")
 	}
 	if !slices.Contains(latencyBuckets(), cn.LatencyP95) {
-		var b []string
-		for _, d := range latencyBuckets() {
-			b = append(b, shortDuration(d))
-		}
-		p.bad(k+".latencyP95", shortDuration(cn.LatencyP95), "one of the latency histogram's buckets: "+strings.Join(b, ", ")+" (default: slo.latencyP95)")
+		p.bad(k+".latencyP95", contract.FormatDuration(cn.LatencyP95), "one of the latency histogram's buckets: "+latencyBucketList()+" (default: slo.latencyP95)")
 	}
 	if !(cn.ErrorRatioOverStable >= 0 && cn.ErrorRatioOverStable < 1) {
 		p.bad(k+".errorRatioOverStable", cn.ErrorRatioOverStable, "at least 0 and below 1 (how far the canary's error ratio may exceed the stable replicas'; 0.005 is half a percentage point)")

@@ -90,8 +90,8 @@ const (
 func defaultSLO() SLO {
 	s := monitoring.DefaultSLO()
 	return SLO{
-		Availability: s.Availability, Period: shortDuration(s.Period),
-		ErrorRatio: s.ErrorRatio, LatencyP95: shortDuration(s.LatencyP95),
+		Availability: s.Availability, Period: contract.FormatDuration(s.Period),
+		ErrorRatio: s.ErrorRatio, LatencyP95: contract.FormatDuration(s.LatencyP95),
 	}
 }
 
@@ -102,18 +102,6 @@ func defaultMonitoring() Monitoring {
 		PrometheusHostPort:   9090,
 		AlertmanagerHostPort: 9093,
 	}
-}
-
-// shortDuration writes d as a stack file would: "720h", "500ms", "1m30s".
-func shortDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }
 
 // Value is the SLO as package monitoring takes it; valid once Parse
@@ -201,19 +189,24 @@ func (c Config) validateSLOFields(p *problems) bool {
 	}
 	if d, err := time.ParseDuration(s.Period); err != nil || d < monitoring.MinPeriod || d > monitoring.MaxPeriod || d%time.Second != 0 {
 		bad("period", s.Period, fmt.Sprintf(`whole seconds between "%s" and "%s" (30 days is "720h")`,
-			shortDuration(monitoring.MinPeriod), shortDuration(monitoring.MaxPeriod)))
+			contract.FormatDuration(monitoring.MinPeriod), contract.FormatDuration(monitoring.MaxPeriod)))
 	}
 	if !(s.ErrorRatio > 0 && s.ErrorRatio < 1) {
 		bad("errorRatio", s.ErrorRatio, "a fraction above 0 and below 1 (0.01 is 1 %)")
 	}
 	if d, err := time.ParseDuration(s.LatencyP95); err != nil || !slices.Contains(latencyBuckets(), d) {
-		var b []string
-		for _, d := range latencyBuckets() {
-			b = append(b, shortDuration(d))
-		}
-		bad("latencyP95", s.LatencyP95, "one of the latency histogram's buckets: "+strings.Join(b, ", "))
+		bad("latencyP95", s.LatencyP95, "one of the latency histogram's buckets: "+latencyBucketList())
 	}
 	return ok
+}
+
+// latencyBucketList is latencyBuckets as a message lists them: "5ms, 10ms, ...".
+func latencyBucketList() string {
+	var b []string
+	for _, d := range latencyBuckets() {
+		b = append(b, contract.FormatDuration(d))
+	}
+	return strings.Join(b, ", ")
 }
 
 // latencyBuckets are monitoring.DurationBuckets as durations.
@@ -267,7 +260,7 @@ func (c Config) validateMonitoringFields(p *problems) {
 	m := c.Monitoring
 	if !c.validScrapeInterval() {
 		p.bad(k+".scrapeInterval", m.ScrapeInterval, fmt.Sprintf(`whole seconds between "%s" and "%s" (default "15s")`,
-			shortDuration(minScrapeInterval), shortDuration(maxScrapeInterval)))
+			contract.FormatDuration(minScrapeInterval), contract.FormatDuration(maxScrapeInterval)))
 	}
 	c.validateRetention(p)
 	c.validateRemoteWrite(p)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/helloagents/infra/contract"
 	"github.com/helloagents/infra/internal/stacktest"
 	"github.com/helloagents/infra/monitoring"
 )
@@ -157,7 +158,7 @@ func TestSLOValidationAgreesWithMonitoring(t *testing.T) {
 		cases = append(cases, SLO{Availability: def.Availability, Period: "720h", ErrorRatio: r, LatencyP95: "500ms"})
 	}
 	for _, d := range latencyBuckets() {
-		cases = append(cases, SLO{Availability: def.Availability, Period: "720h", ErrorRatio: def.ErrorRatio, LatencyP95: shortDuration(d)})
+		cases = append(cases, SLO{Availability: def.Availability, Period: "720h", ErrorRatio: def.ErrorRatio, LatencyP95: contract.FormatDuration(d)})
 	}
 	for _, l := range []string{"0s", "300ms", "499ms", "501ms", "10s"} {
 		cases = append(cases, SLO{Availability: def.Availability, Period: "720h", ErrorRatio: def.ErrorRatio, LatencyP95: l})

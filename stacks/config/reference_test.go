@@ -275,7 +275,7 @@ func render(v reflect.Value) string {
 		return "<no such field>"
 	}
 	if d, ok := v.Interface().(time.Duration); ok {
-		return shortDuration(d)
+		return contract.FormatDuration(d)
 	}
 	switch v.Kind() {
 	case reflect.String:
