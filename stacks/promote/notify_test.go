@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/helloagents/infra/backend/testkit"
+	"github.com/helloagents/infra/canary"
 	"github.com/helloagents/infra/healthcheck"
 	"github.com/helloagents/infra/notify"
 	"github.com/helloagents/infra/stacks/operation"
@@ -123,5 +124,42 @@ func TestDryRunNotifiesNothing(t *testing.T) {
 	}
 	if srv.Posts() != 0 {
 		t.Errorf("%d posts for a dry run", srv.Posts())
+	}
+}
+
+// A failed canary's region event and the rollback carry the figures that
+// failed it, so whoever is paged sees why without opening the report.
+func TestFailedCanaryNotifiesItsFigures(t *testing.T) {
+	r, hook, _ := newWebhook(t, false)
+	m := newMem("a", "b")
+	m.canary = true
+	o := memOptions(t)
+	o.Notify = hook
+	o.Judge = &judge{verdicts: map[string]canary.Outcome{"b": canary.Failed}}
+	rep := promote.Run(t.Context(), m, o)
+	if rep.Outcome != promote.RolledBack {
+		t.Fatalf("outcome %s (%s), want rolled back", rep.Outcome, rep.Reason)
+	}
+	var region, rollback map[string]string
+	for _, p := range testkit.Decode[map[string]string](t, r) {
+		switch {
+		case p["event"] == string(notify.Region) && p["region"] == "b":
+			region = p
+		case p["event"] == string(notify.Rollback):
+			rollback = p
+		}
+	}
+	for what, p := range map[string]map[string]string{"region b": region, "rollback": rollback} {
+		if p == nil || !strings.Contains(p["text"], "canary 400 requests, error ratio 5.00 %") ||
+			!strings.Contains(p["text"], "error ratio 5.00 % is above the limit 1.00 %") {
+			t.Errorf("%s notification %q, want the canary's figures and the broken limit", what, p)
+		}
+	}
+	if region["outcome"] != promote.ResultFailed {
+		t.Errorf("region b notified %q, want failed", region["outcome"])
+	}
+	// The canary came and went: b's stable image never changed.
+	if m.deployed[1] != oldImage || m.regions[1]["canaryImage"] != nil {
+		t.Errorf("b deployed %s, canary %v; want the old image and no canary", m.deployed[1], m.regions[1]["canaryImage"])
 	}
 }
