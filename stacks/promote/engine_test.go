@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/helloagents/infra/contract"
 	"github.com/helloagents/infra/healthcheck"
@@ -675,5 +676,22 @@ func TestCanaryTargetNeedsAJudge(t *testing.T) {
 	}
 	if m.ups != 0 || m.regions[0]["image"] != oldImage {
 		t.Errorf("%d updates, image %v: a refused promotion changed the target", m.ups, m.regions[0]["image"])
+	}
+}
+
+// A poll longer than the stack's bake cannot judge a canary: a usage
+// error before anything changes, not a rollback after the canary ran.
+func TestCanaryPollLongerThanTheBake(t *testing.T) {
+	m := newMem("eu-west", "us-east")
+	m.canary = true
+	o := memOptions(t)
+	o.Judge = &judge{}
+	o.CanaryPoll = time.Hour
+	rep := promote.Run(t.Context(), m, o)
+	if rep.Outcome != promote.Usage || !strings.Contains(rep.Reason, "Bake is 10m0s: must be at least Poll (1h0m0s)") {
+		t.Fatalf("outcome %s (%s), want a usage error naming the bake and the poll", rep.Outcome, rep.Reason)
+	}
+	if m.ups != 0 {
+		t.Errorf("%d updates: a usage error changed the target", m.ups)
 	}
 }

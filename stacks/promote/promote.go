@@ -243,9 +243,15 @@ func (e *engine) promote(ctx context.Context, j *Journal) {
 	if !ok {
 		return
 	}
-	if tgt.Canary != nil && !o.Rollback && !o.DryRun && o.Judge == nil {
-		e.end(Refused, fmt.Errorf("stack %q runs canaries (%s.canary) but the promotion has no judge; nothing changed", o.To, contract.Namespace+":backend"))
-		return
+	if tgt.Canary != nil && !o.Rollback && !o.DryRun {
+		if o.Judge == nil {
+			e.end(Refused, fmt.Errorf("stack %q runs canaries (%s) but the promotion has no judge; nothing changed", o.To, contract.KeyCanary))
+			return
+		}
+		if err := bake(tgt.Canary, o.CanaryPoll).Validate(); err != nil {
+			e.end(Usage, fmt.Errorf("the canary of stack %q cannot be judged (--canary-poll %s, %s): %w; nothing changed", o.To, o.CanaryPoll, contract.KeyCanary, err))
+			return
+		}
 	}
 	rel, ok := e.release(ctx, j, tgt, sel)
 	if !ok || !e.resume(j, rel) || !e.attested(ctx, rel) || !e.gateSource(ctx, rel) {
