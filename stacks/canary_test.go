@@ -181,35 +181,3 @@ func TestNoCanaryConfigNoWeights(t *testing.T) {
 		}
 	}
 }
-
-// TestDevCanaryPulled: dev builds its stable images, but a canary image is
-// a digest in a registry there too: the canary runs the ID of its own
-// pulled image (resource <name>-canary-image), as every stable replica
-// runs an image ID. The docker provider reads a container's image back as
-// the image ID, so a canary given the reference would be replaced at
-// every `make up` (the real-provider suite's canary step shows it stays).
-func TestDevCanaryPulled(t *testing.T) {
-	raw := withFields(t, stackRaw(t, "dev"), config.KeyBackend, map[string]any{
-		config.KeyCanary: map[string]any{"weight": 20, "bake": "30s", "minRequests": 50},
-	})
-	base, _ := runRaw(t, "dev", raw)
-	m, _ := runRaw(t, "dev", withRegionCanary(t, raw, 0, canaryDigest))
-	var pulled []string
-	for _, r := range m.ByType(restype.DockerRemoteImage) {
-		pulled = append(pulled, r.Name)
-	}
-	if len(base.ByType(restype.DockerRemoteImage)) != 0 || !slices.Equal(pulled, []string{"backend-local-canary-image"}) {
-		t.Errorf("dev pulls %v with a canary (%d images without), want only backend-local-canary-image",
-			pulled, len(base.ByType(restype.DockerRemoteImage)))
-	}
-	c, ok := containers(m)["backend-local-canary-0"]
-	if !ok {
-		t.Fatal("no canary container backend-local-canary-0")
-	}
-	if got := mocktest.Unwrap(c.Inputs["image"]).StringValue(); !strings.HasPrefix(got, "sha256:") {
-		t.Errorf("dev canary image %q, want the pulled image's id", got)
-	}
-	if !slices.Contains(envOf(c), "IMAGE_FINGERPRINT=sha256:"+strings.Repeat("c", 64)) {
-		t.Errorf("dev canary env lacks its image fingerprint: %v", envOf(c))
-	}
-}

@@ -118,12 +118,8 @@ func (p *platform) backend(r config.Region, host *components.Region, imgs images
 	var canary *components.CanaryArgs
 	if r.CanaryImage != "" {
 		// Validation holds it to backend.canary being configured, so the
-		// proxy already weights the canary servers. A canary image is a
-		// digest in a registry in every environment (dev builds only its
-		// stable images), so it is pulled there too: the docker provider
-		// reads a container's image back as the image ID, and a container
-		// given the reference itself would be replaced at every update.
-		canary = &components.CanaryArgs{Image: pulumi.String(r.CanaryImage), Pull: true}
+		// proxy already weights the canary servers.
+		canary = &components.CanaryArgs{Image: pulumi.String(r.CanaryImage), Pull: pull}
 	}
 	_, err := components.NewBackendService(p.ctx, "backend-"+r.Name, &components.BackendServiceArgs{
 		Host:  host,
