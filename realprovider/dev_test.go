@@ -50,6 +50,7 @@ func TestDevLifecycle(t *testing.T) {
 		{"graphs", d.graphs},
 		{"no changes", d.noChanges},
 		{"release under load", d.release},
+		{"canary release", d.canaryRelease},
 		{"replace postgres", d.replacePostgres},
 		{"destroy", d.destroy},
 	}
