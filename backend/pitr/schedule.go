@@ -2,11 +2,14 @@ package pitr
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/robfig/cron/v3"
 )
 
@@ -27,7 +30,7 @@ type Job struct {
 // Start prepares the repository. A failure here is fatal for the job (the
 // container restarts, bounded): without a stanza nothing is archived.
 func (j Job) Start(ctx context.Context) error {
-	if err := WakeArchiver(ctx, j.DatabaseURL); err != nil {
+	if err := j.wakeWhenUp(ctx); err != nil {
 		return err
 	}
 	if err := j.Runner.StanzaCreate(ctx); err != nil {
@@ -87,4 +90,53 @@ func (j Job) Once(ctx context.Context, typ BackupType) error {
 	j.Log.Info("backup run", "type", typ, "status", "ok", "label", b.Label, "kind", b.Type,
 		"database_bytes", b.Size, "repository_bytes", b.RepoSize, "duration_ms", time.Since(start).Milliseconds())
 	return nil
+}
+
+// wakeWhenUp wakes the archiver, waiting (until ctx ends) while Postgres
+// does not accept connections yet: the job starts beside its Postgres, which
+// on a new region or a replaced container is still starting. Failing then
+// would restart the job and page the on-call for nothing at every deploy.
+// Any other error (a wrong database, a refused role) ends it at once.
+func (j Job) wakeWhenUp(ctx context.Context) error {
+	delay := 500 * time.Millisecond
+	for {
+		err := WakeArchiver(ctx, j.DatabaseURL)
+		switch {
+		case err == nil:
+			return nil
+		case ctx.Err() != nil:
+			return stoppedWaiting(ctx, err)
+		case !notUpYet(err):
+			return err
+		}
+		j.Log.Info("waiting for Postgres to accept connections", "retry_in", delay.String())
+		select {
+		case <-ctx.Done():
+			return stoppedWaiting(ctx, err)
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 10*time.Second)
+	}
+}
+
+// stoppedWaiting is the error of a wait for Postgres that ctx ended: the
+// last connection error and why the wait stopped.
+func stoppedWaiting(ctx context.Context, err error) error {
+	return fmt.Errorf("%w (stopped waiting for Postgres: %w)", err, context.Cause(ctx))
+}
+
+// cannotConnectNow is the SQLSTATE of "the database system is starting
+// up" (or shutting down).
+const cannotConnectNow = "57P03"
+
+// notUpYet reports whether err means Postgres is not accepting connections
+// yet: nothing listens (a network error), or it answers that it is
+// starting up or shutting down (SQLSTATE 57P03, cannot_connect_now).
+func notUpYet(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == cannotConnectNow
+	}
+	var netErr *net.OpError
+	return errors.As(err, &netErr)
 }

@@ -1,12 +1,17 @@
 package pitr
 
 import (
+	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/helloagents/infra/backend/pgtest"
+	"github.com/helloagents/infra/backend/testkit"
 )
 
 func s3Config() Config {
@@ -245,5 +250,51 @@ func TestFromEnvRoundTrip(t *testing.T) {
 	got := FromEnv(func(k string) string { return env[k] })
 	if got != c {
 		t.Errorf("FromEnv = %+v\nwant %+v", got, c)
+	}
+}
+
+// The job starts beside its Postgres: while Postgres does not accept
+// connections the start waits for it instead of failing (and paging); a
+// database that answers with another error fails it at once.
+func TestStartWaitsForPostgres(t *testing.T) {
+	pg := pgtest.Start(t)
+	url := pg.URL("postgres")
+	pg.Stop(t)
+	var logs testkit.SyncBuffer
+	j := Job{DatabaseURL: url, Log: slog.New(slog.NewTextHandler(&logs, nil))}
+	done := make(chan error, 1)
+	go func() { done <- j.wakeWhenUp(t.Context()) }()
+	// Wait until the job has met the stopped server at least once.
+	for !strings.Contains(logs.String(), "waiting for Postgres to accept connections") {
+		select {
+		case err := <-done:
+			t.Fatalf("wakeWhenUp returned %v while Postgres was down; want it to wait", err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	pg.Restart(t)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("wakeWhenUp after Postgres came up: %v", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("wakeWhenUp did not return within a minute of Postgres accepting connections")
+	}
+
+	j.DatabaseURL = pg.URL("no_such_database")
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	if err := j.wakeWhenUp(ctx); err == nil || !strings.Contains(err.Error(), "no_such_database") || ctx.Err() != nil {
+		t.Fatalf("wakeWhenUp on a missing database = %v (deadline hit: %v); want its error at once", err, ctx.Err())
+	}
+
+	// Down until the deadline: the error says so.
+	pg.Stop(t)
+	j.DatabaseURL = url
+	ctx, cancel = context.WithTimeout(t.Context(), 2*time.Second)
+	defer cancel()
+	if err := j.wakeWhenUp(ctx); err == nil || !strings.Contains(err.Error(), "stopped waiting for Postgres: context deadline exceeded") {
+		t.Fatalf("wakeWhenUp with Postgres down to the deadline = %v", err)
 	}
 }

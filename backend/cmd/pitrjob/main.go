@@ -178,13 +178,20 @@ func backupOnce(ctx context.Context, job pitr.Job, typ string) int {
 	return 0
 }
 
-// schedule creates the stanza and checks the archive, within ten minutes,
-// then runs the backups on their schedules until ctx ends. A failed start
-// is logged and passed to failedStart.
+// schedule creates the stanza and checks the archive, within ten minutes
+// (waiting for a Postgres that is still starting), then runs the backups on
+// their schedules until ctx ends. A failed start is logged and passed to
+// failedStart; a stop during the start is not a failure.
 func schedule(ctx context.Context, job pitr.Job, failedStart func(msg string)) int {
 	sctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	err := job.Start(sctx)
 	cancel()
+	if err != nil && ctx.Err() != nil {
+		// Stopped (SIGTERM) before the start finished: a shutdown, not a
+		// failure to report.
+		job.Log.Info("stopped before the stanza was ready", "reason", context.Cause(ctx).Error())
+		return 0
+	}
 	if err != nil {
 		// pgBackRest output is scrubbed by the runner; driver errors by redact.
 		msg := redact.Text(err.Error())

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/helloagents/infra/backend/alert"
+	"github.com/helloagents/infra/backend/pgtest"
 	"github.com/helloagents/infra/backend/testkit"
 )
 
@@ -93,17 +96,19 @@ func TestUsage(t *testing.T) {
 }
 
 // TestStartFailureAlerts: when the stanza check cannot run (here the
-// database is unreachable), the job exits 1 and the on-call webhook hears
+// database does not exist), the job exits 1 and the on-call webhook hears
 // "WAL archive check failed" with the stack and region, and neither the
 // payload nor the log shows the database password or the webhook URL.
 func TestStartFailureAlerts(t *testing.T) {
+	pg := pgtest.Start(t)
 	hook := testkit.NewReceiver(t, 0, 0)
 	env := map[string]string{
 		"PGBACKREST_STANZA": "main", "PGBACKREST_PG1_PATH": "/var/lib/postgresql/data/pgdata",
 		"PGBACKREST_SPOOL_PATH": "/var/spool/pgbackrest", "PGBACKREST_REPO1_TYPE": "posix",
 		"PGBACKREST_REPO1_PATH": t.TempDir(), "PGBACKREST_REPO1_RETENTION_FULL": "2",
-		// Port 1 on loopback: nothing listens, the connection is refused.
-		"DATABASE_URL":       "postgres://u:hunter2@127.0.0.1:1/x?connect_timeout=2",
+		// A running server without that database: an answer, not a
+		// Postgres still starting, so the start fails at once.
+		"DATABASE_URL":       fmt.Sprintf("postgres://postgres:hunter2@127.0.0.1:%d/no_such_db?sslmode=disable", pg.Port),
 		"ALERT_WEBHOOK_URL":  hook.URL,
 		"ALERT_REGION":       "eu-west",
 		"SENTRY_ENVIRONMENT": "staging",
@@ -121,5 +126,40 @@ func TestStartFailureAlerts(t *testing.T) {
 		if strings.Contains(string(body)+stdout.String()+stderr.String(), leak) {
 			t.Errorf("%q appears in the alert or the log", leak)
 		}
+	}
+}
+
+// TestStopWhileWaitingForPostgres: the job starts beside a Postgres that
+// does not accept connections yet (nothing listens on port 1); it waits,
+// and a stop (SIGTERM: ctx ends) then is a clean exit 0 with no alert.
+func TestStopWhileWaitingForPostgres(t *testing.T) {
+	hook := testkit.NewReceiver(t, 0, 0)
+	env := map[string]string{
+		"PGBACKREST_STANZA": "main", "PGBACKREST_PG1_PATH": "/var/lib/postgresql/data/pgdata",
+		"PGBACKREST_SPOOL_PATH": "/var/spool/pgbackrest", "PGBACKREST_REPO1_TYPE": "posix",
+		"PGBACKREST_REPO1_PATH": t.TempDir(), "PGBACKREST_REPO1_RETENTION_FULL": "2",
+		"DATABASE_URL":      "postgres://u:hunter2@127.0.0.1:1/x",
+		"ALERT_WEBHOOK_URL": hook.URL,
+	}
+	var stdout, stderr testkit.SyncBuffer
+	ctx, stop := context.WithCancel(t.Context())
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, []string{"run"}, func(k string) string { return env[k] }, &stdout, &stderr) }()
+	for !strings.Contains(stdout.String(), "waiting for Postgres to accept connections") {
+		select {
+		case code := <-done:
+			t.Fatalf("exit %d while Postgres was down; want the job to wait\n%s%s", code, stdout.String(), stderr.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	stop()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d after the stop, want 0\n%s%s", code, stdout.String(), stderr.String())
+	}
+	if got := testkit.Decode[alert.Payload](t, hook); len(got) != 0 {
+		t.Errorf("alerts %+v: a stop during the start paged the on-call", got)
+	}
+	if strings.Contains(stdout.String()+stderr.String(), "hunter2") {
+		t.Error("the database password appears in the log")
 	}
 }
