@@ -153,9 +153,11 @@ func (e *engine) deploy(ctx context.Context, w *wave) (map[string]any, bool) {
 		e.failWave(ctx, w, fmt.Errorf("%s: %w", a.what(), err))
 		return nil, false
 	}
-	if _, err := e.removeCanaries(ctx, a.Region); err != nil {
-		e.failWave(ctx, w, fmt.Errorf("%s: %w", a.what(), err))
-		return nil, false
+	if a.Region != "" {
+		if _, err := e.removeCanaries(ctx, a.Region); err != nil {
+			e.failWave(ctx, w, fmt.Errorf("%s: %w", a.what(), err))
+			return nil, false
+		}
 	}
 	if err := e.step(w, stateConfigured); err != nil {
 		e.failWave(ctx, w, err)
