@@ -130,13 +130,16 @@ func stoppedWaiting(ctx context.Context, err error) error {
 const cannotConnectNow = "57P03"
 
 // notUpYet reports whether err means Postgres is not accepting connections
-// yet: nothing listens (a network error), or it answers that it is
-// starting up or shutting down (SQLSTATE 57P03, cannot_connect_now).
+// yet: its name does not resolve (Docker's DNS knows a container only once
+// it exists: a replaced Postgres is created after the job), nothing
+// listens (a network error), or it answers that it is starting up or
+// shutting down (SQLSTATE 57P03, cannot_connect_now).
 func notUpYet(err error) bool {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		return pgErr.Code == cannotConnectNow
 	}
+	var dnsErr *net.DNSError
 	var netErr *net.OpError
-	return errors.As(err, &netErr)
+	return errors.As(err, &dnsErr) || errors.As(err, &netErr)
 }

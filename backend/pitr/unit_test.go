@@ -3,12 +3,16 @@ package pitr
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/helloagents/infra/backend/pgtest"
 	"github.com/helloagents/infra/backend/testkit"
@@ -296,5 +300,26 @@ func TestStartWaitsForPostgres(t *testing.T) {
 	defer cancel()
 	if err := j.wakeWhenUp(ctx); err == nil || !strings.Contains(err.Error(), "stopped waiting for Postgres: context deadline exceeded") {
 		t.Fatalf("wakeWhenUp with Postgres down to the deadline = %v", err)
+	}
+}
+
+// notUpYet: what a Postgres that is not up yet answers is retried, an
+// answer from a running one is not.
+func TestNotUpYet(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"name not resolving yet", fmt.Errorf("connect: %w", &net.DNSError{Err: "no such host", Name: "postgres", IsNotFound: true}), true},
+		{"connection refused", fmt.Errorf("connect: %w", &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}), true},
+		{"starting up", fmt.Errorf("connect: %w", &pgconn.PgError{Code: "57P03", Message: "the database system is starting up"}), true},
+		{"no such database", fmt.Errorf("connect: %w", &pgconn.PgError{Code: "3D000", Message: `database "x" does not exist`}), false},
+		{"password refused", fmt.Errorf("connect: %w", &pgconn.PgError{Code: "28P01", Message: "password authentication failed"}), false},
+		{"other", errors.New("boom"), false},
+	} {
+		if got := notUpYet(tc.err); got != tc.want {
+			t.Errorf("%s: notUpYet = %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }
