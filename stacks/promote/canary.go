@@ -106,14 +106,20 @@ type CanaryReport struct {
 	Seconds float64 `json:"bakeSeconds"`
 }
 
+// recovering reports whether the run goes back to a digest that served
+// before (--rollback, --image): it runs no canary and its gates read no
+// SLO burn, which the release it undoes is burning.
+func (e *engine) recovering() bool {
+	return e.o.Rollback || e.o.Image != ""
+}
+
 // canaried reports whether the wave runs a canary first: a region's
-// backend image, on a target with backend.canary, in a run that is not a
-// --rollback (going back to the digest that served before is not judged
-// against the one that failed), unless a previous run of this promotion
-// already passed the canary or released the region.
+// backend image, on a target with backend.canary, in a run that is not
+// recovering, unless a previous run of this promotion already passed the
+// canary or released the region.
 func (e *engine) canaried(w *wave) bool {
 	a := w.artifact()
-	if a.Region == "" || w.tgt.Canary == nil || e.o.Rollback {
+	if a.Region == "" || w.tgt.Canary == nil || e.recovering() {
 		return false
 	}
 	switch a.State {
@@ -192,7 +198,7 @@ func verb(o canary.Outcome) string {
 // (canary bake and full release). A Prometheus that cannot be asked fails
 // the gate: the release cannot be shown good.
 func (e *engine) burn(ctx context.Context, w *wave, out map[string]any, region string) error {
-	if w.tgt.Canary == nil || e.o.Judge == nil {
+	if w.tgt.Canary == nil || e.recovering() {
 		return nil
 	}
 	window := max(time.Since(w.start), w.tgt.Canary.Bake).Round(time.Second)

@@ -695,3 +695,38 @@ func TestCanaryPollLongerThanTheBake(t *testing.T) {
 		t.Errorf("%d updates: a usage error changed the target", m.ups)
 	}
 }
+
+// Going back to a digest that served before (--image, --rollback) on a
+// target that runs canaries runs no canary and reads no SLO burn: the
+// release it undoes is what burns the budget, and recovery must not wait
+// a bake or fail on it.
+func TestRecoveryRunsNoCanary(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		set  func(*promote.Options)
+	}{
+		{"--image", func(o *promote.Options) { o.From, o.Image = "", oldImage }},
+		{"--rollback", func(o *promote.Options) { o.From, o.Rollback = "", true }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newMem("eu-west", "us-east")
+			m.canary = true
+			m.deploy(oldImage, oldImage)
+			m.deploy(newImage, newImage)
+			o := memOptions(t)
+			j := &judge{burning: map[string]bool{"eu-west": true, "us-east": true}}
+			o.Judge = j
+			tc.set(&o)
+			rep := promote.Run(t.Context(), m, o)
+			if rep.Outcome != promote.Promoted {
+				t.Fatalf("outcome %s (%s), want the old image back everywhere", rep.Outcome, rep.Reason)
+			}
+			if len(j.calls()) != 0 || len(j.burns) != 0 {
+				t.Errorf("canaries judged %q, burn read %q: recovery waited on a canary or on the burn it is ending", j.calls(), j.burns)
+			}
+			if m.deployed[0] != oldImage || m.deployed[1] != oldImage {
+				t.Errorf("deployed %q, want the old image", m.deployed)
+			}
+		})
+	}
+}

@@ -243,7 +243,7 @@ func (e *engine) promote(ctx context.Context, j *Journal) {
 	if !ok {
 		return
 	}
-	if tgt.Canary != nil && !o.Rollback && !o.DryRun {
+	if tgt.Canary != nil && !e.recovering() && !o.DryRun {
 		if o.Judge == nil {
 			e.end(Refused, fmt.Errorf("stack %q runs canaries (%s) but the promotion has no judge; nothing changed", o.To, contract.KeyCanary))
 			return
