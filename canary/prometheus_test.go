@@ -114,9 +114,14 @@ func TestPrometheus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Every replica's API requests: 7 failures in 227 per round of scrapes.
+	// Unlike one group's ratio, the mix of the groups moves with how many
+	// scrapes of each fell in the window (a busy machine misses some), so
+	// the check is a band: counted health probes (half of them 5xx, 120 a
+	// round) would put it near 19 %.
 	wantRatio := (2*1 + 5.0) / (2*101 + 25)
-	if burn.ErrorRatio == nil || math.Abs(*burn.ErrorRatio-wantRatio) > 1e-9 || len(burn.Firing) != 0 {
-		t.Errorf("Burn = %+v (ratio %v), want ratio %v and nothing firing", burn, deref(burn.ErrorRatio), wantRatio)
+	if burn.ErrorRatio == nil || math.Abs(*burn.ErrorRatio-wantRatio) > 0.25*wantRatio || len(burn.Firing) != 0 {
+		t.Errorf("Burn = %+v (ratio %v), want ratio about %v and nothing firing", burn, deref(burn.ErrorRatio), wantRatio)
 	}
 
 	// Judge over the real Prometheus: the canary's 20 % errors fail it
